@@ -1,0 +1,5 @@
+//! Aggregation: per-worker batches (merged in input order) and the polars
+//! frames built from them.
+
+pub mod batch;
+pub mod frame;

@@ -1,0 +1,130 @@
+//! The events the parsers produce: borrowed views into one log line.
+//!
+//! Nothing here owns bytes. A `Delivery<'a>` lives only while the scanner
+//! holds the line, which is what keeps the hot path free of allocations.
+
+use crate::dsn::Dsn;
+
+/// What happened to one recipient in one delivery attempt.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[repr(u8)]
+pub enum Status {
+    /// Accepted by the next hop or delivered locally.
+    Sent = 0,
+    /// Failed temporarily; the MTA will try again.
+    Deferred = 1,
+    /// Failed permanently; a bounce goes to the sender.
+    Bounced = 2,
+    /// Gave up after deferring for the whole queue lifetime.
+    Expired = 3,
+    /// Address verification (`sendmail -bv`, verify probes) said deliverable.
+    Deliverable = 4,
+    /// Address verification said undeliverable.
+    Undeliverable = 5,
+}
+
+impl Status {
+    /// Every status, in report order.
+    pub const ALL: [Status; 6] = [
+        Status::Sent,
+        Status::Deferred,
+        Status::Bounced,
+        Status::Expired,
+        Status::Deliverable,
+        Status::Undeliverable,
+    ];
+
+    /// The lowercase name used in frames, exports and JSON (Postfix's word).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Sent => "sent",
+            Status::Deferred => "deferred",
+            Status::Bounced => "bounced",
+            Status::Expired => "expired",
+            Status::Deliverable => "deliverable",
+            Status::Undeliverable => "undeliverable",
+        }
+    }
+
+    /// Postfix's `status=` word.
+    pub fn from_postfix(word: &[u8]) -> Option<Status> {
+        Some(match word {
+            b"sent" => Status::Sent,
+            b"deferred" => Status::Deferred,
+            b"bounced" => Status::Bounced,
+            b"expired" => Status::Expired,
+            b"deliverable" => Status::Deliverable,
+            b"undeliverable" => Status::Undeliverable,
+            _ => return None,
+        })
+    }
+
+    /// The class a code-less event of this status implies (sent → 2 …).
+    pub fn implied_class(self) -> u8 {
+        match self {
+            Status::Sent | Status::Deliverable => 2,
+            Status::Deferred => 4,
+            Status::Bounced | Status::Expired | Status::Undeliverable => 5,
+        }
+    }
+
+    /// Index into per-status arrays.
+    #[inline]
+    pub fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// Which MTA wrote a line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Mta {
+    /// Postfix (any instance or service name).
+    Postfix,
+    /// Exim (mainlog or syslog).
+    Exim,
+}
+
+/// One delivery attempt for one recipient.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Delivery<'a> {
+    /// Postfix queue id or Exim message id.
+    pub queue_id: &'a [u8],
+    /// The recipient address as logged (final address after aliasing).
+    pub recipient: &'a [u8],
+    /// The original address (`orig_to=`, Exim's `<parent>`), empty if none.
+    pub orig_recipient: &'a [u8],
+    /// The remote host talked to (`relay=host[ip]`, Exim `H=`), or the host
+    /// named in a connection error when Postfix logs `relay=none`; empty if none.
+    pub relay: &'a [u8],
+    /// Postfix service (`smtp`, `local` …) or Exim transport (`T=`).
+    pub transport: &'a [u8],
+    /// The outcome of this attempt.
+    pub status: Status,
+    /// The enhanced status code, if the line has one.
+    pub dsn: Option<Dsn>,
+    /// The basic SMTP reply code (`550`) of the reply's last line, if any.
+    pub basic: Option<u16>,
+    /// The remote reply, or the local reason, without MTA decoration.
+    pub reply: &'a [u8],
+    /// Total delay in seconds, when logged.
+    pub delay: Option<f32>,
+    /// True when the recipient was delivered on this host (mailbox, file, pipe).
+    pub local: bool,
+    /// False when the MTA did not even try: Postfix "delivery temporarily
+    /// suspended", Exim "retry time not reached".
+    pub attempted: bool,
+}
+
+impl Delivery<'_> {
+    /// The class of this attempt: from the enhanced code, else from the basic
+    /// reply code, else implied by the status.
+    pub fn class(&self) -> u8 {
+        if let Some(d) = self.dsn {
+            return d.class;
+        }
+        match self.basic {
+            Some(code @ 200..=599) if matches!(code / 100, 2 | 4 | 5) => (code / 100) as u8,
+            _ => self.status.implied_class(),
+        }
+    }
+}

@@ -1,0 +1,409 @@
+//! Exim main-log messages (what follows the timestamp and optional `[pid]`).
+//!
+//! ```text
+//! 1xV6qi-0004PA-2t <= sender@x H=… P=esmtps S=1234 id=…
+//! 1xV6qi-0004PA-2t => a@gmail.com R=dnslookup T=remote_smtp H=gmail-smtp-in.l.google.com [1.2.3.4] X=… C="250 2.0.0 OK …"
+//! 1xV6qi-0004PA-2t -> b@gmail.com R=… (additional address in the same delivery)
+//! 1xV6qi-0004PA-2t ** a@x R=… T=… H=mx.x [1.2.3.4] X=…: SMTP error from remote mail server after RCPT TO:<a@x>: 550 5.1.1 …
+//! 1xV6qi-0004PA-2t == a@x R=… T=… defer (-44) H=mx.x [1.2.3.4]: SMTP error from remote mail server after end of data: 451 …
+//! 1xV6qi-0004PA-2t ** a@x: retry timeout exceeded
+//! 1xV6qi-0004PA-2t *> a@x R=… (fake delivery, -N)
+//! ```
+//!
+//! Exim logs no `dsn=`: the codes come from the remote reply inside the text.
+
+use super::Unparsed;
+use super::reply::reply_codes;
+use crate::event::{Delivery, Status};
+use memchr::memmem;
+
+/// What an Exim line said, as far as mtastat cares.
+#[derive(Clone, Debug, PartialEq)]
+pub enum EximRecord<'a> {
+    /// `=>`, `->`, `**`, `==`: one recipient's delivery attempt.
+    Delivery(Delivery<'a>),
+    /// `<=`: a message arrived; its envelope sender.
+    Received {
+        /// Exim message id.
+        msg_id: &'a [u8],
+        /// Envelope sender (`<>` logged as empty).
+        sender: &'a [u8],
+    },
+    /// `*>`: delivery suppressed by `-N`; nothing was sent.
+    FakeDelivery,
+    /// A delivery flag we could not take apart.
+    Malformed(Unparsed),
+    /// Everything else: understood, not counted.
+    Other,
+}
+
+/// True for Exim message ids: `1xV6qi-0004PA-2t` (≤ 4.96) and
+/// `1rHNMn-00000000C-0001` style (4.97+: 6-11-4).
+#[inline]
+pub fn is_message_id(s: &[u8]) -> bool {
+    let mut parts = s.split(|b| *b == b'-');
+    let ok = |p: Option<&[u8]>, lo: usize, hi: usize| {
+        p.is_some_and(|p| (lo..=hi).contains(&p.len()) && p.iter().all(u8::is_ascii_alphanumeric))
+    };
+    ok(parts.next(), 6, 6)
+        && ok(parts.next(), 6, 11)
+        && ok(parts.next(), 2, 4)
+        && parts.next().is_none()
+}
+
+/// Parses one Exim message (body of a mainlog line).
+pub fn parse(body: &[u8]) -> EximRecord<'_> {
+    let Some(sp) = memchr::memchr(b' ', body) else {
+        return EximRecord::Other;
+    };
+    let msg_id = &body[..sp];
+    if !is_message_id(msg_id) {
+        return EximRecord::Other;
+    }
+    let rest = &body[sp + 1..];
+    let Some(flag) = rest.get(..3) else {
+        return EximRecord::Other;
+    };
+    let fields = &rest[3..];
+    let status = match flag {
+        b"=> " | b"-> " => Status::Sent,
+        b"** " => Status::Bounced,
+        b"== " => Status::Deferred,
+        b"*> " => return EximRecord::FakeDelivery,
+        b"<= " => {
+            let end = memchr::memchr(b' ', fields).unwrap_or(fields.len());
+            let sender = &fields[..end];
+            let sender = if sender == b"<>" { &b""[..] } else { sender };
+            return EximRecord::Received { msg_id, sender };
+        }
+        _ => return EximRecord::Other,
+    };
+    match delivery(msg_id, status, fields) {
+        Ok(d) => EximRecord::Delivery(d),
+        Err(why) => EximRecord::Malformed(why),
+    }
+}
+
+/// Splits off the next space-separated token, keeping `"…"` (with `\"`) whole.
+#[inline]
+fn next_token(s: &[u8]) -> Option<(&[u8], &[u8])> {
+    let start = s.iter().position(|b| *b != b' ')?;
+    let s = &s[start..];
+    let mut i = 0;
+    let mut quoted = false;
+    while i < s.len() {
+        match s[i] {
+            b'\\' if quoted => i += 1,
+            b'"' => quoted = !quoted,
+            b' ' if !quoted => break,
+            _ => {}
+        }
+        i += 1;
+    }
+    let end = i.min(s.len());
+    Some((&s[..end], &s[end..]))
+}
+
+/// A field value with surrounding quotes removed.
+#[inline]
+fn unquote(v: &[u8]) -> &[u8] {
+    v.strip_prefix(b"\"")
+        .and_then(|v| v.strip_suffix(b"\""))
+        .unwrap_or(v)
+}
+
+fn delivery<'a>(
+    msg_id: &'a [u8],
+    status: Status,
+    fields: &'a [u8],
+) -> Result<Delivery<'a>, Unparsed> {
+    let (first, mut rest) = next_token(fields).ok_or(Unparsed::NoRecipient)?;
+    let mut reason: &[u8] = b"";
+    let mut has_reason = false;
+    let (first, ends) = strip_colon(first);
+    if ends {
+        reason = rest;
+        has_reason = true;
+    }
+    let mut angle: &[u8] = b"";
+    let mut paren: &[u8] = b"";
+    let mut transport: &[u8] = b"";
+    let mut host: &[u8] = b"";
+    let mut confirmation: &[u8] = b"";
+    while !has_reason {
+        let Some((tok, after)) = next_token(rest) else {
+            break;
+        };
+        rest = after;
+        let (tok, ends) = strip_colon(tok);
+        if let Some(a) = tok.strip_prefix(b"<") {
+            angle = a.strip_suffix(b">").unwrap_or(a);
+        } else if let Some(p) = tok.strip_prefix(b"(") {
+            if angle.is_empty() && paren.is_empty() && memchr::memchr(b'@', p).is_some() {
+                paren = p.strip_suffix(b")").unwrap_or(p);
+            }
+        } else if let Some(v) = tok.strip_prefix(b"T=") {
+            transport = v;
+        } else if let Some(v) = tok.strip_prefix(b"H=") {
+            host = v;
+        } else if let Some(v) = tok.strip_prefix(b"C=") {
+            confirmation = unquote(v);
+        }
+        if ends {
+            reason = rest;
+            has_reason = true;
+        }
+    }
+    let reason = trim(reason);
+    let recipient = pick_recipient(first, angle, paren);
+    if recipient.is_empty() {
+        return Err(Unparsed::NoRecipient);
+    }
+    let orig = if recipient == first { angle } else { b"" };
+    let mut d = Delivery {
+        queue_id: msg_id,
+        recipient,
+        orig_recipient: orig,
+        relay: host,
+        transport,
+        status,
+        dsn: None,
+        basic: None,
+        reply: b"",
+        delay: None,
+        local: false,
+        attempted: true,
+    };
+    if status == Status::Sent {
+        d.reply = confirmation;
+        let codes = reply_codes(confirmation);
+        d.basic = codes.basic;
+        d.dsn = codes.dsn;
+        d.local = host.is_empty();
+        return Ok(d);
+    }
+    d.local =
+        host.is_empty() && !transport.is_empty() && memmem::find(transport, b"smtp").is_none();
+    if status == Status::Bounced
+        && (memmem::find(reason, b"retry timeout exceeded").is_some()
+            || memmem::find(reason, b"have been failing for a long time").is_some())
+    {
+        d.status = Status::Expired;
+    }
+    if memmem::find(reason, b"retry time not reached").is_some() {
+        d.attempted = false;
+    }
+    let (reply, reply_host) = remote_reply(reason);
+    if d.relay.is_empty() {
+        d.relay = reply_host;
+    }
+    d.reply = reply;
+    let codes = reply_codes(reply);
+    d.basic = codes.basic;
+    d.dsn = codes.dsn;
+    Ok(d)
+}
+
+/// The delivered-to address: a real address in the first token, else the
+/// original `<addr>` (file, pipe and local-user deliveries), else `(parent)`.
+#[inline]
+fn pick_recipient<'a>(first: &'a [u8], angle: &'a [u8], paren: &'a [u8]) -> &'a [u8] {
+    let looks_like_address =
+        memchr::memchr(b'@', first).is_some() && !matches!(first.first(), Some(b'/' | b'|' | b':'));
+    if looks_like_address {
+        first
+    } else if !angle.is_empty() {
+        angle
+    } else if !paren.is_empty() {
+        paren
+    } else {
+        first
+    }
+}
+
+/// `tok:` → (`tok`, true). A lone `:` is an empty token that ends the fields.
+#[inline]
+fn strip_colon(tok: &[u8]) -> (&[u8], bool) {
+    match tok.strip_suffix(b":") {
+        Some(t) if !t.ends_with(b":") || t.is_empty() => (t, true),
+        _ => (tok, false),
+    }
+}
+
+#[inline]
+fn trim(s: &[u8]) -> &[u8] {
+    let start = s.iter().position(|b| *b != b' ').unwrap_or(s.len());
+    let end = s.iter().rposition(|b| *b != b' ').map_or(start, |e| e + 1);
+    &s[start..end.max(start)]
+}
+
+/// From `SMTP error from remote mail server after RCPT TO:<a@x>: 550 …`
+/// take the reply (and the host, for the older `…: host mx [ip]: 550 …`).
+fn remote_reply(reason: &[u8]) -> (&[u8], &[u8]) {
+    const SMTP_ERROR: &[u8] = b"SMTP error from remote mail server after ";
+    let Some(pos) = memmem::find(reason, SMTP_ERROR) else {
+        return (reason, b"");
+    };
+    let after = &reason[pos + SMTP_ERROR.len()..];
+    let Some(colon) = memmem::find(after, b": ") else {
+        return (reason, b"");
+    };
+    let mut reply = &after[colon + 2..];
+    let mut host: &[u8] = b"";
+    if let Some(h) = reply.strip_prefix(b"host ")
+        && let Some(end) = memmem::find(h, b"]: ")
+    {
+        host = &h[..memchr::memchr(b' ', h).unwrap_or(0)];
+        reply = &h[end + 3..];
+    }
+    (reply, host)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn del(body: &'static str) -> Delivery<'static> {
+        match parse(body.as_bytes()) {
+            EximRecord::Delivery(d) => d,
+            other => panic!("not a delivery: {other:?}"),
+        }
+    }
+
+    fn s(b: &[u8]) -> &str {
+        std::str::from_utf8(b).unwrap()
+    }
+
+    #[test]
+    fn message_ids() {
+        assert!(is_message_id(b"1xV6qi-0004PA-2t"));
+        assert!(is_message_id(b"10HmaX-000000005vi-0000"));
+        assert!(!is_message_id(b"1xV6qi-0004PA"));
+        assert!(!is_message_id(b"SMTP"));
+        assert!(!is_message_id(b"1xV6qi-0004PA-2t-x"));
+    }
+
+    #[test]
+    fn sent_remote() {
+        let d = del(
+            "1xV6qY-0004Hm-2F => jamesadams@gmail.com R=dnslookup T=remote_smtp H=gmail-smtp-in.l.google.com [127.0.0.10] X=TLS1.3:ECDHE_SECP256R1__RSA_PSS_RSAE_SHA256__AES_256_GCM:256 CV=yes C=\"250 2.0.0 OK  1795351146 1ec0f - gsmtp\"",
+        );
+        assert_eq!(s(d.recipient), "jamesadams@gmail.com");
+        assert_eq!(s(d.relay), "gmail-smtp-in.l.google.com");
+        assert_eq!(s(d.transport), "remote_smtp");
+        assert_eq!(d.status, Status::Sent);
+        assert_eq!(d.dsn.unwrap().to_string(), "2.0.0");
+        assert_eq!(d.basic, Some(250));
+        assert!(!d.local);
+    }
+
+    #[test]
+    fn sent_local_forms() {
+        let d = del(
+            "1xV760-00050c-05 => mailadmin <alerts@acme-mailer.example> R=local_user T=local_delivery",
+        );
+        assert_eq!(s(d.recipient), "alerts@acme-mailer.example");
+        assert!(d.local);
+        let f = del(
+            "1ka91r-00067j-8P => /var/mail/mail (root@debian.up) <root@debian.up> R=mail4root T=address_file",
+        );
+        assert_eq!(s(f.recipient), "root@debian.up");
+        let p = del("1xV760-00050c-05 -> newr1@myhost.test.ex <r1@test.ex> R=ok T=t1");
+        assert_eq!(s(p.recipient), "newr1@myhost.test.ex");
+        assert_eq!(s(p.orig_recipient), "r1@test.ex");
+    }
+
+    #[test]
+    fn bounced_with_multiline_reply() {
+        let d = del(
+            r"1xV6qq-0004WJ-0i ** amy2009@gmail.com R=dnslookup T=remote_smtp H=gmail-smtp-in.l.google.com [127.0.0.10] X=TLS1.3:ECDHE:256 CV=yes: SMTP error from remote mail server after end of data: 550-5.7.26 This mail has been blocked.\n550-5.7.26 Gmail requires\n550 5.7.26  https://support.google.com/mail/answer/81126 916 - gsmtp",
+        );
+        assert_eq!(d.status, Status::Bounced);
+        assert_eq!(d.dsn.unwrap().to_string(), "5.7.26");
+        assert_eq!(d.basic, Some(550));
+        assert!(s(d.reply).starts_with("550-5.7.26 This mail"));
+        assert_eq!(s(d.relay), "gmail-smtp-in.l.google.com");
+    }
+
+    #[test]
+    fn deferred_forms() {
+        let d = del(
+            "1xV6qq-0004Wf-1c == garyanderson@hotmail.com R=dnslookup T=remote_smtp defer (-45) H=hotmail-com.olc.protection.outlook.com [127.0.0.22]: SMTP error from remote mail server after pipelined MAIL FROM:<noreply@shopmart.example> SIZE=9081: 451 4.7.650 The mail server [198.51.100.24] has been temporarily rate limited (S775)",
+        );
+        assert_eq!(d.status, Status::Deferred);
+        assert_eq!(d.dsn.unwrap().to_string(), "4.7.650");
+        assert_eq!(s(d.relay), "hotmail-com.olc.protection.outlook.com");
+        assert!(d.attempted);
+        let r = del(
+            "1xV6qn-0004UN-2o == nicole_michel@gmail.com routing defer (-52): retry time not reached",
+        );
+        assert!(!r.attempted);
+        assert_eq!(s(r.reply), "retry time not reached");
+        assert_eq!(r.dsn, None);
+        let c = del(
+            "1xV6qt-0004YG-2k == mmitchell@flaky-isp.example R=dnslookup T=remote_smtp defer (-18) H=mx.flaky-isp.example [127.0.0.63]: Remote host closed connection in response to initial connection",
+        );
+        assert_eq!(
+            s(c.reply),
+            "Remote host closed connection in response to initial connection"
+        );
+        let g = del(
+            "1xV6r5-0004di-1c == m@aol.com R=dnslookup T=remote_smtp defer (0) H=mx-aol.mail.gm0.yahoodns.net [127.0.0.33]: SMTP error from remote mail server after initial connection: 421 4.7.0 [TSS04] Messages from 198.51.100.24 temporarily deferred - 4.16.55.1; see https://postmaster.yahooinc.com/error-codes",
+        );
+        assert_eq!(g.dsn.unwrap().to_string(), "4.7.0");
+        assert_eq!(g.basic, Some(421));
+        let t = del(
+            "1xV72q-0002rK-2i == john.doe@acme-mailer.example R=local_user T=local_delivery defer (-1): Tainted '/srv/x' not permitted",
+        );
+        assert!(t.local);
+    }
+
+    #[test]
+    fn basic_code_only_and_old_host_form() {
+        let d = del(
+            "1xV6qq-0004Wf-1c == a@x.example R=dnslookup T=remote_smtp defer (-44): SMTP error from remote mail server after RCPT TO:<a@x.example>: host mx.x.example [192.0.2.1]: 421 Service shutting down",
+        );
+        assert_eq!(d.basic, Some(421));
+        assert_eq!(d.dsn, None);
+        assert_eq!(d.class(), 4);
+        assert_eq!(s(d.relay), "mx.x.example");
+    }
+
+    #[test]
+    fn expired_forms() {
+        let d = del("1xV6qn-0004UN-2o ** nicole_michel@gmail.com: retry timeout exceeded");
+        assert_eq!(d.status, Status::Expired);
+        assert_eq!(s(d.recipient), "nicole_michel@gmail.com");
+        let a = del(
+            "1xV6qn-0004UN-2o ** pamela.russo@tarpit-isp.example R=dnslookup T=remote_smtp: all hosts for 'tarpit-isp.example' have been failing for a long time (and retry time not reached)",
+        );
+        assert_eq!(a.status, Status::Expired);
+        let u = del("1WWJ6N-000159-1G ** pi@raspberrypi <root@raspberrypi>: Unrouteable address");
+        assert_eq!(u.status, Status::Bounced);
+        assert_eq!(s(u.reply), "Unrouteable address");
+        let p =
+            del("10HmaX-000000005vi-0000 ** pipe@test.ex R=pipe T=pipe : return message generated");
+        assert_eq!(s(p.reply), "return message generated");
+    }
+
+    #[test]
+    fn other_records() {
+        assert_eq!(
+            parse(b"1xV6qi-0004PA-2t <= news@shopmart.example H=(app02) [127.0.0.1] P=esmtps S=1"),
+            EximRecord::Received {
+                msg_id: b"1xV6qi-0004PA-2t",
+                sender: b"news@shopmart.example"
+            }
+        );
+        assert_eq!(parse(b"1xV6qi-0004PA-2t Completed"), EximRecord::Other);
+        assert_eq!(
+            parse(b"1xV6qi-0004PA-2t *> a@b R=r"),
+            EximRecord::FakeDelivery
+        );
+        assert_eq!(parse(b"Start queue run: pid=1"), EximRecord::Other);
+        assert_eq!(
+            parse(b"1xV6qi-0004PA-2t => "),
+            EximRecord::Malformed(Unparsed::NoRecipient)
+        );
+    }
+}

@@ -1,0 +1,252 @@
+//! The part of a line before the message: timestamp, host and program.
+//!
+//! Recognised shapes, decided per line (so mixed and concatenated files work):
+//!
+//! ```text
+//! Nov 22 12:39:02 mx1 postfix/smtp[123]: …              RFC 3164 (syslog, postlogd)
+//! 2026-11-22T07:55:37.249744-05:00 mx1 postfix/smtp[123]: …   RFC 3339 (rsyslog)
+//! 2026-11-22 12:39:03 1xV6qi-0004PA-2t => …            Exim mainlog
+//! 2026-11-22 12:39:03.123 +0100 [4711] 1xV6qi-… => …   Exim with ms, zone, pid
+//! Jun 29 16:04:19 mx1 exim[1234]: 1xV6qi-… => …        Exim through syslog
+//! ```
+
+use super::timestamp::{UnixSeconds, YearHint, parse_exim, parse_rfc3164, parse_rfc3339};
+use memchr::memchr;
+
+/// The timestamp style a line was written in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Format {
+    /// `Nov 22 12:39:02 host tag[pid]: …` (syslog, postlogd, journalctl short).
+    Syslog,
+    /// `2026-11-22T07:55:37.249744-05:00 host tag[pid]: …` (rsyslog, short-iso).
+    SyslogIso,
+    /// `2026-11-22 12:39:03 …` (Exim's own mainlog).
+    EximMainlog,
+}
+
+impl Format {
+    /// Name used in the report and JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Format::Syslog => "syslog",
+            Format::SyslogIso => "syslog-iso",
+            Format::EximMainlog => "exim-mainlog",
+        }
+    }
+}
+
+/// Which program wrote the message part.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Program<'a> {
+    /// Postfix; `service` is the last component of the tag (`smtp` in
+    /// `postfix-out/smtp`, `smtpd` in `postfix/submission/smtpd`).
+    Postfix {
+        /// The daemon name.
+        service: &'a [u8],
+    },
+    /// Exim (mainlog, or a syslog tag starting with `exim`).
+    Exim,
+    /// Anything else (dovecot, amavis, sendmail, kernel …).
+    Other,
+}
+
+/// A parsed line prefix.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Header<'a> {
+    /// The line's time, UTC seconds.
+    pub ts: UnixSeconds,
+    /// The syslog host; empty for Exim mainlog (which does not log it).
+    pub host: &'a [u8],
+    /// The program.
+    pub program: Program<'a>,
+    /// The timestamp style.
+    pub format: Format,
+    /// Everything after the header (for Exim: after timestamp and `[pid]`).
+    pub body: &'a [u8],
+}
+
+/// Parses the header of `line`; `None` when no known shape matches.
+#[inline]
+pub fn parse_header(line: &[u8], hint: YearHint) -> Option<Header<'_>> {
+    match line.first()? {
+        b'A'..=b'Z' => {
+            let (ts, used) = parse_rfc3164(line, hint)?;
+            syslog_rest(line, ts, used, Format::Syslog)
+        }
+        b'0'..=b'9' => match line.get(10)? {
+            b'T' => {
+                let (ts, used) = parse_rfc3339(line)?;
+                syslog_rest(line, ts, used, Format::SyslogIso)
+            }
+            b' ' => {
+                let (ts, used) = parse_exim(line)?;
+                let body = exim_body(line.get(used..)?)?;
+                Some(Header {
+                    ts,
+                    host: b"",
+                    program: Program::Exim,
+                    format: Format::EximMainlog,
+                    body,
+                })
+            }
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// After an Exim timestamp: an optional `[pid]`, then the message.
+#[inline]
+fn exim_body(rest: &[u8]) -> Option<&[u8]> {
+    let rest = rest.strip_prefix(b" ")?;
+    if rest.first() == Some(&b'[') {
+        let close = memchr(b']', rest)?;
+        if close > 1 && rest[1..close].iter().all(u8::is_ascii_digit) {
+            return rest
+                .get(close + 1..)
+                .map(|r| r.strip_prefix(b" ").unwrap_or(r));
+        }
+    }
+    Some(rest)
+}
+
+/// After a syslog timestamp: ` host tag[pid]: message`.
+#[inline]
+fn syslog_rest(line: &[u8], ts: UnixSeconds, used: usize, format: Format) -> Option<Header<'_>> {
+    // journalctl -o short-precise adds microseconds to the RFC 3164 stamp.
+    let mut at = used;
+    if format == Format::Syslog && line.get(at) == Some(&b'.') {
+        at += 1;
+        while line.get(at).is_some_and(u8::is_ascii_digit) {
+            at += 1;
+        }
+    }
+    let rest = line.get(at..)?.strip_prefix(b" ")?;
+    let host_end = memchr(b' ', rest)?;
+    let host = &rest[..host_end];
+    let rest = &rest[host_end + 1..];
+    // The tag ends at `[pid]:` or `:`; a tag never contains a space.
+    let colon = memchr(b':', rest)?;
+    let tag_part = &rest[..colon];
+    if tag_part.is_empty() || memchr(b' ', tag_part).is_some() {
+        return None;
+    }
+    let tag = match memchr(b'[', tag_part) {
+        Some(open) => &tag_part[..open],
+        None => tag_part,
+    };
+    let body = rest.get(colon + 1..)?;
+    let body = body.strip_prefix(b" ").unwrap_or(body);
+    let (program, body) = classify_tag(tag, body);
+    Some(Header {
+        ts,
+        host,
+        program,
+        format,
+        body,
+    })
+}
+
+/// Exim through syslog may still carry its own timestamp inside the message.
+#[inline]
+fn exim_body_in_syslog(body: &[u8]) -> &[u8] {
+    if body.len() > 19
+        && body[0].is_ascii_digit()
+        && body.get(10) == Some(&b' ')
+        && let Some((_, used)) = parse_exim(body)
+        && let Some(rest) = exim_body(&body[used..])
+    {
+        return rest;
+    }
+    body
+}
+
+#[inline]
+fn classify_tag<'a>(tag: &'a [u8], body: &'a [u8]) -> (Program<'a>, &'a [u8]) {
+    if tag.starts_with(b"postfix") {
+        // postfix/smtp, postfix-out/smtp, postfix/submission/smtpd, postfix
+        let service = match memchr::memrchr(b'/', tag) {
+            Some(slash) => &tag[slash + 1..],
+            None => b"",
+        };
+        (Program::Postfix { service }, body)
+    } else if tag.starts_with(b"exim") {
+        (Program::Exim, exim_body_in_syslog(body))
+    } else {
+        (Program::Other, body)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HINT: YearHint = YearHint {
+        year: 2026,
+        month: 11,
+        fixed: false,
+    };
+
+    fn h(line: &str) -> Option<Header<'_>> {
+        parse_header(line.as_bytes(), HINT)
+    }
+
+    #[test]
+    fn postfix_syslog() {
+        let x = h("Nov 22 12:39:02 mx1 postfix/smtp[123]: ABC: to=<a@b>").unwrap();
+        assert_eq!(x.host, b"mx1");
+        assert_eq!(x.program, Program::Postfix { service: b"smtp" });
+        assert_eq!(x.body, b"ABC: to=<a@b>");
+        assert_eq!(x.format, Format::Syslog);
+    }
+
+    #[test]
+    fn postfix_iso_and_instances() {
+        let x = h("2026-11-22T07:55:37.249744-05:00 mx1 postfix/submission/smtpd[9]: x").unwrap();
+        assert_eq!(x.program, Program::Postfix { service: b"smtpd" });
+        assert_eq!(x.format, Format::SyslogIso);
+        let x = h("Nov 22 12:39:02 mx1 postfix-out/smtp[123]: y").unwrap();
+        assert_eq!(x.program, Program::Postfix { service: b"smtp" });
+        let x = h("Nov 22 12:39:02 mx1 postfix[123]: y").unwrap();
+        assert_eq!(x.program, Program::Postfix { service: b"" });
+    }
+
+    #[test]
+    fn short_precise_and_other_programs() {
+        let x = h("Nov 22 12:39:02.123456 mx1 dovecot: imap-login: x").unwrap();
+        assert_eq!(x.program, Program::Other);
+        assert_eq!(x.body, b"imap-login: x");
+    }
+
+    #[test]
+    fn exim_forms() {
+        let x = h("2026-11-22 12:39:03 1xV6qi-0004PA-2t => a@b R=r T=t").unwrap();
+        assert_eq!(x.program, Program::Exim);
+        assert_eq!(x.body, b"1xV6qi-0004PA-2t => a@b R=r T=t");
+        let y = h("2026-11-22 12:39:03.123 +0000 [4711] 1xV6qi-0004PA-2t => a@b").unwrap();
+        assert_eq!(y.body, b"1xV6qi-0004PA-2t => a@b");
+        assert_eq!(y.ts, x.ts);
+        let z = h("Jun 29 16:04:19 server exim[1234]: 2026-06-29 16:04:19 1xV6qi-0004PA-2t => a@b")
+            .unwrap();
+        assert_eq!(z.program, Program::Exim);
+        assert_eq!(z.body, b"1xV6qi-0004PA-2t => a@b");
+        let w = h("Jun 29 16:04:19 server exim4[1234]: 1xV6qi-0004PA-2t == a@b").unwrap();
+        assert_eq!(w.body, b"1xV6qi-0004PA-2t == a@b");
+    }
+
+    #[test]
+    fn garbage() {
+        for bad in [
+            "",
+            "hello world",
+            "Nov 22 12:39:02",
+            "Nov 22 12:39:02 host",
+            "Nov 22 12:39:02 host tag with space: x",
+            "2026-11-22X12:39:03 x",
+            "\u{0}\u{1}binary",
+            "******** SERVER ********",
+        ] {
+            assert!(h(bad).is_none(), "{bad:?}");
+        }
+    }
+}

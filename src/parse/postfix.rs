@@ -1,0 +1,472 @@
+//! Postfix message bodies (what follows `postfix/<service>[pid]: `).
+//!
+//! ```text
+//! 64591B40D0: to=<a@gmail.com>, relay=gmail-smtp-in.l.google.com[1.2.3.4]:25, delay=0.4,
+//!     delays=0/0/0.1/0.3, dsn=4.7.0, status=deferred (host … said: 421-4.7.0 … (in reply to end of DATA command))
+//! 64591B40D0: to=<a@x>, orig_to=<b@y>, relay=local, …, dsn=2.0.0, status=sent (delivered to mailbox)
+//! 64591B40D0: to=<a@x>, relay=none, …, dsn=4.4.1, status=deferred (connect to mx.x[1.2.3.4]:25: Connection timed out)
+//! 64591B40D0: from=<s@x>, size=1234, nrcpt=1 (queue active)
+//! 64591B40D0: from=<s@x>, status=expired, returned to sender
+//! 64591B40D0: removed
+//! ```
+
+use super::Unparsed;
+use super::reply::reply_codes;
+use crate::dsn::Dsn;
+use crate::event::{Delivery, Status};
+use memchr::{memchr, memmem};
+
+/// What a Postfix line said, as far as mtastat cares.
+#[derive(Clone, Debug, PartialEq)]
+pub enum PostfixRecord<'a> {
+    /// A `to=<…>, … status=…` line.
+    Delivery(Delivery<'a>),
+    /// qmgr took a message into the active queue: its envelope sender.
+    Queued {
+        /// Queue id.
+        queue_id: &'a [u8],
+        /// Envelope sender (empty for bounces, `<>`).
+        sender: &'a [u8],
+    },
+    /// qmgr gave up on a message (`status=expired, returned to sender`).
+    Expired {
+        /// Queue id.
+        queue_id: &'a [u8],
+        /// Envelope sender.
+        sender: &'a [u8],
+    },
+    /// A line that carries `status=` but is not in any shape we know.
+    Malformed(Unparsed),
+    /// Everything else (smtpd connects, cleanup, warnings …): understood, not counted.
+    Other,
+}
+
+/// Parses one Postfix message body; `service` is the daemon (`smtp`, `qmgr` …).
+pub fn parse<'a>(service: &'a [u8], body: &'a [u8]) -> PostfixRecord<'a> {
+    let Some((queue_id, rest)) = split_queue_id(body) else {
+        return other_or_malformed(body);
+    };
+    if let Some(fields) = rest.strip_prefix(b"to=") {
+        return match delivery(service, queue_id, fields) {
+            Ok(d) => PostfixRecord::Delivery(d),
+            Err(why) => PostfixRecord::Malformed(why),
+        };
+    }
+    if let Some(fields) = rest.strip_prefix(b"from=") {
+        let (sender, after) = address(fields);
+        if after.starts_with(b", size=") {
+            return PostfixRecord::Queued { queue_id, sender };
+        }
+        if let Some(st) = after.strip_prefix(b", status=") {
+            return if st.starts_with(b"expired") || st.starts_with(b"force-expired") {
+                PostfixRecord::Expired { queue_id, sender }
+            } else {
+                PostfixRecord::Malformed(Unparsed::UnknownStatus)
+            };
+        }
+    }
+    other_or_malformed(rest)
+}
+
+/// A line we do not model is fine, unless it claims a delivery status.
+#[inline]
+fn other_or_malformed(rest: &[u8]) -> PostfixRecord<'_> {
+    if memmem::find(rest, b"status=").is_some() && memmem::find(rest, b"to=").is_some() {
+        PostfixRecord::Malformed(Unparsed::StatusLineShape)
+    } else {
+        PostfixRecord::Other
+    }
+}
+
+/// `QUEUEID: rest` — short hex ids, long ids (`4Ps9Pb5Bb5z2Bm0`), `NOQUEUE`.
+#[inline]
+fn split_queue_id(body: &[u8]) -> Option<(&[u8], &[u8])> {
+    let n = body
+        .iter()
+        .take_while(|b| b.is_ascii_alphanumeric())
+        .count();
+    if n < 5 || body.get(n..n + 2) != Some(b": ") {
+        return None;
+    }
+    Some((&body[..n], &body[n + 2..]))
+}
+
+/// An address field value: `<a@b>` (possibly `<>`), or bare up to `,`.
+/// Returns the address and what follows it.
+#[inline]
+fn address(s: &[u8]) -> (&[u8], &[u8]) {
+    if let Some(inner) = s.strip_prefix(b"<") {
+        // Quoted local parts may hold `>`; the field ends at `>,` or `>` at the end.
+        if let Some(end) = memmem::find(inner, b">,") {
+            return (&inner[..end], &inner[end + 1..]);
+        }
+        if let Some(stripped) = inner.strip_suffix(b">") {
+            return (stripped, b"");
+        }
+        let end = memchr(b'>', inner).unwrap_or(inner.len());
+        return (&inner[..end], inner.get(end + 1..).unwrap_or_default());
+    }
+    let end = memchr(b',', s).unwrap_or(s.len());
+    (&s[..end], &s[end..])
+}
+
+fn delivery<'a>(
+    service: &'a [u8],
+    queue_id: &'a [u8],
+    fields: &'a [u8],
+) -> Result<Delivery<'a>, Unparsed> {
+    let (recipient, mut rest) = address(fields);
+    if recipient.is_empty() {
+        return Err(Unparsed::NoRecipient);
+    }
+    let mut d = Delivery {
+        queue_id,
+        recipient,
+        orig_recipient: b"",
+        relay: b"",
+        transport: service,
+        status: Status::Sent,
+        dsn: None,
+        basic: None,
+        reply: b"",
+        delay: None,
+        local: false,
+        attempted: true,
+    };
+    let mut relay_field: &[u8] = b"";
+    let mut status = None;
+    // `, key=value` pairs until `status=`, whose value runs to the end.
+    while let Some(after) = rest.strip_prefix(b", ") {
+        let eq = memchr(b'=', after).ok_or(Unparsed::StatusLineShape)?;
+        let key = &after[..eq];
+        let value_start = &after[eq + 1..];
+        if key == b"status" {
+            status = Some(value_start);
+            break;
+        }
+        let (value, next) = if key == b"orig_to" {
+            address(value_start)
+        } else {
+            let end = memmem::find(value_start, b", ").unwrap_or(value_start.len());
+            (&value_start[..end], &value_start[end..])
+        };
+        match key {
+            b"orig_to" => d.orig_recipient = value,
+            b"relay" => relay_field = value,
+            b"delay" => d.delay = parse_f32(value),
+            b"dsn" => d.dsn = Dsn::parse(value),
+            _ => {}
+        }
+        rest = next;
+    }
+    let status = status.ok_or(Unparsed::NoStatus)?;
+    let word_len = status
+        .iter()
+        .take_while(|b| b.is_ascii_alphanumeric() || **b == b'-')
+        .count();
+    d.status = status_word(&status[..word_len]).ok_or(Unparsed::UnknownStatus)?;
+    let text = status_text(&status[word_len..]);
+    classify_text(&mut d, relay_field, text);
+    Ok(d)
+}
+
+/// Postfix's status words, including the rarer ones seen in real logs.
+fn status_word(word: &[u8]) -> Option<Status> {
+    Status::from_postfix(word).or(match word {
+        b"force-expired" => Some(Status::Expired),
+        b"undeliverable-but-not-cached" => Some(Status::Undeliverable),
+        // soft_bounce=yes turns would-be bounces into deferrals.
+        b"SOFTBOUNCE" => Some(Status::Deferred),
+        _ => None,
+    })
+}
+
+/// The parenthesised text after the status word: ` (text)` → `text`.
+#[inline]
+fn status_text(s: &[u8]) -> &[u8] {
+    let s = s.strip_prefix(b" ").unwrap_or(s);
+    let Some(inner) = s.strip_prefix(b"(") else {
+        return s;
+    };
+    // Export artefacts such as a trailing ",,,,," follow the closing paren.
+    match memchr::memrchr(b')', inner) {
+        Some(end) => &inner[..end],
+        None => inner,
+    }
+}
+
+/// Fills relay, reply, codes, `local` and `attempted` from the relay field and text.
+fn classify_text<'a>(d: &mut Delivery<'a>, relay_field: &'a [u8], text: &'a [u8]) {
+    let mut text = text;
+    if let Some(rest) = text.strip_prefix(b"delivery temporarily suspended: ") {
+        // The destination was marked dead earlier; no connection was made now.
+        d.attempted = false;
+        text = rest;
+    }
+    let relay_host = host_of(relay_field);
+    d.local = is_local(d.transport, relay_field);
+    if !relay_host.is_empty() && relay_field != b"none" {
+        d.relay = relay_host;
+    }
+    // "host X[ip] said: REPLY (in reply to … command)", or a greeting
+    // refusal "host X[ip] refused to talk to me: REPLY".
+    if let Some(after_host) = text.strip_prefix(b"host ")
+        && let Some((at, len)) = memmem::find(after_host, b" said: ")
+            .map(|p| (p, 7))
+            .or_else(|| memmem::find(after_host, b" refused to talk to me: ").map(|p| (p, 24)))
+    {
+        if d.relay.is_empty() {
+            d.relay = host_of(&after_host[..at]);
+        }
+        let reply = &after_host[at + len..];
+        let reply = match memmem::rfind(reply, b" (in reply to ") {
+            Some(end) => &reply[..end],
+            None => reply,
+        };
+        d.reply = reply;
+        let codes = reply_codes(reply);
+        d.basic = codes.basic;
+        // The last line's enhanced code wins over dsn= when they differ.
+        if codes.dsn.is_some() {
+            d.dsn = codes.dsn;
+        }
+        return;
+    }
+    d.reply = text;
+    if d.relay.is_empty() {
+        d.relay = host_in_error(text);
+    }
+    let codes = reply_codes(text);
+    if codes.basic.is_some() {
+        d.basic = codes.basic;
+        if d.dsn.is_none() {
+            d.dsn = codes.dsn;
+        }
+    }
+}
+
+/// `gmail-smtp-in.l.google.com[1.2.3.4]:25` → `gmail-smtp-in.l.google.com`.
+#[inline]
+fn host_of(field: &[u8]) -> &[u8] {
+    match memchr(b'[', field) {
+        Some(open) => &field[..open],
+        None => field,
+    }
+}
+
+/// The host in Postfix's connection-error texts, when `relay=none`.
+fn host_in_error(text: &[u8]) -> &[u8] {
+    for prefix in [
+        &b"connect to "[..],
+        b"conversation with ",
+        b"lost connection with ",
+        b"host ",
+    ] {
+        if let Some(rest) = text.strip_prefix(prefix) {
+            let end = rest
+                .iter()
+                .position(|b| matches!(b, b'[' | b' ' | b':' | b','))
+                .unwrap_or(rest.len());
+            return &rest[..end];
+        }
+    }
+    b""
+}
+
+/// Local delivery: the local/virtual/pipe agents, or LMTP over a unix socket.
+fn is_local(service: &[u8], relay_field: &[u8]) -> bool {
+    match service {
+        b"local" | b"virtual" | b"pipe" => true,
+        b"lmtp" => {
+            memmem::find(relay_field, b"[private/").is_some()
+                || memmem::find(relay_field, b"[public/").is_some()
+                || memmem::find(relay_field, b"[/").is_some()
+        }
+        _ => matches!(relay_field, b"local" | b"virtual"),
+    }
+}
+
+#[inline]
+fn parse_f32(s: &[u8]) -> Option<f32> {
+    std::str::from_utf8(s).ok()?.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn del(service: &str, body: &str) -> Delivery<'static> {
+        let body: &'static str = Box::leak(body.to_string().into_boxed_str());
+        let service: &'static str = Box::leak(service.to_string().into_boxed_str());
+        match parse(service.as_bytes(), body.as_bytes()) {
+            PostfixRecord::Delivery(d) => d,
+            other => panic!("not a delivery: {other:?}"),
+        }
+    }
+
+    fn s(b: &[u8]) -> &str {
+        std::str::from_utf8(b).unwrap()
+    }
+
+    #[test]
+    fn smtp_sent() {
+        let d = del(
+            "smtp",
+            "F0F57B420C: to=<eric1975@gmail.com>, relay=alt2.gmail-smtp-in.l.google.com[127.0.0.12]:25, delay=0.05, delays=0/0/0.04/0, dsn=2.0.0, status=sent (250 2.0.0 OK  1795351224 1786f - gsmtp)",
+        );
+        assert_eq!(s(d.queue_id), "F0F57B420C");
+        assert_eq!(s(d.recipient), "eric1975@gmail.com");
+        assert_eq!(s(d.relay), "alt2.gmail-smtp-in.l.google.com");
+        assert_eq!(d.status, Status::Sent);
+        assert_eq!(d.dsn.unwrap().to_string(), "2.0.0");
+        assert_eq!(d.basic, Some(250));
+        assert_eq!(d.delay, Some(0.05));
+        assert!(!d.local && d.attempted);
+    }
+
+    #[test]
+    fn smtp_deferred_multiline() {
+        let d = del(
+            "smtp",
+            "9E6: to=<a@gmail.com>, relay=gmail-smtp-in.l.google.com[127.0.0.10]:25, delay=1, delays=0/0/0/1, dsn=4.7.28, status=deferred (host gmail-smtp-in.l.google.com[127.0.0.10] said: 421-4.7.28 [198.51.100.23      15] Our system has detected 421-4.7.28 an unusual rate 421 4.7.28  https://support.google.com/mail/?p=UnsolicitedRateLimitError x - gsmtp (in reply to end of DATA command))",
+        );
+        assert_eq!(d.status, Status::Deferred);
+        assert_eq!(d.dsn.unwrap().to_string(), "4.7.28");
+        assert_eq!(d.basic, Some(421));
+        assert!(s(d.reply).starts_with("421-4.7.28 [198.51.100.23"));
+        assert!(s(d.reply).ends_with("- gsmtp"));
+    }
+
+    #[test]
+    fn last_line_code_wins_over_dsn_field() {
+        let d = del(
+            "smtp",
+            "AB12C: to=<a@x.example>, relay=mx.x.example[192.0.2.1]:25, delay=1, delays=0/0/0/1, dsn=5.7.26, status=deferred (host mx.x.example[192.0.2.1] said: 550-5.7.26 Unauthenticated 450 4.7.26 try later (in reply to end of DATA command))",
+        );
+        assert_eq!(d.dsn.unwrap().to_string(), "4.7.26");
+        assert_eq!(d.basic, Some(450));
+    }
+
+    #[test]
+    fn relay_none_connection_failures() {
+        let d = del(
+            "smtp",
+            "B1: to=<x@slowcorp.example>, relay=none, delay=20, delays=0/0/20/0, dsn=4.4.1, status=deferred (connect to mx.slowcorp.example[127.0.0.60]:25: Connection timed out)",
+        );
+        assert_eq!(s(d.relay), "mx.slowcorp.example");
+        assert_eq!(d.dsn.unwrap().to_string(), "4.4.1");
+        assert_eq!(d.basic, None);
+        assert_eq!(
+            s(d.reply),
+            "connect to mx.slowcorp.example[127.0.0.60]:25: Connection timed out"
+        );
+        let e = del(
+            "error",
+            "C2: to=<y@yahoo.com>, relay=none, delay=40, delays=40/0/0/0, dsn=4.7.0, status=deferred (delivery temporarily suspended: host mta5.am0.yahoodns.net[127.0.0.30] refused to talk to me: 421 4.7.0 [TSS04] Messages from 198.51.100.23 temporarily deferred)",
+        );
+        assert!(!e.attempted);
+        assert_eq!(s(e.relay), "mta5.am0.yahoodns.net");
+        assert_eq!(e.basic, Some(421));
+        assert!(s(e.reply).starts_with("421 4.7.0 [TSS04]"));
+        assert_eq!(d.status, Status::Deferred);
+        let n = del(
+            "smtp",
+            "C3: to=<g@gmial.com>, relay=none, delay=0.01, delays=0/0/0/0, dsn=5.4.4, status=bounced (Host or domain name not found. Name service error for name=gmial.com type=A: Host not found)",
+        );
+        assert_eq!(s(n.relay), "");
+        assert_eq!(n.status, Status::Bounced);
+    }
+
+    #[test]
+    fn local_and_orig_to() {
+        let d = del(
+            "local",
+            "C0D08B40F1: to=<root@acme-mailer.example>, orig_to=<abuse@acme-mailer.example>, relay=local, delay=0, delays=0/0/0/0, dsn=2.0.0, status=sent (delivered to mailbox)",
+        );
+        assert!(d.local);
+        assert_eq!(s(d.orig_recipient), "abuse@acme-mailer.example");
+        assert_eq!(s(d.reply), "delivered to mailbox");
+        let l = del(
+            "lmtp",
+            "D1: to=<u@example.org>, relay=mail.example.org[private/dovecot-lmtp], delay=0.1, delays=0/0/0/0.1, dsn=2.0.0, status=sent (250 2.0.0 <u@example.org> Saved)",
+        );
+        assert!(l.local);
+    }
+
+    #[test]
+    fn rare_forms() {
+        let d = del(
+            "smtp",
+            "B465B110313B: to=<senderror@OURDOMAIN.com>, relay=aspmx.l.google.com[74.125.31.26]:25, delay=80212, delays=71229/8979/2.4/0.75, dsn=2.0.0, status=sent (250 2.0.0 OK 1418252401 tb3si8932467pab.14 - gsmtp),,,,,,,",
+        );
+        assert_eq!(
+            s(d.reply),
+            "250 2.0.0 OK 1418252401 tb3si8932467pab.14 - gsmtp"
+        );
+        let b = del(
+            "smtp",
+            "ABCDE: to=user@example.com, relay=none, delay=1, dsn=4.4.1, status=deferred (connect to x[1.2.3.4]:25: No route to host)",
+        );
+        assert_eq!(s(b.recipient), "user@example.com");
+        let v6 = del(
+            "smtp",
+            "ABCDE: to=<u@x.example>, relay=mx.x.example[2001:db8::1]:25, delay=1, delays=0/0/0/1, dsn=2.0.0, status=sent (250 ok)",
+        );
+        assert_eq!(s(v6.relay), "mx.x.example");
+        let sb = del(
+            "smtp",
+            "ABCDE: to=<u@x.example>, relay=none, delay=1, dsn=5.1.1, status=SOFTBOUNCE (unknown user)",
+        );
+        assert_eq!(sb.status, Status::Deferred);
+        let v = del(
+            "smtp",
+            "3E29030F8637E: to=<user@yahoo.com>, relay=none, delay=0.01, delays=0.01/0/0/0, dsn=5.1.1, status=undeliverable-but-not-cached (User unknown in virtual alias table)",
+        );
+        assert_eq!(v.status, Status::Undeliverable);
+    }
+
+    #[test]
+    fn qmgr_lines() {
+        assert_eq!(
+            parse(b"qmgr", b"9DF7FB422B: from=<alerts@acme-mailer.example>, status=expired, returned to sender"),
+            PostfixRecord::Expired {
+                queue_id: b"9DF7FB422B",
+                sender: b"alerts@acme-mailer.example"
+            }
+        );
+        assert_eq!(
+            parse(
+                b"qmgr",
+                b"C7EBEB41B4: from=<>, size=22082, nrcpt=1 (queue active)"
+            ),
+            PostfixRecord::Queued {
+                queue_id: b"C7EBEB41B4",
+                sender: b""
+            }
+        );
+        assert_eq!(parse(b"qmgr", b"C7EBEB41B4: removed"), PostfixRecord::Other);
+    }
+
+    #[test]
+    fn malformed_status_lines_are_reported() {
+        assert_eq!(
+            parse(
+                b"smtp",
+                b"ABCDE: to=<a@b>, relay=none, dsn=2.0.0, status=failed (x)"
+            ),
+            PostfixRecord::Malformed(Unparsed::UnknownStatus)
+        );
+        assert_eq!(
+            parse(b"smtp", b"ABCDE: to=<a@b>, relay=none, dsn=2.0.0"),
+            PostfixRecord::Malformed(Unparsed::NoStatus)
+        );
+        assert_eq!(
+            parse(b"smtp", b"ABCDE: to=<>, relay=none, status=sent (x)"),
+            PostfixRecord::Malformed(Unparsed::NoRecipient)
+        );
+        assert_eq!(
+            parse(b"smtpd", b"connect from unknown[1.2.3.4]"),
+            PostfixRecord::Other
+        );
+    }
+}

@@ -1,0 +1,344 @@
+//! Timestamps as MTAs write them, parsed from bytes into Unix seconds (UTC).
+//!
+//! Three shapes reach us:
+//! * RFC 3164 syslog, `Nov 22 12:39:02` — no year and no zone. The year comes
+//!   from a reference (the file's mtime), the zone is taken as UTC.
+//! * RFC 3339 as rsyslog writes it, `2026-11-22T07:55:37.249744-05:00`.
+//! * Exim's own, `2026-11-22 12:39:03` with optional `.mmm` and ` +0100`.
+//!
+//! Every function here returns the parsed time *and the bytes consumed*, so the
+//! caller continues from there without re-scanning.
+
+/// Seconds since the Unix epoch, UTC.
+pub type UnixSeconds = i64;
+
+/// Days from 1970-01-01 to the given civil date (proleptic Gregorian).
+///
+/// Howard Hinnant's `days_from_civil`; branch-light and exact for all i32 years.
+#[inline]
+pub fn days_from_civil(year: i32, month: u32, day: u32) -> i64 {
+    let y = i64::from(year) - i64::from(month <= 2);
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let m = i64::from(month);
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(day) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// The civil date (year, month, day) of a day count since 1970-01-01.
+pub fn civil_from_days(days: i64) -> (i32, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let year = (yoe + era * 400 + i64::from(month <= 2)) as i32;
+    (year, month, day)
+}
+
+/// Formats Unix seconds as `YYYY-MM-DD HH:MM:SS` (UTC).
+pub fn format_utc(ts: UnixSeconds) -> String {
+    let (y, mo, d) = civil_from_days(ts.div_euclid(86_400));
+    let secs = ts.rem_euclid(86_400);
+    format!(
+        "{y:04}-{mo:02}-{d:02} {:02}:{:02}:{:02}",
+        secs / 3600,
+        (secs / 60) % 60,
+        secs % 60
+    )
+}
+
+/// Where the year of a year-less (RFC 3164) timestamp comes from.
+///
+/// A log is written before its mtime, so a line whose month lies after the
+/// reference month belongs to the previous year: this is how a file that
+/// spans Dec → Jan gets both years right without any per-line state, which
+/// matters because chunks are scanned in parallel.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct YearHint {
+    /// The year of the reference time.
+    pub year: i32,
+    /// The month (1–12) of the reference time.
+    pub month: u32,
+    /// When true, `year` is used as-is for every line (`--year`).
+    pub fixed: bool,
+}
+
+impl YearHint {
+    /// A hint taken from a reference time such as a file's mtime.
+    pub fn from_reference(ts: UnixSeconds) -> YearHint {
+        let (year, month, _) = civil_from_days(ts.div_euclid(86_400));
+        YearHint {
+            year,
+            month,
+            fixed: false,
+        }
+    }
+
+    /// A hint that forces one year for every line.
+    pub fn fixed(year: i32) -> YearHint {
+        YearHint {
+            year,
+            month: 12,
+            fixed: true,
+        }
+    }
+
+    #[inline]
+    fn year_for(self, month: u32) -> i32 {
+        // One month of slack: clocks and log shippers run a little ahead.
+        if !self.fixed && month > self.month + 1 {
+            self.year - 1
+        } else {
+            self.year
+        }
+    }
+}
+
+#[inline]
+fn digit(b: u8) -> Option<u32> {
+    b.is_ascii_digit().then(|| u32::from(b - b'0'))
+}
+
+#[inline]
+fn two(s: &[u8], at: usize) -> Option<u32> {
+    Some(digit(*s.get(at)?)? * 10 + digit(*s.get(at + 1)?)?)
+}
+
+#[inline]
+fn four(s: &[u8], at: usize) -> Option<u32> {
+    Some(two(s, at)? * 100 + two(s, at + 2)?)
+}
+
+/// `HH:MM:SS` at `at`, as seconds of the day.
+#[inline]
+fn hms(s: &[u8], at: usize) -> Option<i64> {
+    let h = two(s, at)?;
+    let m = two(s, at + 3)?;
+    let sec = two(s, at + 6)?;
+    if s.get(at + 2) != Some(&b':') || s.get(at + 5) != Some(&b':') || h > 23 || m > 59 || sec > 60
+    {
+        return None;
+    }
+    Some(i64::from(h * 3600 + m * 60 + sec.min(59)))
+}
+
+#[inline]
+fn valid_date(y: u32, mo: u32, d: u32) -> bool {
+    (1..=12).contains(&mo) && (1..=31).contains(&d) && (1900..=9999).contains(&y)
+}
+
+/// Month number from a three-letter English abbreviation.
+#[inline]
+fn month_abbrev(s: &[u8]) -> Option<u32> {
+    let m = match s.get(..3)? {
+        b"Jan" => 1,
+        b"Feb" => 2,
+        b"Mar" => 3,
+        b"Apr" => 4,
+        b"May" => 5,
+        b"Jun" => 6,
+        b"Jul" => 7,
+        b"Aug" => 8,
+        b"Sep" => 9,
+        b"Oct" => 10,
+        b"Nov" => 11,
+        b"Dec" => 12,
+        _ => return None,
+    };
+    Some(m)
+}
+
+/// RFC 3164: `Nov 22 12:39:02`, `Nov  2 …`, `Nov 02 …`, `Nov 2 …`.
+///
+/// Returns the time and the length consumed (not including the space after).
+pub fn parse_rfc3164(s: &[u8], hint: YearHint) -> Option<(UnixSeconds, usize)> {
+    let month = month_abbrev(s)?;
+    if s.get(3) != Some(&b' ') {
+        return None;
+    }
+    let mut i = 4;
+    if s.get(i) == Some(&b' ') {
+        i += 1;
+    }
+    let d1 = digit(*s.get(i)?)?;
+    i += 1;
+    let day = match s.get(i).copied().and_then(digit) {
+        Some(d2) => {
+            i += 1;
+            d1 * 10 + d2
+        }
+        None => d1,
+    };
+    if s.get(i) != Some(&b' ') || !(1..=31).contains(&day) {
+        return None;
+    }
+    let secs = hms(s, i + 1)?;
+    let year = hint.year_for(month);
+    let days = days_from_civil(year, month, day);
+    Some((days * 86_400 + secs, i + 9))
+}
+
+/// Optional `.fraction` at `at`; returns the index after it.
+#[inline]
+fn skip_fraction(s: &[u8], mut at: usize) -> usize {
+    if s.get(at) == Some(&b'.') {
+        at += 1;
+        while s.get(at).is_some_and(u8::is_ascii_digit) {
+            at += 1;
+        }
+    }
+    at
+}
+
+/// RFC 3339: `2026-11-22T07:55:37.249744-05:00`, `…Z`, `…+0000`.
+pub fn parse_rfc3339(s: &[u8]) -> Option<(UnixSeconds, usize)> {
+    let (date_secs, mut i) = ymd(s)?;
+    if s.get(10) != Some(&b'T') {
+        return None;
+    }
+    let secs = hms(s, 11)?;
+    i = skip_fraction(s, i + 9);
+    let (offset, used) = zone(s, i)?;
+    Some((date_secs + secs - offset, i + used))
+}
+
+/// `YYYY-MM-DD` at the start: seconds of the day's midnight and index 10.
+#[inline]
+fn ymd(s: &[u8]) -> Option<(i64, usize)> {
+    let y = four(s, 0)?;
+    let mo = two(s, 5)?;
+    let d = two(s, 8)?;
+    if s.get(4) != Some(&b'-') || s.get(7) != Some(&b'-') || !valid_date(y, mo, d) {
+        return None;
+    }
+    Some((days_from_civil(y as i32, mo, d) * 86_400, 10))
+}
+
+/// A zone designator: `Z`, `±HH:MM` or `±HHMM`. Returns (offset seconds, length).
+#[inline]
+fn zone(s: &[u8], at: usize) -> Option<(i64, usize)> {
+    match s.get(at)? {
+        b'Z' | b'z' => Some((0, 1)),
+        sign @ (b'+' | b'-') => {
+            let h = two(s, at + 1)?;
+            let (m, used) = if s.get(at + 3) == Some(&b':') {
+                (two(s, at + 4)?, 6)
+            } else {
+                (two(s, at + 3)?, 5)
+            };
+            if h > 23 || m > 59 {
+                return None;
+            }
+            let off = i64::from(h * 3600 + m * 60);
+            Some((if *sign == b'-' { -off } else { off }, used))
+        }
+        _ => None,
+    }
+}
+
+/// Exim: `2026-11-22 12:39:03`, optionally `.123` and ` +0100` (log_timezone).
+pub fn parse_exim(s: &[u8]) -> Option<(UnixSeconds, usize)> {
+    let (date_secs, _) = ymd(s)?;
+    if s.get(10) != Some(&b' ') {
+        return None;
+    }
+    let secs = hms(s, 11)?;
+    let mut i = skip_fraction(s, 19);
+    let mut offset = 0;
+    if s.get(i) == Some(&b' ')
+        && matches!(s.get(i + 1), Some(b'+' | b'-'))
+        && let Some((off, used)) = zone(s, i + 1)
+        && used == 5
+    {
+        offset = off;
+        i += 1 + used;
+    }
+    Some((date_secs + secs - offset, i))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HINT: YearHint = YearHint {
+        year: 2026,
+        month: 11,
+        fixed: false,
+    };
+
+    #[test]
+    fn civil_round_trip() {
+        for days in [-800_000, -1, 0, 1, 59, 60, 365, 10_957, 20_779, 2_000_000] {
+            let (y, m, d) = civil_from_days(days);
+            assert_eq!(days_from_civil(y, m, d), days, "{y}-{m}-{d}");
+        }
+        assert_eq!(days_from_civil(1970, 1, 1), 0);
+        assert_eq!(days_from_civil(2000, 3, 1), 11_017);
+    }
+
+    #[test]
+    fn rfc3164_forms() {
+        let base = days_from_civil(2026, 11, 22) * 86_400 + 12 * 3600 + 39 * 60 + 2;
+        assert_eq!(
+            parse_rfc3164(b"Nov 22 12:39:02 mx1", HINT),
+            Some((base, 15))
+        );
+        let d2 = days_from_civil(2026, 11, 2) * 86_400;
+        assert_eq!(parse_rfc3164(b"Nov  2 00:00:00 x", HINT), Some((d2, 15)));
+        assert_eq!(parse_rfc3164(b"Nov 02 00:00:00 x", HINT), Some((d2, 15)));
+        assert_eq!(parse_rfc3164(b"Nov 2 00:00:00 x", HINT), Some((d2, 14)));
+        assert_eq!(parse_rfc3164(b"Nov 32 00:00:00 x", HINT), None);
+        assert_eq!(parse_rfc3164(b"Foo 22 12:39:02", HINT), None);
+        assert_eq!(parse_rfc3164(b"Nov 22 12:39", HINT), None);
+        assert_eq!(parse_rfc3164(b"Nov 22 25:39:02 x", HINT), None);
+    }
+
+    #[test]
+    fn rfc3164_year_rollover() {
+        // A file modified in January: December lines belong to last year.
+        let jan = YearHint {
+            year: 2027,
+            month: 1,
+            fixed: false,
+        };
+        let (dec, _) = parse_rfc3164(b"Dec 31 23:59:59", jan).unwrap();
+        let (j, _) = parse_rfc3164(b"Jan  1 00:00:00", jan).unwrap();
+        assert_eq!(j - dec, 1);
+        let (fixed, _) = parse_rfc3164(b"Dec 31 23:59:59", YearHint::fixed(2027)).unwrap();
+        assert_eq!(fixed - dec, 365 * 86_400);
+    }
+
+    #[test]
+    fn rfc3339_forms() {
+        let utc = days_from_civil(2026, 11, 22) * 86_400 + 12 * 3600 + 55 * 60 + 37;
+        assert_eq!(
+            parse_rfc3339(b"2026-11-22T07:55:37.249744-05:00 mx1"),
+            Some((utc, 32))
+        );
+        assert_eq!(parse_rfc3339(b"2026-11-22T12:55:37Z"), Some((utc, 20)));
+        assert_eq!(parse_rfc3339(b"2026-11-22T13:55:37+0100"), Some((utc, 24)));
+        assert_eq!(parse_rfc3339(b"2026-11-22T12:55:37"), None);
+        assert_eq!(parse_rfc3339(b"2026-13-22T12:55:37Z"), None);
+    }
+
+    #[test]
+    fn exim_forms() {
+        let t = days_from_civil(2026, 11, 22) * 86_400 + 12 * 3600 + 39 * 60 + 3;
+        assert_eq!(parse_exim(b"2026-11-22 12:39:03 1xV6qi"), Some((t, 19)));
+        assert_eq!(parse_exim(b"2026-11-22 12:39:03.712 1x"), Some((t, 23)));
+        assert_eq!(parse_exim(b"2026-11-22 13:39:03 +0100 1x"), Some((t, 25)));
+        assert_eq!(parse_exim(b"2026-11-22T12:39:03"), None);
+    }
+
+    #[test]
+    fn format_is_utc() {
+        assert_eq!(format_utc(0), "1970-01-01 00:00:00");
+        let t = days_from_civil(2026, 11, 22) * 86_400 + 45_543;
+        assert_eq!(format_utc(t), "2026-11-22 12:39:03");
+    }
+}

@@ -1,0 +1,418 @@
+//! The report: one serialisable value built from the frames, rendered as
+//! a terminal report or as JSON.
+
+pub mod sanitize;
+pub mod terminal;
+
+use crate::aggregate::batch::Batch;
+use crate::aggregate::frame::{SUMMARY_COLUMNS, totals_by};
+use crate::classify::provider::ProviderMap;
+use crate::dsn::{self, Dsn};
+use crate::event::Status;
+use crate::parse::Unparsed;
+use crate::parse::timestamp::format_utc;
+use polars::prelude::*;
+use serde::Serialize;
+
+/// The whole report (`--json` prints exactly this).
+#[derive(Clone, Debug, Serialize)]
+pub struct Report {
+    /// `mtastat`.
+    pub tool: &'static str,
+    /// Version of mtastat.
+    pub version: &'static str,
+    /// Inputs, in the order read.
+    pub files: Vec<FileSummary>,
+    /// Lines read, all inputs.
+    pub lines: u64,
+    /// Bytes read.
+    pub bytes: u64,
+    /// Lines not understood (see `unparsed`).
+    pub unparsed_lines: u64,
+    /// Lines not understood, by reason, with samples.
+    pub unparsed: Vec<UnparsedReason>,
+    /// Empty lines.
+    pub blank_lines: u64,
+    /// Lines from other programs (dovecot, amavis …).
+    pub other_program_lines: u64,
+    /// Postfix/Exim lines that are not deliveries.
+    pub mail_lines_not_deliveries: u64,
+    /// Delivery attempts (recipient × attempt), expiries included.
+    pub delivery_attempts: u64,
+    /// Deferrals logged without a new attempt (destination marked dead, retry time not reached).
+    pub deferrals_not_attempted: u64,
+    /// Exim `*>` lines (delivery suppressed by -N), not counted as attempts.
+    pub fake_deliveries: u64,
+    /// Delivery lines with invalid UTF-8 (shown escaped).
+    pub invalid_utf8_delivery_lines: u64,
+    /// First and last line time, UTC.
+    pub period: Option<Period>,
+    /// Per provider: status totals, code families, top codes.
+    pub providers: Vec<ProviderSummary>,
+    /// The summary frame's rows.
+    pub deliveries: Vec<SummaryRow>,
+    /// Masked reply texts of non-delivered attempts, by provider, status and code.
+    pub reasons: Vec<ReasonRow>,
+}
+
+/// One input file.
+#[derive(Clone, Debug, Serialize)]
+pub struct FileSummary {
+    /// Path as given (`-` for stdin).
+    pub path: String,
+    /// Timestamp style of most lines, or `unknown`.
+    pub format: String,
+    /// `mmap` or `stream`.
+    pub read: &'static str,
+    /// Bytes.
+    pub bytes: u64,
+    /// Lines.
+    pub lines: u64,
+    /// Delivery attempts.
+    pub delivery_attempts: u64,
+    /// Lines not understood.
+    pub unparsed_lines: u64,
+    /// The error, when the file could not be read (then all counts are 0).
+    pub error: Option<String>,
+}
+
+/// A reason lines were not understood.
+#[derive(Clone, Debug, Serialize)]
+pub struct UnparsedReason {
+    /// Machine name.
+    pub reason: &'static str,
+    /// Human description.
+    pub description: &'static str,
+    /// Lines.
+    pub count: u64,
+    /// Up to three samples (lossy UTF-8, cut to 200 bytes).
+    pub samples: Vec<String>,
+}
+
+/// First and last line time.
+#[derive(Clone, Debug, Serialize)]
+pub struct Period {
+    /// `YYYY-MM-DD HH:MM:SS` UTC.
+    pub first: String,
+    /// `YYYY-MM-DD HH:MM:SS` UTC.
+    pub last: String,
+}
+
+/// Status totals and code mix of one provider.
+#[derive(Clone, Debug, Serialize)]
+pub struct ProviderSummary {
+    /// Provider id.
+    pub provider: String,
+    /// Provider name.
+    pub name: String,
+    /// All attempts.
+    pub attempts: u64,
+    /// Attempts by status name (only statuses that occur).
+    pub by_status: Vec<StatusCount>,
+    /// Deferred / attempts.
+    pub deferred_rate: f64,
+    /// (Bounced + expired) / attempts.
+    pub failed_rate: f64,
+    /// Failures (class 4 and 5) by code family.
+    pub families: Vec<FamilyCount>,
+    /// Most frequent failure codes.
+    pub top_codes: Vec<CodeCount>,
+}
+
+/// Count for one status.
+#[derive(Clone, Debug, Serialize)]
+pub struct StatusCount {
+    /// Status name.
+    pub status: &'static str,
+    /// Attempts.
+    pub count: u64,
+}
+
+/// Failures in one class × subject family.
+#[derive(Clone, Debug, Serialize)]
+pub struct FamilyCount {
+    /// 4 or 5.
+    pub class: u8,
+    /// 0–7; `null` when the reply carried no enhanced code.
+    pub subject: Option<u8>,
+    /// RFC 3463 subject name (or "no enhanced code").
+    pub name: &'static str,
+    /// Attempts.
+    pub count: u64,
+}
+
+/// One enhanced code's count.
+#[derive(Clone, Debug, Serialize)]
+pub struct CodeCount {
+    /// `4.7.0`.
+    pub dsn: String,
+    /// Registry title, if any.
+    pub title: Option<&'static str>,
+    /// Attempts.
+    pub count: u64,
+}
+
+/// One row of the summary frame.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct SummaryRow {
+    /// Provider id.
+    pub provider: String,
+    /// Recipient domain (lowercase).
+    pub domain: String,
+    /// Status.
+    pub status: String,
+    /// Enhanced code or `""`.
+    pub dsn: String,
+    /// 2, 4 or 5.
+    pub class: u8,
+    /// 0–7 (0 also when there is no code).
+    pub subject: u8,
+    /// Attempts.
+    pub count: u64,
+}
+
+/// One row of the reasons frame.
+#[derive(Clone, Debug, Serialize)]
+pub struct ReasonRow {
+    /// Provider id.
+    pub provider: String,
+    /// Status.
+    pub status: String,
+    /// Enhanced code or `""`.
+    pub dsn: String,
+    /// Class.
+    pub class: u8,
+    /// Subject.
+    pub subject: u8,
+    /// The masked reply text.
+    pub reason: String,
+    /// Attempts.
+    pub count: u64,
+    /// First seen, UTC.
+    pub first_seen: String,
+    /// Last seen, UTC.
+    pub last_seen: String,
+}
+
+fn strs(df: &DataFrame, name: &str) -> PolarsResult<Vec<String>> {
+    Ok(df
+        .column(name)?
+        .str()?
+        .iter()
+        .map(|s| s.unwrap_or_default().to_string())
+        .collect())
+}
+
+fn u64s(df: &DataFrame, name: &str) -> PolarsResult<Vec<u64>> {
+    Ok(df
+        .column(name)?
+        .u64()?
+        .iter()
+        .map(|v| v.unwrap_or(0))
+        .collect())
+}
+
+fn u8s(df: &DataFrame, name: &str) -> PolarsResult<Vec<u8>> {
+    Ok(df
+        .column(name)?
+        .u8()?
+        .iter()
+        .map(|v| v.unwrap_or(0))
+        .collect())
+}
+
+fn i64s(df: &DataFrame, name: &str) -> PolarsResult<Vec<i64>> {
+    Ok(df
+        .column(name)?
+        .i64()?
+        .iter()
+        .map(|v| v.unwrap_or(0))
+        .collect())
+}
+
+/// The summary frame as rows.
+pub fn summary_rows(df: &DataFrame) -> PolarsResult<Vec<SummaryRow>> {
+    let [p, d, s, c, k, j, n] = SUMMARY_COLUMNS;
+    let (p, d, s, c) = (strs(df, p)?, strs(df, d)?, strs(df, s)?, strs(df, c)?);
+    let (k, j, n) = (u8s(df, k)?, u8s(df, j)?, u64s(df, n)?);
+    Ok((0..df.height())
+        .map(|i| SummaryRow {
+            provider: p[i].clone(),
+            domain: d[i].clone(),
+            status: s[i].clone(),
+            dsn: c[i].clone(),
+            class: k[i],
+            subject: j[i],
+            count: n[i],
+        })
+        .collect())
+}
+
+/// The reasons frame as rows.
+pub fn reason_rows(df: &DataFrame) -> PolarsResult<Vec<ReasonRow>> {
+    let (p, s, c, r) = (
+        strs(df, "provider")?,
+        strs(df, "status")?,
+        strs(df, "dsn")?,
+        strs(df, "reason")?,
+    );
+    let (k, j, n) = (u8s(df, "class")?, u8s(df, "subject")?, u64s(df, "count")?);
+    let (f, l) = (i64s(df, "first_seen")?, i64s(df, "last_seen")?);
+    Ok((0..df.height())
+        .map(|i| ReasonRow {
+            provider: p[i].clone(),
+            status: s[i].clone(),
+            dsn: c[i].clone(),
+            class: k[i],
+            subject: j[i],
+            reason: r[i].clone(),
+            count: n[i],
+            first_seen: format_utc(f[i]),
+            last_seen: format_utc(l[i]),
+        })
+        .collect())
+}
+
+/// Top codes listed per provider.
+pub const TOP_CODES: usize = 8;
+
+/// Per-provider summaries, computed with polars from the summary frame,
+/// ordered by attempts (descending).
+pub fn provider_summaries(
+    summary: &DataFrame,
+    providers: &ProviderMap,
+) -> PolarsResult<Vec<ProviderSummary>> {
+    let by_status = totals_by(summary, &["provider", "status"], None)?;
+    let coded = summary
+        .clone()
+        .lazy()
+        .with_column(col("dsn").neq(lit("")).alias("coded"))
+        .collect()?;
+    let families = totals_by(
+        &coded,
+        &["provider", "class", "subject", "coded"],
+        Some(col("class").gt_eq(lit(4u8))),
+    )?;
+    let codes = totals_by(
+        summary,
+        &["provider", "dsn"],
+        Some(col("class").gt_eq(lit(4u8)).and(col("dsn").neq(lit("")))),
+    )?;
+
+    let mut out: Vec<ProviderSummary> = Vec::new();
+    let (sp, ss, sn) = (
+        strs(&by_status, "provider")?,
+        strs(&by_status, "status")?,
+        u64s(&by_status, "count")?,
+    );
+    for i in 0..by_status.height() {
+        let entry = match out.iter_mut().position(|p| p.provider == sp[i]) {
+            Some(at) => &mut out[at],
+            None => {
+                let name = (0..providers.len())
+                    .map(|id| providers.info(id as u16))
+                    .find(|info| info.id == sp[i])
+                    .map_or_else(|| sp[i].clone(), |info| info.name.clone());
+                out.push(ProviderSummary {
+                    provider: sp[i].clone(),
+                    name,
+                    attempts: 0,
+                    by_status: Vec::new(),
+                    deferred_rate: 0.0,
+                    failed_rate: 0.0,
+                    families: Vec::new(),
+                    top_codes: Vec::new(),
+                });
+                out.last_mut().unwrap_or_else(|| unreachable!())
+            }
+        };
+        let status = Status::ALL
+            .into_iter()
+            .find(|s| s.as_str() == ss[i])
+            .map_or("unknown", Status::as_str);
+        entry.attempts += sn[i];
+        entry.by_status.push(StatusCount {
+            status,
+            count: sn[i],
+        });
+    }
+    for p in &mut out {
+        p.by_status
+            .sort_by_key(|s| Status::ALL.iter().position(|x| x.as_str() == s.status));
+        let get = |name: &str| {
+            p.by_status
+                .iter()
+                .find(|s| s.status == name)
+                .map_or(0, |s| s.count)
+        };
+        if p.attempts > 0 {
+            p.deferred_rate = get("deferred") as f64 / p.attempts as f64;
+            p.failed_rate = (get("bounced") + get("expired")) as f64 / p.attempts as f64;
+        }
+    }
+    let (fp, fc, fs, fnn) = (
+        strs(&families, "provider")?,
+        u8s(&families, "class")?,
+        u8s(&families, "subject")?,
+        u64s(&families, "count")?,
+    );
+    let has_code: Vec<bool> = families
+        .column("coded")?
+        .bool()?
+        .iter()
+        .map(|v| v.unwrap_or(false))
+        .collect();
+    for i in 0..families.height() {
+        if let Some(p) = out.iter_mut().find(|p| p.provider == fp[i]) {
+            let subject = has_code[i].then_some(fs[i]);
+            p.families.push(FamilyCount {
+                class: fc[i],
+                subject,
+                name: subject.map_or("no enhanced code", |x| dsn::subject_name(u16::from(x))),
+                count: fnn[i],
+            });
+        }
+    }
+    let (cp, cd, cn) = (
+        strs(&codes, "provider")?,
+        strs(&codes, "dsn")?,
+        u64s(&codes, "count")?,
+    );
+    for i in 0..codes.height() {
+        if let Some(p) = out.iter_mut().find(|p| p.provider == cp[i]) {
+            p.top_codes.push(CodeCount {
+                title: Dsn::parse(cd[i].as_bytes()).and_then(dsn::registry_title),
+                dsn: cd[i].clone(),
+                count: cn[i],
+            });
+        }
+    }
+    for p in &mut out {
+        p.top_codes
+            .sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.dsn.cmp(&b.dsn)));
+        p.top_codes.truncate(TOP_CODES);
+    }
+    out.sort_by(|a, b| {
+        b.attempts
+            .cmp(&a.attempts)
+            .then_with(|| a.provider.cmp(&b.provider))
+    });
+    Ok(out)
+}
+
+/// Builds the unparsed-reason list from a batch.
+pub fn unparsed_reasons(batch: &Batch) -> Vec<UnparsedReason> {
+    Unparsed::ALL
+        .into_iter()
+        .filter(|r| batch.counters.unparsed[r.index()] > 0)
+        .map(|r| UnparsedReason {
+            reason: r.as_str(),
+            description: r.describe(),
+            count: batch.counters.unparsed[r.index()],
+            samples: batch.samples[r.index()]
+                .iter()
+                .map(|s| String::from_utf8_lossy(s).into_owned())
+                .collect(),
+        })
+        .collect()
+}

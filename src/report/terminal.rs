@@ -1,0 +1,431 @@
+//! The terminal report: readable at 100 columns, colour only when asked.
+
+use super::sanitize::{ellipsize, terminal};
+use super::{ProviderSummary, ReasonRow, Report};
+use std::fmt::Write as _;
+use std::io::{self, Write};
+
+/// Report width the layout is designed for.
+pub const WIDTH: usize = 100;
+/// Providers shown in the per-provider detail section.
+pub const DETAIL_PROVIDERS: usize = 10;
+/// Reasons shown per provider.
+pub const REASONS_PER_PROVIDER: usize = 5;
+
+/// ANSI styling, or nothing.
+#[derive(Clone, Copy, Debug)]
+pub struct Style {
+    enabled: bool,
+}
+
+impl Style {
+    /// Styling on or off.
+    pub fn new(enabled: bool) -> Style {
+        Style { enabled }
+    }
+
+    fn paint(self, code: &str, s: &str) -> String {
+        if self.enabled && !s.is_empty() {
+            format!("\x1b[{code}m{s}\x1b[0m")
+        } else {
+            s.to_string()
+        }
+    }
+
+    fn bold(self, s: &str) -> String {
+        self.paint("1", s)
+    }
+
+    fn dim(self, s: &str) -> String {
+        self.paint("2", s)
+    }
+
+    /// Colours a right-aligned count by status when it is non-zero.
+    fn count(self, status: &str, n: u64, width: usize) -> String {
+        let text = format!("{:>width$}", thousands(n));
+        match (status, n) {
+            (_, 0) => self.dim(&text),
+            ("deferred", _) => self.paint("33", &text),
+            ("bounced" | "expired" | "undeliverable", _) => self.paint("31", &text),
+            _ => text,
+        }
+    }
+}
+
+/// `1234567` → `1,234,567`.
+pub fn thousands(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::with_capacity(s.len() + s.len() / 3);
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn percent(x: f64) -> String {
+    if x == 0.0 {
+        "-".to_string()
+    } else {
+        format!("{:.1}%", x * 100.0)
+    }
+}
+
+fn bytes(n: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = n as f64;
+    let mut u = 0;
+    while v >= 1024.0 && u < UNITS.len() - 1 {
+        v /= 1024.0;
+        u += 1;
+    }
+    if u == 0 {
+        format!("{n} B")
+    } else {
+        format!("{v:.1} {}", UNITS[u])
+    }
+}
+
+fn status_count(p: &ProviderSummary, status: &str) -> u64 {
+    p.by_status
+        .iter()
+        .find(|s| s.status == status)
+        .map_or(0, |s| s.count)
+}
+
+/// Renders the whole report.
+pub fn render(report: &Report, style: Style) -> String {
+    let mut o = String::new();
+    header(&mut o, report, style);
+    if report.delivery_attempts == 0 {
+        let _ = writeln!(o, "\nNo delivery attempts found.");
+        unparsed(&mut o, report, style);
+        return o;
+    }
+    status_table(&mut o, report, style);
+    family_table(&mut o, report, style);
+    details(&mut o, report, style);
+    unparsed(&mut o, report, style);
+    o
+}
+
+/// Writes the report to `out`.
+pub fn write(report: &Report, style: Style, out: &mut dyn Write) -> io::Result<()> {
+    out.write_all(render(report, style).as_bytes())
+}
+
+fn header(o: &mut String, r: &Report, s: Style) {
+    let files = r.files.len();
+    let _ = writeln!(
+        o,
+        "{} — {} {}, {} lines, {}",
+        s.bold(&format!("mtastat {}", r.version)),
+        files,
+        if files == 1 { "file" } else { "files" },
+        thousands(r.lines),
+        bytes(r.bytes)
+    );
+    if let Some(p) = &r.period {
+        let _ = writeln!(o, "period      {} → {} UTC", p.first, p.last);
+    }
+    for f in &r.files {
+        let name = terminal(&f.path);
+        match &f.error {
+            Some(e) => {
+                let _ = writeln!(o, "  {}  {}", s.paint("31", "skipped"), terminal(e));
+            }
+            None => {
+                let _ = writeln!(
+                    o,
+                    "  {}  {}, {} lines, {} attempts{}",
+                    ellipsize(&name, 60),
+                    f.format,
+                    thousands(f.lines),
+                    thousands(f.delivery_attempts),
+                    if f.unparsed_lines > 0 {
+                        format!(", {} not understood", thousands(f.unparsed_lines))
+                    } else {
+                        String::new()
+                    }
+                );
+            }
+        }
+    }
+    let _ = writeln!(
+        o,
+        "attempts    {}   ({} deferrals without a new attempt; {} other mail lines; {} other programs)",
+        s.bold(&thousands(r.delivery_attempts)),
+        thousands(r.deferrals_not_attempted),
+        thousands(r.mail_lines_not_deliveries),
+        thousands(r.other_program_lines),
+    );
+    let nu = if r.unparsed_lines > 0 {
+        s.paint("31", &thousands(r.unparsed_lines))
+    } else {
+        "0".to_string()
+    };
+    let _ = writeln!(
+        o,
+        "not understood {nu} lines{}",
+        if r.unparsed_lines > 0 {
+            " (see below)"
+        } else {
+            ""
+        }
+    );
+}
+
+fn status_table(o: &mut String, r: &Report, s: Style) {
+    let _ = writeln!(
+        o,
+        "\n{}",
+        s.bold("Delivery attempts by provider and status")
+    );
+    let verify = r
+        .providers
+        .iter()
+        .any(|p| status_count(p, "deliverable") + status_count(p, "undeliverable") > 0);
+    let mut head = format!(
+        "{:<14}{:>10}{:>10}{:>10}{:>10}{:>10}{:>9}{:>9}",
+        "provider", "attempts", "sent", "deferred", "bounced", "expired", "defer%", "fail%"
+    );
+    if verify {
+        let _ = write!(head, "{:>9}", "verify");
+    }
+    let _ = writeln!(o, "{}", s.dim(&head));
+    let mut totals = [0u64; 7];
+    for p in &r.providers {
+        let counts = [
+            p.attempts,
+            status_count(p, "sent"),
+            status_count(p, "deferred"),
+            status_count(p, "bounced"),
+            status_count(p, "expired"),
+            status_count(p, "deliverable"),
+            status_count(p, "undeliverable"),
+        ];
+        for (t, c) in totals.iter_mut().zip(counts) {
+            *t += c;
+        }
+        let _ = write!(
+            o,
+            "{:<14}{:>10}{}{}{}{}{:>9}{:>9}",
+            ellipsize(&p.provider, 13),
+            thousands(counts[0]),
+            s.count("sent", counts[1], 10),
+            s.count("deferred", counts[2], 10),
+            s.count("bounced", counts[3], 10),
+            s.count("expired", counts[4], 10),
+            percent(p.deferred_rate),
+            percent(p.failed_rate),
+        );
+        if verify {
+            let _ = write!(o, "{:>9}", thousands(counts[5] + counts[6]));
+        }
+        o.push('\n');
+    }
+    if r.providers.len() > 1 {
+        let rate = |n: u64| {
+            if totals[0] == 0 {
+                0.0
+            } else {
+                n as f64 / totals[0] as f64
+            }
+        };
+        let line = format!(
+            "{:<14}{:>10}{:>10}{:>10}{:>10}{:>10}{:>9}{:>9}",
+            "all",
+            thousands(totals[0]),
+            thousands(totals[1]),
+            thousands(totals[2]),
+            thousands(totals[3]),
+            thousands(totals[4]),
+            percent(rate(totals[2])),
+            percent(rate(totals[3] + totals[4])),
+        );
+        let _ = writeln!(o, "{}", s.bold(&line));
+    }
+}
+
+fn family_table(o: &mut String, r: &Report, s: Style) {
+    let failing: Vec<&ProviderSummary> = r
+        .providers
+        .iter()
+        .filter(|p| !p.families.is_empty())
+        .collect();
+    if failing.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        o,
+        "\n{}",
+        s.bold("Failures by code family (class 4 = transient, 5 = permanent; RFC 3463 subjects)")
+    );
+    let _ = writeln!(
+        o,
+        "{}",
+        s.dim("x.0 other · x.1 addressing · x.2 mailbox · x.3 mail system · x.4 network/routing\n\
+               x.5 protocol · x.6 content/media · x.7 security/policy · none: reply had no enhanced code")
+    );
+    let mut head = format!("{:<12}{:<6}", "provider", "class");
+    for subject in 0..=7u16 {
+        let _ = write!(head, "{:>9}", format!("x.{subject}"));
+    }
+    let _ = write!(head, "{:>9}", "none");
+    let _ = writeln!(o, "{}", s.dim(&head));
+    for p in failing {
+        let mut first = true;
+        for class in [4u8, 5] {
+            let cell = |subject: Option<u8>| -> u64 {
+                p.families
+                    .iter()
+                    .filter(|f| f.class == class && f.subject == subject)
+                    .map(|f| f.count)
+                    .sum()
+            };
+            let cells: Vec<u64> = (0..=7u8)
+                .map(Some)
+                .chain(std::iter::once(None))
+                .map(cell)
+                .collect();
+            if cells.iter().all(|c| *c == 0) {
+                continue;
+            }
+            let name = if first {
+                ellipsize(&p.provider, 11).into_owned()
+            } else {
+                String::new()
+            };
+            first = false;
+            let _ = write!(o, "{:<12}{:<6}", name, format!("{class}.x.x"));
+            let status = if class == 4 { "deferred" } else { "bounced" };
+            for c in cells {
+                let _ = write!(o, "{}", s.count(status, c, 9));
+            }
+            o.push('\n');
+        }
+    }
+}
+
+fn details(o: &mut String, r: &Report, s: Style) {
+    let mut shown = 0;
+    let failing: Vec<&ProviderSummary> = r
+        .providers
+        .iter()
+        .filter(|p| !p.top_codes.is_empty() || r.reasons.iter().any(|x| x.provider == p.provider))
+        .collect();
+    if failing.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        o,
+        "\n{}",
+        s.bold("Top failure codes and reasons per provider")
+    );
+    for p in &failing {
+        if shown == DETAIL_PROVIDERS {
+            let _ = writeln!(
+                o,
+                "\n… {} more providers with failures (all of them are in --json)",
+                failing.len() - shown
+            );
+            break;
+        }
+        shown += 1;
+        let _ = writeln!(
+            o,
+            "\n{} {}",
+            s.bold(&p.provider),
+            s.dim(&format!(
+                "— {}, {} attempts, {} deferred, {} bounced or expired",
+                p.name,
+                thousands(p.attempts),
+                percent(p.deferred_rate),
+                percent(p.failed_rate)
+            ))
+        );
+        if !p.top_codes.is_empty() {
+            let codes: Vec<String> = p
+                .top_codes
+                .iter()
+                .take(6)
+                .map(|c| format!("{} ×{}", c.dsn, thousands(c.count)))
+                .collect();
+            let _ = writeln!(o, "  codes    {}", codes.join("  "));
+            if let Some(top) = p.top_codes.first()
+                && let Some(title) = top.title
+            {
+                let _ = writeln!(
+                    o,
+                    "  {}",
+                    s.dim(&format!("         {}: {}", top.dsn, title))
+                );
+            }
+        }
+        let reasons: Vec<&ReasonRow> = r
+            .reasons
+            .iter()
+            .filter(|x| x.provider == p.provider)
+            .take(REASONS_PER_PROVIDER)
+            .collect();
+        for x in reasons {
+            let code = if x.dsn.is_empty() {
+                "-"
+            } else {
+                x.dsn.as_str()
+            };
+            let middle = format!("  {:<8} {:<7} ", x.status, code);
+            let room = WIDTH.saturating_sub(9 + middle.len());
+            let text = terminal(&x.reason);
+            let text = if text.is_empty() {
+                "(no text)".into()
+            } else {
+                text
+            };
+            let _ = writeln!(
+                o,
+                "{}{middle}{}",
+                s.count(&x.status, x.count, 9),
+                ellipsize(&text, room)
+            );
+        }
+    }
+}
+
+fn unparsed(o: &mut String, r: &Report, s: Style) {
+    if r.unparsed.is_empty() {
+        return;
+    }
+    let _ = writeln!(o, "\n{}", s.bold("Lines not understood"));
+    for u in &r.unparsed {
+        let _ = writeln!(o, "{:>9}  {}", thousands(u.count), u.description);
+        for sample in &u.samples {
+            let _ = writeln!(
+                o,
+                "           {}",
+                s.dim(&ellipsize(&terminal(sample), WIDTH - 11))
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thousands_separators() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1000), "1,000");
+        assert_eq!(thousands(1234567), "1,234,567");
+    }
+
+    #[test]
+    fn sizes() {
+        assert_eq!(bytes(10), "10 B");
+        assert_eq!(bytes(7_156_663), "6.8 MiB");
+    }
+}
