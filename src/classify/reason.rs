@@ -221,6 +221,6 @@ mod tests {
             &mut scratch,
             &mut out,
         );
-        assert_eq!(out, b"bad \xff\xfe bytes\x1b[<n>m");
+        assert_eq!(out, b"bad \xff\xfe bytes\x1b[31m");
     }
 }

@@ -68,10 +68,13 @@ pub fn parse<'a>(service: &'a [u8], body: &'a [u8]) -> PostfixRecord<'a> {
     other_or_malformed(rest)
 }
 
-/// A line we do not model is fine, unless it claims a delivery status.
+/// A line we do not model is fine, unless it claims a delivery status
+/// (`status=` followed by a word; smtpd's debug `status=0` is not one).
 #[inline]
 fn other_or_malformed(rest: &[u8]) -> PostfixRecord<'_> {
-    if memmem::find(rest, b"status=").is_some() && memmem::find(rest, b"to=").is_some() {
+    let claims_status = memmem::find_iter(rest, b"status=")
+        .any(|at| rest.get(at + 7).is_some_and(u8::is_ascii_alphabetic));
+    if claims_status {
         PostfixRecord::Malformed(Unparsed::StatusLineShape)
     } else {
         PostfixRecord::Other
@@ -328,7 +331,7 @@ mod tests {
     fn smtp_deferred_multiline() {
         let d = del(
             "smtp",
-            "9E6: to=<a@gmail.com>, relay=gmail-smtp-in.l.google.com[127.0.0.10]:25, delay=1, delays=0/0/0/1, dsn=4.7.28, status=deferred (host gmail-smtp-in.l.google.com[127.0.0.10] said: 421-4.7.28 [198.51.100.23      15] Our system has detected 421-4.7.28 an unusual rate 421 4.7.28  https://support.google.com/mail/?p=UnsolicitedRateLimitError x - gsmtp (in reply to end of DATA command))",
+            "9E6A1B2C3: to=<a@gmail.com>, relay=gmail-smtp-in.l.google.com[127.0.0.10]:25, delay=1, delays=0/0/0/1, dsn=4.7.28, status=deferred (host gmail-smtp-in.l.google.com[127.0.0.10] said: 421-4.7.28 [198.51.100.23      15] Our system has detected 421-4.7.28 an unusual rate 421 4.7.28  https://support.google.com/mail/?p=UnsolicitedRateLimitError x - gsmtp (in reply to end of DATA command))",
         );
         assert_eq!(d.status, Status::Deferred);
         assert_eq!(d.dsn.unwrap().to_string(), "4.7.28");
@@ -351,7 +354,7 @@ mod tests {
     fn relay_none_connection_failures() {
         let d = del(
             "smtp",
-            "B1: to=<x@slowcorp.example>, relay=none, delay=20, delays=0/0/20/0, dsn=4.4.1, status=deferred (connect to mx.slowcorp.example[127.0.0.60]:25: Connection timed out)",
+            "B1A2C3D4E5: to=<x@slowcorp.example>, relay=none, delay=20, delays=0/0/20/0, dsn=4.4.1, status=deferred (connect to mx.slowcorp.example[127.0.0.60]:25: Connection timed out)",
         );
         assert_eq!(s(d.relay), "mx.slowcorp.example");
         assert_eq!(d.dsn.unwrap().to_string(), "4.4.1");
@@ -362,7 +365,7 @@ mod tests {
         );
         let e = del(
             "error",
-            "C2: to=<y@yahoo.com>, relay=none, delay=40, delays=40/0/0/0, dsn=4.7.0, status=deferred (delivery temporarily suspended: host mta5.am0.yahoodns.net[127.0.0.30] refused to talk to me: 421 4.7.0 [TSS04] Messages from 198.51.100.23 temporarily deferred)",
+            "C2A3B4D5E6: to=<y@yahoo.com>, relay=none, delay=40, delays=40/0/0/0, dsn=4.7.0, status=deferred (delivery temporarily suspended: host mta5.am0.yahoodns.net[127.0.0.30] refused to talk to me: 421 4.7.0 [TSS04] Messages from 198.51.100.23 temporarily deferred)",
         );
         assert!(!e.attempted);
         assert_eq!(s(e.relay), "mta5.am0.yahoodns.net");
@@ -371,7 +374,7 @@ mod tests {
         assert_eq!(d.status, Status::Deferred);
         let n = del(
             "smtp",
-            "C3: to=<g@gmial.com>, relay=none, delay=0.01, delays=0/0/0/0, dsn=5.4.4, status=bounced (Host or domain name not found. Name service error for name=gmial.com type=A: Host not found)",
+            "C3F4A5B6C7: to=<g@gmial.com>, relay=none, delay=0.01, delays=0/0/0/0, dsn=5.4.4, status=bounced (Host or domain name not found. Name service error for name=gmial.com type=A: Host not found)",
         );
         assert_eq!(s(n.relay), "");
         assert_eq!(n.status, Status::Bounced);
@@ -388,7 +391,7 @@ mod tests {
         assert_eq!(s(d.reply), "delivered to mailbox");
         let l = del(
             "lmtp",
-            "D1: to=<u@example.org>, relay=mail.example.org[private/dovecot-lmtp], delay=0.1, delays=0/0/0/0.1, dsn=2.0.0, status=sent (250 2.0.0 <u@example.org> Saved)",
+            "D1E2F3A4B5: to=<u@example.org>, relay=mail.example.org[private/dovecot-lmtp], delay=0.1, delays=0/0/0/0.1, dsn=2.0.0, status=sent (250 2.0.0 <u@example.org> Saved)",
         );
         assert!(l.local);
     }
@@ -466,6 +469,15 @@ mod tests {
         );
         assert_eq!(
             parse(b"smtpd", b"connect from unknown[1.2.3.4]"),
+            PostfixRecord::Other
+        );
+        // sergeymakinen/postfix_exporter testdata: `to=` missing.
+        assert_eq!(
+            parse(b"smtp", b"123456789AB: user@example.com, relay=x[1.2.3.4]:25, dsn=1.2.3, status=deferred (x)"),
+            PostfixRecord::Malformed(Unparsed::StatusLineShape)
+        );
+        assert_eq!(
+            parse(b"smtpd", b"dict_proxy_open: connect to map=unix:passwd.byname status=0 server_flags=fixed"),
             PostfixRecord::Other
         );
     }

@@ -90,8 +90,9 @@ impl YearHint {
 
     #[inline]
     fn year_for(self, month: u32) -> i32 {
-        // One month of slack: clocks and log shippers run a little ahead.
-        if !self.fixed && month > self.month + 1 {
+        // No slack: a line cannot be written after its file's mtime, so a
+        // later month than the mtime's can only be last year's.
+        if !self.fixed && month > self.month {
             self.year - 1
         } else {
             self.year
@@ -309,6 +310,10 @@ mod tests {
         let (dec, _) = parse_rfc3164(b"Dec 31 23:59:59", jan).unwrap();
         let (j, _) = parse_rfc3164(b"Jan  1 00:00:00", jan).unwrap();
         assert_eq!(j - dec, 1);
+        // A file touched in November holds no December lines of this year.
+        let nov = YearHint::from_reference(days_from_civil(2026, 11, 23) * 86_400);
+        let (d, _) = parse_rfc3164(b"Dec 30 18:19:15", nov).unwrap();
+        assert_eq!(civil_from_days(d.div_euclid(86_400)), (2025, 12, 30));
         let (fixed, _) = parse_rfc3164(b"Dec 31 23:59:59", YearHint::fixed(2027)).unwrap();
         assert_eq!(fixed - dec, 365 * 86_400);
     }

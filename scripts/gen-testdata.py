@@ -1,0 +1,310 @@
+#!/usr/bin/env python3
+"""Deterministic generator for mtastat's testdata/ logs.
+
+Writes Postfix (classic syslog and rsyslog ISO) and Exim mainlog files that
+look like a small outbound relay's day: smtpd/cleanup/qmgr chatter, deliveries
+across providers with realistic reply texts, deferrals that later succeed or
+expire, local deliveries, relay=none connection failures, a throttling storm
+at Gmail and a Spamhaus listing at Outlook. Same seed, same bytes.
+
+    scripts/gen-testdata.py [--seed N] [--messages N] [--out DIR]
+
+Also writes testdata/edge/hostile.log: CRLF endings, invalid UTF-8, ANSI
+escapes, NUL bytes, a truncated last line, and CSV-formula domains.
+"""
+
+import argparse
+import os
+import random
+
+PROVIDERS = {
+    # domain: (weight, mx host, ip, profile)
+    "gmail.com": (30, "gmail-smtp-in.l.google.com", "142.250.102.26", "gmail"),
+    "googlemail.com": (1, "gmail-smtp-in.l.google.com", "142.250.102.27", "gmail"),
+    "example-corp.com": (3, "aspmx.l.google.com", "142.250.27.26", "gmail"),
+    "outlook.com": (6, "outlook-com.olc.protection.outlook.com", "52.101.68.2", "outlook"),
+    "hotmail.com": (7, "hotmail-com.olc.protection.outlook.com", "52.101.68.3", "outlook"),
+    "contoso.com": (3, "contoso-com.mail.protection.outlook.com", "52.101.41.4", "m365"),
+    "yahoo.com": (10, "mta5.am0.yahoodns.net", "67.195.204.72", "yahoo"),
+    "aol.com": (3, "mx-aol.mail.gm0.yahoodns.net", "67.195.204.79", "yahoo"),
+    "icloud.com": (5, "mx01.mail.icloud.com", "17.57.155.34", "icloud"),
+    "gmx.de": (2, "mx00.gmx.net", "212.227.17.5", "generic"),
+    "initech.example": (3, "mail.initech.example", "192.0.2.50", "generic"),
+    "bank.example": (1, "mx0a-001.pphosted.com", "148.163.156.1", "generic"),
+    "oldcompany.example": (1, "mail.oldcompany.example", "192.0.2.62", "refused"),
+    "gmial.com": (1, None, None, "nxdomain"),
+}
+
+LOCAL_DOMAIN = "relay.example"
+SENDERS = ["news@shop.example", "billing@saas.example", "alerts@relay.example",
+           "offers@promo-blast.example"]
+
+FIRST = ["james", "mary", "li", "sofia", "noah", "emma", "lucas", "mia", "omar", "ana",
+         "yuki", "ivan", "chloe", "raj", "lena"]
+LAST = ["smith", "garcia", "chen", "muller", "rossi", "khan", "silva", "kim", "novak"]
+
+T0 = 1795348800  # 2026-11-22 08:00:00 UTC
+
+
+def gmail_reply(rng, rcpt, sender, storm):
+    if rng.random() < 0.03:
+        return ("bounced", "5.1.1", "550-5.1.1 The email account that you tried to reach does not exist. Please try 550-5.1.1 double-checking the recipient's email address for typos or 550-5.1.1 unnecessary spaces. For more information, go to 550 5.1.1  https://support.google.com/mail/?p=NoSuchUser %s - gsmtp" % gid(rng), "RCPT TO")
+    if sender.endswith("promo-blast.example"):
+        return ("bounced", "5.7.26", "550-5.7.26 This mail has been blocked because the sender is unauthenticated. 550-5.7.26 Gmail requires all senders to authenticate with either SPF or DKIM. 550 5.7.26  https://support.google.com/mail/answer/81126#authentication %s - gsmtp" % gid(rng), "end of DATA")
+    if rng.random() < (0.4 if storm else 0.03):
+        code = "4.7.28" if rng.random() < 0.5 else "4.7.0"
+        return ("deferred", code, "421-%s [198.51.100.23      15] Our system has detected an unusual rate of 421-%s unsolicited mail originating from your IP address. To protect our 421-%s users from spam, mail sent from your IP address has been temporarily 421 %s rate limited. https://support.google.com/mail/?p=UnsolicitedRateLimitError %s - gsmtp" % (code, code, code, code, gid(rng)), "end of DATA")
+    return ("sent", "2.0.0", "250 2.0.0 OK  %d %s - gsmtp" % (rng.randrange(10**9, 2 * 10**9), gid(rng)), None)
+
+
+def gid(rng):
+    return "%013x-%011xsi%07d%s.%d" % (rng.getrandbits(52), rng.getrandbits(44), rng.randrange(10**7), "abc"[rng.randrange(3)] * 3, rng.randrange(999))
+
+
+def outlook_reply(rng, rcpt, sender, listed):
+    if listed and rng.random() < 0.7:
+        return ("bounced", "5.7.1", "550 5.7.1 Service unavailable, Client host [198.51.100.23] blocked using Spamhaus. To request removal from this list see https://www.spamhaus.org/query/ip/198.51.100.23 (AS3130). [%s.namprd12.prod.outlook.com 2026-11-22T12:46:02.700Z %016X]" % (msid(rng), rng.getrandbits(64)), "RCPT TO")
+    if rng.random() < 0.04:
+        return ("bounced", "5.5.0", "550 5.5.0 Requested action not taken: mailbox unavailable (S2017062302). [%s.namprd03.prod.outlook.com]" % msid(rng), "RCPT TO")
+    if rng.random() < 0.05:
+        return ("deferred", "4.7.650", "451 4.7.650 The mail server [198.51.100.23] has been temporarily rate limited due to IP reputation. For e-mail delivery information, see https://postmaster.live.com (S775)", "MAIL FROM")
+    return ("sent", "2.6.0", "250 2.6.0 <%d@shop.example> [InternalId=%d, Hostname=%s.eurprd04.prod.outlook.com] Queued mail for delivery" % (rng.getrandbits(40), rng.getrandbits(40), msid(rng)), None)
+
+
+def msid(rng):
+    return "%s%d%s%05d" % ("".join(rng.choice("ABCDEFGHJKLMNPQRSTVWXYZ") for _ in range(2)), rng.randrange(10), "PEPF0000", rng.randrange(10**5))
+
+
+def m365_reply(rng, rcpt, sender, listed):
+    if rng.random() < 0.06:
+        return ("bounced", "5.4.1", "550 5.4.1 Recipient address rejected: Access denied. AS(201806281) [%s.eurprd04.prod.protection.outlook.com]" % msid(rng), "RCPT TO")
+    return outlook_reply(rng, rcpt, sender, False)
+
+
+def yahoo_reply(rng, rcpt, sender, busy):
+    if rng.random() < (0.5 if busy else 0.03):
+        return ("deferred", "4.7.0", "421 4.7.0 [TSS04] Messages from 198.51.100.23 temporarily deferred due to unexpected volume or user complaints - 4.16.55.1; see https://postmaster.yahooinc.com/error-codes", "end of DATA")
+    if rng.random() < 0.05:
+        return ("bounced", "5.0.0", "554 delivery error: dd This user doesn't have a yahoo.com account (%s) [0] - mta4272.mail.ne1.yahoo.com" % rcpt, "end of DATA")
+    if sender.endswith("promo-blast.example") and rng.random() < 0.5:
+        return ("bounced", "5.7.9", "554 5.7.9 Message not accepted for policy reasons.  See https://postmaster.yahooinc.com/error-codes", "end of DATA")
+    return ("sent", "2.0.0", "250 ok dirdel", None)
+
+
+def icloud_reply(rng, rcpt, sender):
+    if rng.random() < 0.04:
+        return ("bounced", "5.1.1", "550 5.1.1 <%s>: user does not exist" % rcpt, "RCPT TO")
+    if rng.random() < 0.01:
+        return ("deferred", "4.2.2", "452 4.2.2 <%s>: mailbox is full" % rcpt, "RCPT TO")
+    return ("sent", "2.0.0", "250 2.0.0 OK: queued as %012X" % rng.getrandbits(48), None)
+
+
+def generic_reply(rng, rcpt, sender):
+    r = rng.random()
+    if r < 0.05:
+        return ("bounced", "5.1.1", "550 5.1.1 <%s>: Recipient address rejected: User unknown in virtual mailbox table" % rcpt, "RCPT TO")
+    if r < 0.06:
+        return ("bounced", "5.7.1", "554 5.7.1 Service unavailable; Client host [198.51.100.23] blocked using zen.spamhaus.org; https://www.spamhaus.org/query/ip/198.51.100.23", "RCPT TO")
+    if r < 0.08:
+        return ("deferred", "4.3.0", "451 4.3.0 Temporary lookup failure", "RCPT TO")
+    return ("sent", "2.0.0", "250 2.0.0 Ok: queued as %010X" % rng.getrandbits(40), None)
+
+
+def outcome(rng, domain, sender, t):
+    profile = PROVIDERS[domain][3]
+    rcpt_storm = T0 + 3 * 3600 <= t < T0 + 4 * 3600
+    listed = T0 + 6 * 3600 <= t < T0 + 7 * 3600
+    busy = T0 + 2 * 3600 <= t < T0 + 2 * 3600 + 1800
+    rcpt = None
+    if profile == "gmail":
+        return gmail_reply(rng, rcpt, sender, rcpt_storm)
+    if profile == "outlook":
+        return outlook_reply(rng, rcpt, sender, listed)
+    if profile == "m365":
+        return m365_reply(rng, rcpt, sender, listed)
+    if profile == "yahoo":
+        return yahoo_reply(rng, rcpt, sender, busy)
+    if profile == "icloud":
+        return icloud_reply(rng, rcpt, sender)
+    return generic_reply(rng, rcpt, sender)
+
+
+def pick_domain(rng):
+    names = list(PROVIDERS)
+    weights = [PROVIDERS[d][0] for d in names]
+    return rng.choices(names, weights)[0]
+
+
+def mon_day(t):
+    import time
+    return time.strftime("%b %e %H:%M:%S", time.gmtime(t))
+
+
+def iso(t, frac):
+    import time
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t)) + ".%06d+00:00" % frac
+
+
+def exim_ts(t):
+    import time
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(t))
+
+
+B62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+
+def simulate(rng, n_messages):
+    """Yields (t, kind, fields) events; kind in ('msg', 'try', 'expire', 'local')."""
+    events = []
+    expired = set()
+    t = T0
+    for i in range(n_messages):
+        t += rng.randrange(1, 20)
+        sender = rng.choices(SENDERS, [5, 3, 1, 1])[0]
+        nrcpt = 1 if rng.random() < 0.8 else rng.randrange(2, 4)
+        rcpts = []
+        for _ in range(nrcpt):
+            if rng.random() < 0.05:
+                rcpts.append("%s@%s" % (rng.choice(["root", "postmaster", "hr"]), LOCAL_DOMAIN))
+            else:
+                d = pick_domain(rng)
+                rcpts.append("%s.%s%s@%s" % (rng.choice(FIRST), rng.choice(LAST), rng.choice(["", str(rng.randrange(99))]), d))
+        events.append((t, "msg", {"id": i, "sender": sender, "rcpts": rcpts, "n": len(rcpts)}))
+        for rcpt in rcpts:
+            domain = rcpt.split("@")[1]
+            tt = t + 1
+            tries = 0
+            while True:
+                tries += 1
+                if domain == LOCAL_DOMAIN:
+                    events.append((tt, "local", {"id": i, "rcpt": rcpt}))
+                    break
+                prof = PROVIDERS[domain][3]
+                if prof == "nxdomain":
+                    events.append((tt, "try", {"id": i, "rcpt": rcpt, "status": "bounced", "dsn": "5.4.4", "relay": None, "text": "Host or domain name not found. Name service error for name=%s type=A: Host not found" % domain}))
+                    break
+                if prof == "refused":
+                    events.append((tt, "try", {"id": i, "rcpt": rcpt, "status": "deferred", "dsn": "4.4.1", "relay": None, "text": "connect to %s[%s]:25: Connection refused" % (PROVIDERS[domain][1], PROVIDERS[domain][2])}))
+                else:
+                    status, dsn, text, cmd = outcome(rng, domain, sender, tt)
+                    text = text.replace("None", rcpt)
+                    events.append((tt, "try", {"id": i, "rcpt": rcpt, "status": status, "dsn": dsn, "relay": (PROVIDERS[domain][1], PROVIDERS[domain][2]), "text": text, "cmd": cmd}))
+                    if status != "deferred":
+                        break
+                if tries >= 5:
+                    # Postfix expires a message once, not once per recipient.
+                    if i not in expired:
+                        expired.add(i)
+                        events.append((tt + 60, "expire", {"id": i, "sender": sender, "rcpt": rcpt}))
+                    break
+                tt += rng.randrange(600, 1800)
+    events.sort(key=lambda e: (e[0], e[2]["id"]))
+    return events
+
+
+def postfix_lines(rng, events, stamp):
+    qids = {}
+    single = {f["id"]: f["n"] == 1 for _, k, f in events if k == "msg"}
+    pid = 1000
+    for t, kind, f in events:
+        q = qids.setdefault(f["id"], "%010X" % rng.getrandbits(40))
+        ts = stamp(t, rng)
+        if kind == "msg":
+            ip = "10.0.%d.%d" % (rng.randrange(255), rng.randrange(1, 255))
+            yield "%s mx1 postfix/smtpd[%d]: connect from app%02d.relay.example[%s]" % (ts, pid, rng.randrange(9), ip)
+            yield "%s mx1 postfix/smtpd[%d]: %s: client=app.relay.example[%s]" % (ts, pid, q, ip)
+            yield "%s mx1 postfix/cleanup[%d]: %s: message-id=<%d.%d@relay.example>" % (ts, pid + 1, q, t, f["id"])
+            yield "%s mx1 postfix/qmgr[900]: %s: from=<%s>, size=%d, nrcpt=%d (queue active)" % (ts, q, f["sender"], rng.randrange(2000, 90000), len(f["rcpts"]))
+            yield "%s mx1 postfix/smtpd[%d]: disconnect from app.relay.example[%s] ehlo=2 starttls=1 mail=1 rcpt=%d data=1 quit=1 commands=7" % (ts, pid, ip, len(f["rcpts"]))
+            pid += 2
+        elif kind == "local":
+            yield "%s mx1 postfix/local[%d]: %s: to=<root@%s>, orig_to=<%s>, relay=local, delay=0.01, delays=0/0/0/0, dsn=2.0.0, status=sent (delivered to mailbox)" % (ts, pid, q, LOCAL_DOMAIN, f["rcpt"])
+        elif kind == "try":
+            delay = "%.2g" % rng.uniform(0.1, 3)
+            relay = "none" if f["relay"] is None else "%s[%s]:25" % f["relay"]
+            text = f["text"]
+            if f["relay"] is not None and f["status"] != "sent":
+                text = "host %s[%s] said: %s (in reply to %s command)" % (f["relay"][0], f["relay"][1], text, f["cmd"])
+            yield "%s mx1 postfix/smtp[%d]: %s: to=<%s>, relay=%s, delay=%s, delays=0.01/0/0.1/%s, dsn=%s, status=%s (%s)" % (ts, pid, q, f["rcpt"], relay, delay, delay, f["dsn"], f["status"], text)
+            if f["status"] in ("sent", "bounced") and single.get(f["id"]):
+                yield "%s mx1 postfix/qmgr[900]: %s: removed" % (ts, q)
+        elif kind == "expire":
+            yield "%s mx1 postfix/qmgr[900]: %s: from=<%s>, status=expired, returned to sender" % (ts, q, f["sender"])
+
+
+def exim_lines(rng, events):
+    ids = {}
+    for t, kind, f in events:
+        m = ids.setdefault(f["id"], "1x%s-%s-%s" % ("".join(rng.choice(B62) for _ in range(4)), "".join(rng.choice(B62) for _ in range(6)), "".join(rng.choice(B62) for _ in range(2))))
+        ts = exim_ts(t)
+        if kind == "msg":
+            yield "%s %s <= %s H=(app.relay.example) [10.0.0.5] P=esmtps X=TLS1.3:TLS_AES_256_GCM_SHA384:256 CV=no S=%d id=%d.%d@relay.example" % (ts, m, f["sender"], rng.randrange(2000, 90000), t, f["id"])
+        elif kind == "local":
+            yield "%s %s => root <%s> R=local_user T=local_delivery" % (ts, m, f["rcpt"])
+        elif kind == "try":
+            if f["relay"] is None:
+                if f["status"] == "bounced":
+                    yield "%s %s ** %s: Unrouteable address" % (ts, m, f["rcpt"])
+                else:
+                    yield "%s %s == %s R=dnslookup T=remote_smtp defer (111): Connection refused" % (ts, m, f["rcpt"])
+                continue
+            host, ip = f["relay"]
+            text = f["text"].replace(" 550-", "\\n550-").replace(" 421-", "\\n421-").replace(" 550 ", "\\n550 ").replace(" 421 ", "\\n421 ")
+            if f["status"] == "sent":
+                yield '%s %s => %s R=dnslookup T=remote_smtp H=%s [%s] X=TLS1.3:TLS_AES_256_GCM_SHA384:256 CV=yes C="%s"' % (ts, m, f["rcpt"], host, ip, text)
+            elif f["status"] == "bounced":
+                yield "%s %s ** %s R=dnslookup T=remote_smtp H=%s [%s] X=TLS1.3:TLS_AES_256_GCM_SHA384:256 CV=yes: SMTP error from remote mail server after %s: %s" % (ts, m, f["rcpt"], host, ip, cmd_exim(f["cmd"], f["rcpt"]), text)
+            else:
+                yield "%s %s == %s R=dnslookup T=remote_smtp defer (-44) H=%s [%s]: SMTP error from remote mail server after %s: %s" % (ts, m, f["rcpt"], host, ip, cmd_exim(f["cmd"], f["rcpt"]), text)
+        elif kind == "expire":
+            yield "%s %s ** %s: retry timeout exceeded" % (ts, m, f["rcpt"])
+
+
+def cmd_exim(cmd, rcpt):
+    return {"RCPT TO": "RCPT TO:<%s>" % rcpt, "MAIL FROM": "MAIL FROM:<news@shop.example>", "end of DATA": "end of data"}.get(cmd, "end of data")
+
+
+def write(path, lines, newline="\n"):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w", encoding="utf-8", newline="") as f:
+        for line in lines:
+            f.write(line + newline)
+
+
+def hostile(path):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    base = "Nov 22 12:00:%02d mx1 postfix/smtp[7]: %s: to=<%s>, relay=mx.x.example[192.0.2.1]:25, delay=1, delays=0/0/0/1, dsn=%s, status=%s (%s)"
+    rows = [
+        (base % (1, "AAAAAA0001", "crlf@gmail.com", "2.0.0", "sent", "250 ok")).encode() + b"\r\n",
+        (base % (2, "AAAAAA0002", "esc@yahoo.com", "5.1.1", "bounced", "host x said: 550 5.1.1 \x1b[31mRED\x1b[0m \x1b]0;pwned\x07 user unknown (in reply to RCPT TO command)")).encode() + b"\n",
+        (base % (3, "AAAAAA0003", "x@=cmd.example", "5.1.1", "bounced", "host x said: 550 5.1.1 <script>alert(1)</script> (in reply to RCPT TO command)")).encode() + b"\n",
+        b"Nov 22 12:00:04 mx1 postfix/smtp[7]: AAAAAA0004: to=<bad\xff\xfe@hotmail.com>, relay=none, delay=1, delays=0/0/0/1, dsn=4.4.1, status=deferred (connect to mx[192.0.2.9]:25: Connection timed out \xc3\x28)\n",
+        b"\x00\x00\x00 binary junk \x89PNG\r\n\x1a\n",
+        b"Nov 22 12:00:05 mx1 postfix/smtp[7]: AAAAAA0005: to=<rtl@outlook.com>, relay=none, delay=1, delays=0/0/0/1, dsn=5.7.1, status=bounced (\xe2\x80\xaeevil bidi text)\n",
+        b"\n",
+        b"2026-11-22 12:00:06 1xV6qi-0004PA-2t ** nul\x00byte@gmail.com: Unrouteable address\n",
+        b"Nov 22 12:00:07 mx1 postfix/smtp[7]: AAAAAA0007: to=<trunc@gmail.com>, relay=gmail-smtp-in.l.google.com[1.2.3.4]:25, delay=1, dsn=2.0.0, stat",
+    ]
+    with open(path, "wb") as f:
+        f.write(b"".join(rows))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--seed", type=int, default=2026)
+    ap.add_argument("--messages", type=int, default=1500)
+    ap.add_argument("--out", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "testdata"))
+    a = ap.parse_args()
+    rng = random.Random(a.seed)
+    events = simulate(rng, a.messages)
+    write(os.path.join(a.out, "postfix", "mail.log"),
+          postfix_lines(random.Random(a.seed + 1), events, lambda t, r: mon_day(t)))
+    small = [e for e in events if e[2]["id"] < a.messages // 5]
+    write(os.path.join(a.out, "postfix", "mail-iso.log"),
+          postfix_lines(random.Random(a.seed + 2), small, lambda t, r: iso(t, r.randrange(10**6))))
+    write(os.path.join(a.out, "exim", "mainlog"), exim_lines(random.Random(a.seed + 3), events))
+    hostile(os.path.join(a.out, "edge", "hostile.log"))
+
+
+if __name__ == "__main__":
+    main()
