@@ -129,3 +129,66 @@ pub fn parse_line(line: &[u8], hint: YearHint) -> (Option<Header<'_>>, Record<'_
     };
     (Some(header), record)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    const HINT: YearHint = YearHint {
+        year: 2026,
+        month: 11,
+        fixed: false,
+    };
+
+    /// Real line shapes the property tests mutate.
+    const SEEDS: &[&str] = &[
+        "Nov 22 12:39:02 mx1 postfix/smtp[1]: 64591B40D0: to=<a@gmail.com>, relay=gmail-smtp-in.l.google.com[1.2.3.4]:25, delay=0.4, delays=0/0/0.1/0.3, dsn=4.7.0, status=deferred (host gmail-smtp-in.l.google.com[1.2.3.4] said: 421-4.7.0 x 421 4.7.0 y (in reply to end of DATA command))",
+        "2026-11-22T07:55:37.249744-05:00 mx1 postfix/qmgr[2]: 64591B40D0: from=<s@x>, status=expired, returned to sender",
+        "2026-11-22 12:39:03 1xV6qi-0004PA-2t ** a@x R=r T=t H=mx [1.2.3.4] X=TLS:x CV=yes: SMTP error from remote mail server after RCPT TO:<a@x>: 550-5.1.1 a\\n550 5.1.1 b",
+        "2026-11-22 12:39:03 1xV6qi-0004PA-2t == a@x R=r T=t defer (-44) H=mx [1.2.3.4]: SMTP error from remote mail server after end of data: 451 4.3.0 x",
+        "Jun 29 16:04:19 server exim[1234]: 1xV6qi-0004PA-2t => a@b R=r T=t H=h [1.1.1.1] C=\"250 2.0.0 OK\"",
+    ];
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        /// Arbitrary bytes never panic, and a record is always produced.
+        #[test]
+        fn arbitrary_bytes_never_panic(line in proptest::collection::vec(any::<u8>(), 0..400)) {
+            let _ = parse_line(&line, HINT);
+        }
+
+        /// Real lines cut at any point, or with one byte replaced, never panic;
+        /// a delivery parsed from them borrows only from the line.
+        #[test]
+        fn mutated_real_lines_never_panic(
+            seed in 0..SEEDS.len(),
+            cut in 0usize..400,
+            at in 0usize..400,
+            byte in any::<u8>(),
+        ) {
+            let mut line = SEEDS[seed].as_bytes().to_vec();
+            if !line.is_empty() {
+                let i = at % line.len();
+                line[i] = byte;
+            }
+            line.truncate(cut.min(line.len()));
+            if let (_, Record::Delivery(d)) = parse_line(&line, HINT) {
+                let range = line.as_ptr_range();
+                for field in [d.recipient, d.relay, d.reply, d.queue_id] {
+                    if !field.is_empty() {
+                        prop_assert!(range.contains(&field.as_ptr()));
+                    }
+                }
+            }
+        }
+
+        /// Timestamps: parse what we format, for any time from 1970 to 2200.
+        #[test]
+        fn exim_timestamps_round_trip(t in 0i64..7_258_118_400) {
+            let text = timestamp::format_utc(t);
+            prop_assert_eq!(timestamp::parse_exim(text.as_bytes()), Some((t, 19)));
+        }
+    }
+}

@@ -1,0 +1,411 @@
+//! Integration tests: run the `mtastat` binary on testdata, on hostile input,
+//! and — when `../shared` is beside the repo — on the genuine lab logs and the
+//! public corpora, checking counts against `grep`, never against mtastat.
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn testdata(rel: &str) -> PathBuf {
+    root().join("testdata").join(rel)
+}
+
+fn shared() -> Option<PathBuf> {
+    let p = root().join("..").join("shared");
+    if p.join("lab").is_dir() {
+        Some(p)
+    } else {
+        eprintln!("skipping: ../shared (lab logs and corpora) is not beside the repo");
+        None
+    }
+}
+
+fn mtastat() -> Command {
+    Command::cargo_bin("mtastat").unwrap_or_else(|e| panic!("binary not built: {e}"))
+}
+
+fn json_report(args: &[&Path]) -> Value {
+    let out = mtastat().arg("--json").args(args).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// `sh -c` pipeline output, trimmed.
+fn sh(script: &str) -> String {
+    let out = process::Command::new("sh").arg("-c").arg(script).output().unwrap();
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+fn grep_count(pattern: &str, file: &Path) -> u64 {
+    let out = sh(&format!("LC_ALL=C grep -acE '{pattern}' '{}'", file.display()));
+    out.parse().unwrap_or(0)
+}
+
+fn per_status(report: &Value) -> BTreeMap<String, u64> {
+    let mut m = BTreeMap::new();
+    for d in report["deliveries"].as_array().unwrap() {
+        *m.entry(d["status"].as_str().unwrap().to_string()).or_insert(0) += d["count"].as_u64().unwrap();
+    }
+    m
+}
+
+fn per_code(report: &Value) -> BTreeMap<String, u64> {
+    let mut m = BTreeMap::new();
+    for d in report["deliveries"].as_array().unwrap() {
+        let dsn = d["dsn"].as_str().unwrap();
+        if !dsn.is_empty() {
+            *m.entry(dsn.to_string()).or_insert(0) += d["count"].as_u64().unwrap();
+        }
+    }
+    m
+}
+
+#[test]
+fn readme_first_command_runs_on_testdata() {
+    mtastat()
+        .arg(testdata("postfix/mail.log"))
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("Delivery attempts by provider and status"))
+        .stdout(predicate::str::contains("google"))
+        .stdout(predicate::str::contains("Top failure codes and reasons per provider"));
+}
+
+#[test]
+fn json_has_the_documented_shape() {
+    let r = json_report(&[&testdata("postfix/mail.log"), &testdata("exim/mainlog")]);
+    for key in ["files", "lines", "unparsed_lines", "deliveries", "reasons", "providers"] {
+        assert!(r.get(key).is_some(), "missing {key}");
+    }
+    let row = &r["deliveries"][0];
+    let keys: Vec<&str> = row.as_object().unwrap().keys().map(String::as_str).collect();
+    let mut want = vec!["provider", "domain", "status", "dsn", "class", "subject", "count"];
+    want.sort();
+    let mut got = keys.clone();
+    got.sort();
+    assert_eq!(got, want);
+    assert_eq!(r["files"].as_array().unwrap().len(), 2);
+    assert_eq!(r["files"][1]["format"], "exim-mainlog");
+}
+
+#[test]
+fn testdata_counts_match_grep() {
+    for (file, mta) in [
+        ("postfix/mail.log", "postfix"),
+        ("postfix/mail-iso.log", "postfix"),
+        ("exim/mainlog", "exim"),
+    ] {
+        let path = testdata(file);
+        let r = json_report(&[&path]);
+        check_status_counts(&r, &path, mta);
+        assert_eq!(r["unparsed_lines"], 0, "{file}");
+    }
+}
+
+/// Independent per-status counts: grep over the raw file.
+fn check_status_counts(r: &Value, path: &Path, mta: &str) {
+    let mine = per_status(r);
+    let get = |s: &str| mine.get(s).copied().unwrap_or(0);
+    if mta == "postfix" {
+        for s in ["sent", "deferred", "bounced", "expired"] {
+            assert_eq!(get(s), grep_count(&format!("status={s}"), path), "{s} in {}", path.display());
+        }
+    } else {
+        let flag = |f: &str| format!("^[0-9-]+ [0-9:.]+ [0-9A-Za-z-]+ {f} ");
+        let expired = grep_count(
+            "^[0-9-]+ [0-9:.]+ [0-9A-Za-z-]+ \\*\\* .*(retry timeout exceeded|have been failing for a long time)",
+            path,
+        );
+        assert_eq!(get("sent"), grep_count(&flag("(=>|->)"), path), "sent in {}", path.display());
+        assert_eq!(get("deferred"), grep_count(&flag("=="), path), "deferred");
+        assert_eq!(get("bounced") + expired, grep_count(&flag("\\*\\*"), path), "bounced");
+        assert_eq!(get("expired"), expired, "expired");
+    }
+}
+
+#[test]
+fn lab_postfix_counts_match_grep_per_status_and_code() {
+    let Some(shared) = shared() else { return };
+    for run in ["runA", "runC"] {
+        let path = shared.join("lab/postfix").join(run).join("mail.log");
+        let r = json_report(&[&path]);
+        check_status_counts(&r, &path, "postfix");
+        let grep_codes = sh(&format!(
+            "LC_ALL=C grep -aoE 'dsn=[0-9]+\\.[0-9]+\\.[0-9]+' '{}' | sort | uniq -c",
+            path.display()
+        ));
+        let mut want = BTreeMap::new();
+        for line in grep_codes.lines() {
+            let mut it = line.split_whitespace();
+            let n: u64 = it.next().unwrap().parse().unwrap();
+            let code = it.next().unwrap().trim_start_matches("dsn=").to_string();
+            want.insert(code, n);
+        }
+        assert_eq!(per_code(&r), want, "{run}");
+        assert_eq!(r["unparsed_lines"], 0);
+    }
+}
+
+#[test]
+fn lab_exim_counts_match_grep_per_status_and_code() {
+    let Some(shared) = shared() else { return };
+    for run in ["run1", "run3"] {
+        let path = shared.join("lab/exim").join(run).join("mainlog");
+        let r = json_report(&[&path]);
+        check_status_counts(&r, &path, "exim");
+        // The code of the reply's last line: in Exim's text, lines are joined
+        // by a literal "\n"; the last line is after the last one. awk takes
+        // the text after the last "\n" (or the reply after "server after …: "),
+        // then the first "NNN X.Y.Z" in it.
+        let script = format!(
+            r#"LC_ALL=C grep -aE '^[0-9-]+ [0-9:.]+ [0-9A-Za-z-]+ (=>|->|\*\*|==) ' '{}' | awk '{{
+                line=$0
+                if ($4 == "=>" || $4 == "->") {{ if (match(line, / C="[^"]*"/)) line=substr(line, RSTART+4, RLENGTH-5); else next }}
+                else {{ i=index(line, "SMTP error from remote mail server after "); if (i==0) next; line=substr(line, i)
+                        j=index(line, ": "); line=substr(line, j+2) }}
+                n=split(line, parts, /\\n/); last=parts[n]
+                if (match(last, /^[2-5][0-9][0-9][ -]+[245]\.[0-9]+\.[0-9]+/)) {{ c=substr(last, RSTART, RLENGTH); sub(/^[0-9]+[ -]+/, "", c); print c }}
+                else if (match(parts[1], /^[2-5][0-9][0-9][ -]+[245]\.[0-9]+\.[0-9]+/) && last !~ /^[2-5][0-9][0-9]/) {{ c=substr(parts[1], RSTART, RLENGTH); sub(/^[0-9]+[ -]+/, "", c); print c }}
+            }}' | sort | uniq -c"#,
+            path.display()
+        );
+        let mut want = BTreeMap::new();
+        for line in sh(&script).lines() {
+            let mut it = line.split_whitespace();
+            let n: u64 = it.next().unwrap().parse().unwrap();
+            want.insert(it.next().unwrap().to_string(), n);
+        }
+        assert!(!want.is_empty());
+        assert_eq!(per_code(&r), want, "{run}");
+        assert_eq!(r["unparsed_lines"], 0);
+    }
+}
+
+#[test]
+fn lab_providers_are_classified_by_relay_host() {
+    let Some(shared) = shared() else { return };
+    let r = json_report(&[&shared.join("lab/postfix/runA/mail.log")]);
+    let provider_of = |domain: &str| -> Vec<String> {
+        let mut v: Vec<String> = r["deliveries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|d| d["domain"] == domain && d["status"] == "sent")
+            .map(|d| d["provider"].as_str().unwrap().to_string())
+            .collect();
+        v.sort();
+        v.dedup();
+        v
+    };
+    assert_eq!(provider_of("example-corp.com"), ["google"]);
+    assert_eq!(provider_of("contoso.com"), ["microsoft"]);
+    assert_eq!(provider_of("aol.com"), ["yahoo"]);
+    assert_eq!(provider_of("me.com"), ["apple"]);
+    assert_eq!(provider_of("acme-mailer.example"), ["local"]);
+}
+
+/// Every line carrying a Postfix `status=` word or an Exim delivery flag is a
+/// delivery attempt or counted as not understood: run mtastat on exactly
+/// those lines (selected by grep) and account for every one of them.
+#[test]
+fn corpora_every_status_line_is_accounted_for() {
+    let Some(shared) = shared() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let mut checked = 0;
+    let files = sh(&format!(
+        "find '{}' -type f ! -name 'PROVENANCE*'",
+        shared.join("corpora").display()
+    ));
+    for file in files.lines() {
+        let resid = dir.path().join("resid.log");
+        let n: u64 = sh(&format!(
+            r"LC_ALL=C grep -aE ' status=[A-Za-z]|^[0-9-]+ [0-9:.]+ (\[[0-9]+\] )?[0-9A-Za-z]{{6}}-[0-9A-Za-z]{{6,11}}-[0-9A-Za-z]{{2,4}} (=>|->|\*\*|==) |exim[0-9]*\[[0-9]+\]: .*[0-9A-Za-z]{{6}}-[0-9A-Za-z]{{6,11}}-[0-9A-Za-z]{{2,4}} (=>|->|\*\*|==) ' '{file}' > '{}'; wc -l < '{}'",
+            resid.display(),
+            resid.display()
+        ))
+        .parse()
+        .unwrap_or(0);
+        if n == 0 {
+            continue;
+        }
+        let r = json_report(&[&resid]);
+        let accounted = r["delivery_attempts"].as_u64().unwrap()
+            + r["unparsed_lines"].as_u64().unwrap()
+            + r["blank_lines"].as_u64().unwrap();
+        assert_eq!(accounted, n, "{file}: {n} status lines, {accounted} accounted for");
+        checked += 1;
+    }
+    assert!(checked > 20, "only {checked} corpora files had status lines");
+}
+
+#[test]
+fn all_corpora_together_never_crash() {
+    let Some(shared) = shared() else { return };
+    let files = sh(&format!(
+        "find '{}' -type f ! -name 'PROVENANCE*' | sort",
+        shared.join("corpora").display()
+    ));
+    let paths: Vec<&str> = files.lines().collect();
+    mtastat().args(&paths).arg("--color=never").assert().success();
+}
+
+#[test]
+fn hostile_input_is_escaped_and_counted() {
+    let path = testdata("edge/hostile.log");
+    let out = mtastat().arg(&path).arg("--color=always").output().unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    // mtastat's own colour codes are \x1b[…m; no other ESC may appear.
+    let stripped = text
+        .replace("\x1b[0m", "")
+        .replace("\x1b[1m", "")
+        .replace("\x1b[2m", "")
+        .replace("\x1b[31m", "")
+        .replace("\x1b[33m", "");
+    assert!(!stripped.contains('\x1b'), "raw ESC reached the terminal:\n{text}");
+    assert!(!stripped.contains('\x07'));
+    assert!(!stripped.contains('\u{202e}'));
+    assert!(text.contains("\\x1b]<n>;pwned\\x07"), "{text}");
+    assert!(text.contains("\\u{202e}evil"), "{text}");
+    let r = json_report(&[&path]);
+    // The PNG signature's \r\n splits the junk into two lines.
+    assert_eq!(r["lines"], 10);
+    assert_eq!(r["blank_lines"], 1);
+    // two lines of binary junk + the truncated last line
+    assert_eq!(r["unparsed_lines"], 3, "{:#}", r["unparsed"]);
+    assert_eq!(r["delivery_attempts"], 6);
+}
+
+#[test]
+fn stdin_and_file_agree() {
+    let path = testdata("postfix/mail-iso.log");
+    let a = json_report(&[&path]);
+    let out = mtastat()
+        .args(["--json", "-"])
+        .pipe_stdin(&path)
+        .unwrap()
+        .output()
+        .unwrap();
+    let b: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(a["deliveries"], b["deliveries"]);
+    assert_eq!(b["files"][0]["read"], "stream");
+}
+
+#[test]
+fn missing_file_is_one_line_and_exit_2_but_others_are_reported() {
+    let out = mtastat()
+        .arg("/nonexistent/mail.log")
+        .arg(testdata("postfix/mail-iso.log"))
+        .arg("--json")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("/nonexistent/mail.log: no such file or directory"), "{err}");
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(r["delivery_attempts"].as_u64().unwrap() > 0);
+    assert!(r["files"][0]["error"].is_string());
+}
+
+#[test]
+fn directory_as_file_is_an_error() {
+    mtastat()
+        .arg(root().join("testdata"))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("is a directory"));
+}
+
+#[test]
+fn export_over_an_input_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("mail.log");
+    std::fs::copy(testdata("postfix/mail-iso.log"), &log).unwrap();
+    mtastat()
+        .arg(&log)
+        .arg("--csv")
+        .arg(&log)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("refusing to export over an input file"));
+    assert_eq!(
+        std::fs::read(&log).unwrap(),
+        std::fs::read(testdata("postfix/mail-iso.log")).unwrap()
+    );
+}
+
+/// CSV and Parquet exports, read back by an independent reader (Python's csv
+/// module, and pyarrow when installed), must hold the summary frame's rows.
+#[test]
+fn csv_and_parquet_exports_read_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("summary.csv");
+    let pq = dir.path().join("summary.parquet");
+    mtastat()
+        .arg(testdata("postfix/mail.log"))
+        .arg(testdata("edge/hostile.log"))
+        .arg("--csv")
+        .arg(&csv)
+        .arg("--parquet")
+        .arg(&pq)
+        .assert()
+        .success();
+    let r = json_report(&[&testdata("postfix/mail.log"), &testdata("edge/hostile.log")]);
+    let total: u64 = per_status(&r).values().sum();
+    let script = format!(
+        r#"import csv,sys
+rows=list(csv.DictReader(open('{}', newline='')))
+assert list(rows[0].keys())==['provider','domain','status','dsn','class','subject','count'], rows[0].keys()
+print(sum(int(r['count']) for r in rows))
+print(any(r['domain'].startswith("'=") for r in rows))"#,
+        csv.display()
+    );
+    let out = process::Command::new("python3").arg("-c").arg(&script).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut lines = text.lines();
+    assert_eq!(lines.next().unwrap().parse::<u64>().unwrap(), total);
+    assert_eq!(lines.next(), Some("True"), "formula cell neutralised");
+
+    let has_pyarrow = process::Command::new("python3")
+        .args(["-c", "import pyarrow"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !has_pyarrow {
+        eprintln!("skipping Parquet read-back: pyarrow not installed (.ci/run installs it)");
+        return;
+    }
+    let script = format!(
+        r#"import pyarrow.parquet as pq
+t=pq.read_table('{}')
+print(t.schema.names)
+print(sum(t.column('count').to_pylist()))
+print(t.schema.field('class').type, t.schema.field('count').type)"#,
+        pq.display()
+    );
+    let out = process::Command::new("python3").arg("-c").arg(&script).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], "['provider', 'domain', 'status', 'dsn', 'class', 'subject', 'count']");
+    assert_eq!(lines[1].parse::<u64>().unwrap(), total);
+    assert_eq!(lines[2], "uint8 uint64");
+}
+
+#[test]
+fn help_has_examples() {
+    mtastat()
+        .arg("--help")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("Examples:"))
+        .stdout(predicate::str::contains("Exit status"));
+}
