@@ -23,7 +23,8 @@ fn main() {
 
 fn load(rel: &str) -> Vec<u8> {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/").to_string() + rel;
-    let one = std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e} (run scripts/gen-testdata.py)"));
+    let one = std::fs::read(&path)
+        .unwrap_or_else(|e| panic!("{path}: {e} (run scripts/gen-testdata.py)"));
     let mut data = Vec::with_capacity(16 << 20);
     while data.len() < 16 << 20 {
         data.extend_from_slice(&one);

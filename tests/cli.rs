@@ -33,25 +33,37 @@ fn mtastat() -> Command {
 
 fn json_report(args: &[&Path]) -> Value {
     let out = mtastat().arg("--json").args(args).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
 /// `sh -c` pipeline output, trimmed.
 fn sh(script: &str) -> String {
-    let out = process::Command::new("sh").arg("-c").arg(script).output().unwrap();
+    let out = process::Command::new("sh")
+        .arg("-c")
+        .arg(script)
+        .output()
+        .unwrap();
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
 fn grep_count(pattern: &str, file: &Path) -> u64 {
-    let out = sh(&format!("LC_ALL=C grep -acE '{pattern}' '{}'", file.display()));
+    let out = sh(&format!(
+        "LC_ALL=C grep -acE '{pattern}' '{}'",
+        file.display()
+    ));
     out.parse().unwrap_or(0)
 }
 
 fn per_status(report: &Value) -> BTreeMap<String, u64> {
     let mut m = BTreeMap::new();
     for d in report["deliveries"].as_array().unwrap() {
-        *m.entry(d["status"].as_str().unwrap().to_string()).or_insert(0) += d["count"].as_u64().unwrap();
+        *m.entry(d["status"].as_str().unwrap().to_string())
+            .or_insert(0) += d["count"].as_u64().unwrap();
     }
     m
 }
@@ -73,20 +85,38 @@ fn readme_first_command_runs_on_testdata() {
         .arg(testdata("postfix/mail.log"))
         .assert()
         .success()
-        .stdout(predicate::str::contains("Delivery attempts by provider and status"))
+        .stdout(predicate::str::contains(
+            "Delivery attempts by provider and status",
+        ))
         .stdout(predicate::str::contains("google"))
-        .stdout(predicate::str::contains("Top failure codes and reasons per provider"));
+        .stdout(predicate::str::contains(
+            "Top failure codes and reasons per provider",
+        ));
 }
 
 #[test]
 fn json_has_the_documented_shape() {
     let r = json_report(&[&testdata("postfix/mail.log"), &testdata("exim/mainlog")]);
-    for key in ["files", "lines", "unparsed_lines", "deliveries", "reasons", "providers"] {
+    for key in [
+        "files",
+        "lines",
+        "unparsed_lines",
+        "deliveries",
+        "reasons",
+        "providers",
+    ] {
         assert!(r.get(key).is_some(), "missing {key}");
     }
     let row = &r["deliveries"][0];
-    let keys: Vec<&str> = row.as_object().unwrap().keys().map(String::as_str).collect();
-    let mut want = vec!["provider", "domain", "status", "dsn", "class", "subject", "count"];
+    let keys: Vec<&str> = row
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    let mut want = vec![
+        "provider", "domain", "status", "dsn", "class", "subject", "count",
+    ];
     want.sort();
     let mut got = keys.clone();
     got.sort();
@@ -115,7 +145,12 @@ fn check_status_counts(r: &Value, path: &Path, mta: &str) {
     let get = |s: &str| mine.get(s).copied().unwrap_or(0);
     if mta == "postfix" {
         for s in ["sent", "deferred", "bounced", "expired"] {
-            assert_eq!(get(s), grep_count(&format!("status={s}"), path), "{s} in {}", path.display());
+            assert_eq!(
+                get(s),
+                grep_count(&format!("status={s}"), path),
+                "{s} in {}",
+                path.display()
+            );
         }
     } else {
         let flag = |f: &str| format!("^[0-9-]+ [0-9:.]+ [0-9A-Za-z-]+ {f} ");
@@ -123,9 +158,18 @@ fn check_status_counts(r: &Value, path: &Path, mta: &str) {
             "^[0-9-]+ [0-9:.]+ [0-9A-Za-z-]+ \\*\\* .*(retry timeout exceeded|have been failing for a long time)",
             path,
         );
-        assert_eq!(get("sent"), grep_count(&flag("(=>|->)"), path), "sent in {}", path.display());
+        assert_eq!(
+            get("sent"),
+            grep_count(&flag("(=>|->)"), path),
+            "sent in {}",
+            path.display()
+        );
         assert_eq!(get("deferred"), grep_count(&flag("=="), path), "deferred");
-        assert_eq!(get("bounced") + expired, grep_count(&flag("\\*\\*"), path), "bounced");
+        assert_eq!(
+            get("bounced") + expired,
+            grep_count(&flag("\\*\\*"), path),
+            "bounced"
+        );
         assert_eq!(get("expired"), expired, "expired");
     }
 }
@@ -239,10 +283,16 @@ fn corpora_every_status_line_is_accounted_for() {
         let accounted = r["delivery_attempts"].as_u64().unwrap()
             + r["unparsed_lines"].as_u64().unwrap()
             + r["blank_lines"].as_u64().unwrap();
-        assert_eq!(accounted, n, "{file}: {n} status lines, {accounted} accounted for");
+        assert_eq!(
+            accounted, n,
+            "{file}: {n} status lines, {accounted} accounted for"
+        );
         checked += 1;
     }
-    assert!(checked > 20, "only {checked} corpora files had status lines");
+    assert!(
+        checked > 20,
+        "only {checked} corpora files had status lines"
+    );
 }
 
 #[test]
@@ -253,7 +303,11 @@ fn all_corpora_together_never_crash() {
         shared.join("corpora").display()
     ));
     let paths: Vec<&str> = files.lines().collect();
-    mtastat().args(&paths).arg("--color=never").assert().success();
+    mtastat()
+        .args(&paths)
+        .arg("--color=never")
+        .assert()
+        .success();
 }
 
 #[test]
@@ -269,7 +323,10 @@ fn hostile_input_is_escaped_and_counted() {
         .replace("\x1b[2m", "")
         .replace("\x1b[31m", "")
         .replace("\x1b[33m", "");
-    assert!(!stripped.contains('\x1b'), "raw ESC reached the terminal:\n{text}");
+    assert!(
+        !stripped.contains('\x1b'),
+        "raw ESC reached the terminal:\n{text}"
+    );
     assert!(!stripped.contains('\x07'));
     assert!(!stripped.contains('\u{202e}'));
     assert!(text.contains("\\x1b]<n>;pwned\\x07"), "{text}");
@@ -309,7 +366,10 @@ fn missing_file_is_one_line_and_exit_2_but_others_are_reported() {
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(err.lines().count(), 1, "{err}");
-    assert!(err.contains("/nonexistent/mail.log: no such file or directory"), "{err}");
+    assert!(
+        err.contains("/nonexistent/mail.log: no such file or directory"),
+        "{err}"
+    );
     let r: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(r["delivery_attempts"].as_u64().unwrap() > 0);
     assert!(r["files"][0]["error"].is_string());
@@ -335,7 +395,9 @@ fn export_over_an_input_is_refused() {
         .arg(&log)
         .assert()
         .code(2)
-        .stderr(predicate::str::contains("refusing to export over an input file"));
+        .stderr(predicate::str::contains(
+            "refusing to export over an input file",
+        ));
     assert_eq!(
         std::fs::read(&log).unwrap(),
         std::fs::read(testdata("postfix/mail-iso.log")).unwrap()
@@ -368,8 +430,16 @@ print(sum(int(r['count']) for r in rows))
 print(any(r['domain'].startswith("'=") for r in rows))"#,
         csv.display()
     );
-    let out = process::Command::new("python3").arg("-c").arg(&script).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = process::Command::new("python3")
+        .arg("-c")
+        .arg(&script)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = String::from_utf8_lossy(&out.stdout);
     let mut lines = text.lines();
     assert_eq!(lines.next().unwrap().parse::<u64>().unwrap(), total);
@@ -391,11 +461,22 @@ print(sum(t.column('count').to_pylist()))
 print(t.schema.field('class').type, t.schema.field('count').type)"#,
         pq.display()
     );
-    let out = process::Command::new("python3").arg("-c").arg(&script).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = process::Command::new("python3")
+        .arg("-c")
+        .arg(&script)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = String::from_utf8_lossy(&out.stdout);
     let lines: Vec<&str> = text.lines().collect();
-    assert_eq!(lines[0], "['provider', 'domain', 'status', 'dsn', 'class', 'subject', 'count']");
+    assert_eq!(
+        lines[0],
+        "['provider', 'domain', 'status', 'dsn', 'class', 'subject', 'count']"
+    );
     assert_eq!(lines[1].parse::<u64>().unwrap(), total);
     assert_eq!(lines[2], "uint8 uint64");
 }

@@ -477,7 +477,10 @@ mod tests {
             PostfixRecord::Malformed(Unparsed::StatusLineShape)
         );
         assert_eq!(
-            parse(b"smtpd", b"dict_proxy_open: connect to map=unix:passwd.byname status=0 server_flags=fixed"),
+            parse(
+                b"smtpd",
+                b"dict_proxy_open: connect to map=unix:passwd.byname status=0 server_flags=fixed"
+            ),
             PostfixRecord::Other
         );
     }

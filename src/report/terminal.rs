@@ -310,7 +310,6 @@ fn family_table(o: &mut String, r: &Report, s: Style) {
 }
 
 fn details(o: &mut String, r: &Report, s: Style) {
-    let mut shown = 0;
     let failing: Vec<&ProviderSummary> = r
         .providers
         .iter()
@@ -324,7 +323,7 @@ fn details(o: &mut String, r: &Report, s: Style) {
         "\n{}",
         s.bold("Top failure codes and reasons per provider")
     );
-    for p in &failing {
+    for (shown, p) in failing.iter().enumerate() {
         if shown == DETAIL_PROVIDERS {
             let _ = writeln!(
                 o,
@@ -333,7 +332,6 @@ fn details(o: &mut String, r: &Report, s: Style) {
             );
             break;
         }
-        shown += 1;
         let _ = writeln!(
             o,
             "\n{} {}",
