@@ -149,12 +149,18 @@ fn with_year<'a>(
 /// Scans an in-memory buffer: line-aligned chunks, rayon fold then reduce.
 pub fn scan_bytes(data: &[u8], threads: usize, ctx: &ScanContext<'_>) -> Batch {
     let pieces = chunk::line_aligned(data, chunk::target_size(data.len(), threads));
+    scan_pieces(&pieces, ctx)
+}
+
+/// Scans line-aligned pieces in parallel: one worker per fold, batches
+/// reduced in input order (which the expiry join relies on).
+fn scan_pieces<P: AsRef<[u8]> + Sync>(pieces: &[P], ctx: &ScanContext<'_>) -> Batch {
     pieces
         .par_iter()
         .fold(
             || Worker::new(ctx),
             |mut w, piece| {
-                w.scan_chunk(ctx, piece);
+                w.scan_chunk(ctx, piece.as_ref());
                 w
             },
         )
@@ -217,18 +223,7 @@ pub fn scan_reader<R: Read>(
                 None => carry = buf,
             }
         }
-        let round = blocks
-            .par_iter()
-            .fold(
-                || Worker::new(ctx),
-                |mut w, b| {
-                    w.scan_chunk(ctx, b);
-                    w
-                },
-            )
-            .map(|w| w.batch)
-            .reduce(Batch::default, Batch::merge);
-        total = total.merge(round);
+        total = total.merge(scan_pieces(&blocks, ctx));
     }
     Ok(total)
 }

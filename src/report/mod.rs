@@ -306,8 +306,8 @@ pub fn provider_summaries(
         u64s(&by_status, "count")?,
     );
     for i in 0..by_status.height() {
-        let entry = match out.iter_mut().position(|p| p.provider == sp[i]) {
-            Some(at) => &mut out[at],
+        let at = match out.iter().position(|p| p.provider == sp[i]) {
+            Some(at) => at,
             None => {
                 let name = (0..providers.len())
                     .map(|id| providers.info(id as u16))
@@ -323,9 +323,10 @@ pub fn provider_summaries(
                     families: Vec::new(),
                     top_codes: Vec::new(),
                 });
-                out.last_mut().unwrap_or_else(|| unreachable!())
+                out.len() - 1
             }
         };
+        let entry = &mut out[at];
         let status = Status::ALL
             .into_iter()
             .find(|s| s.as_str() == ss[i])
