@@ -223,4 +223,16 @@ mod tests {
         );
         assert_eq!(out, b"bad \xff\xfe bytes\x1b[31m");
     }
+
+    proptest::proptest! {
+        /// Arbitrary bytes: no panic, and the reason stays bounded.
+        #[test]
+        fn arbitrary_texts(text in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..400)) {
+            let m = Masker::new();
+            let mut cache = m.cache();
+            let (mut scratch, mut out) = (Vec::new(), Vec::new());
+            m.mask(&mut cache, &text, &mut scratch, &mut out);
+            proptest::prop_assert!(out.len() <= MAX_REASON_LEN + 3);
+        }
+    }
 }

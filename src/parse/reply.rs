@@ -245,4 +245,15 @@ mod tests {
         let r = "421 4.7.0 [TSS04] Messages from 198.51.100.24 temporarily deferred - 4.16.55.1; see https://postmaster.yahooinc.com/error-codes";
         assert_eq!(codes(r), (Some(421), Some("4.7.0".into())));
     }
+
+    proptest::proptest! {
+        /// Arbitrary bytes: no panic; the text never grows beyond the input.
+        #[test]
+        fn arbitrary_replies(reply in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..300)) {
+            let _ = reply_codes(&reply);
+            let mut out = Vec::new();
+            reply_text(&reply, &mut out);
+            proptest::prop_assert!(out.len() <= reply.len());
+        }
+    }
 }
