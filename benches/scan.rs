@@ -38,15 +38,19 @@ const HINT: YearHint = YearHint {
     fixed: true,
 };
 
+fn context<'a>(providers: &'a ProviderMap, masker: &'a Masker) -> ScanContext<'a> {
+    ScanContext {
+        providers,
+        masker,
+        year: HINT,
+    }
+}
+
 #[divan::bench(args = ["postfix/mail.log", "exim/mainlog"], sample_count = 10)]
 fn scan_parallel(bencher: Bencher, file: &str) {
     let data = load(file);
     let (providers, masker) = (ProviderMap::builtin(), Masker::new());
-    let ctx = ScanContext {
-        providers: &providers,
-        masker: &masker,
-        year: HINT,
-    };
+    let ctx = context(&providers, &masker);
     bencher
         .counter(BytesCount::of_slice(&data))
         .bench(|| black_box(scan_bytes(&data, rayon::current_num_threads(), &ctx)));
@@ -56,11 +60,7 @@ fn scan_parallel(bencher: Bencher, file: &str) {
 fn scan_one_thread(bencher: Bencher, file: &str) {
     let data = load(file);
     let (providers, masker) = (ProviderMap::builtin(), Masker::new());
-    let ctx = ScanContext {
-        providers: &providers,
-        masker: &masker,
-        year: HINT,
-    };
+    let ctx = context(&providers, &masker);
     bencher.counter(BytesCount::of_slice(&data)).bench(|| {
         let mut w = Worker::new(&ctx);
         w.scan_chunk(&ctx, &data);

@@ -41,6 +41,24 @@ fn json_report(args: &[&Path]) -> Value {
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
+/// Runs a Python script; panics with its stderr if it fails; returns stdout lines.
+fn python(script: &str) -> Vec<String> {
+    let out = process::Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
 /// `sh -c` pipeline output, trimmed.
 fn sh(script: &str) -> String {
     let out = process::Command::new("sh")
@@ -430,20 +448,9 @@ print(sum(int(r['count']) for r in rows))
 print(any(r['domain'].startswith("'=") for r in rows))"#,
         csv.display()
     );
-    let out = process::Command::new("python3")
-        .arg("-c")
-        .arg(&script)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8_lossy(&out.stdout);
-    let mut lines = text.lines();
-    assert_eq!(lines.next().unwrap().parse::<u64>().unwrap(), total);
-    assert_eq!(lines.next(), Some("True"), "formula cell neutralised");
+    let lines = python(&script);
+    assert_eq!(lines[0].parse::<u64>().unwrap(), total);
+    assert_eq!(lines[1], "True", "formula cell neutralised");
 
     let has_pyarrow = process::Command::new("python3")
         .args(["-c", "import pyarrow"])
@@ -461,18 +468,7 @@ print(sum(t.column('count').to_pylist()))
 print(t.schema.field('class').type, t.schema.field('count').type)"#,
         pq.display()
     );
-    let out = process::Command::new("python3")
-        .arg("-c")
-        .arg(&script)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8_lossy(&out.stdout);
-    let lines: Vec<&str> = text.lines().collect();
+    let lines = python(&script);
     assert_eq!(
         lines[0],
         "['provider', 'domain', 'status', 'dsn', 'class', 'subject', 'count']"
