@@ -181,11 +181,7 @@ fn classify_tag<'a>(tag: &'a [u8], body: &'a [u8]) -> (Program<'a>, &'a [u8]) {
 mod tests {
     use super::*;
 
-    const HINT: YearHint = YearHint {
-        year: 2026,
-        month: 11,
-        fixed: false,
-    };
+    const HINT: YearHint = crate::parse::timestamp::TEST_HINT;
 
     fn h(line: &str) -> Option<Header<'_>> {
         parse_header(line.as_bytes(), HINT)

@@ -135,11 +135,7 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    const HINT: YearHint = YearHint {
-        year: 2026,
-        month: 11,
-        fixed: false,
-    };
+    const HINT: YearHint = super::timestamp::TEST_HINT;
 
     /// Real line shapes the property tests mutate.
     const SEEDS: &[&str] = &[

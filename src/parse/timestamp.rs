@@ -262,15 +262,19 @@ pub fn parse_exim(s: &[u8]) -> Option<(UnixSeconds, usize)> {
     Some((date_secs + secs - offset, i))
 }
 
+/// The year hint unit tests share: lines written in November 2026.
+#[cfg(test)]
+pub(crate) const TEST_HINT: YearHint = YearHint {
+    year: 2026,
+    month: 11,
+    fixed: false,
+};
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    const HINT: YearHint = YearHint {
-        year: 2026,
-        month: 11,
-        fixed: false,
-    };
+    const HINT: YearHint = TEST_HINT;
 
     #[test]
     fn civil_round_trip() {
