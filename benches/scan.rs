@@ -7,12 +7,11 @@
 
 use divan::counter::BytesCount;
 use divan::{AllocProfiler, Bencher, black_box};
-use mtastat::classify::provider::ProviderMap;
-use mtastat::classify::reason::Masker;
+use mtastat::filter::Filter;
 use mtastat::input::scan_bytes;
 use mtastat::parse::parse_line;
 use mtastat::parse::timestamp::YearHint;
-use mtastat::scan::{ScanContext, Worker};
+use mtastat::scan::{Engine, ScanContext, Worker};
 
 #[global_allocator]
 static ALLOC: AllocProfiler = AllocProfiler::system();
@@ -38,10 +37,10 @@ const HINT: YearHint = YearHint {
     fixed: true,
 };
 
-fn context<'a>(providers: &'a ProviderMap, masker: &'a Masker) -> ScanContext<'a> {
+fn context<'a>(engine: &'a Engine, filter: &'a Filter) -> ScanContext<'a> {
     ScanContext {
-        providers,
-        masker,
+        engine,
+        filter,
         year: HINT,
     }
 }
@@ -49,8 +48,8 @@ fn context<'a>(providers: &'a ProviderMap, masker: &'a Masker) -> ScanContext<'a
 #[divan::bench(args = ["postfix/mail.log", "exim/mainlog"], sample_count = 10)]
 fn scan_parallel(bencher: Bencher, file: &str) {
     let data = load(file);
-    let (providers, masker) = (ProviderMap::builtin(), Masker::new());
-    let ctx = context(&providers, &masker);
+    let (engine, filter) = (Engine::builtin(), Filter::default());
+    let ctx = context(&engine, &filter);
     bencher
         .counter(BytesCount::of_slice(&data))
         .bench(|| black_box(scan_bytes(&data, rayon::current_num_threads(), &ctx)));
@@ -59,8 +58,8 @@ fn scan_parallel(bencher: Bencher, file: &str) {
 #[divan::bench(args = ["postfix/mail.log", "exim/mainlog"], sample_count = 10)]
 fn scan_one_thread(bencher: Bencher, file: &str) {
     let data = load(file);
-    let (providers, masker) = (ProviderMap::builtin(), Masker::new());
-    let ctx = context(&providers, &masker);
+    let (engine, filter) = (Engine::builtin(), Filter::default());
+    let ctx = context(&engine, &filter);
     bencher.counter(BytesCount::of_slice(&data)).bench(|| {
         let mut w = Worker::new(&ctx);
         w.scan_chunk(&ctx, &data);

@@ -1,6 +1,6 @@
 //! Command-line arguments. The help text is the spec: keep it true.
 
-use clap::{Parser, ValueEnum};
+use clap::{Args as ClapArgs, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
 const EXAMPLES: &str = "\
@@ -9,22 +9,33 @@ Examples:
   mtastat mail.log mail.log.1 exim/mainlog several files, mixed MTAs, one report
   mtastat --json mail.log > report.json    the whole report as JSON
   mtastat --csv summary.csv --parquet summary.parquet mail.log
+  mtastat --since 1h --provider google     the last hour, Gmail only
+  mtastat --since '2026-11-22 14:00' --until '2026-11-22 15:00' mail.log
+  mtastat --sender-domain promo-blast.example mail.log
+  mtastat --fail-on warning mail.log       exit 1 when a warning is found (cron)
+  mtastat compare google microsoft mail.log
   journalctl -u postfix -o short-iso | mtastat -
 
-Exit status: 0 success; 2 an input could not be read (the others are still
-reported) or the arguments were wrong.";
+Exit status: 0 success; 1 a finding at or above --fail-on; 2 an input could
+not be read (the others are still reported) or the arguments were wrong.";
 
-/// Mail-server log analytics: what is failing, at which provider, and why.
+/// Mail-server log analytics: what is failing, at which provider, since when, and why.
 #[derive(Debug, Parser)]
-#[command(name = "mtastat", version, about, after_help = EXAMPLES)]
+#[command(
+    name = "mtastat",
+    version,
+    about,
+    after_help = EXAMPLES,
+    args_conflicts_with_subcommands = true
+)]
 pub struct Args {
     /// Log files (Postfix or Exim, any mix); `-` reads standard input.
     #[arg(value_name = "FILE", default_value = "/var/log/mail.log")]
     pub files: Vec<PathBuf>,
 
-    /// Print the whole report as one JSON document instead of text.
-    #[arg(long)]
-    pub json: bool,
+    /// Options shared with `compare`.
+    #[command(flatten)]
+    pub common: Common,
 
     /// Write the summary frame as CSV to this file (atomically).
     #[arg(long, value_name = "PATH")]
@@ -33,6 +44,91 @@ pub struct Args {
     /// Write the summary frame as Parquet (zstd) to this file (atomically).
     #[arg(long, value_name = "PATH")]
     pub parquet: Option<PathBuf>,
+
+    /// Subcommands.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Two providers side by side: shares by status, code families, top codes,
+    /// top replies and the findings of each.
+    Compare(CompareArgs),
+}
+
+/// `mtastat compare A B [FILE]...`
+#[derive(Debug, ClapArgs)]
+pub struct CompareArgs {
+    /// First provider id (e.g. google).
+    #[arg(value_name = "A")]
+    pub a: String,
+    /// Second provider id (e.g. microsoft).
+    #[arg(value_name = "B")]
+    pub b: String,
+    /// Log files; `-` reads standard input.
+    #[arg(value_name = "FILE", default_value = "/var/log/mail.log")]
+    pub files: Vec<PathBuf>,
+    /// Options shared with the report.
+    #[command(flatten)]
+    pub common: Common,
+}
+
+/// Options of both the report and `compare`.
+#[derive(Debug, Clone, ClapArgs)]
+pub struct Common {
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+
+    /// Only attempts at or after this time: now, today, yesterday, 1h, 30m,
+    /// 2d (ago), 2026-11-22, "2026-11-22 14:05", RFC 3339, or 14:05 (today).
+    /// Times without a zone are UTC.
+    #[arg(long, value_name = "TIME")]
+    pub since: Option<String>,
+
+    /// Only attempts before this time (same forms as --since).
+    #[arg(long, value_name = "TIME")]
+    pub until: Option<String>,
+
+    /// Only these providers (ids such as google, microsoft, yahoo, other;
+    /// repeat or separate with commas).
+    #[arg(long, value_name = "ID", value_delimiter = ',')]
+    pub provider: Vec<String>,
+
+    /// Only messages from these sender domains or their subdomains (repeat
+    /// or separate with commas).
+    #[arg(long, value_name = "DOMAIN", value_delimiter = ',')]
+    pub sender_domain: Vec<String>,
+
+    /// Exit with status 1 when a finding of this severity or worse is found.
+    #[arg(long, value_enum, value_name = "SEVERITY")]
+    pub fail_on: Option<FailOn>,
+
+    /// Read finding thresholds from this file (`key = value` lines; see README).
+    #[arg(long, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+
+    /// A finding needs at least this many failures [default: 10].
+    #[arg(long, value_name = "N")]
+    pub min_count: Option<u64>,
+
+    /// … and this share of the provider's attempts (0.02 or 2%) [default: 2%].
+    #[arg(long, value_name = "SHARE")]
+    pub min_share: Option<String>,
+
+    /// … or this share of the provider's failures [default: 50%].
+    #[arg(long, value_name = "SHARE")]
+    pub dominance: Option<String>,
+
+    /// Share of attempts for a warning [default: 5%].
+    #[arg(long, value_name = "SHARE")]
+    pub warning_share: Option<String>,
+
+    /// Share of attempts for a critical finding [default: 25%].
+    #[arg(long, value_name = "SHARE")]
+    pub critical_share: Option<String>,
 
     /// Year for syslog timestamps that have none (default: from each file's mtime).
     #[arg(long, value_name = "YEAR", value_parser = clap::value_parser!(i32).range(1970..=9999))]
@@ -45,6 +141,15 @@ pub struct Args {
     /// When to use colour in the terminal report.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
     pub color: ColorChoice,
+}
+
+/// `--fail-on` values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum FailOn {
+    /// Any warning or critical finding.
+    Warning,
+    /// Only critical findings.
+    Critical,
 }
 
 /// `--color` values.
@@ -72,9 +177,43 @@ mod tests {
     fn defaults() {
         let a = Args::parse_from(["mtastat"]);
         assert_eq!(a.files, vec![PathBuf::from("/var/log/mail.log")]);
-        assert!(!a.json);
+        assert!(!a.common.json && a.command.is_none());
         let b = Args::parse_from(["mtastat", "-", "x.log", "--json"]);
         assert_eq!(b.files.len(), 2);
-        assert!(b.json);
+        assert!(b.common.json);
+    }
+
+    #[test]
+    fn filters_and_compare() {
+        let a = Args::parse_from([
+            "mtastat",
+            "--provider",
+            "google,yahoo",
+            "--provider",
+            "apple",
+            "--since",
+            "1h",
+            "--fail-on",
+            "warning",
+            "x.log",
+        ]);
+        assert_eq!(a.common.provider, ["google", "yahoo", "apple"]);
+        assert_eq!(a.common.fail_on, Some(FailOn::Warning));
+        let c = Args::parse_from([
+            "mtastat",
+            "compare",
+            "google",
+            "microsoft",
+            "m.log",
+            "--json",
+        ]);
+        match c.command {
+            Some(Command::Compare(c)) => {
+                assert_eq!((c.a.as_str(), c.b.as_str()), ("google", "microsoft"));
+                assert_eq!(c.files, [PathBuf::from("m.log")]);
+                assert!(c.common.json);
+            }
+            None => panic!("compare not parsed"),
+        }
     }
 }

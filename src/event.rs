@@ -113,6 +113,9 @@ pub struct Delivery<'a> {
     /// False when the MTA did not even try: Postfix "delivery temporarily
     /// suspended", Exim "retry time not reached".
     pub attempted: bool,
+    /// True when the reply came at the connection greeting or EHLO
+    /// (Postfix "refused to talk to me", Exim "after initial connection").
+    pub at_greeting: bool,
 }
 
 impl Delivery<'_> {

@@ -3,10 +3,11 @@
 //! Data flows one way:
 //!
 //! ```text
-//! input ─► scan ─► parse ─► classify ─► aggregate ─► report / export
-//! mmap,    lines   header,  provider,   per-worker    terminal, JSON,
-//! stream           Postfix, masked      batches ─►    CSV, Parquet
-//!                  Exim     reason      polars frames
+//! input ─► scan ─► parse ─► classify ─► aggregate ─► detect ─► report / export
+//! mmap,    lines   header,  provider,   per-worker    findings  terminal, JSON,
+//! stream           Postfix, category,   batches ─►    episodes  CSV, Parquet,
+//!                  Exim     masked      polars frames           compare
+//!                           reason
 //! ```
 //!
 //! * [`input`] memory-maps each file (or reads a stream in bounded blocks) and
@@ -14,42 +15,51 @@
 //! * [`scan`] walks a chunk's lines; [`parse`] turns a line into a
 //!   [`event::Delivery`] without allocating; [`classify`] names the provider
 //!   and masks the reply text into a reason.
-//! * [`aggregate`] folds deliveries into per-worker batches, merges them in
-//!   input order and builds the polars frames.
-//! * [`report`] and [`export`] present the frames.
+//! * [`aggregate`] folds deliveries into per-worker batches, joins each to its
+//!   sender and expiries to their deferrals, merges in input order and builds
+//!   the polars frames ([`filter`] decides what counts).
+//! * [`detect`] reads the frames and says what is wrong, where and since when.
+//! * [`report`] and [`export`] present it; [`compare`] puts two providers side by side.
 
 #![deny(missing_docs)]
 
 pub mod aggregate;
 pub mod classify;
 pub mod cli;
+pub mod compare;
+pub mod detect;
 pub mod dsn;
 pub mod error;
 pub mod event;
 pub mod export;
+pub mod filter;
 pub mod input;
 pub mod parse;
 pub mod report;
 pub mod scan;
 
 use aggregate::batch::Batch;
-use aggregate::frame::{reasons_frame, summary_frame};
+use aggregate::frame::{outcomes_frame, reasons_frame, summary_frame, timeline_frame};
 use classify::provider::ProviderMap;
-use classify::reason::Masker;
-use cli::{Args, ColorChoice};
+use cli::{Args, ColorChoice, Command, Common, FailOn};
+use detect::{Finding, Frames, Samples, Severity, Thresholds};
 use error::Error;
+use filter::Filter;
 use input::{InputSettings, ReadMode, Source};
 use parse::header::Format;
-use parse::timestamp::{YearHint, format_utc};
+use parse::timestamp::{UnixSeconds, YearHint, format_utc};
 use report::{FileSummary, Period, Report};
-use scan::ScanContext;
+use scan::{Engine, ScanContext};
 use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
 
 /// What a run produced, beyond its output.
 #[derive(Clone, Debug, Default)]
 pub struct Outcome {
     /// Inputs that could not be read, as one-line messages.
     pub input_errors: Vec<String>,
+    /// True when `--fail-on` was given and a finding reached that severity.
+    pub findings_failed: bool,
 }
 
 /// The analysis of a set of inputs: the merged batch and per-file summaries.
@@ -66,14 +76,15 @@ pub struct Analysis {
 /// Scans `sources` in order and merges what they hold.
 pub fn analyze(
     sources: &[Source],
-    providers: &ProviderMap,
+    engine: &Engine,
+    filter: &Filter,
     year: Option<i32>,
     threads: usize,
 ) -> Analysis {
-    let masker = Masker::new();
+    // input::scan sets the year per file (from --year or the file's mtime).
     let ctx = ScanContext {
-        providers,
-        masker: &masker,
+        engine,
+        filter,
         year: YearHint::fixed(year.unwrap_or(1970)),
     };
     let settings = InputSettings { year, threads };
@@ -84,7 +95,7 @@ pub fn analyze(
         match input::scan(source, settings, &ctx) {
             Ok((batch, mode)) => {
                 files.push(file_summary(source, &batch, mode));
-                total = total.merge(batch);
+                total = total.merge(batch, filter);
             }
             Err(e) => {
                 let msg = e.to_string();
@@ -102,7 +113,7 @@ pub fn analyze(
             }
         }
     }
-    total.finish(providers.other());
+    total.finish(engine.providers.other(), filter);
     Analysis {
         batch: total,
         files,
@@ -136,14 +147,52 @@ fn file_summary(source: &Source, b: &Batch, mode: ReadMode) -> FileSummary {
     }
 }
 
-/// Builds the report (and the frames behind it) from an analysis.
+/// The small per-key evidence the findings quote (queue ids, recipients).
+fn samples(b: &Batch, providers: &ProviderMap) -> Samples {
+    let mut s = Samples::default();
+    for ((p, c), ids) in &b.queue_samples {
+        s.queue_ids.insert(
+            (providers.info(*p).id.clone(), *c),
+            ids.iter()
+                .map(|q| String::from_utf8_lossy(q.as_bytes()).into_owned())
+                .collect(),
+        );
+    }
+    for ((p, c, r), n) in &b.recipient_counts {
+        s.recipients
+            .entry((providers.info(*p).id.clone(), *c))
+            .or_default()
+            .push((
+                String::from_utf8_lossy(b.recipients.get(*r)).into_owned(),
+                *n,
+            ));
+    }
+    for v in s.recipients.values_mut() {
+        v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    }
+    s
+}
+
+/// Builds the report (and the summary frame behind it) from an analysis.
 pub fn build_report(
     analysis: &Analysis,
     providers: &ProviderMap,
+    thresholds: &Thresholds,
 ) -> Result<(Report, polars::prelude::DataFrame), Error> {
     let b = &analysis.batch;
     let summary = summary_frame(b, providers)?;
     let reasons = reasons_frame(b, providers)?;
+    let outcomes = outcomes_frame(b, providers)?;
+    let timeline = timeline_frame(b, providers)?;
+    let findings = detect::detect(
+        &Frames {
+            outcomes: &outcomes,
+            timeline: &timeline,
+            reasons: &reasons,
+        },
+        &samples(b, providers),
+        thresholds,
+    )?;
     let c = &b.counters;
     let report = Report {
         tool: "mtastat",
@@ -155,15 +204,21 @@ pub fn build_report(
         unparsed: report::unparsed_reasons(b),
         blank_lines: c.blank,
         other_program_lines: c.other_program,
-        mail_lines_not_deliveries: c.mail_other + c.senders,
+        mail_lines_not_deliveries: c.mail_other + c.senders + c.host_errors,
         delivery_attempts: c.deliveries,
         deferrals_not_attempted: c.not_attempted,
+        attempts_filtered_out: c.filtered_out,
+        attempts_sender_unknown: c.sender_unknown,
         fake_deliveries: c.fake_deliveries,
+        host_errors: c.host_errors,
         invalid_utf8_delivery_lines: c.invalid_utf8,
         period: b.span.map(|(a, z)| Period {
             first: format_utc(a),
             last: format_utc(z),
         }),
+        thresholds: thresholds.clone(),
+        findings,
+        timeline: report::timeline(&timeline)?,
         providers: report::provider_summaries(&summary, providers)?,
         deliveries: report::summary_rows(&summary)?,
         reasons: report::reason_rows(&reasons)?,
@@ -171,35 +226,184 @@ pub fn build_report(
     Ok((report, summary))
 }
 
+fn now() -> UnixSeconds {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as UnixSeconds)
+}
+
+/// Builds the filter from the shared options.
+pub fn filter_from(common: &Common, providers: &ProviderMap) -> Result<Filter, Error> {
+    let now = now();
+    let time = |spec: &Option<String>, flag: &str| -> Result<Option<UnixSeconds>, Error> {
+        spec.as_deref()
+            .map(|s| {
+                filter::parse_time_spec(s, now).map_err(|e| Error::Usage(format!("{flag}: {e}")))
+            })
+            .transpose()
+    };
+    let since = time(&common.since, "--since")?;
+    let until = time(&common.until, "--until")?;
+    if let (Some(s), Some(u)) = (since, until)
+        && u <= s
+    {
+        return Err(Error::Usage(format!(
+            "--until ({}) is not after --since ({})",
+            format_utc(u),
+            format_utc(s)
+        )));
+    }
+    let ids = provider_ids(&common.provider, providers)?;
+    let provider_mask = (!ids.is_empty()).then(|| {
+        let mut mask = vec![false; providers.len()];
+        for id in ids {
+            mask[usize::from(id)] = true;
+        }
+        mask
+    });
+    Ok(Filter {
+        since,
+        until,
+        providers: provider_mask,
+        sender_domains: common
+            .sender_domain
+            .iter()
+            .map(|d| {
+                d.trim()
+                    .trim_start_matches('@')
+                    .to_ascii_lowercase()
+                    .into_bytes()
+            })
+            .filter(|d| !d.is_empty())
+            .collect(),
+    })
+}
+
+/// Resolves provider ids given on the command line.
+pub fn provider_ids(names: &[String], providers: &ProviderMap) -> Result<Vec<u16>, Error> {
+    names
+        .iter()
+        .map(|name| {
+            let want = name.trim().to_ascii_lowercase();
+            providers.id_of(&want).ok_or_else(|| {
+                Error::Usage(format!(
+                    "unknown provider {name:?}; known: {}",
+                    providers.ids().collect::<Vec<_>>().join(", ")
+                ))
+            })
+        })
+        .collect()
+}
+
+/// Defaults, then `--config`, then threshold flags.
+pub fn thresholds_from(common: &Common) -> Result<Thresholds, Error> {
+    let mut t = Thresholds::default();
+    if let Some(path) = &common.config {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Error::Usage(format!("{}: cannot read config: {e}", path.display())))?;
+        t.apply_config(&text)
+            .map_err(|e| Error::Usage(format!("{}: {e}", path.display())))?;
+    }
+    if let Some(n) = common.min_count {
+        t.min_count = n;
+    }
+    let shares = [
+        ("min_share", &common.min_share),
+        ("dominance", &common.dominance),
+        ("warning_share", &common.warning_share),
+        ("critical_share", &common.critical_share),
+    ];
+    for (key, value) in shares {
+        if let Some(v) = value {
+            t.set(key, v)
+                .map_err(|e| Error::Usage(format!("--{}: {e}", key.replace('_', "-"))))?;
+        }
+    }
+    Ok(t)
+}
+
+fn colour(choice: ColorChoice) -> bool {
+    match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            std::io::stdout().is_terminal()
+                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        }
+    }
+}
+
+fn fails(findings: &[Finding], fail_on: Option<FailOn>) -> bool {
+    let Some(level) = fail_on else {
+        return false;
+    };
+    let min = match level {
+        FailOn::Warning => Severity::Warning,
+        FailOn::Critical => Severity::Critical,
+    };
+    findings.iter().any(|f| f.severity >= min)
+}
+
 /// Runs mtastat with parsed arguments, writing the report to `out`.
 pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome, Error> {
-    let sources: Vec<Source> = args.files.iter().map(|p| Source::from_arg(p)).collect();
+    let (files, common): (&[PathBuf], &Common) = match &args.command {
+        Some(Command::Compare(c)) => (&c.files, &c.common),
+        None => (&args.files, &args.common),
+    };
     for export in [&args.csv, &args.parquet].into_iter().flatten() {
-        if args
-            .files
-            .iter()
-            .any(|input| export::same_file(export, input))
-        {
+        if files.iter().any(|input| export::same_file(export, input)) {
             return Err(Error::Usage(format!(
                 "{}: refusing to export over an input file",
                 export.display()
             )));
         }
     }
-    if let Some(n) = args.threads {
+    let engine = Engine::builtin();
+    let filter = filter_from(common, &engine.providers)?;
+    let thresholds = thresholds_from(common)?;
+    let compared = match &args.command {
+        Some(Command::Compare(c)) => {
+            let ids = provider_ids(&[c.a.clone(), c.b.clone()], &engine.providers)?;
+            Some(ids)
+        }
+        None => None,
+    };
+    if let Some(n) = common.threads {
         // Fails only if a pool exists already (tests calling run twice); harmless.
         let _ = rayon::ThreadPoolBuilder::new()
             .num_threads(n.max(1))
             .build_global();
     }
-    let providers = ProviderMap::builtin();
+    let sources: Vec<Source> = files.iter().map(|p| Source::from_arg(p)).collect();
     let analysis = analyze(
         &sources,
-        &providers,
-        args.year,
+        &engine,
+        &filter,
+        common.year,
         rayon::current_num_threads(),
     );
-    let (report, summary) = build_report(&analysis, &providers)?;
+    let (report, summary) = build_report(&analysis, &engine.providers, &thresholds)?;
+    let findings_failed = fails(&report.findings, common.fail_on);
+
+    if let Some(ids) = compared {
+        let names: Vec<String> = ids
+            .iter()
+            .map(|id| engine.providers.info(*id).id.clone())
+            .collect();
+        let cmp = compare::Comparison::new(&report, &names[0], &names[1]);
+        if common.json {
+            serde_json::to_writer_pretty(&mut *out, &cmp).map_err(|e| Error::Output(e.into()))?;
+            writeln!(out).map_err(Error::Output)?;
+        } else {
+            let style = report::terminal::Style::new(colour(common.color));
+            out.write_all(compare::render(&cmp, style).as_bytes())
+                .map_err(Error::Output)?;
+        }
+        return Ok(Outcome {
+            input_errors: analysis.errors,
+            findings_failed,
+        });
+    }
 
     let exports = [
         (&args.csv, export::Format::Csv),
@@ -214,22 +418,19 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome, Error> {
         }
     }
 
-    if args.json {
+    if common.json {
         serde_json::to_writer_pretty(&mut *out, &report).map_err(|e| Error::Output(e.into()))?;
         writeln!(out).map_err(Error::Output)?;
     } else {
-        let colour = match args.color {
-            ColorChoice::Always => true,
-            ColorChoice::Never => false,
-            ColorChoice::Auto => {
-                std::io::stdout().is_terminal()
-                    && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-            }
-        };
-        report::terminal::write(&report, report::terminal::Style::new(colour), out)
-            .map_err(Error::Output)?;
+        report::terminal::write(
+            &report,
+            report::terminal::Style::new(colour(common.color)),
+            out,
+        )
+        .map_err(Error::Output)?;
     }
     Ok(Outcome {
         input_errors: analysis.errors,
+        findings_failed,
     })
 }

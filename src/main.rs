@@ -18,10 +18,12 @@ fn main() -> ExitCode {
             for e in &outcome.input_errors {
                 eprintln!("mtastat: {e}");
             }
-            if outcome.input_errors.is_empty() {
-                ExitCode::SUCCESS
-            } else {
+            if !outcome.input_errors.is_empty() {
                 ExitCode::from(2)
+            } else if outcome.findings_failed {
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
             }
         }
         // A closed pipe (`mtastat … | head`) is not an error.

@@ -1,13 +1,18 @@
 //! The hot loop: split a chunk into lines, parse each, fold it into a [`Batch`].
 //!
 //! One [`Worker`] per rayon fold accumulator. It owns the scratch buffers
-//! (lowercased domain and relay, masked reason) and the regex cache, so a line
-//! costs no heap allocation unless it introduces a new domain or reason.
+//! (lowercased domain and relay, masked reason) and the regex caches, so a
+//! line costs no heap allocation unless it introduces a new domain, reason or
+//! sender, or its sender line is in another chunk.
 
-use crate::aggregate::batch::{Batch, LastDeferral, ReasonKey, SummaryKey, message_key};
+use crate::aggregate::batch::{
+    Attempt, Batch, LastDeferral, PendingExpiry, QueueId, message_key, sender_domain,
+};
+use crate::classify::category::{Blocklist, Category, Classifier, ClassifyCache, Outcome};
 use crate::classify::provider::{ProviderMap, domain_of, lowercase_into};
 use crate::classify::reason::Masker;
 use crate::event::{Delivery, Status};
+use crate::filter::Filter;
 use crate::parse::header::Header;
 use crate::parse::timestamp::YearHint;
 use crate::parse::{Record, Unparsed, parse_line};
@@ -18,13 +23,38 @@ use regex_automata::meta::Cache;
 /// no MTA writes them, and it bounds the work per line.
 pub const MAX_LINE_LEN: usize = 1 << 20;
 
-/// What every worker shares: read-only tables and settings.
+/// The read-only tables every scan uses: providers, reason masker, category
+/// classifier. Build once per run.
 #[derive(Debug)]
-pub struct ScanContext<'a> {
+pub struct Engine {
     /// Provider lookup tables.
-    pub providers: &'a ProviderMap,
+    pub providers: ProviderMap,
     /// Reply-text masker.
-    pub masker: &'a Masker,
+    pub masker: Masker,
+    /// Failure categories.
+    pub classifier: Classifier,
+}
+
+impl Engine {
+    /// The built-in tables.
+    pub fn builtin() -> Engine {
+        let providers = ProviderMap::builtin();
+        let classifier = Classifier::new(&providers);
+        Engine {
+            providers,
+            masker: Masker::new(),
+            classifier,
+        }
+    }
+}
+
+/// What every worker shares: read-only tables and settings.
+#[derive(Clone, Copy, Debug)]
+pub struct ScanContext<'a> {
+    /// Tables.
+    pub engine: &'a Engine,
+    /// Which attempts count.
+    pub filter: &'a Filter,
     /// Year source for RFC 3164 timestamps.
     pub year: YearHint,
 }
@@ -35,6 +65,7 @@ pub struct Worker {
     /// What this worker has accumulated.
     pub batch: Batch,
     cache: Cache,
+    categories: ClassifyCache,
     domain: Vec<u8>,
     relay: Vec<u8>,
     scratch: Vec<u8>,
@@ -46,7 +77,8 @@ impl Worker {
     pub fn new(ctx: &ScanContext<'_>) -> Worker {
         Worker {
             batch: Batch::default(),
-            cache: ctx.masker.cache(),
+            cache: ctx.engine.masker.cache(),
+            categories: ctx.engine.classifier.cache(),
             domain: Vec::with_capacity(256),
             relay: Vec::with_capacity(256),
             scratch: Vec::with_capacity(1024),
@@ -89,18 +121,41 @@ impl Worker {
         match record {
             Record::Delivery(d) => {
                 if let Some(h) = header {
-                    self.delivery(ctx, &h, &d);
+                    self.batch.see_delivery(d.status, d.attempted);
+                    self.delivery(ctx, &h, &d, false);
                 }
                 if std::str::from_utf8(line).is_err() {
                     self.batch.counters.invalid_utf8 += 1;
                 }
             }
-            Record::Expired { queue_id } => {
+            Record::Expired { queue_id, sender } => {
                 if let Some(h) = header {
-                    self.batch.expire(message_key(h.host, queue_id), h.ts);
+                    self.batch.see_delivery(Status::Expired, true);
+                    let sender = sender_domain(sender, &mut self.scratch);
+                    let sender = self.batch.senders.intern(sender);
+                    let p = PendingExpiry {
+                        message: message_key(h.host, queue_id),
+                        queue_id: QueueId::new(queue_id),
+                        sender,
+                        ts: h.ts,
+                    };
+                    self.batch.expire(p, ctx.filter);
                 }
             }
-            Record::Sender { .. } => self.batch.counters.senders += 1,
+            Record::Sender { queue_id, sender } => match header {
+                Some(h) => {
+                    let message = message_key(h.host, queue_id);
+                    self.batch
+                        .see_sender(message, sender, &mut self.scratch, h.ts)
+                }
+                None => self.batch.counters.senders += 1,
+            },
+            Record::HostError(d) => {
+                self.batch.counters.host_errors += 1;
+                if let Some(h) = header {
+                    self.delivery(ctx, &h, &d, true);
+                }
+            }
             Record::FakeDelivery => self.batch.counters.fake_deliveries += 1,
             Record::MailOther => self.batch.counters.mail_other += 1,
             Record::OtherProgram => self.batch.counters.other_program += 1,
@@ -108,53 +163,84 @@ impl Worker {
         }
     }
 
-    fn delivery(&mut self, ctx: &ScanContext<'_>, h: &Header<'_>, d: &Delivery<'_>) {
+    /// Classifies one attempt and hands it to the batch. `host_error`: an Exim
+    /// per-host failure, which feeds the findings but not the summary.
+    fn delivery(
+        &mut self,
+        ctx: &ScanContext<'_>,
+        h: &Header<'_>,
+        d: &Delivery<'_>,
+        host_error: bool,
+    ) {
+        let engine = ctx.engine;
         lowercase_into(domain_of(d.recipient), &mut self.domain);
         lowercase_into(d.relay, &mut self.relay);
-        let provider = ctx.providers.classify(&self.domain, &self.relay, d.local);
+        let provider = engine
+            .providers
+            .classify(&self.domain, &self.relay, d.local);
         let domain = self.batch.domains.intern(&self.domain);
-        let dsn = d.dsn.map_or(0, |x| x.key());
-        let class = d.class();
-        self.batch.count(SummaryKey {
+        let message = message_key(h.host, d.queue_id);
+        let mut attempt = Attempt {
+            ts: h.ts,
+            message,
+            queue_id: QueueId::new(d.queue_id),
             provider,
             domain,
             status: d.status,
-            dsn,
-            class,
-        });
-        if !d.attempted {
-            self.batch.counters.not_attempted += 1;
-        }
-        if matches!(d.status, Status::Sent | Status::Deliverable) {
-            return;
-        }
-        ctx.masker.mask(
-            &mut self.cache,
-            d.reply,
-            &mut self.scratch,
-            &mut self.masked,
-        );
-        let reason = self.batch.reasons.intern(&self.masked);
-        self.batch.count_reason(
-            ReasonKey {
+            dsn: d.dsn.map_or(0, |x| x.key()),
+            class: d.class(),
+            category: Category::Delivered,
+            blocklist: Blocklist::None,
+            reason: None,
+            attempted: d.attempted,
+            host_error,
+        };
+        if !matches!(d.status, Status::Sent | Status::Deliverable) {
+            let outcome = Outcome {
                 provider,
                 status: d.status,
-                dsn,
-                class,
-                reason,
-            },
-            h.ts,
-        );
-        if d.status == Status::Deferred {
-            self.batch.deferrals.insert(
-                message_key(h.host, d.queue_id),
-                LastDeferral {
-                    provider,
-                    domain,
-                    reason,
-                    ts: h.ts,
-                },
+                dsn: d.dsn,
+                basic: d.basic,
+                reply: d.reply,
+                at_greeting: d.at_greeting,
+            };
+            (attempt.category, attempt.blocklist) =
+                engine.classifier.classify(&mut self.categories, &outcome);
+            engine.masker.mask(
+                &mut self.cache,
+                d.reply,
+                &mut self.scratch,
+                &mut self.masked,
             );
+            let reason = self.batch.reasons.intern(&self.masked);
+            attempt.reason = Some(reason);
+            match d.status {
+                Status::Deferred
+                    if !host_error && (d.attempted || attempt.category != Category::Other) =>
+                {
+                    self.batch.deferrals.insert(
+                        message,
+                        LastDeferral {
+                            provider,
+                            domain,
+                            reason,
+                            category: attempt.category,
+                            blocklist: attempt.blocklist,
+                            ts: h.ts,
+                        },
+                    );
+                }
+                // Exim's "retry timeout exceeded" says nothing of the cause:
+                // the message's last real deferral does.
+                Status::Expired if attempt.category == Category::Other => {
+                    if let Some(last) = self.batch.deferrals.get(&message) {
+                        attempt.category = last.category;
+                        attempt.blocklist = last.blocklist;
+                    }
+                }
+                _ => {}
+            }
         }
+        self.batch.attempt(attempt, d.recipient, ctx.filter);
     }
 }

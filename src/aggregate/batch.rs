@@ -6,8 +6,10 @@
 //! order (rayon's `reduce` keeps adjacent pieces in order), which is what
 //! lets a Postfix `status=expired` line find its recipient in an earlier chunk.
 
+use crate::classify::category::{Blocklist, Category};
 use crate::classify::provider::ProviderId;
 use crate::event::Status;
+use crate::filter::Filter;
 use crate::parse::Unparsed;
 use crate::parse::header::Format;
 use hashbrown::HashMap;
@@ -86,6 +88,19 @@ impl Interner {
     }
 }
 
+impl Interner {
+    /// Interns every string of `other`; returns the id map `other id → self id`.
+    pub fn absorb(&mut self, other: &Interner) -> Vec<u32> {
+        other.items.iter().map(|s| self.intern(s)).collect()
+    }
+}
+
+/// Maps an id through an [`Interner::absorb`] table.
+#[inline]
+fn remap(map: &[u32], id: u32) -> u32 {
+    map.get(id as usize).copied().unwrap_or(id)
+}
+
 /// One row of the summary: provider × domain × status × code.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct SummaryKey {
@@ -101,6 +116,49 @@ pub struct SummaryKey {
     pub class: u8,
 }
 
+/// One row of the outcomes table: what the findings engine works on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct OutcomeKey {
+    /// Provider id.
+    pub provider: ProviderId,
+    /// Delivery status.
+    pub status: Status,
+    /// `Dsn::key()` or 0.
+    pub dsn: u32,
+    /// Class as in [`SummaryKey`].
+    pub class: u8,
+    /// What the failure means.
+    pub category: Category,
+    /// Blocklist named in the reply.
+    pub blocklist: Blocklist,
+    /// Interned sender domain (empty: unknown, `<>`: null sender).
+    pub sender: u32,
+    /// False for deferrals the MTA logged without trying.
+    pub attempted: bool,
+}
+
+/// One cell of the timeline: minute × provider × status × code family × category.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TimeKey {
+    /// Minutes since the epoch (UTC).
+    pub minute: i64,
+    /// Provider id.
+    pub provider: ProviderId,
+    /// Delivery status.
+    pub status: Status,
+    /// Class (2/4/5).
+    pub class: u8,
+    /// Subject of the code, [`NO_SUBJECT`] when there was none.
+    pub subject: u8,
+    /// Category.
+    pub category: Category,
+    /// False for deferrals the MTA logged without trying.
+    pub attempted: bool,
+}
+
+/// `subject` of a timeline cell without an enhanced code.
+pub const NO_SUBJECT: u8 = u8::MAX;
+
 /// One row of the reasons table: provider × status × code × masked text.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ReasonKey {
@@ -112,6 +170,8 @@ pub struct ReasonKey {
     pub dsn: u32,
     /// Class as in [`SummaryKey`].
     pub class: u8,
+    /// Category of the reply.
+    pub category: Category,
     /// Interned masked reason.
     pub reason: u32,
 }
@@ -127,6 +187,76 @@ pub struct ReasonStats {
     pub last: i64,
 }
 
+/// A queue id copied inline (no allocation); longer ids are cut.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct QueueId {
+    len: u8,
+    bytes: [u8; 23],
+}
+
+impl QueueId {
+    /// Copies up to 23 bytes of `id`.
+    pub fn new(id: &[u8]) -> QueueId {
+        let mut q = QueueId::default();
+        let n = id.len().min(q.bytes.len());
+        q.bytes[..n].copy_from_slice(&id[..n]);
+        q.len = n as u8;
+        q
+    }
+
+    /// The bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes[..usize::from(self.len)]
+    }
+}
+
+impl std::fmt::Debug for QueueId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", String::from_utf8_lossy(self.as_bytes()))
+    }
+}
+
+/// Everything one delivery attempt adds to the tables, once its sender is known.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Attempt {
+    /// When (UTC seconds).
+    pub ts: i64,
+    /// Hash of host + queue id.
+    pub message: u64,
+    /// Queue id, for evidence samples.
+    pub queue_id: QueueId,
+    /// Provider id.
+    pub provider: ProviderId,
+    /// Interned recipient domain.
+    pub domain: u32,
+    /// Status.
+    pub status: Status,
+    /// `Dsn::key()` or 0.
+    pub dsn: u32,
+    /// Class.
+    pub class: u8,
+    /// Category.
+    pub category: Category,
+    /// Blocklist named.
+    pub blocklist: Blocklist,
+    /// Interned masked reason (failures only).
+    pub reason: Option<u32>,
+    /// False for deferrals the MTA logged without trying.
+    pub attempted: bool,
+    /// An Exim host-level error (no recipient): counted in the findings'
+    /// tables, not in the per-recipient summary.
+    pub host_error: bool,
+}
+
+/// An attempt whose message's sender was not seen (yet) in this batch.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PendingAttempt {
+    /// The attempt.
+    pub attempt: Attempt,
+    /// The recipient, kept only where findings list recipients.
+    pub recipient: Option<Box<[u8]>>,
+}
+
 /// The last deferral of a message, remembered to place its expiry.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct LastDeferral {
@@ -136,6 +266,10 @@ pub struct LastDeferral {
     pub domain: u32,
     /// Interned masked reason of the deferral.
     pub reason: u32,
+    /// Category of the deferral.
+    pub category: Category,
+    /// Blocklist of the deferral.
+    pub blocklist: Blocklist,
     /// When.
     pub ts: i64,
 }
@@ -145,7 +279,20 @@ pub struct LastDeferral {
 pub struct PendingExpiry {
     /// Hash of host + queue id.
     pub message: u64,
+    /// Queue id.
+    pub queue_id: QueueId,
+    /// Interned sender domain (from the expiry line itself).
+    pub sender: u32,
     /// When.
+    pub ts: i64,
+}
+
+/// The sender domain of a message, as last seen.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SenderSeen {
+    /// Interned sender domain.
+    pub domain: u32,
+    /// When the sender line was seen.
     pub ts: i64,
 }
 
@@ -162,17 +309,24 @@ pub struct Counters {
     pub other_program: u64,
     /// Postfix/Exim lines that are not deliveries (connects, queue, cleanup …).
     pub mail_other: u64,
-    /// Delivery attempts (one per recipient per attempt), expiries included.
+    /// Delivery attempts (one per recipient per attempt), expiries included,
+    /// before filters.
     pub deliveries: u64,
-    /// Delivery attempts by status.
+    /// Delivery attempts by status, before filters.
     pub by_status: [u64; 6],
     /// Deferrals the MTA logged without trying ("temporarily suspended",
     /// "retry time not reached").
     pub not_attempted: u64,
+    /// Attempts left out by `--since/--until/--provider/--sender-domain`.
+    pub filtered_out: u64,
     /// Exim `*>` lines (delivery suppressed with -N).
     pub fake_deliveries: u64,
+    /// Exim host-level errors (`<id> H=host [ip]: …`) before trying the next host.
+    pub host_errors: u64,
     /// Envelope-sender lines (qmgr `from=`, Exim `<=`).
     pub senders: u64,
+    /// Attempts whose message's sender line was not in the input.
+    pub sender_unknown: u64,
     /// Lines not understood, by reason.
     pub unparsed: [u64; 6],
     /// Lines whose text had invalid UTF-8 (kept as bytes, escaped on output).
@@ -195,8 +349,11 @@ impl Counters {
         self.mail_other += o.mail_other;
         self.deliveries += o.deliveries;
         self.not_attempted += o.not_attempted;
+        self.filtered_out += o.filtered_out;
         self.fake_deliveries += o.fake_deliveries;
+        self.host_errors += o.host_errors;
         self.senders += o.senders;
+        self.sender_unknown += o.sender_unknown;
         self.invalid_utf8 += o.invalid_utf8;
         for (a, b) in self.by_status.iter_mut().zip(o.by_status) {
             *a += b;
@@ -214,6 +371,27 @@ impl Counters {
 pub const SAMPLES_PER_REASON: usize = 3;
 /// Sample lines are cut to this many bytes.
 pub const SAMPLE_LEN: usize = 200;
+/// Queue ids kept per provider × category, as evidence.
+pub const QUEUE_ID_SAMPLES: usize = 3;
+/// At most this many distinct recipients are kept (hygiene, mailbox full).
+pub const MAX_RECIPIENTS: usize = 1 << 16;
+/// Recipient label used once [`MAX_RECIPIENTS`] is reached.
+pub const OVERFLOW_RECIPIENT: &[u8] = b"(more recipients than the table holds)";
+/// At most this many distinct sender domains are kept.
+pub const MAX_SENDERS: usize = 1 << 16;
+/// Sender label used once [`MAX_SENDERS`] is reached.
+pub const OVERFLOW_SENDER: &[u8] = b"(more sender domains than the table holds)";
+/// The sender-domain label of the null sender `<>` (bounces, DSNs).
+pub const NULL_SENDER: &[u8] = b"<>";
+
+/// The sender-domain label of a sender without a domain (`root`).
+pub const UNQUALIFIED_SENDER: &[u8] = b"(unqualified)";
+
+/// Whether findings list this category's recipients.
+#[inline]
+pub fn keeps_recipients(c: Category) -> bool {
+    matches!(c, Category::Hygiene | Category::MailboxFull)
+}
 
 /// Everything a worker accumulates.
 #[derive(Clone, Debug)]
@@ -226,14 +404,30 @@ pub struct Batch {
     pub domains: Interner,
     /// Interned masked reasons.
     pub reasons: Interner,
+    /// Interned sender domains.
+    pub senders: Interner,
+    /// Interned recipients (hygiene and mailbox-full failures only).
+    pub recipients: Interner,
     /// Summary counts.
     pub summary: HashMap<SummaryKey, u64, Fast>,
+    /// Outcome counts (with category and sender).
+    pub outcomes: HashMap<OutcomeKey, u64, Fast>,
+    /// Per-minute counts.
+    pub timeline: HashMap<TimeKey, u64, Fast>,
     /// Reason counts.
     pub reason_counts: HashMap<ReasonKey, ReasonStats, Fast>,
+    /// A few queue ids per provider × category.
+    pub queue_samples: HashMap<(ProviderId, Category), Vec<QueueId>, Fast>,
+    /// Failures per provider × category × recipient (hygiene, mailbox full).
+    pub recipient_counts: HashMap<(ProviderId, Category, u32), u64, Fast>,
     /// Last deferral per message (host + queue id hash).
     pub deferrals: HashMap<u64, LastDeferral, Fast>,
+    /// Sender domain per message (host + queue id hash).
+    pub sender_of: HashMap<u64, SenderSeen, Fast>,
     /// Expiries not yet joined to a deferral.
     pub pending_expiries: Vec<PendingExpiry>,
+    /// Attempts not yet joined to their sender.
+    pub pending: Vec<PendingAttempt>,
     /// A few sample lines per unparsed reason (raw bytes, escaped on output).
     pub samples: [Vec<Box<[u8]>>; 6],
 }
@@ -245,10 +439,18 @@ impl Default for Batch {
             span: None,
             domains: Interner::with_limit(MAX_DOMAINS, OVERFLOW_DOMAIN),
             reasons: Interner::with_limit(MAX_REASONS, OVERFLOW_REASON),
+            senders: Interner::with_limit(MAX_SENDERS, OVERFLOW_SENDER),
+            recipients: Interner::with_limit(MAX_RECIPIENTS, OVERFLOW_RECIPIENT),
             summary: HashMap::default(),
+            outcomes: HashMap::default(),
+            timeline: HashMap::default(),
             reason_counts: HashMap::default(),
+            queue_samples: HashMap::default(),
+            recipient_counts: HashMap::default(),
             deferrals: HashMap::default(),
+            sender_of: HashMap::default(),
             pending_expiries: Vec::new(),
+            pending: Vec::new(),
             samples: Default::default(),
         }
     }
@@ -263,6 +465,16 @@ pub fn message_key(host: &[u8], queue_id: &[u8]) -> u64 {
     std::hash::Hasher::write_u8(&mut h, 0xff);
     std::hash::Hasher::write(&mut h, queue_id);
     std::hash::Hasher::finish(&h)
+}
+
+fn add_reason(map: &mut HashMap<ReasonKey, ReasonStats, Fast>, key: ReasonKey, s: ReasonStats) {
+    map.entry(key)
+        .and_modify(|t| {
+            t.count += s.count;
+            t.first = t.first.min(s.first);
+            t.last = t.last.max(s.last);
+        })
+        .or_insert(s);
 }
 
 impl Batch {
@@ -291,62 +503,158 @@ impl Batch {
         }
     }
 
-    /// Adds one summary row.
+    /// Counts a delivery record at line level (before joins and filters).
     #[inline]
-    pub fn count(&mut self, key: SummaryKey) {
-        *self.summary.entry(key).or_insert(0) += 1;
+    pub fn see_delivery(&mut self, status: Status, attempted: bool) {
         self.counters.deliveries += 1;
-        self.counters.by_status[key.status.index()] += 1;
-    }
-
-    /// Adds one reason observation.
-    #[inline]
-    pub fn count_reason(&mut self, key: ReasonKey, ts: i64) {
-        self.reason_counts
-            .entry(key)
-            .and_modify(|s| {
-                s.count += 1;
-                s.first = s.first.min(ts);
-                s.last = s.last.max(ts);
-            })
-            .or_insert(ReasonStats {
-                count: 1,
-                first: ts,
-                last: ts,
-            });
-    }
-
-    /// Joins an expiry to the message's last deferral, if seen; else keeps it pending.
-    pub fn expire(&mut self, message: u64, ts: i64) {
-        match self.deferrals.remove(&message) {
-            Some(last) => self.count_expiry(last, ts),
-            None => self.pending_expiries.push(PendingExpiry { message, ts }),
+        self.counters.by_status[status.index()] += 1;
+        if !attempted {
+            self.counters.not_attempted += 1;
         }
     }
 
-    fn count_expiry(&mut self, last: LastDeferral, ts: i64) {
-        self.count(SummaryKey {
+    /// Remembers a message's sender domain (`sender` is the whole address).
+    pub fn see_sender(&mut self, message: u64, sender: &[u8], scratch: &mut Vec<u8>, ts: i64) {
+        self.counters.senders += 1;
+        let domain = sender_domain(sender, scratch);
+        let domain = self.senders.intern(domain);
+        self.sender_of.insert(message, SenderSeen { domain, ts });
+    }
+
+    /// Joins an attempt to its sender, or keeps it pending; counts it once joined.
+    #[inline]
+    pub fn attempt(&mut self, a: Attempt, recipient: &[u8], filter: &Filter) {
+        match self.sender_of.get(&a.message) {
+            Some(s) => {
+                let sender = s.domain;
+                self.contribute(&a, sender, recipient, filter);
+            }
+            None => self.pending.push(PendingAttempt {
+                attempt: a,
+                recipient: keeps_recipients(a.category).then(|| recipient.into()),
+            }),
+        }
+    }
+
+    /// Adds one attempt whose sender is known to every table, if the filter keeps it.
+    pub fn contribute(&mut self, a: &Attempt, sender: u32, recipient: &[u8], filter: &Filter) {
+        if !filter.keeps(a.ts, a.provider) || !filter.keeps_sender(self.senders.get(sender)) {
+            self.counters.filtered_out += 1;
+            return;
+        }
+        if self.senders.get(sender).is_empty() {
+            self.counters.sender_unknown += 1;
+        }
+        if !a.host_error {
+            *self
+                .summary
+                .entry(SummaryKey {
+                    provider: a.provider,
+                    domain: a.domain,
+                    status: a.status,
+                    dsn: a.dsn,
+                    class: a.class,
+                })
+                .or_insert(0) += 1;
+        }
+        *self
+            .outcomes
+            .entry(OutcomeKey {
+                provider: a.provider,
+                status: a.status,
+                dsn: a.dsn,
+                class: a.class,
+                category: a.category,
+                blocklist: a.blocklist,
+                sender,
+                attempted: a.attempted,
+            })
+            .or_insert(0) += 1;
+        *self
+            .timeline
+            .entry(TimeKey {
+                minute: a.ts.div_euclid(60),
+                provider: a.provider,
+                status: a.status,
+                class: a.class,
+                subject: subject_byte(a.dsn),
+                category: a.category,
+                attempted: a.attempted,
+            })
+            .or_insert(0) += 1;
+        let Some(reason) = a.reason else {
+            return;
+        };
+        add_reason(
+            &mut self.reason_counts,
+            ReasonKey {
+                provider: a.provider,
+                status: a.status,
+                dsn: a.dsn,
+                class: a.class,
+                category: a.category,
+                reason,
+            },
+            ReasonStats {
+                count: 1,
+                first: a.ts,
+                last: a.ts,
+            },
+        );
+        if a.attempted || a.status == Status::Expired {
+            let samples = self
+                .queue_samples
+                .entry((a.provider, a.category))
+                .or_default();
+            if samples.len() < QUEUE_ID_SAMPLES && !samples.contains(&a.queue_id) {
+                samples.push(a.queue_id);
+            }
+            if keeps_recipients(a.category) && !recipient.is_empty() {
+                let r = self.recipients.intern(recipient);
+                *self
+                    .recipient_counts
+                    .entry((a.provider, a.category, r))
+                    .or_insert(0) += 1;
+            }
+        }
+    }
+
+    /// Joins an expiry to the message's last deferral, if seen; else keeps it pending.
+    pub fn expire(&mut self, p: PendingExpiry, filter: &Filter) {
+        match self.deferrals.remove(&p.message) {
+            Some(last) => self.count_expiry(last, p, filter),
+            None => self.pending_expiries.push(p),
+        }
+    }
+
+    fn count_expiry(&mut self, last: LastDeferral, p: PendingExpiry, filter: &Filter) {
+        let a = Attempt {
+            ts: p.ts,
+            message: p.message,
+            queue_id: p.queue_id,
             provider: last.provider,
             domain: last.domain,
             status: Status::Expired,
             dsn: 0,
             class: Status::Expired.implied_class(),
-        });
-        self.count_reason(
-            ReasonKey {
-                provider: last.provider,
-                status: Status::Expired,
-                dsn: 0,
-                class: Status::Expired.implied_class(),
-                reason: last.reason,
-            },
-            ts,
-        );
+            category: last.category,
+            blocklist: last.blocklist,
+            reason: Some(last.reason),
+            attempted: true,
+            host_error: false,
+        };
+        self.contribute(&a, p.sender, b"", filter);
     }
 
     /// Merges `right` (which comes *after* `self` in the input) into `self`.
-    pub fn merge(mut self, right: Batch) -> Batch {
-        if self.counters.lines == 0 && self.summary.is_empty() && self.deferrals.is_empty() {
+    pub fn merge(mut self, right: Batch, filter: &Filter) -> Batch {
+        if self.counters.lines == 0
+            && self.summary.is_empty()
+            && self.deferrals.is_empty()
+            && self.sender_of.is_empty()
+            && self.pending.is_empty()
+            && self.pending_expiries.is_empty()
+        {
             return right;
         }
         self.counters.add(&right.counters);
@@ -354,45 +662,69 @@ impl Batch {
             self.see_time(a);
             self.see_time(b);
         }
-        let dom: Vec<u32> = right
-            .domains
-            .items
-            .iter()
-            .map(|d| self.domains.intern(d))
-            .collect();
-        let rea: Vec<u32> = right
-            .reasons
-            .items
-            .iter()
-            .map(|r| self.reasons.intern(r))
-            .collect();
+        let dom = self.domains.absorb(&right.domains);
+        let rea = self.reasons.absorb(&right.reasons);
+        let snd = self.senders.absorb(&right.senders);
+        let rcp = self.recipients.absorb(&right.recipients);
         for (mut k, n) in right.summary {
-            k.domain = dom[k.domain as usize];
+            k.domain = remap(&dom, k.domain);
             *self.summary.entry(k).or_insert(0) += n;
         }
+        for (mut k, n) in right.outcomes {
+            k.sender = remap(&snd, k.sender);
+            *self.outcomes.entry(k).or_insert(0) += n;
+        }
+        for (k, n) in right.timeline {
+            *self.timeline.entry(k).or_insert(0) += n;
+        }
         for (mut k, s) in right.reason_counts {
-            k.reason = rea[k.reason as usize];
-            self.reason_counts
-                .entry(k)
-                .and_modify(|t| {
-                    t.count += s.count;
-                    t.first = t.first.min(s.first);
-                    t.last = t.last.max(s.last);
-                })
-                .or_insert(s);
+            k.reason = remap(&rea, k.reason);
+            add_reason(&mut self.reason_counts, k, s);
+        }
+        for (k, ids) in right.queue_samples {
+            let mine = self.queue_samples.entry(k).or_default();
+            for id in ids {
+                if mine.len() < QUEUE_ID_SAMPLES && !mine.contains(&id) {
+                    mine.push(id);
+                }
+            }
+        }
+        for ((p, c, r), n) in right.recipient_counts {
+            *self
+                .recipient_counts
+                .entry((p, c, remap(&rcp, r)))
+                .or_insert(0) += n;
         }
         // Expiries on the right look back into deferrals on the left.
-        for p in right.pending_expiries {
-            // Pending expiries were not counted yet; they are counted once, here or in finish().
+        for mut p in right.pending_expiries {
+            p.sender = remap(&snd, p.sender);
             match self.deferrals.remove(&p.message) {
-                Some(last) => self.count_expiry(last, p.ts),
+                Some(last) => self.count_expiry(last, p, filter),
                 None => self.pending_expiries.push(p),
             }
         }
+        // Attempts on the right look back for their sender on the left,
+        // before the right's own senders (later in time) are added.
+        for mut p in right.pending {
+            p.attempt.domain = remap(&dom, p.attempt.domain);
+            p.attempt.reason = p.attempt.reason.map(|r| remap(&rea, r));
+            match self.sender_of.get(&p.attempt.message) {
+                Some(s) => {
+                    let sender = s.domain;
+                    let rcpt = p.recipient.as_deref().unwrap_or_default();
+                    self.contribute(&p.attempt, sender, rcpt, filter);
+                }
+                None => self.pending.push(p),
+            }
+        }
         for (m, mut d) in right.deferrals {
-            d.domain = dom[d.domain as usize];
-            d.reason = rea[d.reason as usize];
+            d.domain = remap(&dom, d.domain);
+            d.reason = remap(&rea, d.reason);
             self.deferrals.insert(m, d);
+        }
+        for (m, mut s) in right.sender_of {
+            s.domain = remap(&snd, s.domain);
+            self.sender_of.insert(m, s);
         }
         for (mine, theirs) in self.samples.iter_mut().zip(right.samples) {
             for s in theirs {
@@ -401,55 +733,108 @@ impl Batch {
                 }
             }
         }
-        self.evict_old_deferrals();
+        self.evict_old_messages();
         self
     }
 
-    /// Keeps the deferral table bounded by queue lifetime, not input size.
-    fn evict_old_deferrals(&mut self) {
-        if self.deferrals.len() < DEFERRAL_TABLE_SOFT_LIMIT {
+    /// Keeps the per-message tables bounded by queue lifetime, not input size.
+    fn evict_old_messages(&mut self) {
+        let Some((_, newest)) = self.span else {
             return;
-        }
-        if let Some((_, newest)) = self.span {
-            let horizon = newest - DEFERRAL_HORIZON_SECS;
+        };
+        let horizon = newest - DEFERRAL_HORIZON_SECS;
+        if self.deferrals.len() >= DEFERRAL_TABLE_SOFT_LIMIT {
             self.deferrals.retain(|_, d| d.ts >= horizon);
+        }
+        if self.sender_of.len() >= DEFERRAL_TABLE_SOFT_LIMIT {
+            self.sender_of.retain(|_, s| s.ts >= horizon);
         }
     }
 
-    /// Counts expiries that never found their deferral, under `provider`
-    /// with an empty domain, so that no expiry is lost.
-    pub fn finish(&mut self, unknown_provider: ProviderId) {
+    /// Counts what never found its partner: expiries without a deferral
+    /// (under `unknown_provider`, empty domain) and attempts without a sender
+    /// line (sender unknown), so that nothing is lost.
+    pub fn finish(&mut self, unknown_provider: ProviderId, filter: &Filter) {
         let pending = std::mem::take(&mut self.pending_expiries);
         let empty = self.domains.intern(b"");
         let reason = self
             .reasons
             .intern(b"(expired; no earlier deferral of this message in the input)");
         for p in pending {
-            self.count_expiry(
-                LastDeferral {
-                    provider: unknown_provider,
-                    domain: empty,
-                    reason,
-                    ts: p.ts,
-                },
-                p.ts,
-            );
+            let last = LastDeferral {
+                provider: unknown_provider,
+                domain: empty,
+                reason,
+                category: Category::Other,
+                blocklist: Blocklist::None,
+                ts: p.ts,
+            };
+            self.count_expiry(last, p, filter);
+        }
+        let unknown = self.senders.intern(b"");
+        for p in std::mem::take(&mut self.pending) {
+            let rcpt = p.recipient.as_deref().unwrap_or_default();
+            self.contribute(&p.attempt, unknown, rcpt, filter);
         }
         self.deferrals = HashMap::default();
+        self.sender_of = HashMap::default();
     }
+}
+
+/// The subject byte of a code key ([`NO_SUBJECT`] when there is none).
+#[inline]
+pub fn subject_byte(dsn: u32) -> u8 {
+    if dsn == 0 {
+        NO_SUBJECT
+    } else {
+        u8::try_from(crate::dsn::Dsn::from_key(dsn).subject).unwrap_or(NO_SUBJECT - 1)
+    }
+}
+
+/// The lowercase domain of a sender address into `scratch`; `<>` for the null sender.
+pub fn sender_domain<'s>(sender: &[u8], scratch: &'s mut Vec<u8>) -> &'s [u8] {
+    scratch.clear();
+    let domain = crate::classify::provider::domain_of(sender);
+    if sender.is_empty() {
+        scratch.extend_from_slice(NULL_SENDER);
+    } else if domain.is_empty() {
+        scratch.extend_from_slice(UNQUALIFIED_SENDER);
+    } else {
+        crate::classify::provider::lowercase_into(domain, scratch);
+    }
+    scratch
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn key(provider: ProviderId, domain: u32, status: Status) -> SummaryKey {
-        SummaryKey {
+    const ALL: Filter = Filter {
+        since: None,
+        until: None,
+        providers: None,
+        sender_domains: Vec::new(),
+    };
+
+    fn attempt(message: u64, provider: ProviderId, domain: u32, status: Status) -> Attempt {
+        Attempt {
+            ts: 60,
+            message,
+            queue_id: QueueId::new(b"ABCDEF"),
             provider,
             domain,
             status,
             dsn: 0,
             class: status.implied_class(),
+            category: if status == Status::Sent {
+                Category::Delivered
+            } else {
+                Category::Hygiene
+            },
+            blocklist: Blocklist::None,
+            reason: (status != Status::Sent).then_some(0),
+            attempted: true,
+            host_error: false,
         }
     }
 
@@ -470,15 +855,71 @@ mod tests {
         let mut a = Batch::default();
         let da = a.domains.intern(b"x.example");
         a.counters.lines = 1;
-        a.count(key(1, da, Status::Sent));
+        let s = a.senders.intern(b"s.example");
+        a.contribute(&attempt(1, 1, da, Status::Sent), s, b"", &ALL);
         let mut b = Batch::default();
         b.domains.intern(b"other.example");
         let db = b.domains.intern(b"x.example");
-        b.count(key(1, db, Status::Sent));
-        let m = a.merge(b);
+        let s = b.senders.intern(b"s.example");
+        b.contribute(&attempt(2, 1, db, Status::Sent), s, b"", &ALL);
+        let m = a.merge(b, &ALL);
         assert_eq!(m.summary.len(), 1);
         assert_eq!(m.summary.values().sum::<u64>(), 2);
-        assert_eq!(m.counters.deliveries, 2);
+        assert_eq!(m.outcomes.len(), 1);
+        assert_eq!(m.timeline.values().sum::<u64>(), 2);
+    }
+
+    #[test]
+    fn attempts_find_their_sender_in_an_earlier_batch() {
+        let msg = message_key(b"mx1", b"ABCDEF");
+        let mut scratch = Vec::new();
+        let mut left = Batch::default();
+        left.counters.lines = 1;
+        left.see_sender(msg, b"offers@Promo-Blast.example", &mut scratch, 0);
+        let mut right = Batch::default();
+        right.counters.lines = 1;
+        let d = right.domains.intern(b"gmail.com");
+        right.attempt(attempt(msg, 3, d, Status::Bounced), b"a@gmail.com", &ALL);
+        assert_eq!(right.pending.len(), 1, "sender not in this batch");
+        // A later sender line for the same queue id must not be used.
+        right.see_sender(msg, b"x@later.example", &mut scratch, 99);
+        let mut m = left.merge(right, &ALL);
+        m.finish(99, &ALL);
+        let (k, n) = m.outcomes.iter().next().unwrap();
+        assert_eq!(*n, 1);
+        assert_eq!(m.senders.get(k.sender), b"promo-blast.example");
+        assert_eq!(m.counters.sender_unknown, 0);
+        let ((_, c, r), n) = m.recipient_counts.iter().next().unwrap();
+        assert_eq!(
+            (*c, m.recipients.get(*r), *n),
+            (Category::Hygiene, &b"a@gmail.com"[..], 1)
+        );
+    }
+
+    #[test]
+    fn unjoined_attempts_count_with_unknown_sender() {
+        let mut b = Batch::default();
+        b.attempt(attempt(5, 1, 0, Status::Sent), b"", &ALL);
+        b.finish(9, &ALL);
+        assert_eq!(b.summary.values().sum::<u64>(), 1);
+        assert_eq!(b.counters.sender_unknown, 1);
+    }
+
+    #[test]
+    fn sender_filter_applies_after_the_join() {
+        let f = Filter {
+            sender_domains: vec![b"promo-blast.example".to_vec()],
+            ..Filter::default()
+        };
+        let mut scratch = Vec::new();
+        let mut b = Batch::default();
+        b.see_sender(1, b"a@promo-blast.example", &mut scratch, 0);
+        b.see_sender(2, b"a@shop.example", &mut scratch, 0);
+        b.attempt(attempt(1, 1, 0, Status::Sent), b"", &f);
+        b.attempt(attempt(2, 1, 0, Status::Sent), b"", &f);
+        b.finish(9, &f);
+        assert_eq!(b.summary.values().sum::<u64>(), 1);
+        assert_eq!(b.counters.filtered_out, 1);
     }
 
     #[test]
@@ -494,28 +935,59 @@ mod tests {
                 provider: 3,
                 domain: d,
                 reason: r,
+                category: Category::MailboxFull,
+                blocklist: Blocklist::None,
                 ts: 10,
             },
         );
         let mut right = Batch::default();
         right.counters.lines = 1;
-        right.expire(msg, 20);
+        let sender = right.senders.intern(b"shop.example");
+        right.expire(
+            PendingExpiry {
+                message: msg,
+                queue_id: QueueId::new(b"ABCDEF"),
+                sender,
+                ts: 20,
+            },
+            &ALL,
+        );
         assert_eq!(right.pending_expiries.len(), 1);
-        let mut m = left.merge(right);
-        m.finish(99);
+        let mut m = left.merge(right, &ALL);
+        m.finish(99, &ALL);
         let (k, n) = m.summary.iter().next().unwrap();
         assert_eq!((k.provider, k.status, *n), (3, Status::Expired, 1));
         assert_eq!(m.domains.get(k.domain), b"gmail.com");
-        assert_eq!(m.counters.by_status[Status::Expired.index()], 1);
+        let (o, _) = m.outcomes.iter().next().unwrap();
+        assert_eq!(o.category, Category::MailboxFull);
+        assert_eq!(m.senders.get(o.sender), b"shop.example");
     }
 
     #[test]
     fn unjoined_expiry_is_still_counted() {
         let mut b = Batch::default();
-        b.expire(7, 5);
-        b.finish(42);
+        b.expire(
+            PendingExpiry {
+                message: 7,
+                queue_id: QueueId::default(),
+                sender: 0,
+                ts: 5,
+            },
+            &ALL,
+        );
+        b.finish(42, &ALL);
         let (k, n) = b.summary.iter().next().unwrap();
         assert_eq!((k.provider, k.status, *n), (42, Status::Expired, 1));
         assert_eq!(b.domains.get(k.domain), b"");
+    }
+
+    #[test]
+    fn queue_ids_are_inline_and_cut() {
+        let long = [b'A'; 40];
+        assert_eq!(QueueId::new(&long).as_bytes().len(), 23);
+        assert_eq!(
+            QueueId::new(b"1xV6qi-0004PA-2t").as_bytes(),
+            b"1xV6qi-0004PA-2t"
+        );
     }
 }

@@ -4,7 +4,7 @@
 //! from rows is "a lot slower than creating the Series in a columnar
 //! fashion"), and never inside rayon workers: polars has its own pool.
 
-use super::batch::{Batch, ReasonKey, SummaryKey};
+use super::batch::{Batch, OutcomeKey, ReasonKey, SummaryKey, TimeKey};
 use crate::classify::provider::ProviderMap;
 use crate::dsn::Dsn;
 use polars::prelude::*;
@@ -16,16 +16,46 @@ pub const SUMMARY_COLUMNS: [&str; 7] = [
 ];
 
 /// The reasons frame's columns, in order.
-pub const REASON_COLUMNS: [&str; 9] = [
+pub const REASON_COLUMNS: [&str; 10] = [
     "provider",
     "status",
     "dsn",
     "class",
     "subject",
+    "category",
     "reason",
     "count",
     "first_seen",
     "last_seen",
+];
+
+/// The outcomes frame's columns: the summary without the recipient domain,
+/// with what the findings engine needs (category, blocklist, sender domain).
+pub const OUTCOME_COLUMNS: [&str; 10] = [
+    "provider",
+    "status",
+    "dsn",
+    "class",
+    "subject",
+    "category",
+    "blocklist",
+    "sender_domain",
+    "attempted",
+    "count",
+];
+
+/// The timeline frame's columns: one row per minute × provider × status ×
+/// code family × category. `minute` is UTC seconds at the minute's start;
+/// `subject` is 255 when the reply had no enhanced code.
+pub const TIMELINE_COLUMNS: [&str; 8] = [
+    "minute",
+    "provider",
+    "status",
+    "class",
+    "subject",
+    "category",
+    "attempted",
+    "count",
 ];
 
 /// `4.7.0` or `""`.
@@ -120,6 +150,7 @@ pub fn reasons_frame(batch: &Batch, providers: &ProviderMap) -> PolarsResult<Dat
     let mut dsn = Vec::with_capacity(n);
     let mut class = Vec::with_capacity(n);
     let mut subject = Vec::with_capacity(n);
+    let mut category = Vec::with_capacity(n);
     let mut reason = Vec::with_capacity(n);
     let mut count = Vec::with_capacity(n);
     let mut first = Vec::with_capacity(n);
@@ -130,6 +161,7 @@ pub fn reasons_frame(batch: &Batch, providers: &ProviderMap) -> PolarsResult<Dat
         dsn.push(dsn_string(k.dsn));
         class.push(k.class);
         subject.push(subject_of(k.dsn));
+        category.push(k.category.as_str());
         reason.push(String::from_utf8_lossy(batch.reasons.get(k.reason)).into_owned());
         count.push(s.count);
         first.push(s.first);
@@ -145,10 +177,96 @@ pub fn reasons_frame(batch: &Batch, providers: &ProviderMap) -> PolarsResult<Dat
             Column::new(REASON_COLUMNS[2].into(), dsn),
             Column::new(REASON_COLUMNS[3].into(), class),
             Column::new(REASON_COLUMNS[4].into(), subject),
-            Column::new(REASON_COLUMNS[5].into(), reason),
-            Column::new(REASON_COLUMNS[6].into(), count),
-            Column::new(REASON_COLUMNS[7].into(), first),
-            Column::new(REASON_COLUMNS[8].into(), last),
+            Column::new(REASON_COLUMNS[5].into(), category),
+            Column::new(REASON_COLUMNS[6].into(), reason),
+            Column::new(REASON_COLUMNS[7].into(), count),
+            Column::new(REASON_COLUMNS[8].into(), first),
+            Column::new(REASON_COLUMNS[9].into(), last),
+        ],
+    )
+}
+
+/// Builds the outcomes frame (unsorted: it feeds group-bys, not people).
+pub fn outcomes_frame(batch: &Batch, providers: &ProviderMap) -> PolarsResult<DataFrame> {
+    let rows: Vec<(&OutcomeKey, &u64)> = batch.outcomes.iter().collect();
+    let n = rows.len();
+    let mut provider = Vec::with_capacity(n);
+    let mut status = Vec::with_capacity(n);
+    let mut dsn = Vec::with_capacity(n);
+    let mut class = Vec::with_capacity(n);
+    let mut subject = Vec::with_capacity(n);
+    let mut category = Vec::with_capacity(n);
+    let mut blocklist = Vec::with_capacity(n);
+    let mut sender = Vec::with_capacity(n);
+    let mut attempted = Vec::with_capacity(n);
+    let mut count = Vec::with_capacity(n);
+    for (k, c) in rows {
+        provider.push(providers.info(k.provider).id.as_str());
+        status.push(k.status.as_str());
+        dsn.push(dsn_string(k.dsn));
+        class.push(k.class);
+        subject.push(subject_of(k.dsn));
+        category.push(k.category.as_str());
+        blocklist.push(k.blocklist.name());
+        sender.push(String::from_utf8_lossy(batch.senders.get(k.sender)).into_owned());
+        attempted.push(k.attempted);
+        count.push(*c);
+    }
+    let dsn: Vec<&str> = dsn.iter().map(String::as_str).collect();
+    let sender: Vec<&str> = sender.iter().map(String::as_str).collect();
+    let c = OUTCOME_COLUMNS;
+    DataFrame::new(
+        n,
+        vec![
+            Column::new(c[0].into(), provider),
+            Column::new(c[1].into(), status),
+            Column::new(c[2].into(), dsn),
+            Column::new(c[3].into(), class),
+            Column::new(c[4].into(), subject),
+            Column::new(c[5].into(), category),
+            Column::new(c[6].into(), blocklist),
+            Column::new(c[7].into(), sender),
+            Column::new(c[8].into(), attempted),
+            Column::new(c[9].into(), count),
+        ],
+    )
+}
+
+/// Builds the timeline frame, sorted by minute.
+pub fn timeline_frame(batch: &Batch, providers: &ProviderMap) -> PolarsResult<DataFrame> {
+    let mut rows: Vec<(&TimeKey, &u64)> = batch.timeline.iter().collect();
+    rows.sort_by_key(|(k, _)| **k);
+    let n = rows.len();
+    let mut minute = Vec::with_capacity(n);
+    let mut provider = Vec::with_capacity(n);
+    let mut status = Vec::with_capacity(n);
+    let mut class = Vec::with_capacity(n);
+    let mut subject = Vec::with_capacity(n);
+    let mut category = Vec::with_capacity(n);
+    let mut attempted = Vec::with_capacity(n);
+    let mut count = Vec::with_capacity(n);
+    for (k, c) in rows {
+        minute.push(k.minute * 60);
+        provider.push(providers.info(k.provider).id.as_str());
+        status.push(k.status.as_str());
+        class.push(k.class);
+        subject.push(k.subject);
+        category.push(k.category.as_str());
+        attempted.push(k.attempted);
+        count.push(*c);
+    }
+    let c = TIMELINE_COLUMNS;
+    DataFrame::new(
+        n,
+        vec![
+            Column::new(c[0].into(), minute),
+            Column::new(c[1].into(), provider),
+            Column::new(c[2].into(), status),
+            Column::new(c[3].into(), class),
+            Column::new(c[4].into(), subject),
+            Column::new(c[5].into(), category),
+            Column::new(c[6].into(), attempted),
+            Column::new(c[7].into(), count),
         ],
     )
 }
@@ -171,6 +289,46 @@ pub fn totals_by(df: &DataFrame, keys: &[&str], filter: Option<Expr>) -> PolarsR
         .collect()
 }
 
+/// A string column as owned strings (nulls as empty).
+pub fn strs(df: &DataFrame, name: &str) -> PolarsResult<Vec<String>> {
+    Ok(df
+        .column(name)?
+        .str()?
+        .iter()
+        .map(|s| s.unwrap_or_default().to_string())
+        .collect())
+}
+
+/// A u64 column (nulls as 0).
+pub fn u64s(df: &DataFrame, name: &str) -> PolarsResult<Vec<u64>> {
+    Ok(df
+        .column(name)?
+        .u64()?
+        .iter()
+        .map(|v| v.unwrap_or(0))
+        .collect())
+}
+
+/// A u8 column (nulls as 0).
+pub fn u8s(df: &DataFrame, name: &str) -> PolarsResult<Vec<u8>> {
+    Ok(df
+        .column(name)?
+        .u8()?
+        .iter()
+        .map(|v| v.unwrap_or(0))
+        .collect())
+}
+
+/// An i64 column (nulls as 0).
+pub fn i64s(df: &DataFrame, name: &str) -> PolarsResult<Vec<i64>> {
+    Ok(df
+        .column(name)?
+        .i64()?
+        .iter()
+        .map(|v| v.unwrap_or(0))
+        .collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -183,22 +341,26 @@ mod tests {
         let g = b.domains.intern(b"gmail.com");
         let google = providers.classify(b"gmail.com", b"", false);
         let code = Dsn::parse(b"4.7.0").unwrap().key();
-        for _ in 0..3 {
-            b.count(SummaryKey {
+        b.summary.insert(
+            SummaryKey {
                 provider: google,
                 domain: g,
                 status: Status::Deferred,
                 dsn: code,
                 class: 4,
-            });
-        }
-        b.count(SummaryKey {
-            provider: google,
-            domain: g,
-            status: Status::Sent,
-            dsn: 0,
-            class: 2,
-        });
+            },
+            3,
+        );
+        b.summary.insert(
+            SummaryKey {
+                provider: google,
+                domain: g,
+                status: Status::Sent,
+                dsn: 0,
+                class: 2,
+            },
+            1,
+        );
         let df = summary_frame(&b, &providers).unwrap();
         let names: Vec<&str> = df.get_column_names().iter().map(|s| s.as_str()).collect();
         assert_eq!(names, SUMMARY_COLUMNS);

@@ -91,6 +91,19 @@ impl ProviderMap {
         &self.infos[usize::from(id).min(self.infos.len() - 1)]
     }
 
+    /// The id of a provider by its name (`google`).
+    pub fn id_of(&self, name: &str) -> Option<ProviderId> {
+        self.infos
+            .iter()
+            .position(|i| i.id == name)
+            .and_then(|i| ProviderId::try_from(i).ok())
+    }
+
+    /// Every provider name, in table order.
+    pub fn ids(&self) -> impl Iterator<Item = &str> {
+        self.infos.iter().map(|i| i.id.as_str())
+    }
+
     /// Number of providers, `local` and `other` included.
     pub fn len(&self) -> usize {
         self.infos.len()

@@ -137,12 +137,11 @@ fn with_year<'a>(
     reference: UnixSeconds,
 ) -> ScanContext<'a> {
     ScanContext {
-        providers: ctx.providers,
-        masker: ctx.masker,
         year: match year {
             Some(y) => YearHint::fixed(y),
             None => YearHint::from_reference(reference),
         },
+        ..*ctx
     }
 }
 
@@ -165,7 +164,7 @@ fn scan_pieces<P: AsRef<[u8]> + Sync>(pieces: &[P], ctx: &ScanContext<'_>) -> Ba
             },
         )
         .map(|w| w.batch)
-        .reduce(Batch::default, Batch::merge)
+        .reduce(Batch::default, |a, b| a.merge(b, ctx.filter))
 }
 
 /// Bytes per block read from a stream.
@@ -223,7 +222,7 @@ pub fn scan_reader<R: Read>(
                 None => carry = buf,
             }
         }
-        total = total.merge(scan_pieces(&blocks, ctx));
+        total = total.merge(scan_pieces(&blocks, ctx), ctx.filter);
     }
     Ok(total)
 }
@@ -245,13 +244,13 @@ fn read_full<R: Read>(r: &mut R, buf: &mut [u8]) -> io::Result<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::classify::provider::ProviderMap;
-    use crate::classify::reason::Masker;
+    use crate::filter::Filter;
+    use crate::scan::Engine;
 
-    fn ctx<'a>(p: &'a ProviderMap, m: &'a Masker) -> ScanContext<'a> {
+    fn ctx<'a>(engine: &'a Engine, filter: &'a Filter) -> ScanContext<'a> {
         ScanContext {
-            providers: p,
-            masker: m,
+            engine,
+            filter,
             year: YearHint::fixed(2026),
         }
     }
@@ -264,8 +263,8 @@ Nov 22 12:39:04 mx1 postfix/smtpd[3]: connect from x[1.2.3.4]\n";
 
     #[test]
     fn stream_and_mmap_paths_agree() {
-        let (p, m) = (ProviderMap::builtin(), Masker::new());
-        let c = ctx(&p, &m);
+        let (e, f) = (Engine::builtin(), Filter::default());
+        let c = ctx(&e, &f);
         let a = scan_bytes(LOG.as_bytes(), 2, &c);
         let b = scan_reader(LOG.as_bytes(), 2, &c).unwrap();
         for batch in [&a, &b] {
@@ -279,8 +278,8 @@ Nov 22 12:39:04 mx1 postfix/smtpd[3]: connect from x[1.2.3.4]\n";
 
     #[test]
     fn overlong_stream_line_is_counted_not_held() {
-        let (p, m) = (ProviderMap::builtin(), Masker::new());
-        let c = ctx(&p, &m);
+        let (e, f) = (Engine::builtin(), Filter::default());
+        let c = ctx(&e, &f);
         let mut data = vec![b'x'; MAX_LINE_LEN + BLOCK + 10];
         data.push(b'\n');
         data.extend_from_slice(LOG.as_bytes());

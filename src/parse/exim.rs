@@ -29,6 +29,9 @@ pub enum EximRecord<'a> {
         /// Envelope sender (`<>` logged as empty).
         sender: &'a [u8],
     },
+    /// `<id> H=host [ip]: SMTP error …`: one MX host failed; Exim goes on to
+    /// the next host. No recipient; status deferred.
+    HostError(Delivery<'a>),
     /// `*>`: delivery suppressed by `-N`; nothing was sent.
     FakeDelivery,
     /// A delivery flag we could not take apart.
@@ -61,6 +64,9 @@ pub fn parse(body: &[u8]) -> EximRecord<'_> {
         return EximRecord::Other;
     }
     let rest = &body[sp + 1..];
+    if let Some(h) = rest.strip_prefix(b"H=") {
+        return host_error(msg_id, h);
+    }
     let Some(flag) = rest.get(..3) else {
         return EximRecord::Other;
     };
@@ -82,6 +88,62 @@ pub fn parse(body: &[u8]) -> EximRecord<'_> {
         Ok(d) => EximRecord::Delivery(d),
         Err(why) => EximRecord::Malformed(why),
     }
+}
+
+/// `gmail-smtp-in.l.google.com [1.2.3.4]: SMTP error from remote mail server
+/// after end of data: 421-4.7.0 …`, or `mx [1.2.3.4] Connection refused`.
+fn host_error<'a>(msg_id: &'a [u8], h: &'a [u8]) -> EximRecord<'a> {
+    let Some(sp) = memchr::memchr(b' ', h) else {
+        return EximRecord::Other;
+    };
+    let host = &h[..sp];
+    let after = &h[sp + 1..];
+    let Some(rest) = after
+        .strip_prefix(b"[")
+        .and_then(|a| memchr::memchr(b']', a).map(|end| &a[end + 1..]))
+    else {
+        return EximRecord::Other;
+    };
+    // An optional :port, then ": " or " ".
+    let rest = match rest.strip_prefix(b":") {
+        Some(r) if r.first().is_some_and(u8::is_ascii_digit) => {
+            let digits = r.iter().take_while(|b| b.is_ascii_digit()).count();
+            &r[digits..]
+        }
+        _ => rest,
+    };
+    let reason = rest
+        .strip_prefix(b": ")
+        .or_else(|| rest.strip_prefix(b" "))
+        .unwrap_or(rest);
+    if reason.is_empty() {
+        return EximRecord::Other;
+    }
+    let (reply, _) = remote_reply(reason);
+    let codes = reply_codes(reply);
+    EximRecord::HostError(Delivery {
+        queue_id: msg_id,
+        recipient: b"",
+        orig_recipient: b"",
+        relay: host,
+        transport: b"",
+        status: Status::Deferred,
+        dsn: codes.dsn,
+        basic: codes.basic,
+        reply,
+        delay: None,
+        local: false,
+        attempted: true,
+        at_greeting: at_greeting(reason),
+    })
+}
+
+/// True when the reply came at the greeting or EHLO.
+fn at_greeting(reason: &[u8]) -> bool {
+    memmem::find(reason, b"after initial connection").is_some()
+        || memmem::find(reason, b"in response to initial connection").is_some()
+        || memmem::find(reason, b"after EHLO").is_some()
+        || memmem::find(reason, b"in response to EHLO").is_some()
 }
 
 /// Splits off the next space-separated token, keeping `"…"` (with `\"`) whole.
@@ -173,6 +235,7 @@ fn delivery<'a>(
         delay: None,
         local: false,
         attempted: true,
+        at_greeting: false,
     };
     if status == Status::Sent {
         d.reply = confirmation;
@@ -194,6 +257,7 @@ fn delivery<'a>(
         d.attempted = false;
     }
     let (reply, reply_host) = remote_reply(reason);
+    d.at_greeting = at_greeting(reason);
     if d.relay.is_empty() {
         d.relay = reply_host;
     }
@@ -405,5 +469,31 @@ mod tests {
             parse(b"1xV6qi-0004PA-2t => "),
             EximRecord::Malformed(Unparsed::NoRecipient)
         );
+    }
+
+    #[test]
+    fn host_errors_before_the_next_mx() {
+        let r = parse(b"1xV7QH-0005he-2J H=gmail-smtp-in.l.google.com [127.0.0.10]: SMTP error from remote mail server after end of data: 421-4.7.0 [198.51.100.24      15] Our system has detected\\n421 4.7.0 review our Bulk Email Senders Guidelines. x - gsmtp");
+        let EximRecord::HostError(d) = r else {
+            panic!("not a host error: {r:?}")
+        };
+        assert_eq!(s(d.relay), "gmail-smtp-in.l.google.com");
+        assert_eq!(d.dsn.map(|x| x.to_string()).as_deref(), Some("4.7.0"));
+        assert_eq!((d.status, d.recipient), (Status::Deferred, &b""[..]));
+        let r =
+            parse(b"1xV7QH-0005he-2J H=mail.oldcompany.example [192.0.2.62] Connection refused");
+        let EximRecord::HostError(d) = r else {
+            panic!("not a host error: {r:?}")
+        };
+        assert_eq!(s(d.reply), "Connection refused");
+        let r = parse(b"1xV7QH-0005he-2J H=mx.slowcorp.example [192.0.2.9]:25: SMTP timeout after initial connection: Connection timed out");
+        let EximRecord::HostError(d) = r else {
+            panic!("not a host error: {r:?}")
+        };
+        assert!(d.at_greeting);
+        assert!(matches!(
+            parse(b"1xV7QH-0005he-2J H=broken"),
+            EximRecord::Other
+        ));
     }
 }

@@ -88,7 +88,12 @@ pub enum Record<'a> {
     Expired {
         /// Queue id.
         queue_id: &'a [u8],
+        /// The envelope sender on the expiry line (empty for `<>`).
+        sender: &'a [u8],
     },
+    /// Exim `<id> H=host [ip]: …`: one MX host failed before Exim tried the
+    /// next; a failed attempt without a recipient.
+    HostError(Delivery<'a>),
     /// Exim `*>`: a delivery suppressed by `-N`.
     FakeDelivery,
     /// A Postfix or Exim line mtastat does not model (connects, cleanup …).
@@ -111,7 +116,9 @@ pub fn parse_line(line: &[u8], hint: YearHint) -> (Option<Header<'_>>, Record<'_
             postfix::PostfixRecord::Queued { queue_id, sender } => {
                 Record::Sender { queue_id, sender }
             }
-            postfix::PostfixRecord::Expired { queue_id, .. } => Record::Expired { queue_id },
+            postfix::PostfixRecord::Expired { queue_id, sender } => {
+                Record::Expired { queue_id, sender }
+            }
             postfix::PostfixRecord::Malformed(why) => Record::Unparsed(why),
             postfix::PostfixRecord::Other => Record::MailOther,
         },
@@ -121,6 +128,7 @@ pub fn parse_line(line: &[u8], hint: YearHint) -> (Option<Header<'_>>, Record<'_
                 queue_id: msg_id,
                 sender,
             },
+            exim::EximRecord::HostError(d) => Record::HostError(d),
             exim::EximRecord::FakeDelivery => Record::FakeDelivery,
             exim::EximRecord::Malformed(why) => Record::Unparsed(why),
             exim::EximRecord::Other => Record::MailOther,

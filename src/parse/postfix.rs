@@ -135,6 +135,7 @@ fn delivery<'a>(
         delay: None,
         local: false,
         attempted: true,
+        at_greeting: false,
     };
     let mut relay_field: &[u8] = b"";
     let mut status = None;
@@ -221,6 +222,7 @@ fn classify_text<'a>(d: &mut Delivery<'a>, relay_field: &'a [u8], text: &'a [u8]
         if d.relay.is_empty() {
             d.relay = host_of(&after_host[..at]);
         }
+        d.at_greeting = len == 24;
         let reply = &after_host[at + len..];
         let reply = match memmem::rfind(reply, b" (in reply to ") {
             Some(end) => &reply[..end],

@@ -1,12 +1,15 @@
 //! The report: one serialisable value built from the frames, rendered as
 //! a terminal report or as JSON.
 
+pub mod findings;
 pub mod sanitize;
 pub mod terminal;
 
 use crate::aggregate::batch::Batch;
-use crate::aggregate::frame::{SUMMARY_COLUMNS, totals_by};
+use crate::aggregate::frame::{SUMMARY_COLUMNS, i64s, strs, totals_by, u8s, u64s};
 use crate::classify::provider::ProviderMap;
+use crate::detect::timeline::{Grid, minute_utc};
+use crate::detect::{Finding, Thresholds};
 use crate::dsn::{self, Dsn};
 use crate::event::Status;
 use crate::parse::Unparsed;
@@ -41,12 +44,25 @@ pub struct Report {
     pub delivery_attempts: u64,
     /// Deferrals logged without a new attempt (destination marked dead, retry time not reached).
     pub deferrals_not_attempted: u64,
+    /// Attempts left out by --since/--until/--provider/--sender-domain.
+    pub attempts_filtered_out: u64,
+    /// Attempts whose message's sender line was not in the input.
+    pub attempts_sender_unknown: u64,
     /// Exim `*>` lines (delivery suppressed by -N), not counted as attempts.
     pub fake_deliveries: u64,
+    /// Exim per-host failures before the next MX was tried: in the findings
+    /// and timeline, not in the per-recipient tables.
+    pub host_errors: u64,
     /// Delivery lines with invalid UTF-8 (shown escaped).
     pub invalid_utf8_delivery_lines: u64,
     /// First and last line time, UTC.
     pub period: Option<Period>,
+    /// The thresholds the findings used.
+    pub thresholds: Thresholds,
+    /// What is wrong, most severe first.
+    pub findings: Vec<Finding>,
+    /// Per-provider attempts, deferrals and failures over time.
+    pub timeline: Option<Timeline>,
     /// Per provider: status totals, code families, top codes.
     pub providers: Vec<ProviderSummary>,
     /// The summary frame's rows.
@@ -192,42 +208,6 @@ pub struct ReasonRow {
     pub first_seen: String,
     /// Last seen, UTC.
     pub last_seen: String,
-}
-
-fn strs(df: &DataFrame, name: &str) -> PolarsResult<Vec<String>> {
-    Ok(df
-        .column(name)?
-        .str()?
-        .iter()
-        .map(|s| s.unwrap_or_default().to_string())
-        .collect())
-}
-
-fn u64s(df: &DataFrame, name: &str) -> PolarsResult<Vec<u64>> {
-    Ok(df
-        .column(name)?
-        .u64()?
-        .iter()
-        .map(|v| v.unwrap_or(0))
-        .collect())
-}
-
-fn u8s(df: &DataFrame, name: &str) -> PolarsResult<Vec<u8>> {
-    Ok(df
-        .column(name)?
-        .u8()?
-        .iter()
-        .map(|v| v.unwrap_or(0))
-        .collect())
-}
-
-fn i64s(df: &DataFrame, name: &str) -> PolarsResult<Vec<i64>> {
-    Ok(df
-        .column(name)?
-        .i64()?
-        .iter()
-        .map(|v| v.unwrap_or(0))
-        .collect())
 }
 
 /// The summary frame as rows.
@@ -399,6 +379,88 @@ pub fn provider_summaries(
             .then_with(|| a.provider.cmp(&b.provider))
     });
     Ok(out)
+}
+
+/// Attempts, deferrals and failures per provider and time bucket.
+#[derive(Clone, Debug, Serialize)]
+pub struct Timeline {
+    /// Bucket width in minutes (1 up to 12 hours of log, then wider).
+    pub bucket_minutes: i64,
+    /// First bucket's start, `YYYY-MM-DD HH:MM` UTC.
+    pub start: String,
+    /// Last bucket's last minute, `YYYY-MM-DD HH:MM` UTC.
+    pub end: String,
+    /// Providers by attempts (descending), at most [`TIMELINE_PROVIDERS`].
+    pub providers: Vec<ProviderTimeline>,
+}
+
+/// One provider's series; all vectors have one entry per bucket.
+#[derive(Clone, Debug, Serialize)]
+pub struct ProviderTimeline {
+    /// Provider id.
+    pub provider: String,
+    /// Attempts (tried deliveries and expiries).
+    pub attempts: Vec<u64>,
+    /// Deferred.
+    pub deferred: Vec<u64>,
+    /// Bounced or expired.
+    pub failed: Vec<u64>,
+}
+
+/// Providers kept in the timeline.
+pub const TIMELINE_PROVIDERS: usize = 12;
+
+/// The timeline from the timeline frame (attempts the MTA did not try are left out).
+pub fn timeline(df: &DataFrame) -> PolarsResult<Option<Timeline>> {
+    let g = df
+        .clone()
+        .lazy()
+        .filter(col("attempted").or(col("status").eq(lit("expired"))))
+        .group_by([col("minute"), col("provider"), col("status")])
+        .agg([col("count").sum()])
+        .collect()?;
+    let (m, p, s, n) = (
+        i64s(&g, "minute")?,
+        strs(&g, "provider")?,
+        strs(&g, "status")?,
+        u64s(&g, "count")?,
+    );
+    let (Some(first), Some(last)) = (m.iter().min(), m.iter().max()) else {
+        return Ok(None);
+    };
+    let grid = Grid::covering(first / 60, last / 60);
+    let mut by: std::collections::HashMap<&str, ProviderTimeline> = Default::default();
+    for i in 0..m.len() {
+        let t = by.entry(&p[i]).or_insert_with(|| ProviderTimeline {
+            provider: p[i].clone(),
+            attempts: vec![0; grid.len],
+            deferred: vec![0; grid.len],
+            failed: vec![0; grid.len],
+        });
+        let b = grid.index(m[i] / 60);
+        t.attempts[b] += n[i];
+        match s[i].as_str() {
+            "deferred" => t.deferred[b] += n[i],
+            "bounced" | "expired" | "undeliverable" => t.failed[b] += n[i],
+            _ => {}
+        }
+    }
+    let mut providers: Vec<ProviderTimeline> = by.into_values().collect();
+    providers.sort_by(|a, b| {
+        b.attempts
+            .iter()
+            .sum::<u64>()
+            .cmp(&a.attempts.iter().sum::<u64>())
+            .then_with(|| a.provider.cmp(&b.provider))
+    });
+    providers.truncate(TIMELINE_PROVIDERS);
+    let end = (grid.minute_of(grid.len.saturating_sub(1)) + grid.width - 1) * 60;
+    Ok(Some(Timeline {
+        bucket_minutes: grid.width,
+        start: minute_utc(grid.start * 60),
+        end: minute_utc(end),
+        providers,
+    }))
 }
 
 /// Builds the unparsed-reason list from a batch.

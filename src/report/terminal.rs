@@ -24,7 +24,8 @@ impl Style {
         Style { enabled }
     }
 
-    fn paint(self, code: &str, s: &str) -> String {
+    /// Wraps `s` in an SGR code when styling is on.
+    pub fn paint(self, code: &str, s: &str) -> String {
         if self.enabled && !s.is_empty() {
             format!("\x1b[{code}m{s}\x1b[0m")
         } else {
@@ -32,11 +33,13 @@ impl Style {
         }
     }
 
-    fn bold(self, s: &str) -> String {
+    /// Bold.
+    pub fn bold(self, s: &str) -> String {
         self.paint("1", s)
     }
 
-    fn dim(self, s: &str) -> String {
+    /// Dim.
+    pub fn dim(self, s: &str) -> String {
         self.paint("2", s)
     }
 
@@ -104,6 +107,8 @@ pub fn render(report: &Report, style: Style) -> String {
         unparsed(&mut o, report, style);
         return o;
     }
+    super::findings::render_findings(&mut o, &report.findings, style);
+    super::findings::render_timeline(&mut o, report.timeline.as_ref(), style);
     status_table(&mut o, report, style);
     family_table(&mut o, report, style);
     details(&mut o, report, style);
@@ -161,6 +166,13 @@ fn header(o: &mut String, r: &Report, s: Style) {
         thousands(r.mail_lines_not_deliveries),
         thousands(r.other_program_lines),
     );
+    if r.attempts_filtered_out > 0 {
+        let _ = writeln!(
+            o,
+            "filtered    {} attempts left out by --since/--until/--provider/--sender-domain",
+            thousands(r.attempts_filtered_out)
+        );
+    }
     let nu = if r.unparsed_lines > 0 {
         s.paint("31", &thousands(r.unparsed_lines))
     } else {

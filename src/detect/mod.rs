@@ -1,0 +1,1235 @@
+//! Findings: the patterns a postmaster acts on, when they started, and why.
+//!
+//! The engine works on the polars frames (outcomes, timeline, reasons): every
+//! count it uses comes from a lazy `group_by`; the rules then read those small
+//! aggregates. For each provider × failure category it asks:
+//!
+//! * does it fire? at least `min_count` failures, and either `min_share` of
+//!   the provider's attempts or a dominant share (`dominance`) of its failures;
+//! * is it one provider's doing or everyone's? A category that fires at
+//!   `global_providers` or more providers, and at half or more of those with
+//!   traffic, is reported once for `all` (your infrastructure or your
+//!   authentication, not one receiver's filter);
+//! * when? the timeline gives the episodes (see [`timeline`]);
+//! * who? codes, blocklists, sender domains, recipients, the top masked
+//!   replies and sample queue ids are the evidence.
+//!
+//! Attempts the MTA logged without trying (Postfix "delivery temporarily
+//! suspended", Exim "retry time not reached") repeat an earlier failure and
+//! are left out of every count here.
+
+pub mod rules;
+pub mod timeline;
+
+use crate::aggregate::frame::{i64s, strs, u64s};
+use crate::classify::category::Category;
+use polars::prelude::*;
+use serde::Serialize;
+use std::collections::{BTreeMap, HashMap};
+use timeline::{Episode, Grid, find_episodes, minute_utc};
+
+/// How severe a finding is. Ordered: `Info < Warning < Critical`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// Worth knowing.
+    Info,
+    /// Act soon.
+    Warning,
+    /// Act now.
+    Critical,
+}
+
+impl Severity {
+    /// Lowercase name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Warning => "warning",
+            Severity::Critical => "critical",
+        }
+    }
+}
+
+/// The knobs of the rules. Defaults are documented in the README; each can be
+/// set in a config file (`--config`) or by a flag.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Thresholds {
+    /// A finding needs at least this many failures.
+    pub min_count: u64,
+    /// … and this share of the provider's attempts,
+    pub min_share: f64,
+    /// … or this share of the provider's failures (the category dominates).
+    pub dominance: f64,
+    /// Share of attempts (overall or during an episode) for a warning.
+    pub warning_share: f64,
+    /// Share of attempts (overall or during an episode) for a critical finding.
+    pub critical_share: f64,
+    /// Hard-bounce rate guideline for list hygiene (Gmail/Yahoo bulk-sender rules: 2 %).
+    pub bounce_guideline: f64,
+    /// A category firing at this many providers or more (and at half of
+    /// those with traffic) is global.
+    pub global_providers: usize,
+    /// An episode bucket's failure rate is at least this multiple of the baseline.
+    pub episode_factor: f64,
+}
+
+impl Default for Thresholds {
+    fn default() -> Self {
+        Thresholds {
+            min_count: 10,
+            min_share: 0.02,
+            dominance: 0.5,
+            warning_share: 0.05,
+            critical_share: 0.25,
+            bounce_guideline: 0.02,
+            global_providers: 3,
+            episode_factor: 2.0,
+        }
+    }
+}
+
+impl Thresholds {
+    /// Applies `key = value` lines (a TOML subset: `#` comments, blank lines,
+    /// numbers; shares may be written `0.05` or `5%`).
+    pub fn apply_config(&mut self, text: &str) -> Result<(), String> {
+        for (n, raw) in text.lines().enumerate() {
+            let line = raw.split('#').next().unwrap_or_default().trim();
+            if line.is_empty() || (line.starts_with('[') && line.ends_with(']')) {
+                continue;
+            }
+            let Some((key, value)) = line.split_once('=') else {
+                return Err(format!("line {}: expected key = value", n + 1));
+            };
+            let value = value.trim().trim_matches('"');
+            self.set(key.trim(), value)
+                .map_err(|e| format!("line {}: {e}", n + 1))?;
+        }
+        Ok(())
+    }
+
+    /// Sets one threshold by its name (the config-file key).
+    pub fn set(&mut self, key: &str, value: &str) -> Result<(), String> {
+        let share = |v: &str| -> Result<f64, String> {
+            let (num, pct) = match v.strip_suffix('%') {
+                Some(n) => (n.trim(), true),
+                None => (v, false),
+            };
+            let x: f64 = num
+                .parse()
+                .map_err(|_| format!("{key}: not a number: {v:?}"))?;
+            let x = if pct { x / 100.0 } else { x };
+            if !(0.0..=1.0).contains(&x) {
+                return Err(format!(
+                    "{key}: a share must be between 0 and 1 (or 0% and 100%)"
+                ));
+            }
+            Ok(x)
+        };
+        let count = |v: &str| -> Result<u64, String> {
+            v.parse()
+                .map_err(|_| format!("{key}: not a whole number: {v:?}"))
+        };
+        match key {
+            "min_count" => self.min_count = count(value)?,
+            "min_share" => self.min_share = share(value)?,
+            "dominance" => self.dominance = share(value)?,
+            "warning_share" => self.warning_share = share(value)?,
+            "critical_share" => self.critical_share = share(value)?,
+            "bounce_guideline" => self.bounce_guideline = share(value)?,
+            "global_providers" => {
+                self.global_providers = usize::try_from(count(value)?).unwrap_or(usize::MAX)
+            }
+            "episode_factor" => {
+                self.episode_factor = value
+                    .parse()
+                    .ok()
+                    .filter(|x: &f64| *x >= 1.0)
+                    .ok_or_else(|| format!("{key}: a factor of at least 1 is needed"))?
+            }
+            _ => {
+                return Err(format!(
+                    "unknown setting {key:?} (known: min_count, min_share, dominance, \
+                     warning_share, critical_share, bounce_guideline, global_providers, \
+                     episode_factor)"
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A code and how often it occurred.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Count {
+    /// The code, blocklist, sender domain …
+    pub name: String,
+    /// How often.
+    pub count: u64,
+}
+
+/// A sender domain's part in a finding.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct SenderShare {
+    /// Sender domain (`<>` null sender, empty: sender line not in the input).
+    pub domain: String,
+    /// Failures of this finding from this sender.
+    pub count: u64,
+    /// Those failures / this sender's attempts at the provider.
+    pub failure_rate: f64,
+}
+
+/// A masked reply text in the evidence.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ReplyEvidence {
+    /// Masked reply.
+    pub reason: String,
+    /// Enhanced code (may be empty).
+    pub dsn: String,
+    /// How often.
+    pub count: u64,
+    /// First seen, UTC.
+    pub first_seen: String,
+    /// Last seen, UTC.
+    pub last_seen: String,
+}
+
+/// Recipients of a hygiene or mailbox-full finding.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct RecipientEvidence {
+    /// Distinct recipients.
+    pub distinct: u64,
+    /// Recipients that failed more than once.
+    pub repeated: u64,
+    /// The most frequent (up to 20), as logged.
+    pub top: Vec<Count>,
+}
+
+/// One finding.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Finding {
+    /// Rule name (`throttling`, `policy_block`, `authentication`, `network`,
+    /// `list_hygiene`, `mailbox_full`, `greylisting`, `size_content`, `tls`,
+    /// `remote_trouble`, `unclassified`, `expiry`).
+    pub rule: &'static str,
+    /// Failure category behind it.
+    pub category: &'static str,
+    /// info / warning / critical.
+    pub severity: Severity,
+    /// Provider id, or `all`.
+    pub provider: String,
+    /// "only at google", "at google, yahoo", "all providers (5 of 6 with traffic)".
+    pub scope: String,
+    /// Providers where the category fired (for `all`: each with its count).
+    pub providers: Vec<Count>,
+    /// Enhanced codes involved, most frequent first (`(none)` for code-less replies).
+    pub codes: Vec<Count>,
+    /// Blocklists named in the replies.
+    pub blocklists: Vec<Count>,
+    /// Failures (attempts of this category).
+    pub count: u64,
+    /// The provider's attempts (the denominator of `share`).
+    pub attempts: u64,
+    /// count / attempts.
+    pub share: f64,
+    /// count / the provider's failures.
+    pub dominance: f64,
+    /// True when `dominance` is at least the dominance threshold.
+    pub dominant: bool,
+    /// First minute of the main episode (or of the first failure, when steady), UTC.
+    pub since: String,
+    /// Last minute of the main episode (or of the last failure), UTC.
+    pub until: String,
+    /// True when the failure rate never departed from its baseline.
+    pub steady: bool,
+    /// Median failure rate per bucket.
+    pub baseline_share: f64,
+    /// Share of attempts during the main episode (or `share` when steady).
+    pub peak_share: f64,
+    /// Every episode found, in time order.
+    pub episodes: Vec<Episode>,
+    /// Sender domains involved, most failures first (up to 5).
+    pub sender_domains: Vec<SenderShare>,
+    /// True when up to three sender domains make up 90 % of the failures
+    /// while sending under half of the provider's mail.
+    pub senders_concentrated: bool,
+    /// Hard bounces of this category / attempts (list hygiene).
+    pub bounce_rate: Option<f64>,
+    /// Recipients (list hygiene, mailbox full).
+    pub recipients: Option<RecipientEvidence>,
+    /// Top masked reply texts.
+    pub evidence: Vec<ReplyEvidence>,
+    /// A few queue ids to grep for.
+    pub sample_queue_ids: Vec<String>,
+    /// The finding in one plain sentence.
+    pub summary: String,
+    /// What to do next, in one sentence.
+    pub action: String,
+}
+
+/// Evidence kept outside the frames (small per-key samples).
+#[derive(Clone, Debug, Default)]
+pub struct Samples {
+    /// Queue ids per (provider, category).
+    pub queue_ids: HashMap<(String, Category), Vec<String>>,
+    /// Recipients and their failure counts per (provider, category), most first.
+    pub recipients: HashMap<(String, Category), Vec<(String, u64)>>,
+}
+
+/// The frames the engine reads.
+pub struct Frames<'a> {
+    /// Outcomes frame (see `aggregate::frame::OUTCOME_COLUMNS`).
+    pub outcomes: &'a DataFrame,
+    /// Timeline frame.
+    pub timeline: &'a DataFrame,
+    /// Reasons frame.
+    pub reasons: &'a DataFrame,
+}
+
+/// Rows of attempts the findings count: real attempts and expiries.
+fn counted() -> Expr {
+    col("attempted").or(col("status").eq(lit("expired")))
+}
+
+fn is_failure() -> Expr {
+    col("category").neq(lit(Category::Delivered.as_str()))
+}
+
+fn sum_where(cond: Expr, name: &str) -> Expr {
+    col("count").filter(cond).sum().alias(name)
+}
+
+/// Per-provider attempts and failures.
+struct ProviderTotals {
+    attempts: u64,
+    failures: u64,
+}
+
+/// Everything the rules read, aggregated once with polars.
+struct Aggregates {
+    totals: BTreeMap<String, ProviderTotals>,
+    /// (provider, category) → (count, bounced, expired)
+    cats: BTreeMap<(String, Category), (u64, u64, u64)>,
+    codes: HashMap<(String, Category), Vec<Count>>,
+    lists: HashMap<(String, Category), Vec<Count>>,
+    senders: HashMap<(String, Category), Vec<Count>>,
+    sender_attempts: HashMap<(String, String), u64>,
+    expired: BTreeMap<String, u64>,
+    expired_cats: HashMap<String, Vec<Count>>,
+    /// minute → provider → attempts
+    tl_attempts: BTreeMap<i64, HashMap<String, u64>>,
+    /// (provider, category) → minute → failures
+    tl_fails: HashMap<(String, Category), BTreeMap<i64, u64>>,
+    /// provider → minute → expiries
+    tl_expired: HashMap<String, BTreeMap<i64, u64>>,
+    grid: Option<Grid>,
+}
+
+fn group(df: &DataFrame, filter: Expr, keys: &[&str], aggs: Vec<Expr>) -> PolarsResult<DataFrame> {
+    df.clone()
+        .lazy()
+        .filter(filter)
+        .group_by(keys.iter().map(|k| col(*k)).collect::<Vec<_>>())
+        .agg(aggs)
+        .collect()
+}
+
+fn category(name: &str) -> Category {
+    Category::from_name(name).unwrap_or(Category::Other)
+}
+
+/// Pushes `(key, name, count)` rows into per-key lists sorted by count.
+fn collect_counts<K: std::hash::Hash + Eq>(
+    rows: impl Iterator<Item = (K, String, u64)>,
+) -> HashMap<K, Vec<Count>> {
+    let mut out: HashMap<K, Vec<Count>> = HashMap::new();
+    for (k, name, count) in rows {
+        out.entry(k).or_default().push(Count { name, count });
+    }
+    for v in out.values_mut() {
+        v.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.name.cmp(&b.name)));
+    }
+    out
+}
+
+fn aggregate(f: &Frames<'_>) -> PolarsResult<Aggregates> {
+    let o = f.outcomes;
+    let failed = is_failure();
+    let totals_df = group(
+        o,
+        counted(),
+        &["provider"],
+        vec![
+            col("count").sum().alias("attempts"),
+            sum_where(failed.clone(), "failures"),
+        ],
+    )?;
+    let (tp, ta, tf) = (
+        strs(&totals_df, "provider")?,
+        u64s(&totals_df, "attempts")?,
+        u64s(&totals_df, "failures")?,
+    );
+    let totals = (0..tp.len())
+        .map(|i| {
+            (
+                tp[i].clone(),
+                ProviderTotals {
+                    attempts: ta[i],
+                    failures: tf[i],
+                },
+            )
+        })
+        .collect();
+
+    let cats_df = group(
+        o,
+        counted().and(failed.clone()),
+        &["provider", "category"],
+        vec![
+            col("count").sum().alias("n"),
+            sum_where(col("status").eq(lit("bounced")), "bounced"),
+            sum_where(col("status").eq(lit("expired")), "expired"),
+        ],
+    )?;
+    let (cp, cc, cn, cb, ce) = (
+        strs(&cats_df, "provider")?,
+        strs(&cats_df, "category")?,
+        u64s(&cats_df, "n")?,
+        u64s(&cats_df, "bounced")?,
+        u64s(&cats_df, "expired")?,
+    );
+    let cats = (0..cp.len())
+        .map(|i| ((cp[i].clone(), category(&cc[i])), (cn[i], cb[i], ce[i])))
+        .collect();
+
+    let by_key =
+        |extra: &str, filter: Expr| -> PolarsResult<HashMap<(String, Category), Vec<Count>>> {
+            let df = group(
+                o,
+                counted().and(failed.clone()).and(filter),
+                &["provider", "category", extra],
+                vec![col("count").sum().alias("n")],
+            )?;
+            let (p, c, x, n) = (
+                strs(&df, "provider")?,
+                strs(&df, "category")?,
+                strs(&df, extra)?,
+                u64s(&df, "n")?,
+            );
+            Ok(collect_counts((0..p.len()).map(|i| {
+                let name = if x[i].is_empty() && extra == "dsn" {
+                    "(none)".to_string()
+                } else {
+                    x[i].clone()
+                };
+                ((p[i].clone(), category(&c[i])), name, n[i])
+            })))
+        };
+    let codes = by_key("dsn", lit(true))?;
+    let lists = by_key("blocklist", col("blocklist").neq(lit("")))?;
+    let senders = by_key("sender_domain", lit(true))?;
+
+    let sa = group(
+        o,
+        counted(),
+        &["provider", "sender_domain"],
+        vec![col("count").sum().alias("n")],
+    )?;
+    let (sp, sd, sn) = (
+        strs(&sa, "provider")?,
+        strs(&sa, "sender_domain")?,
+        u64s(&sa, "n")?,
+    );
+    let sender_attempts = (0..sp.len())
+        .map(|i| ((sp[i].clone(), sd[i].clone()), sn[i]))
+        .collect();
+
+    let ex = group(
+        o,
+        col("status").eq(lit("expired")),
+        &["provider", "category"],
+        vec![col("count").sum().alias("n")],
+    )?;
+    let (ep, ec, en) = (
+        strs(&ex, "provider")?,
+        strs(&ex, "category")?,
+        u64s(&ex, "n")?,
+    );
+    let mut expired: BTreeMap<String, u64> = BTreeMap::new();
+    for i in 0..ep.len() {
+        *expired.entry(ep[i].clone()).or_default() += en[i];
+    }
+    let expired_cats = collect_counts(
+        (0..ep.len()).map(|i| (ep[i].clone(), category(&ec[i]).title().to_string(), en[i])),
+    );
+
+    // Timeline: attempts per minute × provider, failures per minute × provider × category.
+    let t = f.timeline;
+    let ta_df = group(
+        t,
+        counted(),
+        &["minute", "provider"],
+        vec![col("count").sum().alias("n")],
+    )?;
+    let (am, ap, an) = (
+        i64s(&ta_df, "minute")?,
+        strs(&ta_df, "provider")?,
+        u64s(&ta_df, "n")?,
+    );
+    let mut tl_attempts: BTreeMap<i64, HashMap<String, u64>> = BTreeMap::new();
+    for i in 0..am.len() {
+        *tl_attempts
+            .entry(am[i] / 60)
+            .or_default()
+            .entry(ap[i].clone())
+            .or_default() += an[i];
+    }
+    let tf_df = group(
+        t,
+        counted().and(failed),
+        &["minute", "provider", "category", "status"],
+        vec![col("count").sum().alias("n")],
+    )?;
+    let (fm, fp, fc, fs, fnn) = (
+        i64s(&tf_df, "minute")?,
+        strs(&tf_df, "provider")?,
+        strs(&tf_df, "category")?,
+        strs(&tf_df, "status")?,
+        u64s(&tf_df, "n")?,
+    );
+    let mut tl_fails: HashMap<(String, Category), BTreeMap<i64, u64>> = HashMap::new();
+    let mut tl_expired: HashMap<String, BTreeMap<i64, u64>> = HashMap::new();
+    for i in 0..fm.len() {
+        let minute = fm[i] / 60;
+        *tl_fails
+            .entry((fp[i].clone(), category(&fc[i])))
+            .or_default()
+            .entry(minute)
+            .or_default() += fnn[i];
+        if fs[i] == "expired" {
+            *tl_expired
+                .entry(fp[i].clone())
+                .or_default()
+                .entry(minute)
+                .or_default() += fnn[i];
+        }
+    }
+    let grid = match (tl_attempts.keys().next(), tl_attempts.keys().next_back()) {
+        (Some(a), Some(b)) => Some(Grid::covering(*a, *b)),
+        _ => None,
+    };
+    Ok(Aggregates {
+        totals,
+        cats,
+        codes,
+        lists,
+        senders,
+        sender_attempts,
+        expired,
+        expired_cats,
+        tl_attempts,
+        tl_fails,
+        tl_expired,
+        grid,
+    })
+}
+
+/// Puts per-minute counts of the given providers on the grid.
+fn series<'m>(grid: &Grid, minutes: impl Iterator<Item = (&'m i64, u64)>) -> Vec<u64> {
+    let mut v = vec![0u64; grid.len];
+    for (m, n) in minutes {
+        v[grid.index(*m)] += n;
+    }
+    v
+}
+
+fn attempts_series(a: &Aggregates, grid: &Grid, providers: &[String]) -> Vec<u64> {
+    series(
+        grid,
+        a.tl_attempts.iter().map(|(m, by)| {
+            (
+                m,
+                providers
+                    .iter()
+                    .map(|p| by.get(p).copied().unwrap_or(0))
+                    .sum(),
+            )
+        }),
+    )
+}
+
+/// When and how much: the episodes of a failure series.
+struct When {
+    since: String,
+    until: String,
+    steady: bool,
+    baseline: f64,
+    peak_share: f64,
+    episodes: Vec<Episode>,
+}
+
+fn when(
+    grid: Option<&Grid>,
+    attempts: &[u64],
+    fails: &[u64],
+    share: f64,
+    chronic: bool,
+    t: &Thresholds,
+) -> When {
+    let Some(grid) = grid else {
+        return When {
+            since: String::new(),
+            until: String::new(),
+            steady: true,
+            baseline: 0.0,
+            peak_share: share,
+            episodes: Vec::new(),
+        };
+    };
+    let e = find_episodes(
+        grid,
+        attempts,
+        fails,
+        t.episode_factor,
+        t.min_share,
+        t.min_count.div_ceil(2),
+    );
+    // A problem present in the typical bucket (baseline at warning level), or
+    // one whose episodes hold under half of its failures, is chronic: it
+    // started with the first failure, whatever peaks came later.
+    let total: u64 = fails.iter().sum();
+    let in_runs: u64 = e.runs.iter().map(|r| r.count).sum();
+    let episodic = !chronic && e.baseline < t.warning_share && in_runs * 2 >= total;
+    let main = e.runs.iter().max_by_key(|r| r.count).filter(|_| episodic);
+    match main {
+        Some(m) => When {
+            since: m.since_utc.clone(),
+            until: m.until_utc.clone(),
+            steady: false,
+            baseline: e.baseline,
+            peak_share: m.share,
+            episodes: e.runs.clone(),
+        },
+        None => {
+            let (a, b) = e.span.unwrap_or((0, 0));
+            When {
+                since: minute_utc(a),
+                until: minute_utc(b),
+                steady: true,
+                baseline: e.baseline,
+                peak_share: share,
+                episodes: e.runs,
+            }
+        }
+    }
+}
+
+/// Runs every rule over the frames.
+pub fn detect(
+    frames: &Frames<'_>,
+    samples: &Samples,
+    t: &Thresholds,
+) -> PolarsResult<Vec<Finding>> {
+    let a = aggregate(frames)?;
+    let reasons = reason_index(frames.reasons)?;
+    let mut findings = Vec::new();
+
+    // Which (provider, category) pairs fire.
+    let mut fired: BTreeMap<Category, Vec<String>> = BTreeMap::new();
+    for ((p, c), (n, _, _)) in &a.cats {
+        let Some(tot) = a.totals.get(p) else { continue };
+        let share = ratio(*n, tot.attempts);
+        let dominance = ratio(*n, tot.failures);
+        // Authentication failures are deterministic (the same sender fails
+        // every time), so half the usual count is already a pattern.
+        let needed = if *c == Category::Auth {
+            (t.min_count / 2).max(3)
+        } else {
+            t.min_count
+        };
+        let mut fires = *n >= needed && (share >= t.min_share || dominance >= t.dominance);
+        if *c == Category::MailboxFull {
+            // Only repeated failures for the same recipients are a pattern.
+            fires &= samples
+                .recipients
+                .get(&(p.clone(), *c))
+                .is_some_and(|r| r.iter().any(|(_, k)| *k > 1));
+        }
+        if fires {
+            fired.entry(*c).or_default().push(p.clone());
+        }
+    }
+    let with_traffic: Vec<&String> = a
+        .totals
+        .iter()
+        .filter(|(p, tot)| tot.attempts >= t.min_count && p.as_str() != "local")
+        .map(|(p, _)| p)
+        .collect();
+    for (c, providers) in &fired {
+        // Global: many providers, and at comparable rates (within 4×), not
+        // one provider's storm plus others' background.
+        let shares: Vec<f64> = providers
+            .iter()
+            .map(|p| {
+                let n = a.cats.get(&(p.clone(), *c)).map_or(0, |x| x.0);
+                ratio(n, a.totals.get(p).map_or(0, |x| x.attempts))
+            })
+            .collect();
+        let (lo, hi) = shares
+            .iter()
+            .fold((f64::MAX, 0.0f64), |(lo, hi), s| (lo.min(*s), hi.max(*s)));
+        // Mailbox-full, greylisting, size and remote trouble are the
+        // recipients' side however many providers show them.
+        let can_be_global = !matches!(
+            c,
+            Category::MailboxFull | Category::Greylisting | Category::Content | Category::Remote
+        );
+        let global = can_be_global
+            && providers.len() >= t.global_providers
+            && providers.len() * 2 >= with_traffic.len()
+            && lo * 4.0 >= hi;
+        if global {
+            findings.push(category_finding(
+                &a,
+                &reasons,
+                samples,
+                t,
+                *c,
+                None,
+                providers,
+                with_traffic.len(),
+            ));
+        } else {
+            for p in providers {
+                findings.push(category_finding(
+                    &a,
+                    &reasons,
+                    samples,
+                    t,
+                    *c,
+                    Some(p),
+                    providers,
+                    with_traffic.len(),
+                ));
+            }
+        }
+    }
+    for (p, n) in &a.expired {
+        if *n >= t.min_count {
+            findings.push(expiry_finding(&a, &reasons, samples, t, p, *n));
+        }
+    }
+    findings.sort_by(|x, y| {
+        y.severity
+            .cmp(&x.severity)
+            .then_with(|| y.count.cmp(&x.count))
+            .then_with(|| x.provider.cmp(&y.provider))
+            .then_with(|| x.rule.cmp(y.rule))
+    });
+    Ok(findings)
+}
+
+fn ratio(n: u64, d: u64) -> f64 {
+    if d == 0 { 0.0 } else { n as f64 / d as f64 }
+}
+
+/// Reasons grouped by (provider, category): (reason, dsn, status, count, first, last).
+type ReasonIndex = HashMap<(String, Category), Vec<(String, String, String, u64, i64, i64)>>;
+
+fn reason_index(df: &DataFrame) -> PolarsResult<ReasonIndex> {
+    let (p, s, d, c, r, n, f, l) = (
+        strs(df, "provider")?,
+        strs(df, "status")?,
+        strs(df, "dsn")?,
+        strs(df, "category")?,
+        strs(df, "reason")?,
+        u64s(df, "count")?,
+        i64s(df, "first_seen")?,
+        i64s(df, "last_seen")?,
+    );
+    let mut out: ReasonIndex = HashMap::new();
+    for i in 0..p.len() {
+        out.entry((p[i].clone(), category(&c[i])))
+            .or_default()
+            .push((r[i].clone(), d[i].clone(), s[i].clone(), n[i], f[i], l[i]));
+    }
+    Ok(out)
+}
+
+/// Top replies of some providers and one category; `status` limits to expiries.
+fn top_replies(
+    reasons: &ReasonIndex,
+    providers: &[String],
+    cats: &[Category],
+    only_status: Option<&str>,
+    n: usize,
+) -> Vec<ReplyEvidence> {
+    // Merged by text: an expiry repeats its last deferral's text without a code.
+    let mut merged: HashMap<String, (String, u64, i64, i64)> = HashMap::new();
+    for p in providers {
+        for c in cats {
+            for (r, d, s, k, f, l) in reasons.get(&(p.clone(), *c)).into_iter().flatten() {
+                if only_status.is_some_and(|want| want != s) {
+                    continue;
+                }
+                let e = merged
+                    .entry(r.clone())
+                    .or_insert((String::new(), 0, i64::MAX, i64::MIN));
+                if e.0.is_empty() {
+                    e.0.clone_from(d);
+                }
+                e.1 += k;
+                e.2 = e.2.min(*f);
+                e.3 = e.3.max(*l);
+            }
+        }
+    }
+    let mut v: Vec<_> = merged.into_iter().collect();
+    v.sort_by(|a, b| b.1.1.cmp(&a.1.1).then_with(|| a.0.cmp(&b.0)));
+    v.into_iter()
+        .take(n)
+        .map(|(reason, (dsn, count, f, l))| ReplyEvidence {
+            reason,
+            dsn,
+            count,
+            first_seen: crate::parse::timestamp::format_utc(f),
+            last_seen: crate::parse::timestamp::format_utc(l),
+        })
+        .collect()
+}
+
+fn merge_counts<'a>(lists: impl Iterator<Item = &'a Vec<Count>>) -> Vec<Count> {
+    let mut m: HashMap<&str, u64> = HashMap::new();
+    for l in lists {
+        for c in l {
+            *m.entry(&c.name).or_default() += c.count;
+        }
+    }
+    let mut v: Vec<Count> = m
+        .into_iter()
+        .map(|(name, count)| Count {
+            name: name.to_string(),
+            count,
+        })
+        .collect();
+    v.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.name.cmp(&b.name)));
+    v
+}
+
+fn percent(x: f64) -> String {
+    if x >= 0.1 {
+        format!("{:.0}%", x * 100.0)
+    } else {
+        format!("{:.1}%", x * 100.0)
+    }
+}
+
+fn code_list(codes: &[Count], n: usize) -> String {
+    codes
+        .iter()
+        .take(n)
+        .map(|c| c.name.as_str())
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+#[allow(clippy::too_many_arguments)]
+fn category_finding(
+    a: &Aggregates,
+    reasons: &ReasonIndex,
+    samples: &Samples,
+    t: &Thresholds,
+    c: Category,
+    provider: Option<&String>,
+    fired_at: &[String],
+    with_traffic: usize,
+) -> Finding {
+    let scope_providers: Vec<String> = match provider {
+        Some(p) => vec![p.clone()],
+        None => a.totals.keys().cloned().collect(),
+    };
+    let key = |p: &String| (p.clone(), c);
+    let (mut count, mut bounced) = (0u64, 0u64);
+    let (mut attempts, mut failures) = (0u64, 0u64);
+    for p in &scope_providers {
+        if let Some((n, b, _)) = a.cats.get(&key(p)) {
+            count += n;
+            bounced += b;
+        }
+        if let Some(tot) = a.totals.get(p) {
+            attempts += tot.attempts;
+            failures += tot.failures;
+        }
+    }
+    let share = ratio(count, attempts);
+    let dominance = ratio(count, failures);
+    let codes = merge_counts(scope_providers.iter().filter_map(|p| a.codes.get(&key(p))));
+    let blocklists = merge_counts(scope_providers.iter().filter_map(|p| a.lists.get(&key(p))));
+    let sender_counts = merge_counts(
+        scope_providers
+            .iter()
+            .filter_map(|p| a.senders.get(&key(p))),
+    );
+    let sender_total = |d: &str| -> u64 {
+        scope_providers
+            .iter()
+            .map(|p| {
+                a.sender_attempts
+                    .get(&(p.clone(), d.to_string()))
+                    .copied()
+                    .unwrap_or(0)
+            })
+            .sum()
+    };
+    let sender_domains: Vec<SenderShare> = sender_counts
+        .iter()
+        .take(5)
+        .map(|s| SenderShare {
+            domain: s.name.clone(),
+            count: s.count,
+            failure_rate: ratio(s.count, sender_total(&s.name)),
+        })
+        .collect();
+    let top3: u64 = sender_counts.iter().take(3).map(|s| s.count).sum();
+    let top3_traffic: u64 = sender_counts
+        .iter()
+        .take(3)
+        .map(|s| sender_total(&s.name))
+        .sum();
+    let senders_concentrated = count > 0
+        && top3 as f64 >= 0.9 * count as f64
+        && (top3_traffic as f64) < 0.5 * attempts as f64;
+
+    let grid = a.grid.as_ref();
+    let (att_series, fail_series) = match grid {
+        Some(g) => (
+            attempts_series(a, g, &scope_providers),
+            series(
+                g,
+                scope_providers
+                    .iter()
+                    .filter_map(|p| a.tl_fails.get(&key(p)))
+                    .flat_map(|m| m.iter().map(|(k, v)| (k, *v))),
+            ),
+        ),
+        None => (Vec::new(), Vec::new()),
+    };
+    // Authentication fails for the same senders every time: its rate follows
+    // the sender mix, not an outbreak, so it is dated by its first failure.
+    let w = when(
+        grid,
+        &att_series,
+        &fail_series,
+        share,
+        c == Category::Auth,
+        t,
+    );
+    let effective = if w.steady || w.episodes.iter().all(|e| e.count < t.min_count) {
+        share
+    } else {
+        share.max(w.peak_share)
+    };
+    let bounce_rate = ratio(bounced, attempts);
+    let severity = rules::severity(c, effective, bounce_rate, t);
+
+    let recipients = matches!(c, Category::Hygiene | Category::MailboxFull).then(|| {
+        let mut all: HashMap<&str, u64> = HashMap::new();
+        for p in &scope_providers {
+            for (r, n) in samples.recipients.get(&key(p)).into_iter().flatten() {
+                *all.entry(r).or_default() += n;
+            }
+        }
+        let mut v: Vec<(&str, u64)> = all.into_iter().collect();
+        v.sort_by(|x, y| y.1.cmp(&x.1).then_with(|| x.0.cmp(y.0)));
+        RecipientEvidence {
+            distinct: v.len() as u64,
+            repeated: v.iter().filter(|(_, n)| *n > 1).count() as u64,
+            top: v
+                .iter()
+                .take(20)
+                .map(|(r, n)| Count {
+                    name: r.to_string(),
+                    count: *n,
+                })
+                .collect(),
+        }
+    });
+    let sample_queue_ids: Vec<String> = scope_providers
+        .iter()
+        .filter_map(|p| samples.queue_ids.get(&key(p)))
+        .flatten()
+        .take(5)
+        .cloned()
+        .collect();
+    let evidence = top_replies(reasons, &scope_providers, &[c], None, 3);
+    let provider_name = provider.cloned().unwrap_or_else(|| "all".to_string());
+    let scope = match provider {
+        None => format!(
+            "all providers ({} of {} with traffic): your side, not one receiver's filter",
+            fired_at.len(),
+            with_traffic
+        ),
+        Some(p) if fired_at.len() == 1 => format!("only at {p}"),
+        Some(_) => format!("at {} (not global)", fired_at.join(", ")),
+    };
+    let providers = match provider {
+        Some(p) => vec![Count {
+            name: p.clone(),
+            count,
+        }],
+        None => {
+            let mut v: Vec<Count> = fired_at
+                .iter()
+                .map(|p| Count {
+                    name: p.clone(),
+                    count: a.cats.get(&key(p)).map_or(0, |x| x.0),
+                })
+                .collect();
+            v.sort_by_key(|x| std::cmp::Reverse(x.count));
+            v
+        }
+    };
+    let concentrated_senders: Vec<String> = if senders_concentrated {
+        sender_counts
+            .iter()
+            .take(3)
+            .filter(|s| !s.name.is_empty())
+            .map(|s| s.name.clone())
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let list_names: Vec<String> = blocklists.iter().map(|b| b.name.clone()).collect();
+    let action = rules::action(&rules::ActionInput {
+        category: c,
+        provider: &provider_name,
+        blocklists: &list_names,
+        senders: &concentrated_senders,
+        recipients: recipients.as_ref().map_or(0, |r| r.distinct),
+        bounce_rate,
+        thresholds: t,
+    });
+    let summary = summary_sentence(&SummaryInput {
+        category: c,
+        provider: &provider_name,
+        count,
+        codes: &codes,
+        share,
+        when: &w,
+        blocklists: &list_names,
+        senders: &concentrated_senders,
+        bounce_rate,
+        t,
+    });
+    Finding {
+        rule: rules::rule_name(c),
+        category: c.as_str(),
+        severity,
+        provider: provider_name,
+        scope,
+        providers,
+        codes,
+        blocklists,
+        count,
+        attempts,
+        share,
+        dominance,
+        dominant: dominance >= t.dominance,
+        since: w.since,
+        until: w.until,
+        steady: w.steady,
+        baseline_share: w.baseline,
+        peak_share: w.peak_share,
+        episodes: w.episodes,
+        sender_domains,
+        senders_concentrated,
+        bounce_rate: (c == Category::Hygiene).then_some(bounce_rate),
+        recipients,
+        evidence,
+        sample_queue_ids,
+        summary,
+        action,
+    }
+}
+
+struct SummaryInput<'a> {
+    category: Category,
+    provider: &'a str,
+    count: u64,
+    codes: &'a [Count],
+    share: f64,
+    when: &'a When,
+    blocklists: &'a [String],
+    senders: &'a [String],
+    bounce_rate: f64,
+    t: &'a Thresholds,
+}
+
+/// "google: 86 throttling failures (4.7.0/4.7.28) since 12:41, 31% of its
+/// attempts during 12:41–12:44 (8.0% overall)."
+fn summary_sentence(s: &SummaryInput<'_>) -> String {
+    let who = if s.provider == "all" {
+        "All providers".to_string()
+    } else {
+        s.provider.to_string()
+    };
+    let what = match s.category {
+        Category::Throttling => "deferrals for throttling / rate limiting",
+        Category::Policy => "policy / reputation blocks",
+        Category::Auth => "authentication failures",
+        Category::Network => "network / DNS failures",
+        Category::Hygiene => "unknown or disabled recipients",
+        Category::MailboxFull => "mailbox-full failures",
+        Category::Greylisting => "greylisting deferrals",
+        Category::Content => "size / content rejections",
+        Category::Tls => "TLS failures",
+        Category::Remote => "failures inside the receiving system",
+        Category::Other | Category::Delivered => "unclassified failures",
+    };
+    let codes = if s.codes.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", code_list(s.codes, 3))
+    };
+    let time = |full: &str| full.get(11..).unwrap_or(full).to_string();
+    let when = if s.when.steady {
+        format!(
+            ", steady from {} to {}: {} of its attempts",
+            s.when.since,
+            time(&s.when.until),
+            percent(s.share)
+        )
+    } else {
+        format!(
+            " since {}: {} of its attempts during {}–{} (baseline {}, {} overall)",
+            s.when.since,
+            percent(s.when.peak_share),
+            time(&s.when.since),
+            time(&s.when.until),
+            percent(s.when.baseline),
+            percent(s.share)
+        )
+    };
+    let mut out = format!("{who}: {} {what}{codes}{when}", s.count);
+    if !s.blocklists.is_empty() {
+        out.push_str(&format!("; listed on {}", s.blocklists.join(", ")));
+    }
+    if !s.senders.is_empty() {
+        out.push_str(&format!("; only for {}", s.senders.join(", ")));
+    }
+    if s.category == Category::Hygiene {
+        out.push_str(&format!(
+            "; hard-bounce rate {} (guideline {})",
+            percent(s.bounce_rate),
+            percent(s.t.bounce_guideline)
+        ));
+    }
+    out.push('.');
+    out
+}
+
+fn expiry_finding(
+    a: &Aggregates,
+    reasons: &ReasonIndex,
+    samples: &Samples,
+    t: &Thresholds,
+    provider: &str,
+    n: u64,
+) -> Finding {
+    let attempts = a.totals.get(provider).map_or(0, |x| x.attempts);
+    let failures = a.totals.get(provider).map_or(0, |x| x.failures);
+    let share = ratio(n, attempts);
+    let causes = a.expired_cats.get(provider).cloned().unwrap_or_default();
+    let grid = a.grid.as_ref();
+    let (att, fails) = match grid {
+        Some(g) => (
+            attempts_series(a, g, &[provider.to_string()]),
+            series(
+                g,
+                a.tl_expired
+                    .get(provider)
+                    .into_iter()
+                    .flat_map(|m| m.iter().map(|(k, v)| (k, *v))),
+            ),
+        ),
+        None => (Vec::new(), Vec::new()),
+    };
+    let w = when(grid, &att, &fails, share, false, t);
+    let p = provider.to_string();
+    let evidence = top_replies(
+        reasons,
+        std::slice::from_ref(&p),
+        &Category::ALL,
+        Some("expired"),
+        3,
+    );
+    let sample_queue_ids = Category::ALL
+        .iter()
+        .filter_map(|c| samples.queue_ids.get(&(p.clone(), *c)))
+        .flatten()
+        .take(3)
+        .cloned()
+        .collect();
+    let cause_text = causes
+        .iter()
+        .take(3)
+        .map(|c| format!("{} {}", c.name, c.count))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let summary = format!(
+        "{provider}: {n} message(s) expired after repeated deferral ({} of its attempts), \
+         from {} to {}; last deferral: {cause_text}.",
+        percent(share),
+        w.since,
+        w.until.get(11..).unwrap_or(&w.until)
+    );
+    Finding {
+        rule: rules::EXPIRY_RULE,
+        category: "expired",
+        severity: rules::by_share(share * 5.0, t).max(Severity::Warning),
+        provider: p.clone(),
+        scope: format!("at {provider}"),
+        providers: vec![Count { name: p, count: n }],
+        codes: causes,
+        blocklists: Vec::new(),
+        count: n,
+        attempts,
+        share,
+        dominance: ratio(n, failures),
+        dominant: ratio(n, failures) >= t.dominance,
+        since: w.since,
+        until: w.until,
+        steady: w.steady,
+        baseline_share: w.baseline,
+        peak_share: w.peak_share,
+        episodes: w.episodes,
+        sender_domains: Vec::new(),
+        senders_concentrated: false,
+        bounce_rate: None,
+        recipients: None,
+        evidence,
+        sample_queue_ids,
+        summary,
+        action: rules::expiry_action(provider),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thresholds_from_config_and_flags() {
+        let mut t = Thresholds::default();
+        t.apply_config("# mtastat\n[findings]\nmin_count = 25\nwarning_share = 10%\ncritical_share=0.4 # comment\n")
+            .unwrap();
+        assert_eq!(t.min_count, 25);
+        assert!((t.warning_share - 0.10).abs() < 1e-12);
+        assert!((t.critical_share - 0.4).abs() < 1e-12);
+        assert!(t.apply_config("nonsense").is_err());
+        assert!(t.apply_config("min_share = 2").is_err());
+        assert!(t.apply_config("colour = 1").is_err());
+        assert!(t.set("episode_factor", "0.5").is_err());
+        assert!(Severity::Critical > Severity::Warning && Severity::Warning > Severity::Info);
+    }
+}

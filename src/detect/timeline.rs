@@ -1,0 +1,281 @@
+//! Time buckets and episodes: *when* did a problem start and stop.
+//!
+//! A series is one provider's attempts and one category's failures per
+//! bucket. Buckets are one minute wide until the log spans more than
+//! [`MAX_BUCKETS`] minutes, then wider (2, 5, 10, 15, 30 minutes, 1, 2, 6, 12
+//! hours, 1 day), so a month of logs still gives a few hundred buckets.
+//!
+//! An episode is a run of buckets whose failure rate departs from the
+//! baseline (the median rate over all buckets with traffic): at least
+//! `factor` × the baseline *and* `min_share` above it, with at least two
+//! failures, in a bucket with at least a quarter of the median bucket's
+//! attempts (so the thin tail of a log, where only retries of failing mail
+//! remain, does not pass for an outbreak). Runs separated by one quiet bucket
+//! are one episode; runs with fewer than `min_count` failures are noise. When no
+//! bucket departs (the problem is there all along, e.g. a sender that always
+//! fails SPF), the finding is *steady*: it spans the first to the last failure.
+
+use serde::Serialize;
+
+/// At most this many buckets per series.
+pub const MAX_BUCKETS: i64 = 720;
+
+/// Bucket widths tried, in minutes.
+const WIDTHS: [i64; 11] = [1, 2, 5, 10, 15, 30, 60, 120, 360, 720, 1440];
+
+/// The bucket width (minutes) for a span of minutes.
+pub fn bucket_minutes(span_minutes: i64) -> i64 {
+    WIDTHS
+        .into_iter()
+        .find(|w| (span_minutes + w - 1) / w <= MAX_BUCKETS)
+        .unwrap_or(1440)
+}
+
+/// Buckets over a time range: `start` minute and width in minutes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Grid {
+    /// First minute (minutes since the epoch).
+    pub start: i64,
+    /// Width of a bucket in minutes.
+    pub width: i64,
+    /// Number of buckets.
+    pub len: usize,
+}
+
+impl Grid {
+    /// A grid covering minutes `first..=last`.
+    pub fn covering(first: i64, last: i64) -> Grid {
+        let span = (last - first + 1).max(1);
+        let width = bucket_minutes(span);
+        let start = first - first.rem_euclid(width);
+        let len = usize::try_from((last - start) / width + 1).unwrap_or(1);
+        Grid { start, width, len }
+    }
+
+    /// The bucket of a minute (clamped into the grid).
+    pub fn index(&self, minute: i64) -> usize {
+        let i = (minute - self.start).div_euclid(self.width).max(0);
+        usize::try_from(i)
+            .unwrap_or(0)
+            .min(self.len.saturating_sub(1))
+    }
+
+    /// First minute of bucket `i`.
+    pub fn minute_of(&self, i: usize) -> i64 {
+        self.start + i as i64 * self.width
+    }
+}
+
+/// One run of departing buckets.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Episode {
+    /// First minute, UTC seconds.
+    #[serde(skip)]
+    pub since: i64,
+    /// Last minute, UTC seconds.
+    #[serde(skip)]
+    pub until: i64,
+    /// `YYYY-MM-DD HH:MM` UTC.
+    pub since_utc: String,
+    /// `YYYY-MM-DD HH:MM` UTC (the last minute of the episode).
+    pub until_utc: String,
+    /// Failures in the episode.
+    pub count: u64,
+    /// Attempts in the episode.
+    pub attempts: u64,
+    /// count / attempts.
+    pub share: f64,
+}
+
+/// What the episode search found.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Episodes {
+    /// Median failure rate over buckets with traffic.
+    pub baseline: f64,
+    /// Departing runs, in time order (empty when steady).
+    pub runs: Vec<Episode>,
+    /// First and last minute (UTC seconds) with a failure.
+    pub span: Option<(i64, i64)>,
+}
+
+/// `YYYY-MM-DD HH:MM` of a UTC time.
+pub fn minute_utc(ts: i64) -> String {
+    let full = crate::parse::timestamp::format_utc(ts);
+    full.get(..16).unwrap_or(&full).to_string()
+}
+
+/// Finds the episodes of a series (`attempts[i]`, `fails[i]` per bucket).
+pub fn find_episodes(
+    grid: &Grid,
+    attempts: &[u64],
+    fails: &[u64],
+    factor: f64,
+    min_share: f64,
+    min_count: u64,
+) -> Episodes {
+    let rate = |i: usize| {
+        if attempts[i] == 0 {
+            0.0
+        } else {
+            fails[i] as f64 / attempts[i] as f64
+        }
+    };
+    let mut rates: Vec<f64> = (0..attempts.len())
+        .filter(|i| attempts[*i] > 0)
+        .map(rate)
+        .collect();
+    rates.sort_by(f64::total_cmp);
+    let baseline = if rates.is_empty() {
+        0.0
+    } else {
+        rates[(rates.len() - 1) / 2]
+    };
+    let threshold = (baseline * factor).max(baseline + min_share);
+    let mut volumes: Vec<u64> = attempts.iter().copied().filter(|a| *a > 0).collect();
+    volumes.sort_unstable();
+    let typical = volumes
+        .get(volumes.len().saturating_sub(1) / 2)
+        .copied()
+        .unwrap_or(0);
+    let departs = |i: usize| fails[i] >= 2 && attempts[i] * 4 >= typical && rate(i) >= threshold;
+    let first = fails.iter().position(|f| *f > 0);
+    let last = fails.iter().rposition(|f| *f > 0);
+    let span = first.zip(last).map(|(a, b)| {
+        (
+            grid.minute_of(a) * 60,
+            (grid.minute_of(b) + grid.width - 1) * 60,
+        )
+    });
+    let mut runs = Vec::new();
+    let mut i = 0;
+    while i < fails.len() {
+        if !departs(i) {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        let mut end = i;
+        let mut j = i + 1;
+        // Extend across single quiet buckets.
+        while j < fails.len() {
+            if departs(j) {
+                end = j;
+                j += 1;
+            } else if j + 1 < fails.len() && departs(j + 1) {
+                j += 1;
+            } else {
+                break;
+            }
+        }
+        let count: u64 = fails[start..=end].iter().sum();
+        let tried: u64 = attempts[start..=end].iter().sum();
+        i = end + 1;
+        if count < min_count {
+            continue;
+        }
+        let since = grid.minute_of(start) * 60;
+        let until = (grid.minute_of(end) + grid.width - 1) * 60;
+        runs.push(Episode {
+            since,
+            until,
+            since_utc: minute_utc(since),
+            until_utc: minute_utc(until),
+            count,
+            attempts: tried,
+            share: if tried == 0 {
+                0.0
+            } else {
+                count as f64 / tried as f64
+            },
+        });
+    }
+    Episodes {
+        baseline,
+        runs,
+        span,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bucket_widths_adapt_to_the_span() {
+        assert_eq!(bucket_minutes(16), 1);
+        assert_eq!(bucket_minutes(720), 1);
+        assert_eq!(bucket_minutes(1440), 2);
+        assert_eq!(bucket_minutes(30 * 1440), 60);
+        assert_eq!(bucket_minutes(10_000 * 1440), 1440);
+        let g = Grid::covering(100, 115);
+        assert_eq!((g.start, g.width, g.len), (100, 1, 16));
+        assert_eq!(g.index(107), 7);
+        assert_eq!(g.index(99), 0);
+        assert_eq!(g.index(500), 15);
+    }
+
+    #[test]
+    fn a_storm_is_an_episode_with_its_start_and_end() {
+        // 15 minutes of ~100 attempts; 1% throttled, 30% in minutes 3..=5.
+        let grid = Grid::covering(0, 14);
+        let attempts = vec![100u64; 15];
+        let mut fails = vec![1u64; 15];
+        fails[3] = 30;
+        fails[4] = 28;
+        fails[5] = 25;
+        fails[9] = 0;
+        let e = find_episodes(&grid, &attempts, &fails, 2.0, 0.02, 10);
+        assert_eq!(e.runs.len(), 1);
+        assert_eq!((e.runs[0].since, e.runs[0].until), (180, 300));
+        assert_eq!(e.runs[0].count, 83);
+        assert!((e.baseline - 0.01).abs() < 1e-9);
+        assert_eq!(e.span, Some((0, 14 * 60)));
+    }
+
+    #[test]
+    fn one_quiet_bucket_does_not_split_an_episode() {
+        let grid = Grid::covering(0, 9);
+        let attempts = vec![50u64; 10];
+        let fails = vec![0, 0, 20, 0, 20, 0, 0, 20, 0, 0];
+        let e = find_episodes(&grid, &attempts, &fails, 2.0, 0.02, 10);
+        assert_eq!(e.runs.len(), 2, "a gap of two buckets splits");
+        assert_eq!((e.runs[0].since, e.runs[0].until), (120, 240));
+    }
+
+    #[test]
+    fn a_thin_tail_is_not_an_episode() {
+        // Traffic stops at minute 6; only failing retries remain.
+        let grid = Grid::covering(0, 9);
+        let attempts = vec![100, 100, 100, 100, 100, 100, 10, 8, 6, 4];
+        let fails = vec![5, 5, 5, 5, 5, 5, 8, 7, 6, 4];
+        let e = find_episodes(&grid, &attempts, &fails, 2.0, 0.02, 5);
+        assert!(e.runs.is_empty(), "{:?}", e.runs);
+    }
+
+    #[test]
+    fn small_runs_are_noise() {
+        let grid = Grid::covering(0, 9);
+        let attempts = vec![100u64; 10];
+        let mut fails = vec![0u64; 10];
+        fails[4] = 3;
+        let e = find_episodes(&grid, &attempts, &fails, 2.0, 0.02, 10);
+        assert!(e.runs.is_empty());
+    }
+
+    #[test]
+    fn a_steady_problem_has_no_departure() {
+        let grid = Grid::covering(0, 9);
+        let attempts = vec![50u64; 10];
+        let fails = vec![35u64; 10];
+        let e = find_episodes(&grid, &attempts, &fails, 2.0, 0.02, 10);
+        assert!(e.runs.is_empty());
+        assert_eq!(e.span, Some((0, 540)));
+    }
+
+    #[test]
+    fn empty_series_are_fine() {
+        let grid = Grid::covering(0, 0);
+        let e = find_episodes(&grid, &[0], &[0], 2.0, 0.02, 10);
+        assert!(e.runs.is_empty() && e.span.is_none());
+    }
+}

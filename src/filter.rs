@@ -1,0 +1,223 @@
+//! `--since`, `--until`, `--provider`, `--sender-domain`: which attempts count.
+//!
+//! Filters apply where an attempt is *counted*, after every join: a deferral
+//! outside the time window still lets an expiry inside it find its provider,
+//! and a delivery is matched to its sender before `--sender-domain` decides.
+
+use crate::classify::provider::ProviderId;
+use crate::parse::timestamp::{UnixSeconds, days_from_civil, parse_rfc3339};
+
+/// What to keep. The default keeps everything.
+#[derive(Clone, Debug, Default)]
+pub struct Filter {
+    /// Keep attempts at or after this time.
+    pub since: Option<UnixSeconds>,
+    /// Keep attempts before this time.
+    pub until: Option<UnixSeconds>,
+    /// Keep only these providers (indexed by id); `None` keeps all.
+    pub providers: Option<Vec<bool>>,
+    /// Keep only messages from these sender domains (lowercase) or their
+    /// subdomains; empty keeps all.
+    pub sender_domains: Vec<Vec<u8>>,
+}
+
+impl Filter {
+    /// True when nothing is filtered.
+    pub fn is_empty(&self) -> bool {
+        self.since.is_none()
+            && self.until.is_none()
+            && self.providers.is_none()
+            && self.sender_domains.is_empty()
+    }
+
+    /// Time and provider test.
+    #[inline]
+    pub fn keeps(&self, ts: UnixSeconds, provider: ProviderId) -> bool {
+        self.since.is_none_or(|s| ts >= s)
+            && self.until.is_none_or(|u| ts < u)
+            && self
+                .providers
+                .as_ref()
+                .is_none_or(|p| p.get(usize::from(provider)).copied().unwrap_or(false))
+    }
+
+    /// Sender-domain test (`sender` is the message's sender domain, lowercase).
+    #[inline]
+    pub fn keeps_sender(&self, sender: &[u8]) -> bool {
+        self.sender_domains.is_empty()
+            || self
+                .sender_domains
+                .iter()
+                .any(|d| is_domain_or_sub(sender, d))
+    }
+}
+
+/// `mailer.saasly.example` is within `saasly.example`; `xsaasly.example` is not.
+pub fn is_domain_or_sub(domain: &[u8], parent: &[u8]) -> bool {
+    domain == parent
+        || (domain.len() > parent.len()
+            && domain.ends_with(parent)
+            && domain[domain.len() - parent.len() - 1] == b'.')
+}
+
+/// Parses a `--since`/`--until` value relative to `now` (UTC seconds).
+///
+/// Accepted: `now`, `today`, `yesterday` (midnight UTC); a duration ago
+/// (`90s`, `15m`, `1h`, `2d`, `1w`, optionally followed by ` ago`); a date
+/// `2026-11-22`; a date and time `2026-11-22 14:05[:30]` or RFC 3339
+/// (`2026-11-22T14:05:00Z`, `…+01:00`); a time of day `14:05[:30]` (today).
+/// Times without a zone are UTC, like log timestamps without one.
+pub fn parse_time_spec(spec: &str, now: UnixSeconds) -> Result<UnixSeconds, String> {
+    let s = spec.trim();
+    let midnight = now - now.rem_euclid(86_400);
+    match s {
+        "now" => return Ok(now),
+        "today" => return Ok(midnight),
+        "yesterday" => return Ok(midnight - 86_400),
+        _ => {}
+    }
+    let bare = s.strip_suffix(" ago").unwrap_or(s).trim();
+    if let Some(secs) = parse_duration(bare) {
+        return Ok(now - secs);
+    }
+    if let Some(t) = parse_date_time(s) {
+        return Ok(t);
+    }
+    if let Some(secs) = parse_clock(s) {
+        return Ok(midnight + secs);
+    }
+    Err(format!(
+        "cannot read time {spec:?}: use now, today, yesterday, 1h, 30m, 2d, \
+         2026-11-22, \"2026-11-22 14:05\", 2026-11-22T14:05:00Z or 14:05"
+    ))
+}
+
+fn parse_duration(s: &str) -> Option<i64> {
+    let unit_at = s.find(|c: char| !c.is_ascii_digit())?;
+    let (n, unit) = s.split_at(unit_at);
+    let n: i64 = n.parse().ok()?;
+    let mult = match unit.trim() {
+        "s" | "sec" | "secs" | "second" | "seconds" => 1,
+        "m" | "min" | "mins" | "minute" | "minutes" => 60,
+        "h" | "hour" | "hours" => 3600,
+        "d" | "day" | "days" => 86_400,
+        "w" | "week" | "weeks" => 7 * 86_400,
+        _ => return None,
+    };
+    n.checked_mul(mult)
+}
+
+fn parse_clock(s: &str) -> Option<i64> {
+    let mut parts = s.split(':');
+    let h: i64 = parts.next()?.parse().ok()?;
+    let m: i64 = parts.next()?.parse().ok()?;
+    let sec: i64 = match parts.next() {
+        Some(x) => x.parse().ok()?,
+        None => 0,
+    };
+    if parts.next().is_some() || !(0..24).contains(&h) || !(0..60).contains(&m) {
+        return None;
+    }
+    if !(0..61).contains(&sec) {
+        return None;
+    }
+    Some(h * 3600 + m * 60 + sec)
+}
+
+fn parse_date_time(s: &str) -> Option<UnixSeconds> {
+    let b = s.as_bytes();
+    if b.len() < 10 || b[4] != b'-' || b[7] != b'-' {
+        return None;
+    }
+    let year: i32 = s.get(0..4)?.parse().ok()?;
+    let month: u32 = s.get(5..7)?.parse().ok()?;
+    let day: u32 = s.get(8..10)?.parse().ok()?;
+    if !(1..=12).contains(&month) || !(1..=31).contains(&day) {
+        return None;
+    }
+    let date = days_from_civil(year, month, day) * 86_400;
+    let rest = &s[10..];
+    if rest.is_empty() {
+        return Some(date);
+    }
+    // Full RFC 3339 (with seconds and zone) goes to the log parser.
+    if let Some((t, used)) = parse_rfc3339(b)
+        && used == b.len()
+    {
+        return Some(t);
+    }
+    let time = rest.strip_prefix(' ').or_else(|| rest.strip_prefix('T'))?;
+    let time = time.strip_suffix('Z').unwrap_or(time);
+    Some(date + parse_clock(time)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOW: i64 = 1_795_351_137; // 2026-11-22 12:38:57 UTC
+    const MIDNIGHT: i64 = NOW - NOW % 86_400;
+
+    #[test]
+    fn relative_and_named_times() {
+        assert_eq!(parse_time_spec("now", NOW), Ok(NOW));
+        assert_eq!(parse_time_spec("today", NOW), Ok(MIDNIGHT));
+        assert_eq!(parse_time_spec("yesterday", NOW), Ok(MIDNIGHT - 86_400));
+        assert_eq!(parse_time_spec("1h", NOW), Ok(NOW - 3600));
+        assert_eq!(parse_time_spec("30m", NOW), Ok(NOW - 1800));
+        assert_eq!(parse_time_spec("2d ago", NOW), Ok(NOW - 2 * 86_400));
+        assert_eq!(parse_time_spec("1w", NOW), Ok(NOW - 7 * 86_400));
+    }
+
+    #[test]
+    fn absolute_times() {
+        assert_eq!(parse_time_spec("2026-11-22", NOW), Ok(MIDNIGHT));
+        assert_eq!(
+            parse_time_spec("2026-11-22 12:38:57", NOW),
+            Ok(NOW),
+            "date and time, UTC"
+        );
+        assert_eq!(parse_time_spec("2026-11-22T12:38", NOW), Ok(NOW - 57));
+        assert_eq!(parse_time_spec("2026-11-22T12:38:57Z", NOW), Ok(NOW));
+        assert_eq!(
+            parse_time_spec("2026-11-22T13:38:57+01:00", NOW),
+            Ok(NOW),
+            "offsets are honoured"
+        );
+        assert_eq!(parse_time_spec("12:38:57", NOW), Ok(NOW));
+        assert_eq!(parse_time_spec("12:38", NOW), Ok(NOW - 57));
+    }
+
+    #[test]
+    fn nonsense_is_an_error() {
+        for bad in [
+            "",
+            "soon",
+            "25:00",
+            "2026-13-01",
+            "12:61",
+            "1y",
+            "-1h",
+            "2026-11-22 x",
+        ] {
+            assert!(parse_time_spec(bad, NOW).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn filters() {
+        let f = Filter {
+            since: Some(100),
+            until: Some(200),
+            providers: Some(vec![false, true]),
+            sender_domains: vec![b"saasly.example".to_vec()],
+        };
+        assert!(f.keeps(100, 1) && f.keeps(199, 1));
+        assert!(!f.keeps(200, 1) && !f.keeps(99, 1) && !f.keeps(150, 0) && !f.keeps(150, 9));
+        assert!(f.keeps_sender(b"saasly.example"));
+        assert!(f.keeps_sender(b"mailer.saasly.example"));
+        assert!(!f.keeps_sender(b"xsaasly.example"));
+        assert!(!f.keeps_sender(b""));
+        assert!(Filter::default().is_empty() && Filter::default().keeps_sender(b""));
+    }
+}

@@ -1,0 +1,246 @@
+//! The findings and the timeline in the terminal report: first, because they
+//! are why people run mtastat during an incident.
+
+use super::Timeline;
+use super::sanitize::{ellipsize, terminal};
+use super::terminal::{Style, WIDTH, thousands};
+use crate::detect::{Finding, Severity};
+use std::fmt::Write as _;
+
+/// Findings shown in full; the rest are listed one line each.
+pub const FULL_FINDINGS: usize = 12;
+/// Sparkline columns.
+pub const SPARK_WIDTH: usize = 60;
+
+fn badge(sev: Severity, s: Style) -> String {
+    let text = format!("{:<8}", sev.as_str().to_uppercase());
+    match sev {
+        Severity::Critical => s.paint("1;31", &text),
+        Severity::Warning => s.paint("33", &text),
+        Severity::Info => s.dim(&text),
+    }
+}
+
+/// Wraps `text` at `width` columns, every line after the first indented.
+fn wrap(text: &str, width: usize, indent: &str) -> String {
+    let mut out = String::new();
+    let mut line = 0usize;
+    for word in text.split(' ') {
+        let w = super::sanitize::width(word);
+        if line > 0 && line + 1 + w > width {
+            out.push('\n');
+            out.push_str(indent);
+            line = 0;
+        } else if line > 0 {
+            out.push(' ');
+            line += 1;
+        }
+        out.push_str(word);
+        line += w;
+    }
+    out
+}
+
+/// Writes the findings section.
+pub fn render_findings(o: &mut String, findings: &[Finding], s: Style) {
+    let _ = writeln!(o, "\n{}", s.bold("Findings"));
+    if findings.is_empty() {
+        let _ = writeln!(o, "  none: no failure pattern above the thresholds");
+        return;
+    }
+    const INDENT: &str = "           ";
+    let body = WIDTH - INDENT.len();
+    for (i, f) in findings.iter().enumerate() {
+        if i >= FULL_FINDINGS {
+            let _ = writeln!(
+                o,
+                "  {} {} at {}: {} (count {})",
+                badge(f.severity, s),
+                f.rule,
+                terminal(&f.provider),
+                ellipsize(&terminal(&f.summary), 60),
+                thousands(f.count)
+            );
+            continue;
+        }
+        let head = format!(
+            "{} at {} — {}",
+            f.rule.replace('_', " "),
+            f.provider,
+            if f.steady {
+                format!("steady since {}", f.since)
+            } else {
+                format!(
+                    "since {} (until {})",
+                    f.since,
+                    f.until.get(11..).unwrap_or(&f.until)
+                )
+            }
+        );
+        let _ = writeln!(o, "  {} {}", badge(f.severity, s), s.bold(&terminal(&head)));
+        let _ = writeln!(o, "{INDENT}{}", wrap(&terminal(&f.summary), body, INDENT));
+        let _ = writeln!(o, "{INDENT}{}", s.dim(&wrap(&f.scope, body, INDENT)));
+        if f.episodes.len() > 1 {
+            let eps: Vec<String> = f
+                .episodes
+                .iter()
+                .take(6)
+                .map(|e| {
+                    format!(
+                        "{}–{} ({})",
+                        e.since_utc.get(11..).unwrap_or(&e.since_utc),
+                        e.until_utc.get(11..).unwrap_or(&e.until_utc),
+                        thousands(e.count)
+                    )
+                })
+                .collect();
+            let _ = writeln!(o, "{INDENT}episodes: {}", eps.join(", "));
+        }
+        for e in f.evidence.iter().take(2) {
+            let text = format!("{} {}", e.dsn, terminal(&e.reason));
+            let _ = writeln!(
+                o,
+                "{INDENT}{} {}",
+                s.dim(&format!("{:>6}×", thousands(e.count))),
+                ellipsize(text.trim(), body - 8)
+            );
+        }
+        if !f.sender_domains.is_empty() {
+            let senders: Vec<String> = f
+                .sender_domains
+                .iter()
+                .take(4)
+                .map(|d| {
+                    let name = if d.domain.is_empty() {
+                        "(sender unknown)".to_string()
+                    } else {
+                        terminal(&d.domain).into_owned()
+                    };
+                    format!(
+                        "{name} {} ({:.0}% of its mail)",
+                        thousands(d.count),
+                        d.failure_rate * 100.0
+                    )
+                })
+                .collect();
+            let _ = writeln!(
+                o,
+                "{INDENT}{}",
+                wrap(&format!("senders: {}", senders.join(", ")), body, INDENT)
+            );
+        }
+        if let Some(r) = &f.recipients {
+            let top: Vec<String> = r
+                .top
+                .iter()
+                .take(3)
+                .map(|c| terminal(&c.name).into_owned())
+                .collect();
+            let _ = writeln!(
+                o,
+                "{INDENT}{}",
+                ellipsize(
+                    &format!(
+                        "recipients: {} distinct, {} repeated; e.g. {}",
+                        thousands(r.distinct),
+                        thousands(r.repeated),
+                        top.join(", ")
+                    ),
+                    body
+                )
+            );
+        }
+        if !f.sample_queue_ids.is_empty() {
+            let ids: Vec<String> = f
+                .sample_queue_ids
+                .iter()
+                .map(|q| terminal(q).into_owned())
+                .collect();
+            let _ = writeln!(
+                o,
+                "{INDENT}{}",
+                s.dim(&format!("queue ids: {}", ids.join(" ")))
+            );
+        }
+        let _ = writeln!(
+            o,
+            "{INDENT}→ {}",
+            wrap(&f.action, body - 2, &format!("{INDENT}  "))
+        );
+    }
+}
+
+/// Eight levels for a rate in (0, 1]; `▁` for zero, space for no traffic.
+fn spark(attempts: u64, failed: u64) -> char {
+    const LEVELS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+    if attempts == 0 {
+        return ' ';
+    }
+    if failed == 0 {
+        return LEVELS[0];
+    }
+    let r = failed as f64 / attempts as f64;
+    let i = ((r * 7.0).ceil() as usize).clamp(1, 7);
+    LEVELS[i]
+}
+
+/// Sums `v` into at most `cols` columns.
+fn squeeze(v: &[u64], cols: usize) -> Vec<u64> {
+    let per = v.len().div_ceil(cols.max(1)).max(1);
+    v.chunks(per).map(|c| c.iter().sum()).collect()
+}
+
+/// Writes the per-provider sparklines of deferral and failure rate.
+pub fn render_timeline(o: &mut String, t: Option<&Timeline>, s: Style) {
+    let Some(t) = t else { return };
+    let per = t
+        .providers
+        .first()
+        .map_or(1, |p| p.attempts.len().div_ceil(SPARK_WIDTH).max(1));
+    let _ = writeln!(
+        o,
+        "\n{}  {}",
+        s.bold("Timeline"),
+        s.dim(&format!(
+            "{} → {} UTC, {} min per column; height = share of attempts",
+            t.start,
+            t.end.get(11..).unwrap_or(&t.end),
+            per as i64 * t.bucket_minutes
+        ))
+    );
+    for p in t.providers.iter().take(8) {
+        let att = squeeze(&p.attempts, SPARK_WIDTH);
+        let def = squeeze(&p.deferred, SPARK_WIDTH);
+        let fail = squeeze(&p.failed, SPARK_WIDTH);
+        let d: String = att.iter().zip(&def).map(|(a, f)| spark(*a, *f)).collect();
+        let b: String = att.iter().zip(&fail).map(|(a, f)| spark(*a, *f)).collect();
+        let _ = writeln!(
+            o,
+            "  {:<12} deferred {}",
+            ellipsize(&p.provider, 12),
+            s.paint("33", &d)
+        );
+        let _ = writeln!(o, "  {:<12} failed   {}", "", s.paint("31", &b));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sparks_and_squeeze() {
+        assert_eq!(spark(0, 0), ' ');
+        assert_eq!(spark(10, 0), '▁');
+        assert_eq!(spark(10, 10), '█');
+        assert_eq!(spark(100, 1), '▂');
+        assert_eq!(squeeze(&[1, 2, 3, 4, 5], 2), vec![6, 9]);
+        assert_eq!(squeeze(&[1, 2], 60), vec![1, 2]);
+    }
+
+    #[test]
+    fn wrapping_keeps_words() {
+        let w = wrap("aaa bbb ccc ddd", 8, "  ");
+        assert_eq!(w, "aaa bbb\n  ccc ddd");
+    }
+}
