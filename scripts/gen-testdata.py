@@ -7,7 +7,12 @@ across providers with realistic reply texts, deferrals that later succeed or
 expire, local deliveries, relay=none connection failures, a throttling storm
 at Gmail and a Spamhaus listing at Outlook. Same seed, same bytes.
 
-    scripts/gen-testdata.py [--seed N] [--messages N] [--out DIR]
+    scripts/gen-testdata.py [--seed N] [--messages N] [--out DIR] [--healthy]
+
+--healthy writes testdata/healthy/mail.log and exim/mainlog instead: the same
+relay on a good day (no storm, no listing, no unauthenticated sender, no dead
+or misspelt domains, background failure rates of a clean list), which must
+give no warning or critical finding.
 
 Also writes testdata/edge/hostile.log: CRLF endings, invalid UTF-8, ANSI
 escapes, NUL bytes, a truncated last line, and CSV-formula domains.
@@ -45,13 +50,21 @@ LAST = ["smith", "garcia", "chen", "muller", "rossi", "khan", "silva", "kim", "n
 
 T0 = 1795348800  # 2026-11-22 08:00:00 UTC
 
+# --healthy: background failure rates are scaled down and incidents are off.
+SCALE = 1.0
+INCIDENTS = True
+
+
+def p(x):
+    return x * SCALE
+
 
 def gmail_reply(rng, rcpt, sender, storm):
-    if rng.random() < 0.03:
+    if rng.random() < p(0.03):
         return ("bounced", "5.1.1", "550-5.1.1 The email account that you tried to reach does not exist. Please try 550-5.1.1 double-checking the recipient's email address for typos or 550-5.1.1 unnecessary spaces. For more information, go to 550 5.1.1  https://support.google.com/mail/?p=NoSuchUser %s - gsmtp" % gid(rng), "RCPT TO")
     if sender.endswith("promo-blast.example"):
         return ("bounced", "5.7.26", "550-5.7.26 This mail has been blocked because the sender is unauthenticated. 550-5.7.26 Gmail requires all senders to authenticate with either SPF or DKIM. 550 5.7.26  https://support.google.com/mail/answer/81126#authentication %s - gsmtp" % gid(rng), "end of DATA")
-    if rng.random() < (0.4 if storm else 0.03):
+    if rng.random() < (0.4 if storm else p(0.03)):
         code = "4.7.28" if rng.random() < 0.5 else "4.7.0"
         return ("deferred", code, "421-%s [198.51.100.23      15] Our system has detected an unusual rate of 421-%s unsolicited mail originating from your IP address. To protect our 421-%s users from spam, mail sent from your IP address has been temporarily 421 %s rate limited. https://support.google.com/mail/?p=UnsolicitedRateLimitError %s - gsmtp" % (code, code, code, code, gid(rng)), "end of DATA")
     return ("sent", "2.0.0", "250 2.0.0 OK  %d %s - gsmtp" % (rng.randrange(10**9, 2 * 10**9), gid(rng)), None)
@@ -64,9 +77,9 @@ def gid(rng):
 def outlook_reply(rng, rcpt, sender, listed):
     if listed and rng.random() < 0.7:
         return ("bounced", "5.7.1", "550 5.7.1 Service unavailable, Client host [198.51.100.23] blocked using Spamhaus. To request removal from this list see https://www.spamhaus.org/query/ip/198.51.100.23 (AS3130). [%s.namprd12.prod.outlook.com 2026-11-22T12:46:02.700Z %016X]" % (msid(rng), rng.getrandbits(64)), "RCPT TO")
-    if rng.random() < 0.04:
+    if rng.random() < p(0.04):
         return ("bounced", "5.5.0", "550 5.5.0 Requested action not taken: mailbox unavailable (S2017062302). [%s.namprd03.prod.outlook.com]" % msid(rng), "RCPT TO")
-    if rng.random() < 0.05:
+    if rng.random() < p(0.05):
         return ("deferred", "4.7.650", "451 4.7.650 The mail server [198.51.100.23] has been temporarily rate limited due to IP reputation. For e-mail delivery information, see https://postmaster.live.com (S775)", "MAIL FROM")
     return ("sent", "2.6.0", "250 2.6.0 <%d@shop.example> [InternalId=%d, Hostname=%s.eurprd04.prod.outlook.com] Queued mail for delivery" % (rng.getrandbits(40), rng.getrandbits(40), msid(rng)), None)
 
@@ -76,15 +89,15 @@ def msid(rng):
 
 
 def m365_reply(rng, rcpt, sender, listed):
-    if rng.random() < 0.06:
+    if rng.random() < p(0.06):
         return ("bounced", "5.4.1", "550 5.4.1 Recipient address rejected: Access denied. AS(201806281) [%s.eurprd04.prod.protection.outlook.com]" % msid(rng), "RCPT TO")
     return outlook_reply(rng, rcpt, sender, False)
 
 
 def yahoo_reply(rng, rcpt, sender, busy):
-    if rng.random() < (0.5 if busy else 0.03):
+    if rng.random() < (0.5 if busy else p(0.03)):
         return ("deferred", "4.7.0", "421 4.7.0 [TSS04] Messages from 198.51.100.23 temporarily deferred due to unexpected volume or user complaints - 4.16.55.1; see https://postmaster.yahooinc.com/error-codes", "end of DATA")
-    if rng.random() < 0.05:
+    if rng.random() < p(0.05):
         return ("bounced", "5.0.0", "554 delivery error: dd This user doesn't have a yahoo.com account (%s) [0] - mta4272.mail.ne1.yahoo.com" % rcpt, "end of DATA")
     if sender.endswith("promo-blast.example") and rng.random() < 0.5:
         return ("bounced", "5.7.9", "554 5.7.9 Message not accepted for policy reasons.  See https://postmaster.yahooinc.com/error-codes", "end of DATA")
@@ -92,29 +105,29 @@ def yahoo_reply(rng, rcpt, sender, busy):
 
 
 def icloud_reply(rng, rcpt, sender):
-    if rng.random() < 0.04:
+    if rng.random() < p(0.04):
         return ("bounced", "5.1.1", "550 5.1.1 <%s>: user does not exist" % rcpt, "RCPT TO")
-    if rng.random() < 0.01:
+    if rng.random() < p(0.01):
         return ("deferred", "4.2.2", "452 4.2.2 <%s>: mailbox is full" % rcpt, "RCPT TO")
     return ("sent", "2.0.0", "250 2.0.0 OK: queued as %012X" % rng.getrandbits(48), None)
 
 
 def generic_reply(rng, rcpt, sender):
     r = rng.random()
-    if r < 0.05:
+    if r < p(0.05):
         return ("bounced", "5.1.1", "550 5.1.1 <%s>: Recipient address rejected: User unknown in virtual mailbox table" % rcpt, "RCPT TO")
-    if r < 0.06:
+    if r < p(0.06):
         return ("bounced", "5.7.1", "554 5.7.1 Service unavailable; Client host [198.51.100.23] blocked using zen.spamhaus.org; https://www.spamhaus.org/query/ip/198.51.100.23", "RCPT TO")
-    if r < 0.08:
+    if r < p(0.08):
         return ("deferred", "4.3.0", "451 4.3.0 Temporary lookup failure", "RCPT TO")
     return ("sent", "2.0.0", "250 2.0.0 Ok: queued as %010X" % rng.getrandbits(40), None)
 
 
 def outcome(rng, domain, sender, t):
     profile = PROVIDERS[domain][3]
-    rcpt_storm = T0 + 3 * 3600 <= t < T0 + 4 * 3600
-    listed = T0 + 6 * 3600 <= t < T0 + 7 * 3600
-    busy = T0 + 2 * 3600 <= t < T0 + 2 * 3600 + 1800
+    rcpt_storm = INCIDENTS and T0 + 3 * 3600 <= t < T0 + 4 * 3600
+    listed = INCIDENTS and T0 + 6 * 3600 <= t < T0 + 7 * 3600
+    busy = INCIDENTS and T0 + 2 * 3600 <= t < T0 + 2 * 3600 + 1800
     rcpt = None
     if profile == "gmail":
         return gmail_reply(rng, rcpt, sender, rcpt_storm)
@@ -130,7 +143,7 @@ def outcome(rng, domain, sender, t):
 
 
 def pick_domain(rng):
-    names = list(PROVIDERS)
+    names = [d for d in PROVIDERS if INCIDENTS or PROVIDERS[d][3] not in ("refused", "nxdomain")]
     weights = [PROVIDERS[d][0] for d in names]
     return rng.choices(names, weights)[0]
 
@@ -160,7 +173,7 @@ def simulate(rng, n_messages):
     t = T0
     for i in range(n_messages):
         t += rng.randrange(1, 20)
-        sender = rng.choices(SENDERS, [5, 3, 1, 1])[0]
+        sender = rng.choices(SENDERS, [5, 3, 1, 1 if INCIDENTS else 0])[0]
         nrcpt = 1 if rng.random() < 0.8 else rng.randrange(2, 4)
         rcpts = []
         for _ in range(nrcpt):
@@ -294,8 +307,17 @@ def main():
     ap.add_argument("--seed", type=int, default=2026)
     ap.add_argument("--messages", type=int, default=1500)
     ap.add_argument("--out", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "testdata"))
+    ap.add_argument("--healthy", action="store_true", help="a good day: writes healthy/ only")
     a = ap.parse_args()
     rng = random.Random(a.seed)
+    if a.healthy:
+        global SCALE, INCIDENTS
+        SCALE, INCIDENTS = 0.15, False
+        events = simulate(rng, a.messages)
+        write(os.path.join(a.out, "healthy", "mail.log"),
+              postfix_lines(random.Random(a.seed + 1), events, lambda t, r: mon_day(t)))
+        write(os.path.join(a.out, "healthy", "mainlog"), exim_lines(random.Random(a.seed + 3), events))
+        return
     events = simulate(rng, a.messages)
     write(os.path.join(a.out, "postfix", "mail.log"),
           postfix_lines(random.Random(a.seed + 1), events, lambda t, r: mon_day(t)))

@@ -586,6 +586,8 @@ fn when(
             episodes: Vec::new(),
         };
     };
+    let (coarse, attempts, fails) = timeline::coarsen(grid, attempts, fails);
+    let (grid, attempts, fails) = (&coarse, attempts.as_slice(), fails.as_slice());
     let e = find_episodes(
         grid,
         attempts,
@@ -594,12 +596,12 @@ fn when(
         t.min_share,
         t.min_count.div_ceil(2),
     );
-    // A problem present in the typical bucket (baseline at warning level), or
+    // A problem present in the typical bucket (baseline at critical level), or
     // one whose episodes hold under half of its failures, is chronic: it
     // started with the first failure, whatever peaks came later.
     let total: u64 = fails.iter().sum();
     let in_runs: u64 = e.runs.iter().map(|r| r.count).sum();
-    let episodic = !chronic && e.baseline < t.warning_share && in_runs * 2 >= total;
+    let episodic = !chronic && e.baseline < t.critical_share && in_runs * 2 >= total;
     let main = e.runs.iter().max_by_key(|r| r.count).filter(|_| episodic);
     match main {
         Some(m) => When {

@@ -8,7 +8,7 @@
 //! An episode is a run of buckets whose failure rate departs from the
 //! baseline (the median rate over all buckets with traffic): at least
 //! `factor` × the baseline *and* `min_share` above it, with at least two
-//! failures, in a bucket with at least a quarter of the median bucket's
+//! failures, in a bucket with at least a quarter of the typical bucket's
 //! attempts (so the thin tail of a log, where only retries of failing mail
 //! remain, does not pass for an outbreak). Runs separated by one quiet bucket
 //! are one episode; runs with fewer than `min_count` failures are noise. When no
@@ -64,6 +64,53 @@ impl Grid {
     pub fn minute_of(&self, i: usize) -> i64 {
         self.start + i as i64 * self.width
     }
+}
+
+/// The bucket volume the typical *attempt* sits in (attempt-weighted
+/// median), so a long thin tail of retries does not make busy hours look
+/// typical-small.
+pub fn typical_volume(attempts: &[u64]) -> u64 {
+    let mut volumes: Vec<u64> = attempts.iter().copied().filter(|a| *a > 0).collect();
+    volumes.sort_unstable();
+    let total: u64 = volumes.iter().sum();
+    let mut seen = 0;
+    for v in &volumes {
+        seen += v;
+        if seen * 2 >= total {
+            return *v;
+        }
+    }
+    0
+}
+
+/// Attempts a typical bucket should hold for its rate to mean something.
+pub const MIN_BUCKET_ATTEMPTS: u64 = 20;
+
+/// Coarsens a grid and its series until the typical bucket (median over
+/// buckets with traffic) holds [`MIN_BUCKET_ATTEMPTS`]: a provider sending two
+/// messages a minute is judged in ten-minute buckets, not one-minute noise.
+pub fn coarsen(grid: &Grid, attempts: &[u64], fails: &[u64]) -> (Grid, Vec<u64>, Vec<u64>) {
+    let typical = typical_volume(attempts);
+    let k = if typical == 0 {
+        1
+    } else {
+        let want = MIN_BUCKET_ATTEMPTS.div_ceil(typical);
+        [1u64, 2, 3, 5, 10, 15, 30, 60, 120, 240, 720, 1440]
+            .into_iter()
+            .find(|k| *k >= want)
+            .unwrap_or(1440)
+    };
+    if k == 1 {
+        return (*grid, attempts.to_vec(), fails.to_vec());
+    }
+    let k = usize::try_from(k).unwrap_or(1);
+    let sum = |v: &[u64]| v.chunks(k).map(|c| c.iter().sum()).collect::<Vec<u64>>();
+    let coarse = Grid {
+        start: grid.start,
+        width: grid.width * k as i64,
+        len: grid.len.div_ceil(k),
+    };
+    (coarse, sum(attempts), sum(fails))
 }
 
 /// One run of departing buckets.
@@ -131,12 +178,7 @@ pub fn find_episodes(
         rates[(rates.len() - 1) / 2]
     };
     let threshold = (baseline * factor).max(baseline + min_share);
-    let mut volumes: Vec<u64> = attempts.iter().copied().filter(|a| *a > 0).collect();
-    volumes.sort_unstable();
-    let typical = volumes
-        .get(volumes.len().saturating_sub(1) / 2)
-        .copied()
-        .unwrap_or(0);
+    let typical = typical_volume(attempts);
     let departs = |i: usize| fails[i] >= 2 && attempts[i] * 4 >= typical && rate(i) >= threshold;
     let first = fails.iter().position(|f| *f > 0);
     let last = fails.iter().rposition(|f| *f > 0);
@@ -270,6 +312,18 @@ mod tests {
         let e = find_episodes(&grid, &attempts, &fails, 2.0, 0.02, 10);
         assert!(e.runs.is_empty());
         assert_eq!(e.span, Some((0, 540)));
+    }
+
+    #[test]
+    fn thin_traffic_is_judged_in_wider_buckets() {
+        let grid = Grid::covering(0, 99);
+        let attempts = vec![2u64; 100];
+        let fails = vec![1u64; 100];
+        let (g, a, f) = coarsen(&grid, &attempts, &fails);
+        assert_eq!((g.width, g.len), (10, 10));
+        assert_eq!((a[0], f[0]), (20, 10));
+        let busy = vec![50u64; 100];
+        assert_eq!(coarsen(&grid, &busy, &fails).0, grid);
     }
 
     #[test]
