@@ -2,100 +2,14 @@
 //! and — when `../shared` is beside the repo — on the genuine lab logs and the
 //! public corpora, checking counts against `grep`, never against mtastat.
 
-use assert_cmd::Command;
 use predicates::prelude::*;
 use serde_json::Value;
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process;
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn testdata(rel: &str) -> PathBuf {
-    root().join("testdata").join(rel)
-}
-
-fn shared() -> Option<PathBuf> {
-    let p = root().join("..").join("shared");
-    if p.join("lab").is_dir() {
-        Some(p)
-    } else {
-        eprintln!("skipping: ../shared (lab logs and corpora) is not beside the repo");
-        None
-    }
-}
-
-fn mtastat() -> Command {
-    Command::cargo_bin("mtastat").unwrap_or_else(|e| panic!("binary not built: {e}"))
-}
-
-fn json_report(args: &[&Path]) -> Value {
-    let out = mtastat().arg("--json").args(args).output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
-}
-
-/// Runs a Python script; panics with its stderr if it fails; returns stdout lines.
-fn python(script: &str) -> Vec<String> {
-    let out = process::Command::new("python3")
-        .arg("-c")
-        .arg(script)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(str::to_string)
-        .collect()
-}
-
-/// `sh -c` pipeline output, trimmed.
-fn sh(script: &str) -> String {
-    let out = process::Command::new("sh")
-        .arg("-c")
-        .arg(script)
-        .output()
-        .unwrap();
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
-}
-
-fn grep_count(pattern: &str, file: &Path) -> u64 {
-    let out = sh(&format!(
-        "LC_ALL=C grep -acE '{pattern}' '{}'",
-        file.display()
-    ));
-    out.parse().unwrap_or(0)
-}
-
-fn per_status(report: &Value) -> BTreeMap<String, u64> {
-    let mut m = BTreeMap::new();
-    for d in report["deliveries"].as_array().unwrap() {
-        *m.entry(d["status"].as_str().unwrap().to_string())
-            .or_insert(0) += d["count"].as_u64().unwrap();
-    }
-    m
-}
-
-fn per_code(report: &Value) -> BTreeMap<String, u64> {
-    let mut m = BTreeMap::new();
-    for d in report["deliveries"].as_array().unwrap() {
-        let dsn = d["dsn"].as_str().unwrap();
-        if !dsn.is_empty() {
-            *m.entry(dsn.to_string()).or_insert(0) += d["count"].as_u64().unwrap();
-        }
-    }
-    m
-}
+mod common;
+use common::*;
 
 #[test]
 fn readme_first_command_runs_on_testdata() {

@@ -80,7 +80,7 @@ pub fn render_findings(o: &mut String, findings: &[Finding], s: Style) {
         let _ = writeln!(o, "  {} {}", badge(f.severity, s), s.bold(&terminal(&head)));
         let _ = writeln!(o, "{INDENT}{}", wrap(&terminal(&f.summary), body, INDENT));
         let _ = writeln!(o, "{INDENT}{}", s.dim(&wrap(&f.scope, body, INDENT)));
-        if f.episodes.len() > 1 {
+        if f.episodes.len() > 1 && !f.steady {
             let eps: Vec<String> = f
                 .episodes
                 .iter()
@@ -94,7 +94,11 @@ pub fn render_findings(o: &mut String, findings: &[Finding], s: Style) {
                     )
                 })
                 .collect();
-            let _ = writeln!(o, "{INDENT}episodes: {}", eps.join(", "));
+            let _ = writeln!(
+                o,
+                "{INDENT}{}",
+                wrap(&format!("episodes: {}", eps.join(", ")), body, INDENT)
+            );
         }
         for e in f.evidence.iter().take(2) {
             let text = format!("{} {}", e.dsn, terminal(&e.reason));

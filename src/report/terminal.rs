@@ -348,12 +348,15 @@ fn details(o: &mut String, r: &Report, s: Style) {
             o,
             "\n{} {}",
             s.bold(&p.provider),
-            s.dim(&format!(
-                "— {}, {} attempts, {} deferred, {} bounced or expired",
-                p.name,
-                thousands(p.attempts),
-                percent(p.deferred_rate),
-                percent(p.failed_rate)
+            s.dim(&ellipsize(
+                &format!(
+                    "— {}, {} attempts, {} deferred, {} bounced or expired",
+                    p.name,
+                    thousands(p.attempts),
+                    percent(p.deferred_rate),
+                    percent(p.failed_rate)
+                ),
+                WIDTH - 1 - p.provider.chars().count()
             ))
         );
         if !p.top_codes.is_empty() {

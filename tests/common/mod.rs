@@ -1,0 +1,96 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code)]
+
+use assert_cmd::Command;
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process;
+
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn testdata(rel: &str) -> PathBuf {
+    root().join("testdata").join(rel)
+}
+
+pub fn shared() -> Option<PathBuf> {
+    let p = root().join("..").join("shared");
+    if p.join("lab").is_dir() {
+        Some(p)
+    } else {
+        eprintln!("skipping: ../shared (lab logs and corpora) is not beside the repo");
+        None
+    }
+}
+
+pub fn mtastat() -> Command {
+    Command::cargo_bin("mtastat").unwrap_or_else(|e| panic!("binary not built: {e}"))
+}
+
+pub fn json_report(args: &[&Path]) -> Value {
+    let out = mtastat().arg("--json").args(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// Runs a Python script; panics with its stderr if it fails; returns stdout lines.
+pub fn python(script: &str) -> Vec<String> {
+    let out = process::Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+/// `sh -c` pipeline output, trimmed.
+pub fn sh(script: &str) -> String {
+    let out = process::Command::new("sh")
+        .arg("-c")
+        .arg(script)
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+pub fn grep_count(pattern: &str, file: &Path) -> u64 {
+    let out = sh(&format!(
+        "LC_ALL=C grep -acE '{pattern}' '{}'",
+        file.display()
+    ));
+    out.parse().unwrap_or(0)
+}
+
+pub fn per_status(report: &Value) -> BTreeMap<String, u64> {
+    let mut m = BTreeMap::new();
+    for d in report["deliveries"].as_array().unwrap() {
+        *m.entry(d["status"].as_str().unwrap().to_string())
+            .or_insert(0) += d["count"].as_u64().unwrap();
+    }
+    m
+}
+
+pub fn per_code(report: &Value) -> BTreeMap<String, u64> {
+    let mut m = BTreeMap::new();
+    for d in report["deliveries"].as_array().unwrap() {
+        let dsn = d["dsn"].as_str().unwrap();
+        if !dsn.is_empty() {
+            *m.entry(dsn.to_string()).or_insert(0) += d["count"].as_u64().unwrap();
+        }
+    }
+    m
+}

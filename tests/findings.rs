@@ -1,0 +1,539 @@
+//! Findings, timeline, filters, compare and --fail-on, run through the binary.
+//!
+//! The lab logs carry scripted incidents whose windows are in
+//! `groundtruth/*/episode_env.txt` (seconds from `SIM_T0`): each must be found,
+//! at the right provider (and sender domains), starting within two minutes of
+//! the truth. Counts used to check filters come from Python over the raw log,
+//! not from mtastat.
+
+mod common;
+use common::*;
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// `KEY=VALUE` lines of a groundtruth file.
+fn env_file(path: &Path) -> BTreeMap<String, i64> {
+    std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .lines()
+        .filter_map(|l| l.split_once('='))
+        .filter_map(|(k, v)| Some((k.to_string(), v.trim().parse().ok()?)))
+        .collect()
+}
+
+/// `YYYY-MM-DD HH:MM` (UTC) → seconds.
+fn minute_epoch(s: &str) -> i64 {
+    let out = sh(&format!("date -u -d '{s}' +%s"));
+    out.parse()
+        .unwrap_or_else(|_| panic!("cannot read time {s:?}"))
+}
+
+fn findings(r: &Value) -> &Vec<Value> {
+    r["findings"].as_array().expect("findings array")
+}
+
+fn find<'a>(r: &'a Value, rule: &str, provider: &str) -> &'a Value {
+    findings(r)
+        .iter()
+        .find(|f| f["rule"] == rule && f["provider"] == provider)
+        .unwrap_or_else(|| {
+            let have: Vec<String> = findings(r)
+                .iter()
+                .map(|f| format!("{} at {}", f["rule"], f["provider"]))
+                .collect();
+            panic!("no {rule} finding at {provider}; have {have:?}")
+        })
+}
+
+fn assert_starts_near(f: &Value, truth: i64, what: &str) {
+    let since = minute_epoch(f["since"].as_str().unwrap());
+    assert!(
+        (since - truth).abs() <= 120,
+        "{what}: since {} is {} s from the truth {}",
+        f["since"],
+        since - truth,
+        sh(&format!("date -u -d @{truth} '+%F %T'"))
+    );
+}
+
+fn assert_at_least_warning(f: &Value) {
+    assert!(
+        f["severity"] == "warning" || f["severity"] == "critical",
+        "{}",
+        f["summary"]
+    );
+}
+
+fn sender_names(f: &Value) -> Vec<String> {
+    f["sender_domains"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["domain"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// The scripted incidents of one lab run, checked on one MTA's log.
+fn check_lab_run(log: &Path, run: &str, outlook_listing: bool, yahoo_limit: bool) {
+    let Some(shared) = shared() else { return };
+    let env = env_file(
+        &shared
+            .join("lab/groundtruth")
+            .join(run)
+            .join("episode_env.txt"),
+    );
+    let t0 = env["SIM_T0"];
+    let r = json_report(&[log]);
+
+    let storm = find(&r, "throttling", "google");
+    assert_at_least_warning(storm);
+    assert_eq!(
+        storm["steady"], false,
+        "the storm is an episode: {}",
+        storm["summary"]
+    );
+    assert_starts_near(
+        storm,
+        t0 + env["GMAIL_STORM_START"],
+        "Gmail rate-limit storm",
+    );
+    let codes: Vec<&str> = storm["codes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert!(
+        codes.contains(&"4.7.0") || codes.contains(&"4.7.28"),
+        "{codes:?}"
+    );
+    assert!(
+        !storm["scope"]
+            .as_str()
+            .unwrap()
+            .starts_with("all providers")
+    );
+
+    let auth = find(&r, "authentication", "google");
+    assert_at_least_warning(auth);
+    let senders = sender_names(auth);
+    for d in ["promo-blast.example", "cheapdeals.example"] {
+        assert!(senders.iter().any(|s| s == d), "{d} not in {senders:?}");
+    }
+    assert_eq!(auth["senders_concentrated"], true);
+    assert_starts_near(auth, t0, "SPF/DKIM/DMARC failures");
+    assert!(
+        auth["action"]
+            .as_str()
+            .unwrap()
+            .contains("promo-blast.example")
+    );
+
+    if outlook_listing {
+        let block = find(&r, "policy_block", "microsoft");
+        assert_at_least_warning(block);
+        assert!(
+            block["blocklists"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|b| b["name"] == "Spamhaus"),
+            "{}",
+            block["blocklists"]
+        );
+        assert_starts_near(
+            block,
+            t0 + env["OUTLOOK_LISTED_START"],
+            "Outlook Spamhaus listing",
+        );
+        assert!(block["action"].as_str().unwrap().contains("Spamhaus"));
+    } else {
+        assert!(
+            !findings(&r)
+                .iter()
+                .any(|f| f["rule"] == "policy_block" && f["provider"] == "microsoft"),
+            "no listing was scripted in {run}"
+        );
+    }
+    if yahoo_limit {
+        let y = find(&r, "throttling", "yahoo");
+        assert_at_least_warning(y);
+        // The per-minute limit is exceeded from the first minute of traffic.
+        assert_starts_near(y, t0, "Yahoo per-minute limit");
+        assert!(
+            y["evidence"][0]["reason"]
+                .as_str()
+                .unwrap()
+                .contains("[TSS04]"),
+            "{}",
+            y["evidence"]
+        );
+    }
+    // Every finding carries its evidence and an action.
+    for f in findings(&r) {
+        assert!(!f["action"].as_str().unwrap().is_empty());
+        assert!(
+            !f["evidence"].as_array().unwrap().is_empty(),
+            "{}",
+            f["summary"]
+        );
+        assert!(f["count"].as_u64().unwrap() > 0);
+        let share = f["share"].as_f64().unwrap();
+        assert!((0.0..=1.0).contains(&share));
+    }
+}
+
+#[test]
+fn lab_postfix_run_a_incidents() {
+    if let Some(s) = shared() {
+        check_lab_run(&s.join("lab/postfix/runA/mail.log"), "run1", true, true);
+    }
+}
+
+#[test]
+fn lab_exim_run1_incidents() {
+    if let Some(s) = shared() {
+        check_lab_run(&s.join("lab/exim/run1/mainlog"), "run1", true, true);
+    }
+}
+
+#[test]
+fn lab_postfix_run_c_incidents() {
+    if let Some(s) = shared() {
+        check_lab_run(&s.join("lab/postfix/runC/mail.log"), "run3", false, false);
+    }
+}
+
+#[test]
+fn lab_exim_run3_incidents() {
+    if let Some(s) = shared() {
+        check_lab_run(&s.join("lab/exim/run3/mainlog"), "run3", false, false);
+    }
+}
+
+#[test]
+fn healthy_traffic_raises_no_warning() {
+    for log in ["healthy/mail.log", "healthy/mainlog"] {
+        let path = testdata(log);
+        let r = json_report(&[&path]);
+        assert!(
+            r["delivery_attempts"].as_u64().unwrap() > 1000,
+            "{log} too small"
+        );
+        for f in findings(&r) {
+            assert_eq!(f["severity"], "info", "{log}: {}", f["summary"]);
+        }
+        mtastat()
+            .args(["--fail-on", "warning"])
+            .arg(&path)
+            .assert()
+            .success();
+    }
+}
+
+#[test]
+fn fail_on_sets_the_exit_status() {
+    let log = testdata("postfix/mail.log");
+    mtastat()
+        .args(["--fail-on", "warning"])
+        .arg(&log)
+        .assert()
+        .code(1);
+    mtastat()
+        .args(["--fail-on", "critical"])
+        .arg(&log)
+        .assert()
+        .code(1);
+    mtastat().arg(&log).assert().success();
+    // Thresholds from a config file can silence everything.
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("mtastat.toml");
+    std::fs::write(&cfg, "# quiet\nmin_count = 1000000\n").unwrap();
+    mtastat()
+        .args(["--fail-on", "warning", "--config"])
+        .arg(&cfg)
+        .arg(&log)
+        .assert()
+        .success();
+    // A bad setting is a usage error, not a silent default.
+    std::fs::write(&cfg, "min_cuont = 3\n").unwrap();
+    mtastat()
+        .arg("--config")
+        .arg(&cfg)
+        .arg(&log)
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("unknown setting"));
+}
+
+#[test]
+fn generated_storm_is_found_in_its_window() {
+    // scripts/gen-testdata.py: Gmail storm from T0+3h to T0+4h (15:00–16:00 UTC).
+    for log in ["postfix/mail.log", "exim/mainlog"] {
+        let r = json_report(&[&testdata(log)]);
+        let storm = find(&r, "throttling", "google");
+        assert_eq!(storm["steady"], false, "{log}");
+        assert_starts_near(storm, minute_epoch("2026-11-22 15:00"), log);
+        let auth = find(&r, "authentication", "google");
+        assert_eq!(sender_names(auth)[0], "promo-blast.example");
+    }
+}
+
+#[test]
+fn terminal_report_shows_findings_first_and_a_timeline() {
+    let out = mtastat()
+        .arg(testdata("postfix/mail.log"))
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    let findings_at = text.find("Findings").expect("findings section");
+    let table_at = text
+        .find("Delivery attempts by provider and status")
+        .expect("status table");
+    assert!(findings_at < table_at);
+    assert!(text.contains("Timeline"));
+    assert!(text.contains("CRITICAL") && text.contains("→ "));
+    let crit = text.find("CRITICAL").unwrap();
+    let warn = text.find("WARNING").unwrap();
+    assert!(crit < warn, "most severe first");
+    assert!(
+        text.lines().all(|l| l.chars().count() <= 100),
+        "100 columns"
+    );
+}
+
+/// Postfix deliveries per status for messages from `sender_domain`, computed
+/// in Python from the raw log (queue id → sender from qmgr lines).
+fn python_counts_by_sender(log: &Path, sender_domain: &str) -> BTreeMap<String, u64> {
+    let lines = python(&format!(
+        r#"
+import re, collections
+sender = {{}}
+counts = collections.Counter()
+for line in open({log:?}, encoding="utf-8", errors="replace"):
+    m = re.search(r"postfix/qmgr\[\d+\]: (\w+): from=<([^>]*)>", line)
+    if m:
+        sender[m.group(1)] = m.group(2).rsplit("@", 1)[-1].lower()
+        if "status=expired" in line and sender[m.group(1)] == {sender_domain:?}:
+            counts["expired"] += 1
+        continue
+    m = re.search(r"postfix/\w+\[\d+\]: (\w+): to=<.*status=(\w+)", line)
+    if m and sender.get(m.group(1)) == {sender_domain:?}:
+        counts[m.group(2)] += 1
+for k, v in sorted(counts.items()):
+    print(k, v)
+"#,
+        log = log.display().to_string()
+    ));
+    lines
+        .iter()
+        .filter_map(|l| l.split_once(' '))
+        .map(|(k, v)| (k.to_string(), v.parse().unwrap()))
+        .collect()
+}
+
+fn status_counts(r: &Value) -> BTreeMap<String, u64> {
+    let mut m = BTreeMap::new();
+    for d in r["deliveries"].as_array().unwrap() {
+        *m.entry(d["status"].as_str().unwrap().to_string())
+            .or_insert(0) += d["count"].as_u64().unwrap();
+    }
+    m
+}
+
+#[test]
+fn sender_domain_filter_matches_an_independent_join() {
+    let log = testdata("postfix/mail.log");
+    let want = python_counts_by_sender(&log, "promo-blast.example");
+    assert!(want.values().sum::<u64>() > 50);
+    let out = mtastat()
+        .args(["--json", "--sender-domain", "Promo-Blast.example"])
+        .arg(&log)
+        .output()
+        .unwrap();
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(status_counts(&r), want);
+    assert!(r["attempts_filtered_out"].as_u64().unwrap() > 0);
+}
+
+#[test]
+fn sender_join_survives_file_and_chunk_boundaries() {
+    // Split the log in the middle of messages: qmgr from= lines in the first
+    // part, their deliveries in the second. One thread and many: same answer.
+    let log = testdata("postfix/mail.log");
+    let text = std::fs::read_to_string(&log).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let cut = lines
+        .iter()
+        .position(|l| l.contains("qmgr") && l.contains("from=<offers@promo-blast.example>"))
+        .unwrap()
+        + 1;
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("a.log"), dir.path().join("b.log"));
+    std::fs::write(&a, lines[..cut].join("\n") + "\n").unwrap();
+    std::fs::write(&b, lines[cut..].join("\n") + "\n").unwrap();
+    let want = python_counts_by_sender(&log, "promo-blast.example");
+    for threads in ["1", "2", "8"] {
+        let out = mtastat()
+            .args([
+                "--json",
+                "-j",
+                threads,
+                "--sender-domain",
+                "promo-blast.example",
+            ])
+            .arg(&a)
+            .arg(&b)
+            .output()
+            .unwrap();
+        let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(status_counts(&r), want, "-j {threads}");
+        assert_eq!(r["attempts_sender_unknown"], 0);
+    }
+}
+
+#[test]
+fn provider_and_time_filters() {
+    let log = testdata("postfix/mail.log");
+    let r = json_report(&[&log]);
+    let google_total: u64 = r["deliveries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["provider"] == "google")
+        .map(|d| d["count"].as_u64().unwrap())
+        .sum();
+    let out = mtastat()
+        .args(["--json", "--provider", "google"])
+        .arg(&log)
+        .output()
+        .unwrap();
+    let g: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rows = g["deliveries"].as_array().unwrap();
+    assert!(rows.iter().all(|d| d["provider"] == "google"));
+    assert_eq!(
+        rows.iter()
+            .map(|d| d["count"].as_u64().unwrap())
+            .sum::<u64>(),
+        google_total
+    );
+
+    // One hour of log, counted independently: delivery lines stamped 15:xx.
+    let want = grep_count("^Nov 22 15:[0-9:]+ .* to=<.*status=", &log);
+    let out = mtastat()
+        .args([
+            "--json",
+            "--since",
+            "2026-11-22 15:00",
+            "--until",
+            "2026-11-22T16:00:00Z",
+        ])
+        .arg(&log)
+        .output()
+        .unwrap();
+    let h: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let got: u64 = status_counts(&h).values().sum();
+    let expired_in_hour = grep_count("^Nov 22 15:[0-9:]+ .*status=expired, returned", &log);
+    assert_eq!(got, want + expired_in_hour);
+
+    mtastat()
+        .args(["--provider", "gmail"])
+        .arg(&log)
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("unknown provider"));
+    mtastat()
+        .args(["--since", "soon"])
+        .arg(&log)
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("--since"));
+    mtastat()
+        .args(["--since", "2026-11-22 16:00", "--until", "2026-11-22 15:00"])
+        .arg(&log)
+        .assert()
+        .code(2);
+}
+
+#[test]
+fn compare_two_providers() {
+    let log = testdata("postfix/mail.log");
+    let r = json_report(&[&log]);
+    let attempts = |p: &str| {
+        r["providers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["provider"] == p)
+            .map_or(0, |x| x["attempts"].as_u64().unwrap())
+    };
+    let out = mtastat()
+        .args(["compare", "google", "microsoft", "--json"])
+        .arg(&log)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let c: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(c["a"]["provider"], "google");
+    assert_eq!(c["a"]["attempts"].as_u64().unwrap(), attempts("google"));
+    assert_eq!(c["b"]["attempts"].as_u64().unwrap(), attempts("microsoft"));
+    let shares: f64 = c["a"]["statuses"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["share"].as_f64().unwrap())
+        .sum();
+    assert!(shares > 0.99 && shares < 1.0001, "{shares}");
+    assert!(
+        c["a"]["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["rule"] == "throttling")
+    );
+    mtastat()
+        .args(["compare", "google", "microsoft"])
+        .arg(&log)
+        .assert()
+        .success()
+        .stdout(predicates::str::contains("Code families"))
+        .stdout(predicates::str::contains("Findings for google"));
+    mtastat()
+        .args(["compare", "google", "nosuch"])
+        .arg(&log)
+        .assert()
+        .code(2);
+}
+
+#[test]
+fn json_findings_have_every_field() {
+    let r = json_report(&[&testdata("exim/mainlog")]);
+    let f = &findings(&r)[0];
+    for key in [
+        "rule",
+        "severity",
+        "provider",
+        "scope",
+        "codes",
+        "count",
+        "share",
+        "dominance",
+        "since",
+        "until",
+        "episodes",
+        "evidence",
+        "sample_queue_ids",
+        "sender_domains",
+        "summary",
+        "action",
+    ] {
+        assert!(f.get(key).is_some(), "finding lacks {key}");
+    }
+    assert!(r["timeline"]["providers"].as_array().unwrap().len() > 3);
+    assert!(r["thresholds"]["min_count"].as_u64().unwrap() > 0);
+}
