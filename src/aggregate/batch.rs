@@ -181,6 +181,9 @@ pub struct ReasonKey {
 pub struct ReasonStats {
     /// Attempts with this reason.
     pub count: u64,
+    /// Of those, attempts actually tried (and expiries): the rest are
+    /// deferrals logged without trying, repeating an earlier failure.
+    pub tried: u64,
     /// First time seen (UTC seconds).
     pub first: i64,
     /// Last time seen.
@@ -471,6 +474,7 @@ fn add_reason(map: &mut HashMap<ReasonKey, ReasonStats, Fast>, key: ReasonKey, s
     map.entry(key)
         .and_modify(|t| {
             t.count += s.count;
+            t.tried += s.tried;
             t.first = t.first.min(s.first);
             t.last = t.last.max(s.last);
         })
@@ -597,6 +601,7 @@ impl Batch {
             },
             ReasonStats {
                 count: 1,
+                tried: u64::from(a.attempted || a.status == Status::Expired),
                 first: a.ts,
                 last: a.ts,
             },

@@ -16,7 +16,7 @@ pub const SUMMARY_COLUMNS: [&str; 7] = [
 ];
 
 /// The reasons frame's columns, in order.
-pub const REASON_COLUMNS: [&str; 10] = [
+pub const REASON_COLUMNS: [&str; 11] = [
     "provider",
     "status",
     "dsn",
@@ -25,6 +25,7 @@ pub const REASON_COLUMNS: [&str; 10] = [
     "category",
     "reason",
     "count",
+    "tried",
     "first_seen",
     "last_seen",
 ];
@@ -153,6 +154,7 @@ pub fn reasons_frame(batch: &Batch, providers: &ProviderMap) -> PolarsResult<Dat
     let mut category = Vec::with_capacity(n);
     let mut reason = Vec::with_capacity(n);
     let mut count = Vec::with_capacity(n);
+    let mut tried = Vec::with_capacity(n);
     let mut first = Vec::with_capacity(n);
     let mut last = Vec::with_capacity(n);
     for (k, s) in &rows {
@@ -164,6 +166,7 @@ pub fn reasons_frame(batch: &Batch, providers: &ProviderMap) -> PolarsResult<Dat
         category.push(k.category.as_str());
         reason.push(String::from_utf8_lossy(batch.reasons.get(k.reason)).into_owned());
         count.push(s.count);
+        tried.push(s.tried);
         first.push(s.first);
         last.push(s.last);
     }
@@ -180,8 +183,9 @@ pub fn reasons_frame(batch: &Batch, providers: &ProviderMap) -> PolarsResult<Dat
             Column::new(REASON_COLUMNS[5].into(), category),
             Column::new(REASON_COLUMNS[6].into(), reason),
             Column::new(REASON_COLUMNS[7].into(), count),
-            Column::new(REASON_COLUMNS[8].into(), first),
-            Column::new(REASON_COLUMNS[9].into(), last),
+            Column::new(REASON_COLUMNS[8].into(), tried),
+            Column::new(REASON_COLUMNS[9].into(), first),
+            Column::new(REASON_COLUMNS[10].into(), last),
         ],
     )
 }

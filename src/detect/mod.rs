@@ -745,12 +745,16 @@ fn reason_index(df: &DataFrame) -> PolarsResult<ReasonIndex> {
         strs(df, "dsn")?,
         strs(df, "category")?,
         strs(df, "reason")?,
-        u64s(df, "count")?,
+        u64s(df, "tried")?,
         i64s(df, "first_seen")?,
         i64s(df, "last_seen")?,
     );
     let mut out: ReasonIndex = HashMap::new();
     for i in 0..p.len() {
+        // Only what was tried: the findings leave out repeated, untried deferrals.
+        if n[i] == 0 {
+            continue;
+        }
         out.entry((p[i].clone(), category(&c[i])))
             .or_default()
             .push((r[i].clone(), d[i].clone(), s[i].clone(), n[i], f[i], l[i]));
