@@ -15,15 +15,15 @@
 //! 5. the RFC 3463 / 5248 registry by class, subject and detail;
 //! 6. for code-less replies, the text (timeouts, refusals, SPF, rate limits …).
 //!
-//! All markers are found with one case-insensitive multi-pattern pass
-//! (regex-automata `which_overlapping_matches`), so a reply is read once.
+//! All markers are literal needles found in one ASCII-case-insensitive
+//! Aho-Corasick pass (aho-corasick is already in the tree through regex), so
+//! a reply is read once and no automaton is built at run time: an earlier
+//! regex-automata overlapping search spent half of a run determinizing.
 
 use super::provider::{ProviderId, ProviderMap};
 use crate::dsn::Dsn;
 use crate::event::Status;
-use regex_automata::meta::{Cache, Regex};
-use regex_automata::util::syntax;
-use regex_automata::{Input, MatchKind, PatternSet};
+use aho_corasick::AhoCorasick;
 
 /// What a delivery outcome means. `Delivered` for successes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -265,88 +265,239 @@ enum Family {
     Generic,
 }
 
-/// The text markers, one pattern each, case-insensitive. Order is the
-/// pattern id; blocklists are listed most specific first.
-const MARKERS: &[(Marker, &str)] = &[
-    (Marker::Bl(Blocklist::SpamhausZen), r"zen\.spamhaus"),
+/// The text markers: literal needles, matched ASCII-case-insensitively in one
+/// Aho-Corasick pass. A `|` at either end of a needle asks for a word
+/// boundary there. Blocklists are listed most specific first.
+const MARKERS: &[(Marker, &[&str])] = &[
+    (Marker::Bl(Blocklist::SpamhausZen), &["zen.spamhaus"]),
     (
         Marker::Bl(Blocklist::SpamhausSbl),
-        r"sbl\.spamhaus|spamhaus('s)? sbl|\bsbl[0-9]+",
+        &["sbl.spamhaus", "spamhaus sbl", "spamhaus's sbl"],
     ),
     (
         Marker::Bl(Blocklist::SpamhausXbl),
-        r"xbl\.spamhaus|spamhaus('s)? xbl|cbl\.abuseat|abuseat\.org|\[bl23\]",
+        &[
+            "xbl.spamhaus",
+            "spamhaus xbl",
+            "spamhaus's xbl",
+            "abuseat.org",
+            "[bl23]",
+        ],
     ),
     (
         Marker::Bl(Blocklist::SpamhausPbl),
-        r"pbl\.spamhaus|spamhaus('s)? pbl",
+        &["pbl.spamhaus", "spamhaus pbl", "spamhaus's pbl"],
     ),
     (
         Marker::Bl(Blocklist::SpamhausDbl),
-        r"dbl\.spamhaus|spamhaus('s)? dbl",
+        &["dbl.spamhaus", "spamhaus dbl", "spamhaus's dbl"],
     ),
-    (Marker::Bl(Blocklist::Spamhaus), r"spamhaus|\[bl21\]"),
-    (Marker::Bl(Blocklist::Barracuda), r"barracuda"),
-    (Marker::Bl(Blocklist::SpamCop), r"spamcop"),
-    (Marker::Bl(Blocklist::Sorbs), r"\bsorbs\b|sorbs\.net"),
-    (Marker::Bl(Blocklist::Uceprotect), r"uceprotect"),
+    (Marker::Bl(Blocklist::Spamhaus), &["spamhaus", "[bl21]"]),
+    (Marker::Bl(Blocklist::Barracuda), &["barracuda"]),
+    (Marker::Bl(Blocklist::SpamCop), &["spamcop"]),
+    (Marker::Bl(Blocklist::Sorbs), &["|sorbs|"]),
+    (Marker::Bl(Blocklist::Uceprotect), &["uceprotect"]),
     (
         Marker::Bl(Blocklist::Proofpoint),
-        r"dnsbl-lookup|ipcheck\.proofpoint|proofpoint[^\n]{0,60}(block|reputation|dnsbl)",
+        &["dnsbl-lookup", "ipcheck.proofpoint", "proofpoint.com/dnsbl"],
     ),
-    (Marker::Bl(Blocklist::Cloudmark), r"cloudmark"),
-    (Marker::Bl(Blocklist::SenderScore), r"senderscore"),
-    (Marker::Bl(Blocklist::MicrosoftS3150), r"\(a?s3150\)"),
-    (Marker::Bl(Blocklist::MicrosoftS3140), r"\(a?s3140\)"),
+    (Marker::Bl(Blocklist::Cloudmark), &["cloudmark"]),
+    (Marker::Bl(Blocklist::SenderScore), &["senderscore"]),
+    (
+        Marker::Bl(Blocklist::MicrosoftS3150),
+        &["(s3150)", "(as3150)"],
+    ),
+    (
+        Marker::Bl(Blocklist::MicrosoftS3140),
+        &["(s3140)", "(as3140)"],
+    ),
     (
         Marker::Bl(Blocklist::MicrosoftBannedIp),
-        r"banned sending ip",
+        &["banned sending ip"],
     ),
     (
         Marker::Bl(Blocklist::MicrosoftBannedSender),
-        r"banned sender",
+        &["banned sender"],
     ),
     (
         Marker::Bl(Blocklist::OtherList),
-        r"blocked using |black ?listed|black ?list|block ?list|\blisted (in|at|on|by) |\bdnsbl\b|\brbl\b",
+        &[
+            "blocked using ",
+            "blacklisted",
+            "black listed",
+            "blacklist",
+            "black list",
+            "blocklist",
+            "block list",
+            " listed in ",
+            " listed at ",
+            " listed on ",
+            " listed by ",
+            "|dnsbl|",
+            "|rbl|",
+        ],
     ),
-    (Marker::Greylist, r"gr[ea]y-?list"),
-    (Marker::YahooThrottle, r"\[tss0[1-4]\]|\[ts0[1-3]\]"),
-    (Marker::YahooBlock, r"\[tss(09|11)\]"),
-    (Marker::YahooContent, r"\[ph[0-9][0-9]\]"),
+    (
+        Marker::Greylist,
+        &["greylist", "graylist", "grey-list", "gray-list"],
+    ),
+    (
+        Marker::YahooThrottle,
+        &[
+            "[tss01]", "[tss02]", "[tss03]", "[tss04]", "[ts01]", "[ts02]", "[ts03]",
+        ],
+    ),
+    (Marker::YahooBlock, &["[tss09]", "[tss11]"]),
+    // "[ph" followed by two digits and "]" (checked in `verified`).
+    (Marker::YahooContent, &["[ph"]),
     (
         Marker::Quota,
-        r"over ?quota|quota exceeded|mailbox (is )?full|inbox is (out of storage|full)|out of storage|insufficient storage|storage space",
+        &[
+            "over quota",
+            "overquota",
+            "quota exceeded",
+            "mailbox is full",
+            "mailbox full",
+            "inbox is full",
+            "out of storage",
+            "insufficient storage",
+            "storage space",
+        ],
     ),
     (
         Marker::Unknown,
-        r"\bdd\b[^\n]{0,120}(doesn't|does not) have[^\n]{0,80}account|no longer valid|mailbox is disabled|account (is )?disabled|is (inactive|disabled)|user unknown|unknown user|no such (user|recipient|mailbox)|nosuchuser|does not exist|doesn't exist|recipient not found|user not found|mailbox not found|mailbox unavailable|invalid recipient|unrouteable address|unknown recipient|address unknown",
+        &[
+            "doesn't have a",
+            "does not have a",
+            "no longer valid",
+            "mailbox is disabled",
+            "account is disabled",
+            "account disabled",
+            "is inactive",
+            "is disabled",
+            "user unknown",
+            "unknown user",
+            "no such user",
+            "no such recipient",
+            "no such mailbox",
+            "nosuchuser",
+            "does not exist",
+            "doesn't exist",
+            "recipient not found",
+            "user not found",
+            "mailbox not found",
+            "mailbox unavailable",
+            "invalid recipient",
+            "unrouteable address",
+            "unknown recipient",
+            "address unknown",
+        ],
     ),
     (
         Marker::Auth,
-        r"\bspf\b|\bdkim\b|\bdmarc\b|unauthenticated|not authenticated|authentication (check|fail|result|level)|failing both|ptr record|reverse dns|\brdns\b|sender id",
+        &[
+            "|spf|",
+            "|dkim|",
+            "|dmarc|",
+            "unauthenticated",
+            "not authenticated",
+            "authentication check",
+            "authentication fail",
+            "authentication result",
+            "authentication level",
+            "failing both",
+            "ptr record",
+            "reverse dns",
+            "|rdns|",
+            "sender id",
+        ],
     ),
     (
         Marker::Throttle,
-        r"unusual rate|rate limit|ratelimit|too many (connections|messages|recipients|concurrent|sessions)|too quickly|at a rate|unexpected volume|excessive volume|server busy|try again later|exceeded the maximum number of connections|too fast|throttl|slow down|max message per connection",
+        &[
+            "unusual rate",
+            "rate limit",
+            "ratelimit",
+            "too many connections",
+            "too many messages",
+            "too many recipients",
+            "too many concurrent",
+            "too many sessions",
+            "too quickly",
+            "at a rate",
+            "unexpected volume",
+            "excessive volume",
+            "server busy",
+            "try again later",
+            "exceeded the maximum number of connections",
+            "too fast",
+            "throttl",
+            "slow down",
+            "max message per connection",
+        ],
     ),
     (
         Marker::Network,
-        r"connection refused|timed out|no route to host|network is unreachable|lost connection|connection reset|connection closed|closed connection|host or domain name not found|name service error|host not found|does not accept mail|null ?mx|loops back to myself|unrouteable mail domain|no mx|dns",
+        &[
+            "connection refused",
+            "timed out",
+            "no route to host",
+            "network is unreachable",
+            "lost connection",
+            "connection reset",
+            "connection closed",
+            "closed connection",
+            "host or domain name not found",
+            "name service error",
+            "host not found",
+            "does not accept mail",
+            "nullmx",
+            "null mx",
+            "loops back to myself",
+            "unrouteable mail domain",
+            "no mx",
+            "|dns",
+        ],
     ),
-    (Marker::Tls, r"starttls|\btls\b|certificate|\bssl\b"),
+    (Marker::Tls, &["starttls", "|tls|", "certificate", "|ssl|"]),
     (
         Marker::Size,
-        r"size limit|exceeds [a-z ]{0,20}limit|too (big|large)|message size|message length",
+        &[
+            "size limit",
+            "exceeds fixed limit",
+            "exceeds the maximum",
+            "exceeds maximum",
+            "too big",
+            "too large",
+            "message size",
+            "message length",
+        ],
     ),
     (
         Marker::PolicyText,
-        r"unsolicited|\bspam|policy|reputation|suspicious|blocked|banned|not allowed|prohibited|denied",
+        &[
+            "unsolicited",
+            "|spam",
+            "policy",
+            "reputation",
+            "suspicious",
+            "blocked",
+            "banned",
+            "not allowed",
+            "prohibited",
+            "denied",
+        ],
     ),
-    (Marker::MicrosoftAs, r"\bas\([0-9]+\)"),
+    // "as(" followed by a digit (checked in `verified`): Microsoft's AS(201806281).
+    (Marker::MicrosoftAs, &["|as("]),
     (
         Marker::RelayDenied,
-        r"relay access denied|unable to relay|relaying denied|relay not permitted",
+        &[
+            "relay access denied",
+            "unable to relay",
+            "relaying denied",
+            "relay not permitted",
+        ],
     ),
 ];
 
@@ -422,72 +573,106 @@ pub struct Outcome<'a> {
 /// Decides [`Category`] and [`Blocklist`]. Build once; share by reference.
 #[derive(Clone, Debug)]
 pub struct Classifier {
-    re: Regex,
+    ac: AhoCorasick,
+    /// Per needle: its marker and whether it needs a word boundary before / after.
+    needles: Vec<(Marker, bool, bool)>,
     families: Vec<Family>,
 }
 
-/// Per-worker scratch for [`Classifier::classify`].
-#[derive(Clone, Debug)]
-pub struct ClassifyCache {
-    cache: Cache,
-    set: PatternSet,
+/// Per-worker scratch for [`Classifier::classify`] (kept for API symmetry with
+/// the masker; the Aho-Corasick automaton needs none).
+#[derive(Clone, Debug, Default)]
+pub struct ClassifyCache;
+
+fn is_word(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_'
+}
+
+/// Extra checks some needles need beyond the literal match.
+fn verified(marker: Marker, hay: &[u8], end: usize) -> bool {
+    match marker {
+        Marker::YahooContent => {
+            matches!(hay.get(end..end + 3), Some([a, b, b']']) if a.is_ascii_digit() && b.is_ascii_digit())
+        }
+        Marker::MicrosoftAs => hay.get(end).is_some_and(u8::is_ascii_digit),
+        _ => true,
+    }
 }
 
 impl Classifier {
-    /// Compiles the markers and resolves the provider families in `providers`.
+    /// Builds the automaton and resolves the provider families in `providers`.
     pub fn new(providers: &ProviderMap) -> Classifier {
-        let patterns: Vec<String> = MARKERS.iter().map(|(_, p)| format!("(?i){p}")).collect();
-        let re = Regex::builder()
-            .configure(Regex::config().match_kind(MatchKind::All))
-            .syntax(syntax::Config::new().unicode(false).utf8(false))
-            .build_many(&patterns)
-            .unwrap_or_else(|e| unreachable!("marker patterns are constant and valid: {e}"));
+        let mut patterns: Vec<&str> = Vec::new();
+        let mut needles = Vec::new();
+        for (marker, list) in MARKERS {
+            for n in *list {
+                let left = n.starts_with('|');
+                let right = n.len() > 1 && n.ends_with('|');
+                let text = n.trim_matches('|');
+                patterns.push(text);
+                needles.push((*marker, left, right));
+            }
+        }
+        // A full DFA: a few hundred needles make a small table, and the
+        // search is one lookup per byte.
+        let ac = AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .kind(Some(aho_corasick::AhoCorasickKind::DFA))
+            .build(&patterns)
+            .unwrap_or_else(|e| unreachable!("marker needles are constant and valid: {e}"));
         let families = (0..providers.len())
             .map(|i| {
                 let id = ProviderId::try_from(i).unwrap_or(ProviderId::MAX);
                 match providers.info(id).id.as_str() {
                     "google" => Family::Google,
                     "microsoft" => Family::Microsoft,
-                    "yahoo" | "att" | "verizon" => Family::Yahoo,
+                    "yahoo" | "att" => Family::Yahoo,
                     "apple" => Family::Apple,
                     _ => Family::Generic,
                 }
             })
             .collect();
-        Classifier { re, families }
+        Classifier {
+            ac,
+            needles,
+            families,
+        }
     }
 
     /// Scratch space for one worker.
     pub fn cache(&self) -> ClassifyCache {
-        ClassifyCache {
-            cache: self.re.create_cache(),
-            set: PatternSet::new(self.re.pattern_len()),
-        }
+        ClassifyCache
     }
 
-    fn find(&self, cache: &mut ClassifyCache, text: &[u8]) -> Found {
-        cache.set.clear();
-        let input = Input::new(text);
-        self.re
-            .which_overlapping_matches_with(&mut cache.cache, &input, &mut cache.set);
+    fn find(&self, text: &[u8]) -> Found {
         let mut found = Found::default();
-        for pid in cache.set.iter() {
-            let Some((marker, _)) = MARKERS.get(pid.as_usize()) else {
+        for m in self.ac.find_overlapping_iter(text) {
+            let Some((marker, left, right)) = self.needles.get(m.pattern().as_usize()) else {
                 continue;
             };
+            let (start, end) = (m.start(), m.end());
+            if *left && start > 0 && text.get(start - 1).is_some_and(|b| is_word(*b)) {
+                continue;
+            }
+            if *right && text.get(end).is_some_and(|b| is_word(*b)) {
+                continue;
+            }
+            if !verified(*marker, text, end) {
+                continue;
+            }
             found.bits |= bit(*marker);
-            if let Marker::Bl(list) = marker {
-                // Patterns are ordered most specific first; keep the first.
-                if found.blocklist.is_none_or(|b| (*list as u8) < (b as u8)) {
-                    found.blocklist = Some(*list);
-                }
+            if let Marker::Bl(list) = marker
+                && found.blocklist.is_none_or(|b| (*list as u8) < (b as u8))
+            {
+                // Lists are ordered most specific first; keep the most specific.
+                found.blocklist = Some(*list);
             }
         }
         found
     }
 
     /// The category (and the blocklist, for policy blocks that name one).
-    pub fn classify(&self, cache: &mut ClassifyCache, o: &Outcome<'_>) -> (Category, Blocklist) {
+    pub fn classify(&self, _cache: &mut ClassifyCache, o: &Outcome<'_>) -> (Category, Blocklist) {
         if matches!(o.status, Status::Sent | Status::Deliverable) {
             return (Category::Delivered, Blocklist::None);
         }
@@ -496,7 +681,7 @@ impl Classifier {
             .get(usize::from(o.provider))
             .copied()
             .unwrap_or(Family::Generic);
-        let f = self.find(cache, o.reply);
+        let f = self.find(o.reply);
         decide(family, o, &f)
     }
 }
