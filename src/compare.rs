@@ -238,11 +238,31 @@ pub fn render(c: &Comparison, s: Style) -> String {
             let _ = writeln!(o, "  none");
         }
         for f in &side.findings {
+            let hm = |t: &str| t.get(11..).unwrap_or(t).to_string();
+            let when = if f.steady {
+                format!("steady {}–{}", hm(&f.since), hm(&f.until))
+            } else {
+                format!(
+                    "{}–{}, {:.0}% during",
+                    hm(&f.since),
+                    hm(&f.until),
+                    f.peak_share * 100.0
+                )
+            };
+            let codes: Vec<&str> = f.codes.iter().take(3).map(|c| c.name.as_str()).collect();
+            let line = format!(
+                "{:<15}{:>7} {:<22} {:>5.1}% of attempts; {}",
+                f.rule,
+                thousands(f.count),
+                codes.join("/"),
+                f.share * 100.0,
+                when
+            );
             let _ = writeln!(
                 o,
                 "  {:<9}{}",
                 f.severity.as_str().to_uppercase(),
-                ellipsize(&terminal(&f.summary), WIDTH - 11)
+                ellipsize(&terminal(&line), WIDTH - 11)
             );
         }
     }
