@@ -537,3 +537,61 @@ fn json_findings_have_every_field() {
     assert!(r["timeline"]["providers"].as_array().unwrap().len() > 3);
     assert!(r["thresholds"]["min_count"].as_u64().unwrap() > 0);
 }
+
+#[test]
+fn timeouts_everywhere_are_one_global_finding() {
+    // Egress blocked: every provider's MX times out, at the same rate.
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("mail.log");
+    let mut text = String::new();
+    let hosts = [
+        ("gmail.com", "gmail-smtp-in.l.google.com"),
+        ("outlook.com", "outlook-com.olc.protection.outlook.com"),
+        ("yahoo.com", "mta5.am0.yahoodns.net"),
+        ("icloud.com", "mx01.mail.icloud.com"),
+    ];
+    for i in 0..400 {
+        let (domain, mx) = hosts[i % hosts.len()];
+        let (m, s) = (i / 20, i % 60);
+        let qid = format!("{:010X}", 0xA000 + i);
+        text.push_str(&format!(
+            "Nov 22 10:{m:02}:{s:02} mx1 postfix/qmgr[9]: {qid}: from=<news@shop.example>, size=100, nrcpt=1 (queue active)\n"
+        ));
+        let line = if i % 10 < 6 {
+            format!(
+                "to=<u{i}@{domain}>, relay=none, delay=30, delays=0/0/30/0, dsn=4.4.1, status=deferred (connect to {mx}[192.0.2.1]:25: Connection timed out)"
+            )
+        } else {
+            format!(
+                "to=<u{i}@{domain}>, relay={mx}[192.0.2.1]:25, delay=1, delays=0/0/0.5/0.5, dsn=2.0.0, status=sent (250 2.0.0 OK)"
+            )
+        };
+        text.push_str(&format!(
+            "Nov 22 10:{m:02}:{s:02} mx1 postfix/smtp[10]: {qid}: {line}\n"
+        ));
+    }
+    std::fs::write(&log, text).unwrap();
+    let out = mtastat()
+        .args(["--json", "--year", "2026"])
+        .arg(&log)
+        .output()
+        .unwrap();
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let f = find(&r, "network", "all");
+    assert!(
+        f["scope"]
+            .as_str()
+            .unwrap()
+            .starts_with("all providers (4 of 4"),
+        "{}",
+        f["scope"]
+    );
+    assert_eq!(f["severity"], "critical");
+    assert_eq!(f["providers"].as_array().unwrap().len(), 4);
+    assert!(
+        !findings(&r)
+            .iter()
+            .any(|x| x["rule"] == "network" && x["provider"] != "all"),
+        "no per-provider duplicates"
+    );
+}

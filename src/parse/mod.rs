@@ -152,6 +152,7 @@ mod tests {
         "2026-11-22 12:39:03 1xV6qi-0004PA-2t ** a@x R=r T=t H=mx [1.2.3.4] X=TLS:x CV=yes: SMTP error from remote mail server after RCPT TO:<a@x>: 550-5.1.1 a\\n550 5.1.1 b",
         "2026-11-22 12:39:03 1xV6qi-0004PA-2t == a@x R=r T=t defer (-44) H=mx [1.2.3.4]: SMTP error from remote mail server after end of data: 451 4.3.0 x",
         "Jun 29 16:04:19 server exim[1234]: 1xV6qi-0004PA-2t => a@b R=r T=t H=h [1.1.1.1] C=\"250 2.0.0 OK\"",
+        "2026-11-22 13:16:01 1xV7QH-0005he-2J H=gmail-smtp-in.l.google.com [127.0.0.10]: SMTP error from remote mail server after end of data: 421-4.7.0 x\\n421 4.7.0 y - gsmtp",
     ];
 
     proptest! {
