@@ -995,7 +995,13 @@ fn category_finding(
             v
         }
     };
-    let concentrated_senders: Vec<String> = if senders_concentrated {
+    // Naming senders makes sense where the sender causes the failure, not
+    // where it merely mails the same full or unknown mailboxes.
+    let sender_driven = matches!(
+        c,
+        Category::Auth | Category::Policy | Category::Throttling | Category::Content
+    );
+    let concentrated_senders: Vec<String> = if senders_concentrated && sender_driven {
         sender_counts
             .iter()
             .take(3)
