@@ -8,7 +8,7 @@
 use crate::aggregate::batch::{
     Attempt, Batch, LastDeferral, PendingExpiry, QueueId, message_key, sender_domain,
 };
-use crate::classify::category::{Blocklist, Category, Classifier, ClassifyCache, Outcome};
+use crate::classify::category::{Blocklist, Category, Classifier, Outcome};
 use crate::classify::provider::{ProviderMap, domain_of, lowercase_into};
 use crate::classify::reason::Masker;
 use crate::event::{Delivery, Status};
@@ -65,7 +65,6 @@ pub struct Worker {
     /// What this worker has accumulated.
     pub batch: Batch,
     cache: Cache,
-    categories: ClassifyCache,
     domain: Vec<u8>,
     relay: Vec<u8>,
     scratch: Vec<u8>,
@@ -78,7 +77,6 @@ impl Worker {
         Worker {
             batch: Batch::default(),
             cache: ctx.engine.masker.cache(),
-            categories: ctx.engine.classifier.cache(),
             domain: Vec::with_capacity(256),
             relay: Vec::with_capacity(256),
             scratch: Vec::with_capacity(1024),
@@ -204,8 +202,7 @@ impl Worker {
                 reply: d.reply,
                 at_greeting: d.at_greeting,
             };
-            (attempt.category, attempt.blocklist) =
-                engine.classifier.classify(&mut self.categories, &outcome);
+            (attempt.category, attempt.blocklist) = engine.classifier.classify(&outcome);
             engine.masker.mask(
                 &mut self.cache,
                 d.reply,

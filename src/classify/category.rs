@@ -579,11 +579,6 @@ pub struct Classifier {
     families: Vec<Family>,
 }
 
-/// Per-worker scratch for [`Classifier::classify`] (kept for API symmetry with
-/// the masker; the Aho-Corasick automaton needs none).
-#[derive(Clone, Debug, Default)]
-pub struct ClassifyCache;
-
 fn is_word(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'_'
 }
@@ -639,11 +634,6 @@ impl Classifier {
         }
     }
 
-    /// Scratch space for one worker.
-    pub fn cache(&self) -> ClassifyCache {
-        ClassifyCache
-    }
-
     fn find(&self, text: &[u8]) -> Found {
         let mut found = Found::default();
         for m in self.ac.find_overlapping_iter(text) {
@@ -672,7 +662,7 @@ impl Classifier {
     }
 
     /// The category (and the blocklist, for policy blocks that name one).
-    pub fn classify(&self, _cache: &mut ClassifyCache, o: &Outcome<'_>) -> (Category, Blocklist) {
+    pub fn classify(&self, o: &Outcome<'_>) -> (Category, Blocklist) {
         if matches!(o.status, Status::Sent | Status::Deliverable) {
             return (Category::Delivered, Blocklist::None);
         }
@@ -858,23 +848,19 @@ mod tests {
     ) -> (Category, Blocklist) {
         let map = ProviderMap::builtin();
         let c = Classifier::new(&map);
-        let mut cache = c.cache();
         let id = (0..map.len())
             .map(|i| i as ProviderId)
             .find(|i| map.info(*i).id == provider)
             .unwrap_or(map.other());
         let basic = reply.get(..3).and_then(|s| s.parse().ok());
-        c.classify(
-            &mut cache,
-            &Outcome {
-                provider: id,
-                status,
-                dsn: Dsn::parse(code.as_bytes()),
-                basic,
-                reply: reply.as_bytes(),
-                at_greeting,
-            },
-        )
+        c.classify(&Outcome {
+            provider: id,
+            status,
+            dsn: Dsn::parse(code.as_bytes()),
+            basic,
+            reply: reply.as_bytes(),
+            at_greeting,
+        })
     }
 
     use Category::*;
@@ -1281,8 +1267,7 @@ mod tests {
         ) {
             let map = ProviderMap::builtin();
             let c = Classifier::new(&map);
-            let mut cache = c.cache();
-            let _ = c.classify(&mut cache, &Outcome {
+            let _ = c.classify(&Outcome {
                 provider,
                 status: Status::Deferred,
                 dsn: Some(Dsn { class, subject, detail }),
