@@ -347,12 +347,7 @@ fn sender_domain_filter_matches_an_independent_join() {
     let log = testdata("postfix/mail.log");
     let want = python_counts_by_sender(&log, "promo-blast.example");
     assert!(want.values().sum::<u64>() > 50);
-    let out = mtastat()
-        .args(["--json", "--sender-domain", "Promo-Blast.example"])
-        .arg(&log)
-        .output()
-        .unwrap();
-    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let r = json_with(&["--sender-domain", "Promo-Blast.example"], &[&log]);
     assert_eq!(status_counts(&r), want);
     assert!(r["attempts_filtered_out"].as_u64().unwrap() > 0);
 }
@@ -375,19 +370,10 @@ fn sender_join_survives_file_and_chunk_boundaries() {
     std::fs::write(&b, lines[cut..].join("\n") + "\n").unwrap();
     let want = python_counts_by_sender(&log, "promo-blast.example");
     for threads in ["1", "2", "8"] {
-        let out = mtastat()
-            .args([
-                "--json",
-                "-j",
-                threads,
-                "--sender-domain",
-                "promo-blast.example",
-            ])
-            .arg(&a)
-            .arg(&b)
-            .output()
-            .unwrap();
-        let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let r = json_with(
+            &["-j", threads, "--sender-domain", "promo-blast.example"],
+            &[&a, &b],
+        );
         assert_eq!(status_counts(&r), want, "-j {threads}");
         assert_eq!(r["attempts_sender_unknown"], 0);
     }
@@ -404,12 +390,7 @@ fn provider_and_time_filters() {
         .filter(|d| d["provider"] == "google")
         .map(|d| d["count"].as_u64().unwrap())
         .sum();
-    let out = mtastat()
-        .args(["--json", "--provider", "google"])
-        .arg(&log)
-        .output()
-        .unwrap();
-    let g: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let g = json_with(&["--provider", "google"], &[&log]);
     let rows = g["deliveries"].as_array().unwrap();
     assert!(rows.iter().all(|d| d["provider"] == "google"));
     assert_eq!(
@@ -421,18 +402,15 @@ fn provider_and_time_filters() {
 
     // One hour of log, counted independently: delivery lines stamped 15:xx.
     let want = grep_count("^Nov 22 15:[0-9:]+ .* to=<.*status=", &log);
-    let out = mtastat()
-        .args([
-            "--json",
+    let h = json_with(
+        &[
             "--since",
             "2026-11-22 15:00",
             "--until",
             "2026-11-22T16:00:00Z",
-        ])
-        .arg(&log)
-        .output()
-        .unwrap();
-    let h: Value = serde_json::from_slice(&out.stdout).unwrap();
+        ],
+        &[&log],
+    );
     let got: u64 = status_counts(&h).values().sum();
     let expired_in_hour = grep_count("^Nov 22 15:[0-9:]+ .*status=expired, returned", &log);
     assert_eq!(got, want + expired_in_hour);

@@ -21,7 +21,7 @@
 pub mod rules;
 pub mod timeline;
 
-use crate::aggregate::frame::{i64s, strs, u64s};
+use crate::aggregate::frame::{i64s, strs, totals_by, u64s};
 use crate::classify::category::Category;
 use polars::prelude::*;
 use serde::Serialize;
@@ -404,17 +404,16 @@ fn aggregate(f: &Frames<'_>) -> PolarsResult<Aggregates> {
 
     let by_key =
         |extra: &str, filter: Expr| -> PolarsResult<HashMap<(String, Category), Vec<Count>>> {
-            let df = group(
+            let df = totals_by(
                 o,
-                counted().and(failed.clone()).and(filter),
                 &["provider", "category", extra],
-                vec![col("count").sum().alias("n")],
+                Some(counted().and(failed.clone()).and(filter)),
             )?;
             let (p, c, x, n) = (
                 strs(&df, "provider")?,
                 strs(&df, "category")?,
                 strs(&df, extra)?,
-                u64s(&df, "n")?,
+                u64s(&df, "count")?,
             );
             Ok(collect_counts((0..p.len()).map(|i| {
                 let name = if x[i].is_empty() && extra == "dsn" {
@@ -429,31 +428,25 @@ fn aggregate(f: &Frames<'_>) -> PolarsResult<Aggregates> {
     let lists = by_key("blocklist", col("blocklist").neq(lit("")))?;
     let senders = by_key("sender_domain", lit(true))?;
 
-    let sa = group(
-        o,
-        counted(),
-        &["provider", "sender_domain"],
-        vec![col("count").sum().alias("n")],
-    )?;
+    let sa = totals_by(o, &["provider", "sender_domain"], Some(counted()))?;
     let (sp, sd, sn) = (
         strs(&sa, "provider")?,
         strs(&sa, "sender_domain")?,
-        u64s(&sa, "n")?,
+        u64s(&sa, "count")?,
     );
     let sender_attempts = (0..sp.len())
         .map(|i| ((sp[i].clone(), sd[i].clone()), sn[i]))
         .collect();
 
-    let ex = group(
+    let ex = totals_by(
         o,
-        col("status").eq(lit("expired")),
         &["provider", "category"],
-        vec![col("count").sum().alias("n")],
+        Some(col("status").eq(lit("expired"))),
     )?;
     let (ep, ec, en) = (
         strs(&ex, "provider")?,
         strs(&ex, "category")?,
-        u64s(&ex, "n")?,
+        u64s(&ex, "count")?,
     );
     let mut expired: BTreeMap<String, u64> = BTreeMap::new();
     for i in 0..ep.len() {
@@ -465,16 +458,11 @@ fn aggregate(f: &Frames<'_>) -> PolarsResult<Aggregates> {
 
     // Timeline: attempts per minute × provider, failures per minute × provider × category.
     let t = f.timeline;
-    let ta_df = group(
-        t,
-        counted(),
-        &["minute", "provider"],
-        vec![col("count").sum().alias("n")],
-    )?;
+    let ta_df = totals_by(t, &["minute", "provider"], Some(counted()))?;
     let (am, ap, an) = (
         i64s(&ta_df, "minute")?,
         strs(&ta_df, "provider")?,
-        u64s(&ta_df, "n")?,
+        u64s(&ta_df, "count")?,
     );
     let mut tl_attempts: BTreeMap<i64, HashMap<String, u64>> = BTreeMap::new();
     for i in 0..am.len() {
@@ -484,18 +472,17 @@ fn aggregate(f: &Frames<'_>) -> PolarsResult<Aggregates> {
             .entry(ap[i].clone())
             .or_default() += an[i];
     }
-    let tf_df = group(
+    let tf_df = totals_by(
         t,
-        counted().and(failed),
         &["minute", "provider", "category", "status"],
-        vec![col("count").sum().alias("n")],
+        Some(counted().and(failed)),
     )?;
     let (fm, fp, fc, fs, fnn) = (
         i64s(&tf_df, "minute")?,
         strs(&tf_df, "provider")?,
         strs(&tf_df, "category")?,
         strs(&tf_df, "status")?,
-        u64s(&tf_df, "n")?,
+        u64s(&tf_df, "count")?,
     );
     let mut tl_fails: HashMap<(String, Category), BTreeMap<i64, u64>> = HashMap::new();
     let mut tl_expired: HashMap<String, BTreeMap<i64, u64>> = HashMap::new();

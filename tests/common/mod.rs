@@ -30,7 +30,17 @@ pub fn mtastat() -> Command {
 }
 
 pub fn json_report(args: &[&Path]) -> Value {
-    let out = mtastat().arg("--json").args(args).output().unwrap();
+    json_with(&[], args)
+}
+
+/// `mtastat --json OPTIONS FILES`, which must succeed, parsed.
+pub fn json_with(options: &[&str], files: &[&Path]) -> Value {
+    let out = mtastat()
+        .arg("--json")
+        .args(options)
+        .args(files)
+        .output()
+        .unwrap();
     assert!(
         out.status.success(),
         "{}",
