@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# Whole-process benchmark, one hyperfine run, one generated file in page cache:
+# mtastat (default report, --parquet, 1 thread) beside rg -c dsn=, the
+# grep | sort | uniq -c pipeline, cat > /dev/null and pflogsumm on a slice.
+# Prints medians and ratios, then peak anonymous memory (RssAnon) for a 1 GB
+# and a 4 GB log, and start-up on a 1 MB log.
+#
+#   scripts/bench.sh                 # 2G Postfix log
+#   SIZE=512M FORMAT=exim RUNS=5 scripts/bench.sh
+#
+# Installs hyperfine, ripgrep and pflogsumm with apt-get when they are missing
+# and this is root. Generated files go to target/bench/ (kept between runs).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SIZE=${SIZE:-2G}
+FORMAT=${FORMAT:-postfix}
+RUNS=${RUNS:-5}
+SLICE=${SLICE:-32M}
+MEMORY=${MEMORY:-1}
+dir=target/bench
+mkdir -p "$dir"
+
+need=()
+command -v hyperfine >/dev/null || need+=(hyperfine)
+command -v rg >/dev/null || need+=(ripgrep)
+command -v pflogsumm >/dev/null || need+=(pflogsumm)
+if [ ${#need[@]} -gt 0 ] && [ "$(id -u)" = 0 ]; then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+command -v hyperfine >/dev/null || { echo "bench.sh: hyperfine is needed" >&2; exit 2; }
+
+cargo build --release --quiet
+bin=target/release/mtastat
+gen=target/release/mtastat-gen
+
+log="$dir/$FORMAT-$SIZE.log"
+[ -f "$log" ] || "$gen" --format "$FORMAT" --size "$SIZE" --out "$log"
+slice="$dir/$FORMAT-$SLICE.slice.log"
+[ -f "$slice" ] || head -c "$(numfmt --from=iec "$SLICE")" "$log" | sed '$d' > "$slice"
+cat "$log" > /dev/null   # into the page cache
+
+if command -v rg >/dev/null; then count="rg -c dsn= $log"; else count="grep -c dsn= $log"; fi
+cmds=(
+  "$bin $log"
+  "$bin --parquet $dir/summary.parquet $log"
+  "RAYON_NUM_THREADS=1 $bin $log"
+  "$count"
+  "LC_ALL=C grep -oE 'dsn=[0-9]\.[0-9]+\.[0-9]+' $log | sort | uniq -c"
+  "cat $log"
+)
+[ "$FORMAT" = postfix ] && command -v pflogsumm >/dev/null && cmds+=("pflogsumm $slice")
+
+echo "== $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(free -g | awk '/Mem:/{print $2}') GiB RAM"
+echo "== $log: $(du -h "$log" | cut -f1), $(wc -l < "$log") lines; pflogsumm runs on a $SLICE slice"
+hyperfine --style basic --warmup 1 --runs "$RUNS" --export-json "$dir/hyperfine.json" \
+  --output=null "${cmds[@]}" >/dev/null
+
+python3 - "$dir/hyperfine.json" "$log" "$slice" <<'EOF'
+import json, os, sys
+results = json.load(open(sys.argv[1]))["results"]
+size, slice_size = os.path.getsize(sys.argv[2]), os.path.getsize(sys.argv[3])
+med = {r["command"]: r["median"] for r in results}
+def find(prefix):
+    return next((v for k, v in med.items() if k.startswith(prefix)), None)
+base = find("target/release/mtastat ") or find("target/release/mtastat")
+print(f"{'command':<72} {'median':>10} {'GB/s':>7} {'vs mtastat':>11}")
+for r in results:
+    m = r["median"]
+    name = r["command"]
+    scaled = m * size / slice_size if name.startswith("pflogsumm") else m
+    gbs = size / scaled / 1e9
+    note = " (slice, scaled to the file)" if name.startswith("pflogsumm") else ""
+    print(f"{name[:72]:<72} {scaled:>9.3f}s {gbs:>7.2f} {scaled / base:>10.2f}x{note}")
+mt = find("target/release/mtastat /") or base
+one = find("RAYON_NUM_THREADS=1")
+rg = find("rg -c") or find("grep -c")
+cat = find("cat ")
+pipe = find("LC_ALL=C grep")
+print()
+print(f"mtastat / rg -c dsn=          {mt / rg:6.2f}   (target <= 1.0)")
+print(f"mtastat / cat                 {mt / cat:6.2f}   (stretch <= 1.3)")
+print(f"grep|sort|uniq / mtastat      {pipe / mt:6.1f}   (target >= 10)")
+pf = find("pflogsumm")
+if pf:
+    print(f"pflogsumm (scaled) / mtastat  {pf * size / slice_size / mt:6.1f}   (target >= 100)")
+print(f"1 thread / 2 threads          {one / mt:6.2f}   (target >= 1.7)")
+EOF
+
+peak_anon() { # peak RssAnon (kB) of a command, sampled every 5 ms
+  "$@" > /dev/null & local pid=$! peak=0 v
+  while kill -0 "$pid" 2>/dev/null; do
+    v=$(awk '/^RssAnon:/{print $2}' "/proc/$pid/status" 2>/dev/null || echo 0)
+    [ -n "$v" ] && [ "$v" -gt "$peak" ] && peak=$v
+    sleep 0.005
+  done
+  wait "$pid" || true
+  echo "$peak"
+}
+if [ "$MEMORY" = 1 ]; then
+  for s in 1G 4G; do
+    f="$dir/$FORMAT-$s.log"
+    [ -f "$f" ] || "$gen" --format "$FORMAT" --size "$s" --out "$f"
+    cat "$f" > /dev/null
+    echo "peak RssAnon, $s log: $(( $(peak_anon "$bin" "$f") / 1024 )) MiB"
+  done
+fi
+small="$dir/$FORMAT-1M.log"
+[ -f "$small" ] || "$gen" --format "$FORMAT" --size 1M --out "$small"
+hyperfine --style basic --warmup 3 --runs 20 --export-json "$dir/small.json" --output=null "$bin $small" >/dev/null
+python3 -c "import json; r=json.load(open('$dir/small.json'))['results'][0]; print(f\"1 MB log: median {r['median']*1000:.1f} ms (target < 50 ms)\")"
