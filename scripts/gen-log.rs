@@ -84,16 +84,76 @@ enum Kind {
 }
 
 const PROVIDERS: &[Provider] = &[
-    Provider { domains: &["gmail.com", "googlemail.com"], mx: "gmail-smtp-in.l.google.com", ip: "142.250.102.26", weight: 30, kind: Kind::Gmail },
-    Provider { domains: &["example-corp.com"], mx: "aspmx.l.google.com", ip: "142.250.27.26", weight: 3, kind: Kind::Gmail },
-    Provider { domains: &["outlook.com", "hotmail.com", "live.com"], mx: "outlook-com.olc.protection.outlook.com", ip: "52.101.68.2", weight: 14, kind: Kind::Outlook },
-    Provider { domains: &["contoso.com", "fabrikam.com"], mx: "contoso-com.mail.protection.outlook.com", ip: "52.101.41.4", weight: 4, kind: Kind::Outlook },
-    Provider { domains: &["yahoo.com", "ymail.com", "aol.com"], mx: "mta5.am0.yahoodns.net", ip: "67.195.204.72", weight: 14, kind: Kind::Yahoo },
-    Provider { domains: &["icloud.com", "me.com"], mx: "mx01.mail.icloud.com", ip: "17.57.155.34", weight: 6, kind: Kind::Icloud },
-    Provider { domains: &["gmx.de", "web.de"], mx: "mx00.gmx.net", ip: "212.227.17.5", weight: 3, kind: Kind::Generic },
-    Provider { domains: &["initech.example", "acme.example", "globex.example"], mx: "mail.initech.example", ip: "192.0.2.50", weight: 8, kind: Kind::Generic },
-    Provider { domains: &["bank.example"], mx: "mx0a-001.pphosted.com", ip: "148.163.156.1", weight: 2, kind: Kind::Generic },
-    Provider { domains: &["oldcompany.example"], mx: "mail.oldcompany.example", ip: "192.0.2.62", weight: 1, kind: Kind::Refused },
+    Provider {
+        domains: &["gmail.com", "googlemail.com"],
+        mx: "gmail-smtp-in.l.google.com",
+        ip: "142.250.102.26",
+        weight: 30,
+        kind: Kind::Gmail,
+    },
+    Provider {
+        domains: &["example-corp.com"],
+        mx: "aspmx.l.google.com",
+        ip: "142.250.27.26",
+        weight: 3,
+        kind: Kind::Gmail,
+    },
+    Provider {
+        domains: &["outlook.com", "hotmail.com", "live.com"],
+        mx: "outlook-com.olc.protection.outlook.com",
+        ip: "52.101.68.2",
+        weight: 14,
+        kind: Kind::Outlook,
+    },
+    Provider {
+        domains: &["contoso.com", "fabrikam.com"],
+        mx: "contoso-com.mail.protection.outlook.com",
+        ip: "52.101.41.4",
+        weight: 4,
+        kind: Kind::Outlook,
+    },
+    Provider {
+        domains: &["yahoo.com", "ymail.com", "aol.com"],
+        mx: "mta5.am0.yahoodns.net",
+        ip: "67.195.204.72",
+        weight: 14,
+        kind: Kind::Yahoo,
+    },
+    Provider {
+        domains: &["icloud.com", "me.com"],
+        mx: "mx01.mail.icloud.com",
+        ip: "17.57.155.34",
+        weight: 6,
+        kind: Kind::Icloud,
+    },
+    Provider {
+        domains: &["gmx.de", "web.de"],
+        mx: "mx00.gmx.net",
+        ip: "212.227.17.5",
+        weight: 3,
+        kind: Kind::Generic,
+    },
+    Provider {
+        domains: &["initech.example", "acme.example", "globex.example"],
+        mx: "mail.initech.example",
+        ip: "192.0.2.50",
+        weight: 8,
+        kind: Kind::Generic,
+    },
+    Provider {
+        domains: &["bank.example"],
+        mx: "mx0a-001.pphosted.com",
+        ip: "148.163.156.1",
+        weight: 2,
+        kind: Kind::Generic,
+    },
+    Provider {
+        domains: &["oldcompany.example"],
+        mx: "mail.oldcompany.example",
+        ip: "192.0.2.62",
+        weight: 1,
+        kind: Kind::Refused,
+    },
 ];
 
 const SENDERS: &[&str] = &[
@@ -103,9 +163,16 @@ const SENDERS: &[&str] = &[
     "noreply@shop.example",
     "offers@promo.example",
 ];
-const FIRST: &[&str] = &["james", "mary", "li", "sofia", "noah", "emma", "lucas", "mia", "omar", "ana", "yuki", "ivan", "chloe", "raj", "lena"];
-const LAST: &[&str] = &["smith", "garcia", "chen", "muller", "rossi", "khan", "silva", "kim", "novak", "jones"];
-const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+const FIRST: &[&str] = &[
+    "james", "mary", "li", "sofia", "noah", "emma", "lucas", "mia", "omar", "ana", "yuki", "ivan",
+    "chloe", "raj", "lena",
+];
+const LAST: &[&str] = &[
+    "smith", "garcia", "chen", "muller", "rossi", "khan", "silva", "kim", "novak", "jones",
+];
+const MONTHS: [&str; 12] = [
+    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+];
 
 /// What the remote side said to one attempt.
 struct Reply {
@@ -116,57 +183,146 @@ struct Reply {
 }
 
 fn reply(rng: &mut Rng, kind: Kind, rcpt: &str, try_no: u32) -> Reply {
-    let sent = |text: String| Reply { status: "sent", dsn: "2.0.0", text, command: "" };
+    let sent = |text: String| Reply {
+        status: "sent",
+        dsn: "2.0.0",
+        text,
+        command: "",
+    };
     // Retries mostly succeed: the remote condition was temporary.
     let retry_ok = try_no > 1 && rng.chance(0.7);
     match kind {
         Kind::Gmail => {
             if !retry_ok && rng.chance(0.02) {
-                return Reply { status: "bounced", dsn: "5.1.1", text: format!("550-5.1.1 The email account that you tried to reach does not exist. Please try 550-5.1.1 double-checking the recipient's email address for typos or 550 5.1.1 unnecessary spaces. https://support.google.com/mail/?p=NoSuchUser {:x}si{}.{} - gsmtp", rng.next(), rng.below(99_999), rng.below(999)), command: "RCPT TO" };
+                return Reply {
+                    status: "bounced",
+                    dsn: "5.1.1",
+                    text: format!(
+                        "550-5.1.1 The email account that you tried to reach does not exist. Please try 550-5.1.1 double-checking the recipient's email address for typos or 550 5.1.1 unnecessary spaces. https://support.google.com/mail/?p=NoSuchUser {:x}si{}.{} - gsmtp",
+                        rng.next(),
+                        rng.below(99_999),
+                        rng.below(999)
+                    ),
+                    command: "RCPT TO",
+                };
             }
             if !retry_ok && rng.chance(0.04) {
                 let code = if rng.chance(0.5) { "4.7.28" } else { "4.7.0" };
-                return Reply { status: "deferred", dsn: code, text: format!("421-{code} [198.51.100.23      15] Our system has detected an unusual rate of 421-{code} unsolicited mail originating from your IP address. 421 {code} https://support.google.com/mail/?p=UnsolicitedRateLimitError {:x}si{}.{} - gsmtp", rng.next(), rng.below(99_999), rng.below(999)), command: "end of DATA" };
+                return Reply {
+                    status: "deferred",
+                    dsn: code,
+                    text: format!(
+                        "421-{code} [198.51.100.23      15] Our system has detected an unusual rate of 421-{code} unsolicited mail originating from your IP address. 421 {code} https://support.google.com/mail/?p=UnsolicitedRateLimitError {:x}si{}.{} - gsmtp",
+                        rng.next(),
+                        rng.below(99_999),
+                        rng.below(999)
+                    ),
+                    command: "end of DATA",
+                };
             }
-            sent(format!("250 2.0.0 OK  {} {:x}si{}.{} - gsmtp", 1_700_000_000 + rng.below(99_999_999), rng.next(), rng.below(99_999), rng.below(999)))
+            sent(format!(
+                "250 2.0.0 OK  {} {:x}si{}.{} - gsmtp",
+                1_700_000_000 + rng.below(99_999_999),
+                rng.next(),
+                rng.below(99_999),
+                rng.below(999)
+            ))
         }
         Kind::Outlook => {
             if !retry_ok && rng.chance(0.025) {
-                return Reply { status: "bounced", dsn: "5.5.0", text: format!("550 5.5.0 Requested action not taken: mailbox unavailable (S2017062302). [AM{}PEPF0000{:05}.eurprd04.prod.outlook.com]", rng.below(9), rng.below(99_999)), command: "RCPT TO" };
+                return Reply {
+                    status: "bounced",
+                    dsn: "5.5.0",
+                    text: format!(
+                        "550 5.5.0 Requested action not taken: mailbox unavailable (S2017062302). [AM{}PEPF0000{:05}.eurprd04.prod.outlook.com]",
+                        rng.below(9),
+                        rng.below(99_999)
+                    ),
+                    command: "RCPT TO",
+                };
             }
             if !retry_ok && rng.chance(0.03) {
                 return Reply { status: "deferred", dsn: "4.7.650", text: "451 4.7.650 The mail server [198.51.100.23] has been temporarily rate limited due to IP reputation. For e-mail delivery information, see https://postmaster.live.com (S775)".into(), command: "MAIL FROM" };
             }
-            sent(format!("250 2.6.0 <{}@shop.example> [InternalId={}, Hostname=AM{}PEPF0000{:05}.eurprd04.prod.outlook.com] Queued mail for delivery", rng.below(1 << 40), rng.below(1 << 40), rng.below(9), rng.below(99_999)))
+            sent(format!(
+                "250 2.6.0 <{}@shop.example> [InternalId={}, Hostname=AM{}PEPF0000{:05}.eurprd04.prod.outlook.com] Queued mail for delivery",
+                rng.below(1 << 40),
+                rng.below(1 << 40),
+                rng.below(9),
+                rng.below(99_999)
+            ))
         }
         Kind::Yahoo => {
             if !retry_ok && rng.chance(0.06) {
                 return Reply { status: "deferred", dsn: "4.7.0", text: "421 4.7.0 [TSS04] Messages from 198.51.100.23 temporarily deferred due to unexpected volume or user complaints - 4.16.55.1; see https://postmaster.yahooinc.com/error-codes".into(), command: "end of DATA" };
             }
             if !retry_ok && rng.chance(0.03) {
-                return Reply { status: "bounced", dsn: "5.0.0", text: format!("554 delivery error: dd This user doesn't have a yahoo.com account ({rcpt}) [0] - mta{}.mail.ne1.yahoo.com", rng.below(9999)), command: "end of DATA" };
+                return Reply {
+                    status: "bounced",
+                    dsn: "5.0.0",
+                    text: format!(
+                        "554 delivery error: dd This user doesn't have a yahoo.com account ({rcpt}) [0] - mta{}.mail.ne1.yahoo.com",
+                        rng.below(9999)
+                    ),
+                    command: "end of DATA",
+                };
             }
             sent("250 ok dirdel".into())
         }
         Kind::Icloud => {
             if !retry_ok && rng.chance(0.02) {
-                return Reply { status: "bounced", dsn: "5.1.1", text: format!("550 5.1.1 <{rcpt}>: user does not exist"), command: "RCPT TO" };
+                return Reply {
+                    status: "bounced",
+                    dsn: "5.1.1",
+                    text: format!("550 5.1.1 <{rcpt}>: user does not exist"),
+                    command: "RCPT TO",
+                };
             }
             if !retry_ok && rng.chance(0.01) {
-                return Reply { status: "deferred", dsn: "4.2.2", text: format!("452 4.2.2 <{rcpt}>: mailbox is full"), command: "RCPT TO" };
+                return Reply {
+                    status: "deferred",
+                    dsn: "4.2.2",
+                    text: format!("452 4.2.2 <{rcpt}>: mailbox is full"),
+                    command: "RCPT TO",
+                };
             }
-            sent(format!("250 2.0.0 OK: queued as {:012X}", rng.below(1 << 48)))
+            sent(format!(
+                "250 2.0.0 OK: queued as {:012X}",
+                rng.below(1 << 48)
+            ))
         }
         Kind::Generic => {
             if !retry_ok && rng.chance(0.03) {
-                return Reply { status: "bounced", dsn: "5.1.1", text: format!("550 5.1.1 <{rcpt}>: Recipient address rejected: User unknown in virtual mailbox table"), command: "RCPT TO" };
+                return Reply {
+                    status: "bounced",
+                    dsn: "5.1.1",
+                    text: format!(
+                        "550 5.1.1 <{rcpt}>: Recipient address rejected: User unknown in virtual mailbox table"
+                    ),
+                    command: "RCPT TO",
+                };
             }
             if !retry_ok && rng.chance(0.02) {
-                return Reply { status: "deferred", dsn: "4.2.0", text: format!("450 4.2.0 <{rcpt}>: Recipient address rejected: Greylisted, see http://postgrey.schweikert.ch/help/initech.example.html"), command: "RCPT TO" };
+                return Reply {
+                    status: "deferred",
+                    dsn: "4.2.0",
+                    text: format!(
+                        "450 4.2.0 <{rcpt}>: Recipient address rejected: Greylisted, see http://postgrey.schweikert.ch/help/initech.example.html"
+                    ),
+                    command: "RCPT TO",
+                };
             }
-            sent(format!("250 2.0.0 Ok: queued as {:010X}", rng.below(1 << 40)))
+            sent(format!(
+                "250 2.0.0 Ok: queued as {:010X}",
+                rng.below(1 << 40)
+            ))
         }
-        Kind::Refused => Reply { status: "deferred", dsn: "4.4.1", text: String::new(), command: "" },
+        Kind::Refused => Reply {
+            status: "deferred",
+            dsn: "4.4.1",
+            text: String::new(),
+            command: "",
+        },
     }
 }
 
@@ -255,7 +411,8 @@ impl Generator {
         match self.flavor {
             Flavor::Postfix => format!("{:010X}", msg.wrapping_mul(0x9E37_79B9) & 0xFF_FFFF_FFFF),
             Flavor::Exim => {
-                const B62: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+                const B62: &[u8] =
+                    b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
                 let mut x = msg.wrapping_mul(0x2545_F491_4F6C_DD1D);
                 let mut id = String::with_capacity(16);
                 for (i, n) in [6usize, 6, 2].into_iter().enumerate() {
@@ -307,7 +464,11 @@ impl Generator {
         let q = self.qid(msg);
         let t = self.t;
         let sender = self.rng.below(SENDERS.len() as u64) as usize;
-        let n = if self.rng.chance(0.8) { 1 } else { 2 + self.rng.below(3) as usize };
+        let n = if self.rng.chance(0.8) {
+            1
+        } else {
+            2 + self.rng.below(3) as usize
+        };
         let mut rcpts = Vec::with_capacity(n);
         for _ in 0..n {
             let p = self.pick_provider();
@@ -324,22 +485,58 @@ impl Generator {
         let stamp = self.stamp(t).to_string();
         match self.flavor {
             Flavor::Postfix => {
-                writeln!(out, "{stamp} mx1 postfix/smtpd[{pid}]: connect from app{}.relay.example[{client_ip}]", pid % 9)?;
-                writeln!(out, "{stamp} mx1 postfix/smtpd[{pid}]: Anonymous TLS connection established from app.relay.example[{client_ip}]: TLSv1.3 with cipher TLS_AES_256_GCM_SHA384 (256/256 bits)")?;
-                writeln!(out, "{stamp} mx1 postfix/smtpd[{pid}]: {q}: client=app.relay.example[{client_ip}]")?;
-                writeln!(out, "{stamp} mx1 postfix/cleanup[{}]: {q}: message-id=<{t}.{msg}@relay.example>", pid + 1)?;
-                writeln!(out, "{stamp} mx1 postfix/qmgr[900]: {q}: from=<{}>, size={size}, nrcpt={n} (queue active)", SENDERS[sender])?;
-                writeln!(out, "{stamp} mx1 postfix/smtpd[{pid}]: disconnect from app.relay.example[{client_ip}] ehlo=2 starttls=1 mail=1 rcpt={n} data=1 quit=1 commands={}", 6 + n)?;
+                writeln!(
+                    out,
+                    "{stamp} mx1 postfix/smtpd[{pid}]: connect from app{}.relay.example[{client_ip}]",
+                    pid % 9
+                )?;
+                writeln!(
+                    out,
+                    "{stamp} mx1 postfix/smtpd[{pid}]: Anonymous TLS connection established from app.relay.example[{client_ip}]: TLSv1.3 with cipher TLS_AES_256_GCM_SHA384 (256/256 bits)"
+                )?;
+                writeln!(
+                    out,
+                    "{stamp} mx1 postfix/smtpd[{pid}]: {q}: client=app.relay.example[{client_ip}]"
+                )?;
+                writeln!(
+                    out,
+                    "{stamp} mx1 postfix/cleanup[{}]: {q}: message-id=<{t}.{msg}@relay.example>",
+                    pid + 1
+                )?;
+                writeln!(
+                    out,
+                    "{stamp} mx1 postfix/qmgr[900]: {q}: from=<{}>, size={size}, nrcpt={n} (queue active)",
+                    SENDERS[sender]
+                )?;
+                writeln!(
+                    out,
+                    "{stamp} mx1 postfix/smtpd[{pid}]: disconnect from app.relay.example[{client_ip}] ehlo=2 starttls=1 mail=1 rcpt={n} data=1 quit=1 commands={}",
+                    6 + n
+                )?;
                 if msg % 50 == 0 {
-                    writeln!(out, "{stamp} mx1 postfix/anvil[880]: statistics: max connection rate 12/60s for (smtp:10.0.0.5) at {stamp}")?;
-                    writeln!(out, "{stamp} mx1 dovecot: imap(alice)<{pid}><abc>: Logged out in=120 out=1024")?;
+                    writeln!(
+                        out,
+                        "{stamp} mx1 postfix/anvil[880]: statistics: max connection rate 12/60s for (smtp:10.0.0.5) at {stamp}"
+                    )?;
+                    writeln!(
+                        out,
+                        "{stamp} mx1 dovecot: imap(alice)<{pid}><abc>: Logged out in=120 out=1024"
+                    )?;
                 }
             }
             Flavor::Exim => {
                 if msg % 10 == 0 {
-                    writeln!(out, "{stamp} SMTP connection from (app.relay.example) [{client_ip}]:{} I=[10.0.0.1]:25 closed by QUIT", 30_000 + pid % 30_000)?;
+                    writeln!(
+                        out,
+                        "{stamp} SMTP connection from (app.relay.example) [{client_ip}]:{} I=[10.0.0.1]:25 closed by QUIT",
+                        30_000 + pid % 30_000
+                    )?;
                 }
-                writeln!(out, "{stamp} {q} <= {} H=(app.relay.example) [{client_ip}] P=esmtps X=TLS1.3:TLS_AES_256_GCM_SHA384:256 CV=no S={size} id={t}.{msg}@relay.example", SENDERS[sender])?;
+                writeln!(
+                    out,
+                    "{stamp} {q} <= {} H=(app.relay.example) [{client_ip}] P=esmtps X=TLS1.3:TLS_AES_256_GCM_SHA384:256 CV=no S={size} id={t}.{msg}@relay.example",
+                    SENDERS[sender]
+                )?;
             }
         }
         let mut done = 0;
@@ -366,9 +563,24 @@ impl Generator {
         let q = self.qid(r.msg);
         let stamp = self.stamp(r.at).to_string();
         if self.flavor == Flavor::Postfix {
-            writeln!(out, "{stamp} mx1 postfix/qmgr[900]: {q}: from=<{}>, size={}, nrcpt=1 (queue active)", SENDERS[r.sender], 2000 + r.msg % 90_000)?;
+            writeln!(
+                out,
+                "{stamp} mx1 postfix/qmgr[900]: {q}: from=<{}>, size={}, nrcpt=1 (queue active)",
+                SENDERS[r.sender],
+                2000 + r.msg % 90_000
+            )?;
         }
-        if self.attempt(out, r.msg, &q, r.rcpt, r.provider, r.try_no, r.sender, (r.first, r.at), false)? {
+        if self.attempt(
+            out,
+            r.msg,
+            &q,
+            r.rcpt,
+            r.provider,
+            r.try_no,
+            r.sender,
+            (r.first, r.at),
+            false,
+        )? {
             self.finish(out, &q, r.at)?;
         }
         Ok(())
@@ -401,42 +613,104 @@ impl Generator {
         match self.flavor {
             Flavor::Postfix => {
                 let (relay, text) = if prov.kind == Kind::Refused {
-                    ("none".to_string(), format!("connect to {}[{}]:25: Connection refused", prov.mx, prov.ip))
+                    (
+                        "none".to_string(),
+                        format!("connect to {}[{}]:25: Connection refused", prov.mx, prov.ip),
+                    )
                 } else if rep.status == "sent" {
                     (format!("{}[{}]:25", prov.mx, prov.ip), rep.text.clone())
                 } else {
-                    (format!("{}[{}]:25", prov.mx, prov.ip), format!("host {}[{}] said: {} (in reply to {} command)", prov.mx, prov.ip, rep.text, rep.command))
+                    (
+                        format!("{}[{}]:25", prov.mx, prov.ip),
+                        format!(
+                            "host {}[{}] said: {} (in reply to {} command)",
+                            prov.mx, prov.ip, rep.text, rep.command
+                        ),
+                    )
                 };
                 if rep.status != "deferred" || prov.kind != Kind::Refused {
-                    writeln!(out, "{stamp} mx1 postfix/smtp[{pid}]: Trusted TLS connection established to {}[{}]:25: TLSv1.3 with cipher TLS_AES_256_GCM_SHA384 (256/256 bits)", prov.mx, prov.ip)?;
+                    writeln!(
+                        out,
+                        "{stamp} mx1 postfix/smtp[{pid}]: Trusted TLS connection established to {}[{}]:25: TLSv1.3 with cipher TLS_AES_256_GCM_SHA384 (256/256 bits)",
+                        prov.mx, prov.ip
+                    )?;
                 }
-                writeln!(out, "{stamp} mx1 postfix/smtp[{pid}]: {q}: to=<{rcpt}>, relay={relay}, delay={delay:.1}, delays=0.01/0/0.1/{:.2}, dsn={}, status={} ({text})", delay / 10.0, rep.dsn, rep.status)?;
+                writeln!(
+                    out,
+                    "{stamp} mx1 postfix/smtp[{pid}]: {q}: to=<{rcpt}>, relay={relay}, delay={delay:.1}, delays=0.01/0/0.1/{:.2}, dsn={}, status={} ({text})",
+                    delay / 10.0,
+                    rep.dsn,
+                    rep.status
+                )?;
                 if rep.status == "bounced" {
-                    writeln!(out, "{stamp} mx1 postfix/bounce[{}]: {q}: sender non-delivery notification: {:010X}", pid + 1, msg.wrapping_mul(31) & 0xFF_FFFF_FFFF)?;
+                    writeln!(
+                        out,
+                        "{stamp} mx1 postfix/bounce[{}]: {q}: sender non-delivery notification: {:010X}",
+                        pid + 1,
+                        msg.wrapping_mul(31) & 0xFF_FFFF_FFFF
+                    )?;
                 }
                 if expired {
-                    writeln!(out, "{stamp} mx1 postfix/qmgr[900]: {q}: from=<{}>, status=expired, returned to sender", SENDERS[sender])?;
+                    writeln!(
+                        out,
+                        "{stamp} mx1 postfix/qmgr[900]: {q}: from=<{}>, status=expired, returned to sender",
+                        SENDERS[sender]
+                    )?;
                 }
             }
             Flavor::Exim => {
                 let flag = if more { "->" } else { "=>" };
                 let host = format!("H={} [{}]", prov.mx, prov.ip);
                 match rep.status {
-                    "sent" => writeln!(out, "{stamp} {q} {flag} {rcpt} R=dnslookup T=remote_smtp {host} X=TLS1.3:TLS_AES_256_GCM_SHA384:256 CV=yes C=\"{}\"", rep.text)?,
-                    "bounced" => writeln!(out, "{stamp} {q} ** {rcpt} R=dnslookup T=remote_smtp {host} X=TLS1.3:TLS_AES_256_GCM_SHA384:256 CV=yes: SMTP error from remote mail server after {}: {}", exim_cmd(rep.command, &rcpt), rep.text.replace(" 550-", "\\n550-").replace(" 550 ", "\\n550 "))?,
+                    "sent" => writeln!(
+                        out,
+                        "{stamp} {q} {flag} {rcpt} R=dnslookup T=remote_smtp {host} X=TLS1.3:TLS_AES_256_GCM_SHA384:256 CV=yes C=\"{}\"",
+                        rep.text
+                    )?,
+                    "bounced" => writeln!(
+                        out,
+                        "{stamp} {q} ** {rcpt} R=dnslookup T=remote_smtp {host} X=TLS1.3:TLS_AES_256_GCM_SHA384:256 CV=yes: SMTP error from remote mail server after {}: {}",
+                        exim_cmd(rep.command, &rcpt),
+                        rep.text
+                            .replace(" 550-", "\\n550-")
+                            .replace(" 550 ", "\\n550 ")
+                    )?,
                     _ if expired => writeln!(out, "{stamp} {q} ** {rcpt}: retry timeout exceeded")?,
-                    _ if prov.kind == Kind::Refused => writeln!(out, "{stamp} {q} == {rcpt} R=dnslookup T=remote_smtp defer (111): Connection refused")?,
+                    _ if prov.kind == Kind::Refused => writeln!(
+                        out,
+                        "{stamp} {q} == {rcpt} R=dnslookup T=remote_smtp defer (111): Connection refused"
+                    )?,
                     _ => {
                         if self.rng.chance(0.3) {
-                            writeln!(out, "{stamp} {q} {host}: SMTP error from remote mail server after {}: {}", exim_cmd(rep.command, &rcpt), rep.text)?;
+                            writeln!(
+                                out,
+                                "{stamp} {q} {host}: SMTP error from remote mail server after {}: {}",
+                                exim_cmd(rep.command, &rcpt),
+                                rep.text
+                            )?;
                         }
-                        writeln!(out, "{stamp} {q} == {rcpt} R=dnslookup T=remote_smtp defer (-44) {host}: SMTP error from remote mail server after {}: {}", exim_cmd(rep.command, &rcpt), rep.text.replace(" 421-", "\\n421-").replace(" 421 ", "\\n421 "))?
+                        writeln!(
+                            out,
+                            "{stamp} {q} == {rcpt} R=dnslookup T=remote_smtp defer (-44) {host}: SMTP error from remote mail server after {}: {}",
+                            exim_cmd(rep.command, &rcpt),
+                            rep.text
+                                .replace(" 421-", "\\n421-")
+                                .replace(" 421 ", "\\n421 ")
+                        )?
                     }
                 }
             }
         }
         if rep.status == "deferred" && !expired {
-            self.retries.push(Retry { at: t + wait, msg, rcpt, provider: p, try_no: try_no + 1, sender, first });
+            self.retries.push(Retry {
+                at: t + wait,
+                msg,
+                rcpt,
+                provider: p,
+                try_no: try_no + 1,
+                sender,
+                first,
+            });
             return Ok(false);
         }
         Ok(true)

@@ -9,13 +9,14 @@ use crate::aggregate::batch::{
     Attempt, Batch, LastDeferral, PendingExpiry, QueueId, message_key, sender_domain,
 };
 use crate::classify::category::{Blocklist, Category, Classifier, Outcome};
-use crate::classify::provider::{ProviderMap, domain_of, lowercase_into};
+use crate::classify::provider::{ProviderId, ProviderMap, domain_of, lowercase_into};
 use crate::classify::reason::Masker;
 use crate::event::{Delivery, Status};
 use crate::filter::Filter;
 use crate::parse::header::Header;
 use crate::parse::timestamp::YearHint;
 use crate::parse::{Record, Unparsed, parse_line};
+use hashbrown::HashMap;
 use memchr::memchr;
 use regex_automata::meta::Cache;
 
@@ -59,12 +60,19 @@ pub struct ScanContext<'a> {
     pub year: YearHint,
 }
 
+/// Distinct reply shapes whose category a worker remembers.
+const CATEGORY_MEMO: usize = 1 << 16;
+
+/// Memo key: masked reason, provider, status, code, basic code, greeting.
+type CategoryKey = (u32, ProviderId, Status, u32, Option<u16>, bool);
+
 /// Per-thread state: the batch being built plus reusable buffers.
 #[derive(Debug)]
 pub struct Worker {
     /// What this worker has accumulated.
     pub batch: Batch,
     cache: Cache,
+    categories: HashMap<CategoryKey, (Category, Blocklist), foldhash::fast::FixedState>,
     domain: Vec<u8>,
     relay: Vec<u8>,
     scratch: Vec<u8>,
@@ -77,6 +85,7 @@ impl Worker {
         Worker {
             batch: Batch::default(),
             cache: ctx.engine.masker.cache(),
+            categories: HashMap::default(),
             domain: Vec::with_capacity(256),
             relay: Vec::with_capacity(256),
             scratch: Vec::with_capacity(1024),
@@ -202,7 +211,6 @@ impl Worker {
                 reply: d.reply,
                 at_greeting: d.at_greeting,
             };
-            (attempt.category, attempt.blocklist) = engine.classifier.classify(&outcome);
             engine.masker.mask(
                 &mut self.cache,
                 d.reply,
@@ -211,6 +219,27 @@ impl Worker {
             );
             let reason = self.batch.reasons.intern(&self.masked);
             attempt.reason = Some(reason);
+            // Replies that mask to the same reason mean the same thing: the
+            // marker search runs once per distinct reply shape, not per line.
+            let key = (
+                reason,
+                provider,
+                d.status,
+                attempt.dsn,
+                d.basic,
+                d.at_greeting,
+            );
+            (attempt.category, attempt.blocklist) = match self.categories.get(&key) {
+                Some(known) => *known,
+                None => {
+                    let decided = engine.classifier.classify(&outcome);
+                    if self.categories.len() >= CATEGORY_MEMO {
+                        self.categories.clear();
+                    }
+                    self.categories.insert(key, decided);
+                    decided
+                }
+            };
             match d.status {
                 Status::Deferred
                     if !host_error && (d.attempted || attempt.category != Category::Other) =>

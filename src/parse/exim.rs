@@ -15,7 +15,6 @@
 use super::Unparsed;
 use super::reply::reply_codes;
 use crate::event::{Delivery, Status};
-use memchr::memmem;
 
 /// What an Exim line said, as far as mtastat cares.
 #[derive(Clone, Debug, PartialEq)]
@@ -140,10 +139,10 @@ fn host_error<'a>(msg_id: &'a [u8], h: &'a [u8]) -> EximRecord<'a> {
 
 /// True when the reply came at the greeting or EHLO.
 fn at_greeting(reason: &[u8]) -> bool {
-    memmem::find(reason, b"after initial connection").is_some()
-        || memmem::find(reason, b"in response to initial connection").is_some()
-        || memmem::find(reason, b"after EHLO").is_some()
-        || memmem::find(reason, b"in response to EHLO").is_some()
+    memfind!(reason, b"after initial connection").is_some()
+        || memfind!(reason, b"in response to initial connection").is_some()
+        || memfind!(reason, b"after EHLO").is_some()
+        || memfind!(reason, b"in response to EHLO").is_some()
 }
 
 /// Splits off the next space-separated token, keeping `"…"` (with `\"`) whole.
@@ -245,15 +244,14 @@ fn delivery<'a>(
         d.local = host.is_empty();
         return Ok(d);
     }
-    d.local =
-        host.is_empty() && !transport.is_empty() && memmem::find(transport, b"smtp").is_none();
+    d.local = host.is_empty() && !transport.is_empty() && memfind!(transport, b"smtp").is_none();
     if status == Status::Bounced
-        && (memmem::find(reason, b"retry timeout exceeded").is_some()
-            || memmem::find(reason, b"have been failing for a long time").is_some())
+        && (memfind!(reason, b"retry timeout exceeded").is_some()
+            || memfind!(reason, b"have been failing for a long time").is_some())
     {
         d.status = Status::Expired;
     }
-    if memmem::find(reason, b"retry time not reached").is_some() {
+    if memfind!(reason, b"retry time not reached").is_some() {
         d.attempted = false;
     }
     let (reply, reply_host) = remote_reply(reason);
@@ -305,17 +303,17 @@ fn trim(s: &[u8]) -> &[u8] {
 /// take the reply (and the host, for the older `…: host mx [ip]: 550 …`).
 fn remote_reply(reason: &[u8]) -> (&[u8], &[u8]) {
     const SMTP_ERROR: &[u8] = b"SMTP error from remote mail server after ";
-    let Some(pos) = memmem::find(reason, SMTP_ERROR) else {
+    let Some(pos) = memfind!(reason, b"SMTP error from remote mail server after ") else {
         return (reason, b"");
     };
     let after = &reason[pos + SMTP_ERROR.len()..];
-    let Some(colon) = memmem::find(after, b": ") else {
+    let Some(colon) = memfind!(after, b": ") else {
         return (reason, b"");
     };
     let mut reply = &after[colon + 2..];
     let mut host: &[u8] = b"";
     if let Some(h) = reply.strip_prefix(b"host ")
-        && let Some(end) = memmem::find(h, b"]: ")
+        && let Some(end) = memfind!(h, b"]: ")
     {
         host = &h[..memchr::memchr(b' ', h).unwrap_or(0)];
         reply = &h[end + 3..];

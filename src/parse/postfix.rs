@@ -14,7 +14,7 @@ use super::Unparsed;
 use super::reply::reply_codes;
 use crate::dsn::Dsn;
 use crate::event::{Delivery, Status};
-use memchr::{memchr, memmem};
+use memchr::memchr;
 
 /// What a Postfix line said, as far as mtastat cares.
 #[derive(Clone, Debug, PartialEq)]
@@ -72,7 +72,7 @@ pub fn parse<'a>(service: &'a [u8], body: &'a [u8]) -> PostfixRecord<'a> {
 /// (`status=` followed by a word; smtpd's debug `status=0` is not one).
 #[inline]
 fn other_or_malformed(rest: &[u8]) -> PostfixRecord<'_> {
-    let claims_status = memmem::find_iter(rest, b"status=")
+    let claims_status = memfind_iter!(rest, b"status=")
         .any(|at| rest.get(at + 7).is_some_and(u8::is_ascii_alphabetic));
     if claims_status {
         PostfixRecord::Malformed(Unparsed::StatusLineShape)
@@ -100,7 +100,7 @@ fn split_queue_id(body: &[u8]) -> Option<(&[u8], &[u8])> {
 fn address(s: &[u8]) -> (&[u8], &[u8]) {
     if let Some(inner) = s.strip_prefix(b"<") {
         // Quoted local parts may hold `>`; the field ends at `>,` or `>` at the end.
-        if let Some(end) = memmem::find(inner, b">,") {
+        if let Some(end) = memfind!(inner, b">,") {
             return (&inner[..end], &inner[end + 1..]);
         }
         if let Some(stripped) = inner.strip_suffix(b">") {
@@ -151,7 +151,7 @@ fn delivery<'a>(
         let (value, next) = if key == b"orig_to" {
             address(value_start)
         } else {
-            let end = memmem::find(value_start, b", ").unwrap_or(value_start.len());
+            let end = memfind!(value_start, b", ").unwrap_or(value_start.len());
             (&value_start[..end], &value_start[end..])
         };
         match key {
@@ -215,16 +215,16 @@ fn classify_text<'a>(d: &mut Delivery<'a>, relay_field: &'a [u8], text: &'a [u8]
     // "host X[ip] said: REPLY (in reply to … command)", or a greeting
     // refusal "host X[ip] refused to talk to me: REPLY".
     if let Some(after_host) = text.strip_prefix(b"host ")
-        && let Some((at, len)) = memmem::find(after_host, b" said: ")
+        && let Some((at, len)) = memfind!(after_host, b" said: ")
             .map(|p| (p, 7))
-            .or_else(|| memmem::find(after_host, b" refused to talk to me: ").map(|p| (p, 24)))
+            .or_else(|| memfind!(after_host, b" refused to talk to me: ").map(|p| (p, 24)))
     {
         if d.relay.is_empty() {
             d.relay = host_of(&after_host[..at]);
         }
         d.at_greeting = len == 24;
         let reply = &after_host[at + len..];
-        let reply = match memmem::rfind(reply, b" (in reply to ") {
+        let reply = match memrfind!(reply, b" (in reply to ") {
             Some(end) => &reply[..end],
             None => reply,
         };
@@ -283,9 +283,9 @@ fn is_local(service: &[u8], relay_field: &[u8]) -> bool {
     match service {
         b"local" | b"virtual" | b"pipe" => true,
         b"lmtp" => {
-            memmem::find(relay_field, b"[private/").is_some()
-                || memmem::find(relay_field, b"[public/").is_some()
-                || memmem::find(relay_field, b"[/").is_some()
+            memfind!(relay_field, b"[private/").is_some()
+                || memfind!(relay_field, b"[public/").is_some()
+                || memfind!(relay_field, b"[/").is_some()
         }
         _ => matches!(relay_field, b"local" | b"virtual"),
     }

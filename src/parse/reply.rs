@@ -10,7 +10,6 @@
 //!   `550-5.7.26 This mail… 550-5.7.26 Gmail requires… 550 5.7.26 https://…`
 
 use crate::dsn::Dsn;
-use memchr::memmem;
 
 /// The codes found at the start of a reply's last line.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -60,7 +59,7 @@ fn trim_start_spaces(s: &[u8]) -> &[u8] {
 /// The last line of a flattened multi-line reply (see the module docs).
 pub fn last_line(reply: &[u8]) -> &[u8] {
     // Exim: literal backslash-n between lines.
-    if let Some(pos) = memmem::rfind(reply, b"\\n") {
+    if let Some(pos) = memrfind!(reply, b"\\n") {
         return &reply[pos + 2..];
     }
     // Postfix: only a reply that starts as a continuation (`NNN-`) is multi-line;
@@ -135,7 +134,7 @@ impl<'a> LineSplit<'a> {
     fn new(reply: &'a [u8]) -> Self {
         LineSplit {
             rest: reply,
-            exim: memmem::find(reply, b"\\n").is_some(),
+            exim: memfind!(reply, b"\\n").is_some(),
             done: false,
         }
     }
@@ -150,7 +149,7 @@ impl<'a> Iterator for LineSplit<'a> {
         }
         let s = self.rest;
         let cut = if self.exim {
-            memmem::find(s, b"\\n").map(|p| (p, p + 2))
+            memfind!(s, b"\\n").map(|p| (p, p + 2))
         } else if s.len() > 4 && s[3] == b'-' && basic_code(s).is_some() {
             // Postfix-joined: the next line starts at the next ` NNN-` / ` NNN `.
             let mut i = 4;
