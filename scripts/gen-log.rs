@@ -31,7 +31,7 @@ impl Rng {
     }
 
     /// Next 64 random bits.
-    pub fn next(&mut self) -> u64 {
+    pub fn next_u64(&mut self) -> u64 {
         let mut x = self.0;
         x ^= x >> 12;
         x ^= x << 25;
@@ -42,12 +42,12 @@ impl Rng {
 
     /// Uniform in `0..n`.
     pub fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
+        self.next_u64() % n.max(1)
     }
 
     /// True with probability `p`.
     pub fn chance(&mut self, p: f64) -> bool {
-        (self.next() >> 11) as f64 / (1u64 << 53) as f64 <= p
+        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64 <= p
     }
 
     /// One element.
@@ -199,7 +199,7 @@ fn reply(rng: &mut Rng, kind: Kind, rcpt: &str, try_no: u32) -> Reply {
                     dsn: "5.1.1",
                     text: format!(
                         "550-5.1.1 The email account that you tried to reach does not exist. Please try 550-5.1.1 double-checking the recipient's email address for typos or 550 5.1.1 unnecessary spaces. https://support.google.com/mail/?p=NoSuchUser {:x}si{}.{} - gsmtp",
-                        rng.next(),
+                        rng.next_u64(),
                         rng.below(99_999),
                         rng.below(999)
                     ),
@@ -213,7 +213,7 @@ fn reply(rng: &mut Rng, kind: Kind, rcpt: &str, try_no: u32) -> Reply {
                     dsn: code,
                     text: format!(
                         "421-{code} [198.51.100.23      15] Our system has detected an unusual rate of 421-{code} unsolicited mail originating from your IP address. 421 {code} https://support.google.com/mail/?p=UnsolicitedRateLimitError {:x}si{}.{} - gsmtp",
-                        rng.next(),
+                        rng.next_u64(),
                         rng.below(99_999),
                         rng.below(999)
                     ),
@@ -223,7 +223,7 @@ fn reply(rng: &mut Rng, kind: Kind, rcpt: &str, try_no: u32) -> Reply {
             sent(format!(
                 "250 2.0.0 OK  {} {:x}si{}.{} - gsmtp",
                 1_700_000_000 + rng.below(99_999_999),
-                rng.next(),
+                rng.next_u64(),
                 rng.below(99_999),
                 rng.below(999)
             ))
