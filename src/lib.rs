@@ -154,7 +154,7 @@ fn samples(b: &Batch, providers: &ProviderMap) -> Samples {
         s.queue_ids.insert(
             (providers.info(*p).id.clone(), *c),
             ids.iter()
-                .map(|q| String::from_utf8_lossy(q.as_bytes()).into_owned())
+                .map(|(_, q)| String::from_utf8_lossy(q.as_bytes()).into_owned())
                 .collect(),
         );
     }

@@ -93,6 +93,13 @@ impl Worker {
         }
     }
 
+    /// Hands over what this worker has accumulated and starts a new batch.
+    /// The category memo is keyed by the batch's reason ids, so it goes too.
+    pub fn take_batch(&mut self) -> Batch {
+        self.categories.clear();
+        std::mem::take(&mut self.batch)
+    }
+
     /// Scans a line-aligned chunk (the last line may lack its newline).
     pub fn scan_chunk(&mut self, ctx: &ScanContext<'_>, chunk: &[u8]) {
         self.batch.counters.bytes += chunk.len() as u64;
@@ -105,6 +112,8 @@ impl Worker {
             rest = next;
             self.scan_line(ctx, line);
         }
+        // A worker may scan many pieces before its batch is merged.
+        self.batch.evict_old_messages();
     }
 
     /// Scans one line (without its `\n`).
@@ -161,6 +170,12 @@ impl Worker {
                 self.batch.counters.host_errors += 1;
                 if let Some(h) = header {
                     self.delivery(ctx, &h, &d, true);
+                }
+            }
+            Record::Removed { queue_id } => {
+                self.batch.counters.mail_other += 1;
+                if let Some(h) = header {
+                    self.batch.forget(message_key(h.host, queue_id));
                 }
             }
             Record::FakeDelivery => self.batch.counters.fake_deliveries += 1,

@@ -573,3 +573,46 @@ fn timeouts_everywhere_are_one_global_finding() {
         "no per-provider duplicates"
     );
 }
+
+#[test]
+fn thread_count_and_chunking_do_not_change_the_answer() {
+    // Regression: a warm worker kept its category memo (keyed by the old
+    // batch's reason ids) into the next round and mislabelled replies.
+    let mut logs = vec![testdata("postfix/mail.log"), testdata("exim/mainlog")];
+    if let Some(s) = shared() {
+        logs.push(s.join("lab/postfix/runA/mail.log"));
+    }
+    for log in &logs {
+        let runs: Vec<Value> = ["1", "2", "5"]
+            .iter()
+            .map(|j| json_with(&["-j", j], &[log]))
+            .collect();
+        for r in &runs[1..] {
+            for key in ["findings", "deliveries", "reasons", "providers"] {
+                if let Some(path) = first_difference(&r[key], &runs[0][key], key.to_string()) {
+                    panic!("{}: differs at {path}", log.display());
+                }
+            }
+        }
+    }
+}
+
+/// The path of the first difference between two JSON values, if any.
+fn first_difference(a: &Value, b: &Value, path: String) -> Option<String> {
+    match (a, b) {
+        (Value::Array(x), Value::Array(y)) => {
+            if x.len() != y.len() {
+                return Some(format!("{path} (length {} vs {})", x.len(), y.len()));
+            }
+            x.iter()
+                .zip(y)
+                .enumerate()
+                .find_map(|(i, (p, q))| first_difference(p, q, format!("{path}[{i}]")))
+        }
+        (Value::Object(x), Value::Object(y)) => x.iter().find_map(|(k, v)| {
+            first_difference(v, y.get(k).unwrap_or(&Value::Null), format!("{path}.{k}"))
+        }),
+        _ if a == b => None,
+        _ => Some(format!("{path}: {a} vs {b}")),
+    }
+}

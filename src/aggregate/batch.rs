@@ -30,7 +30,7 @@ pub const OVERFLOW_REASON: &[u8] = b"(more distinct reasons than the table holds
 /// (relative to the newest line) are dropped once the table is large.
 /// Postfix's default maximal_queue_lifetime is 5 days.
 pub const DEFERRAL_HORIZON_SECS: i64 = 6 * 86_400;
-const DEFERRAL_TABLE_SOFT_LIMIT: usize = 1 << 18;
+const DEFERRAL_TABLE_SOFT_LIMIT: usize = 1 << 15;
 
 /// Interns byte strings to dense `u32` ids, so hot keys are small and `Copy`.
 #[derive(Clone, Debug, Default)]
@@ -377,7 +377,7 @@ pub const SAMPLE_LEN: usize = 200;
 /// Queue ids kept per provider × category, as evidence.
 pub const QUEUE_ID_SAMPLES: usize = 3;
 /// At most this many distinct recipients are kept (hygiene, mailbox full).
-pub const MAX_RECIPIENTS: usize = 1 << 16;
+pub const MAX_RECIPIENTS: usize = 1 << 14;
 /// Recipient label used once [`MAX_RECIPIENTS`] is reached.
 pub const OVERFLOW_RECIPIENT: &[u8] = b"(more recipients than the table holds)";
 /// At most this many distinct sender domains are kept.
@@ -389,6 +389,17 @@ pub const NULL_SENDER: &[u8] = b"<>";
 
 /// The sender-domain label of a sender without a domain (`root`).
 pub const UNQUALIFIED_SENDER: &[u8] = b"(unqualified)";
+
+/// The timeline holds at most about this many cells; past it, buckets get
+/// wider (see [`TIMELINE_WIDTHS`]), so memory follows the summary, not the
+/// log's length.
+pub const TIMELINE_CAP: usize = 1 << 15;
+/// Timeline bucket widths in minutes; each divides the next, so re-bucketing
+/// to the next width is exact.
+pub const TIMELINE_WIDTHS: [i64; 9] = [1, 2, 10, 30, 60, 120, 360, 720, 1440];
+
+/// Removals kept for the merge, per batch.
+pub const PENDING_REMOVALS_CAP: usize = 1 << 16;
 
 /// Whether findings list this category's recipients.
 #[inline]
@@ -415,12 +426,15 @@ pub struct Batch {
     pub summary: HashMap<SummaryKey, u64, Fast>,
     /// Outcome counts (with category and sender).
     pub outcomes: HashMap<OutcomeKey, u64, Fast>,
-    /// Per-minute counts.
+    /// Per-bucket counts (`TimeKey::minute` is the bucket's first minute).
     pub timeline: HashMap<TimeKey, u64, Fast>,
+    /// Width of the timeline buckets in minutes (one of [`TIMELINE_WIDTHS`]).
+    pub timeline_width: i64,
     /// Reason counts.
     pub reason_counts: HashMap<ReasonKey, ReasonStats, Fast>,
     /// A few queue ids per provider × category.
-    pub queue_samples: HashMap<(ProviderId, Category), Vec<QueueId>, Fast>,
+    /// (the earliest, by time then id, so chunking does not change them).
+    pub queue_samples: HashMap<(ProviderId, Category), Vec<(i64, QueueId)>, Fast>,
     /// Failures per provider × category × recipient (hygiene, mailbox full).
     pub recipient_counts: HashMap<(ProviderId, Category, u32), u64, Fast>,
     /// Last deferral per message (host + queue id hash).
@@ -431,6 +445,9 @@ pub struct Batch {
     pub pending_expiries: Vec<PendingExpiry>,
     /// Attempts not yet joined to their sender.
     pub pending: Vec<PendingAttempt>,
+    /// Messages removed from the queue whose state was not in this batch:
+    /// applied to the batch on the left at the merge.
+    pub pending_removals: Vec<u64>,
     /// A few sample lines per unparsed reason (raw bytes, escaped on output).
     pub samples: [Vec<Box<[u8]>>; 6],
 }
@@ -447,6 +464,7 @@ impl Default for Batch {
             summary: HashMap::default(),
             outcomes: HashMap::default(),
             timeline: HashMap::default(),
+            timeline_width: 1,
             reason_counts: HashMap::default(),
             queue_samples: HashMap::default(),
             recipient_counts: HashMap::default(),
@@ -454,6 +472,7 @@ impl Default for Batch {
             sender_of: HashMap::default(),
             pending_expiries: Vec::new(),
             pending: Vec::new(),
+            pending_removals: Vec::new(),
             samples: Default::default(),
         }
     }
@@ -468,6 +487,25 @@ pub fn message_key(host: &[u8], queue_id: &[u8]) -> u64 {
     std::hash::Hasher::write_u8(&mut h, 0xff);
     std::hash::Hasher::write(&mut h, queue_id);
     std::hash::Hasher::finish(&h)
+}
+
+/// Keeps the [`QUEUE_ID_SAMPLES`] earliest distinct queue ids, sorted.
+fn keep_earliest(samples: &mut Vec<(i64, QueueId)>, sample: (i64, QueueId)) {
+    if samples.iter().any(|(_, q)| *q == sample.1) {
+        return;
+    }
+    let earlier =
+        |a: &(i64, QueueId), b: &(i64, QueueId)| (a.0, a.1.as_bytes()) < (b.0, b.1.as_bytes());
+    if samples.len() == QUEUE_ID_SAMPLES {
+        match samples.last() {
+            Some(last) if earlier(&sample, last) => {
+                samples.pop();
+            }
+            _ => return,
+        }
+    }
+    let at = samples.partition_point(|s| earlier(s, &sample));
+    samples.insert(at, sample);
 }
 
 fn add_reason(map: &mut HashMap<ReasonKey, ReasonStats, Fast>, key: ReasonKey, s: ReasonStats) {
@@ -577,7 +615,10 @@ impl Batch {
         *self
             .timeline
             .entry(TimeKey {
-                minute: a.ts.div_euclid(60),
+                minute: {
+                    let m = a.ts.div_euclid(60);
+                    m - m.rem_euclid(self.timeline_width)
+                },
                 provider: a.provider,
                 status: a.status,
                 class: a.class,
@@ -586,6 +627,9 @@ impl Batch {
                 attempted: a.attempted,
             })
             .or_insert(0) += 1;
+        if self.timeline.len() > TIMELINE_CAP {
+            self.widen_timeline(self.timeline_width + 1);
+        }
         let Some(reason) = a.reason else {
             return;
         };
@@ -611,9 +655,7 @@ impl Batch {
                 .queue_samples
                 .entry((a.provider, a.category))
                 .or_default();
-            if samples.len() < QUEUE_ID_SAMPLES && !samples.contains(&a.queue_id) {
-                samples.push(a.queue_id);
-            }
+            keep_earliest(samples, (a.ts, a.queue_id));
             if keeps_recipients(a.category) && !recipient.is_empty() {
                 let r = self.recipients.intern(recipient);
                 *self
@@ -679,8 +721,14 @@ impl Batch {
             k.sender = remap(&snd, k.sender);
             *self.outcomes.entry(k).or_insert(0) += n;
         }
-        for (k, n) in right.timeline {
+        self.widen_timeline(right.timeline_width);
+        let width = self.timeline_width;
+        for (mut k, n) in right.timeline {
+            k.minute -= k.minute.rem_euclid(width);
             *self.timeline.entry(k).or_insert(0) += n;
+        }
+        if self.timeline.len() > TIMELINE_CAP {
+            self.widen_timeline(width + 1);
         }
         for (mut k, s) in right.reason_counts {
             k.reason = remap(&rea, k.reason);
@@ -689,9 +737,7 @@ impl Batch {
         for (k, ids) in right.queue_samples {
             let mine = self.queue_samples.entry(k).or_default();
             for id in ids {
-                if mine.len() < QUEUE_ID_SAMPLES && !mine.contains(&id) {
-                    mine.push(id);
-                }
+                keep_earliest(mine, id);
             }
         }
         for ((p, c, r), n) in right.recipient_counts {
@@ -722,6 +768,11 @@ impl Batch {
                 None => self.pending.push(p),
             }
         }
+        // Right's removals of messages that started on the left (after the
+        // joins above, which needed those entries).
+        for m in right.pending_removals {
+            self.forget(m);
+        }
         for (m, mut d) in right.deferrals {
             d.domain = remap(&dom, d.domain);
             d.reason = remap(&rea, d.reason);
@@ -742,8 +793,41 @@ impl Batch {
         self
     }
 
+    /// A message left the queue: drop its sender and last deferral, so these
+    /// tables hold the queue, not the log. A removal whose message started in
+    /// an earlier batch is kept for the merge (up to [`PENDING_REMOVALS_CAP`];
+    /// past that, the time-based eviction still bounds the tables).
+    pub fn forget(&mut self, message: u64) {
+        let sender = self.sender_of.remove(&message).is_some();
+        let deferral = self.deferrals.remove(&message).is_some();
+        if !sender && !deferral && self.pending_removals.len() < PENDING_REMOVALS_CAP {
+            self.pending_removals.push(message);
+        }
+    }
+
+    /// Re-buckets the timeline to the first width of [`TIMELINE_WIDTHS`] at
+    /// least `at_least` minutes wide.
+    pub fn widen_timeline(&mut self, at_least: i64) {
+        if at_least <= self.timeline_width {
+            return;
+        }
+        let width = TIMELINE_WIDTHS
+            .into_iter()
+            .find(|w| *w >= at_least)
+            .unwrap_or(TIMELINE_WIDTHS[TIMELINE_WIDTHS.len() - 1]);
+        if width == self.timeline_width {
+            return;
+        }
+        self.timeline_width = width;
+        let old = std::mem::take(&mut self.timeline);
+        for (mut k, n) in old {
+            k.minute -= k.minute.rem_euclid(width);
+            *self.timeline.entry(k).or_insert(0) += n;
+        }
+    }
+
     /// Keeps the per-message tables bounded by queue lifetime, not input size.
-    fn evict_old_messages(&mut self) {
+    pub fn evict_old_messages(&mut self) {
         let Some((_, newest)) = self.span else {
             return;
         };
@@ -994,5 +1078,28 @@ mod tests {
             QueueId::new(b"1xV6qi-0004PA-2t").as_bytes(),
             b"1xV6qi-0004PA-2t"
         );
+    }
+
+    #[test]
+    fn timeline_widens_instead_of_growing() {
+        let mut b = Batch::default();
+        let mut a = attempt(1, 1, 0, Status::Sent);
+        for minute in 0..(TIMELINE_CAP as i64 + 10) {
+            a.ts = minute * 60;
+            b.contribute(&a, 0, b"", &ALL);
+        }
+        assert_eq!(b.timeline_width, 2);
+        assert!(b.timeline.len() <= TIMELINE_CAP);
+        assert_eq!(b.timeline.values().sum::<u64>(), TIMELINE_CAP as u64 + 10);
+        assert!(b.timeline.keys().all(|k| k.minute % 2 == 0));
+        // Merging a finer batch re-buckets it to the coarser width.
+        let mut fine = Batch::default();
+        fine.counters.lines = 1;
+        a.ts = 61;
+        fine.contribute(&a, 0, b"", &ALL);
+        b.counters.lines = 1;
+        let m = b.merge(fine, &ALL);
+        assert_eq!(m.timeline_width, 2);
+        assert_eq!(m.timeline.values().sum::<u64>(), TIMELINE_CAP as u64 + 11);
     }
 }

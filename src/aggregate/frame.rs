@@ -46,10 +46,12 @@ pub const OUTCOME_COLUMNS: [&str; 10] = [
 ];
 
 /// The timeline frame's columns: one row per minute × provider × status ×
-/// code family × category. `minute` is UTC seconds at the minute's start;
-/// `subject` is 255 when the reply had no enhanced code.
-pub const TIMELINE_COLUMNS: [&str; 8] = [
+/// code family × category. `minute` is UTC seconds at the bucket's start,
+/// `bucket_minutes` its width (1 unless the log is long enough for the
+/// timeline to have widened); `subject` is 255 when the reply had no code.
+pub const TIMELINE_COLUMNS: [&str; 9] = [
     "minute",
+    "bucket_minutes",
     "provider",
     "status",
     "class",
@@ -237,11 +239,26 @@ pub fn outcomes_frame(batch: &Batch, providers: &ProviderMap) -> PolarsResult<Da
 }
 
 /// Builds the timeline frame, sorted by minute.
+///
+/// Buckets are already as wide as the findings and the report will read
+/// them (at most `MAX_BUCKETS` over the log's span): a month of log gives a
+/// frame of thousands of rows, not a million per-minute cells.
 pub fn timeline_frame(batch: &Batch, providers: &ProviderMap) -> PolarsResult<DataFrame> {
-    let mut rows: Vec<(&TimeKey, &u64)> = batch.timeline.iter().collect();
+    let first = batch.timeline.keys().map(|k| k.minute).min().unwrap_or(0);
+    let last = batch.timeline.keys().map(|k| k.minute).max().unwrap_or(0);
+    let bucket =
+        crate::detect::timeline::bucket_minutes(last - first + 1).max(batch.timeline_width);
+    let mut cells: hashbrown::HashMap<TimeKey, u64> = hashbrown::HashMap::new();
+    for (k, n) in &batch.timeline {
+        let mut k = *k;
+        k.minute -= k.minute.rem_euclid(bucket);
+        *cells.entry(k).or_insert(0) += n;
+    }
+    let mut rows: Vec<(&TimeKey, &u64)> = cells.iter().collect();
     rows.sort_by_key(|(k, _)| **k);
     let n = rows.len();
     let mut minute = Vec::with_capacity(n);
+    let width = vec![bucket; n];
     let mut provider = Vec::with_capacity(n);
     let mut status = Vec::with_capacity(n);
     let mut class = Vec::with_capacity(n);
@@ -264,13 +281,14 @@ pub fn timeline_frame(batch: &Batch, providers: &ProviderMap) -> PolarsResult<Da
         n,
         vec![
             Column::new(c[0].into(), minute),
-            Column::new(c[1].into(), provider),
-            Column::new(c[2].into(), status),
-            Column::new(c[3].into(), class),
-            Column::new(c[4].into(), subject),
-            Column::new(c[5].into(), category),
-            Column::new(c[6].into(), attempted),
-            Column::new(c[7].into(), count),
+            Column::new(c[1].into(), width),
+            Column::new(c[2].into(), provider),
+            Column::new(c[3].into(), status),
+            Column::new(c[4].into(), class),
+            Column::new(c[5].into(), subject),
+            Column::new(c[6].into(), category),
+            Column::new(c[7].into(), attempted),
+            Column::new(c[8].into(), count),
         ],
     )
 }

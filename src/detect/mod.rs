@@ -502,7 +502,7 @@ fn aggregate(f: &Frames<'_>) -> PolarsResult<Aggregates> {
         }
     }
     let grid = match (tl_attempts.keys().next(), tl_attempts.keys().next_back()) {
-        (Some(a), Some(b)) => Some(Grid::covering(*a, *b)),
+        (Some(a), Some(b)) => Some(Grid::covering_at_least(*a, *b, data_width(t)?)),
         _ => None,
     };
     Ok(Aggregates {
@@ -519,6 +519,15 @@ fn aggregate(f: &Frames<'_>) -> PolarsResult<Aggregates> {
         tl_expired,
         grid,
     })
+}
+
+/// The width (minutes) the timeline frame's buckets were collected at.
+pub fn data_width(timeline: &DataFrame) -> PolarsResult<i64> {
+    Ok(i64s(timeline, "bucket_minutes")?
+        .first()
+        .copied()
+        .unwrap_or(1)
+        .max(1))
 }
 
 /// Puts per-minute counts of the given providers on the grid.

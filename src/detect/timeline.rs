@@ -2,7 +2,7 @@
 //!
 //! A series is one provider's attempts and one category's failures per
 //! bucket. Buckets are one minute wide until the log spans more than
-//! [`MAX_BUCKETS`] minutes, then wider (2, 5, 10, 15, 30 minutes, 1, 2, 6, 12
+//! [`MAX_BUCKETS`] minutes, then wider (2, 10, 30 minutes, 1, 2, 6, 12
 //! hours, 1 day), so a month of logs still gives a few hundred buckets.
 //!
 //! An episode is a run of buckets whose failure rate departs from the
@@ -20,12 +20,10 @@ use serde::Serialize;
 /// At most this many buckets per series.
 pub const MAX_BUCKETS: i64 = 720;
 
-/// Bucket widths tried, in minutes.
-const WIDTHS: [i64; 11] = [1, 2, 5, 10, 15, 30, 60, 120, 360, 720, 1440];
-
-/// The bucket width (minutes) for a span of minutes.
+/// The bucket width (minutes) for a span of minutes: one of the widths the
+/// aggregate timeline itself widens through, so buckets stay aligned.
 pub fn bucket_minutes(span_minutes: i64) -> i64 {
-    WIDTHS
+    crate::aggregate::batch::TIMELINE_WIDTHS
         .into_iter()
         .find(|w| (span_minutes + w - 1) / w <= MAX_BUCKETS)
         .unwrap_or(1440)
@@ -45,8 +43,14 @@ pub struct Grid {
 impl Grid {
     /// A grid covering minutes `first..=last`.
     pub fn covering(first: i64, last: i64) -> Grid {
+        Grid::covering_at_least(first, last, 1)
+    }
+
+    /// A grid covering minutes `first..=last` with buckets at least
+    /// `min_width` minutes wide (the width the data was collected at).
+    pub fn covering_at_least(first: i64, last: i64, min_width: i64) -> Grid {
         let span = (last - first + 1).max(1);
-        let width = bucket_minutes(span);
+        let width = bucket_minutes(span).max(min_width);
         let start = first - first.rem_euclid(width);
         let len = usize::try_from((last - start) / width + 1).unwrap_or(1);
         Grid { start, width, len }
@@ -247,6 +251,7 @@ mod tests {
         assert_eq!(bucket_minutes(16), 1);
         assert_eq!(bucket_minutes(720), 1);
         assert_eq!(bucket_minutes(1440), 2);
+        assert_eq!(bucket_minutes(7 * 1440), 30);
         assert_eq!(bucket_minutes(30 * 1440), 60);
         assert_eq!(bucket_minutes(10_000 * 1440), 1440);
         let g = Grid::covering(100, 115);

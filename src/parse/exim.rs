@@ -31,6 +31,11 @@ pub enum EximRecord<'a> {
     /// `<id> H=host [ip]: SMTP error …`: one MX host failed; Exim goes on to
     /// the next host. No recipient; status deferred.
     HostError(Delivery<'a>),
+    /// `<id> Completed`: the message left the queue.
+    Completed {
+        /// Exim message id.
+        msg_id: &'a [u8],
+    },
     /// `*>`: delivery suppressed by `-N`; nothing was sent.
     FakeDelivery,
     /// A delivery flag we could not take apart.
@@ -65,6 +70,9 @@ pub fn parse(body: &[u8]) -> EximRecord<'_> {
     let rest = &body[sp + 1..];
     if let Some(h) = rest.strip_prefix(b"H=") {
         return host_error(msg_id, h);
+    }
+    if rest == b"Completed" {
+        return EximRecord::Completed { msg_id };
     }
     let Some(flag) = rest.get(..3) else {
         return EximRecord::Other;
@@ -457,7 +465,12 @@ mod tests {
                 sender: b"news@shopmart.example"
             }
         );
-        assert_eq!(parse(b"1xV6qi-0004PA-2t Completed"), EximRecord::Other);
+        assert_eq!(
+            parse(b"1xV6qi-0004PA-2t Completed"),
+            EximRecord::Completed {
+                msg_id: b"1xV6qi-0004PA-2t"
+            }
+        );
         assert_eq!(
             parse(b"1xV6qi-0004PA-2t *> a@b R=r"),
             EximRecord::FakeDelivery
@@ -493,5 +506,15 @@ mod tests {
             parse(b"1xV7QH-0005he-2J H=broken"),
             EximRecord::Other
         ));
+    }
+
+    #[test]
+    fn completed() {
+        assert_eq!(
+            parse(b"1xV7QH-0005he-2J Completed"),
+            EximRecord::Completed {
+                msg_id: b"1xV7QH-0005he-2J"
+            }
+        );
     }
 }

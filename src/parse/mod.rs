@@ -119,6 +119,12 @@ pub enum Record<'a> {
         /// The envelope sender on the expiry line (empty for `<>`).
         sender: &'a [u8],
     },
+    /// The message left the queue (Postfix qmgr `removed`, Exim `Completed`):
+    /// its per-message state can go.
+    Removed {
+        /// Queue or message id.
+        queue_id: &'a [u8],
+    },
     /// Exim `<id> H=host [ip]: …`: one MX host failed before Exim tried the
     /// next; a failed attempt without a recipient.
     HostError(Delivery<'a>),
@@ -147,6 +153,7 @@ pub fn parse_line(line: &[u8], hint: YearHint) -> (Option<Header<'_>>, Record<'_
             postfix::PostfixRecord::Expired { queue_id, sender } => {
                 Record::Expired { queue_id, sender }
             }
+            postfix::PostfixRecord::Removed { queue_id } => Record::Removed { queue_id },
             postfix::PostfixRecord::Malformed(why) => Record::Unparsed(why),
             postfix::PostfixRecord::Other => Record::MailOther,
         },
@@ -157,6 +164,7 @@ pub fn parse_line(line: &[u8], hint: YearHint) -> (Option<Header<'_>>, Record<'_
                 sender,
             },
             exim::EximRecord::HostError(d) => Record::HostError(d),
+            exim::EximRecord::Completed { msg_id } => Record::Removed { queue_id: msg_id },
             exim::EximRecord::FakeDelivery => Record::FakeDelivery,
             exim::EximRecord::Malformed(why) => Record::Unparsed(why),
             exim::EximRecord::Other => Record::MailOther,

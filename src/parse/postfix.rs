@@ -35,6 +35,12 @@ pub enum PostfixRecord<'a> {
         /// Envelope sender.
         sender: &'a [u8],
     },
+    /// qmgr removed a message from the queue (`QID: removed`): its queue id
+    /// may be reused and nothing more will be logged for it.
+    Removed {
+        /// Queue id.
+        queue_id: &'a [u8],
+    },
     /// A line that carries `status=` but is not in any shape we know.
     Malformed(Unparsed),
     /// Everything else (smtpd connects, cleanup, warnings …): understood, not counted.
@@ -51,6 +57,9 @@ pub fn parse<'a>(service: &'a [u8], body: &'a [u8]) -> PostfixRecord<'a> {
             Ok(d) => PostfixRecord::Delivery(d),
             Err(why) => PostfixRecord::Malformed(why),
         };
+    }
+    if rest == b"removed" {
+        return PostfixRecord::Removed { queue_id };
     }
     if let Some(fields) = rest.strip_prefix(b"from=") {
         let (sender, after) = address(fields);
@@ -449,7 +458,12 @@ mod tests {
                 sender: b""
             }
         );
-        assert_eq!(parse(b"qmgr", b"C7EBEB41B4: removed"), PostfixRecord::Other);
+        assert_eq!(
+            parse(b"qmgr", b"C7EBEB41B4: removed"),
+            PostfixRecord::Removed {
+                queue_id: b"C7EBEB41B4"
+            }
+        );
     }
 
     #[test]
@@ -483,6 +497,20 @@ mod tests {
                 b"smtpd",
                 b"dict_proxy_open: connect to map=unix:passwd.byname status=0 server_flags=fixed"
             ),
+            PostfixRecord::Other
+        );
+    }
+
+    #[test]
+    fn removed() {
+        assert_eq!(
+            parse(b"qmgr", b"9DF7FB422B: removed"),
+            PostfixRecord::Removed {
+                queue_id: b"9DF7FB422B"
+            }
+        );
+        assert_eq!(
+            parse(b"qmgr", b"9DF7FB422B: removed twice"),
             PostfixRecord::Other
         );
     }

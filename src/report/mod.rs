@@ -428,7 +428,7 @@ pub fn timeline(df: &DataFrame) -> PolarsResult<Option<Timeline>> {
     let (Some(first), Some(last)) = (m.iter().min(), m.iter().max()) else {
         return Ok(None);
     };
-    let grid = Grid::covering(first / 60, last / 60);
+    let grid = Grid::covering_at_least(first / 60, last / 60, crate::detect::data_width(df)?);
     let mut by: std::collections::HashMap<&str, ProviderTimeline> = Default::default();
     for i in 0..m.len() {
         let t = by.entry(&p[i]).or_insert_with(|| ProviderTimeline {
