@@ -844,7 +844,7 @@ fn main() {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use super::{Flavor, generate, parse_size};
 
     #[test]
     fn sizes() {
