@@ -844,23 +844,20 @@ fn main() {
 
 #[cfg(test)]
 mod tests {
-    use super::{Flavor, generate, parse_size};
-
     #[test]
     fn sizes() {
-        assert_eq!(parse_size("2G"), Some(2 << 30));
-        assert_eq!(parse_size("512M"), Some(512 << 20));
-        assert_eq!(parse_size("100kB"), Some(100 << 10));
-        assert_eq!(parse_size("12345"), Some(12345));
-        assert_eq!(parse_size("1x"), None);
+        assert_eq!(super::parse_size("2G"), Some(2 << 30));
+        assert_eq!(super::parse_size("512M"), Some(512 << 20));
+        assert_eq!(super::parse_size("100kB"), Some(100 << 10));
+        assert_eq!(super::parse_size("12345"), Some(12345));
+        assert_eq!(super::parse_size("1x"), None);
     }
 
     #[test]
     fn deterministic() {
-        let mut a = Vec::new();
-        let mut b = Vec::new();
-        generate(Flavor::Postfix, 7, 1 << 16, &mut a).unwrap();
-        generate(Flavor::Postfix, 7, 1 << 16, &mut b).unwrap();
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        super::generate(super::Flavor::Postfix, 7, 1 << 16, &mut a).unwrap();
+        super::generate(super::Flavor::Postfix, 7, 1 << 16, &mut b).unwrap();
         assert_eq!(a, b);
         assert!(a.len() >= 1 << 16);
     }
