@@ -62,6 +62,11 @@ pub struct ScanContext<'a> {
 /// Distinct reply shapes whose category a worker remembers.
 const CATEGORY_MEMO: usize = 1 << 16;
 
+/// Distinct raw replies whose masked reason a worker remembers, and the
+/// longest reply remembered.
+const MASK_MEMO: usize = 1 << 12;
+const MASK_MEMO_LEN: usize = 512;
+
 /// Memo key: masked reason, provider, status, code, basic code, greeting.
 type CategoryKey = (u32, ProviderId, Status, u32, Option<u16>, bool);
 
@@ -72,6 +77,7 @@ pub struct Worker {
     pub batch: Batch,
     cache: Cache,
     categories: HashMap<CategoryKey, (Category, Blocklist), foldhash::fast::FixedState>,
+    masks: HashMap<Box<[u8]>, u32, foldhash::fast::FixedState>,
     domain: Vec<u8>,
     relay: Vec<u8>,
     scratch: Vec<u8>,
@@ -85,6 +91,7 @@ impl Worker {
             batch: Batch::default(),
             cache: ctx.engine.masker.cache(),
             categories: HashMap::default(),
+            masks: HashMap::default(),
             domain: Vec::with_capacity(256),
             relay: Vec::with_capacity(256),
             scratch: Vec::with_capacity(1024),
@@ -93,9 +100,10 @@ impl Worker {
     }
 
     /// Hands over what this worker has accumulated and starts a new batch.
-    /// The category memo is keyed by the batch's reason ids, so it goes too.
+    /// The memos hold the batch's reason ids, so they go too.
     pub fn take_batch(&mut self) -> Batch {
         self.categories.clear();
+        self.masks.clear();
         std::mem::take(&mut self.batch)
     }
 
@@ -226,13 +234,27 @@ impl Worker {
                 reply: d.reply,
                 at_greeting: d.at_greeting,
             };
-            engine.masker.mask(
-                &mut self.cache,
-                d.reply,
-                &mut self.scratch,
-                &mut self.masked,
-            );
-            let reason = self.batch.reasons.intern(&self.masked);
+            // Identical reply bytes (Yahoo's [TSS04], Microsoft's 4.7.650 …)
+            // are masked once; the regex runs only for replies not seen lately.
+            let reason = match self.masks.get(d.reply) {
+                Some(r) => *r,
+                None => {
+                    engine.masker.mask(
+                        &mut self.cache,
+                        d.reply,
+                        &mut self.scratch,
+                        &mut self.masked,
+                    );
+                    let r = self.batch.reasons.intern(&self.masked);
+                    if d.reply.len() <= MASK_MEMO_LEN {
+                        if self.masks.len() >= MASK_MEMO {
+                            self.masks.clear();
+                        }
+                        self.masks.insert(d.reply.into(), r);
+                    }
+                    r
+                }
+            };
             attempt.reason = Some(reason);
             // Replies that mask to the same reason mean the same thing: the
             // marker search runs once per distinct reply shape, not per line.

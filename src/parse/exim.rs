@@ -154,23 +154,40 @@ fn at_greeting(reason: &[u8]) -> bool {
 }
 
 /// Splits off the next space-separated token, keeping `"…"` (with `\"`) whole.
+///
+/// Jumps from one interesting byte to the next with memchr: the long `C="…"`
+/// confirmation of every delivery was walked a byte at a time before (a
+/// quarter of an Exim scan).
 #[inline]
 fn next_token(s: &[u8]) -> Option<(&[u8], &[u8])> {
     let start = s.iter().position(|b| *b != b' ')?;
     let s = &s[start..];
     let mut i = 0;
-    let mut quoted = false;
-    while i < s.len() {
-        match s[i] {
-            b'\\' if quoted => i += 1,
-            b'"' => quoted = !quoted,
-            b' ' if !quoted => break,
-            _ => {}
+    loop {
+        // Outside quotes: the token ends at a space; a quote opens a string.
+        match memchr::memchr2(b' ', b'"', &s[i..]) {
+            None => return Some((s, &[])),
+            Some(at) if s[i + at] == b' ' => {
+                let end = i + at;
+                return Some((&s[..end], &s[end..]));
+            }
+            Some(at) => i += at + 1,
         }
-        i += 1;
+        // Inside quotes: skip to the closing quote, stepping over `\x`.
+        loop {
+            match memchr::memchr2(b'"', b'\\', &s[i..]) {
+                None => return Some((s, &[])),
+                Some(at) if s[i + at] == b'\\' => i += at + 2,
+                Some(at) => {
+                    i += at + 1;
+                    break;
+                }
+            }
+            if i >= s.len() {
+                return Some((s, &[]));
+            }
+        }
     }
-    let end = i.min(s.len());
-    Some((&s[..end], &s[end..]))
 }
 
 /// A field value with surrounding quotes removed.
@@ -516,5 +533,25 @@ mod tests {
                 msg_id: b"1xV7QH-0005he-2J"
             }
         );
+    }
+
+    #[test]
+    fn tokens_keep_quoted_strings_whole() {
+        let t = |x: &'static [u8]| next_token(x).map(|(a, b)| (s(a), s(b)));
+        assert_eq!(t(b"  a b"), Some(("a", " b")));
+        assert_eq!(
+            t(b"C=\"250 OK \\\" x\" H=h"),
+            Some(("C=\"250 OK \\\" x\"", " H=h"))
+        );
+        assert_eq!(
+            t(b"C=\"unterminated here"),
+            Some(("C=\"unterminated here", ""))
+        );
+        assert_eq!(
+            t(b"C=\"ends in backslash\\"),
+            Some(("C=\"ends in backslash\\", ""))
+        );
+        assert_eq!(t(b"last"), Some(("last", "")));
+        assert_eq!(t(b"   "), None);
     }
 }
