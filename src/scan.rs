@@ -62,10 +62,57 @@ pub struct ScanContext<'a> {
 /// Distinct reply shapes whose category a worker remembers.
 const CATEGORY_MEMO: usize = 1 << 16;
 
-/// Distinct raw replies whose masked reason a worker remembers, and the
-/// longest reply remembered.
-const MASK_MEMO: usize = 1 << 12;
-const MASK_MEMO_LEN: usize = 512;
+/// Raw reply → masked reason id, for replies seen lately. The replies' bytes
+/// live in one arena that is cleared, never freed, when full: no allocation
+/// per line once warm.
+#[derive(Debug)]
+struct MaskMemo {
+    index: HashMap<u64, (u32, u32, u32), foldhash::fast::FixedState>,
+    arena: Vec<u8>,
+}
+
+impl MaskMemo {
+    /// Arena bytes; replies longer than [`MaskMemo::LONGEST`] are not kept.
+    const ARENA: usize = 256 << 10;
+    const LONGEST: usize = 512;
+    const ENTRIES: usize = 1 << 12;
+
+    fn new() -> MaskMemo {
+        MaskMemo {
+            index: HashMap::default(),
+            arena: Vec::with_capacity(Self::ARENA),
+        }
+    }
+
+    fn hash(reply: &[u8]) -> u64 {
+        use std::hash::BuildHasher;
+        foldhash::fast::FixedState::default().hash_one(reply)
+    }
+
+    fn get(&self, reply: &[u8]) -> Option<u32> {
+        let (at, len, reason) = *self.index.get(&Self::hash(reply))?;
+        let kept = self.arena.get(at as usize..(at + len) as usize)?;
+        (kept == reply).then_some(reason)
+    }
+
+    fn insert(&mut self, reply: &[u8], reason: u32) {
+        if reply.len() > Self::LONGEST {
+            return;
+        }
+        if self.arena.len() + reply.len() > Self::ARENA || self.index.len() >= Self::ENTRIES {
+            self.clear();
+        }
+        let at = self.arena.len() as u32;
+        self.arena.extend_from_slice(reply);
+        self.index
+            .insert(Self::hash(reply), (at, reply.len() as u32, reason));
+    }
+
+    fn clear(&mut self) {
+        self.index.clear();
+        self.arena.clear();
+    }
+}
 
 /// Memo key: masked reason, provider, status, code, basic code, greeting.
 type CategoryKey = (u32, ProviderId, Status, u32, Option<u16>, bool);
@@ -77,7 +124,7 @@ pub struct Worker {
     pub batch: Batch,
     cache: Cache,
     categories: HashMap<CategoryKey, (Category, Blocklist), foldhash::fast::FixedState>,
-    masks: HashMap<Box<[u8]>, u32, foldhash::fast::FixedState>,
+    masks: MaskMemo,
     domain: Vec<u8>,
     relay: Vec<u8>,
     scratch: Vec<u8>,
@@ -91,7 +138,7 @@ impl Worker {
             batch: Batch::default(),
             cache: ctx.engine.masker.cache(),
             categories: HashMap::default(),
-            masks: HashMap::default(),
+            masks: MaskMemo::new(),
             domain: Vec::with_capacity(256),
             relay: Vec::with_capacity(256),
             scratch: Vec::with_capacity(1024),
@@ -237,7 +284,7 @@ impl Worker {
             // Identical reply bytes (Yahoo's [TSS04], Microsoft's 4.7.650 …)
             // are masked once; the regex runs only for replies not seen lately.
             let reason = match self.masks.get(d.reply) {
-                Some(r) => *r,
+                Some(r) => r,
                 None => {
                     engine.masker.mask(
                         &mut self.cache,
@@ -246,12 +293,7 @@ impl Worker {
                         &mut self.masked,
                     );
                     let r = self.batch.reasons.intern(&self.masked);
-                    if d.reply.len() <= MASK_MEMO_LEN {
-                        if self.masks.len() >= MASK_MEMO {
-                            self.masks.clear();
-                        }
-                        self.masks.insert(d.reply.into(), r);
-                    }
+                    self.masks.insert(d.reply, r);
                     r
                 }
             };
