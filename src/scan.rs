@@ -14,8 +14,9 @@ use crate::classify::reason::Masker;
 use crate::event::{Delivery, Status};
 use crate::filter::Filter;
 use crate::parse::header::Header;
+use crate::parse::timestamp::StampCache;
 use crate::parse::timestamp::YearHint;
-use crate::parse::{Record, Unparsed, parse_line};
+use crate::parse::{Record, Unparsed, parse_line_cached};
 use hashbrown::HashMap;
 use regex_automata::meta::Cache;
 
@@ -125,6 +126,7 @@ pub struct Worker {
     cache: Cache,
     categories: HashMap<CategoryKey, (Category, Blocklist), foldhash::fast::FixedState>,
     masks: MaskMemo,
+    stamps: StampCache,
     domain: Vec<u8>,
     relay: Vec<u8>,
     scratch: Vec<u8>,
@@ -139,6 +141,7 @@ impl Worker {
             cache: ctx.engine.masker.cache(),
             categories: HashMap::default(),
             masks: MaskMemo::new(),
+            stamps: StampCache::default(),
             domain: Vec::with_capacity(256),
             relay: Vec::with_capacity(256),
             scratch: Vec::with_capacity(1024),
@@ -184,7 +187,7 @@ impl Worker {
             self.batch.counters.blank += 1;
             return;
         }
-        let (header, record) = parse_line(line, ctx.year);
+        let (header, record) = parse_line_cached(line, ctx.year, &mut self.stamps);
         if let Some(h) = &header {
             self.batch.see_time(h.ts);
             self.batch.see_format(h.format);

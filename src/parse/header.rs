@@ -10,7 +10,7 @@
 //! Jun 29 16:04:19 mx1 exim[1234]: 1xV6qi-… => …        Exim through syslog
 //! ```
 
-use super::timestamp::{UnixSeconds, YearHint, parse_exim, parse_rfc3164, parse_rfc3339};
+use super::timestamp::{StampCache, UnixSeconds, YearHint, parse_exim, parse_rfc3339};
 use memchr::memchr;
 
 /// The timestamp style a line was written in.
@@ -68,9 +68,19 @@ pub struct Header<'a> {
 /// Parses the header of `line`; `None` when no known shape matches.
 #[inline]
 pub fn parse_header(line: &[u8], hint: YearHint) -> Option<Header<'_>> {
+    parse_header_cached(line, hint, &mut StampCache::default())
+}
+
+/// [`parse_header`] with a timestamp cache kept across the lines of a chunk.
+#[inline]
+pub fn parse_header_cached<'a>(
+    line: &'a [u8],
+    hint: YearHint,
+    stamps: &mut StampCache,
+) -> Option<Header<'a>> {
     match line.first()? {
         b'A'..=b'Z' => {
-            let (ts, used) = parse_rfc3164(line, hint)?;
+            let (ts, used) = stamps.rfc3164(line, hint)?;
             syslog_rest(line, ts, used, Format::Syslog)
         }
         b'0'..=b'9' => match line.get(10)? {
@@ -79,7 +89,7 @@ pub fn parse_header(line: &[u8], hint: YearHint) -> Option<Header<'_>> {
                 syslog_rest(line, ts, used, Format::SyslogIso)
             }
             b' ' => {
-                let (ts, used) = parse_exim(line)?;
+                let (ts, used) = stamps.exim(line)?;
                 let body = exim_body(line.get(used..)?)?;
                 Some(Header {
                     ts,

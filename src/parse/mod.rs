@@ -36,7 +36,8 @@ pub mod reply;
 pub mod timestamp;
 
 use crate::event::Delivery;
-use header::{Header, Program, parse_header};
+use header::{Header, Program, parse_header_cached};
+use timestamp::StampCache;
 use timestamp::YearHint;
 
 /// Why a line was not understood. Every such line is counted under one of these.
@@ -141,7 +142,17 @@ pub enum Record<'a> {
 /// Parses one line (without its terminator) into its header and record.
 #[inline]
 pub fn parse_line(line: &[u8], hint: YearHint) -> (Option<Header<'_>>, Record<'_>) {
-    let Some(header) = parse_header(line, hint) else {
+    parse_line_cached(line, hint, &mut StampCache::default())
+}
+
+/// [`parse_line`] with a timestamp cache kept across the lines of a chunk.
+#[inline]
+pub fn parse_line_cached<'a>(
+    line: &'a [u8],
+    hint: YearHint,
+    stamps: &mut StampCache,
+) -> (Option<Header<'a>>, Record<'a>) {
+    let Some(header) = parse_header_cached(line, hint, stamps) else {
         return (None, Record::Unparsed(Unparsed::NoHeader));
     };
     let record = match header.program {
@@ -222,6 +233,23 @@ mod tests {
                         prop_assert!(range.contains(&field.as_ptr()));
                     }
                 }
+            }
+        }
+
+        /// The timestamp cache never changes an answer: a run of lines
+        /// parsed with one cache equals the same lines parsed alone.
+        #[test]
+        fn cached_parsing_equals_plain_parsing(
+            picks in proptest::collection::vec((0..SEEDS.len(), 0usize..400, any::<u8>()), 1..12),
+        ) {
+            let mut stamps = StampCache::default();
+            for (seed, at, byte) in picks {
+                let mut line = SEEDS[seed].as_bytes().to_vec();
+                let i = at % line.len();
+                line[i] = byte;
+                let cached = parse_line_cached(&line, HINT, &mut stamps);
+                let plain = parse_line(&line, HINT);
+                prop_assert_eq!(cached, plain);
             }
         }
 

@@ -262,6 +262,65 @@ pub fn parse_exim(s: &[u8]) -> Option<(UnixSeconds, usize)> {
     Some((date_secs + secs - offset, i))
 }
 
+/// The last timestamp parsed, by its exact bytes: consecutive lines share
+/// their second, so most lines skip the date arithmetic. Only the fixed-width
+/// forms are cached (`Nov 22 12:39:02`, `2026-11-22 12:39:03`); a hit
+/// returns exactly what parsing those bytes would. Valid for one year hint.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct StampCache {
+    prefix: [u8; 19],
+    len: u8,
+    ts: UnixSeconds,
+}
+
+impl StampCache {
+    #[inline]
+    fn hit(&self, s: &[u8], len: usize) -> Option<UnixSeconds> {
+        (usize::from(self.len) == len && s.get(..len) == Some(&self.prefix[..len]))
+            .then_some(self.ts)
+    }
+
+    #[inline]
+    fn keep(&mut self, s: &[u8], len: usize, ts: UnixSeconds) {
+        if let Some(bytes) = s.get(..len)
+            && len <= self.prefix.len()
+        {
+            self.prefix[..len].copy_from_slice(bytes);
+            self.len = len as u8;
+            self.ts = ts;
+        }
+    }
+
+    /// [`parse_rfc3164`] through the cache.
+    #[inline]
+    pub fn rfc3164(&mut self, s: &[u8], hint: YearHint) -> Option<(UnixSeconds, usize)> {
+        if let Some(ts) = self.hit(s, 15) {
+            return Some((ts, 15));
+        }
+        let (ts, used) = parse_rfc3164(s, hint)?;
+        if used == 15 {
+            self.keep(s, 15, ts);
+        }
+        Some((ts, used))
+    }
+
+    /// [`parse_exim`] through the cache (plain `YYYY-MM-DD HH:MM:SS` only:
+    /// milliseconds or a zone after it are parsed every time).
+    #[inline]
+    pub fn exim(&mut self, s: &[u8]) -> Option<(UnixSeconds, usize)> {
+        let plain = s.get(19) != Some(&b'.')
+            && !(s.get(19) == Some(&b' ') && matches!(s.get(20), Some(b'+' | b'-')));
+        if plain && let Some(ts) = self.hit(s, 19) {
+            return Some((ts, 19));
+        }
+        let (ts, used) = parse_exim(s)?;
+        if used == 19 {
+            self.keep(s, 19, ts);
+        }
+        Some((ts, used))
+    }
+}
+
 /// The year hint unit tests share: lines written in November 2026.
 #[cfg(test)]
 pub(crate) const TEST_HINT: YearHint = YearHint {
