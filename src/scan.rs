@@ -352,3 +352,31 @@ impl Worker {
         self.batch.attempt(attempt, d.recipient, ctx.filter);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::MaskMemo;
+
+    #[test]
+    fn mask_memo_returns_only_exact_replies_and_stays_bounded() {
+        let mut m = MaskMemo::new();
+        m.insert(b"421 4.7.0 [TSS04] try later", 7);
+        assert_eq!(m.get(b"421 4.7.0 [TSS04] try later"), Some(7));
+        assert_eq!(m.get(b"421 4.7.0 [TSS04] try later!"), None);
+        m.insert(&[b'x'; MaskMemo::LONGEST + 1], 9);
+        assert_eq!(
+            m.get(&[b'x'; MaskMemo::LONGEST + 1]),
+            None,
+            "long replies are not kept"
+        );
+        // Filling the arena clears it instead of growing it.
+        let capacity = m.arena.capacity();
+        for i in 0..(MaskMemo::ARENA / 100 + 10) {
+            let reply = format!("{i:0>100}");
+            m.insert(reply.as_bytes(), i as u32);
+        }
+        assert!(m.arena.len() <= MaskMemo::ARENA);
+        assert_eq!(m.arena.capacity(), capacity);
+        assert_eq!(m.get(b"421 4.7.0 [TSS04] try later"), None);
+    }
+}
