@@ -274,6 +274,7 @@ impl Worker {
             reason: None,
             attempted: d.attempted,
             host_error,
+            needs_cause: false,
         };
         if !matches!(d.status, Status::Sent | Status::Deliverable) {
             let outcome = Outcome {
@@ -341,9 +342,12 @@ impl Worker {
                 // Exim's "retry timeout exceeded" says nothing of the cause:
                 // the message's last real deferral does.
                 Status::Expired if attempt.category == Category::Other => {
-                    if let Some(last) = self.batch.deferrals.get(&message) {
-                        attempt.category = last.category;
-                        attempt.blocklist = last.blocklist;
+                    match self.batch.deferrals.get(&message) {
+                        Some(last) => {
+                            attempt.category = last.category;
+                            attempt.blocklist = last.blocklist;
+                        }
+                        None => attempt.needs_cause = true,
                     }
                 }
                 _ => {}

@@ -249,6 +249,10 @@ pub struct Attempt {
     /// An Exim host-level error (no recipient): counted in the findings'
     /// tables, not in the per-recipient summary.
     pub host_error: bool,
+    /// An expiry that says nothing of its cause (Exim "retry timeout
+    /// exceeded") whose last deferral was not in this batch: it takes the
+    /// category of the message's last deferral at the merge.
+    pub needs_cause: bool,
 }
 
 /// An attempt whose message's sender was not seen (yet) in this batch.
@@ -256,6 +260,8 @@ pub struct Attempt {
 pub struct PendingAttempt {
     /// The attempt.
     pub attempt: Attempt,
+    /// Its sender, when known already (an expiry waiting only for its cause).
+    pub sender: Option<u32>,
     /// The recipient, kept only where findings list recipients.
     pub recipient: Option<Box<[u8]>>,
 }
@@ -566,13 +572,12 @@ impl Batch {
     /// Joins an attempt to its sender, or keeps it pending; counts it once joined.
     #[inline]
     pub fn attempt(&mut self, a: Attempt, recipient: &[u8], filter: &Filter) {
-        match self.sender_of.get(&a.message) {
-            Some(s) => {
-                let sender = s.domain;
-                self.contribute(&a, sender, recipient, filter);
-            }
-            None => self.pending.push(PendingAttempt {
+        let sender = self.sender_of.get(&a.message).map(|s| s.domain);
+        match sender {
+            Some(sender) if !a.needs_cause => self.contribute(&a, sender, recipient, filter),
+            _ => self.pending.push(PendingAttempt {
                 attempt: a,
+                sender,
                 recipient: keeps_recipients(a.category).then(|| recipient.into()),
             }),
         }
@@ -689,6 +694,7 @@ impl Batch {
             reason: Some(last.reason),
             attempted: true,
             host_error: false,
+            needs_cause: false,
         };
         self.contribute(&a, p.sender, b"", filter);
     }
@@ -759,9 +765,20 @@ impl Batch {
         for mut p in right.pending {
             p.attempt.domain = remap(&dom, p.attempt.domain);
             p.attempt.reason = p.attempt.reason.map(|r| remap(&rea, r));
-            match self.sender_of.get(&p.attempt.message) {
-                Some(s) => {
-                    let sender = s.domain;
+            p.sender = p.sender.map(|x| remap(&snd, x));
+            if p.attempt.needs_cause {
+                // Everything before the right batch is on the left now.
+                if let Some(last) = self.deferrals.get(&p.attempt.message) {
+                    p.attempt.category = last.category;
+                    p.attempt.blocklist = last.blocklist;
+                }
+                p.attempt.needs_cause = false;
+            }
+            let sender = p
+                .sender
+                .or_else(|| self.sender_of.get(&p.attempt.message).map(|s| s.domain));
+            match sender {
+                Some(sender) => {
                     let rcpt = p.recipient.as_deref().unwrap_or_default();
                     self.contribute(&p.attempt, sender, rcpt, filter);
                 }
@@ -863,7 +880,7 @@ impl Batch {
         let unknown = self.senders.intern(b"");
         for p in std::mem::take(&mut self.pending) {
             let rcpt = p.recipient.as_deref().unwrap_or_default();
-            self.contribute(&p.attempt, unknown, rcpt, filter);
+            self.contribute(&p.attempt, p.sender.unwrap_or(unknown), rcpt, filter);
         }
         self.deferrals = HashMap::default();
         self.sender_of = HashMap::default();
@@ -924,6 +941,7 @@ mod tests {
             reason: (status != Status::Sent).then_some(0),
             attempted: true,
             host_error: false,
+            needs_cause: false,
         }
     }
 

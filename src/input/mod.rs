@@ -151,24 +151,35 @@ pub fn scan_bytes(data: &[u8], threads: usize, ctx: &ScanContext<'_>) -> Batch {
     scan_pieces(&pieces, ctx)
 }
 
-/// Scans line-aligned pieces in parallel, in rounds of one piece per
-/// worker; after each round the batches are merged into the total in input
-/// order (which the sender and expiry joins rely on).
+/// Input one worker scans into one batch before it is merged (in pieces).
+const RUN_BYTES: usize = 256 << 20;
+
+/// Scans line-aligned pieces in parallel: each worker takes a contiguous
+/// run of pieces (up to [`RUN_BYTES`]) into one batch; after each round of
+/// runs the batches are merged in input order (which the sender and expiry
+/// joins rely on).
 ///
-/// Rounds, not a fold/reduce tree: a tree keeps a finished batch per level
-/// waiting for its sibling, so live batches grew with the input (4 GB took
-/// 30 % more memory than 1 GB). Here at most one batch per worker plus the
-/// total are alive, and the workers (regex caches, category memo) stay warm.
+/// A fold/reduce tree kept finished batches waiting for their siblings, so
+/// memory grew with the input; rounds of single pieces paid a barrier and a
+/// merge every few milliseconds. Runs bound both: at most one batch of at
+/// most 256 MB of input per worker is alive, and a 2 GB file has four rounds.
 fn scan_pieces<P: AsRef<[u8]> + Sync>(pieces: &[P], ctx: &ScanContext<'_>) -> Batch {
-    let threads = rayon::current_num_threads().max(1).min(pieces.len().max(1));
-    let mut workers: Vec<Worker> = (0..threads).map(|_| Worker::new(ctx)).collect();
+    let threads = rayon::current_num_threads().max(1);
+    let piece_len = pieces.first().map_or(1, |p| p.as_ref().len().max(1));
+    let per_run = pieces
+        .len()
+        .div_ceil(threads)
+        .clamp(1, (RUN_BYTES / piece_len).max(1));
+    let runs: Vec<&[P]> = pieces.chunks(per_run).collect();
     let mut total = Batch::default();
-    for round in pieces.chunks(threads) {
-        let batches: Vec<Batch> = workers
-            .par_iter_mut()
-            .zip(round.par_iter())
-            .map(|(w, piece)| {
-                w.scan_chunk(ctx, piece.as_ref());
+    for round in runs.chunks(threads) {
+        let batches: Vec<Batch> = round
+            .par_iter()
+            .map(|run| {
+                let mut w = Worker::new(ctx);
+                for piece in *run {
+                    w.scan_chunk(ctx, piece.as_ref());
+                }
                 w.take_batch()
             })
             .collect();
