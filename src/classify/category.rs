@@ -112,20 +112,6 @@ impl Category {
     pub fn from_name(s: &str) -> Option<Category> {
         Category::ALL.into_iter().find(|c| c.as_str() == s)
     }
-
-    /// Index into per-category arrays.
-    #[inline]
-    pub fn index(self) -> usize {
-        self as usize
-    }
-
-    /// Inverse of [`Category::index`]; out-of-range values are `Other`.
-    pub fn from_index(i: u8) -> Category {
-        Category::ALL
-            .get(usize::from(i))
-            .copied()
-            .unwrap_or(Category::Other)
-    }
 }
 
 /// A blocklist named in a reply text.
@@ -173,29 +159,6 @@ pub enum Blocklist {
 }
 
 impl Blocklist {
-    /// Every value, in table order.
-    pub const ALL: [Blocklist; 19] = [
-        Blocklist::None,
-        Blocklist::SpamhausZen,
-        Blocklist::SpamhausSbl,
-        Blocklist::SpamhausXbl,
-        Blocklist::SpamhausPbl,
-        Blocklist::SpamhausDbl,
-        Blocklist::Spamhaus,
-        Blocklist::Barracuda,
-        Blocklist::SpamCop,
-        Blocklist::Sorbs,
-        Blocklist::Uceprotect,
-        Blocklist::Proofpoint,
-        Blocklist::Cloudmark,
-        Blocklist::SenderScore,
-        Blocklist::MicrosoftS3150,
-        Blocklist::MicrosoftS3140,
-        Blocklist::MicrosoftBannedIp,
-        Blocklist::MicrosoftBannedSender,
-        Blocklist::OtherList,
-    ];
-
     /// Name for the report (empty for `None`).
     pub fn name(self) -> &'static str {
         match self {
@@ -219,39 +182,6 @@ impl Blocklist {
             Blocklist::MicrosoftBannedSender => "Microsoft banned sender",
             Blocklist::OtherList => "an unnamed DNSBL",
         }
-    }
-
-    /// Where to look the listing up / ask for removal.
-    pub fn delist_hint(self) -> &'static str {
-        match self {
-            Blocklist::None => "",
-            Blocklist::SpamhausZen
-            | Blocklist::SpamhausSbl
-            | Blocklist::SpamhausXbl
-            | Blocklist::SpamhausPbl
-            | Blocklist::SpamhausDbl
-            | Blocklist::Spamhaus => "check.spamhaus.org",
-            Blocklist::Barracuda => "barracudacentral.org/lookups",
-            Blocklist::SpamCop => "spamcop.net/bl.shtml",
-            Blocklist::Sorbs => "sorbs.net",
-            Blocklist::Uceprotect => "uceprotect.net",
-            Blocklist::Proofpoint => "ipcheck.proofpoint.com",
-            Blocklist::Cloudmark => "csi.cloudmark.com",
-            Blocklist::SenderScore => "senderscore.org",
-            Blocklist::MicrosoftS3150
-            | Blocklist::MicrosoftS3140
-            | Blocklist::MicrosoftBannedIp => "sender.office.com",
-            Blocklist::MicrosoftBannedSender => "delist@messaging.microsoft.com",
-            Blocklist::OtherList => "the list named in the reply",
-        }
-    }
-
-    /// Inverse of `as u8`; out-of-range values are `OtherList`.
-    pub fn from_index(i: u8) -> Blocklist {
-        Blocklist::ALL
-            .get(usize::from(i))
-            .copied()
-            .unwrap_or(Blocklist::OtherList)
     }
 }
 
