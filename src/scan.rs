@@ -63,50 +63,51 @@ pub struct ScanContext<'a> {
 /// Distinct reply shapes whose category a worker remembers.
 const CATEGORY_MEMO: usize = 1 << 16;
 
-/// Raw reply → masked reason id, for replies seen lately. The replies' bytes
-/// live in one arena that is cleared, never freed, when full: no allocation
-/// per line once warm.
+/// Raw bytes → a small value, for keys seen lately (raw replies → masked
+/// reason; recipient domain and relay → provider and interned domain).
+/// The keys' bytes live in one arena that is cleared, never freed, when
+/// full: no allocation per line once warm.
 #[derive(Debug)]
-struct MaskMemo {
-    index: HashMap<u64, (u32, u32, u32), foldhash::fast::FixedState>,
+struct BytesMemo<V> {
+    index: HashMap<u64, (u32, u32, V), foldhash::fast::FixedState>,
     arena: Vec<u8>,
 }
 
-impl MaskMemo {
-    /// Arena bytes; replies longer than [`MaskMemo::LONGEST`] are not kept.
+impl<V: Copy> BytesMemo<V> {
+    /// Arena bytes; keys longer than [`BytesMemo::LONGEST`] are not kept.
     const ARENA: usize = 256 << 10;
     const LONGEST: usize = 512;
     const ENTRIES: usize = 1 << 12;
 
-    fn new() -> MaskMemo {
-        MaskMemo {
+    fn new() -> BytesMemo<V> {
+        BytesMemo {
             index: HashMap::default(),
             arena: Vec::with_capacity(Self::ARENA),
         }
     }
 
-    fn hash(reply: &[u8]) -> u64 {
+    fn hash(key: &[u8]) -> u64 {
         use std::hash::BuildHasher;
-        foldhash::fast::FixedState::default().hash_one(reply)
+        foldhash::fast::FixedState::default().hash_one(key)
     }
 
-    fn get(&self, reply: &[u8]) -> Option<u32> {
-        let (at, len, reason) = *self.index.get(&Self::hash(reply))?;
+    fn get(&self, key: &[u8]) -> Option<V> {
+        let (at, len, value) = *self.index.get(&Self::hash(key))?;
         let kept = self.arena.get(at as usize..(at + len) as usize)?;
-        (kept == reply).then_some(reason)
+        (kept == key).then_some(value)
     }
 
-    fn insert(&mut self, reply: &[u8], reason: u32) {
-        if reply.len() > Self::LONGEST {
+    fn insert(&mut self, key: &[u8], value: V) {
+        if key.len() > Self::LONGEST {
             return;
         }
-        if self.arena.len() + reply.len() > Self::ARENA || self.index.len() >= Self::ENTRIES {
+        if self.arena.len() + key.len() > Self::ARENA || self.index.len() >= Self::ENTRIES {
             self.clear();
         }
         let at = self.arena.len() as u32;
-        self.arena.extend_from_slice(reply);
+        self.arena.extend_from_slice(key);
         self.index
-            .insert(Self::hash(reply), (at, reply.len() as u32, reason));
+            .insert(Self::hash(key), (at, key.len() as u32, value));
     }
 
     fn clear(&mut self) {
@@ -125,7 +126,10 @@ pub struct Worker {
     pub batch: Batch,
     cache: Cache,
     categories: HashMap<CategoryKey, (Category, Blocklist), foldhash::fast::FixedState>,
-    masks: MaskMemo,
+    masks: BytesMemo<u32>,
+    /// Raw recipient domain, relay and local flag → provider and domain id:
+    /// lowercasing, the provider lookups and interning, once per pair.
+    destinations: BytesMemo<(ProviderId, u32)>,
     stamps: StampCache,
     domain: Vec<u8>,
     relay: Vec<u8>,
@@ -140,7 +144,8 @@ impl Worker {
             batch: Batch::default(),
             cache: ctx.engine.masker.cache(),
             categories: HashMap::default(),
-            masks: MaskMemo::new(),
+            masks: BytesMemo::new(),
+            destinations: BytesMemo::new(),
             stamps: StampCache::default(),
             domain: Vec::with_capacity(256),
             relay: Vec::with_capacity(256),
@@ -154,6 +159,7 @@ impl Worker {
     pub fn take_batch(&mut self) -> Batch {
         self.categories.clear();
         self.masks.clear();
+        self.destinations.clear();
         std::mem::take(&mut self.batch)
     }
 
@@ -198,7 +204,7 @@ impl Worker {
                     self.batch.see_delivery(d.status, d.attempted);
                     self.delivery(ctx, &h, &d, false);
                 }
-                if std::str::from_utf8(line).is_err() {
+                if !line.is_ascii() && std::str::from_utf8(line).is_err() {
                     self.batch.counters.invalid_utf8 += 1;
                 }
             }
@@ -253,12 +259,25 @@ impl Worker {
         host_error: bool,
     ) {
         let engine = ctx.engine;
-        lowercase_into(domain_of(d.recipient), &mut self.domain);
-        lowercase_into(d.relay, &mut self.relay);
-        let provider = engine
-            .providers
-            .classify(&self.domain, &self.relay, d.local);
-        let domain = self.batch.domains.intern(&self.domain);
+        let raw_domain = domain_of(d.recipient);
+        self.scratch.clear();
+        self.scratch.extend_from_slice(raw_domain);
+        self.scratch.push(0xff);
+        self.scratch.extend_from_slice(d.relay);
+        self.scratch.push(u8::from(d.local));
+        let (provider, domain) = match self.destinations.get(&self.scratch) {
+            Some(known) => known,
+            None => {
+                lowercase_into(raw_domain, &mut self.domain);
+                lowercase_into(d.relay, &mut self.relay);
+                let provider = engine
+                    .providers
+                    .classify(&self.domain, &self.relay, d.local);
+                let domain = self.batch.domains.intern(&self.domain);
+                self.destinations.insert(&self.scratch, (provider, domain));
+                (provider, domain)
+            }
+        };
         let message = message_key(h.host, d.queue_id);
         let mut attempt = Attempt {
             ts: h.ts,
@@ -359,27 +378,27 @@ impl Worker {
 
 #[cfg(test)]
 mod tests {
-    use super::MaskMemo;
+    use super::BytesMemo;
 
     #[test]
     fn mask_memo_returns_only_exact_replies_and_stays_bounded() {
-        let mut m = MaskMemo::new();
+        let mut m = BytesMemo::<u32>::new();
         m.insert(b"421 4.7.0 [TSS04] try later", 7);
         assert_eq!(m.get(b"421 4.7.0 [TSS04] try later"), Some(7));
         assert_eq!(m.get(b"421 4.7.0 [TSS04] try later!"), None);
-        m.insert(&[b'x'; MaskMemo::LONGEST + 1], 9);
+        m.insert(&[b'x'; BytesMemo::<u32>::LONGEST + 1], 9);
         assert_eq!(
-            m.get(&[b'x'; MaskMemo::LONGEST + 1]),
+            m.get(&[b'x'; BytesMemo::<u32>::LONGEST + 1]),
             None,
             "long replies are not kept"
         );
         // Filling the arena clears it instead of growing it.
         let capacity = m.arena.capacity();
-        for i in 0..(MaskMemo::ARENA / 100 + 10) {
+        for i in 0..(BytesMemo::<u32>::ARENA / 100 + 10) {
             let reply = format!("{i:0>100}");
             m.insert(reply.as_bytes(), i as u32);
         }
-        assert!(m.arena.len() <= MaskMemo::ARENA);
+        assert!(m.arena.len() <= BytesMemo::<u32>::ARENA);
         assert_eq!(m.arena.capacity(), capacity);
         assert_eq!(m.get(b"421 4.7.0 [TSS04] try later"), None);
     }

@@ -10,6 +10,7 @@
 //! Jun 29 16:04:19 mx1 exim[1234]: 1xV6qi-… => …        Exim through syslog
 //! ```
 
+use super::find;
 use super::timestamp::{StampCache, UnixSeconds, YearHint, parse_exim, parse_rfc3339};
 use memchr::memchr;
 
@@ -132,16 +133,16 @@ fn syslog_rest(line: &[u8], ts: UnixSeconds, used: usize, format: Format) -> Opt
         }
     }
     let rest = line.get(at..)?.strip_prefix(b" ")?;
-    let host_end = memchr(b' ', rest)?;
+    let host_end = find::byte(b' ', rest)?;
     let host = &rest[..host_end];
     let rest = &rest[host_end + 1..];
     // The tag ends at `[pid]:` or `:`; a tag never contains a space.
-    let colon = memchr(b':', rest)?;
+    let colon = find::byte(b':', rest)?;
     let tag_part = &rest[..colon];
-    if tag_part.is_empty() || memchr(b' ', tag_part).is_some() {
+    if tag_part.is_empty() || find::byte(b' ', tag_part).is_some() {
         return None;
     }
-    let tag = match memchr(b'[', tag_part) {
+    let tag = match find::byte(b'[', tag_part) {
         Some(open) => &tag_part[..open],
         None => tag_part,
     };

@@ -30,6 +30,7 @@ macro_rules! memfind_iter {
 }
 
 pub mod exim;
+pub mod find;
 pub mod header;
 pub mod postfix;
 pub mod reply;

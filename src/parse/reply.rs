@@ -58,8 +58,11 @@ fn trim_start_spaces(s: &[u8]) -> &[u8] {
 
 /// The last line of a flattened multi-line reply (see the module docs).
 pub fn last_line(reply: &[u8]) -> &[u8] {
-    // Exim: literal backslash-n between lines.
-    if let Some(pos) = memrfind!(reply, b"\\n") {
+    // Exim: literal backslash-n between lines. Most replies hold no
+    // backslash at all: a forward byte search rules that out cheaply.
+    if crate::parse::find::byte(b'\\', reply).is_some()
+        && let Some(pos) = memrfind!(reply, b"\\n")
+    {
         return &reply[pos + 2..];
     }
     // Postfix: only a reply that starts as a continuation (`NNN-`) is multi-line;

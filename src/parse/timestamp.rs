@@ -262,32 +262,38 @@ pub fn parse_exim(s: &[u8]) -> Option<(UnixSeconds, usize)> {
     Some((date_secs + secs - offset, i))
 }
 
-/// The last timestamp parsed, by its exact bytes: consecutive lines share
-/// their second, so most lines skip the date arithmetic. Only the fixed-width
-/// forms are cached (`Nov 22 12:39:02`, `2026-11-22 12:39:03`); a hit
-/// returns exactly what parsing those bytes would. Valid for one year hint.
+/// The minute of the last timestamp parsed, by its exact bytes: consecutive
+/// lines share their minute, so most lines skip the date arithmetic and
+/// read only the two digits of the second. Only the fixed-width forms are
+/// cached (`Nov 22 12:39:02`, `2026-11-22 12:39:03`); a hit returns exactly
+/// what parsing those bytes would. Valid for one year hint.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct StampCache {
     prefix: [u8; 19],
     len: u8,
-    ts: UnixSeconds,
+    minute: UnixSeconds,
 }
 
 impl StampCache {
     #[inline]
     fn hit(&self, s: &[u8], len: usize) -> Option<UnixSeconds> {
-        (usize::from(self.len) == len && s.get(..len) == Some(&self.prefix[..len]))
-            .then_some(self.ts)
+        if usize::from(self.len) != len || s.get(..len - 2) != self.prefix.get(..len - 2) {
+            return None;
+        }
+        // `hms` accepts a leap second 60 and reads it as 59.
+        let sec = two(s, len - 2).filter(|&sec| sec <= 60)?;
+        Some(self.minute + i64::from(sec.min(59)))
     }
 
     #[inline]
     fn keep(&mut self, s: &[u8], len: usize, ts: UnixSeconds) {
         if let Some(bytes) = s.get(..len)
             && len <= self.prefix.len()
+            && let Some(sec) = two(s, len - 2)
         {
             self.prefix[..len].copy_from_slice(bytes);
             self.len = len as u8;
-            self.ts = ts;
+            self.minute = ts - i64::from(sec.min(59));
         }
     }
 
