@@ -13,6 +13,7 @@
 //! Exim logs no `dsn=`: the codes come from the remote reply inside the text.
 
 use super::Unparsed;
+use super::find;
 use super::reply::reply_codes;
 use crate::event::{Delivery, Status};
 
@@ -48,6 +49,19 @@ pub enum EximRecord<'a> {
 /// `1rHNMn-00000000C-0001` style (4.97+: 6-11-4).
 #[inline]
 pub fn is_message_id(s: &[u8]) -> bool {
+    // The two fixed shapes first, without a branch per byte.
+    let fixed = |second: usize| {
+        s[6] == b'-'
+            && s[7 + second] == b'-'
+            && find::all_alphanumeric(&s[..6])
+            && find::all_alphanumeric(&s[7..7 + second])
+            && find::all_alphanumeric(&s[8 + second..])
+    };
+    match s.len() {
+        16 if fixed(6) => return true,
+        23 if fixed(11) => return true,
+        _ => {}
+    }
     let mut parts = s.split(|b| *b == b'-');
     let ok = |p: Option<&[u8]>, lo: usize, hi: usize| {
         p.is_some_and(|p| (lo..=hi).contains(&p.len()) && p.iter().all(u8::is_ascii_alphanumeric))
@@ -60,7 +74,7 @@ pub fn is_message_id(s: &[u8]) -> bool {
 
 /// Parses one Exim message (body of a mainlog line).
 pub fn parse(body: &[u8]) -> EximRecord<'_> {
-    let Some(sp) = memchr::memchr(b' ', body) else {
+    let Some(sp) = find::byte(b' ', body) else {
         return EximRecord::Other;
     };
     let msg_id = &body[..sp];
@@ -165,7 +179,7 @@ fn next_token(s: &[u8]) -> Option<(&[u8], &[u8])> {
     let mut i = 0;
     loop {
         // Outside quotes: the token ends at a space; a quote opens a string.
-        match memchr::memchr2(b' ', b'"', &s[i..]) {
+        match find::byte2(b' ', b'"', &s[i..]) {
             None => return Some((s, &[])),
             Some(at) if s[i + at] == b' ' => {
                 let end = i + at;
@@ -175,7 +189,7 @@ fn next_token(s: &[u8]) -> Option<(&[u8], &[u8])> {
         }
         // Inside quotes: skip to the closing quote, stepping over `\x`.
         loop {
-            match memchr::memchr2(b'"', b'\\', &s[i..]) {
+            match find::byte2(b'"', b'\\', &s[i..]) {
                 None => return Some((s, &[])),
                 Some(at) if s[i + at] == b'\\' => i += at + 2,
                 Some(at) => {
@@ -368,6 +382,27 @@ mod tests {
         assert!(!is_message_id(b"1xV6qi-0004PA"));
         assert!(!is_message_id(b"SMTP"));
         assert!(!is_message_id(b"1xV6qi-0004PA-2t-x"));
+        // Right length, wrong shape: the fixed-shape fast path must not pass these.
+        assert!(!is_message_id(b"1xV6qi-0004PA:2t"));
+        assert!(!is_message_id(b"1xV6qi-0004P!-2t"));
+        assert!(!is_message_id(b"1xV6q--0004PA-2t"));
+        assert!(!is_message_id(b"10HmaX-000000005vi_0000"));
+        // Lengths the fast path does not know still go through the parts.
+        assert!(is_message_id(b"1xV6qi-0004PAB-2t"));
+    }
+
+    proptest::proptest! {
+        /// The fixed-shape fast path agrees with a plain reading of the parts.
+        #[test]
+        fn message_id_fast_path_agrees(id in "[0-9A-Za-z!:_-]{6}-[0-9A-Za-z!-]{6,11}-[0-9A-Za-z!-]{2,4}") {
+            let parts: Vec<&str> = id.split('-').collect();
+            let plain = parts.len() == 3
+                && parts[0].len() == 6
+                && (6..=11).contains(&parts[1].len())
+                && (2..=4).contains(&parts[2].len())
+                && parts.iter().all(|p| p.bytes().all(|b| b.is_ascii_alphanumeric()));
+            proptest::prop_assert_eq!(is_message_id(id.as_bytes()), plain);
+        }
     }
 
     #[test]

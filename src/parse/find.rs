@@ -51,6 +51,32 @@ pub fn byte(byte: u8, hay: &[u8]) -> Option<usize> {
     None
 }
 
+/// The first index of `a` or `b` in `hay`.
+#[inline]
+pub fn byte2(a: u8, b: u8, hay: &[u8]) -> Option<usize> {
+    let short = hay.len().min(SHORT);
+    let mut i = 0;
+    while i + 8 <= short {
+        let w = word_at(hay, i);
+        match (first_in_word(w, a), first_in_word(w, b)) {
+            (Some(x), Some(y)) => return Some(i + x.min(y)),
+            (Some(x), None) | (None, Some(x)) => return Some(i + x),
+            (None, None) => {}
+        }
+        i += 8;
+    }
+    while i < short {
+        if hay[i] == a || hay[i] == b {
+            return Some(i);
+        }
+        i += 1;
+    }
+    if hay.len() > SHORT {
+        return memchr::memchr2(a, b, &hay[SHORT..]).map(|k| SHORT + k);
+    }
+    None
+}
+
 /// Whether every byte is an ASCII letter or digit, without a branch per
 /// byte: queue ids mix digits and letters at random, which defeats the
 /// branch predictor of a short-circuiting check.
@@ -98,6 +124,15 @@ mod tests {
             needle in prop_oneof![Just(b':'), Just(0u8), Just(0x80u8), Just(0xffu8), any::<u8>()],
         ) {
             prop_assert_eq!(byte(needle, &hay), memchr::memchr(needle, &hay));
+        }
+
+        #[test]
+        fn byte2_same_answer_as_memchr2(
+            hay in proptest::collection::vec(prop_oneof![Just(b' '), Just(b'"'), Just(0x80u8), any::<u8>()], 0..200),
+            a in prop_oneof![Just(b' '), Just(0x80u8), any::<u8>()],
+            b in prop_oneof![Just(b'"'), Just(0u8), any::<u8>()],
+        ) {
+            prop_assert_eq!(byte2(a, b, &hay), memchr::memchr2(a, b, &hay));
         }
     }
 }
