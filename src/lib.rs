@@ -93,9 +93,15 @@ pub fn analyze(
     let mut errors = Vec::new();
     for source in sources {
         match input::scan(source, settings, &ctx) {
-            Ok((batch, mode)) => {
-                files.push(file_summary(source, &batch, mode));
-                total = total.merge(batch, filter);
+            Ok(scanned) => {
+                let mut summary = file_summary(source, &scanned.batch, scanned.mode);
+                if let Some(problem) = scanned.problem {
+                    let msg = format!("{}: {problem}", source.label());
+                    summary.error = Some(msg.clone());
+                    errors.push(msg);
+                }
+                files.push(summary);
+                total = total.merge(scanned.batch, filter);
             }
             Err(e) => {
                 let msg = e.to_string();
@@ -135,10 +141,7 @@ fn file_summary(source: &Source, b: &Batch, mode: ReadMode) -> FileSummary {
         } else {
             best.as_str().into()
         },
-        read: match mode {
-            ReadMode::Mmap => "mmap",
-            ReadMode::Stream => "stream",
-        },
+        read: mode.as_str(),
         bytes: b.counters.bytes,
         lines: b.counters.lines,
         delivery_attempts: b.counters.deliveries,
@@ -374,14 +377,29 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome, Error> {
             .num_threads(n.max(1))
             .build_global();
     }
-    let sources: Vec<Source> = files.iter().map(|p| Source::from_arg(p)).collect();
-    let analysis = analyze(
+    let named: Vec<Source> = files.iter().map(|p| Source::from_arg(p)).collect();
+    let (sources, missing) = input::discover::expand(&named, common.year);
+    let mut analysis = analyze(
         &sources,
         &engine,
         &filter,
         common.year,
         rayon::current_num_threads(),
     );
+    for e in missing {
+        let msg = e.to_string();
+        analysis.files.push(FileSummary {
+            path: e.input.clone(),
+            format: "unknown".into(),
+            read: "none",
+            bytes: 0,
+            lines: 0,
+            delivery_attempts: 0,
+            unparsed_lines: 0,
+            error: Some(msg.clone()),
+        });
+        analysis.errors.push(msg);
+    }
     let (report, summary) = build_report(&analysis, &engine.providers, &thresholds)?;
     let findings_failed = fails(&report.findings, common.fail_on);
 

@@ -1,17 +1,53 @@
-//! The crate's only `unsafe`: memory-mapping a log file.
+//! The crate's only `unsafe`: memory-mapping a log file, and the SIGBUS
+//! handler that turns a file shrinking under the mapping into a clear
+//! message instead of a silent death by signal.
 
 use memmap2::{Advice, Mmap};
 use std::fs::File;
 use std::io;
+use std::sync::Once;
 
 /// Maps `file` read-only and advises sequential access.
 pub fn map(file: &File) -> io::Result<Mmap> {
+    install_sigbus_handler();
     // SAFETY: the mapping is read-only and private to this process. If another
     // process truncates the file while we scan it (logrotate's copytruncate),
-    // reading past the new end raises SIGBUS; the caller only maps regular
-    // files and the worst outcome is that signal, never memory corruption.
+    // reading past the new end raises SIGBUS, which the handler below turns
+    // into a message and exit status 2; it never corrupts memory. Files
+    // written to lately are not mapped at all (see `ReadMode::Live`).
     let map = unsafe { Mmap::map(file)? };
     // Only a hint; failure changes nothing but speed.
     let _ = map.advise(Advice::Sequential);
     Ok(map)
+}
+
+const SIGBUS_MESSAGE: &[u8] = b"mtastat: an input file shrank while it was being read \
+(truncated, e.g. by logrotate copytruncate); nothing was reported. Run again, or read it \
+as a stream: mtastat - < FILE\n";
+
+extern "C" fn on_sigbus(_: libc::c_int) {
+    // Only async-signal-safe calls: write(2) and _exit(2).
+    // SAFETY: the buffer is a static byte string; _exit never returns.
+    unsafe {
+        libc::write(
+            libc::STDERR_FILENO,
+            SIGBUS_MESSAGE.as_ptr().cast(),
+            SIGBUS_MESSAGE.len(),
+        );
+        libc::_exit(2);
+    }
+}
+
+fn install_sigbus_handler() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        // SAFETY: a zeroed sigaction with a handler that only calls
+        // async-signal-safe functions; installed once, before any mapping.
+        unsafe {
+            let mut action: libc::sigaction = std::mem::zeroed();
+            action.sa_sigaction = on_sigbus as extern "C" fn(libc::c_int) as libc::sighandler_t;
+            libc::sigemptyset(&mut action.sa_mask);
+            libc::sigaction(libc::SIGBUS, &action, std::ptr::null_mut());
+        }
+    });
 }

@@ -2,7 +2,11 @@
 //! block reader for stdin, pipes and other non-regular files.
 
 pub mod chunk;
+pub mod decode;
+pub mod discover;
 mod mmap;
+
+use decode::Compression;
 
 use crate::aggregate::batch::Batch;
 use crate::parse::Unparsed;
@@ -73,7 +77,28 @@ pub enum ReadMode {
     Mmap,
     /// Read in blocks (stdin, pipes, special files).
     Stream,
+    /// A regular file written to in the last [`LIVE_SECS`] seconds, read in
+    /// blocks: logrotate's `copytruncate` can shrink it under a reader, and
+    /// a mapped file that shrinks kills the process with SIGBUS.
+    Live,
+    /// Decompressed in blocks.
+    Decompressed(Compression),
 }
+
+impl ReadMode {
+    /// Name used in the report and JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReadMode::Mmap => "mmap",
+            ReadMode::Stream => "stream",
+            ReadMode::Live => "stream (live file)",
+            ReadMode::Decompressed(c) => c.as_str(),
+        }
+    }
+}
+
+/// A file modified this recently is read, not mapped (see [`ReadMode::Live`]).
+pub const LIVE_SECS: i64 = 300;
 
 /// Settings that hold for every input.
 #[derive(Clone, Copy, Debug)]
@@ -84,12 +109,25 @@ pub struct InputSettings {
     pub threads: usize,
 }
 
+/// One input, scanned.
+#[derive(Debug)]
+pub struct Scanned {
+    /// What it held.
+    pub batch: Batch,
+    /// How it was read.
+    pub mode: ReadMode,
+    /// Why the input may be incomplete (corrupt compressed data, a read
+    /// error, a file that shrank while being read): the batch holds what
+    /// was read before.
+    pub problem: Option<String>,
+}
+
 /// Scans one input into a batch.
 pub fn scan(
     source: &Source,
     settings: InputSettings,
     ctx: &ScanContext<'_>,
-) -> Result<(Batch, ReadMode), InputError> {
+) -> Result<Scanned, InputError> {
     let err = |cause| InputError {
         input: source.label(),
         cause,
@@ -97,11 +135,18 @@ pub fn scan(
     match source {
         Source::Stdin => {
             let ctx = with_year(ctx, settings.year, now());
-            let batch = scan_reader(io::stdin().lock(), settings.threads, &ctx).map_err(err)?;
-            Ok((batch, ReadMode::Stream))
+            let mut stdin = io::BufReader::with_capacity(1 << 16, io::stdin());
+            let head = io::BufRead::fill_buf(&mut stdin).map_err(err)?;
+            match Compression::sniff(head) {
+                Some(c) => {
+                    let decoder = c.decoder(stdin).map_err(err)?;
+                    Ok(streamed(decoder, ReadMode::Decompressed(c), None, settings, &ctx))
+                }
+                None => Ok(streamed(stdin, ReadMode::Stream, None, settings, &ctx)),
+            }
         }
         Source::Path(path) => {
-            let file = File::open(path).map_err(err)?;
+            let mut file = File::open(path).map_err(err)?;
             let meta = file.metadata().map_err(err)?;
             if meta.is_dir() {
                 return Err(err(io::Error::from(io::ErrorKind::IsADirectory)));
@@ -112,16 +157,68 @@ pub fn scan(
                 .and_then(|t| t.duration_since(SystemTime::UNIX_EPOCH).ok())
                 .map_or_else(now, |d| d.as_secs() as UnixSeconds);
             let ctx = with_year(ctx, settings.year, mtime);
-            if meta.is_file() && meta.len() > 0 {
-                let map = mmap::map(&file).map_err(err)?;
-                Ok((scan_bytes(&map, settings.threads, &ctx), ReadMode::Mmap))
-            } else if meta.is_file() {
-                Ok((Batch::default(), ReadMode::Mmap))
-            } else {
-                let batch = scan_reader(file, settings.threads, &ctx).map_err(err)?;
-                Ok((batch, ReadMode::Stream))
+            if !meta.is_file() {
+                return Ok(streamed(file, ReadMode::Stream, None, settings, &ctx));
             }
+            if meta.len() == 0 {
+                return Ok(Scanned {
+                    batch: Batch::default(),
+                    mode: ReadMode::Mmap,
+                    problem: None,
+                });
+            }
+            let mut head = [0u8; Compression::MAGIC_LEN];
+            let n = read_full(&mut file, &mut head).map_err(err)?;
+            io::Seek::rewind(&mut file).map_err(err)?;
+            if let Some(c) = Compression::sniff(&head[..n]) {
+                let decoder = c.decoder(io::BufReader::with_capacity(1 << 16, file)).map_err(err)?;
+                return Ok(streamed(decoder, ReadMode::Decompressed(c), None, settings, &ctx));
+            }
+            if now() - mtime < LIVE_SECS {
+                return Ok(streamed(file, ReadMode::Live, Some(meta.len()), settings, &ctx));
+            }
+            let map = mmap::map(&file).map_err(err)?;
+            Ok(Scanned {
+                batch: scan_bytes(&map, settings.threads, &ctx),
+                mode: ReadMode::Mmap,
+                problem: None,
+            })
         }
+    }
+}
+
+/// Scans a reader with [`scan_reader`]; a read error or a file that came
+/// out shorter than it was (`expected` bytes) becomes the scan's problem.
+fn streamed<R: Read + Send>(
+    reader: R,
+    mode: ReadMode,
+    expected: Option<u64>,
+    settings: InputSettings,
+    ctx: &ScanContext<'_>,
+) -> Scanned {
+    let (batch, error) = scan_reader(reader, settings.threads, ctx);
+    let problem = match (error, expected) {
+        (Some(e), _) => Some(match mode {
+            ReadMode::Decompressed(c) => format!(
+                "{} data is corrupt or truncated after {} decompressed bytes ({e}); counted what came before",
+                c.as_str(),
+                batch.counters.bytes
+            ),
+            _ => format!(
+                "read error after {} bytes ({e}); counted what came before",
+                batch.counters.bytes
+            ),
+        }),
+        (None, Some(len)) if batch.counters.bytes < len => Some(format!(
+            "file shrank while being read ({len} bytes at open, {} read): truncated or rotated with copytruncate; counted what was read",
+            batch.counters.bytes
+        )),
+        _ => None,
+    };
+    Scanned {
+        batch,
+        mode,
+        problem,
     }
 }
 
@@ -193,65 +290,152 @@ fn scan_pieces<P: AsRef<[u8]> + Sync>(pieces: &[P], ctx: &ScanContext<'_>) -> Ba
 /// Bytes per block read from a stream.
 const BLOCK: usize = 4 << 20;
 
-/// Scans a stream in bounded memory: blocks of whole lines, a few at a time
-/// in parallel. A line longer than [`MAX_LINE_LEN`] is counted and skipped
-/// without ever being held whole.
-pub fn scan_reader<R: Read>(
-    mut reader: R,
+/// What the reader thread hands to the scanning side.
+enum Block {
+    /// Whole lines (the last one may lack its newline at the end of input).
+    Lines(Vec<u8>),
+    /// A line longer than [`MAX_LINE_LEN`]: its first bytes and its length.
+    Overlong { sample: Vec<u8>, len: u64 },
+    /// The reader failed; nothing follows.
+    Failed(io::Error),
+}
+
+/// Scans a stream in bounded memory. A reader thread (decompressing, when
+/// the reader is a decoder) cuts the input into blocks of whole lines while
+/// the rayon workers scan the blocks before them, so a `.gz` file is read
+/// at the decoder's speed. A line longer than [`MAX_LINE_LEN`] is counted
+/// and skipped without ever being held whole. Returns the batch and the
+/// read error that ended the input early, if any.
+pub fn scan_reader<R: Read + Send>(
+    reader: R,
     threads: usize,
     ctx: &ScanContext<'_>,
-) -> io::Result<Batch> {
+) -> (Batch, Option<io::Error>) {
     let per_round = threads.max(1) * 2;
-    let mut total = Batch::default();
-    let mut carry: Vec<u8> = Vec::new();
-    let mut skipping = false;
-    let mut eof = false;
-    while !eof {
-        let mut blocks: Vec<Vec<u8>> = Vec::with_capacity(per_round);
-        while blocks.len() < per_round && !eof {
-            let mut buf = std::mem::take(&mut carry);
-            let start = buf.len();
-            buf.resize(start + BLOCK, 0);
-            let n = read_full(&mut reader, &mut buf[start..])?;
-            buf.truncate(start + n);
-            eof = n == 0;
-            if skipping {
-                // Inside an overlong line: drop bytes up to its end.
-                match memchr::memchr(b'\n', &buf) {
-                    Some(nl) => {
-                        buf.drain(..=nl);
-                        skipping = false;
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Block>(per_round);
+    let (spare_tx, spare_rx) = std::sync::mpsc::channel::<Vec<u8>>();
+    std::thread::scope(|scope| {
+        scope.spawn(move || cut_blocks(reader, &tx, &spare_rx));
+        let mut total = Batch::default();
+        let mut failure = None;
+        let mut done = false;
+        while !done {
+            let mut blocks: Vec<Vec<u8>> = Vec::with_capacity(per_round);
+            while blocks.len() < per_round {
+                match rx.recv() {
+                    Ok(Block::Lines(b)) => blocks.push(b),
+                    Ok(Block::Overlong { sample, len }) => {
+                        total.counters.lines += 1;
+                        total.counters.bytes += len;
+                        total.unparsed(Unparsed::TooLong, &sample);
                     }
-                    None => continue,
+                    Ok(Block::Failed(e)) => {
+                        failure = Some(e);
+                        done = true;
+                        break;
+                    }
+                    Err(_) => {
+                        done = true;
+                        break;
+                    }
                 }
             }
-            if eof {
-                if !buf.is_empty() {
-                    blocks.push(buf);
-                }
-                break;
-            }
-            match memchr::memrchr(b'\n', &buf) {
-                Some(nl) => {
-                    carry = buf.split_off(nl + 1);
-                    blocks.push(buf);
-                }
-                None if buf.len() > MAX_LINE_LEN => {
-                    total.counters.lines += 1;
-                    total.counters.bytes += buf.len() as u64;
-                    total.unparsed(Unparsed::TooLong, &buf);
-                    skipping = true;
-                }
-                None => carry = buf,
+            total = total.merge(scan_pieces(&blocks, ctx), ctx.filter);
+            for mut b in blocks {
+                b.clear();
+                // The reader may have finished; then the buffer just goes.
+                let _ = spare_tx.send(b);
             }
         }
-        total = total.merge(scan_pieces(&blocks, ctx), ctx.filter);
+        // Unblocks the reader if it is still sending (after a failure).
+        drop(rx);
+        (total, failure)
+    })
+}
+
+/// The reader thread: blocks of whole lines into `tx`, reusing buffers the
+/// scanning side sends back.
+fn cut_blocks<R: Read>(
+    mut reader: R,
+    tx: &std::sync::mpsc::SyncSender<Block>,
+    spare: &std::sync::mpsc::Receiver<Vec<u8>>,
+) {
+    let mut carry: Vec<u8> = Vec::new();
+    // Inside an overlong line: its length so far.
+    let mut skipping: Option<(Vec<u8>, u64)> = None;
+    loop {
+        let mut buf = spare.try_recv().unwrap_or_default();
+        buf.clear();
+        buf.append(&mut carry);
+        let start = buf.len();
+        buf.resize(start + BLOCK, 0);
+        let n = match read_full(&mut reader, &mut buf[start..]) {
+            Ok(n) => n,
+            Err(e) => {
+                buf.truncate(start);
+                if let Some((sample, len)) = skipping.take() {
+                    let _ = tx.send(Block::Overlong { sample, len });
+                } else if !buf.is_empty() {
+                    let _ = tx.send(Block::Lines(buf));
+                }
+                let _ = tx.send(Block::Failed(e));
+                return;
+            }
+        };
+        buf.truncate(start + n);
+        let eof = n == 0;
+        if let Some((sample, len)) = skipping.as_mut() {
+            // Drop bytes up to the overlong line's end.
+            match memchr::memchr(b'\n', &buf) {
+                Some(nl) => {
+                    *len += nl as u64 + 1;
+                    buf.drain(..=nl);
+                    let (sample, len) = (std::mem::take(sample), *len);
+                    skipping = None;
+                    if tx.send(Block::Overlong { sample, len }).is_err() {
+                        return;
+                    }
+                }
+                None => {
+                    *len += buf.len() as u64;
+                    if eof {
+                        let (sample, len) = (std::mem::take(sample), *len);
+                        let _ = tx.send(Block::Overlong { sample, len });
+                        return;
+                    }
+                    continue;
+                }
+            }
+        }
+        if eof {
+            if !buf.is_empty() {
+                let _ = tx.send(Block::Lines(buf));
+            }
+            return;
+        }
+        let sent = match memchr::memrchr(b'\n', &buf) {
+            Some(nl) => {
+                carry = buf.split_off(nl + 1);
+                tx.send(Block::Lines(buf))
+            }
+            None if buf.len() > MAX_LINE_LEN => {
+                let sample = buf[..buf.len().min(crate::aggregate::batch::SAMPLE_LEN)].to_vec();
+                skipping = Some((sample, buf.len() as u64));
+                Ok(())
+            }
+            None => {
+                carry = buf;
+                Ok(())
+            }
+        };
+        if sent.is_err() {
+            return;
+        }
     }
-    Ok(total)
 }
 
 /// Reads until `buf` is full or the reader is at its end.
-fn read_full<R: Read>(r: &mut R, buf: &mut [u8]) -> io::Result<usize> {
+pub(crate) fn read_full<R: Read>(r: &mut R, buf: &mut [u8]) -> io::Result<usize> {
     let mut filled = 0;
     while filled < buf.len() {
         match r.read(&mut buf[filled..]) {
@@ -289,7 +473,8 @@ Nov 22 12:39:04 mx1 postfix/smtpd[3]: connect from x[1.2.3.4]\n";
         let (e, f) = (Engine::builtin(), Filter::default());
         let c = ctx(&e, &f);
         let a = scan_bytes(LOG.as_bytes(), 2, &c);
-        let b = scan_reader(LOG.as_bytes(), 2, &c).unwrap();
+        let (b, e) = scan_reader(LOG.as_bytes(), 2, &c);
+        assert!(e.is_none());
         for batch in [&a, &b] {
             assert_eq!(batch.counters.lines, 5);
             assert_eq!(batch.counters.blank, 1);
@@ -306,8 +491,9 @@ Nov 22 12:39:04 mx1 postfix/smtpd[3]: connect from x[1.2.3.4]\n";
         let mut data = vec![b'x'; MAX_LINE_LEN + BLOCK + 10];
         data.push(b'\n');
         data.extend_from_slice(LOG.as_bytes());
-        let b = scan_reader(&data[..], 1, &c).unwrap();
+        let (b, _) = scan_reader(&data[..], 1, &c);
         assert_eq!(b.counters.unparsed[Unparsed::TooLong.index()], 1);
+        assert_eq!(b.counters.bytes, data.len() as u64, "skipped bytes are counted");
         assert_eq!(b.counters.deliveries, 2);
         assert_eq!(b.counters.lines, 6);
     }

@@ -78,7 +78,8 @@ pub struct FileSummary {
     pub path: String,
     /// Timestamp style of most lines, or `unknown`.
     pub format: String,
-    /// `mmap` or `stream`.
+    /// How it was read: `mmap`, `stream`, `stream (live file)`, or the
+    /// compression (`gzip`, `zstd`, `bzip2`, `xz`).
     pub read: &'static str,
     /// Bytes.
     pub bytes: u64,
@@ -88,7 +89,8 @@ pub struct FileSummary {
     pub delivery_attempts: u64,
     /// Lines not understood.
     pub unparsed_lines: u64,
-    /// The error, when the file could not be read (then all counts are 0).
+    /// The error, when the file could not be read (then all counts are 0)
+    /// or was read only in part (then the counts are what was read).
     pub error: Option<String>,
 }
 

@@ -1,0 +1,185 @@
+//! From what was named on the command line to the files to read, in order:
+//! a directory stands for the mail logs in it, and rotated files are read
+//! oldest first, whatever order the shell's glob put them in
+//! (`mail.log mail.log.1 mail.log.10.gz mail.log.2.gz …`), so the timeline
+//! and the per-message joins run across rotation boundaries.
+
+use super::decode::Compression;
+use super::{InputError, Source};
+use crate::parse::header::parse_header;
+use crate::parse::timestamp::{UnixSeconds, YearHint};
+use std::fs::{self, File};
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+/// File-name beginnings that mark a mail log: Debian/Ubuntu `mail.log`,
+/// RHEL `maillog`, Exim `mainlog`, cPanel `exim_mainlog` — with any
+/// rotation suffix (`.1`, `.2.gz`, `-20261122`, `-20261122.gz`).
+pub const MAIL_LOG_NAMES: [&str; 4] = ["mail.log", "maillog", "mainlog", "exim_mainlog"];
+
+/// Subdirectories searched too (Debian's Exim logs to `/var/log/exim4/`).
+const MAIL_LOG_DIRS: [&str; 2] = ["exim4", "exim"];
+
+/// Decoded bytes looked at for a file's first timestamp.
+const PEEK: usize = 64 << 10;
+
+/// Expands directories and orders the files by their first timestamp.
+///
+/// With standard input among the sources nothing is reordered (it cannot be
+/// peeked without being consumed). A directory without mail logs is an error.
+pub fn expand(sources: &[Source], year: Option<i32>) -> (Vec<Source>, Vec<InputError>) {
+    let mut files = Vec::with_capacity(sources.len());
+    let mut errors = Vec::new();
+    for s in sources {
+        match s {
+            Source::Path(p) if p.is_dir() => match mail_logs_in(p) {
+                Ok(found) if found.is_empty() => errors.push(InputError {
+                    input: p.display().to_string(),
+                    cause: io::Error::other(format!(
+                        "a directory without mail logs (looked for {}*)",
+                        MAIL_LOG_NAMES.join("*, ")
+                    )),
+                }),
+                Ok(found) => files.extend(found.into_iter().map(Source::Path)),
+                Err(cause) => errors.push(InputError {
+                    input: p.display().to_string(),
+                    cause,
+                }),
+            },
+            other => files.push(other.clone()),
+        }
+    }
+    if !files.contains(&Source::Stdin) && files.len() > 1 {
+        let mut keyed: Vec<(Option<UnixSeconds>, usize, Source)> = files
+            .into_iter()
+            .enumerate()
+            .map(|(i, s)| {
+                let key = match &s {
+                    Source::Path(p) => time_key(p, year),
+                    Source::Stdin => None,
+                };
+                (key, i, s)
+            })
+            .collect();
+        // Files without a time (unreadable: reported later) keep their place
+        // relative to each other, after the rest.
+        keyed.sort_by_key(|(t, i, _)| (t.is_none(), *t, *i));
+        files = keyed.into_iter().map(|(_, _, s)| s).collect();
+    }
+    (files, errors)
+}
+
+/// The mail logs directly in `dir` and in its Exim subdirectories.
+fn mail_logs_in(dir: &Path) -> io::Result<Vec<PathBuf>> {
+    let mut found = Vec::new();
+    for entry in fs::read_dir(dir)? {
+        let entry = entry?;
+        let path = entry.path();
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        let kind = entry.file_type()?;
+        if kind.is_dir() && MAIL_LOG_DIRS.contains(&name.as_ref()) {
+            found.extend(mail_logs_in(&path)?);
+        } else if !kind.is_dir() && is_mail_log_name(&name) {
+            found.push(path);
+        }
+    }
+    found.sort();
+    Ok(found)
+}
+
+/// `mail.log`, `mail.log.1`, `mail.log.2.gz`, `maillog-20261122` …, but not
+/// `mail.logger` or `mainlog.swp`.
+pub fn is_mail_log_name(name: &str) -> bool {
+    MAIL_LOG_NAMES.iter().any(|base| {
+        name.strip_prefix(base).is_some_and(|rest| {
+            let rest = rest.strip_suffix(".gz")
+                .or_else(|| rest.strip_suffix(".zst"))
+                .or_else(|| rest.strip_suffix(".bz2"))
+                .or_else(|| rest.strip_suffix(".xz"))
+                .unwrap_or(rest);
+            rest.is_empty()
+                || rest
+                    .strip_prefix('.')
+                    .or_else(|| rest.strip_prefix('-'))
+                    .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+        })
+    })
+}
+
+/// When a file starts: its first timestamp, else its modification time.
+fn time_key(path: &Path, year: Option<i32>) -> Option<UnixSeconds> {
+    let meta = fs::metadata(path).ok()?;
+    let mtime = meta
+        .modified()
+        .ok()?
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .ok()?
+        .as_secs() as UnixSeconds;
+    let hint = match year {
+        Some(y) => YearHint::fixed(y),
+        None => YearHint::from_reference(mtime),
+    };
+    Some(first_time(path, hint).unwrap_or(mtime))
+}
+
+/// The first timestamp in the first [`PEEK`] decoded bytes of a file.
+fn first_time(path: &Path, hint: YearHint) -> Option<UnixSeconds> {
+    if !fs::metadata(path).ok()?.is_file() {
+        return None;
+    }
+    let mut file = File::open(path).ok()?;
+    let mut head = [0u8; Compression::MAGIC_LEN];
+    let n = super::read_full(&mut file, &mut head).ok()?;
+    io::Seek::rewind(&mut file).ok()?;
+    let mut reader: Box<dyn Read + Send> = match Compression::sniff(&head[..n]) {
+        Some(c) => c.decoder(file).ok()?,
+        None => Box::new(file),
+    };
+    let mut buf = vec![0u8; PEEK];
+    // A corrupt compressed file may fail here; its first bytes still count.
+    let got = read_some(&mut reader, &mut buf);
+    buf[..got]
+        .split(|b| *b == b'\n')
+        .find_map(|line| parse_header(line, hint).map(|h| h.ts))
+}
+
+/// Reads until `buf` is full, the end, or an error; returns the bytes read.
+fn read_some(r: &mut dyn Read, buf: &mut [u8]) -> usize {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match r.read(&mut buf[filled..]) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => filled += n,
+        }
+    }
+    filled
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mail_log_names() {
+        for yes in [
+            "mail.log",
+            "mail.log.1",
+            "mail.log.2.gz",
+            "mail.log-20261122",
+            "mail.log-20261122.gz",
+            "maillog",
+            "maillog.3.xz",
+            "mainlog",
+            "mainlog.1",
+            "mainlog.12.zst",
+            "exim_mainlog",
+        ] {
+            assert!(is_mail_log_name(yes), "{yes}");
+        }
+        for no in ["mail.logger", "mainlog.swp", "mail.err", "syslog", "mail.log.", "mail.log.1.txt"] {
+            assert!(!is_mail_log_name(no), "{no}");
+        }
+    }
+}
