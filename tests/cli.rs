@@ -304,16 +304,26 @@ fn missing_file_is_one_line_and_exit_2_but_others_are_reported() {
     );
     let r: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(r["delivery_attempts"].as_u64().unwrap() > 0);
-    assert!(r["files"][0]["error"].is_string());
+    let missing = r["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["path"] == "/nonexistent/mail.log")
+        .unwrap();
+    assert!(missing["error"].is_string());
 }
 
 #[test]
-fn directory_as_file_is_an_error() {
+fn directory_without_mail_logs_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("syslog"), b"not mail\n").unwrap();
     mtastat()
-        .arg(root().join("testdata"))
+        .arg(dir.path())
         .assert()
         .code(2)
-        .stderr(predicate::str::contains("is a directory"));
+        .stderr(predicate::str::contains(
+            ": a directory without mail logs (looked for mail.log*",
+        ));
 }
 
 #[test]

@@ -27,7 +27,8 @@ impl Compression {
             Some(Compression::Gzip)
         } else if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
             Some(Compression::Zstd)
-        } else if head.starts_with(b"BZh") && head.get(3).is_some_and(|b| (b'1'..=b'9').contains(b)) {
+        } else if head.starts_with(b"BZh") && head.get(3).is_some_and(|b| (b'1'..=b'9').contains(b))
+        {
             Some(Compression::Bzip2)
         } else if head.starts_with(&[0xfd, b'7', b'z', b'X', b'Z', 0x00]) {
             Some(Compression::Xz)
@@ -67,7 +68,10 @@ mod tests {
     fn roundtrip(c: Compression, packed: Vec<u8>) {
         assert_eq!(Compression::sniff(&packed), Some(c));
         let mut out = Vec::new();
-        c.decoder(&packed[..]).unwrap().read_to_end(&mut out).unwrap();
+        c.decoder(&packed[..])
+            .unwrap()
+            .read_to_end(&mut out)
+            .unwrap();
         assert_eq!(out, TEXT, "{c:?}");
     }
 
@@ -94,13 +98,24 @@ mod tests {
             both.extend(gz.finish().unwrap());
         }
         let mut out = Vec::new();
-        Compression::Gzip.decoder(&both[..]).unwrap().read_to_end(&mut out).unwrap();
+        Compression::Gzip
+            .decoder(&both[..])
+            .unwrap()
+            .read_to_end(&mut out)
+            .unwrap();
         assert_eq!(out, [TEXT, TEXT].concat());
     }
 
     #[test]
     fn plain_text_and_near_misses_are_not_compressed() {
-        for head in [&TEXT[..6], b"BZx123", b"\x1f", b"", b"2026-1", b"\x89PNG\r\n"] {
+        for head in [
+            &TEXT[..6],
+            b"BZx123",
+            b"\x1f",
+            b"",
+            b"2026-1",
+            b"\x89PNG\r\n",
+        ] {
             assert_eq!(Compression::sniff(head), None, "{head:?}");
         }
     }

@@ -94,7 +94,8 @@ fn mail_logs_in(dir: &Path) -> io::Result<Vec<PathBuf>> {
 pub fn is_mail_log_name(name: &str) -> bool {
     MAIL_LOG_NAMES.iter().any(|base| {
         name.strip_prefix(base).is_some_and(|rest| {
-            let rest = rest.strip_suffix(".gz")
+            let rest = rest
+                .strip_suffix(".gz")
                 .or_else(|| rest.strip_suffix(".zst"))
                 .or_else(|| rest.strip_suffix(".bz2"))
                 .or_else(|| rest.strip_suffix(".xz"))
@@ -178,7 +179,14 @@ mod tests {
         ] {
             assert!(is_mail_log_name(yes), "{yes}");
         }
-        for no in ["mail.logger", "mainlog.swp", "mail.err", "syslog", "mail.log.", "mail.log.1.txt"] {
+        for no in [
+            "mail.logger",
+            "mainlog.swp",
+            "mail.err",
+            "syslog",
+            "mail.log.",
+            "mail.log.1.txt",
+        ] {
             assert!(!is_mail_log_name(no), "{no}");
         }
     }

@@ -140,7 +140,13 @@ pub fn scan(
             match Compression::sniff(head) {
                 Some(c) => {
                     let decoder = c.decoder(stdin).map_err(err)?;
-                    Ok(streamed(decoder, ReadMode::Decompressed(c), None, settings, &ctx))
+                    Ok(streamed(
+                        decoder,
+                        ReadMode::Decompressed(c),
+                        None,
+                        settings,
+                        &ctx,
+                    ))
                 }
                 None => Ok(streamed(stdin, ReadMode::Stream, None, settings, &ctx)),
             }
@@ -171,11 +177,25 @@ pub fn scan(
             let n = read_full(&mut file, &mut head).map_err(err)?;
             io::Seek::rewind(&mut file).map_err(err)?;
             if let Some(c) = Compression::sniff(&head[..n]) {
-                let decoder = c.decoder(io::BufReader::with_capacity(1 << 16, file)).map_err(err)?;
-                return Ok(streamed(decoder, ReadMode::Decompressed(c), None, settings, &ctx));
+                let decoder = c
+                    .decoder(io::BufReader::with_capacity(1 << 16, file))
+                    .map_err(err)?;
+                return Ok(streamed(
+                    decoder,
+                    ReadMode::Decompressed(c),
+                    None,
+                    settings,
+                    &ctx,
+                ));
             }
             if now() - mtime < LIVE_SECS {
-                return Ok(streamed(file, ReadMode::Live, Some(meta.len()), settings, &ctx));
+                return Ok(streamed(
+                    file,
+                    ReadMode::Live,
+                    Some(meta.len()),
+                    settings,
+                    &ctx,
+                ));
             }
             let map = mmap::map(&file).map_err(err)?;
             Ok(Scanned {
@@ -493,7 +513,11 @@ Nov 22 12:39:04 mx1 postfix/smtpd[3]: connect from x[1.2.3.4]\n";
         data.extend_from_slice(LOG.as_bytes());
         let (b, _) = scan_reader(&data[..], 1, &c);
         assert_eq!(b.counters.unparsed[Unparsed::TooLong.index()], 1);
-        assert_eq!(b.counters.bytes, data.len() as u64, "skipped bytes are counted");
+        assert_eq!(
+            b.counters.bytes,
+            data.len() as u64,
+            "skipped bytes are counted"
+        );
         assert_eq!(b.counters.deliveries, 2);
         assert_eq!(b.counters.lines, 6);
     }
