@@ -37,6 +37,15 @@ impl Compression {
         }
     }
 
+    /// The compression of `file`, read from its first bytes; the file is
+    /// left at its start.
+    pub fn of_file(file: &mut std::fs::File) -> io::Result<Option<Compression>> {
+        let mut head = [0u8; Compression::MAGIC_LEN];
+        let n = super::read_full(file, &mut head)?;
+        io::Seek::rewind(file)?;
+        Ok(Compression::sniff(&head[..n]))
+    }
+
     /// Name used in the report.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -131,10 +131,7 @@ fn first_time(path: &Path, hint: YearHint) -> Option<UnixSeconds> {
         return None;
     }
     let mut file = File::open(path).ok()?;
-    let mut head = [0u8; Compression::MAGIC_LEN];
-    let n = super::read_full(&mut file, &mut head).ok()?;
-    io::Seek::rewind(&mut file).ok()?;
-    let mut reader: Box<dyn Read + Send> = match Compression::sniff(&head[..n]) {
+    let mut reader: Box<dyn Read + Send> = match Compression::of_file(&mut file).ok()? {
         Some(c) => c.decoder(file).ok()?,
         None => Box::new(file),
     };

@@ -173,10 +173,7 @@ pub fn scan(
                     problem: None,
                 });
             }
-            let mut head = [0u8; Compression::MAGIC_LEN];
-            let n = read_full(&mut file, &mut head).map_err(err)?;
-            io::Seek::rewind(&mut file).map_err(err)?;
-            if let Some(c) = Compression::sniff(&head[..n]) {
+            if let Some(c) = Compression::of_file(&mut file).map_err(err)? {
                 let decoder = c
                     .decoder(io::BufReader::with_capacity(1 << 16, file))
                     .map_err(err)?;
