@@ -17,9 +17,10 @@ use divan::counter::BytesCount;
 use divan::{AllocProfiler, Bencher, black_box};
 use mtastat::filter::Filter;
 use mtastat::input::scan_bytes;
-use mtastat::parse::timestamp::YearHint;
+use mtastat::parse::timestamp::Clock;
 use mtastat::parse::{Record, exim, parse_line_cached, postfix};
 use mtastat::scan::{Engine, ScanContext, Worker};
+use mtastat::zone::Zone;
 
 #[global_allocator]
 static ALLOC: AllocProfiler = AllocProfiler::system();
@@ -40,10 +41,11 @@ fn generated(format: &str) -> Vec<u8> {
     data
 }
 
-const HINT: YearHint = YearHint {
+const HINT: Clock = Clock {
     year: 2026,
     month: 12,
     fixed: true,
+    zone: Zone::UTC,
 };
 
 /// Every line of `data` (without its `\n`), found the way the scanner
@@ -60,7 +62,7 @@ fn context<'a>(engine: &'a Engine, filter: &'a Filter) -> ScanContext<'a> {
     ScanContext {
         engine,
         filter,
-        year: HINT,
+        clock: HINT,
     }
 }
 

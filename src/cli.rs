@@ -84,7 +84,7 @@ pub struct Common {
 
     /// Only attempts at or after this time: now, today, yesterday, 1h, 30m,
     /// 2d (ago), 2026-11-22, "2026-11-22 14:05", RFC 3339, or 14:05 (today).
-    /// Times without a zone are UTC.
+    /// Times without a zone are in --tz.
     #[arg(long, value_name = "TIME")]
     pub since: Option<String>,
 
@@ -133,6 +133,17 @@ pub struct Common {
     /// Year for syslog timestamps that have none (default: from each file's mtime).
     #[arg(long, value_name = "YEAR", value_parser = clap::value_parser!(i32).range(1970..=9999))]
     pub year: Option<i32>,
+
+    /// Time zone of log timestamps written without one (syslog's
+    /// `Nov 22 12:39:02`, Exim's without log_timezone), of --since/--until
+    /// times without one, and of the report: an IANA name (Europe/Berlin),
+    /// UTC, local, or an offset (+01:00) [default: the system's zone, TZ].
+    #[arg(long, value_name = "ZONE")]
+    pub tz: Option<String>,
+
+    /// Show times in UTC in the report (the logs are still read in --tz).
+    #[arg(long)]
+    pub utc: bool,
 
     /// Worker threads (default: all cores, or RAYON_NUM_THREADS).
     #[arg(long, short = 'j', value_name = "N")]

@@ -19,6 +19,8 @@ pub const TOP_REPLIES: usize = 5;
 pub struct Comparison {
     /// First and last line time.
     pub period: Option<Period>,
+    /// The zone the times are written in.
+    pub time_zone: String,
     /// First provider.
     pub a: Side,
     /// Second provider.
@@ -123,6 +125,7 @@ impl Comparison {
     pub fn new(report: &Report, a: &str, b: &str) -> Comparison {
         Comparison {
             period: report.period.clone(),
+            time_zone: report.time_zone.clone(),
             a: side(report, a),
             b: side(report, b),
         }
@@ -161,7 +164,13 @@ pub fn render(c: &Comparison, s: Style) -> String {
         ))
     );
     if let Some(p) = &c.period {
-        let _ = writeln!(o, "period      {} → {} UTC", p.first, p.last);
+        let _ = writeln!(
+            o,
+            "period      {} → {} {}",
+            p.first,
+            p.last,
+            crate::report::sanitize::terminal(&c.time_zone)
+        );
     }
     let _ = writeln!(o);
     row(&mut o, "", &s.bold(&c.a.name), &s.bold(&c.b.name));

@@ -6,6 +6,7 @@
 
 use crate::classify::provider::ProviderId;
 use crate::parse::timestamp::{UnixSeconds, days_from_civil, parse_rfc3339};
+use crate::zone::Zone;
 
 /// What to keep. The default keeps everything.
 #[derive(Clone, Debug, Default)]
@@ -62,29 +63,32 @@ pub fn is_domain_or_sub(domain: &[u8], parent: &[u8]) -> bool {
 
 /// Parses a `--since`/`--until` value relative to `now` (UTC seconds).
 ///
-/// Accepted: `now`, `today`, `yesterday` (midnight UTC); a duration ago
+/// Accepted: `now`, `today`, `yesterday` (midnight); a duration ago
 /// (`90s`, `15m`, `1h`, `2d`, `1w`, optionally followed by ` ago`); a date
 /// `2026-11-22`; a date and time `2026-11-22 14:05[:30]` or RFC 3339
 /// (`2026-11-22T14:05:00Z`, `…+01:00`); a time of day `14:05[:30]` (today).
-/// Times without a zone are UTC, like log timestamps without one.
-pub fn parse_time_spec(spec: &str, now: UnixSeconds) -> Result<UnixSeconds, String> {
+/// Times without a zone are wall-clock times in `zone` (`--tz`), like log
+/// timestamps without one.
+pub fn parse_time_spec(spec: &str, now: UnixSeconds, zone: Zone) -> Result<UnixSeconds, String> {
     let s = spec.trim();
-    let midnight = now - now.rem_euclid(86_400);
+    let midnight = zone.start_of_day(now);
     match s {
         "now" => return Ok(now),
         "today" => return Ok(midnight),
-        "yesterday" => return Ok(midnight - 86_400),
+        // Not midnight - 24 h: a day with a clock change is 23 or 25 hours.
+        "yesterday" => return Ok(zone.start_of_day(midnight - 1)),
         _ => {}
     }
     let bare = s.strip_suffix(" ago").unwrap_or(s).trim();
     if let Some(secs) = parse_duration(bare) {
         return Ok(now - secs);
     }
-    if let Some(t) = parse_date_time(s) {
+    if let Some(t) = parse_date_time(s, zone) {
         return Ok(t);
     }
     if let Some(secs) = parse_clock(s) {
-        return Ok(midnight + secs);
+        let wall = zone.to_wall(midnight);
+        return Ok(zone.to_utc(wall - wall.rem_euclid(86_400) + secs));
     }
     Err(format!(
         "cannot read time {spec:?}: use now, today, yesterday, 1h, 30m, 2d, \
@@ -124,7 +128,7 @@ fn parse_clock(s: &str) -> Option<i64> {
     Some(h * 3600 + m * 60 + sec)
 }
 
-fn parse_date_time(s: &str) -> Option<UnixSeconds> {
+fn parse_date_time(s: &str, zone: Zone) -> Option<UnixSeconds> {
     let b = s.as_bytes();
     if b.len() < 10 || b[4] != b'-' || b[7] != b'-' {
         return None;
@@ -136,9 +140,9 @@ fn parse_date_time(s: &str) -> Option<UnixSeconds> {
         return None;
     }
     let date = days_from_civil(year, month, day) * 86_400;
-    let rest = &s[10..];
+    let rest = s.get(10..)?;
     if rest.is_empty() {
-        return Some(date);
+        return Some(zone.to_utc(date));
     }
     // Full RFC 3339 (with seconds and zone) goes to the log parser.
     if let Some((t, used)) = parse_rfc3339(b)
@@ -147,8 +151,10 @@ fn parse_date_time(s: &str) -> Option<UnixSeconds> {
         return Some(t);
     }
     let time = rest.strip_prefix(' ').or_else(|| rest.strip_prefix('T'))?;
-    let time = time.strip_suffix('Z').unwrap_or(time);
-    Some(date + parse_clock(time)?)
+    match time.strip_suffix('Z') {
+        Some(utc) => Some(date + parse_clock(utc)?),
+        None => Some(zone.to_utc(date + parse_clock(time)?)),
+    }
 }
 
 #[cfg(test)]
@@ -156,36 +162,57 @@ mod tests {
     use super::*;
 
     const NOW: i64 = 1_795_351_137; // 2026-11-22 12:38:57 UTC
+
+    fn parse_time_spec_utc(spec: &str, now: UnixSeconds) -> Result<UnixSeconds, String> {
+        parse_time_spec(spec, now, Zone::UTC)
+    }
+
+    #[test]
+    fn times_in_a_zone() {
+        let ny = Zone::parse("America/New_York").unwrap();
+        // 12:38:57 UTC is 07:38:57 in New York (EST, UTC-5).
+        assert_eq!(parse_time_spec("07:38:57", NOW, ny), Ok(NOW));
+        assert_eq!(parse_time_spec("2026-11-22 07:38:57", NOW, ny), Ok(NOW));
+        assert_eq!(parse_time_spec("2026-11-22T12:38:57Z", NOW, ny), Ok(NOW));
+        assert_eq!(parse_time_spec("2026-11-22T12:38Z", NOW, ny), Ok(NOW - 57));
+        let midnight_ny = NOW - (7 * 3600 + 38 * 60 + 57);
+        assert_eq!(parse_time_spec("today", NOW, ny), Ok(midnight_ny));
+        assert_eq!(parse_time_spec("2026-11-22", NOW, ny), Ok(midnight_ny));
+        assert_eq!(
+            parse_time_spec("yesterday", NOW, ny),
+            Ok(midnight_ny - 86_400)
+        );
+    }
     const MIDNIGHT: i64 = NOW - NOW % 86_400;
 
     #[test]
     fn relative_and_named_times() {
-        assert_eq!(parse_time_spec("now", NOW), Ok(NOW));
-        assert_eq!(parse_time_spec("today", NOW), Ok(MIDNIGHT));
-        assert_eq!(parse_time_spec("yesterday", NOW), Ok(MIDNIGHT - 86_400));
-        assert_eq!(parse_time_spec("1h", NOW), Ok(NOW - 3600));
-        assert_eq!(parse_time_spec("30m", NOW), Ok(NOW - 1800));
-        assert_eq!(parse_time_spec("2d ago", NOW), Ok(NOW - 2 * 86_400));
-        assert_eq!(parse_time_spec("1w", NOW), Ok(NOW - 7 * 86_400));
+        assert_eq!(parse_time_spec_utc("now", NOW), Ok(NOW));
+        assert_eq!(parse_time_spec_utc("today", NOW), Ok(MIDNIGHT));
+        assert_eq!(parse_time_spec_utc("yesterday", NOW), Ok(MIDNIGHT - 86_400));
+        assert_eq!(parse_time_spec_utc("1h", NOW), Ok(NOW - 3600));
+        assert_eq!(parse_time_spec_utc("30m", NOW), Ok(NOW - 1800));
+        assert_eq!(parse_time_spec_utc("2d ago", NOW), Ok(NOW - 2 * 86_400));
+        assert_eq!(parse_time_spec_utc("1w", NOW), Ok(NOW - 7 * 86_400));
     }
 
     #[test]
     fn absolute_times() {
-        assert_eq!(parse_time_spec("2026-11-22", NOW), Ok(MIDNIGHT));
+        assert_eq!(parse_time_spec_utc("2026-11-22", NOW), Ok(MIDNIGHT));
         assert_eq!(
-            parse_time_spec("2026-11-22 12:38:57", NOW),
+            parse_time_spec_utc("2026-11-22 12:38:57", NOW),
             Ok(NOW),
             "date and time, UTC"
         );
-        assert_eq!(parse_time_spec("2026-11-22T12:38", NOW), Ok(NOW - 57));
-        assert_eq!(parse_time_spec("2026-11-22T12:38:57Z", NOW), Ok(NOW));
+        assert_eq!(parse_time_spec_utc("2026-11-22T12:38", NOW), Ok(NOW - 57));
+        assert_eq!(parse_time_spec_utc("2026-11-22T12:38:57Z", NOW), Ok(NOW));
         assert_eq!(
-            parse_time_spec("2026-11-22T13:38:57+01:00", NOW),
+            parse_time_spec_utc("2026-11-22T13:38:57+01:00", NOW),
             Ok(NOW),
             "offsets are honoured"
         );
-        assert_eq!(parse_time_spec("12:38:57", NOW), Ok(NOW));
-        assert_eq!(parse_time_spec("12:38", NOW), Ok(NOW - 57));
+        assert_eq!(parse_time_spec_utc("12:38:57", NOW), Ok(NOW));
+        assert_eq!(parse_time_spec_utc("12:38", NOW), Ok(NOW - 57));
     }
 
     #[test]
@@ -200,7 +227,7 @@ mod tests {
             "-1h",
             "2026-11-22 x",
         ] {
-            assert!(parse_time_spec(bad, NOW).is_err(), "{bad}");
+            assert!(parse_time_spec(bad, NOW, Zone::UTC).is_err(), "{bad}");
         }
     }
 

@@ -37,6 +37,7 @@ pub mod input;
 pub mod parse;
 pub mod report;
 pub mod scan;
+pub mod zone;
 
 use aggregate::batch::Batch;
 use aggregate::frame::{outcomes_frame, reasons_frame, summary_frame, timeline_frame};
@@ -47,11 +48,12 @@ use error::Error;
 use filter::Filter;
 use input::{InputSettings, ReadMode, Source};
 use parse::header::Format;
-use parse::timestamp::{UnixSeconds, YearHint, format_utc};
+use parse::timestamp::UnixSeconds;
 use report::{FileSummary, Period, Report};
 use scan::{Engine, ScanContext};
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
+use zone::Zone;
 
 /// What a run produced, beyond its output.
 #[derive(Clone, Debug, Default)]
@@ -78,16 +80,14 @@ pub fn analyze(
     sources: &[Source],
     engine: &Engine,
     filter: &Filter,
-    year: Option<i32>,
-    threads: usize,
+    settings: InputSettings,
 ) -> Analysis {
-    // input::scan sets the year per file (from --year or the file's mtime).
+    // input::scan sets the clock per file (from --year or the file's mtime).
     let ctx = ScanContext {
         engine,
         filter,
-        year: YearHint::fixed(year.unwrap_or(1970)),
+        clock: settings.clock(0),
     };
-    let settings = InputSettings { year, threads };
     let mut total = Batch::default();
     let mut files = Vec::with_capacity(sources.len());
     let mut errors = Vec::new();
@@ -181,6 +181,7 @@ pub fn build_report(
     analysis: &Analysis,
     providers: &ProviderMap,
     thresholds: &Thresholds,
+    zone: Zone,
 ) -> Result<(Report, polars::prelude::DataFrame), Error> {
     let b = &analysis.batch;
     let summary = summary_frame(b, providers)?;
@@ -195,6 +196,7 @@ pub fn build_report(
         },
         &samples(b, providers),
         thresholds,
+        zone,
     )?;
     let c = &b.counters;
     let report = Report {
@@ -215,16 +217,17 @@ pub fn build_report(
         fake_deliveries: c.fake_deliveries,
         host_errors: c.host_errors,
         invalid_utf8_delivery_lines: c.invalid_utf8,
+        time_zone: zone.name(),
         period: b.span.map(|(a, z)| Period {
-            first: format_utc(a),
-            last: format_utc(z),
+            first: zone.format(a),
+            last: zone.format(z),
         }),
         thresholds: thresholds.clone(),
         findings,
-        timeline: report::timeline(&timeline)?,
+        timeline: report::timeline(&timeline, zone)?,
         providers: report::provider_summaries(&summary, providers)?,
         deliveries: report::summary_rows(&summary)?,
-        reasons: report::reason_rows(&reasons)?,
+        reasons: report::reason_rows(&reasons, zone)?,
     };
     Ok((report, summary))
 }
@@ -236,12 +239,14 @@ fn now() -> UnixSeconds {
 }
 
 /// Builds the filter from the shared options.
-pub fn filter_from(common: &Common, providers: &ProviderMap) -> Result<Filter, Error> {
+/// `zone` reads times given without one.
+pub fn filter_from(common: &Common, providers: &ProviderMap, zone: Zone) -> Result<Filter, Error> {
     let now = now();
     let time = |spec: &Option<String>, flag: &str| -> Result<Option<UnixSeconds>, Error> {
         spec.as_deref()
             .map(|s| {
-                filter::parse_time_spec(s, now).map_err(|e| Error::Usage(format!("{flag}: {e}")))
+                filter::parse_time_spec(s, now, zone)
+                    .map_err(|e| Error::Usage(format!("{flag}: {e}")))
             })
             .transpose()
     };
@@ -252,8 +257,8 @@ pub fn filter_from(common: &Common, providers: &ProviderMap) -> Result<Filter, E
     {
         return Err(Error::Usage(format!(
             "--until ({}) is not after --since ({})",
-            format_utc(u),
-            format_utc(s)
+            zone.format(u),
+            zone.format(s)
         )));
     }
     let ids = provider_ids(&common.provider, providers)?;
@@ -361,8 +366,13 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome, Error> {
             )));
         }
     }
+    let log_zone = match &common.tz {
+        Some(spec) => Zone::parse(spec).map_err(|e| Error::Usage(format!("--tz: {e}")))?,
+        None => Zone::system(),
+    };
+    let shown_in = if common.utc { Zone::UTC } else { log_zone };
     let engine = Engine::builtin();
-    let filter = filter_from(common, &engine.providers)?;
+    let filter = filter_from(common, &engine.providers, log_zone)?;
     let thresholds = thresholds_from(common)?;
     let compared = match &args.command {
         Some(Command::Compare(c)) => {
@@ -378,14 +388,13 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome, Error> {
             .build_global();
     }
     let named: Vec<Source> = files.iter().map(|p| Source::from_arg(p)).collect();
-    let (sources, missing) = input::discover::expand(&named, common.year);
-    let mut analysis = analyze(
-        &sources,
-        &engine,
-        &filter,
-        common.year,
-        rayon::current_num_threads(),
-    );
+    let settings = InputSettings {
+        year: common.year,
+        zone: log_zone,
+        threads: rayon::current_num_threads(),
+    };
+    let (sources, missing) = input::discover::expand(&named, settings);
+    let mut analysis = analyze(&sources, &engine, &filter, settings);
     for e in missing {
         let msg = e.to_string();
         analysis.files.push(FileSummary {
@@ -400,7 +409,7 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome, Error> {
         });
         analysis.errors.push(msg);
     }
-    let (report, summary) = build_report(&analysis, &engine.providers, &thresholds)?;
+    let (report, summary) = build_report(&analysis, &engine.providers, &thresholds, shown_in)?;
     let findings_failed = fails(&report.findings, common.fail_on);
 
     if let Some(ids) = compared {

@@ -14,8 +14,8 @@ use crate::classify::reason::Masker;
 use crate::event::{Delivery, Status};
 use crate::filter::Filter;
 use crate::parse::header::Header;
+use crate::parse::timestamp::Clock;
 use crate::parse::timestamp::StampCache;
-use crate::parse::timestamp::YearHint;
 use crate::parse::{Record, Unparsed, parse_line_cached};
 use hashbrown::HashMap;
 use regex_automata::meta::Cache;
@@ -56,8 +56,8 @@ pub struct ScanContext<'a> {
     pub engine: &'a Engine,
     /// Which attempts count.
     pub filter: &'a Filter,
-    /// Year source for RFC 3164 timestamps.
-    pub year: YearHint,
+    /// How to read timestamps without a year or zone.
+    pub clock: Clock,
 }
 
 /// Distinct reply shapes whose category a worker remembers.
@@ -193,7 +193,7 @@ impl Worker {
             self.batch.counters.blank += 1;
             return;
         }
-        let (header, record) = parse_line_cached(line, ctx.year, &mut self.stamps);
+        let (header, record) = parse_line_cached(line, ctx.clock, &mut self.stamps);
         if let Some(h) = &header {
             self.batch.see_time(h.ts);
             self.batch.see_format(h.format);

@@ -23,10 +23,11 @@ pub mod timeline;
 
 use crate::aggregate::frame::{i64s, strs, totals_by, u64s};
 use crate::classify::category::Category;
+use crate::zone::Zone;
 use polars::prelude::*;
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
-use timeline::{Episode, Grid, find_episodes, minute_utc};
+use timeline::{Episode, Grid, find_episodes};
 
 /// How severe a finding is. Ordered: `Info < Warning < Critical`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -323,6 +324,8 @@ struct Aggregates {
     /// provider → minute → expiries
     tl_expired: HashMap<String, BTreeMap<i64, u64>>,
     grid: Option<Grid>,
+    /// The zone the findings' times are written in.
+    zone: Zone,
 }
 
 fn group(df: &DataFrame, filter: Expr, keys: &[&str], aggs: Vec<Expr>) -> PolarsResult<DataFrame> {
@@ -518,6 +521,7 @@ fn aggregate(f: &Frames<'_>) -> PolarsResult<Aggregates> {
         tl_fails,
         tl_expired,
         grid,
+        zone: Zone::UTC,
     })
 }
 
@@ -571,6 +575,7 @@ fn when(
     share: f64,
     chronic: bool,
     t: &Thresholds,
+    zone: Zone,
 ) -> When {
     let Some(grid) = grid else {
         return When {
@@ -591,6 +596,7 @@ fn when(
         t.episode_factor,
         t.min_share,
         t.min_count.div_ceil(2),
+        zone,
     );
     // A problem present in the typical bucket (baseline at critical level), or
     // one whose episodes hold under half of its failures, is chronic: it
@@ -601,8 +607,8 @@ fn when(
     let main = e.runs.iter().max_by_key(|r| r.count).filter(|_| episodic);
     match main {
         Some(m) => When {
-            since: m.since_utc.clone(),
-            until: m.until_utc.clone(),
+            since: m.since_time.clone(),
+            until: m.until_time.clone(),
             steady: false,
             baseline: e.baseline,
             peak_share: m.share,
@@ -611,8 +617,8 @@ fn when(
         None => {
             let (a, b) = e.span.unwrap_or((0, 0));
             When {
-                since: minute_utc(a),
-                until: minute_utc(b),
+                since: zone.format_minute(a),
+                until: zone.format_minute(b),
                 steady: true,
                 baseline: e.baseline,
                 peak_share: share,
@@ -623,12 +629,17 @@ fn when(
 }
 
 /// Runs every rule over the frames.
+///
+/// Times in the findings (since, until, first and last seen) are written in
+/// `zone`.
 pub fn detect(
     frames: &Frames<'_>,
     samples: &Samples,
     t: &Thresholds,
+    zone: Zone,
 ) -> PolarsResult<Vec<Finding>> {
-    let a = aggregate(frames)?;
+    let mut a = aggregate(frames)?;
+    a.zone = zone;
     let reasons = reason_index(frames.reasons)?;
     let mut findings = Vec::new();
 
@@ -765,6 +776,7 @@ fn top_replies(
     cats: &[Category],
     only_status: Option<&str>,
     n: usize,
+    zone: Zone,
 ) -> Vec<ReplyEvidence> {
     // Merged by text: an expiry repeats its last deferral's text without a code.
     let mut merged: HashMap<String, (String, u64, i64, i64)> = HashMap::new();
@@ -794,8 +806,8 @@ fn top_replies(
             reason,
             dsn,
             count,
-            first_seen: crate::parse::timestamp::format_utc(f),
-            last_seen: crate::parse::timestamp::format_utc(l),
+            first_seen: zone.format(f),
+            last_seen: zone.format(l),
         })
         .collect()
 }
@@ -925,6 +937,7 @@ fn category_finding(
         share,
         c == Category::Auth,
         t,
+        a.zone,
     );
     let effective = if w.steady || w.episodes.iter().all(|e| e.count < t.min_count) {
         share
@@ -963,7 +976,7 @@ fn category_finding(
         .take(5)
         .cloned()
         .collect();
-    let evidence = top_replies(reasons, &scope_providers, &[c], None, 3);
+    let evidence = top_replies(reasons, &scope_providers, &[c], None, 3, a.zone);
     let provider_name = provider.cloned().unwrap_or_else(|| "all".to_string());
     let scope = match provider {
         None => format!(
@@ -1162,7 +1175,7 @@ fn expiry_finding(
         ),
         None => (Vec::new(), Vec::new()),
     };
-    let w = when(grid, &att, &fails, share, false, t);
+    let w = when(grid, &att, &fails, share, false, t, a.zone);
     let p = provider.to_string();
     let evidence = top_replies(
         reasons,
@@ -1170,6 +1183,7 @@ fn expiry_finding(
         &Category::ALL,
         Some("expired"),
         3,
+        a.zone,
     );
     let sample_queue_ids = Category::ALL
         .iter()

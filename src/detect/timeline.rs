@@ -15,6 +15,7 @@
 //! bucket departs (the problem is there all along, e.g. a sender that always
 //! fails SPF), the finding is *steady*: it spans the first to the last failure.
 
+use crate::zone::Zone;
 use serde::Serialize;
 
 /// At most this many buckets per series.
@@ -126,10 +127,10 @@ pub struct Episode {
     /// Last minute, UTC seconds.
     #[serde(skip)]
     pub until: i64,
-    /// `YYYY-MM-DD HH:MM` UTC.
-    pub since_utc: String,
-    /// `YYYY-MM-DD HH:MM` UTC (the last minute of the episode).
-    pub until_utc: String,
+    /// `YYYY-MM-DD HH:MM` in the report's zone.
+    pub since_time: String,
+    /// `YYYY-MM-DD HH:MM` in the report's zone (the last minute of the episode).
+    pub until_time: String,
     /// Failures in the episode.
     pub count: u64,
     /// Attempts in the episode.
@@ -149,13 +150,8 @@ pub struct Episodes {
     pub span: Option<(i64, i64)>,
 }
 
-/// `YYYY-MM-DD HH:MM` of a UTC time.
-pub fn minute_utc(ts: i64) -> String {
-    let full = crate::parse::timestamp::format_utc(ts);
-    full.get(..16).unwrap_or(&full).to_string()
-}
-
-/// Finds the episodes of a series (`attempts[i]`, `fails[i]` per bucket).
+/// Finds the episodes of a series (`attempts[i]`, `fails[i]` per bucket);
+/// their times are labelled in `zone`.
 pub fn find_episodes(
     grid: &Grid,
     attempts: &[u64],
@@ -163,6 +159,7 @@ pub fn find_episodes(
     factor: f64,
     min_share: f64,
     min_count: u64,
+    zone: Zone,
 ) -> Episodes {
     let rate = |i: usize| {
         if attempts[i] == 0 {
@@ -224,8 +221,8 @@ pub fn find_episodes(
         runs.push(Episode {
             since,
             until,
-            since_utc: minute_utc(since),
-            until_utc: minute_utc(until),
+            since_time: zone.format_minute(since),
+            until_time: zone.format_minute(until),
             count,
             attempts: tried,
             share: if tried == 0 {
@@ -271,7 +268,7 @@ mod tests {
         fails[4] = 28;
         fails[5] = 25;
         fails[9] = 0;
-        let e = find_episodes(&grid, &attempts, &fails, 2.0, 0.02, 10);
+        let e = find_episodes(&grid, &attempts, &fails, 2.0, 0.02, 10, Zone::UTC);
         assert_eq!(e.runs.len(), 1);
         assert_eq!((e.runs[0].since, e.runs[0].until), (180, 300));
         assert_eq!(e.runs[0].count, 83);
@@ -284,7 +281,7 @@ mod tests {
         let grid = Grid::covering(0, 9);
         let attempts = vec![50u64; 10];
         let fails = vec![0, 0, 20, 0, 20, 0, 0, 20, 0, 0];
-        let e = find_episodes(&grid, &attempts, &fails, 2.0, 0.02, 10);
+        let e = find_episodes(&grid, &attempts, &fails, 2.0, 0.02, 10, Zone::UTC);
         assert_eq!(e.runs.len(), 2, "a gap of two buckets splits");
         assert_eq!((e.runs[0].since, e.runs[0].until), (120, 240));
     }
@@ -295,7 +292,7 @@ mod tests {
         let grid = Grid::covering(0, 9);
         let attempts = vec![100, 100, 100, 100, 100, 100, 10, 8, 6, 4];
         let fails = vec![5, 5, 5, 5, 5, 5, 8, 7, 6, 4];
-        let e = find_episodes(&grid, &attempts, &fails, 2.0, 0.02, 5);
+        let e = find_episodes(&grid, &attempts, &fails, 2.0, 0.02, 5, Zone::UTC);
         assert!(e.runs.is_empty(), "{:?}", e.runs);
     }
 
@@ -305,7 +302,7 @@ mod tests {
         let attempts = vec![100u64; 10];
         let mut fails = vec![0u64; 10];
         fails[4] = 3;
-        let e = find_episodes(&grid, &attempts, &fails, 2.0, 0.02, 10);
+        let e = find_episodes(&grid, &attempts, &fails, 2.0, 0.02, 10, Zone::UTC);
         assert!(e.runs.is_empty());
     }
 
@@ -314,7 +311,7 @@ mod tests {
         let grid = Grid::covering(0, 9);
         let attempts = vec![50u64; 10];
         let fails = vec![35u64; 10];
-        let e = find_episodes(&grid, &attempts, &fails, 2.0, 0.02, 10);
+        let e = find_episodes(&grid, &attempts, &fails, 2.0, 0.02, 10, Zone::UTC);
         assert!(e.runs.is_empty());
         assert_eq!(e.span, Some((0, 540)));
     }
@@ -334,7 +331,7 @@ mod tests {
     #[test]
     fn empty_series_are_fine() {
         let grid = Grid::covering(0, 0);
-        let e = find_episodes(&grid, &[0], &[0], 2.0, 0.02, 10);
+        let e = find_episodes(&grid, &[0], &[0], 2.0, 0.02, 10, Zone::UTC);
         assert!(e.runs.is_empty() && e.span.is_none());
     }
 }

@@ -4,10 +4,11 @@
 //! (`mail.log mail.log.1 mail.log.10.gz mail.log.2.gz …`), so the timeline
 //! and the per-message joins run across rotation boundaries.
 
+use super::InputSettings;
 use super::decode::Compression;
 use super::{InputError, Source};
 use crate::parse::header::parse_header;
-use crate::parse::timestamp::{UnixSeconds, YearHint};
+use crate::parse::timestamp::{Clock, UnixSeconds};
 use std::fs::{self, File};
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
@@ -28,7 +29,7 @@ const PEEK: usize = 64 << 10;
 ///
 /// With standard input among the sources nothing is reordered (it cannot be
 /// peeked without being consumed). A directory without mail logs is an error.
-pub fn expand(sources: &[Source], year: Option<i32>) -> (Vec<Source>, Vec<InputError>) {
+pub fn expand(sources: &[Source], settings: InputSettings) -> (Vec<Source>, Vec<InputError>) {
     let mut files = Vec::with_capacity(sources.len());
     let mut errors = Vec::new();
     for s in sources {
@@ -56,7 +57,7 @@ pub fn expand(sources: &[Source], year: Option<i32>) -> (Vec<Source>, Vec<InputE
             .enumerate()
             .map(|(i, s)| {
                 let key = match &s {
-                    Source::Path(p) => time_key(p, year),
+                    Source::Path(p) => time_key(p, settings),
                     Source::Stdin => None,
                 };
                 (key, i, s)
@@ -110,7 +111,7 @@ pub fn is_mail_log_name(name: &str) -> bool {
 }
 
 /// When a file starts: its first timestamp, else its modification time.
-fn time_key(path: &Path, year: Option<i32>) -> Option<UnixSeconds> {
+fn time_key(path: &Path, settings: InputSettings) -> Option<UnixSeconds> {
     let meta = fs::metadata(path).ok()?;
     let mtime = meta
         .modified()
@@ -118,15 +119,11 @@ fn time_key(path: &Path, year: Option<i32>) -> Option<UnixSeconds> {
         .duration_since(SystemTime::UNIX_EPOCH)
         .ok()?
         .as_secs() as UnixSeconds;
-    let hint = match year {
-        Some(y) => YearHint::fixed(y),
-        None => YearHint::from_reference(mtime),
-    };
-    Some(first_time(path, hint).unwrap_or(mtime))
+    Some(first_time(path, settings.clock(mtime)).unwrap_or(mtime))
 }
 
 /// The first timestamp in the first [`PEEK`] decoded bytes of a file.
-fn first_time(path: &Path, hint: YearHint) -> Option<UnixSeconds> {
+fn first_time(path: &Path, hint: Clock) -> Option<UnixSeconds> {
     if !fs::metadata(path).ok()?.is_file() {
         return None;
     }

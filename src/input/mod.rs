@@ -10,8 +10,9 @@ use decode::Compression;
 
 use crate::aggregate::batch::Batch;
 use crate::parse::Unparsed;
-use crate::parse::timestamp::{UnixSeconds, YearHint};
+use crate::parse::timestamp::{Clock, UnixSeconds};
 use crate::scan::{MAX_LINE_LEN, ScanContext, Worker};
+use crate::zone::Zone;
 use rayon::prelude::*;
 use std::fmt;
 use std::fs::File;
@@ -105,8 +106,21 @@ pub const LIVE_SECS: i64 = 300;
 pub struct InputSettings {
     /// `--year`: forces the year of RFC 3164 timestamps.
     pub year: Option<i32>,
+    /// `--tz`: the zone of timestamps written without one.
+    pub zone: Zone,
     /// Threads the scan may use (for chunk sizing).
     pub threads: usize,
+}
+
+impl InputSettings {
+    /// How to read an input's zone-less and year-less timestamps, given
+    /// its reference time (mtime, or now for a stream).
+    pub fn clock(&self, reference: UnixSeconds) -> Clock {
+        match self.year {
+            Some(y) => Clock::fixed(y, self.zone),
+            None => Clock::from_reference(reference, self.zone),
+        }
+    }
 }
 
 /// One input, scanned.
@@ -134,7 +148,7 @@ pub fn scan(
     };
     match source {
         Source::Stdin => {
-            let ctx = with_year(ctx, settings.year, now());
+            let ctx = with_clock(ctx, settings.clock(now()));
             let mut stdin = io::BufReader::with_capacity(1 << 16, io::stdin());
             let head = io::BufRead::fill_buf(&mut stdin).map_err(err)?;
             match Compression::sniff(head) {
@@ -162,7 +176,7 @@ pub fn scan(
                 .ok()
                 .and_then(|t| t.duration_since(SystemTime::UNIX_EPOCH).ok())
                 .map_or_else(now, |d| d.as_secs() as UnixSeconds);
-            let ctx = with_year(ctx, settings.year, mtime);
+            let ctx = with_clock(ctx, settings.clock(mtime));
             if !meta.is_file() {
                 return Ok(streamed(file, ReadMode::Stream, None, settings, &ctx));
             }
@@ -245,18 +259,8 @@ fn now() -> UnixSeconds {
         .map_or(0, |d| d.as_secs() as UnixSeconds)
 }
 
-fn with_year<'a>(
-    ctx: &ScanContext<'a>,
-    year: Option<i32>,
-    reference: UnixSeconds,
-) -> ScanContext<'a> {
-    ScanContext {
-        year: match year {
-            Some(y) => YearHint::fixed(y),
-            None => YearHint::from_reference(reference),
-        },
-        ..*ctx
-    }
+fn with_clock<'a>(ctx: &ScanContext<'a>, clock: Clock) -> ScanContext<'a> {
+    ScanContext { clock, ..*ctx }
 }
 
 /// Scans an in-memory buffer: line-aligned chunks, rayon fold then reduce.
@@ -475,7 +479,7 @@ mod tests {
         ScanContext {
             engine,
             filter,
-            year: YearHint::fixed(2026),
+            clock: Clock::fixed(2026, Zone::UTC),
         }
     }
 

@@ -11,7 +11,7 @@
 //! ```
 
 use super::find;
-use super::timestamp::{StampCache, UnixSeconds, YearHint, parse_exim, parse_rfc3339};
+use super::timestamp::{Clock, StampCache, UnixSeconds, parse_exim, parse_rfc3339};
 use memchr::memchr;
 
 /// The timestamp style a line was written in.
@@ -68,7 +68,7 @@ pub struct Header<'a> {
 
 /// Parses the header of `line`; `None` when no known shape matches.
 #[inline]
-pub fn parse_header(line: &[u8], hint: YearHint) -> Option<Header<'_>> {
+pub fn parse_header(line: &[u8], hint: Clock) -> Option<Header<'_>> {
     parse_header_cached(line, hint, &mut StampCache::default())
 }
 
@@ -76,7 +76,7 @@ pub fn parse_header(line: &[u8], hint: YearHint) -> Option<Header<'_>> {
 #[inline]
 pub fn parse_header_cached<'a>(
     line: &'a [u8],
-    hint: YearHint,
+    hint: Clock,
     stamps: &mut StampCache,
 ) -> Option<Header<'a>> {
     match line.first()? {
@@ -90,7 +90,7 @@ pub fn parse_header_cached<'a>(
                 syslog_rest(line, ts, used, Format::SyslogIso)
             }
             b' ' => {
-                let (ts, used) = stamps.exim(line)?;
+                let (ts, used) = stamps.exim(line, hint.zone)?;
                 let body = exim_body(line.get(used..)?)?;
                 Some(Header {
                     ts,
@@ -164,7 +164,7 @@ fn exim_body_in_syslog(body: &[u8]) -> &[u8] {
     if body.len() > 19
         && body[0].is_ascii_digit()
         && body.get(10) == Some(&b' ')
-        && let Some((_, used)) = parse_exim(body)
+        && let Some((_, used)) = parse_exim(body, crate::zone::Zone::UTC)
         && let Some(rest) = exim_body(&body[used..])
     {
         return rest;
@@ -192,7 +192,7 @@ fn classify_tag<'a>(tag: &'a [u8], body: &'a [u8]) -> (Program<'a>, &'a [u8]) {
 mod tests {
     use super::*;
 
-    const HINT: YearHint = crate::parse::timestamp::TEST_HINT;
+    const HINT: Clock = crate::parse::timestamp::TEST_HINT;
 
     fn h(line: &str) -> Option<Header<'_>> {
         parse_header(line.as_bytes(), HINT)

@@ -38,8 +38,8 @@ pub mod timestamp;
 
 use crate::event::Delivery;
 use header::{Header, Program, parse_header_cached};
+use timestamp::Clock;
 use timestamp::StampCache;
-use timestamp::YearHint;
 
 /// Why a line was not understood. Every such line is counted under one of these.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -142,7 +142,7 @@ pub enum Record<'a> {
 
 /// Parses one line (without its terminator) into its header and record.
 #[inline]
-pub fn parse_line(line: &[u8], hint: YearHint) -> (Option<Header<'_>>, Record<'_>) {
+pub fn parse_line(line: &[u8], hint: Clock) -> (Option<Header<'_>>, Record<'_>) {
     parse_line_cached(line, hint, &mut StampCache::default())
 }
 
@@ -150,7 +150,7 @@ pub fn parse_line(line: &[u8], hint: YearHint) -> (Option<Header<'_>>, Record<'_
 #[inline]
 pub fn parse_line_cached<'a>(
     line: &'a [u8],
-    hint: YearHint,
+    hint: Clock,
     stamps: &mut StampCache,
 ) -> (Option<Header<'a>>, Record<'a>) {
     let Some(header) = parse_header_cached(line, hint, stamps) else {
@@ -191,7 +191,7 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    const HINT: YearHint = super::timestamp::TEST_HINT;
+    const HINT: Clock = super::timestamp::TEST_HINT;
 
     /// Real line shapes the property tests mutate.
     const SEEDS: &[&str] = &[
@@ -258,7 +258,7 @@ mod tests {
         #[test]
         fn exim_timestamps_round_trip(t in 0i64..7_258_118_400) {
             let text = timestamp::format_utc(t);
-            prop_assert_eq!(timestamp::parse_exim(text.as_bytes()), Some((t, 19)));
+            prop_assert_eq!(timestamp::parse_exim(text.as_bytes(), crate::zone::Zone::UTC), Some((t, 19)));
         }
     }
 }

@@ -2,12 +2,15 @@
 //!
 //! Three shapes reach us:
 //! * RFC 3164 syslog, `Nov 22 12:39:02` — no year and no zone. The year comes
-//!   from a reference (the file's mtime), the zone is taken as UTC.
+//!   from a reference (the file's mtime), the zone from `--tz` (see [`Clock`]).
 //! * RFC 3339 as rsyslog writes it, `2026-11-22T07:55:37.249744-05:00`.
-//! * Exim's own, `2026-11-22 12:39:03` with optional `.mmm` and ` +0100`.
+//! * Exim's own, `2026-11-22 12:39:03` with optional `.mmm` and ` +0100`;
+//!   without the offset it is wall-clock time in the `--tz` zone.
 //!
 //! Every function here returns the parsed time *and the bytes consumed*, so the
 //! caller continues from there without re-scanning.
+
+use crate::zone::Zone;
 
 /// Seconds since the Unix epoch, UTC.
 pub type UnixSeconds = i64;
@@ -52,39 +55,48 @@ pub fn format_utc(ts: UnixSeconds) -> String {
     )
 }
 
-/// Where the year of a year-less (RFC 3164) timestamp comes from.
+/// How to read a timestamp that lacks a year or a zone: RFC 3164 has
+/// neither, Exim's own stamp has no zone unless `log_timezone` is set.
 ///
-/// A log is written before its mtime, so a line whose month lies after the
-/// reference month belongs to the previous year: this is how a file that
-/// spans Dec → Jan gets both years right without any per-line state, which
-/// matters because chunks are scanned in parallel.
+/// The year: a log is written before its mtime, so a line whose month lies
+/// after the reference month belongs to the previous year. This is how a
+/// file that spans Dec → Jan gets both years right without any per-line
+/// state, which matters because chunks are scanned in parallel.
+///
+/// The zone: the server's wall clock (`--tz`, default the local zone).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct YearHint {
+pub struct Clock {
     /// The year of the reference time.
     pub year: i32,
     /// The month (1–12) of the reference time.
     pub month: u32,
     /// When true, `year` is used as-is for every line (`--year`).
     pub fixed: bool,
+    /// The zone wall-clock times are in.
+    pub zone: Zone,
 }
 
-impl YearHint {
-    /// A hint taken from a reference time such as a file's mtime.
-    pub fn from_reference(ts: UnixSeconds) -> YearHint {
-        let (year, month, _) = civil_from_days(ts.div_euclid(86_400));
-        YearHint {
+impl Clock {
+    /// A clock whose year comes from a reference time such as a file's
+    /// mtime (taken in `zone`: a file touched at 00:30 on 1 January in
+    /// Berlin was written in the new year there).
+    pub fn from_reference(ts: UnixSeconds, zone: Zone) -> Clock {
+        let (year, month, _) = civil_from_days(zone.to_wall(ts).div_euclid(86_400));
+        Clock {
             year,
             month,
             fixed: false,
+            zone,
         }
     }
 
-    /// A hint that forces one year for every line.
-    pub fn fixed(year: i32) -> YearHint {
-        YearHint {
+    /// A clock that forces one year for every line.
+    pub fn fixed(year: i32, zone: Zone) -> Clock {
+        Clock {
             year,
             month: 12,
             fixed: true,
+            zone,
         }
     }
 
@@ -157,7 +169,14 @@ fn month_abbrev(s: &[u8]) -> Option<u32> {
 /// RFC 3164: `Nov 22 12:39:02`, `Nov  2 …`, `Nov 02 …`, `Nov 2 …`.
 ///
 /// Returns the time and the length consumed (not including the space after).
-pub fn parse_rfc3164(s: &[u8], hint: YearHint) -> Option<(UnixSeconds, usize)> {
+pub fn parse_rfc3164(s: &[u8], hint: Clock) -> Option<(UnixSeconds, usize)> {
+    let (wall, used) = rfc3164_wall(s, hint)?;
+    Some((hint.zone.to_utc(wall), used))
+}
+
+/// [`parse_rfc3164`] before the zone: wall-clock seconds.
+#[inline]
+fn rfc3164_wall(s: &[u8], hint: Clock) -> Option<(UnixSeconds, usize)> {
     let month = month_abbrev(s)?;
     if s.get(3) != Some(&b' ') {
         return None;
@@ -242,24 +261,36 @@ fn zone(s: &[u8], at: usize) -> Option<(i64, usize)> {
     }
 }
 
-/// Exim: `2026-11-22 12:39:03`, optionally `.123` and ` +0100` (log_timezone).
-pub fn parse_exim(s: &[u8]) -> Option<(UnixSeconds, usize)> {
+/// Exim: `2026-11-22 12:39:03`, optionally `.123` and ` +0100` (log_timezone);
+/// without the offset, wall-clock time in `zone`.
+pub fn parse_exim(s: &[u8], zone: Zone) -> Option<(UnixSeconds, usize)> {
+    let (wall, offset, used) = exim_parts(s)?;
+    Some((
+        offset.map_or_else(|| zone.to_utc(wall), |off| wall - off),
+        used,
+    ))
+}
+
+/// Exim's stamp as wall-clock seconds, its explicit offset if any, and the
+/// length consumed.
+#[inline]
+fn exim_parts(s: &[u8]) -> Option<(UnixSeconds, Option<i64>, usize)> {
     let (date_secs, _) = ymd(s)?;
     if s.get(10) != Some(&b' ') {
         return None;
     }
     let secs = hms(s, 11)?;
     let mut i = skip_fraction(s, 19);
-    let mut offset = 0;
+    let mut offset = None;
     if s.get(i) == Some(&b' ')
         && matches!(s.get(i + 1), Some(b'+' | b'-'))
         && let Some((off, used)) = zone(s, i + 1)
         && used == 5
     {
-        offset = off;
+        offset = Some(off);
         i += 1 + used;
     }
-    Some((date_secs + secs - offset, i))
+    Some((date_secs + secs, offset, i))
 }
 
 /// The minute of the last timestamp parsed, by its exact bytes: consecutive
@@ -267,11 +298,28 @@ pub fn parse_exim(s: &[u8]) -> Option<(UnixSeconds, usize)> {
 /// read only the two digits of the second. Only the fixed-width forms are
 /// cached (`Nov 22 12:39:02`, `2026-11-22 12:39:03`); a hit returns exactly
 /// what parsing those bytes would. Valid for one year hint.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug)]
 pub struct StampCache {
     prefix: [u8; 19],
     len: u8,
     minute: UnixSeconds,
+    /// The wall-clock minute last converted to UTC, and its offset: stamps
+    /// the byte cache does not hold (Exim with milliseconds) still convert
+    /// each minute through the zone rules only once.
+    wall_minute: UnixSeconds,
+    wall_offset: UnixSeconds,
+}
+
+impl Default for StampCache {
+    fn default() -> StampCache {
+        StampCache {
+            prefix: [0; 19],
+            len: 0,
+            minute: 0,
+            wall_minute: UnixSeconds::MIN,
+            wall_offset: 0,
+        }
+    }
 }
 
 impl StampCache {
@@ -297,13 +345,28 @@ impl StampCache {
         }
     }
 
+    /// Wall-clock seconds in `zone` to UTC, through the per-minute memo.
+    #[inline]
+    fn wall_to_utc(&mut self, wall: UnixSeconds, zone: Zone) -> UnixSeconds {
+        if zone.is_utc() {
+            return wall;
+        }
+        let minute = wall.div_euclid(60);
+        if minute != self.wall_minute {
+            self.wall_minute = minute;
+            self.wall_offset = wall - zone.to_utc(wall);
+        }
+        wall - self.wall_offset
+    }
+
     /// [`parse_rfc3164`] through the cache.
     #[inline]
-    pub fn rfc3164(&mut self, s: &[u8], hint: YearHint) -> Option<(UnixSeconds, usize)> {
+    pub fn rfc3164(&mut self, s: &[u8], hint: Clock) -> Option<(UnixSeconds, usize)> {
         if let Some(ts) = self.hit(s, 15) {
             return Some((ts, 15));
         }
-        let (ts, used) = parse_rfc3164(s, hint)?;
+        let (wall, used) = rfc3164_wall(s, hint)?;
+        let ts = self.wall_to_utc(wall, hint.zone);
         if used == 15 {
             self.keep(s, 15, ts);
         }
@@ -313,13 +376,17 @@ impl StampCache {
     /// [`parse_exim`] through the cache (plain `YYYY-MM-DD HH:MM:SS` only:
     /// milliseconds or a zone after it are parsed every time).
     #[inline]
-    pub fn exim(&mut self, s: &[u8]) -> Option<(UnixSeconds, usize)> {
+    pub fn exim(&mut self, s: &[u8], zone: Zone) -> Option<(UnixSeconds, usize)> {
         let plain = s.get(19) != Some(&b'.')
             && !(s.get(19) == Some(&b' ') && matches!(s.get(20), Some(b'+' | b'-')));
         if plain && let Some(ts) = self.hit(s, 19) {
             return Some((ts, 19));
         }
-        let (ts, used) = parse_exim(s)?;
+        let (wall, offset, used) = exim_parts(s)?;
+        let ts = match offset {
+            Some(off) => wall - off,
+            None => self.wall_to_utc(wall, zone),
+        };
         if used == 19 {
             self.keep(s, 19, ts);
         }
@@ -329,17 +396,18 @@ impl StampCache {
 
 /// The year hint unit tests share: lines written in November 2026.
 #[cfg(test)]
-pub(crate) const TEST_HINT: YearHint = YearHint {
+pub(crate) const TEST_HINT: Clock = Clock {
     year: 2026,
     month: 11,
     fixed: false,
+    zone: Zone::UTC,
 };
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    const HINT: YearHint = TEST_HINT;
+    const HINT: Clock = TEST_HINT;
 
     #[test]
     fn civil_round_trip() {
@@ -371,19 +439,20 @@ mod tests {
     #[test]
     fn rfc3164_year_rollover() {
         // A file modified in January: December lines belong to last year.
-        let jan = YearHint {
+        let jan = Clock {
             year: 2027,
             month: 1,
             fixed: false,
+            zone: Zone::UTC,
         };
         let (dec, _) = parse_rfc3164(b"Dec 31 23:59:59", jan).unwrap();
         let (j, _) = parse_rfc3164(b"Jan  1 00:00:00", jan).unwrap();
         assert_eq!(j - dec, 1);
         // A file touched in November holds no December lines of this year.
-        let nov = YearHint::from_reference(days_from_civil(2026, 11, 23) * 86_400);
+        let nov = Clock::from_reference(days_from_civil(2026, 11, 23) * 86_400, Zone::UTC);
         let (d, _) = parse_rfc3164(b"Dec 30 18:19:15", nov).unwrap();
         assert_eq!(civil_from_days(d.div_euclid(86_400)), (2025, 12, 30));
-        let (fixed, _) = parse_rfc3164(b"Dec 31 23:59:59", YearHint::fixed(2027)).unwrap();
+        let (fixed, _) = parse_rfc3164(b"Dec 31 23:59:59", Clock::fixed(2027, Zone::UTC)).unwrap();
         assert_eq!(fixed - dec, 365 * 86_400);
     }
 
@@ -403,10 +472,84 @@ mod tests {
     #[test]
     fn exim_forms() {
         let t = days_from_civil(2026, 11, 22) * 86_400 + 12 * 3600 + 39 * 60 + 3;
-        assert_eq!(parse_exim(b"2026-11-22 12:39:03 1xV6qi"), Some((t, 19)));
-        assert_eq!(parse_exim(b"2026-11-22 12:39:03.712 1x"), Some((t, 23)));
-        assert_eq!(parse_exim(b"2026-11-22 13:39:03 +0100 1x"), Some((t, 25)));
-        assert_eq!(parse_exim(b"2026-11-22T12:39:03"), None);
+        assert_eq!(
+            parse_exim(b"2026-11-22 12:39:03 1xV6qi", Zone::UTC),
+            Some((t, 19))
+        );
+        assert_eq!(
+            parse_exim(b"2026-11-22 12:39:03.712 1x", Zone::UTC),
+            Some((t, 23))
+        );
+        assert_eq!(
+            parse_exim(b"2026-11-22 13:39:03 +0100 1x", Zone::UTC),
+            Some((t, 25))
+        );
+        assert_eq!(parse_exim(b"2026-11-22T12:39:03", Zone::UTC), None);
+    }
+
+    #[test]
+    fn zone_less_stamps_are_read_in_the_clock_zone() {
+        let berlin = Zone::parse("Europe/Berlin").unwrap();
+        let clock = Clock::fixed(2026, berlin);
+        let utc = days_from_civil(2026, 11, 22) * 86_400 + 11 * 3600 + 39 * 60 + 2;
+        assert_eq!(parse_rfc3164(b"Nov 22 12:39:02 mx", clock), Some((utc, 15)));
+        assert_eq!(
+            parse_exim(b"2026-11-22 12:39:02 1x", berlin),
+            Some((utc, 19))
+        );
+        assert_eq!(
+            parse_exim(b"2026-11-22 12:39:02.5 1x", berlin),
+            Some((utc, 21))
+        );
+        // An explicit offset wins over the zone.
+        assert_eq!(
+            parse_exim(b"2026-11-22 11:39:02 +0000 1x", berlin),
+            Some((utc, 25))
+        );
+        // Summer time: two hours.
+        let july = days_from_civil(2026, 7, 1) * 86_400 + 10 * 3600;
+        assert_eq!(
+            parse_rfc3164(b"Jul  1 12:00:00 mx", clock),
+            Some((july, 15))
+        );
+        // The cache agrees with the parser across a minute and a DST change
+        // (Berlin, 2026-10-25 03:00 CEST -> 02:00 CET).
+        let mut cache = StampCache::default();
+        for line in [
+            "Oct 25 01:59:59 a",
+            "Oct 25 02:00:00 a",
+            "Oct 25 02:59:59 a",
+            "Oct 25 03:00:00 a",
+            "Oct 25 03:00:01 a",
+        ] {
+            assert_eq!(
+                cache.rfc3164(line.as_bytes(), clock),
+                parse_rfc3164(line.as_bytes(), clock),
+                "{line}"
+            );
+        }
+        let mut cache = StampCache::default();
+        for line in [
+            "2026-03-29 01:59:59.9 x",
+            "2026-03-29 03:00:00.1 x",
+            "2026-03-29 03:00:59.1 x",
+        ] {
+            assert_eq!(
+                cache.exim(line.as_bytes(), berlin),
+                parse_exim(line.as_bytes(), berlin),
+                "{line}"
+            );
+        }
+    }
+
+    #[test]
+    fn year_from_mtime_in_the_zone() {
+        // 2027-01-01 00:30 in Berlin is still 2026-12-31 in UTC.
+        let berlin = Zone::parse("Europe/Berlin").unwrap();
+        let mtime = days_from_civil(2026, 12, 31) * 86_400 + 23 * 3600 + 30 * 60;
+        let c = Clock::from_reference(mtime, berlin);
+        assert_eq!((c.year, c.month), (2027, 1));
+        assert_eq!(Clock::from_reference(mtime, Zone::UTC).year, 2026);
     }
 
     #[test]

@@ -88,8 +88,8 @@ pub fn render_findings(o: &mut String, findings: &[Finding], s: Style) {
                 .map(|e| {
                     format!(
                         "{}–{} ({})",
-                        e.since_utc.get(11..).unwrap_or(&e.since_utc),
-                        e.until_utc.get(11..).unwrap_or(&e.until_utc),
+                        e.since_time.get(11..).unwrap_or(&e.since_time),
+                        e.until_time.get(11..).unwrap_or(&e.until_time),
                         thousands(e.count)
                     )
                 })
@@ -195,7 +195,7 @@ fn squeeze(v: &[u64], cols: usize) -> Vec<u64> {
 }
 
 /// Writes the per-provider sparklines of deferral and failure rate.
-pub fn render_timeline(o: &mut String, t: Option<&Timeline>, s: Style) {
+pub fn render_timeline(o: &mut String, t: Option<&Timeline>, zone: &str, s: Style) {
     let Some(t) = t else { return };
     let per = t
         .providers
@@ -206,9 +206,10 @@ pub fn render_timeline(o: &mut String, t: Option<&Timeline>, s: Style) {
         "\n{}  {}",
         s.bold("Timeline"),
         s.dim(&format!(
-            "{} → {} UTC, {} min per column; height = share of attempts",
+            "{} → {} {}, {} min per column; height = share of attempts",
             t.start,
             t.end.get(11..).unwrap_or(&t.end),
+            terminal(zone),
             per as i64 * t.bucket_minutes
         ))
     );

@@ -8,12 +8,12 @@ pub mod terminal;
 use crate::aggregate::batch::Batch;
 use crate::aggregate::frame::{SUMMARY_COLUMNS, i64s, strs, totals_by, u8s, u64s};
 use crate::classify::provider::ProviderMap;
-use crate::detect::timeline::{Grid, minute_utc};
+use crate::detect::timeline::Grid;
 use crate::detect::{Finding, Thresholds};
 use crate::dsn::{self, Dsn};
 use crate::event::Status;
 use crate::parse::Unparsed;
-use crate::parse::timestamp::format_utc;
+use crate::zone::Zone;
 use polars::prelude::*;
 use serde::Serialize;
 
@@ -55,7 +55,10 @@ pub struct Report {
     pub host_errors: u64,
     /// Delivery lines with invalid UTF-8 (shown escaped).
     pub invalid_utf8_delivery_lines: u64,
-    /// First and last line time, UTC.
+    /// The zone every time in this report is written in (`--tz`, the
+    /// system's zone, or UTC with `--utc`); exports stay in UTC.
+    pub time_zone: String,
+    /// First and last line time.
     pub period: Option<Period>,
     /// The thresholds the findings used.
     pub thresholds: Thresholds,
@@ -110,9 +113,9 @@ pub struct UnparsedReason {
 /// First and last line time.
 #[derive(Clone, Debug, Serialize)]
 pub struct Period {
-    /// `YYYY-MM-DD HH:MM:SS` UTC.
+    /// `YYYY-MM-DD HH:MM:SS` in `time_zone`.
     pub first: String,
-    /// `YYYY-MM-DD HH:MM:SS` UTC.
+    /// `YYYY-MM-DD HH:MM:SS` in `time_zone`.
     pub last: String,
 }
 
@@ -206,9 +209,9 @@ pub struct ReasonRow {
     pub reason: String,
     /// Attempts.
     pub count: u64,
-    /// First seen, UTC.
+    /// First seen, in the report's zone.
     pub first_seen: String,
-    /// Last seen, UTC.
+    /// Last seen, in the report's zone.
     pub last_seen: String,
 }
 
@@ -231,7 +234,7 @@ pub fn summary_rows(df: &DataFrame) -> PolarsResult<Vec<SummaryRow>> {
 }
 
 /// The reasons frame as rows.
-pub fn reason_rows(df: &DataFrame) -> PolarsResult<Vec<ReasonRow>> {
+pub fn reason_rows(df: &DataFrame, zone: Zone) -> PolarsResult<Vec<ReasonRow>> {
     let (p, s, c, r) = (
         strs(df, "provider")?,
         strs(df, "status")?,
@@ -249,8 +252,8 @@ pub fn reason_rows(df: &DataFrame) -> PolarsResult<Vec<ReasonRow>> {
             subject: j[i],
             reason: r[i].clone(),
             count: n[i],
-            first_seen: format_utc(f[i]),
-            last_seen: format_utc(l[i]),
+            first_seen: zone.format(f[i]),
+            last_seen: zone.format(l[i]),
         })
         .collect())
 }
@@ -388,9 +391,9 @@ pub fn provider_summaries(
 pub struct Timeline {
     /// Bucket width in minutes (1 up to 12 hours of log, then wider).
     pub bucket_minutes: i64,
-    /// First bucket's start, `YYYY-MM-DD HH:MM` UTC.
+    /// First bucket's start, `YYYY-MM-DD HH:MM` in the report's zone.
     pub start: String,
-    /// Last bucket's last minute, `YYYY-MM-DD HH:MM` UTC.
+    /// Last bucket's last minute, `YYYY-MM-DD HH:MM` in the report's zone.
     pub end: String,
     /// Providers by attempts (descending), at most [`TIMELINE_PROVIDERS`].
     pub providers: Vec<ProviderTimeline>,
@@ -413,7 +416,7 @@ pub struct ProviderTimeline {
 pub const TIMELINE_PROVIDERS: usize = 12;
 
 /// The timeline from the timeline frame (attempts the MTA did not try are left out).
-pub fn timeline(df: &DataFrame) -> PolarsResult<Option<Timeline>> {
+pub fn timeline(df: &DataFrame, zone: Zone) -> PolarsResult<Option<Timeline>> {
     let g = df
         .clone()
         .lazy()
@@ -459,8 +462,8 @@ pub fn timeline(df: &DataFrame) -> PolarsResult<Option<Timeline>> {
     let end = (grid.minute_of(grid.len.saturating_sub(1)) + grid.width - 1) * 60;
     Ok(Some(Timeline {
         bucket_minutes: grid.width,
-        start: minute_utc(grid.start * 60),
-        end: minute_utc(end),
+        start: zone.format_minute(grid.start * 60),
+        end: zone.format_minute(end),
         providers,
     }))
 }

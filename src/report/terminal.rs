@@ -108,7 +108,7 @@ pub fn render(report: &Report, style: Style) -> String {
         return o;
     }
     super::findings::render_findings(&mut o, &report.findings, style);
-    super::findings::render_timeline(&mut o, report.timeline.as_ref(), style);
+    super::findings::render_timeline(&mut o, report.timeline.as_ref(), &report.time_zone, style);
     status_table(&mut o, report, style);
     family_table(&mut o, report, style);
     details(&mut o, report, style);
@@ -133,7 +133,13 @@ fn header(o: &mut String, r: &Report, s: Style) {
         bytes(r.bytes)
     );
     if let Some(p) = &r.period {
-        let _ = writeln!(o, "period      {} → {} UTC", p.first, p.last);
+        let _ = writeln!(
+            o,
+            "period      {} → {} {}",
+            p.first,
+            p.last,
+            terminal(&r.time_zone)
+        );
     }
     for f in &r.files {
         let name = terminal(&f.path);

@@ -26,7 +26,11 @@ pub fn shared() -> Option<PathBuf> {
 }
 
 pub fn mtastat() -> Command {
-    Command::cargo_bin("mtastat").unwrap_or_else(|e| panic!("binary not built: {e}"))
+    let mut cmd = Command::cargo_bin("mtastat").unwrap_or_else(|e| panic!("binary not built: {e}"));
+    // Expectations are written in UTC whatever the machine's zone; the zone
+    // tests pass --tz.
+    cmd.env("TZ", "UTC");
+    cmd
 }
 
 pub fn json_report(args: &[&Path]) -> Value {
