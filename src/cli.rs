@@ -138,7 +138,7 @@ pub struct Common {
     /// `Nov 22 12:39:02`, Exim's without log_timezone), of --since/--until
     /// times without one, and of the report: an IANA name (Europe/Berlin),
     /// UTC, local, or an offset (+01:00) [default: the system's zone, TZ].
-    #[arg(long, value_name = "ZONE")]
+    #[arg(long, value_name = "ZONE", allow_hyphen_values = true)]
     pub tz: Option<String>,
 
     /// Show times in UTC in the report (the logs are still read in --tz).

@@ -128,8 +128,7 @@ pub fn analyze(
 }
 
 fn file_summary(source: &Source, b: &Batch, mode: ReadMode) -> FileSummary {
-    let formats = [Format::Syslog, Format::SyslogIso, Format::EximMainlog];
-    let (best, n) = formats
+    let (best, n) = Format::ALL
         .iter()
         .map(|f| (*f, b.counters.by_format[*f as usize]))
         .max_by_key(|(_, n)| *n)

@@ -14,9 +14,10 @@ use crate::classify::reason::Masker;
 use crate::event::{Delivery, Status};
 use crate::filter::Filter;
 use crate::parse::header::Header;
+use crate::parse::journal;
 use crate::parse::timestamp::Clock;
 use crate::parse::timestamp::StampCache;
-use crate::parse::{Record, Unparsed, parse_line_cached};
+use crate::parse::{Record, Unparsed, parse_body, parse_line_cached};
 use hashbrown::HashMap;
 use regex_automata::meta::Cache;
 
@@ -135,6 +136,8 @@ pub struct Worker {
     relay: Vec<u8>,
     scratch: Vec<u8>,
     masked: Vec<u8>,
+    /// A journal entry's decoded host, tag and message.
+    journal: Vec<u8>,
 }
 
 impl Worker {
@@ -151,6 +154,7 @@ impl Worker {
             relay: Vec::with_capacity(256),
             scratch: Vec::with_capacity(1024),
             masked: Vec::with_capacity(512),
+            journal: Vec::new(),
         }
     }
 
@@ -193,7 +197,33 @@ impl Worker {
             self.batch.counters.blank += 1;
             return;
         }
+        if journal::is_journal_line(line) {
+            // The entry's fields are decoded into the worker's buffer, which
+            // is moved out while the header borrows it.
+            let mut buf = std::mem::take(&mut self.journal);
+            match journal::parse(line, &mut buf) {
+                Ok(h) => {
+                    let record = parse_body(&h);
+                    self.fold(ctx, line, Some(h), record);
+                }
+                Err(why) => self.fold(ctx, line, None, Record::Unparsed(why)),
+            }
+            self.journal = buf;
+            return;
+        }
         let (header, record) = parse_line_cached(line, ctx.clock, &mut self.stamps);
+        self.fold(ctx, line, header, record);
+    }
+
+    /// Counts one parsed line and hands its record on.
+    #[inline]
+    fn fold(
+        &mut self,
+        ctx: &ScanContext<'_>,
+        line: &[u8],
+        header: Option<Header<'_>>,
+        record: Record<'_>,
+    ) {
         if let Some(h) = &header {
             self.batch.see_time(h.ts);
             self.batch.see_format(h.format);
@@ -204,7 +234,8 @@ impl Worker {
                     self.batch.see_delivery(d.status, d.attempted);
                     self.delivery(ctx, &h, &d, false);
                 }
-                if !line.is_ascii() && std::str::from_utf8(line).is_err() {
+                let text = header.as_ref().map_or(line, |h| h.body);
+                if !text.is_ascii() && std::str::from_utf8(text).is_err() {
                     self.batch.counters.invalid_utf8 += 1;
                 }
             }

@@ -337,11 +337,11 @@ pub struct Counters {
     /// Attempts whose message's sender line was not in the input.
     pub sender_unknown: u64,
     /// Lines not understood, by reason.
-    pub unparsed: [u64; 6],
+    pub unparsed: [u64; Unparsed::ALL.len()],
     /// Lines whose text had invalid UTF-8 (kept as bytes, escaped on output).
     pub invalid_utf8: u64,
     /// Lines by timestamp format.
-    pub by_format: [u64; 3],
+    pub by_format: [u64; Format::ALL.len()],
 }
 
 impl Counters {
@@ -455,7 +455,7 @@ pub struct Batch {
     /// applied to the batch on the left at the merge.
     pub pending_removals: Vec<u64>,
     /// A few sample lines per unparsed reason (raw bytes, escaped on output).
-    pub samples: [Vec<Box<[u8]>>; 6],
+    pub samples: [Vec<Box<[u8]>>; Unparsed::ALL.len()],
 }
 
 impl Default for Batch {

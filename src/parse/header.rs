@@ -23,6 +23,8 @@ pub enum Format {
     SyslogIso,
     /// `2026-11-22 12:39:03 …` (Exim's own mainlog).
     EximMainlog,
+    /// `{"__REALTIME_TIMESTAMP":…,"MESSAGE":…}` (`journalctl -o json`).
+    JournalJson,
 }
 
 impl Format {
@@ -32,8 +34,17 @@ impl Format {
             Format::Syslog => "syslog",
             Format::SyslogIso => "syslog-iso",
             Format::EximMainlog => "exim-mainlog",
+            Format::JournalJson => "journal-json",
         }
     }
+
+    /// Every format, in index order.
+    pub const ALL: [Format; 4] = [
+        Format::Syslog,
+        Format::SyslogIso,
+        Format::EximMainlog,
+        Format::JournalJson,
+    ];
 }
 
 /// Which program wrote the message part.
@@ -173,7 +184,7 @@ fn exim_body_in_syslog(body: &[u8]) -> &[u8] {
 }
 
 #[inline]
-fn classify_tag<'a>(tag: &'a [u8], body: &'a [u8]) -> (Program<'a>, &'a [u8]) {
+pub(super) fn classify_tag<'a>(tag: &'a [u8], body: &'a [u8]) -> (Program<'a>, &'a [u8]) {
     if tag.starts_with(b"postfix") {
         // postfix/smtp, postfix-out/smtp, postfix/submission/smtpd, postfix
         let service = match memchr::memrchr(b'/', tag) {

@@ -32,6 +32,7 @@ macro_rules! memfind_iter {
 pub mod exim;
 pub mod find;
 pub mod header;
+pub mod journal;
 pub mod postfix;
 pub mod reply;
 pub mod timestamp;
@@ -57,17 +58,21 @@ pub enum Unparsed {
     UnknownStatus = 4,
     /// A line with `to=` and `status=` that is not in Postfix's field order.
     StatusLineShape = 5,
+    /// A line starting with `{` that is not a journal entry (invalid JSON,
+    /// or no `MESSAGE` or `__REALTIME_TIMESTAMP`).
+    JournalEntry = 6,
 }
 
 impl Unparsed {
     /// Every reason, in report order.
-    pub const ALL: [Unparsed; 6] = [
+    pub const ALL: [Unparsed; 7] = [
         Unparsed::NoHeader,
         Unparsed::TooLong,
         Unparsed::NoRecipient,
         Unparsed::NoStatus,
         Unparsed::UnknownStatus,
         Unparsed::StatusLineShape,
+        Unparsed::JournalEntry,
     ];
 
     /// A short machine-readable name (JSON key).
@@ -79,6 +84,7 @@ impl Unparsed {
             Unparsed::NoStatus => "no_status",
             Unparsed::UnknownStatus => "unknown_status",
             Unparsed::StatusLineShape => "status_line_shape",
+            Unparsed::JournalEntry => "journal_entry",
         }
     }
 
@@ -91,6 +97,9 @@ impl Unparsed {
             Unparsed::NoStatus => "to= line without status=",
             Unparsed::UnknownStatus => "unknown status word",
             Unparsed::StatusLineShape => "status= line in an unknown shape",
+            Unparsed::JournalEntry => {
+                "JSON line that is not a journal entry with MESSAGE and __REALTIME_TIMESTAMP"
+            }
         }
     }
 
@@ -156,7 +165,14 @@ pub fn parse_line_cached<'a>(
     let Some(header) = parse_header_cached(line, hint, stamps) else {
         return (None, Record::Unparsed(Unparsed::NoHeader));
     };
-    let record = match header.program {
+    let record = parse_body(&header);
+    (Some(header), record)
+}
+
+/// The record in a parsed header's message, by the program that wrote it.
+#[inline]
+pub fn parse_body<'a>(header: &Header<'a>) -> Record<'a> {
+    match header.program {
         Program::Postfix { service } => match postfix::parse(service, header.body) {
             postfix::PostfixRecord::Delivery(d) => Record::Delivery(d),
             postfix::PostfixRecord::Queued { queue_id, sender } => {
@@ -182,8 +198,7 @@ pub fn parse_line_cached<'a>(
             exim::EximRecord::Other => Record::MailOther,
         },
         Program::Other => Record::OtherProgram,
-    };
-    (Some(header), record)
+    }
 }
 
 #[cfg(test)]
