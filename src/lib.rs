@@ -33,6 +33,8 @@ pub mod error;
 pub mod event;
 pub mod export;
 pub mod filter;
+#[doc(hidden)]
+pub mod fuzz;
 pub mod input;
 pub mod parse;
 pub mod report;

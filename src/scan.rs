@@ -249,6 +249,7 @@ impl Worker {
                         queue_id: QueueId::new(queue_id),
                         sender,
                         ts: h.ts,
+                        after_removal: false,
                     };
                     self.batch.expire(p, ctx.filter);
                 }

@@ -12,7 +12,7 @@ use crate::event::Status;
 use crate::filter::Filter;
 use crate::parse::Unparsed;
 use crate::parse::header::Format;
-use hashbrown::HashMap;
+use hashbrown::{HashMap, HashSet};
 use std::hash::BuildHasher;
 
 type Fast = foldhash::fast::FixedState;
@@ -264,6 +264,9 @@ pub struct PendingAttempt {
     pub sender: Option<u32>,
     /// The recipient, kept only where findings list recipients.
     pub recipient: Option<Box<[u8]>>,
+    /// The message was removed earlier in this batch (its queue id is being
+    /// reused): what the batches on the left know of it is another message's.
+    pub after_removal: bool,
 }
 
 /// The last deferral of a message, remembered to place its expiry.
@@ -294,6 +297,8 @@ pub struct PendingExpiry {
     pub sender: u32,
     /// When.
     pub ts: i64,
+    /// As [`PendingAttempt::after_removal`]: do not look left.
+    pub after_removal: bool,
 }
 
 /// The sender domain of a message, as last seen.
@@ -453,7 +458,7 @@ pub struct Batch {
     pub pending: Vec<PendingAttempt>,
     /// Messages removed from the queue whose state was not in this batch:
     /// applied to the batch on the left at the merge.
-    pub pending_removals: Vec<u64>,
+    pub pending_removals: HashSet<u64, Fast>,
     /// A few sample lines per unparsed reason (raw bytes, escaped on output).
     pub samples: [Vec<Box<[u8]>>; Unparsed::ALL.len()],
 }
@@ -478,7 +483,7 @@ impl Default for Batch {
             sender_of: HashMap::default(),
             pending_expiries: Vec::new(),
             pending: Vec::new(),
-            pending_removals: Vec::new(),
+            pending_removals: HashSet::default(),
             samples: Default::default(),
         }
     }
@@ -579,6 +584,7 @@ impl Batch {
                 attempt: a,
                 sender,
                 recipient: keeps_recipients(a.category).then(|| recipient.into()),
+                after_removal: self.pending_removals.contains(&a.message),
             }),
         }
     }
@@ -672,10 +678,13 @@ impl Batch {
     }
 
     /// Joins an expiry to the message's last deferral, if seen; else keeps it pending.
-    pub fn expire(&mut self, p: PendingExpiry, filter: &Filter) {
+    pub fn expire(&mut self, mut p: PendingExpiry, filter: &Filter) {
         match self.deferrals.remove(&p.message) {
             Some(last) => self.count_expiry(last, p, filter),
-            None => self.pending_expiries.push(p),
+            None => {
+                p.after_removal = self.pending_removals.contains(&p.message);
+                self.pending_expiries.push(p);
+            }
         }
     }
 
@@ -755,7 +764,12 @@ impl Batch {
         // Expiries on the right look back into deferrals on the left.
         for mut p in right.pending_expiries {
             p.sender = remap(&snd, p.sender);
-            match self.deferrals.remove(&p.message) {
+            let last = if p.after_removal {
+                None
+            } else {
+                self.deferrals.remove(&p.message)
+            };
+            match last {
                 Some(last) => self.count_expiry(last, p, filter),
                 None => self.pending_expiries.push(p),
             }
@@ -766,6 +780,18 @@ impl Batch {
             p.attempt.domain = remap(&dom, p.attempt.domain);
             p.attempt.reason = p.attempt.reason.map(|r| remap(&rea, r));
             p.sender = p.sender.map(|x| remap(&snd, x));
+            if p.after_removal {
+                // Nothing on the left is about this message: final as it is.
+                p.attempt.needs_cause = false;
+                match p.sender {
+                    Some(sender) => {
+                        let rcpt = p.recipient.as_deref().unwrap_or_default();
+                        self.contribute(&p.attempt, sender, rcpt, filter);
+                    }
+                    None => self.pending.push(p),
+                }
+                continue;
+            }
             if p.attempt.needs_cause {
                 // Everything before the right batch is on the left now.
                 if let Some(last) = self.deferrals.get(&p.attempt.message) {
@@ -818,7 +844,7 @@ impl Batch {
         let sender = self.sender_of.remove(&message).is_some();
         let deferral = self.deferrals.remove(&message).is_some();
         if !sender && !deferral && self.pending_removals.len() < PENDING_REMOVALS_CAP {
-            self.pending_removals.push(message);
+            self.pending_removals.insert(message);
         }
     }
 
@@ -1056,6 +1082,7 @@ mod tests {
                 queue_id: QueueId::new(b"ABCDEF"),
                 sender,
                 ts: 20,
+                after_removal: false,
             },
             &ALL,
         );
@@ -1079,6 +1106,7 @@ mod tests {
                 queue_id: QueueId::default(),
                 sender: 0,
                 ts: 5,
+                after_removal: false,
             },
             &ALL,
         );

@@ -489,6 +489,34 @@ garbage line\n\
 \n\
 Nov 22 12:39:04 mx1 postfix/smtpd[3]: connect from x[1.2.3.4]\n";
 
+    /// Postfix reuses short queue ids. A delivery after its id's `removed`
+    /// must not take the old message's sender from an earlier chunk (the
+    /// merge applied the removal only after joining; found by the scanner
+    /// fuzz target).
+    #[test]
+    fn reused_queue_id_after_removal_is_not_joined_across_chunks() {
+        let engine = Engine::builtin();
+        let filter = Filter::default();
+        let ctx = ctx(&engine, &filter);
+        let first = "Nov 22 12:00:00 mx1 postfix/qmgr[2]: ABCDEF: from=<s@old.example>, size=1, nrcpt=1 (queue active)\n\
+Nov 22 12:00:01 mx1 postfix/smtp[3]: ABCDEF: to=<a@gmail.com>, relay=gmail-smtp-in.l.google.com[1.2.3.4]:25, delay=1, delays=0/0/0/1, dsn=2.0.0, status=sent (250 2.0.0 OK)\n";
+        let second = "Nov 22 12:00:02 mx1 postfix/qmgr[2]: ABCDEF: removed\n\
+Nov 22 12:05:00 mx1 postfix/smtp[3]: ABCDEF: to=<b@gmail.com>, relay=gmail-smtp-in.l.google.com[1.2.3.4]:25, delay=1, delays=0/0/0/1, dsn=2.0.0, status=sent (250 2.0.0 OK)\n";
+        let mut whole = Worker::new(&ctx);
+        whole.scan_chunk(&ctx, format!("{first}{second}").as_bytes());
+        let mut whole = whole.take_batch();
+        whole.finish(engine.providers.other(), &filter);
+        let mut merged = Batch::default();
+        for piece in [first, second] {
+            let mut w = Worker::new(&ctx);
+            w.scan_chunk(&ctx, piece.as_bytes());
+            merged = merged.merge(w.take_batch(), &filter);
+        }
+        merged.finish(engine.providers.other(), &filter);
+        assert_eq!(whole.counters.sender_unknown, 1);
+        assert_eq!(merged.counters.sender_unknown, 1, "the old sender leaked");
+    }
+
     #[test]
     fn stream_and_mmap_paths_agree() {
         let (e, f) = (Engine::builtin(), Filter::default());

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Coverage-guided fuzzing of every target (src/fuzz.rs) with cargo-fuzz,
+# each for SECS seconds (default 600), two at a time; the corpus grows in
+# testdata/fuzz/<target>/ and is minimised afterwards (commit it).
+# Needs a nightly toolchain and `cargo install cargo-fuzz`; not part of CI
+# (tests/fuzz.rs replays the corpus on stable).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SECS=${SECS:-600}
+TARGETS=${TARGETS:-"timestamp header postfix exim journal scanner"}
+JOBS=${JOBS:-2}
+fuzz() { cargo +nightly fuzz "$@" --fuzz-dir scripts/fuzz -s none -O; }
+fuzz build
+mkdir -p target/fuzz-logs
+for t in $TARGETS; do
+    mkdir -p "testdata/fuzz/$t"
+    echo "$t: ${SECS}s"
+    fuzz run "$t" "testdata/fuzz/$t" -- -max_total_time="$SECS" -max_len=65536 \
+        -timeout=10 -rss_limit_mb=4096 -print_final_stats=1 \
+        > "target/fuzz-logs/$t.log" 2>&1 &
+    while [ "$(jobs -rp | wc -l)" -ge "$JOBS" ]; do sleep 5; done
+done
+wait
+for t in $TARGETS; do
+    echo "== $t"; grep -E "stat::number_of_executed_units|stat::new_units_added|cov:|ERROR|panicked" "target/fuzz-logs/$t.log" | tail -4
+    fuzz cmin "$t" "testdata/fuzz/$t" > "target/fuzz-logs/$t.cmin.log" 2>&1 || true
+done

@@ -1,0 +1,196 @@
+//! Fuzz harnesses: one function per target, shared by the coverage-guided
+//! cargo-fuzz targets (`scripts/fuzz/`, nightly) and the corpus replay and
+//! mutation run in `tests/fuzz.rs` (stable, part of the test command).
+//!
+//! Each harness runs the code on arbitrary bytes and checks what must hold
+//! whatever the input: no panic, every slice a parser returns lies inside
+//! its input, caches agree with the code they cache, and the scanner
+//! accounts for every line exactly once however the input is cut into
+//! pieces or streamed.
+
+use crate::aggregate::batch::{Batch, Counters};
+use crate::filter::Filter;
+use crate::input::{chunk, scan_bytes, scan_reader};
+use crate::parse::header::parse_header_cached;
+use crate::parse::timestamp::{Clock, StampCache, parse_exim, parse_rfc3164, parse_rfc3339};
+use crate::parse::{exim, journal, parse_body, postfix};
+use crate::scan::{Engine, ScanContext, Worker};
+use crate::zone::Zone;
+use std::sync::LazyLock;
+
+/// A harness: runs the code under test on one input; panics on a finding.
+pub type Harness = fn(&[u8]);
+
+/// The targets, by name (the names of the cargo-fuzz targets and of the
+/// corpus directories under `testdata/fuzz/`).
+pub const TARGETS: [(&str, Harness); 6] = [
+    ("timestamp", timestamp),
+    ("header", header),
+    ("postfix", postfix),
+    ("exim", exim),
+    ("journal", journal),
+    ("scanner", scanner),
+];
+
+static BERLIN: LazyLock<Zone> = LazyLock::new(|| Zone::parse("Europe/Berlin").unwrap_or(Zone::UTC));
+static ENGINE: LazyLock<Engine> = LazyLock::new(Engine::builtin);
+
+fn clocks() -> [Clock; 3] {
+    [
+        Clock::fixed(2026, Zone::UTC),
+        Clock::from_reference(1_798_848_000, *BERLIN),
+        Clock::fixed(2024, *BERLIN),
+    ]
+}
+
+/// True when `part` lies inside `whole` (by address).
+fn inside(part: &[u8], whole: &[u8]) -> bool {
+    let (p, w) = (part.as_ptr() as usize, whole.as_ptr() as usize);
+    part.is_empty() || (p >= w && p + part.len() <= w + whole.len())
+}
+
+/// The timestamp parsers: lengths consumed stay inside the input; the
+/// per-minute caches return exactly what parsing returns, line after line.
+pub fn timestamp(data: &[u8]) {
+    for clock in clocks() {
+        let mut cache = StampCache::default();
+        for line in data.split(|&b| b == b'\n') {
+            let plain = parse_rfc3164(line, clock);
+            if let Some((_, used)) = plain {
+                assert!(used <= line.len());
+            }
+            assert_eq!(cache.rfc3164(line, clock), plain, "rfc3164 cache");
+            let ex = parse_exim(line, clock.zone);
+            if let Some((_, used)) = ex {
+                assert!(used <= line.len());
+            }
+            assert_eq!(cache.exim(line, clock.zone), ex, "exim cache");
+            if let Some((_, used)) = parse_rfc3339(line) {
+                assert!(used <= line.len());
+            }
+        }
+    }
+}
+
+/// The header parser: host and body are slices of the line.
+pub fn header(data: &[u8]) {
+    let mut cache = StampCache::default();
+    let clock = clocks()[1];
+    for line in data.split(|&b| b == b'\n') {
+        if let Some(h) = parse_header_cached(line, clock, &mut cache) {
+            assert!(inside(h.host, line) && inside(h.body, line));
+            let _ = parse_body(&h);
+        }
+    }
+}
+
+const SERVICES: [&[u8]; 8] = [
+    b"smtp", b"lmtp", b"qmgr", b"local", b"virtual", b"pipe", b"error", b"bounce",
+];
+
+/// The Postfix body parser (the first byte picks the daemon).
+pub fn postfix(data: &[u8]) {
+    let Some((&pick, body)) = data.split_first() else {
+        return;
+    };
+    let service = SERVICES[usize::from(pick) % SERVICES.len()];
+    match postfix::parse(service, body) {
+        postfix::PostfixRecord::Delivery(d) => {
+            for part in [d.queue_id, d.recipient, d.orig_recipient, d.relay, d.reply] {
+                assert!(inside(part, body));
+            }
+        }
+        postfix::PostfixRecord::Queued { queue_id, sender }
+        | postfix::PostfixRecord::Expired { queue_id, sender } => {
+            assert!(inside(queue_id, body) && inside(sender, body));
+        }
+        postfix::PostfixRecord::Removed { queue_id } => assert!(inside(queue_id, body)),
+        _ => {}
+    }
+}
+
+/// The Exim body parser.
+pub fn exim(data: &[u8]) {
+    match exim::parse(data) {
+        exim::EximRecord::Delivery(d) | exim::EximRecord::HostError(d) => {
+            for part in [d.queue_id, d.recipient, d.orig_recipient, d.relay, d.reply] {
+                assert!(inside(part, data));
+            }
+        }
+        exim::EximRecord::Received { msg_id, sender } => {
+            assert!(inside(msg_id, data) && inside(sender, data));
+        }
+        exim::EximRecord::Completed { msg_id } => assert!(inside(msg_id, data)),
+        _ => {}
+    }
+}
+
+/// The journal JSON parser.
+pub fn journal(data: &[u8]) {
+    let mut buf = Vec::new();
+    for line in data.split(|&b| b == b'\n') {
+        if let Ok(h) = journal::parse(line, &mut buf) {
+            let _ = parse_body(&h);
+        }
+    }
+}
+
+/// Every line is counted exactly once, as one kind of line.
+fn accounted(c: &Counters) -> u64 {
+    c.blank
+        + c.unparsed_total()
+        + c.other_program
+        + c.mail_other
+        + c.deliveries
+        + c.senders
+        + c.host_errors
+        + c.fake_deliveries
+}
+
+/// The whole scan: one worker over the whole input, many workers over small
+/// pieces merged in order, and the streaming reader all count the same, and
+/// every line is accounted for once.
+pub fn scanner(data: &[u8]) {
+    let filter = Filter::default();
+    let ctx = ScanContext {
+        engine: &ENGINE,
+        filter: &filter,
+        clock: clocks()[0],
+    };
+    let lines = if data.is_empty() {
+        0
+    } else {
+        data.split(|&b| b == b'\n').count() as u64 - u64::from(data.ends_with(b"\n"))
+    };
+
+    let mut whole = Worker::new(&ctx);
+    whole.scan_chunk(&ctx, data);
+    let mut whole = whole.take_batch();
+    whole.finish(ENGINE.providers.other(), &filter);
+    assert_eq!(whole.counters.lines, lines, "lines");
+    assert_eq!(
+        accounted(&whole.counters),
+        lines,
+        "every line once: {:?}",
+        whole.counters
+    );
+
+    let cut = data.first().map_or(1, |&b| usize::from(b % 64) + 1);
+    let mut pieces = Batch::default();
+    for piece in chunk::line_aligned(data, cut) {
+        let mut w = Worker::new(&ctx);
+        w.scan_chunk(&ctx, piece);
+        pieces = pieces.merge(w.take_batch(), &filter);
+    }
+    pieces.finish(ENGINE.providers.other(), &filter);
+    assert_eq!(pieces.counters, whole.counters, "pieces of {cut} bytes");
+
+    let mut mapped = scan_bytes(data, 2, &ctx);
+    mapped.finish(ENGINE.providers.other(), &filter);
+    assert_eq!(mapped.counters, whole.counters, "scan_bytes");
+
+    let (mut streamed, error) = scan_reader(std::io::Cursor::new(data), 2, &ctx);
+    assert!(error.is_none());
+    streamed.finish(ENGINE.providers.other(), &filter);
+    assert_eq!(streamed.counters, whole.counters, "streamed");
+}
