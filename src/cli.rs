@@ -78,9 +78,13 @@ pub struct CompareArgs {
 /// Options of both the report and `compare`.
 #[derive(Debug, Clone, ClapArgs)]
 pub struct Common {
-    /// Print JSON instead of text.
-    #[arg(long)]
+    /// Print JSON instead of text (the same as --format json).
+    #[arg(long, conflicts_with = "format")]
     pub json: bool,
+
+    /// How to print the report.
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub format: Option<OutputFormat>,
 
     /// Only attempts at or after this time: now, today, yesterday, 1h, 30m,
     /// 2d (ago), 2026-11-22, "2026-11-22 14:05", RFC 3339, or 14:05 (today).
@@ -152,6 +156,22 @@ pub struct Common {
     /// When to use colour in the terminal report.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
     pub color: ColorChoice,
+}
+
+/// `--format` values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    /// The terminal report.
+    Text,
+    /// One JSON document (what `--json` prints).
+    Json,
+}
+
+impl Common {
+    /// True when the report is printed as JSON (`--json` or `--format json`).
+    pub fn wants_json(&self) -> bool {
+        self.json || self.format == Some(OutputFormat::Json)
+    }
 }
 
 /// `--fail-on` values.

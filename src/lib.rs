@@ -419,7 +419,7 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome, Error> {
             .map(|id| engine.providers.info(*id).id.clone())
             .collect();
         let cmp = compare::Comparison::new(&report, &names[0], &names[1]);
-        if common.json {
+        if common.wants_json() {
             serde_json::to_writer_pretty(&mut *out, &cmp).map_err(|e| Error::Output(e.into()))?;
             writeln!(out).map_err(Error::Output)?;
         } else {
@@ -446,7 +446,7 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome, Error> {
         }
     }
 
-    if common.json {
+    if common.wants_json() {
         serde_json::to_writer_pretty(&mut *out, &report).map_err(|e| Error::Output(e.into()))?;
         writeln!(out).map_err(Error::Output)?;
     } else {

@@ -5,8 +5,29 @@ use mtastat::cli::Args;
 use std::io::{self, Write};
 use std::process::ExitCode;
 
+/// A usage error as one line: clap's first line, the accepted values when it
+/// knows them, and where to look for more.
+fn usage_error(e: &clap::Error) -> String {
+    use clap::error::{ContextKind, ContextValue};
+    let text = e.to_string();
+    let first = text.lines().next().unwrap_or("invalid arguments");
+    let mut line = first.strip_prefix("error: ").unwrap_or(first).to_string();
+    if let Some(ContextValue::Strings(valid)) = e.get(ContextKind::ValidValue) {
+        line.push_str(&format!(" (possible values: {})", valid.join(", ")));
+    }
+    line.push_str("; see mtastat --help");
+    line
+}
+
 fn main() -> ExitCode {
-    let args = Args::parse();
+    let args = match Args::try_parse() {
+        Ok(args) => args,
+        Err(e) if !e.use_stderr() => e.exit(), // --help, --version
+        Err(e) => {
+            eprintln!("mtastat: {}", usage_error(&e));
+            return ExitCode::from(2);
+        }
+    };
     let stdout = io::stdout();
     let mut out = io::BufWriter::new(stdout.lock());
     let result = mtastat::run(&args, &mut out).and_then(|o| {

@@ -1,0 +1,116 @@
+//! Errors (issue 5 item 8): one clear line on stderr naming the input or
+//! value and the cause, exit status 2, the other inputs still reported.
+
+mod common;
+
+use common::{mtastat, testdata};
+use serde_json::Value;
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+
+fn one_line_exit_2(args: &[&str]) -> String {
+    let out = mtastat().args(args).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{args:?}");
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+    assert!(err.starts_with("mtastat: "), "{err}");
+    err
+}
+
+#[test]
+fn unknown_format_names_the_value_and_the_choices() {
+    let log = testdata("postfix/mail.log");
+    let err = one_line_exit_2(&["--format", "xml", log.to_str().unwrap()]);
+    assert!(err.contains("'xml'") && err.contains("text, json"), "{err}");
+    // And the known ones work: --format json is --json.
+    let out = mtastat()
+        .args(["--format", "json", "--tz", "UTC"])
+        .arg(&log)
+        .output()
+        .unwrap();
+    let a: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let out = mtastat()
+        .args(["--json", "--tz", "UTC"])
+        .arg(&log)
+        .output()
+        .unwrap();
+    let b: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(a["deliveries"], b["deliveries"]);
+}
+
+#[test]
+fn unknown_option_is_one_line() {
+    let err = one_line_exit_2(&["--frobnicate"]);
+    assert!(err.contains("--frobnicate"), "{err}");
+}
+
+#[test]
+fn unreadable_file_is_skipped_and_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let locked = dir.path().join("mail.log.1");
+    fs::write(
+        &locked,
+        b"Nov 22 12:39:02 mx1 postfix/qmgr[1]: ABC: removed\n",
+    )
+    .unwrap();
+    fs::set_permissions(&locked, fs::Permissions::from_mode(0o000)).unwrap();
+    if fs::read(&locked).is_ok() {
+        eprintln!("skipping: running as root, file modes do not stop reads");
+        return;
+    }
+    let good = testdata("postfix/mail.log");
+    let out = mtastat()
+        .args(["--json", "--tz", "UTC"])
+        .arg(&locked)
+        .arg(&good)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("mail.log.1: permission denied"), "{err}");
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(r["delivery_attempts"].as_u64().unwrap() > 0);
+}
+
+#[test]
+fn export_to_a_directory_or_missing_directory_is_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = testdata("postfix/mail.log");
+    let log = log.to_str().unwrap();
+    let d = dir.path().to_str().unwrap();
+    let err = one_line_exit_2(&[log, "--csv", d]);
+    assert!(err.contains(d) && err.contains("cannot write"), "{err}");
+    let missing = format!("{d}/no/such/dir/summary.parquet");
+    let err = one_line_exit_2(&[log, "--parquet", &missing]);
+    assert!(err.contains("summary.parquet"), "{err}");
+}
+
+#[test]
+fn a_failed_export_leaves_the_old_file_and_no_temp_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("summary.csv");
+    fs::write(&csv, b"yesterday's export\n").unwrap();
+    // The input fails to parse as a time filter: nothing is written.
+    let out = mtastat()
+        .arg(testdata("postfix/mail.log"))
+        .args(["--since", "not a time", "--csv"])
+        .arg(&csv)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(fs::read(&csv).unwrap(), b"yesterday's export\n");
+    // A successful export replaces the file whole, through a renamed temp file.
+    mtastat()
+        .arg(testdata("postfix/mail.log"))
+        .arg("--csv")
+        .arg(&csv)
+        .assert()
+        .success();
+    let names: Vec<String> = fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names, ["summary.csv"], "no temp file left beside it");
+    assert!(fs::read_to_string(&csv).unwrap().starts_with("provider,"));
+}
