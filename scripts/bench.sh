@@ -3,7 +3,7 @@
 # mtastat (default report, --parquet, 1 thread) beside rg -c dsn=, the
 # grep | sort | uniq -c pipeline, cat > /dev/null and pflogsumm on a slice.
 # Prints medians and ratios, then peak anonymous memory (RssAnon) for a 1 GB
-# and a 4 GB log, and start-up on a 1 MB log.
+# and a 4 GB log, start-up on a 1 MB log, and a gzip -1 log against zcat.
 #
 #   scripts/bench.sh                 # 2G Postfix log
 #   SIZE=512M FORMAT=exim RUNS=5 scripts/bench.sh
@@ -112,3 +112,23 @@ small="$dir/$FORMAT-1M.log"
 [ -f "$small" ] || "$gen" --format "$FORMAT" --size 1M --out "$small"
 hyperfine --style basic --warmup 3 --runs 20 --export-json "$dir/small.json" --output=null "$bin $small" >/dev/null
 python3 -c "import json; r=json.load(open('$dir/small.json'))['results'][0]; print(f\"1 MB log: median {r['median']*1000:.1f} ms (target < 50 ms)\")"
+
+# Compressed input: mtastat on a gzip'd log against zcat > /dev/null (the
+# decoder alone) and mtastat on the same log uncompressed; same run.
+if [ "${GZIP_BENCH:-1}" = 1 ]; then
+  GZ_SIZE=${GZ_SIZE:-200M}
+  plain="$dir/$FORMAT-$GZ_SIZE.log"
+  [ -f "$plain" ] || head -c "$(numfmt --from=iec "$GZ_SIZE")" "$log" | sed '$d' > "$plain"
+  [ -f "$plain.gz" ] || gzip -1 -c "$plain" > "$plain.gz"
+  cat "$plain" "$plain.gz" > /dev/null
+  hyperfine --style basic --warmup 1 --runs "$RUNS" --export-json "$dir/gzip.json" --output=null \
+    "$bin $plain.gz" "zcat $plain.gz" "$bin $plain" >/dev/null
+  python3 - "$dir/gzip.json" "$plain" <<'PY'
+import json, os, sys
+r = json.load(open(sys.argv[1]))["results"]
+size = os.path.getsize(sys.argv[2])
+for x in r:
+    print(f"{x['command'][:60]:<60} {x['median']*1000:8.0f} ms  {size / x['median'] / 1e9:5.2f} GB/s (uncompressed bytes)")
+print(f"mtastat .gz / zcat > /dev/null   {r[0]['median'] / r[1]['median']:5.2f}   (<= 1.0: decoder-bound)")
+PY
+fi

@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 SECS=${SECS:-600}
 TARGETS=${TARGETS:-"timestamp header postfix exim journal scanner"}
 JOBS=${JOBS:-2}
-fuzz() { cargo +nightly fuzz "$@" --fuzz-dir scripts/fuzz -s none -O; }
+fuzz() { local sub=$1; shift; cargo +nightly fuzz "$sub" --fuzz-dir scripts/fuzz -s none -O "$@"; }
 fuzz build
 mkdir -p target/fuzz-logs
 for t in $TARGETS; do

@@ -2,6 +2,7 @@
 
 use clap::Parser;
 use mtastat::cli::Args;
+use mtastat::report::sanitize::terminal;
 use std::io::{self, Write};
 use std::process::ExitCode;
 
@@ -19,12 +20,19 @@ fn usage_error(e: &clap::Error) -> String {
     line
 }
 
+/// One line on stderr. File names and argument values can hold escape
+/// sequences (a file in a scanned directory is named by whoever wrote it), so
+/// they are escaped like log text.
+fn say(message: &str) {
+    eprintln!("mtastat: {}", terminal(message));
+}
+
 fn main() -> ExitCode {
     let args = match Args::try_parse() {
         Ok(args) => args,
         Err(e) if !e.use_stderr() => e.exit(), // --help, --version
         Err(e) => {
-            eprintln!("mtastat: {}", usage_error(&e));
+            say(&usage_error(&e));
             return ExitCode::from(2);
         }
     };
@@ -37,7 +45,7 @@ fn main() -> ExitCode {
     match result {
         Ok(outcome) => {
             for e in &outcome.input_errors {
-                eprintln!("mtastat: {e}");
+                say(e);
             }
             if !outcome.input_errors.is_empty() {
                 ExitCode::from(2)
@@ -52,7 +60,7 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(e) => {
-            eprintln!("mtastat: {e}");
+            say(&e.to_string());
             ExitCode::from(2)
         }
     }

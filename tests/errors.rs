@@ -114,3 +114,19 @@ fn a_failed_export_leaves_the_old_file_and_no_temp_files() {
     assert_eq!(names, ["summary.csv"], "no temp file left beside it");
     assert!(fs::read_to_string(&csv).unwrap().starts_with("provider,"));
 }
+
+/// A file name is chosen by whoever created the file: escape sequences in it
+/// must not reach the terminal through the error line (they did).
+#[test]
+fn escape_sequences_in_file_names_are_escaped_on_stderr() {
+    let dir = tempfile::tempdir().unwrap();
+    let evil = dir.path().join("mail.log\x1b]0;pwned\x07\x1b[2J");
+    let out = mtastat().arg(&evil).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    for stream in [&out.stderr, &out.stdout] {
+        let text = String::from_utf8_lossy(stream);
+        assert!(!text.contains('\x1b') && !text.contains('\x07'), "{text:?}");
+    }
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("mail.log\\x1b]0;pwned\\x07\\x1b[2J"), "{err}");
+}
