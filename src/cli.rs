@@ -106,6 +106,11 @@ pub struct Common {
     #[arg(long, value_name = "DOMAIN", value_delimiter = ',')]
     pub sender_domain: Vec<String>,
 
+    /// For cron: print only the findings at warning or worse (at --fail-on's
+    /// level when given) and nothing at all when there are none.
+    #[arg(long, short = 'q', conflicts_with = "json")]
+    pub quiet: bool,
+
     /// Exit with status 1 when a finding of this severity or worse is found.
     #[arg(long, value_enum, value_name = "SEVERITY")]
     pub fail_on: Option<FailOn>,

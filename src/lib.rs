@@ -342,15 +342,19 @@ fn colour(choice: ColorChoice) -> bool {
     }
 }
 
+/// The least severity `--fail-on` (and `--quiet`) care about.
+fn severity_floor(fail_on: Option<FailOn>) -> Severity {
+    match fail_on {
+        Some(FailOn::Critical) => Severity::Critical,
+        Some(FailOn::Warning) | None => Severity::Warning,
+    }
+}
+
 fn fails(findings: &[Finding], fail_on: Option<FailOn>) -> bool {
-    let Some(level) = fail_on else {
-        return false;
-    };
-    let min = match level {
-        FailOn::Warning => Severity::Warning,
-        FailOn::Critical => Severity::Critical,
-    };
-    findings.iter().any(|f| f.severity >= min)
+    fail_on.is_some()
+        && findings
+            .iter()
+            .any(|f| f.severity >= severity_floor(fail_on))
 }
 
 /// Runs mtastat with parsed arguments, writing the report to `out`.
@@ -366,6 +370,11 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome, Error> {
                 export.display()
             )));
         }
+    }
+    if common.quiet && common.wants_json() {
+        return Err(Error::Usage(
+            "--quiet prints text: use it without --format json".into(),
+        ));
     }
     let log_zone = match &common.tz {
         Some(spec) => Zone::parse(spec).map_err(|e| Error::Usage(format!("--tz: {e}")))?,
@@ -449,6 +458,13 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome, Error> {
     if common.wants_json() {
         serde_json::to_writer_pretty(&mut *out, &report).map_err(|e| Error::Output(e.into()))?;
         writeln!(out).map_err(Error::Output)?;
+    } else if common.quiet {
+        let text = report::terminal::render_quiet(
+            &report,
+            severity_floor(common.fail_on),
+            report::terminal::Style::new(colour(common.color)),
+        );
+        out.write_all(text.as_bytes()).map_err(Error::Output)?;
     } else {
         report::terminal::write(
             &report,

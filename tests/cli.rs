@@ -410,3 +410,37 @@ fn help_has_examples() {
         .stdout(predicate::str::contains("Examples:"))
         .stdout(predicate::str::contains("Exit status"));
 }
+
+/// Cron: `--quiet` prints nothing for healthy traffic and only the findings
+/// (warning or worse, or --fail-on's level) otherwise.
+#[test]
+fn quiet_is_silent_when_healthy_and_prints_only_findings() {
+    let out = mtastat()
+        .args(["--quiet", "--fail-on", "warning"])
+        .arg(testdata("healthy/mail.log"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        out.stdout.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let out = mtastat()
+        .args(["-q", "--fail-on", "critical"])
+        .arg(testdata("postfix/mail.log"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("Findings") && text.contains("CRITICAL"),
+        "{text}"
+    );
+    assert!(!text.contains("WARNING"), "below --fail-on's level: {text}");
+    assert!(
+        !text.contains("Delivery attempts by provider"),
+        "no tables: {text}"
+    );
+    assert!(!text.contains("Timeline"), "no timeline: {text}");
+}

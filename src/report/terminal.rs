@@ -2,6 +2,7 @@
 
 use super::sanitize::{ellipsize, terminal};
 use super::{ProviderSummary, ReasonRow, Report};
+use crate::detect::{Finding, Severity};
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
@@ -113,6 +114,50 @@ pub fn render(report: &Report, style: Style) -> String {
     family_table(&mut o, report, style);
     details(&mut o, report, style);
     unparsed(&mut o, report, style);
+    o
+}
+
+/// `--quiet`: the findings at `floor` or worse under a one-line header, or
+/// nothing at all when there are none (so cron mails only when it matters).
+pub fn render_quiet(report: &Report, floor: Severity, style: Style) -> String {
+    let findings: Vec<Finding> = report
+        .findings
+        .iter()
+        .filter(|f| f.severity >= floor)
+        .cloned()
+        .collect();
+    let mut o = String::new();
+    if findings.is_empty() {
+        return o;
+    }
+    let names: Vec<String> = report
+        .files
+        .iter()
+        .map(|f| terminal(&f.path).into_owned())
+        .collect();
+    let _ = write!(
+        o,
+        "{} — {} {} in {}",
+        style.bold(&format!("mtastat {}", report.version)),
+        findings.len(),
+        if findings.len() == 1 {
+            "finding"
+        } else {
+            "findings"
+        },
+        names.join(", ")
+    );
+    if let Some(p) = &report.period {
+        let _ = write!(
+            o,
+            ", {} → {} {}",
+            p.first,
+            p.last,
+            terminal(&report.time_zone)
+        );
+    }
+    let _ = writeln!(o);
+    super::findings::render_findings(&mut o, &findings, style);
     o
 }
 
