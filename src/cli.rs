@@ -170,6 +170,8 @@ pub enum OutputFormat {
     Text,
     /// One JSON document (what `--json` prints).
     Json,
+    /// GitHub-flavoured Markdown, for pasting into a ticket.
+    Markdown,
 }
 
 impl Common {

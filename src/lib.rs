@@ -44,7 +44,7 @@ pub mod zone;
 use aggregate::batch::Batch;
 use aggregate::frame::{outcomes_frame, reasons_frame, summary_frame, timeline_frame};
 use classify::provider::ProviderMap;
-use cli::{Args, ColorChoice, Command, Common, FailOn};
+use cli::{Args, ColorChoice, Command, Common, FailOn, OutputFormat};
 use detect::{Finding, Frames, Samples, Severity, Thresholds};
 use error::Error;
 use filter::Filter;
@@ -371,9 +371,9 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome, Error> {
             )));
         }
     }
-    if common.quiet && common.wants_json() {
+    if common.quiet && (common.wants_json() || common.format == Some(OutputFormat::Markdown)) {
         return Err(Error::Usage(
-            "--quiet prints text: use it without --format json".into(),
+            "--quiet prints text: use it without --format json/markdown".into(),
         ));
     }
     let log_zone = match &common.tz {
@@ -458,6 +458,9 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome, Error> {
     if common.wants_json() {
         serde_json::to_writer_pretty(&mut *out, &report).map_err(|e| Error::Output(e.into()))?;
         writeln!(out).map_err(Error::Output)?;
+    } else if common.format == Some(OutputFormat::Markdown) {
+        out.write_all(report::markdown::render(&report).as_bytes())
+            .map_err(Error::Output)?;
     } else if common.quiet {
         let text = report::terminal::render_quiet(
             &report,

@@ -444,3 +444,43 @@ fn quiet_is_silent_when_healthy_and_prints_only_findings() {
     );
     assert!(!text.contains("Timeline"), "no timeline: {text}");
 }
+
+/// `--format markdown` for tickets: the report's sections as Markdown, with
+/// log text unable to open HTML, links or table cells.
+#[test]
+fn markdown_report_is_structured_and_escaped() {
+    let out = mtastat()
+        .args(["--format", "markdown"])
+        .arg(testdata("postfix/mail.log"))
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let md = String::from_utf8_lossy(&out.stdout);
+    for part in [
+        "# mtastat report",
+        "## Findings",
+        "### 1. **CRITICAL**",
+        "*Action:*",
+        "## Delivery attempts by provider",
+        "| provider | attempts | sent | deferred | bounced | expired |",
+        "## Top failure replies",
+    ] {
+        assert!(md.contains(part), "missing {part:?}:\n{md}");
+    }
+    let out = mtastat()
+        .args(["--format", "markdown"])
+        .arg(testdata("edge/hostile.log"))
+        .output()
+        .unwrap();
+    let md = String::from_utf8_lossy(&out.stdout);
+    assert!(!md.contains("<script>") && !md.contains('\x1b'), "{md}");
+    assert!(md.contains("&lt;script&gt;"), "{md}");
+    // Every table row keeps its cell count: no '|' from a log line got through.
+    for line in md
+        .lines()
+        .filter(|l| l.starts_with("| other") || l.starts_with("| yahoo"))
+    {
+        let cells = line.replace("\\|", "").matches('|').count();
+        assert_eq!(cells, 6, "{line}");
+    }
+}

@@ -1,0 +1,213 @@
+//! `--format markdown`: the report as GitHub-flavoured Markdown, for pasting
+//! into a ticket. Findings first, then the per-provider table and the top
+//! replies. Log text is escaped twice over: control characters as in the
+//! terminal, then every character Markdown gives a meaning to, so a reply
+//! text cannot open a link, an image, a table cell or HTML.
+
+use super::sanitize::terminal;
+use super::{ProviderSummary, Report};
+use crate::detect::Finding;
+use std::fmt::Write as _;
+
+/// Findings listed with their evidence; the rest get one line.
+const FULL: usize = 12;
+/// Reply rows in the top-replies table.
+const REPLIES: usize = 15;
+
+/// Escapes text for Markdown: controls as `\xNN` (newlines too: a table row
+/// is one line), the characters that emphasise, link, quote code, strike or
+/// end a table cell with a backslash, `<`/`>`/`&` as entities (GFM passes raw
+/// HTML through), and a leading `#`, `+` or `-` so text never starts a
+/// heading or a list.
+pub fn escape(s: &str) -> String {
+    let clean = terminal(s);
+    let mut out = String::with_capacity(clean.len() + 8);
+    for (i, c) in clean.chars().enumerate() {
+        match c {
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '\\' | '`' | '*' | '_' | '[' | ']' | '!' | '|' | '~' | '$' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '#' | '+' | '-' if i == 0 => {
+                out.push('\\');
+                out.push(c);
+            }
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+fn percent(x: f64) -> String {
+    format!("{:.1}%", x * 100.0)
+}
+
+/// Renders the whole report.
+pub fn render(report: &Report) -> String {
+    let mut o = String::new();
+    let _ = writeln!(o, "# mtastat report\n");
+    let files: Vec<String> = report
+        .files
+        .iter()
+        .map(|f| format!("`{}`", escape(&f.path).replace('`', "'")))
+        .collect();
+    let _ = writeln!(
+        o,
+        "* **Input:** {} ({} lines)",
+        files.join(", "),
+        report.lines
+    );
+    if let Some(p) = &report.period {
+        let _ = writeln!(
+            o,
+            "* **Period:** {} → {} ({})",
+            p.first,
+            p.last,
+            escape(&report.time_zone)
+        );
+    }
+    let _ = writeln!(
+        o,
+        "* **Delivery attempts:** {}; lines not understood: {}",
+        report.delivery_attempts, report.unparsed_lines
+    );
+    findings(&mut o, &report.findings);
+    providers(&mut o, &report.providers);
+    replies(&mut o, report);
+    o
+}
+
+fn findings(o: &mut String, findings: &[Finding]) {
+    let _ = writeln!(o, "\n## Findings\n");
+    if findings.is_empty() {
+        let _ = writeln!(o, "None: no failure pattern above the thresholds.");
+        return;
+    }
+    for (i, f) in findings.iter().enumerate() {
+        let when = if f.steady {
+            format!("steady since {}", f.since)
+        } else {
+            format!("since {} (until {})", f.since, f.until)
+        };
+        let head = format!(
+            "**{}** {} at {} — {}",
+            f.severity.as_str().to_uppercase(),
+            escape(&f.rule.replace('_', " ")),
+            escape(&f.provider),
+            escape(&when)
+        );
+        if i >= FULL {
+            let _ = writeln!(o, "* {head}");
+            continue;
+        }
+        let _ = writeln!(o, "### {}. {head}\n", i + 1);
+        let _ = writeln!(o, "{}\n", escape(&f.summary));
+        let _ = writeln!(o, "*Action:* {}\n", escape(&f.action));
+        if !f.evidence.is_empty() {
+            let _ = writeln!(o, "| count | code | reply | first seen | last seen |");
+            let _ = writeln!(o, "|---:|---|---|---|---|");
+            for e in f.evidence.iter().take(3) {
+                let _ = writeln!(
+                    o,
+                    "| {} | {} | {} | {} | {} |",
+                    e.count,
+                    escape(&e.dsn),
+                    escape(&e.reason),
+                    e.first_seen,
+                    e.last_seen
+                );
+            }
+            let _ = writeln!(o);
+        }
+        if !f.sample_queue_ids.is_empty() {
+            let ids: Vec<String> = f.sample_queue_ids.iter().map(|q| escape(q)).collect();
+            let _ = writeln!(o, "Queue ids: {}\n", ids.join(", "));
+        }
+    }
+}
+
+fn providers(o: &mut String, providers: &[ProviderSummary]) {
+    if providers.is_empty() {
+        return;
+    }
+    let _ = writeln!(o, "\n## Delivery attempts by provider\n");
+    let _ = writeln!(
+        o,
+        "| provider | attempts | sent | deferred | bounced | expired | deferred % | failed % | top codes |"
+    );
+    let _ = writeln!(o, "|---|---:|---:|---:|---:|---:|---:|---:|---|");
+    for p in providers {
+        let n = |status: &str| {
+            p.by_status
+                .iter()
+                .find(|s| s.status == status)
+                .map_or(0, |s| s.count)
+        };
+        let codes: Vec<String> = p
+            .top_codes
+            .iter()
+            .take(3)
+            .map(|c| format!("{} ×{}", escape(&c.dsn), c.count))
+            .collect();
+        let _ = writeln!(
+            o,
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            escape(&p.name),
+            p.attempts,
+            n("sent"),
+            n("deferred"),
+            n("bounced"),
+            n("expired"),
+            percent(p.deferred_rate),
+            percent(p.failed_rate),
+            codes.join(", ")
+        );
+    }
+}
+
+fn replies(o: &mut String, report: &Report) {
+    let failing: Vec<_> = report
+        .reasons
+        .iter()
+        .filter(|r| r.status != "sent")
+        .take(REPLIES)
+        .collect();
+    if failing.is_empty() {
+        return;
+    }
+    let _ = writeln!(o, "\n## Top failure replies\n");
+    let _ = writeln!(o, "| provider | status | code | count | reply |");
+    let _ = writeln!(o, "|---|---|---|---:|---|");
+    for r in failing {
+        let _ = writeln!(
+            o,
+            "| {} | {} | {} | {} | {} |",
+            escape(&r.provider),
+            escape(&r.status),
+            escape(&r.dsn),
+            r.count,
+            escape(&r.reason)
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_text_cannot_format_or_inject() {
+        let s = escape("x | y <script>alert(1)</script> [a](http://e) ![i](x) `c` *b* \x1b[2J\n");
+        assert!(!s.contains("<script>"));
+        assert!(s.contains("\\|"));
+        assert!(s.contains("\\[a\\](http://e)"), "{s}");
+        assert!(s.contains("\\!\\[i\\]"), "{s}");
+        assert!(!s.contains('\x1b') && !s.contains('\n'));
+        assert_eq!(escape("4.7.0"), "4.7.0");
+        assert_eq!(escape("- a-b"), "\\- a-b");
+        assert_eq!(escape("gmail"), "gmail");
+    }
+}
