@@ -56,6 +56,15 @@ pub enum Command {
     /// Two providers side by side: shares by status, code families, top codes,
     /// top replies and the findings of each.
     Compare(CompareArgs),
+    /// Print a shell completion script, e.g.
+    /// `mtastat completions bash > /etc/bash_completion.d/mtastat`.
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff), e.g. `mtastat man | man -l -`.
+    Man,
 }
 
 /// `mtastat compare A B [FILE]...`
@@ -123,11 +132,13 @@ pub struct Common {
     #[arg(long, value_name = "N")]
     pub min_count: Option<u64>,
 
-    /// … and this share of the provider's attempts (0.02 or 2%) [default: 2%].
+    /// A finding also needs this share of the provider's attempts (0.02 or
+    /// 2%), or --dominance [default: 2%].
     #[arg(long, value_name = "SHARE")]
     pub min_share: Option<String>,
 
-    /// … or this share of the provider's failures [default: 50%].
+    /// Or this share of the provider's failures, instead of --min-share
+    /// [default: 50%].
     #[arg(long, value_name = "SHARE")]
     pub dominance: Option<String>,
 

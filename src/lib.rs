@@ -361,6 +361,18 @@ fn fails(findings: &[Finding], fail_on: Option<FailOn>) -> bool {
 pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome, Error> {
     let (files, common): (&[PathBuf], &Common) = match &args.command {
         Some(Command::Compare(c)) => (&c.files, &c.common),
+        Some(Command::Completions { shell }) => {
+            let mut cmd = <Args as clap::CommandFactory>::command();
+            clap_complete::generate(*shell, &mut cmd, "mtastat", out);
+            return Ok(Outcome::default());
+        }
+        Some(Command::Man) => {
+            let cmd = <Args as clap::CommandFactory>::command();
+            clap_mangen::Man::new(cmd)
+                .render(out)
+                .map_err(Error::Output)?;
+            return Ok(Outcome::default());
+        }
         None => (&args.files, &args.common),
     };
     for export in [&args.csv, &args.parquet].into_iter().flatten() {
@@ -389,7 +401,7 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome, Error> {
             let ids = provider_ids(&[c.a.clone(), c.b.clone()], &engine.providers)?;
             Some(ids)
         }
-        None => None,
+        _ => None,
     };
     if let Some(n) = common.threads {
         // Fails only if a pool exists already (tests calling run twice); harmless.

@@ -484,3 +484,60 @@ fn markdown_report_is_structured_and_escaped() {
         assert_eq!(cells, 6, "{line}");
     }
 }
+
+/// Shell completions and the man page come from the same clap definition as
+/// the parser, so they cannot drift from it.
+#[test]
+fn completions_and_man_page() {
+    let out = mtastat().args(["completions", "bash"]).output().unwrap();
+    assert!(out.status.success());
+    let script = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        script.contains("--since") && script.contains("compare"),
+        "{script}"
+    );
+    let check = process::Command::new("bash")
+        .args(["-n", "-c", &script])
+        .output()
+        .unwrap();
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+    for shell in ["zsh", "fish", "elvish", "powershell"] {
+        let out = mtastat().args(["completions", shell]).output().unwrap();
+        assert!(out.status.success() && !out.stdout.is_empty(), "{shell}");
+    }
+    let out = mtastat().arg("man").output().unwrap();
+    assert!(out.status.success());
+    let page = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        page.contains(".TH mtastat 1") && page.contains("\\-\\-tz"),
+        "{page}"
+    );
+    match process::Command::new("groff")
+        .args(["-man", "-Tutf8", "-ww", "-z"])
+        .stdin(process::Stdio::piped())
+        .stderr(process::Stdio::piped())
+        .spawn()
+    {
+        Ok(mut groff) => {
+            use std::io::Write;
+            groff
+                .stdin
+                .take()
+                .unwrap()
+                .write_all(page.as_bytes())
+                .unwrap();
+            let done = groff.wait_with_output().unwrap();
+            assert!(done.status.success());
+            assert!(
+                done.stderr.is_empty(),
+                "groff: {}",
+                String::from_utf8_lossy(&done.stderr)
+            );
+        }
+        Err(_) => eprintln!("skipping the groff check: groff is not installed"),
+    }
+}
