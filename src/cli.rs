@@ -55,7 +55,7 @@ pub struct Args {
 pub enum Command {
     /// Two providers side by side: shares by status, code families, top codes,
     /// top replies and the findings of each.
-    Compare(CompareArgs),
+    Compare(Box<CompareArgs>),
     /// Print a shell completion script, e.g.
     /// `mtastat completions bash > /etc/bash_completion.d/mtastat`.
     Completions {
@@ -262,7 +262,16 @@ mod tests {
                 assert_eq!(c.files, [PathBuf::from("m.log")]);
                 assert!(c.common.json);
             }
-            None => panic!("compare not parsed"),
+            other => panic!("compare not parsed: {other:?}"),
         }
+        let m = Args::parse_from(["mtastat", "man"]);
+        assert!(matches!(m.command, Some(Command::Man)));
+        let z = Args::parse_from(["mtastat", "completions", "zsh"]);
+        assert!(matches!(
+            z.command,
+            Some(Command::Completions {
+                shell: clap_complete::Shell::Zsh
+            })
+        ));
     }
 }
