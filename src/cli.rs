@@ -45,6 +45,11 @@ pub struct Args {
     #[arg(long, value_name = "PATH")]
     pub parquet: Option<PathBuf>,
 
+    /// Write metrics for node_exporter's textfile collector to this file
+    /// (atomically; e.g. /var/lib/prometheus/node-exporter/mtastat.prom).
+    #[arg(long, value_name = "PATH")]
+    pub prometheus: Option<PathBuf>,
+
     /// Subcommands.
     #[command(subcommand)]
     pub command: Option<Command>,

@@ -375,7 +375,10 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome, Error> {
         }
         None => (&args.files, &args.common),
     };
-    for export in [&args.csv, &args.parquet].into_iter().flatten() {
+    for export in [&args.csv, &args.parquet, &args.prometheus]
+        .into_iter()
+        .flatten()
+    {
         if files.iter().any(|input| export::same_file(export, input)) {
             return Err(Error::Usage(format!(
                 "{}: refusing to export over an input file",
@@ -454,6 +457,15 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome, Error> {
         });
     }
 
+    if let Some(path) = &args.prometheus {
+        let last_line = analysis.batch.span.map(|(_, last)| last);
+        export::prometheus::write(&report, now(), last_line, path).map_err(|cause| {
+            Error::Export {
+                path: path.clone(),
+                cause,
+            }
+        })?;
+    }
     let exports = [
         (&args.csv, export::Format::Csv),
         (&args.parquet, export::Format::Parquet),

@@ -2,6 +2,8 @@
 //! directory, flushed and synced, then renamed over the target. A cron job
 //! killed mid-write leaves the old file (or none), never half a Parquet file.
 
+pub mod prometheus;
+
 use crate::report::sanitize::csv_cell;
 use polars::prelude::*;
 use polars_io::prelude::{CsvWriter, ParquetCompression, ParquetWriter, SerWriter};
