@@ -129,6 +129,11 @@ pub struct Common {
     #[arg(long, value_enum, value_name = "SEVERITY")]
     pub fail_on: Option<FailOn>,
 
+    /// Add or rename providers from this TOML file [default:
+    /// $XDG_CONFIG_HOME/mtastat/providers.toml when it exists; see README].
+    #[arg(long, value_name = "PATH")]
+    pub providers: Option<PathBuf>,
+
     /// Read finding thresholds from this file (`key = value` lines; see README).
     #[arg(long, value_name = "PATH")]
     pub config: Option<PathBuf>,

@@ -342,6 +342,21 @@ fn colour(choice: ColorChoice) -> bool {
     }
 }
 
+/// The built-in provider table plus the user's provider file: `--providers`,
+/// else the default path when that file exists.
+fn provider_map(common: &Common) -> Result<ProviderMap, Error> {
+    let mut map = ProviderMap::builtin();
+    let path = match &common.providers {
+        Some(p) => Some(p.clone()),
+        None => classify::overrides::default_path().filter(|p| p.is_file()),
+    };
+    if let Some(path) = path {
+        classify::overrides::load(&mut map, &path)
+            .map_err(|e| Error::Usage(format!("providers file {e}")))?;
+    }
+    Ok(map)
+}
+
 /// The least severity `--fail-on` (and `--quiet`) care about.
 fn severity_floor(fail_on: Option<FailOn>) -> Severity {
     match fail_on {
@@ -396,7 +411,7 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome, Error> {
         None => Zone::system(),
     };
     let shown_in = if common.utc { Zone::UTC } else { log_zone };
-    let engine = Engine::builtin();
+    let engine = Engine::new(provider_map(common)?);
     let filter = filter_from(common, &engine.providers, log_zone)?;
     let thresholds = thresholds_from(common)?;
     let compared = match &args.command {

@@ -40,7 +40,11 @@ pub struct Engine {
 impl Engine {
     /// The built-in tables.
     pub fn builtin() -> Engine {
-        let providers = ProviderMap::builtin();
+        Engine::new(ProviderMap::builtin())
+    }
+
+    /// The tables for a provider map (the built-in one plus the user's file).
+    pub fn new(providers: ProviderMap) -> Engine {
         let classifier = Classifier::new(&providers);
         Engine {
             providers,

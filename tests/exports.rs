@@ -72,3 +72,77 @@ for k, v in sorted(by_status.items()):
         );
     }
 }
+
+const GATEWAY_LOG: &str = "Nov 22 12:39:02 mx1 postfix/smtp[7]: 4F1A2B3C4D: to=<a@subsidiary.example>, relay=in1.mx.corp-gw.example[192.0.2.1]:25, delay=1, delays=0/0/0/1, dsn=4.7.1, status=deferred (host in1.mx.corp-gw.example[192.0.2.1] said: 451 4.7.1 Try later)
+Nov 22 12:39:03 mx1 postfix/smtp[7]: 5F1A2B3C4D: to=<b@gmail.com>, relay=gmail-smtp-in.l.google.com[142.250.1.27]:25, delay=1, delays=0/0/0/1, dsn=2.0.0, status=sent (250 2.0.0 OK)
+";
+
+#[test]
+fn provider_file_adds_and_renames_providers() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("mail.log");
+    fs::write(&log, GATEWAY_LOG).unwrap();
+    let file = dir.path().join("providers.toml");
+    fs::write(
+        &file,
+        "[[provider]]\nid = \"corp-gw\"\nname = \"Corp gateway\"\nkind = \"gateway\"\nhosts = [\"mx.corp-gw.example\"]\n\n[[provider]]\nid = \"google\"\nname = \"Google (Workspace tenant)\"\n",
+    )
+    .unwrap();
+    let p = file.to_str().unwrap();
+    let r = json_with(&["--providers", p, "--year", "2026"], &[&log]);
+    let names: Vec<(String, String)> = r["providers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| {
+            (
+                x["provider"].as_str().unwrap().to_string(),
+                x["name"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert!(
+        names.contains(&("corp-gw".into(), "Corp gateway".into())),
+        "{names:?}"
+    );
+    assert!(
+        names.contains(&("google".into(), "Google (Workspace tenant)".into())),
+        "{names:?}"
+    );
+    // The new id works with --provider too.
+    let r = json_with(&["--providers", p, "--provider", "corp-gw"], &[&log]);
+    assert_eq!(r["attempts_filtered_out"], 1);
+    // The default path under XDG_CONFIG_HOME is read when it exists.
+    let config = dir.path().join("config");
+    fs::create_dir_all(config.join("mtastat")).unwrap();
+    fs::copy(&file, config.join("mtastat/providers.toml")).unwrap();
+    let out = mtastat()
+        .env("XDG_CONFIG_HOME", &config)
+        .args(["--json", "--provider", "corp-gw"])
+        .arg(&log)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // A mistake in the file is one line naming the file and the entry.
+    fs::write(
+        &file,
+        "[[provider]]\nid = \"corp-gw\"\nhost = [\"x.example\"]\n",
+    )
+    .unwrap();
+    let out = mtastat()
+        .args(["--providers", p])
+        .arg(&log)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("providers.toml") && err.contains("unknown field"),
+        "{err}"
+    );
+}

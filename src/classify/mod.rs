@@ -2,6 +2,7 @@
 //! reply text stands for, and what a failure means (its category).
 
 pub mod category;
+pub mod overrides;
 pub mod provider;
 pub mod providers;
 pub mod reason;

@@ -5,11 +5,15 @@
 //! whoever answered. Otherwise the recipient domain decides (`gmail.com`),
 //! which covers attempts that never reached a host (`relay=none`, DNS errors).
 
+use super::overrides::Table;
 use super::providers::{Kind, LOCAL_ID, OTHER_ID, PROVIDERS};
 use hashbrown::HashMap;
 
 /// Index of a provider in a [`ProviderMap`]. Small and `Copy` for hot keys.
 pub type ProviderId = u16;
+
+/// Providers a map may hold, built-in and the user's together.
+pub const MAX_PROVIDERS: usize = 1024;
 
 /// Display information for one provider id.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -74,6 +78,41 @@ impl ProviderMap {
             kind,
         });
         (self.infos.len() - 1) as ProviderId
+    }
+
+    /// The provider `id`, renamed or re-kinded when given; a new provider
+    /// when no such id exists (the user's provider file).
+    pub fn upsert(
+        &mut self,
+        id: &str,
+        name: Option<&str>,
+        kind: Option<Kind>,
+    ) -> Result<ProviderId, String> {
+        if let Some(existing) = self.id_of(id) {
+            let info = &mut self.infos[usize::from(existing)];
+            if let Some(name) = name {
+                info.name = name.to_string();
+            }
+            if let Some(kind) = kind {
+                info.kind = kind;
+            }
+            return Ok(existing);
+        }
+        if self.infos.len() >= MAX_PROVIDERS {
+            return Err(format!("more than {MAX_PROVIDERS} providers"));
+        }
+        Ok(self.push(id, name.unwrap_or(id), kind.unwrap_or(Kind::Mailbox)))
+    }
+
+    /// Maps a (lowercase) domain, domain suffix or relay-host suffix to a
+    /// provider, replacing what the built-in table said.
+    pub fn assign(&mut self, table: Table, name: &[u8], provider: ProviderId) {
+        let t = match table {
+            Table::Domains => &mut self.domains,
+            Table::DomainSuffixes => &mut self.domain_suffixes,
+            Table::Hosts => &mut self.hosts,
+        };
+        t.insert(name.into(), provider);
     }
 
     /// The id for local deliveries.

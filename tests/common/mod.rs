@@ -30,6 +30,8 @@ pub fn mtastat() -> Command {
     // Expectations are written in UTC whatever the machine's zone; the zone
     // tests pass --tz.
     cmd.env("TZ", "UTC");
+    // No provider file from the developer's own ~/.config.
+    cmd.env("XDG_CONFIG_HOME", root().join("target/no-such-config"));
     cmd
 }
 
