@@ -434,7 +434,19 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome, Error> {
         threads: rayon::current_num_threads(),
     };
     let (sources, missing) = input::discover::expand(&named, settings);
+    let total: u64 = sources
+        .iter()
+        .filter_map(|s| match s {
+            Source::Path(p) => std::fs::metadata(p).ok().filter(|m| m.is_file()),
+            Source::Stdin => None,
+        })
+        .map(|m| m.len())
+        .sum();
+    if total >= input::progress::MIN_BYTES && std::io::stderr().is_terminal() {
+        input::progress::start(total);
+    }
     let mut analysis = analyze(&sources, &engine, &filter, settings);
+    input::progress::finish();
     for e in missing {
         let msg = e.to_string();
         analysis.files.push(FileSummary {

@@ -541,3 +541,47 @@ fn completions_and_man_page() {
         Err(_) => eprintln!("skipping the groff check: groff is not installed"),
     }
 }
+
+/// A progress bar on stderr for large inputs when stderr is a terminal, and
+/// nothing otherwise (cron, pipes, these tests).
+#[test]
+fn progress_bar_only_on_a_terminal() {
+    if process::Command::new("script")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        eprintln!("skipping: script(1) is not installed to provide a terminal");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("mail.log");
+    let generator = assert_cmd::cargo::cargo_bin("mtastat-gen");
+    let made = process::Command::new(generator)
+        .args(["--size", "70M", "--seed", "3", "--out"])
+        .arg(&log)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let out = mtastat().arg(&log).output().unwrap();
+    assert!(out.status.success());
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let bin = assert_cmd::cargo::cargo_bin("mtastat");
+    let tty = process::Command::new("script")
+        .arg("-qec")
+        .arg(format!(
+            "{} --tz UTC {} > /dev/null",
+            bin.display(),
+            log.display()
+        ))
+        .arg("/dev/null")
+        .output()
+        .unwrap();
+    assert!(tty.status.success());
+    let screen = String::from_utf8_lossy(&tty.stdout);
+    assert!(screen.contains("MiB/70.00 MiB"), "{screen}");
+}

@@ -5,6 +5,9 @@ pub mod chunk;
 pub mod decode;
 pub mod discover;
 mod mmap;
+pub mod progress;
+
+use progress::Counting;
 
 use decode::Compression;
 
@@ -178,7 +181,13 @@ pub fn scan(
                 .map_or_else(now, |d| d.as_secs() as UnixSeconds);
             let ctx = with_clock(ctx, settings.clock(mtime));
             if !meta.is_file() {
-                return Ok(streamed(file, ReadMode::Stream, None, settings, &ctx));
+                return Ok(streamed(
+                    Counting(file),
+                    ReadMode::Stream,
+                    None,
+                    settings,
+                    &ctx,
+                ));
             }
             if meta.len() == 0 {
                 return Ok(Scanned {
@@ -189,7 +198,7 @@ pub fn scan(
             }
             if let Some(c) = Compression::of_file(&mut file).map_err(err)? {
                 let decoder = c
-                    .decoder(io::BufReader::with_capacity(1 << 16, file))
+                    .decoder(io::BufReader::with_capacity(1 << 16, Counting(file)))
                     .map_err(err)?;
                 return Ok(streamed(
                     decoder,
@@ -201,7 +210,7 @@ pub fn scan(
             }
             if now() - mtime < LIVE_SECS {
                 return Ok(streamed(
-                    file,
+                    Counting(file),
                     ReadMode::Live,
                     Some(meta.len()),
                     settings,
@@ -266,7 +275,7 @@ fn with_clock<'a>(ctx: &ScanContext<'a>, clock: Clock) -> ScanContext<'a> {
 /// Scans an in-memory buffer: line-aligned chunks, rayon fold then reduce.
 pub fn scan_bytes(data: &[u8], threads: usize, ctx: &ScanContext<'_>) -> Batch {
     let pieces = chunk::line_aligned(data, chunk::target_size(data.len(), threads));
-    scan_pieces(&pieces, ctx)
+    scan_pieces(&pieces, ctx, true)
 }
 
 /// Input one worker scans into one batch before it is merged (in pieces).
@@ -281,7 +290,11 @@ const RUN_BYTES: usize = 256 << 20;
 /// memory grew with the input; rounds of single pieces paid a barrier and a
 /// merge every few milliseconds. Runs bound both: at most one batch of at
 /// most 256 MB of input per worker is alive, and a 2 GB file has four rounds.
-fn scan_pieces<P: AsRef<[u8]> + Sync>(pieces: &[P], ctx: &ScanContext<'_>) -> Batch {
+fn scan_pieces<P: AsRef<[u8]> + Sync>(
+    pieces: &[P],
+    ctx: &ScanContext<'_>,
+    count_progress: bool,
+) -> Batch {
     let threads = rayon::current_num_threads().max(1);
     let piece_len = pieces.first().map_or(1, |p| p.as_ref().len().max(1));
     let per_run = pieces
@@ -297,6 +310,10 @@ fn scan_pieces<P: AsRef<[u8]> + Sync>(pieces: &[P], ctx: &ScanContext<'_>) -> Ba
                 let mut w = Worker::new(ctx);
                 for piece in *run {
                     w.scan_chunk(ctx, piece.as_ref());
+                    if count_progress {
+                        // Streams count as they are read (see `Counting`).
+                        progress::advance(piece.as_ref().len());
+                    }
                 }
                 w.take_batch()
             })
@@ -361,7 +378,7 @@ pub fn scan_reader<R: Read + Send>(
                     }
                 }
             }
-            total = total.merge(scan_pieces(&blocks, ctx), ctx.filter);
+            total = total.merge(scan_pieces(&blocks, ctx, false), ctx.filter);
             for mut b in blocks {
                 b.clear();
                 // The reader may have finished; then the buffer just goes.
