@@ -43,18 +43,6 @@ pub fn civil_from_days(days: i64) -> (i32, u32, u32) {
     (year, month, day)
 }
 
-/// Formats Unix seconds as `YYYY-MM-DD HH:MM:SS` (UTC).
-pub fn format_utc(ts: UnixSeconds) -> String {
-    let (y, mo, d) = civil_from_days(ts.div_euclid(86_400));
-    let secs = ts.rem_euclid(86_400);
-    format!(
-        "{y:04}-{mo:02}-{d:02} {:02}:{:02}:{:02}",
-        secs / 3600,
-        (secs / 60) % 60,
-        secs % 60
-    )
-}
-
 /// How to read a timestamp that lacks a year or a zone: RFC 3164 has
 /// neither, Exim's own stamp has no zone unless `log_timezone` is set.
 ///
@@ -297,7 +285,7 @@ fn exim_parts(s: &[u8]) -> Option<(UnixSeconds, Option<i64>, usize)> {
 /// lines share their minute, so most lines skip the date arithmetic and
 /// read only the two digits of the second. Only the fixed-width forms are
 /// cached (`Nov 22 12:39:02`, `2026-11-22 12:39:03`); a hit returns exactly
-/// what parsing those bytes would. Valid for one year hint.
+/// what parsing those bytes would. Valid for one [`Clock`].
 #[derive(Clone, Copy, Debug)]
 pub struct StampCache {
     prefix: [u8; 19],
@@ -554,8 +542,9 @@ mod tests {
 
     #[test]
     fn format_is_utc() {
-        assert_eq!(format_utc(0), "1970-01-01 00:00:00");
+        use crate::zone::format_wall;
+        assert_eq!(format_wall(0), "1970-01-01 00:00:00");
         let t = days_from_civil(2026, 11, 22) * 86_400 + 45_543;
-        assert_eq!(format_utc(t), "2026-11-22 12:39:03");
+        assert_eq!(format_wall(t), "2026-11-22 12:39:03");
     }
 }
