@@ -63,6 +63,7 @@ fn context<'a>(engine: &'a Engine, filter: &'a Filter) -> ScanContext<'a> {
         engine,
         filter,
         clock: HINT,
+        events: None,
     }
 }
 

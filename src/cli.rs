@@ -45,6 +45,11 @@ pub struct Args {
     #[arg(long, value_name = "PATH")]
     pub parquet: Option<PathBuf>,
 
+    /// Write one row per delivery attempt as Parquet under this directory,
+    /// partitioned date=YYYY-MM-DD/host=NAME/ (replaces the partitions it writes).
+    #[arg(long, value_name = "DIR")]
+    pub events: Option<PathBuf>,
+
     /// Write metrics for node_exporter's textfile collector to this file
     /// (atomically; e.g. /var/lib/prometheus/node-exporter/mtastat.prom).
     #[arg(long, value_name = "PATH")]

@@ -156,6 +156,7 @@ pub fn scanner(data: &[u8]) {
         engine: &ENGINE,
         filter: &filter,
         clock: clocks()[0],
+        events: None,
     };
     let lines = if data.is_empty() {
         0

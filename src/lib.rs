@@ -47,6 +47,7 @@ use classify::provider::ProviderMap;
 use cli::{Args, ColorChoice, Command, Common, FailOn, OutputFormat};
 use detect::{Finding, Frames, Samples, Severity, Thresholds};
 use error::Error;
+use export::events::EventSink;
 use filter::Filter;
 use input::{InputSettings, ReadMode, Source};
 use parse::header::Format;
@@ -55,6 +56,7 @@ use report::{FileSummary, Period, Report};
 use scan::{Engine, ScanContext};
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
+use std::sync::Arc;
 use zone::Zone;
 
 /// What a run produced, beyond its output.
@@ -83,12 +85,14 @@ pub fn analyze(
     engine: &Engine,
     filter: &Filter,
     settings: InputSettings,
+    events: Option<&Arc<EventSink>>,
 ) -> Analysis {
     // input::scan sets the clock per file (from --year or the file's mtime).
     let ctx = ScanContext {
         engine,
         filter,
         clock: settings.clock(0),
+        events,
     };
     let mut total = Batch::default();
     let mut files = Vec::with_capacity(sources.len());
@@ -445,8 +449,25 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome, Error> {
     if total >= input::progress::MIN_BYTES && std::io::stderr().is_terminal() {
         input::progress::start(total);
     }
-    let mut analysis = analyze(&sources, &engine, &filter, settings);
+    let sink = match &args.events {
+        Some(dir) => {
+            let names = engine.providers.ids().map(str::to_string).collect();
+            let sink = EventSink::create(dir, names).map_err(|cause| Error::Export {
+                path: dir.clone(),
+                cause,
+            })?;
+            Some(Arc::new(sink))
+        }
+        None => None,
+    };
+    let mut analysis = analyze(&sources, &engine, &filter, settings, sink.as_ref());
     input::progress::finish();
+    if let (Some(sink), Some(dir)) = (&sink, &args.events) {
+        sink.commit().map_err(|cause| Error::Export {
+            path: dir.clone(),
+            cause,
+        })?;
+    }
     for e in missing {
         let msg = e.to_string();
         analysis.files.push(FileSummary {

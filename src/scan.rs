@@ -6,12 +6,14 @@
 //! sender, or its sender line is in another chunk.
 
 use crate::aggregate::batch::{
-    Attempt, Batch, LastDeferral, PendingExpiry, QueueId, message_key, sender_domain,
+    Attempt, Batch, LastDeferral, NO_DELAY, NO_ID, PendingExpiry, QueueId, message_key,
+    sender_domain,
 };
 use crate::classify::category::{Blocklist, Category, Classifier, Outcome};
 use crate::classify::provider::{ProviderId, ProviderMap, domain_of, lowercase_into};
 use crate::classify::reason::Masker;
 use crate::event::{Delivery, Status};
+use crate::export::events::{EventBuffer, EventSink};
 use crate::filter::Filter;
 use crate::parse::header::Header;
 use crate::parse::journal;
@@ -20,6 +22,7 @@ use crate::parse::timestamp::StampCache;
 use crate::parse::{Record, Unparsed, parse_body, parse_line_cached};
 use hashbrown::HashMap;
 use regex_automata::meta::Cache;
+use std::sync::Arc;
 
 /// Lines longer than this are counted as [`Unparsed::TooLong`] and not parsed:
 /// no MTA writes them, and it bounds the work per line.
@@ -63,6 +66,8 @@ pub struct ScanContext<'a> {
     pub filter: &'a Filter,
     /// How to read timestamps without a year or zone.
     pub clock: Clock,
+    /// Where `--events` rows go, when exported.
+    pub events: Option<&'a Arc<EventSink>>,
 }
 
 /// Distinct reply shapes whose category a worker remembers.
@@ -147,8 +152,12 @@ pub struct Worker {
 impl Worker {
     /// A fresh worker.
     pub fn new(ctx: &ScanContext<'_>) -> Worker {
+        let batch = Batch {
+            events: ctx.events.map(|sink| EventBuffer::new(sink.clone())),
+            ..Batch::default()
+        };
         Worker {
-            batch: Batch::default(),
+            batch,
             cache: ctx.engine.masker.cache(),
             categories: HashMap::default(),
             masks: BytesMemo::new(),
@@ -168,7 +177,15 @@ impl Worker {
         self.categories.clear();
         self.masks.clear();
         self.destinations.clear();
-        std::mem::take(&mut self.batch)
+        let fresh = Batch {
+            events: self
+                .batch
+                .events
+                .as_ref()
+                .map(|e| EventBuffer::new(e.sink())),
+            ..Batch::default()
+        };
+        std::mem::replace(&mut self.batch, fresh)
     }
 
     /// Scans a line-aligned chunk (the last line may lack its newline).
@@ -254,6 +271,11 @@ impl Worker {
                         sender,
                         ts: h.ts,
                         after_removal: false,
+                        host: if ctx.events.is_some() {
+                            self.batch.hosts.intern(h.host)
+                        } else {
+                            NO_ID
+                        },
                     };
                     self.batch.expire(p, ctx.filter);
                 }
@@ -330,7 +352,18 @@ impl Worker {
             attempted: d.attempted,
             host_error,
             needs_cause: false,
+            host: NO_ID,
+            relay: NO_ID,
+            delay_ms: d.delay.map_or(NO_DELAY, |s| {
+                (s * 1000.0).clamp(0.0, (NO_DELAY - 1) as f32) as u32
+            }),
         };
+        if ctx.events.is_some() {
+            attempt.host = self.batch.hosts.intern(h.host);
+            if !d.relay.is_empty() {
+                attempt.relay = self.batch.relays.intern(d.relay);
+            }
+        }
         if !matches!(d.status, Status::Sent | Status::Deliverable) {
             let outcome = Outcome {
                 provider,

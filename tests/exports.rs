@@ -146,3 +146,100 @@ fn provider_file_adds_and_renames_providers() {
         "{err}"
     );
 }
+
+/// `--events DIR`: one row per attempt, Hive-partitioned Parquet that DuckDB
+/// reads back into mtastat's own summary counts; a second run replaces the
+/// partitions it writes instead of doubling them.
+#[test]
+fn events_export_reproduces_the_summary_in_duckdb() {
+    if !has_python_module("duckdb") {
+        eprintln!("skipping: python3 -m pip install duckdb");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let events = dir.path().join("events");
+    let log = testdata("postfix/mail.log");
+    let report = json_with(&["--events", events.to_str().unwrap()], &[&log]);
+    // Run twice: the partitions are replaced, not appended to.
+    json_with(&["--events", events.to_str().unwrap()], &[&log]);
+    let mut expected = std::collections::BTreeMap::new();
+    for d in report["deliveries"].as_array().unwrap() {
+        *expected
+            .entry(
+                format!(
+                    "{} {} {}",
+                    d["provider"].as_str().unwrap(),
+                    d["status"].as_str().unwrap(),
+                    d["dsn"].as_str().unwrap()
+                )
+                .trim_end()
+                .to_string(),
+            )
+            .or_insert(0u64) += d["count"].as_u64().unwrap();
+    }
+    let script = format!(
+        r#"
+import duckdb
+root = {root:?}
+con = duckdb.connect()
+rows = con.execute(f"""
+    SELECT provider, status, coalesce(dsn, ''), count(*)
+    FROM read_parquet('{{root}}/**/*.parquet', hive_partitioning = true)
+    GROUP BY ALL ORDER BY ALL""").fetchall()
+for p, s, d, n in rows:
+    print("row", p, s, d, n)
+cols = con.execute(f"DESCRIBE SELECT * FROM read_parquet('{{root}}/**/*.parquet', hive_partitioning = true)").fetchall()
+print("columns", ",".join(c[0] for c in cols))
+parts = con.execute(f"SELECT DISTINCT date, host FROM read_parquet('{{root}}/**/*.parquet', hive_partitioning = true)").fetchall()
+print("partitions", sorted((str(d), h) for d, h in parts))
+print("utc", con.execute(f"SELECT min(ts), max(ts) FROM read_parquet('{{root}}/**/*.parquet')").fetchone())
+"#,
+        root = events.to_str().unwrap()
+    );
+    let out = python(&script);
+    let got: std::collections::BTreeMap<String, u64> = out
+        .iter()
+        .filter_map(|l| l.strip_prefix("row "))
+        .map(|l| {
+            let (key, n) = l.rsplit_once(' ').unwrap();
+            (key.trim_end().to_string(), n.parse().unwrap())
+        })
+        .collect();
+    assert_eq!(got, expected, "{out:?}");
+    let columns = out.iter().find_map(|l| l.strip_prefix("columns ")).unwrap();
+    assert_eq!(
+        columns,
+        "ts,queue_id,sender_domain,recipient_domain,provider,relay,status,dsn,class,subject,delay,reason,date,host"
+    );
+    assert!(
+        out.iter()
+            .any(|l| l == "partitions [('2026-11-22', 'mx1')]"),
+        "{out:?}"
+    );
+    // Timestamps are UTC: the last attempt is the log's last line, 17:19:05.
+    assert_eq!(report["period"]["last"], "2026-11-22 17:19:05");
+    let utc = out.iter().find_map(|l| l.strip_prefix("utc ")).unwrap();
+    assert!(
+        utc.contains("(2026, 11, 22, 12, 0, ") && utc.ends_with("(2026, 11, 22, 17, 19, 5))"),
+        "{utc}"
+    );
+    // No temp files left behind.
+    let leftovers = walk(&events)
+        .into_iter()
+        .filter(|p| !p.ends_with(".parquet"))
+        .collect::<Vec<_>>();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+fn walk(dir: &std::path::Path) -> Vec<String> {
+    let mut out = Vec::new();
+    for e in fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p.to_string_lossy().into_owned());
+        }
+    }
+    out
+}

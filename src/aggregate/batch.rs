@@ -9,6 +9,7 @@
 use crate::classify::category::{Blocklist, Category};
 use crate::classify::provider::ProviderId;
 use crate::event::Status;
+use crate::export::events::{EventBuffer, FLUSH_ROWS, Names};
 use crate::filter::Filter;
 use crate::parse::Unparsed;
 use crate::parse::header::Format;
@@ -31,6 +32,11 @@ pub const OVERFLOW_REASON: &[u8] = b"(more distinct reasons than the table holds
 /// Postfix's default maximal_queue_lifetime is 5 days.
 pub const DEFERRAL_HORIZON_SECS: i64 = 6 * 86_400;
 const DEFERRAL_TABLE_SOFT_LIMIT: usize = 1 << 15;
+
+/// Syslog hosts kept by name for the events export.
+pub const MAX_HOSTS: usize = 1 << 12;
+/// Relay hosts kept by name for the events export.
+pub const MAX_RELAYS: usize = 1 << 18;
 
 /// Interns byte strings to dense `u32` ids, so hot keys are small and `Copy`.
 #[derive(Clone, Debug, Default)]
@@ -253,7 +259,18 @@ pub struct Attempt {
     /// exceeded") whose last deferral was not in this batch: it takes the
     /// category of the message's last deferral at the merge.
     pub needs_cause: bool,
+    /// Interned syslog host ([`NO_ID`] unless events are exported).
+    pub host: u32,
+    /// Interned relay host ([`NO_ID`] unless events are exported, or none).
+    pub relay: u32,
+    /// `delay=` in milliseconds, [`NO_DELAY`] when not logged.
+    pub delay_ms: u32,
 }
+
+/// An interned id that names nothing (reads as the empty string).
+pub const NO_ID: u32 = u32::MAX;
+/// [`Attempt::delay_ms`] when no delay was logged.
+pub const NO_DELAY: u32 = u32::MAX;
 
 /// An attempt whose message's sender was not seen (yet) in this batch.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -299,6 +316,8 @@ pub struct PendingExpiry {
     pub ts: i64,
     /// As [`PendingAttempt::after_removal`]: do not look left.
     pub after_removal: bool,
+    /// Interned syslog host ([`NO_ID`] unless events are exported).
+    pub host: u32,
 }
 
 /// The sender domain of a message, as last seen.
@@ -461,6 +480,12 @@ pub struct Batch {
     pub pending_removals: HashSet<u64, Fast>,
     /// A few sample lines per unparsed reason (raw bytes, escaped on output).
     pub samples: [Vec<Box<[u8]>>; Unparsed::ALL.len()],
+    /// Syslog hosts (interned only when events are exported).
+    pub hosts: Interner,
+    /// Relay hosts (interned only when events are exported).
+    pub relays: Interner,
+    /// Rows for `--events`, when exported.
+    pub events: Option<EventBuffer>,
 }
 
 impl Default for Batch {
@@ -485,6 +510,9 @@ impl Default for Batch {
             pending: Vec::new(),
             pending_removals: HashSet::default(),
             samples: Default::default(),
+            hosts: Interner::with_limit(MAX_HOSTS, b"(more hosts than the table holds)"),
+            relays: Interner::with_limit(MAX_RELAYS, b"(more relays than the table holds)"),
+            events: None,
         }
     }
 }
@@ -598,6 +626,14 @@ impl Batch {
         if self.senders.get(sender).is_empty() {
             self.counters.sender_unknown += 1;
         }
+        if !a.host_error
+            && let Some(events) = &mut self.events
+        {
+            events.push(a, sender);
+            if events.len() >= FLUSH_ROWS {
+                self.flush_events();
+            }
+        }
         if !a.host_error {
             *self
                 .summary
@@ -704,12 +740,17 @@ impl Batch {
             attempted: true,
             host_error: false,
             needs_cause: false,
+            host: p.host,
+            relay: NO_ID,
+            delay_ms: NO_DELAY,
         };
         self.contribute(&a, p.sender, b"", filter);
     }
 
     /// Merges `right` (which comes *after* `self` in the input) into `self`.
-    pub fn merge(mut self, right: Batch, filter: &Filter) -> Batch {
+    pub fn merge(mut self, mut right: Batch, filter: &Filter) -> Batch {
+        // The right's rows name its own interned ids: out before they change.
+        right.flush_events();
         if self.counters.lines == 0
             && self.summary.is_empty()
             && self.deferrals.is_empty()
@@ -720,6 +761,11 @@ impl Batch {
             return right;
         }
         self.counters.add(&right.counters);
+        if self.events.is_none() {
+            self.events = right.events.take();
+        }
+        let hst = self.hosts.absorb(&right.hosts);
+        let rly = self.relays.absorb(&right.relays);
         if let Some((a, b)) = right.span {
             self.see_time(a);
             self.see_time(b);
@@ -764,6 +810,7 @@ impl Batch {
         // Expiries on the right look back into deferrals on the left.
         for mut p in right.pending_expiries {
             p.sender = remap(&snd, p.sender);
+            p.host = remap(&hst, p.host);
             let last = if p.after_removal {
                 None
             } else {
@@ -779,6 +826,8 @@ impl Batch {
         for mut p in right.pending {
             p.attempt.domain = remap(&dom, p.attempt.domain);
             p.attempt.reason = p.attempt.reason.map(|r| remap(&rea, r));
+            p.attempt.host = remap(&hst, p.attempt.host);
+            p.attempt.relay = remap(&rly, p.attempt.relay);
             p.sender = p.sender.map(|x| remap(&snd, x));
             if p.after_removal {
                 // Nothing on the left is about this message: final as it is.
@@ -848,6 +897,19 @@ impl Batch {
         }
     }
 
+    /// Writes out the event rows held (`--events`).
+    pub fn flush_events(&mut self) {
+        if let Some(events) = &mut self.events {
+            events.flush(&Names {
+                hosts: &self.hosts,
+                senders: &self.senders,
+                domains: &self.domains,
+                relays: &self.relays,
+                reasons: &self.reasons,
+            });
+        }
+    }
+
     /// Re-buckets the timeline to the first width of [`TIMELINE_WIDTHS`] at
     /// least `at_least` minutes wide.
     pub fn widen_timeline(&mut self, at_least: i64) {
@@ -908,6 +970,7 @@ impl Batch {
             let rcpt = p.recipient.as_deref().unwrap_or_default();
             self.contribute(&p.attempt, p.sender.unwrap_or(unknown), rcpt, filter);
         }
+        self.flush_events();
         self.deferrals = HashMap::default();
         self.sender_of = HashMap::default();
     }
@@ -968,6 +1031,9 @@ mod tests {
             attempted: true,
             host_error: false,
             needs_cause: false,
+            host: NO_ID,
+            relay: NO_ID,
+            delay_ms: NO_DELAY,
         }
     }
 
@@ -1083,6 +1149,7 @@ mod tests {
                 sender,
                 ts: 20,
                 after_removal: false,
+                host: NO_ID,
             },
             &ALL,
         );
@@ -1107,6 +1174,7 @@ mod tests {
                 sender: 0,
                 ts: 5,
                 after_removal: false,
+                host: NO_ID,
             },
             &ALL,
         );

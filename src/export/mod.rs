@@ -2,6 +2,7 @@
 //! directory, flushed and synced, then renamed over the target. A cron job
 //! killed mid-write leaves the old file (or none), never half a Parquet file.
 
+pub mod events;
 pub mod prometheus;
 
 use crate::report::sanitize::csv_cell;

@@ -497,6 +497,7 @@ mod tests {
             engine,
             filter,
             clock: Clock::fixed(2026, Zone::UTC),
+            events: None,
         }
     }
 
