@@ -45,6 +45,11 @@ pub struct Args {
     #[arg(long, value_name = "PATH")]
     pub parquet: Option<PathBuf>,
 
+    /// Write the report as one self-contained HTML page (charts, no scripts,
+    /// nothing fetched) to this file (atomically).
+    #[arg(long, value_name = "PATH")]
+    pub html: Option<PathBuf>,
+
     /// Write one row per delivery attempt as Parquet under this directory,
     /// partitioned date=YYYY-MM-DD/host=NAME/ (replaces the partitions it writes).
     #[arg(long, value_name = "DIR")]

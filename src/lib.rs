@@ -394,7 +394,7 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome, Error> {
         }
         None => (&args.files, &args.common),
     };
-    for export in [&args.csv, &args.parquet, &args.prometheus]
+    for export in [&args.csv, &args.parquet, &args.prometheus, &args.html]
         .into_iter()
         .flatten()
     {
@@ -505,6 +505,15 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome, Error> {
         });
     }
 
+    if let Some(path) = &args.html {
+        let page = report::html::render(&report);
+        export::write_atomic(path, |w| w.write_all(page.as_bytes())).map_err(|cause| {
+            Error::Export {
+                path: path.clone(),
+                cause,
+            }
+        })?;
+    }
     if let Some(path) = &args.prometheus {
         let last_line = analysis.batch.span.map(|(_, last)| last);
         export::prometheus::write(&report, now(), last_line, path).map_err(|cause| {

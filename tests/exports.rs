@@ -243,3 +243,99 @@ fn walk(dir: &std::path::Path) -> Vec<String> {
     }
     out
 }
+
+fn chromium() -> Option<&'static str> {
+    ["chromium", "chromium-browser", "google-chrome"]
+        .into_iter()
+        .find(|b| {
+            std::process::Command::new(b)
+                .arg("--version")
+                .output()
+                .is_ok_and(|o| o.status.success())
+        })
+}
+
+/// `--html`: one self-contained page, loaded in a real headless browser: no
+/// console errors, the charts are there, and markup in log lines stays text.
+#[test]
+fn html_report_loads_in_a_browser_with_charts_and_inert_log_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("mail.log");
+    let mut text = fs::read_to_string(testdata("postfix/mail.log")).unwrap();
+    text.push_str(
+        "Nov 22 17:20:00 mx1 postfix/smtp[7]: 7F1A2B3C4D: to=<x@gmail.com>, relay=gmail-smtp-in.l.google.com[1.2.3.4]:25, delay=1, delays=0/0/0/1, dsn=5.7.1, status=bounced (host gmail-smtp-in.l.google.com[1.2.3.4] said: 550 5.7.1 <script>document.title='pwned'</script> \"><img src=x onerror=alert(1)> (in reply to end of DATA command))\n",
+    );
+    fs::write(&log, text).unwrap();
+    let html = dir.path().join("report.html");
+    mtastat()
+        .arg(&log)
+        .args(["--year", "2026", "--html"])
+        .arg(&html)
+        .assert()
+        .success();
+    let page = fs::read_to_string(&html).unwrap();
+    // Self-contained: nothing fetched, no scripts of its own.
+    for forbidden in [
+        "http-equiv=\"refresh\"",
+        "<script",
+        "<img",
+        "<link",
+        " src=\"",
+        " href=\"",
+    ] {
+        assert!(!page.contains(forbidden), "{forbidden} in the page");
+    }
+    assert!(
+        page.contains("&lt;script&gt;document.title="),
+        "log markup shown as text"
+    );
+    assert!(page.contains("&quot;&gt;&lt;img src=x onerror="));
+    let Some(browser) = chromium() else {
+        eprintln!("skipping the browser check: chromium is not installed (.ci/run installs it)");
+        return;
+    };
+    let profile = dir.path().join("profile");
+    let out = std::process::Command::new(browser)
+        .args([
+            "--headless=new",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--enable-logging=stderr",
+            "--v=0",
+            "--virtual-time-budget=2000",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .arg("--dump-dom")
+        .arg(format!("file://{}", html.display()))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let dom = String::from_utf8_lossy(&out.stdout);
+    let console = String::from_utf8_lossy(&out.stderr);
+    let errors: Vec<&str> = console
+        .lines()
+        .filter(|l| l.contains("CONSOLE") || l.contains("Uncaught") || l.contains("Refused to"))
+        .collect();
+    assert!(errors.is_empty(), "console: {errors:?}");
+    assert!(
+        dom.contains("<title>mtastat report</title>"),
+        "title changed: script ran"
+    );
+    assert!(
+        !dom.contains("<img") && !dom.contains("<script"),
+        "markup became elements"
+    );
+    assert!(dom.contains("&lt;script&gt;document.title="), "text kept");
+    assert!(dom.contains("id=\"status-bars\"") && dom.contains("id=\"families\""));
+    assert!(
+        dom.matches("class=\"chart timeline\"").count() >= 3,
+        "per-provider timelines"
+    );
+    assert!(dom.contains("class=\"episode\""), "finding episodes shaded");
+    assert!(dom.contains("class=\"finding critical\""));
+}

@@ -2,6 +2,7 @@
 //! a terminal report or as JSON.
 
 pub mod findings;
+pub mod html;
 pub mod markdown;
 pub mod sanitize;
 pub mod terminal;
