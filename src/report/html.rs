@@ -313,7 +313,7 @@ fn timelines(o: &mut String, t: &Timeline, findings: &[Finding], zone: &str) {
                             o,
                             "<rect class=\"episode\" x=\"{x0:.1}\" y=\"{top}\" width=\"{:.1}\" height=\"{h}\" fill=\"rgba(198,40,40,.12)\"><title>{}: {}–{}</title></rect>",
                             x1 - x0,
-                            escape(&f.rule),
+                            escape(f.rule),
                             escape(&e.since_time),
                             escape(&e.until_time)
                         );
