@@ -170,7 +170,7 @@ impl EventSink {
 /// `%XX`, so a hostile host name cannot climb out of the directory.
 fn partition_value(host: &str) -> String {
     if host.is_empty() {
-        return "__unknown__".into();
+        return "__HIVE_DEFAULT_PARTITION__".into();
     }
     let mut out = String::with_capacity(host.len());
     for b in host.bytes() {
@@ -384,7 +384,7 @@ mod tests {
     fn hostile_host_names_stay_inside_the_directory() {
         assert_eq!(partition_value("mx1.example.org"), "mx1.example.org");
         assert_eq!(partition_value("../../etc"), "%2E.%2F..%2Fetc");
-        assert_eq!(partition_value(""), "__unknown__");
+        assert_eq!(partition_value(""), "__HIVE_DEFAULT_PARTITION__");
         assert_eq!(partition_value("a b=c"), "a%20b%3Dc");
     }
 }
