@@ -68,9 +68,7 @@ fn side(report: &Report, id: &str) -> Side {
     let statuses = STATUSES
         .iter()
         .map(|st| {
-            let count = summary
-                .and_then(|p| p.by_status.iter().find(|s| s.status == *st))
-                .map_or(0, |s| s.count);
+            let count = summary.map_or(0, |p| p.status_count(st));
             Share {
                 name: st.to_string(),
                 count,

@@ -208,27 +208,10 @@ fn status_bars(o: &mut String, providers: &[ProviderSummary]) {
         );
         let total = p.attempts.max(1) as f64;
         let mut x = label_w;
-        let known: u64 = STATUSES
-            .iter()
-            .map(|(s, _)| {
-                p.by_status
-                    .iter()
-                    .find(|b| b.status == *s)
-                    .map_or(0, |b| b.count)
-            })
-            .sum();
+        let known: u64 = STATUSES.iter().map(|(s, _)| p.status_count(s)).sum();
         let segments = STATUSES
             .iter()
-            .map(|(s, c)| {
-                (
-                    *s,
-                    *c,
-                    p.by_status
-                        .iter()
-                        .find(|b| b.status == *s)
-                        .map_or(0, |b| b.count),
-                )
-            })
+            .map(|(s, c)| (*s, *c, p.status_count(s)))
             .chain([("other", "var(--other)", p.attempts.saturating_sub(known))]);
         for (status, colour, n) in segments {
             if n == 0 {
@@ -465,12 +448,7 @@ fn provider_table(o: &mut String, providers: &[ProviderSummary]) {
         "<h2>Providers</h2><table><tr><th>provider</th><th class=\"n\">attempts</th><th class=\"n\">sent</th><th class=\"n\">deferred</th><th class=\"n\">bounced</th><th class=\"n\">expired</th><th class=\"n\">deferred %</th><th class=\"n\">failed %</th><th>top codes</th></tr>"
     );
     for p in providers {
-        let n = |s: &str| {
-            p.by_status
-                .iter()
-                .find(|b| b.status == s)
-                .map_or(0, |b| b.count)
-        };
+        let n = |s: &str| p.status_count(s);
         let codes: Vec<String> = p
             .top_codes
             .iter()

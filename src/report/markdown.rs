@@ -140,12 +140,7 @@ fn providers(o: &mut String, providers: &[ProviderSummary]) {
     );
     let _ = writeln!(o, "|---|---:|---:|---:|---:|---:|---:|---:|---|");
     for p in providers {
-        let n = |status: &str| {
-            p.by_status
-                .iter()
-                .find(|s| s.status == status)
-                .map_or(0, |s| s.count)
-        };
+        let n = |status: &str| p.status_count(status);
         let codes: Vec<String> = p
             .top_codes
             .iter()

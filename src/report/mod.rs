@@ -142,6 +142,16 @@ pub struct ProviderSummary {
     pub top_codes: Vec<CodeCount>,
 }
 
+impl ProviderSummary {
+    /// Attempts with this status (0 when none).
+    pub fn status_count(&self, status: &str) -> u64 {
+        self.by_status
+            .iter()
+            .find(|s| s.status == status)
+            .map_or(0, |s| s.count)
+    }
+}
+
 /// Count for one status.
 #[derive(Clone, Debug, Serialize)]
 pub struct StatusCount {

@@ -92,13 +92,6 @@ fn bytes(n: u64) -> String {
     }
 }
 
-fn status_count(p: &ProviderSummary, status: &str) -> u64 {
-    p.by_status
-        .iter()
-        .find(|s| s.status == status)
-        .map_or(0, |s| s.count)
-}
-
 /// Renders the whole report.
 pub fn render(report: &Report, style: Style) -> String {
     let mut o = String::new();
@@ -249,7 +242,7 @@ fn status_table(o: &mut String, r: &Report, s: Style) {
     let verify = r
         .providers
         .iter()
-        .any(|p| status_count(p, "deliverable") + status_count(p, "undeliverable") > 0);
+        .any(|p| p.status_count("deliverable") + p.status_count("undeliverable") > 0);
     let mut head = format!(
         "{:<14}{:>10}{:>10}{:>10}{:>10}{:>10}{:>9}{:>9}",
         "provider", "attempts", "sent", "deferred", "bounced", "expired", "defer%", "fail%"
@@ -262,12 +255,12 @@ fn status_table(o: &mut String, r: &Report, s: Style) {
     for p in &r.providers {
         let counts = [
             p.attempts,
-            status_count(p, "sent"),
-            status_count(p, "deferred"),
-            status_count(p, "bounced"),
-            status_count(p, "expired"),
-            status_count(p, "deliverable"),
-            status_count(p, "undeliverable"),
+            p.status_count("sent"),
+            p.status_count("deferred"),
+            p.status_count("bounced"),
+            p.status_count("expired"),
+            p.status_count("deliverable"),
+            p.status_count("undeliverable"),
         ];
         for (t, c) in totals.iter_mut().zip(counts) {
             *t += c;
