@@ -23,6 +23,16 @@ pub enum Error {
     Output(io::Error),
 }
 
+impl Error {
+    /// Wraps a write error for the export target `path` (for `map_err`).
+    pub fn export(path: &std::path::Path) -> impl FnOnce(io::Error) -> Error + '_ {
+        move |cause| Error::Export {
+            path: path.to_path_buf(),
+            cause,
+        }
+    }
+}
+
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

@@ -111,16 +111,7 @@ pub fn analyze(
             }
             Err(e) => {
                 let msg = e.to_string();
-                files.push(FileSummary {
-                    path: source.label(),
-                    format: "unknown".into(),
-                    read: "none",
-                    bytes: 0,
-                    lines: 0,
-                    delivery_attempts: 0,
-                    unparsed_lines: 0,
-                    error: Some(msg.clone()),
-                });
+                files.push(FileSummary::unread(source.label(), msg.clone()));
                 errors.push(msg);
             }
         }
@@ -452,10 +443,7 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome, Error> {
     let sink = match &args.events {
         Some(dir) => {
             let names = engine.providers.ids().map(str::to_string).collect();
-            let sink = EventSink::create(dir, names).map_err(|cause| Error::Export {
-                path: dir.clone(),
-                cause,
-            })?;
+            let sink = EventSink::create(dir, names).map_err(Error::export(dir))?;
             Some(Arc::new(sink))
         }
         None => None,
@@ -463,23 +451,13 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome, Error> {
     let mut analysis = analyze(&sources, &engine, &filter, settings, sink.as_ref());
     input::progress::finish();
     if let (Some(sink), Some(dir)) = (&sink, &args.events) {
-        sink.commit().map_err(|cause| Error::Export {
-            path: dir.clone(),
-            cause,
-        })?;
+        sink.commit().map_err(Error::export(dir))?;
     }
     for e in missing {
         let msg = e.to_string();
-        analysis.files.push(FileSummary {
-            path: e.input.clone(),
-            format: "unknown".into(),
-            read: "none",
-            bytes: 0,
-            lines: 0,
-            delivery_attempts: 0,
-            unparsed_lines: 0,
-            error: Some(msg.clone()),
-        });
+        analysis
+            .files
+            .push(FileSummary::unread(e.input.clone(), msg.clone()));
         analysis.errors.push(msg);
     }
     let (report, summary) = build_report(&analysis, &engine.providers, &thresholds, shown_in)?;
@@ -507,21 +485,12 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome, Error> {
 
     if let Some(path) = &args.html {
         let page = report::html::render(&report);
-        export::write_atomic(path, |w| w.write_all(page.as_bytes())).map_err(|cause| {
-            Error::Export {
-                path: path.clone(),
-                cause,
-            }
-        })?;
+        export::write_atomic(path, |w| w.write_all(page.as_bytes()))
+            .map_err(Error::export(path))?;
     }
     if let Some(path) = &args.prometheus {
         let last_line = analysis.batch.span.map(|(_, last)| last);
-        export::prometheus::write(&report, now(), last_line, path).map_err(|cause| {
-            Error::Export {
-                path: path.clone(),
-                cause,
-            }
-        })?;
+        export::prometheus::write(&report, now(), last_line, path).map_err(Error::export(path))?;
     }
     let exports = [
         (&args.csv, export::Format::Csv),
@@ -529,10 +498,7 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome, Error> {
     ];
     for (path, format) in exports {
         if let Some(path) = path {
-            export::write_frame(&summary, path, format).map_err(|cause| Error::Export {
-                path: path.clone(),
-                cause,
-            })?;
+            export::write_frame(&summary, path, format).map_err(Error::export(path))?;
         }
     }
 

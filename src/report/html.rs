@@ -176,6 +176,54 @@ fn legend(o: &mut String, items: &[(&str, String)]) {
     let _ = writeln!(o, "</div>");
 }
 
+/// One row of a stacked-bar chart: a provider and its segments
+/// (colour, count, what the segment is).
+struct BarRow<'a> {
+    provider: &'a ProviderSummary,
+    segments: Vec<(String, u64, String)>,
+}
+
+/// Horizontal 100 % stacked bars, one per row, labelled with the provider id
+/// (its full name on hover) and the row's total.
+fn stacked_bars(o: &mut String, id: &str, aria: &str, rows: &[BarRow<'_>]) {
+    let (label_w, bar_w, row_h) = (160.0, 700.0, 24.0);
+    let height = row_h * rows.len() as f64 + 4.0;
+    let _ = writeln!(
+        o,
+        "<svg class=\"chart\" id=\"{id}\" viewBox=\"0 0 {} {height}\" role=\"img\" aria-label=\"{aria}\">",
+        label_w + bar_w + 10.0
+    );
+    for (i, row) in rows.iter().enumerate() {
+        let y = i as f64 * row_h + 2.0;
+        let total: u64 = row.segments.iter().map(|s| s.1).sum();
+        let name = escape(&row.provider.name);
+        let _ = writeln!(
+            o,
+            "<text x=\"{}\" y=\"{}\" text-anchor=\"end\"><title>{name}</title>{} ({total})</text>",
+            label_w - 8.0,
+            y + 15.0,
+            escape(&row.provider.provider)
+        );
+        let mut x = label_w;
+        for (colour, n, what) in &row.segments {
+            if *n == 0 {
+                continue;
+            }
+            let share = *n as f64 / total.max(1) as f64;
+            let w = bar_w * share;
+            let _ = writeln!(
+                o,
+                "<rect x=\"{x:.1}\" y=\"{y}\" width=\"{w:.1}\" height=\"{}\" fill=\"{colour}\"><title>{name}: {} {n} ({:.1}%)</title></rect>",
+                row_h - 6.0,
+                escape(what),
+                100.0 * share
+            );
+            x += w;
+        }
+    }
+    let _ = writeln!(o, "</svg>");
+}
+
 /// One 100 % stacked bar per provider: sent / deferred / bounced / expired.
 fn status_bars(o: &mut String, providers: &[ProviderSummary]) {
     if providers.is_empty() {
@@ -188,47 +236,26 @@ fn status_bars(o: &mut String, providers: &[ProviderSummary]) {
         .chain([("other", "var(--other)".to_string())])
         .collect();
     legend(o, &items);
-    let (label_w, bar_w, row_h) = (160.0, 700.0, 24.0);
-    let height = row_h * providers.len() as f64 + 4.0;
-    let _ = writeln!(
-        o,
-        "<svg class=\"chart\" id=\"status-bars\" viewBox=\"0 0 {} {height}\" role=\"img\" aria-label=\"attempts by provider and status\">",
-        label_w + bar_w + 10.0
-    );
-    for (i, p) in providers.iter().enumerate() {
-        let y = i as f64 * row_h + 2.0;
-        let _ = writeln!(
-            o,
-            "<text x=\"{}\" y=\"{}\" text-anchor=\"end\"><title>{}</title>{} ({})</text>",
-            label_w - 8.0,
-            y + 15.0,
-            escape(&p.name),
-            escape(&p.provider),
-            p.attempts
-        );
-        let total = p.attempts.max(1) as f64;
-        let mut x = label_w;
-        let known: u64 = STATUSES.iter().map(|(s, _)| p.status_count(s)).sum();
-        let segments = STATUSES
-            .iter()
-            .map(|(s, c)| (*s, *c, p.status_count(s)))
-            .chain([("other", "var(--other)", p.attempts.saturating_sub(known))]);
-        for (status, colour, n) in segments {
-            if n == 0 {
-                continue;
+    let rows: Vec<BarRow<'_>> = providers
+        .iter()
+        .map(|p| {
+            let known: u64 = STATUSES.iter().map(|(s, _)| p.status_count(s)).sum();
+            let segments = STATUSES
+                .iter()
+                .map(|(s, c)| ((*c).to_string(), p.status_count(s), (*s).to_string()))
+                .chain([(
+                    "var(--other)".to_string(),
+                    p.attempts.saturating_sub(known),
+                    "other".to_string(),
+                )])
+                .collect();
+            BarRow {
+                provider: p,
+                segments,
             }
-            let w = bar_w * n as f64 / total;
-            let _ = writeln!(
-                o,
-                "<rect x=\"{x:.1}\" y=\"{y}\" width=\"{w:.1}\" height=\"{}\" fill=\"{colour}\"><title>{}: {status} {n} ({:.1}%)</title></rect>",
-                row_h - 6.0,
-                escape(&p.name),
-                100.0 * n as f64 / total
-            );
-            x += w;
-        }
-    }
-    let _ = writeln!(o, "</svg>");
+        })
+        .collect();
+    stacked_bars(o, "status-bars", "attempts by provider and status", &rows);
 }
 
 /// Minutes since the epoch of `YYYY-MM-DD HH:MM` (the report's own labels).
@@ -398,45 +425,31 @@ fn families(o: &mut String, providers: &[ProviderSummary]) {
         .collect();
     let items: Vec<(&str, String)> = items.iter().map(|(a, b)| (a.as_str(), b.clone())).collect();
     legend(o, &items);
-    let (label_w, bar_w, row_h) = (160.0, 700.0, 24.0);
-    let height = row_h * rows.len() as f64 + 4.0;
-    let _ = writeln!(
-        o,
-        "<svg class=\"chart\" id=\"families\" viewBox=\"0 0 {} {height}\" role=\"img\" aria-label=\"failures by code family\">",
-        label_w + bar_w + 10.0
-    );
-    for (i, p) in rows.iter().enumerate() {
-        let y = i as f64 * row_h + 2.0;
-        let total: u64 = p.families.iter().map(|f| f.count).sum();
-        let _ = writeln!(
-            o,
-            "<text x=\"{}\" y=\"{}\" text-anchor=\"end\"><title>{}</title>{} ({total})</text>",
-            label_w - 8.0,
-            y + 15.0,
-            escape(&p.name),
-            escape(&p.provider)
-        );
-        let mut x = label_w;
-        let mut fams: Vec<_> = p.families.iter().collect();
-        fams.sort_by_key(|f| (f.class, f.subject));
-        for f in fams {
-            let w = bar_w * f.count as f64 / total.max(1) as f64;
-            let code = f
-                .subject
-                .map_or(format!("{}.x", f.class), |s| format!("{}.{s}", f.class));
-            let _ = writeln!(
-                o,
-                "<rect x=\"{x:.1}\" y=\"{y}\" width=\"{w:.1}\" height=\"{}\" fill=\"{}\"><title>{}: {code} {} — {}</title></rect>",
-                row_h - 6.0,
-                family_colour(f.class, f.subject),
-                escape(&p.name),
-                escape(f.name),
-                f.count
-            );
-            x += w;
-        }
-    }
-    let _ = writeln!(o, "</svg>");
+    let rows: Vec<BarRow<'_>> = rows
+        .iter()
+        .map(|p| {
+            let mut fams: Vec<_> = p.families.iter().collect();
+            fams.sort_by_key(|f| (f.class, f.subject));
+            let segments = fams
+                .iter()
+                .map(|f| {
+                    let code = f
+                        .subject
+                        .map_or(format!("{}.x", f.class), |s| format!("{}.{s}", f.class));
+                    (
+                        family_colour(f.class, f.subject),
+                        f.count,
+                        format!("{code} {}", f.name),
+                    )
+                })
+                .collect();
+            BarRow {
+                provider: p,
+                segments,
+            }
+        })
+        .collect();
+    stacked_bars(o, "families", "failures by code family", &rows);
 }
 
 fn provider_table(o: &mut String, providers: &[ProviderSummary]) {

@@ -121,6 +121,22 @@ pub struct Period {
     pub last: String,
 }
 
+impl FileSummary {
+    /// An input that could not be read at all.
+    pub fn unread(path: String, error: String) -> FileSummary {
+        FileSummary {
+            path,
+            format: "unknown".into(),
+            read: "none",
+            bytes: 0,
+            lines: 0,
+            delivery_attempts: 0,
+            unparsed_lines: 0,
+            error: Some(error),
+        }
+    }
+}
+
 /// Status totals and code mix of one provider.
 #[derive(Clone, Debug, Serialize)]
 pub struct ProviderSummary {
