@@ -376,11 +376,7 @@ print(any(r['domain'].startswith("'=") for r in rows))"#,
     assert_eq!(lines[0].parse::<u64>().unwrap(), total);
     assert_eq!(lines[1], "True", "formula cell neutralised");
 
-    let has_pyarrow = process::Command::new("python3")
-        .args(["-c", "import pyarrow"])
-        .status()
-        .is_ok_and(|s| s.success());
-    if !has_pyarrow {
+    if !common::has_python_module("pyarrow") {
         eprintln!("skipping Parquet read-back: pyarrow not installed (.ci/run installs it)");
         return;
     }

@@ -3,15 +3,8 @@
 
 mod common;
 
-use common::{json_with, mtastat, per_status, python, testdata};
+use common::{has_python_module, json_with, mtastat, per_status, python, testdata};
 use std::fs;
-
-fn has_python_module(module: &str) -> bool {
-    std::process::Command::new("python3")
-        .args(["-c", &format!("import {module}")])
-        .output()
-        .is_ok_and(|o| o.status.success())
-}
 
 #[test]
 fn prometheus_textfile_parses_and_matches_the_report() {

@@ -55,6 +55,15 @@ pub fn json_with(options: &[&str], files: &[&Path]) -> Value {
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
+/// True when `python3 -c "import MODULE"` works (an optional reader for a
+/// read-back check; `.ci/run` installs them).
+pub fn has_python_module(module: &str) -> bool {
+    process::Command::new("python3")
+        .args(["-c", &format!("import {module}")])
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
 /// Runs a Python script; panics with its stderr if it fails; returns stdout lines.
 pub fn python(script: &str) -> Vec<String> {
     let out = process::Command::new("python3")
