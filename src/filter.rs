@@ -44,6 +44,13 @@ impl Filter {
 
     /// Sender-domain test (`sender` is the message's sender domain, lowercase).
     #[inline]
+    /// True when `ts` is inside `--since`/`--until` (for lines that belong
+    /// to no provider, such as inbound rejects).
+    pub fn keeps_time(&self, ts: UnixSeconds) -> bool {
+        self.since.is_none_or(|s| ts >= s) && self.until.is_none_or(|u| ts < u)
+    }
+
+    /// True when `sender` passes `--sender-domain` (always, without it).
     pub fn keeps_sender(&self, sender: &[u8]) -> bool {
         self.sender_domains.is_empty()
             || self

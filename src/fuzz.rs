@@ -144,6 +144,7 @@ fn accounted(c: &Counters) -> u64 {
         + c.deliveries
         + c.senders
         + c.host_errors
+        + c.rejects
         + c.fake_deliveries
 }
 

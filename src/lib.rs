@@ -195,6 +195,7 @@ pub fn build_report(
         zone,
     )?;
     let c = &b.counters;
+    let (rejects, rejected_clients) = report::reject_rows(b);
     let report = Report {
         tool: "mtastat",
         version: env!("CARGO_PKG_VERSION"),
@@ -212,6 +213,9 @@ pub fn build_report(
         attempts_sender_unknown: c.sender_unknown,
         fake_deliveries: c.fake_deliveries,
         host_errors: c.host_errors,
+        inbound_rejects: c.rejects,
+        rejects,
+        rejected_clients,
         invalid_utf8_delivery_lines: c.invalid_utf8,
         time_zone: zone.name(),
         period: b.span.map(|(a, z)| Period {

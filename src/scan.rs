@@ -6,7 +6,7 @@
 //! sender, or its sender line is in another chunk.
 
 use crate::aggregate::batch::{
-    Attempt, Batch, LastDeferral, NO_DELAY, NO_ID, PendingExpiry, QueueId, message_key,
+    Attempt, Batch, LastDeferral, NO_DELAY, NO_ID, PendingExpiry, QueueId, RejectKey, message_key,
     sender_domain,
 };
 use crate::classify::category::{Blocklist, Category, Classifier, Outcome};
@@ -17,6 +17,7 @@ use crate::export::events::{EventBuffer, EventSink};
 use crate::filter::Filter;
 use crate::parse::header::Header;
 use crate::parse::journal;
+use crate::parse::reject::Reject;
 use crate::parse::timestamp::Clock;
 use crate::parse::timestamp::StampCache;
 use crate::parse::{Record, Unparsed, parse_body, parse_line_cached};
@@ -300,11 +301,48 @@ impl Worker {
                     self.batch.forget(message_key(h.host, queue_id));
                 }
             }
+            Record::Reject(r) => match header {
+                Some(h) => self.reject(ctx, &h, &r),
+                None => self.batch.counters.rejects += 1,
+            },
             Record::FakeDelivery => self.batch.counters.fake_deliveries += 1,
             Record::MailOther => self.batch.counters.mail_other += 1,
             Record::OtherProgram => self.batch.counters.other_program += 1,
             Record::Unparsed(why) => self.batch.unparsed(why, line),
         }
+    }
+
+    /// The interned masked form of a reply text. Identical reply bytes
+    /// (Yahoo's [TSS04], Microsoft's 4.7.650 …) are masked once; the regex
+    /// runs only for replies not seen lately.
+    #[inline]
+    fn masked_reason(&mut self, ctx: &ScanContext<'_>, reply: &[u8]) -> u32 {
+        if let Some(r) = self.masks.get(reply) {
+            return r;
+        }
+        ctx.engine
+            .masker
+            .mask(&mut self.cache, reply, &mut self.scratch, &mut self.masked);
+        let r = self.batch.reasons.intern(&self.masked);
+        self.masks.insert(reply, r);
+        r
+    }
+
+    /// Counts one refused inbound command.
+    fn reject(&mut self, ctx: &ScanContext<'_>, h: &Header<'_>, r: &Reject<'_>) {
+        self.batch.counters.rejects += 1;
+        if !ctx.filter.keeps_time(h.ts) {
+            return;
+        }
+        let key = RejectKey {
+            kind: r.kind,
+            stage: self.batch.stages.intern(r.stage),
+            basic: r.basic.unwrap_or(0),
+            dsn: r.dsn.map_or(0, |x| x.key()),
+            reason: self.masked_reason(ctx, r.text),
+            client: self.batch.clients.intern(r.client),
+        };
+        *self.batch.rejects.entry(key).or_insert(0) += 1;
     }
 
     /// Classifies one attempt and hands it to the batch. `host_error`: an Exim
@@ -375,20 +413,7 @@ impl Worker {
             };
             // Identical reply bytes (Yahoo's [TSS04], Microsoft's 4.7.650 …)
             // are masked once; the regex runs only for replies not seen lately.
-            let reason = match self.masks.get(d.reply) {
-                Some(r) => r,
-                None => {
-                    engine.masker.mask(
-                        &mut self.cache,
-                        d.reply,
-                        &mut self.scratch,
-                        &mut self.masked,
-                    );
-                    let r = self.batch.reasons.intern(&self.masked);
-                    self.masks.insert(d.reply, r);
-                    r
-                }
-            };
+            let reason = self.masked_reason(ctx, d.reply);
             attempt.reason = Some(reason);
             // Replies that mask to the same reason mean the same thing: the
             // marker search runs once per distinct reply shape, not per line.

@@ -13,6 +13,7 @@ use crate::export::events::{EventBuffer, FLUSH_ROWS, Names};
 use crate::filter::Filter;
 use crate::parse::Unparsed;
 use crate::parse::header::Format;
+use crate::parse::reject::RejectKind;
 use hashbrown::{HashMap, HashSet};
 use std::hash::BuildHasher;
 
@@ -32,6 +33,30 @@ pub const OVERFLOW_REASON: &[u8] = b"(more distinct reasons than the table holds
 /// Postfix's default maximal_queue_lifetime is 5 days.
 pub const DEFERRAL_HORIZON_SECS: i64 = 6 * 86_400;
 const DEFERRAL_TABLE_SOFT_LIMIT: usize = 1 << 15;
+
+/// One row of the inbound-reject table: what the server refused, to whom,
+/// and why (masked).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RejectKey {
+    /// Refused, refused for now, or warned.
+    pub kind: RejectKind,
+    /// Interned SMTP stage (`RCPT`, `MAIL`, `header` …).
+    pub stage: u32,
+    /// Basic reply code, 0 when not logged.
+    pub basic: u16,
+    /// `Dsn::key()` or 0.
+    pub dsn: u32,
+    /// Interned masked reply text.
+    pub reason: u32,
+    /// Interned client (`host[ip]`).
+    pub client: u32,
+}
+
+/// Clients kept by name in the reject table; past this they are counted
+/// under [`OVERFLOW_CLIENT`].
+pub const MAX_CLIENTS: usize = 1 << 16;
+/// Client label once [`MAX_CLIENTS`] is reached.
+pub const OVERFLOW_CLIENT: &[u8] = b"(more clients than the table holds)";
 
 /// Syslog hosts kept by name for the events export.
 pub const MAX_HOSTS: usize = 1 << 12;
@@ -356,6 +381,8 @@ pub struct Counters {
     pub fake_deliveries: u64,
     /// Exim host-level errors (`<id> H=host [ip]: …`) before trying the next host.
     pub host_errors: u64,
+    /// Inbound commands the server refused or warned about (reject lines).
+    pub rejects: u64,
     /// Envelope-sender lines (qmgr `from=`, Exim `<=`).
     pub senders: u64,
     /// Attempts whose message's sender line was not in the input.
@@ -385,6 +412,7 @@ impl Counters {
         self.filtered_out += o.filtered_out;
         self.fake_deliveries += o.fake_deliveries;
         self.host_errors += o.host_errors;
+        self.rejects += o.rejects;
         self.senders += o.senders;
         self.sender_unknown += o.sender_unknown;
         self.invalid_utf8 += o.invalid_utf8;
@@ -486,6 +514,12 @@ pub struct Batch {
     pub relays: Interner,
     /// Rows for `--events`, when exported.
     pub events: Option<EventBuffer>,
+    /// Inbound rejects by kind, stage, code, reason and client.
+    pub rejects: HashMap<RejectKey, u64, Fast>,
+    /// SMTP stages named by rejects.
+    pub stages: Interner,
+    /// Clients named by rejects.
+    pub clients: Interner,
 }
 
 impl Default for Batch {
@@ -513,6 +547,9 @@ impl Default for Batch {
             hosts: Interner::with_limit(MAX_HOSTS, b"(more hosts than the table holds)"),
             relays: Interner::with_limit(MAX_RELAYS, b"(more relays than the table holds)"),
             events: None,
+            rejects: HashMap::default(),
+            stages: Interner::with_limit(64, b"(other)"),
+            clients: Interner::with_limit(MAX_CLIENTS, OVERFLOW_CLIENT),
         }
     }
 }
@@ -752,6 +789,7 @@ impl Batch {
         // The right's rows name its own interned ids: out before they change.
         right.flush_events();
         if self.counters.lines == 0
+            && self.rejects.is_empty()
             && self.summary.is_empty()
             && self.deferrals.is_empty()
             && self.sender_of.is_empty()
@@ -800,6 +838,14 @@ impl Batch {
             for id in ids {
                 keep_earliest(mine, id);
             }
+        }
+        let stg = self.stages.absorb(&right.stages);
+        let cli = self.clients.absorb(&right.clients);
+        for (mut k, n) in right.rejects {
+            k.stage = remap(&stg, k.stage);
+            k.reason = remap(&rea, k.reason);
+            k.client = remap(&cli, k.client);
+            *self.rejects.entry(k).or_insert(0) += n;
         }
         for ((p, c, r), n) in right.recipient_counts {
             *self

@@ -14,6 +14,7 @@
 
 use super::Unparsed;
 use super::find;
+use super::reject::{self, Reject};
 use super::reply::reply_codes;
 use crate::event::{Delivery, Status};
 
@@ -39,6 +40,8 @@ pub enum EximRecord<'a> {
     },
     /// `*>`: delivery suppressed by `-N`; nothing was sent.
     FakeDelivery,
+    /// The server refused a command (`H=… rejected RCPT <…>: …`).
+    Reject(Reject<'a>),
     /// A delivery flag we could not take apart.
     Malformed(Unparsed),
     /// Everything else: understood, not counted.
@@ -79,6 +82,12 @@ pub fn parse(body: &[u8]) -> EximRecord<'_> {
     };
     let msg_id = &body[..sp];
     if !is_message_id(msg_id) {
+        // Refusals come before a message exists: no id, `H=` first.
+        if body.starts_with(b"H=")
+            && let Some(r) = reject::exim(body)
+        {
+            return EximRecord::Reject(r);
+        }
         return EximRecord::Other;
     }
     let rest = &body[sp + 1..];

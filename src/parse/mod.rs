@@ -34,6 +34,7 @@ pub mod find;
 pub mod header;
 pub mod journal;
 pub mod postfix;
+pub mod reject;
 pub mod reply;
 pub mod timestamp;
 
@@ -139,6 +140,8 @@ pub enum Record<'a> {
     /// Exim `<id> H=host [ip]: …`: one MX host failed before Exim tried the
     /// next; a failed attempt without a recipient.
     HostError(Delivery<'a>),
+    /// The server refused a command from a client (inbound).
+    Reject(reject::Reject<'a>),
     /// Exim `*>`: a delivery suppressed by `-N`.
     FakeDelivery,
     /// A Postfix or Exim line mtastat does not model (connects, cleanup …).
@@ -182,6 +185,7 @@ pub fn parse_body<'a>(header: &Header<'a>) -> Record<'a> {
                 Record::Expired { queue_id, sender }
             }
             postfix::PostfixRecord::Removed { queue_id } => Record::Removed { queue_id },
+            postfix::PostfixRecord::Reject(r) => Record::Reject(r),
             postfix::PostfixRecord::Malformed(why) => Record::Unparsed(why),
             postfix::PostfixRecord::Other => Record::MailOther,
         },
@@ -194,6 +198,7 @@ pub fn parse_body<'a>(header: &Header<'a>) -> Record<'a> {
             exim::EximRecord::HostError(d) => Record::HostError(d),
             exim::EximRecord::Completed { msg_id } => Record::Removed { queue_id: msg_id },
             exim::EximRecord::FakeDelivery => Record::FakeDelivery,
+            exim::EximRecord::Reject(r) => Record::Reject(r),
             exim::EximRecord::Malformed(why) => Record::Unparsed(why),
             exim::EximRecord::Other => Record::MailOther,
         },

@@ -12,6 +12,7 @@
 
 use super::Unparsed;
 use super::find;
+use super::reject::{self, Reject};
 use super::reply::reply_codes;
 use crate::dsn::Dsn;
 use crate::event::{Delivery, Status};
@@ -42,6 +43,8 @@ pub enum PostfixRecord<'a> {
         /// Queue id.
         queue_id: &'a [u8],
     },
+    /// smtpd, postscreen or cleanup refused (or warned about) a command.
+    Reject(Reject<'a>),
     /// A line that carries `status=` but is not in any shape we know.
     Malformed(Unparsed),
     /// Everything else (smtpd connects, cleanup, warnings …): understood, not counted.
@@ -51,7 +54,7 @@ pub enum PostfixRecord<'a> {
 /// Parses one Postfix message body; `service` is the daemon (`smtp`, `qmgr` …).
 pub fn parse<'a>(service: &'a [u8], body: &'a [u8]) -> PostfixRecord<'a> {
     if !logs_queue_events(service) {
-        return PostfixRecord::Other;
+        return inbound(service, body);
     }
     let Some((queue_id, rest)) = split_queue_id(body) else {
         return other_or_malformed(body);
@@ -79,6 +82,29 @@ pub fn parse<'a>(service: &'a [u8], body: &'a [u8]) -> PostfixRecord<'a> {
         }
     }
     other_or_malformed(rest)
+}
+
+/// smtpd, postscreen and cleanup lines: a refusal, or nothing we count.
+/// `NOQUEUE: reject: …` and `QUEUEID: reject: …` both start with a word and
+/// `: `, so a line that does not is answered by one byte search.
+#[inline]
+fn inbound<'a>(service: &[u8], body: &'a [u8]) -> PostfixRecord<'a> {
+    if !matches!(service, b"smtpd" | b"postscreen" | b"cleanup") {
+        return PostfixRecord::Other;
+    }
+    // The queue id (or NOQUEUE) is at most 15 characters: look no further.
+    let head = body.get(..17).unwrap_or(body);
+    let rest = match find::byte(b':', head) {
+        Some(colon) if body.get(colon + 1) == Some(&b' ') => &body[colon + 2..],
+        _ => return PostfixRecord::Other,
+    };
+    if !(rest.starts_with(b"reject: ") || rest.starts_with(b"warn: ")) {
+        return PostfixRecord::Other;
+    }
+    match reject::postfix(rest) {
+        Some(r) => PostfixRecord::Reject(r),
+        None => PostfixRecord::Other,
+    }
 }
 
 /// Daemons that never log a delivery, a queue sender or a removal: half

@@ -18,6 +18,7 @@ use crate::parse::Unparsed;
 use crate::zone::Zone;
 use polars::prelude::*;
 use serde::Serialize;
+use std::collections::HashMap;
 
 /// The whole report (`--json` prints exactly this).
 #[derive(Clone, Debug, Serialize)]
@@ -55,6 +56,14 @@ pub struct Report {
     /// Exim per-host failures before the next MX was tried: in the findings
     /// and timeline, not in the per-recipient tables.
     pub host_errors: u64,
+    /// Inbound commands this server refused or warned about (all reject
+    /// lines, before --since/--until).
+    pub inbound_rejects: u64,
+    /// Those refusals inside --since/--until, by kind, stage, code and
+    /// masked reason (top rows).
+    pub rejects: Vec<RejectRow>,
+    /// The clients refused most (top 10).
+    pub rejected_clients: Vec<ClientCount>,
     /// Delivery lines with invalid UTF-8 (shown escaped).
     pub invalid_utf8_delivery_lines: u64,
     /// The zone every time in this report is written in (`--tz`, the
@@ -494,6 +503,93 @@ pub fn timeline(df: &DataFrame, zone: Zone) -> PolarsResult<Option<Timeline>> {
         end: zone.format_minute(end),
         providers,
     }))
+}
+
+/// What the server refused, grouped by kind, stage, code and masked reason.
+#[derive(Clone, Debug, Serialize)]
+pub struct RejectRow {
+    /// `reject`, `temporary reject` or `reject warning`.
+    pub kind: &'static str,
+    /// SMTP stage (`RCPT`, `MAIL`, `DATA`, `CONNECT`, `header` …).
+    pub stage: String,
+    /// Basic reply code, when logged.
+    pub code: Option<u16>,
+    /// Enhanced status code, when logged.
+    pub dsn: Option<String>,
+    /// The reply text, masked.
+    pub reason: String,
+    /// Refusals.
+    pub count: u64,
+    /// Distinct clients refused this way.
+    pub clients: u64,
+    /// The clients refused most this way (up to three).
+    pub top_clients: Vec<ClientCount>,
+}
+
+/// A client and how often it was refused.
+#[derive(Clone, Debug, Serialize)]
+pub struct ClientCount {
+    /// `host[ip]` as logged.
+    pub client: String,
+    /// Refusals.
+    pub count: u64,
+}
+
+/// Rows of the reject table listed.
+pub const REJECT_ROWS: usize = 20;
+
+/// Groups a batch's inbound rejects (inside --since/--until) for the report:
+/// the top reasons and the clients refused most.
+pub fn reject_rows(batch: &Batch) -> (Vec<RejectRow>, Vec<ClientCount>) {
+    type Group = (crate::parse::reject::RejectKind, u32, u16, u32, u32);
+    let mut groups: HashMap<Group, (u64, HashMap<u32, u64>)> = HashMap::new();
+    let mut clients: HashMap<u32, u64> = HashMap::new();
+    for (k, n) in &batch.rejects {
+        let g = groups
+            .entry((k.kind, k.stage, k.basic, k.dsn, k.reason))
+            .or_default();
+        g.0 += n;
+        *g.1.entry(k.client).or_insert(0) += n;
+        *clients.entry(k.client).or_insert(0) += n;
+    }
+    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    let top = |m: &HashMap<u32, u64>, n: usize| -> Vec<ClientCount> {
+        let mut v: Vec<(u32, u64)> = m.iter().map(|(c, k)| (*c, *k)).collect();
+        v.sort_by(|a, b| {
+            b.1.cmp(&a.1)
+                .then_with(|| batch.clients.get(a.0).cmp(batch.clients.get(b.0)))
+        });
+        v.into_iter()
+            .take(n)
+            .map(|(c, count)| ClientCount {
+                client: text(batch.clients.get(c)),
+                count,
+            })
+            .collect()
+    };
+    let mut rows: Vec<RejectRow> = groups
+        .into_iter()
+        .map(
+            |((kind, stage, basic, dsn, reason), (count, by_client))| RejectRow {
+                kind: kind.as_str(),
+                stage: text(batch.stages.get(stage)),
+                code: (basic != 0).then_some(basic),
+                dsn: (dsn != 0).then(|| Dsn::from_key(dsn).to_string()),
+                reason: text(batch.reasons.get(reason)),
+                count,
+                clients: by_client.len() as u64,
+                top_clients: top(&by_client, 3),
+            },
+        )
+        .collect();
+    rows.sort_by(|a, b| {
+        b.count
+            .cmp(&a.count)
+            .then_with(|| a.reason.cmp(&b.reason))
+            .then_with(|| a.stage.cmp(&b.stage))
+    });
+    rows.truncate(REJECT_ROWS);
+    (rows, top(&clients, 10))
 }
 
 /// Builds the unparsed-reason list from a batch.

@@ -98,6 +98,7 @@ pub fn render(report: &Report, style: Style) -> String {
     header(&mut o, report, style);
     if report.delivery_attempts == 0 {
         let _ = writeln!(o, "\nNo delivery attempts found.");
+        rejects(&mut o, report, style);
         unparsed(&mut o, report, style);
         return o;
     }
@@ -106,8 +107,66 @@ pub fn render(report: &Report, style: Style) -> String {
     status_table(&mut o, report, style);
     family_table(&mut o, report, style);
     details(&mut o, report, style);
+    rejects(&mut o, report, style);
     unparsed(&mut o, report, style);
     o
+}
+
+/// What this server refused: the top reasons and the clients refused most.
+fn rejects(o: &mut String, r: &Report, s: Style) {
+    if r.rejects.is_empty() {
+        return;
+    }
+    let shown: u64 = r.rejects.iter().map(|x| x.count).sum();
+    let _ = writeln!(
+        o,
+        "\n{}  {}",
+        s.bold("Inbound rejects"),
+        s.dim(&format!(
+            "what this server refused: {} lines{}",
+            thousands(r.inbound_rejects),
+            if shown < r.inbound_rejects {
+                format!(", top {} reasons shown", r.rejects.len())
+            } else {
+                String::new()
+            }
+        ))
+    );
+    for x in &r.rejects {
+        let code = match (&x.code, &x.dsn) {
+            (Some(c), Some(d)) => format!("{c} {d}"),
+            (Some(c), None) => c.to_string(),
+            (None, Some(d)) => d.clone(),
+            (None, None) => "-".into(),
+        };
+        let head = format!(
+            "{:>7}  {:<16} {:<5} {:<9} ",
+            thousands(x.count),
+            x.kind,
+            terminal(&x.stage),
+            code
+        );
+        let room = WIDTH.saturating_sub(head.chars().count()).max(20);
+        let _ = writeln!(o, "{head}{}", ellipsize(&terminal(&x.reason), room));
+        let clients: Vec<String> = x
+            .top_clients
+            .iter()
+            .map(|c| format!("{} ×{}", terminal(&c.client), thousands(c.count)))
+            .collect();
+        let more = if x.clients > x.top_clients.len() as u64 {
+            format!(" (+{} more)", x.clients - x.top_clients.len() as u64)
+        } else {
+            String::new()
+        };
+        let _ = writeln!(
+            o,
+            "{}",
+            s.dim(&ellipsize(
+                &format!("         clients: {}{more}", clients.join(", ")),
+                WIDTH
+            ))
+        );
+    }
 }
 
 /// `--quiet`: the findings at `floor` or worse under a one-line header, or
