@@ -55,6 +55,12 @@ pub struct Args {
     #[arg(long, value_name = "DIR")]
     pub events: Option<PathBuf>,
 
+    /// Write one row per recipient per message (arrival, attempts, codes on
+    /// the way, final disposition, time taken) to this file: CSV when it ends
+    /// in .csv, else Parquet (zstd). Streamed, written atomically.
+    #[arg(long, value_name = "PATH")]
+    pub journeys: Option<PathBuf>,
+
     /// Write metrics for node_exporter's textfile collector to this file
     /// (atomically; e.g. /var/lib/prometheus/node-exporter/mtastat.prom).
     #[arg(long, value_name = "PATH")]

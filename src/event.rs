@@ -108,6 +108,9 @@ pub struct Delivery<'a> {
     pub reply: &'a [u8],
     /// Total delay in seconds, when logged.
     pub delay: Option<f32>,
+    /// Postfix's `delays=a/b/c/d` split in seconds: before the queue
+    /// manager, in the queue manager, connection setup, transmission.
+    pub delays: Option<[f32; 4]>,
     /// True when the recipient was delivered on this host (mailbox, file, pipe).
     pub local: bool,
     /// False when the MTA did not even try: Postfix "delivery temporarily
@@ -130,4 +133,27 @@ impl Delivery<'_> {
             _ => self.status.implied_class(),
         }
     }
+}
+
+/// What the MTA logged about a message on its way into the queue: the
+/// journey's first facts. One line holds one or several of them (Exim's
+/// `<=` line has all; Postfix spreads them over smtpd, cleanup and qmgr).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Queued<'a> {
+    /// Postfix queue id or Exim message id.
+    pub queue_id: &'a [u8],
+    /// The envelope sender (empty for `<>`), when the line names it.
+    pub sender: Option<&'a [u8]>,
+    /// Message size in bytes (`size=`, Exim `S=`).
+    pub size: Option<u64>,
+    /// Number of recipients (Postfix `nrcpt=`).
+    pub nrcpt: Option<u32>,
+    /// The sending client (`client=host[ip]`, Exim `H=`, `pickup` for local
+    /// submission); empty when the line does not name it.
+    pub client: &'a [u8],
+    /// The `Message-ID` header (cleanup `message-id=`, Exim `id=`).
+    pub message_id: &'a [u8],
+    /// This line marks the message's arrival (cleanup, Exim `<=`), not a
+    /// later step such as qmgr taking it from the deferred queue again.
+    pub arrival: bool,
 }

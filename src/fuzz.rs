@@ -84,8 +84,9 @@ pub fn header(data: &[u8]) {
     }
 }
 
-const SERVICES: [&[u8]; 8] = [
-    b"smtp", b"lmtp", b"qmgr", b"local", b"virtual", b"pipe", b"error", b"bounce",
+const SERVICES: [&[u8]; 12] = [
+    b"smtp", b"lmtp", b"qmgr", b"local", b"virtual", b"pipe", b"error", b"bounce", b"smtpd",
+    b"cleanup", b"pickup", b"postscreen",
 ];
 
 /// The Postfix body parser (the first byte picks the daemon).
@@ -100,13 +101,22 @@ pub fn postfix(data: &[u8]) {
                 assert!(inside(part, body));
             }
         }
-        postfix::PostfixRecord::Queued { queue_id, sender }
-        | postfix::PostfixRecord::Expired { queue_id, sender } => {
+        postfix::PostfixRecord::Queued(q) => queued_inside(&q, body),
+        postfix::PostfixRecord::Expired { queue_id, sender } => {
             assert!(inside(queue_id, body) && inside(sender, body));
         }
         postfix::PostfixRecord::Removed { queue_id } => assert!(inside(queue_id, body)),
         _ => {}
     }
+}
+
+/// Every field of an arrival borrows from the line (or is a constant label).
+fn queued_inside(q: &crate::event::Queued<'_>, line: &[u8]) {
+    let sender = q.sender.unwrap_or_default();
+    for part in [q.queue_id, sender, q.message_id] {
+        assert!(inside(part, line));
+    }
+    assert!(inside(q.client, line) || matches!(q.client, b"pickup" | b"local"));
 }
 
 /// The Exim body parser.
@@ -117,9 +127,7 @@ pub fn exim(data: &[u8]) {
                 assert!(inside(part, data));
             }
         }
-        exim::EximRecord::Received { msg_id, sender } => {
-            assert!(inside(msg_id, data) && inside(sender, data));
-        }
+        exim::EximRecord::Received(q) => queued_inside(&q, data),
         exim::EximRecord::Completed { msg_id } => assert!(inside(msg_id, data)),
         _ => {}
     }
@@ -158,6 +166,7 @@ pub fn scanner(data: &[u8]) {
         filter: &filter,
         clock: clocks()[0],
         events: None,
+        journey_text: false,
     };
     let lines = if data.is_empty() {
         0

@@ -36,18 +36,20 @@ pub mod filter;
 #[doc(hidden)]
 pub mod fuzz;
 pub mod input;
+pub mod journey;
 pub mod parse;
 pub mod report;
 pub mod scan;
 pub mod zone;
 
-use aggregate::batch::Batch;
+use aggregate::batch::{Batch, Counters};
 use aggregate::frame::{outcomes_frame, reasons_frame, summary_frame, timeline_frame};
 use classify::provider::ProviderMap;
 use cli::{Args, ColorChoice, Command, Common, FailOn, OutputFormat};
 use detect::{Finding, Frames, Samples, Severity, Thresholds};
 use error::Error;
 use export::events::EventSink;
+use export::journeys::JourneySink;
 use filter::Filter;
 use input::{InputSettings, ReadMode, Source};
 use parse::header::Format;
@@ -86,6 +88,7 @@ pub fn analyze(
     filter: &Filter,
     settings: InputSettings,
     events: Option<&Arc<EventSink>>,
+    journeys: Option<&Arc<JourneySink>>,
 ) -> Analysis {
     // input::scan sets the clock per file (from --year or the file's mtime).
     let ctx = ScanContext {
@@ -93,21 +96,22 @@ pub fn analyze(
         filter,
         clock: settings.clock(0),
         events,
+        journey_text: journeys.is_some(),
     };
     let mut total = Batch::default();
+    total.journeys.sink = journeys.cloned();
     let mut files = Vec::with_capacity(sources.len());
     let mut errors = Vec::new();
     for source in sources {
-        match input::scan(source, settings, &ctx) {
+        match input::scan(source, settings, &ctx, &mut total) {
             Ok(scanned) => {
-                let mut summary = file_summary(source, &scanned.batch, scanned.mode);
+                let mut summary = file_summary(source, &scanned.counters, scanned.mode);
                 if let Some(problem) = scanned.problem {
                     let msg = format!("{}: {problem}", source.label());
                     summary.error = Some(msg.clone());
                     errors.push(msg);
                 }
                 files.push(summary);
-                total = total.merge(scanned.batch, filter);
             }
             Err(e) => {
                 let msg = e.to_string();
@@ -124,10 +128,10 @@ pub fn analyze(
     }
 }
 
-fn file_summary(source: &Source, b: &Batch, mode: ReadMode) -> FileSummary {
+fn file_summary(source: &Source, c: &Counters, mode: ReadMode) -> FileSummary {
     let (best, n) = Format::ALL
         .iter()
-        .map(|f| (*f, b.counters.by_format[*f as usize]))
+        .map(|f| (*f, c.by_format[*f as usize]))
         .max_by_key(|(_, n)| *n)
         .unwrap_or((Format::Syslog, 0));
     FileSummary {
@@ -138,10 +142,10 @@ fn file_summary(source: &Source, b: &Batch, mode: ReadMode) -> FileSummary {
             best.as_str().into()
         },
         read: mode.as_str(),
-        bytes: b.counters.bytes,
-        lines: b.counters.lines,
-        delivery_attempts: b.counters.deliveries,
-        unparsed_lines: b.counters.unparsed_total(),
+        bytes: c.bytes,
+        lines: c.lines,
+        delivery_attempts: c.deliveries,
+        unparsed_lines: c.unparsed_total(),
         error: None,
     }
 }
@@ -230,6 +234,14 @@ pub fn build_report(
         reasons: report::reason_rows(&reasons, zone)?,
     };
     Ok((report, summary))
+}
+
+/// The journeys export's format, by the file's extension (CSV for `.csv`).
+fn export_format(path: &std::path::Path) -> export::Format {
+    match path.extension() {
+        Some(e) if e.eq_ignore_ascii_case("csv") => export::Format::Csv,
+        _ => export::Format::Parquet,
+    }
 }
 
 fn now() -> UnixSeconds {
@@ -389,7 +401,7 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome, Error> {
         }
         None => (&args.files, &args.common),
     };
-    for export in [&args.csv, &args.parquet, &args.prometheus, &args.html]
+    for export in [&args.csv, &args.parquet, &args.prometheus, &args.html, &args.journeys]
         .into_iter()
         .flatten()
     {
@@ -452,10 +464,37 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome, Error> {
         }
         None => None,
     };
-    let mut analysis = analyze(&sources, &engine, &filter, settings, sink.as_ref());
+    let journeys = match &args.journeys {
+        Some(path) => {
+            let format = export_format(path);
+            let names = engine.providers.ids().map(str::to_string).collect();
+            let sink = JourneySink::create(path, format, names).map_err(Error::export(path))?;
+            Some(Arc::new(sink))
+        }
+        None => None,
+    };
+    let mut analysis = analyze(
+        &sources,
+        &engine,
+        &filter,
+        settings,
+        sink.as_ref(),
+        journeys.as_ref(),
+    );
     input::progress::finish();
     if let (Some(sink), Some(dir)) = (&sink, &args.events) {
         sink.commit().map_err(Error::export(dir))?;
+    }
+    if let (Some(sink), Some(path)) = (&journeys, &args.journeys) {
+        let b = &analysis.batch;
+        let names = journey::Names {
+            addresses: &b.addresses,
+            senders: &b.senders,
+            clients: &b.clients,
+            domains: &b.domains,
+            reasons: &b.reasons,
+        };
+        sink.commit(names).map_err(Error::export(path))?;
     }
     for e in missing {
         let msg = e.to_string();

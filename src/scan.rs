@@ -12,7 +12,8 @@ use crate::aggregate::batch::{
 use crate::classify::category::{Blocklist, Category, Classifier, Outcome};
 use crate::classify::provider::{ProviderId, ProviderMap, domain_of, lowercase_into};
 use crate::classify::reason::Masker;
-use crate::event::{Delivery, Status};
+use crate::event::{Delivery, Queued, Status};
+use crate::journey::log::{AttemptRow, JourneyLog, Kind, MessageRow};
 use crate::export::events::{EventBuffer, EventSink};
 use crate::filter::Filter;
 use crate::parse::header::Header;
@@ -69,6 +70,9 @@ pub struct ScanContext<'a> {
     pub clock: Clock,
     /// Where `--events` rows go, when exported.
     pub events: Option<&'a Arc<EventSink>>,
+    /// Keep the strings the `--journeys` export shows (queue ids, hosts,
+    /// addresses, Message-IDs) in the journey rows.
+    pub journey_text: bool,
 }
 
 /// Distinct reply shapes whose category a worker remembers.
@@ -153,10 +157,13 @@ pub struct Worker {
 impl Worker {
     /// A fresh worker.
     pub fn new(ctx: &ScanContext<'_>) -> Worker {
-        let batch = Batch {
+        let mut batch = Batch {
             events: ctx.events.map(|sink| EventBuffer::new(sink.clone())),
             ..Batch::default()
         };
+        if ctx.journey_text {
+            batch.journeys.log = JourneyLog::with_text();
+        }
         Worker {
             batch,
             cache: ctx.engine.masker.cache(),
@@ -178,7 +185,7 @@ impl Worker {
         self.categories.clear();
         self.masks.clear();
         self.destinations.clear();
-        let fresh = Batch {
+        let mut fresh = Batch {
             events: self
                 .batch
                 .events
@@ -186,6 +193,9 @@ impl Worker {
                 .map(|e| EventBuffer::new(e.sink())),
             ..Batch::default()
         };
+        if self.batch.journeys.log.messages.text.is_some() {
+            fresh.journeys.log = JourneyLog::with_text();
+        }
         std::mem::replace(&mut self.batch, fresh)
     }
 
@@ -278,16 +288,14 @@ impl Worker {
                             NO_ID
                         },
                     };
+                    self.journey_message(&h, queue_id, MessageRow::bare(p.message, Kind::Expire, h.ts), b"");
                     self.batch.expire(p, ctx.filter);
                 }
             }
-            Record::Sender { queue_id, sender } => match header {
-                Some(h) => {
-                    let message = message_key(h.host, queue_id);
-                    self.batch
-                        .see_sender(message, sender, &mut self.scratch, h.ts)
-                }
-                None => self.batch.counters.senders += 1,
+            Record::Queued(q) => match header {
+                Some(h) => self.queued(&h, &q),
+                None if q.sender.is_some() => self.batch.counters.senders += 1,
+                None => self.batch.counters.mail_other += 1,
             },
             Record::HostError(d) => {
                 self.batch.counters.host_errors += 1;
@@ -298,7 +306,10 @@ impl Worker {
             Record::Removed { queue_id } => {
                 self.batch.counters.mail_other += 1;
                 if let Some(h) = header {
-                    self.batch.forget(message_key(h.host, queue_id));
+                    let message = message_key(h.host, queue_id);
+                    let row = MessageRow::bare(message, Kind::Remove, h.ts);
+                    self.journey_message(&h, queue_id, row, b"");
+                    self.batch.forget(message);
                 }
             }
             Record::Reject(r) => match header {
@@ -310,6 +321,54 @@ impl Worker {
             Record::OtherProgram => self.batch.counters.other_program += 1,
             Record::Unparsed(why) => self.batch.unparsed(why, line),
         }
+    }
+
+    /// A message's arrival facts: the sender join's table and a journey row.
+    fn queued(&mut self, h: &Header<'_>, q: &Queued<'_>) {
+        let message = message_key(h.host, q.queue_id);
+        let mut row = MessageRow::bare(
+            message,
+            if q.arrival {
+                Kind::Arrive
+            } else if q.sender.is_none() && !q.client.is_empty() {
+                Kind::Client
+            } else {
+                Kind::Queued
+            },
+            h.ts,
+        );
+        match q.sender {
+            Some(sender) => {
+                self.batch
+                    .see_sender(message, sender, &mut self.scratch, h.ts);
+                row.sender = self.batch.addresses.intern(sender);
+                let domain = sender_domain(sender, &mut self.scratch);
+                row.sender_domain = self.batch.senders.intern(domain);
+            }
+            None => self.batch.counters.mail_other += 1,
+        }
+        if let Some(size) = q.size {
+            row.size = size;
+        }
+        if let Some(n) = q.nrcpt {
+            row.nrcpt = n;
+        }
+        if !q.client.is_empty() {
+            row.client = self.batch.clients.intern(q.client);
+        }
+        self.journey_message(h, q.queue_id, row, q.message_id);
+    }
+
+    /// Appends a message-level journey row.
+    #[inline]
+    fn journey_message(&mut self, h: &Header<'_>, queue_id: &[u8], row: MessageRow, message_id: &[u8]) {
+        self.batch.journeys.log.message(row, || {
+            (
+                String::from_utf8_lossy(queue_id).into_owned(),
+                String::from_utf8_lossy(h.host).into_owned(),
+                String::from_utf8_lossy(message_id).into_owned(),
+            )
+        });
     }
 
     /// The interned masked form of a reply text. Identical reply bytes
@@ -392,9 +451,7 @@ impl Worker {
             needs_cause: false,
             host: NO_ID,
             relay: NO_ID,
-            delay_ms: d.delay.map_or(NO_DELAY, |s| {
-                (s * 1000.0).clamp(0.0, (NO_DELAY - 1) as f32) as u32
-            }),
+            delay_ms: d.delay.map_or(NO_DELAY, seconds_to_ms),
         };
         if ctx.events.is_some() {
             attempt.host = self.batch.hosts.intern(h.host);
@@ -466,8 +523,38 @@ impl Worker {
                 _ => {}
             }
         }
+        if !host_error && !matches!(d.status, Status::Deliverable | Status::Undeliverable) {
+            let row = AttemptRow {
+                msg: message,
+                ts: h.ts,
+                rcpt: BytesMemo::<u32>::hash(d.recipient),
+                provider,
+                domain,
+                status: d.status,
+                attempted: d.attempted,
+                dsn: attempt.dsn,
+                basic: d.basic.unwrap_or(0),
+                reason: attempt.reason.unwrap_or(NO_ID),
+                delay_ms: attempt.delay_ms,
+                split: d.delays.map_or([u32::MAX; 4], |s| s.map(seconds_to_ms)),
+            };
+            self.batch.journeys.log.attempt(row, || {
+                (
+                    String::from_utf8_lossy(d.queue_id).into_owned(),
+                    String::from_utf8_lossy(h.host).into_owned(),
+                    String::from_utf8_lossy(d.recipient).into_owned(),
+                    String::from_utf8_lossy(d.relay).into_owned(),
+                )
+            });
+        }
         self.batch.attempt(attempt, d.recipient, ctx.filter);
     }
+}
+
+/// Seconds as logged (`delay=`, `delays=`) to whole milliseconds.
+#[inline]
+fn seconds_to_ms(s: f32) -> u32 {
+    (s * 1000.0).clamp(0.0, (NO_DELAY - 1) as f32) as u32
 }
 
 #[cfg(test)]

@@ -11,6 +11,8 @@ use crate::classify::provider::ProviderId;
 use crate::event::Status;
 use crate::export::events::{EventBuffer, FLUSH_ROWS, Names};
 use crate::filter::Filter;
+use crate::journey::log::Remaps;
+use crate::journey::{Journeys, Names as JourneyNames};
 use crate::parse::Unparsed;
 use crate::parse::header::Format;
 use crate::parse::reject::RejectKind;
@@ -401,6 +403,35 @@ impl Counters {
         self.unparsed.iter().sum()
     }
 
+    /// What was counted since `before` (an earlier copy of these counters).
+    pub fn since(&self, before: &Counters) -> Counters {
+        let mut d = *self;
+        d.lines -= before.lines;
+        d.bytes -= before.bytes;
+        d.blank -= before.blank;
+        d.other_program -= before.other_program;
+        d.mail_other -= before.mail_other;
+        d.deliveries -= before.deliveries;
+        d.not_attempted -= before.not_attempted;
+        d.filtered_out -= before.filtered_out;
+        d.fake_deliveries -= before.fake_deliveries;
+        d.host_errors -= before.host_errors;
+        d.rejects -= before.rejects;
+        d.senders -= before.senders;
+        d.sender_unknown -= before.sender_unknown;
+        d.invalid_utf8 -= before.invalid_utf8;
+        for (a, b) in d.by_status.iter_mut().zip(before.by_status) {
+            *a -= b;
+        }
+        for (a, b) in d.unparsed.iter_mut().zip(before.unparsed) {
+            *a -= b;
+        }
+        for (a, b) in d.by_format.iter_mut().zip(before.by_format) {
+            *a -= b;
+        }
+        d
+    }
+
     fn add(&mut self, o: &Counters) {
         self.lines += o.lines;
         self.bytes += o.bytes;
@@ -442,6 +473,10 @@ pub const OVERFLOW_RECIPIENT: &[u8] = b"(more recipients than the table holds)";
 pub const MAX_SENDERS: usize = 1 << 16;
 /// Sender label used once [`MAX_SENDERS`] is reached.
 pub const OVERFLOW_SENDER: &[u8] = b"(more sender domains than the table holds)";
+/// At most this many distinct sender addresses are kept (journeys).
+pub const MAX_ADDRESSES: usize = 1 << 18;
+/// Sender label used once [`MAX_ADDRESSES`] is reached.
+pub const OVERFLOW_ADDRESS: &[u8] = b"(more sender addresses than the table holds)";
 /// The sender-domain label of the null sender `<>` (bounces, DSNs).
 pub const NULL_SENDER: &[u8] = b"<>";
 
@@ -518,8 +553,12 @@ pub struct Batch {
     pub rejects: HashMap<RejectKey, u64, Fast>,
     /// SMTP stages named by rejects.
     pub stages: Interner,
-    /// Clients named by rejects.
+    /// Clients named by rejects and by message arrivals.
     pub clients: Interner,
+    /// Envelope sender addresses (journeys).
+    pub addresses: Interner,
+    /// Message journeys: rows not yet joined, open messages, statistics.
+    pub journeys: Journeys,
 }
 
 impl Default for Batch {
@@ -550,6 +589,8 @@ impl Default for Batch {
             rejects: HashMap::default(),
             stages: Interner::with_limit(64, b"(other)"),
             clients: Interner::with_limit(MAX_CLIENTS, OVERFLOW_CLIENT),
+            addresses: Interner::with_limit(MAX_ADDRESSES, OVERFLOW_ADDRESS),
+            journeys: Journeys::default(),
         }
     }
 }
@@ -784,8 +825,30 @@ impl Batch {
         self.contribute(&a, p.sender, b"", filter);
     }
 
-    /// Merges `right` (which comes *after* `self` in the input) into `self`.
-    pub fn merge(mut self, mut right: Batch, filter: &Filter) -> Batch {
+    /// Merges `right` (which comes *after* `self` in the input) into `self`,
+    /// then joins the message journeys gathered, if there are enough rows.
+    /// (Journeys are joined only here, so `self` must hold everything before
+    /// `right`: the running total of the whole input.)
+    pub fn merge(self, right: Batch, filter: &Filter) -> Batch {
+        let mut merged = self.merge_tables(right, filter);
+        merged.settle_journeys(filter, false);
+        merged
+    }
+
+    /// Joins the journey rows gathered (all of them when `end`).
+    pub fn settle_journeys(&mut self, filter: &Filter, end: bool) {
+        let newest = self.span.map_or(0, |(_, z)| z);
+        let names = JourneyNames {
+            addresses: &self.addresses,
+            senders: &self.senders,
+            clients: &self.clients,
+            domains: &self.domains,
+            reasons: &self.reasons,
+        };
+        self.journeys.settle(names, filter, end, newest);
+    }
+
+    fn merge_tables(mut self, mut right: Batch, filter: &Filter) -> Batch {
         // The right's rows name its own interned ids: out before they change.
         right.flush_events();
         if self.counters.lines == 0
@@ -795,7 +858,11 @@ impl Batch {
             && self.sender_of.is_empty()
             && self.pending.is_empty()
             && self.pending_expiries.is_empty()
+            && self.journeys.is_empty()
         {
+            if right.journeys.sink.is_none() {
+                right.journeys.sink = self.journeys.sink.take();
+            }
             return right;
         }
         self.counters.add(&right.counters);
@@ -841,6 +908,17 @@ impl Batch {
         }
         let stg = self.stages.absorb(&right.stages);
         let cli = self.clients.absorb(&right.clients);
+        let adr = self.addresses.absorb(&right.addresses);
+        self.journeys.absorb(
+            right.journeys,
+            Remaps {
+                addresses: &adr,
+                senders: &snd,
+                clients: &cli,
+                domains: &dom,
+                reasons: &rea,
+            },
+        );
         for (mut k, n) in right.rejects {
             k.stage = remap(&stg, k.stage);
             k.reason = remap(&rea, k.reason);
@@ -995,6 +1073,7 @@ impl Batch {
     /// (under `unknown_provider`, empty domain) and attempts without a sender
     /// line (sender unknown), so that nothing is lost.
     pub fn finish(&mut self, unknown_provider: ProviderId, filter: &Filter) {
+        self.settle_journeys(filter, true);
         let pending = std::mem::take(&mut self.pending_expiries);
         let empty = self.domains.intern(b"");
         let reason = self

@@ -3,6 +3,7 @@
 //! killed mid-write leaves the old file (or none), never half a Parquet file.
 
 pub mod events;
+pub mod journeys;
 pub mod prometheus;
 
 use crate::report::sanitize::csv_cell;
@@ -82,7 +83,7 @@ where
     result
 }
 
-fn temp_path(path: &Path) -> PathBuf {
+pub(crate) fn temp_path(path: &Path) -> PathBuf {
     let name = path
         .file_name()
         .map_or_else(|| "export".into(), |n| n.to_string_lossy().into_owned());

@@ -11,7 +11,7 @@ use progress::Counting;
 
 use decode::Compression;
 
-use crate::aggregate::batch::Batch;
+use crate::aggregate::batch::{Batch, Counters};
 use crate::parse::Unparsed;
 use crate::parse::timestamp::{Clock, UnixSeconds};
 use crate::scan::{MAX_LINE_LEN, ScanContext, Worker};
@@ -126,11 +126,11 @@ impl InputSettings {
     }
 }
 
-/// One input, scanned.
+/// One input, scanned (merged into the running total).
 #[derive(Debug)]
 pub struct Scanned {
-    /// What it held.
-    pub batch: Batch,
+    /// Its line counters (what it added to the total's).
+    pub counters: Counters,
     /// How it was read.
     pub mode: ReadMode,
     /// Why the input may be incomplete (corrupt compressed data, a read
@@ -139,11 +139,26 @@ pub struct Scanned {
     pub problem: Option<String>,
 }
 
-/// Scans one input into a batch.
+/// Scans one input and merges it into `total`, which holds every input
+/// before it (joins across files, such as message journeys over a log
+/// rotation, need it).
 pub fn scan(
     source: &Source,
     settings: InputSettings,
     ctx: &ScanContext<'_>,
+    total: &mut Batch,
+) -> Result<Scanned, InputError> {
+    let before = total.counters;
+    let mut scanned = scan_into(source, settings, ctx, total)?;
+    scanned.counters = total.counters.since(&before);
+    Ok(scanned)
+}
+
+fn scan_into(
+    source: &Source,
+    settings: InputSettings,
+    ctx: &ScanContext<'_>,
+    total: &mut Batch,
 ) -> Result<Scanned, InputError> {
     let err = |cause| InputError {
         input: source.label(),
@@ -163,9 +178,17 @@ pub fn scan(
                         None,
                         settings,
                         &ctx,
+                        total,
                     ))
                 }
-                None => Ok(streamed(stdin, ReadMode::Stream, None, settings, &ctx)),
+                None => Ok(streamed(
+                    stdin,
+                    ReadMode::Stream,
+                    None,
+                    settings,
+                    &ctx,
+                    total,
+                )),
             }
         }
         Source::Path(path) => {
@@ -187,11 +210,12 @@ pub fn scan(
                     None,
                     settings,
                     &ctx,
+                    total,
                 ));
             }
             if meta.len() == 0 {
                 return Ok(Scanned {
-                    batch: Batch::default(),
+                    counters: Counters::default(),
                     mode: ReadMode::Mmap,
                     problem: None,
                 });
@@ -206,6 +230,7 @@ pub fn scan(
                     None,
                     settings,
                     &ctx,
+                    total,
                 ));
             }
             if now() - mtime < LIVE_SECS {
@@ -215,11 +240,13 @@ pub fn scan(
                     Some(meta.len()),
                     settings,
                     &ctx,
+                    total,
                 ));
             }
             let map = mmap::map(&file).map_err(err)?;
+            scan_bytes_into(&map, settings.threads, &ctx, total);
             Ok(Scanned {
-                batch: scan_bytes(&map, settings.threads, &ctx),
+                counters: Counters::default(),
                 mode: ReadMode::Mmap,
                 problem: None,
             })
@@ -235,28 +262,31 @@ fn streamed<R: Read + Send>(
     expected: Option<u64>,
     settings: InputSettings,
     ctx: &ScanContext<'_>,
+    total: &mut Batch,
 ) -> Scanned {
-    let (batch, error) = scan_reader(reader, settings.threads, ctx);
+    let before = total.counters;
+    let error = scan_reader_into(reader, settings.threads, ctx, total);
+    let batch = total.counters.since(&before);
     let problem = match (error, expected) {
         (Some(e), _) => Some(match mode {
             ReadMode::Decompressed(c) => format!(
                 "{} data is corrupt or truncated after {} decompressed bytes ({e}); counted what came before",
                 c.as_str(),
-                batch.counters.bytes
+                batch.bytes
             ),
             _ => format!(
                 "read error after {} bytes ({e}); counted what came before",
-                batch.counters.bytes
+                batch.bytes
             ),
         }),
-        (None, Some(len)) if batch.counters.bytes < len => Some(format!(
+        (None, Some(len)) if batch.bytes < len => Some(format!(
             "file shrank while being read ({len} bytes at open, {} read): truncated or rotated with copytruncate; counted what was read",
-            batch.counters.bytes
+            batch.bytes
         )),
         _ => None,
     };
     Scanned {
-        batch,
+        counters: batch,
         mode,
         problem,
     }
@@ -274,8 +304,15 @@ fn with_clock<'a>(ctx: &ScanContext<'a>, clock: Clock) -> ScanContext<'a> {
 
 /// Scans an in-memory buffer: line-aligned chunks, rayon fold then reduce.
 pub fn scan_bytes(data: &[u8], threads: usize, ctx: &ScanContext<'_>) -> Batch {
+    let mut total = Batch::default();
+    scan_bytes_into(data, threads, ctx, &mut total);
+    total
+}
+
+/// [`scan_bytes`], merged into a running total.
+pub fn scan_bytes_into(data: &[u8], threads: usize, ctx: &ScanContext<'_>, total: &mut Batch) {
     let pieces = chunk::line_aligned(data, chunk::target_size(data.len(), threads));
-    scan_pieces(&pieces, ctx, true)
+    scan_pieces(&pieces, ctx, true, total);
 }
 
 /// Input one worker scans into one batch before it is merged (in pieces).
@@ -294,7 +331,8 @@ fn scan_pieces<P: AsRef<[u8]> + Sync>(
     pieces: &[P],
     ctx: &ScanContext<'_>,
     count_progress: bool,
-) -> Batch {
+    total: &mut Batch,
+) {
     let threads = rayon::current_num_threads().max(1);
     let piece_len = pieces.first().map_or(1, |p| p.as_ref().len().max(1));
     let per_run = pieces
@@ -302,7 +340,6 @@ fn scan_pieces<P: AsRef<[u8]> + Sync>(
         .div_ceil(threads)
         .clamp(1, (RUN_BYTES / piece_len).max(1));
     let runs: Vec<&[P]> = pieces.chunks(per_run).collect();
-    let mut total = Batch::default();
     for round in runs.chunks(threads) {
         let batches: Vec<Batch> = round
             .par_iter()
@@ -319,10 +356,9 @@ fn scan_pieces<P: AsRef<[u8]> + Sync>(
             })
             .collect();
         for b in batches {
-            total = total.merge(b, ctx.filter);
+            *total = std::mem::take(total).merge(b, ctx.filter);
         }
     }
-    total
 }
 
 /// Bytes per block read from a stream.
@@ -349,12 +385,23 @@ pub fn scan_reader<R: Read + Send>(
     threads: usize,
     ctx: &ScanContext<'_>,
 ) -> (Batch, Option<io::Error>) {
+    let mut total = Batch::default();
+    let error = scan_reader_into(reader, threads, ctx, &mut total);
+    (total, error)
+}
+
+/// [`scan_reader`], merged into a running total; returns the read error.
+pub fn scan_reader_into<R: Read + Send>(
+    reader: R,
+    threads: usize,
+    ctx: &ScanContext<'_>,
+    total: &mut Batch,
+) -> Option<io::Error> {
     let per_round = threads.max(1) * 2;
     let (tx, rx) = std::sync::mpsc::sync_channel::<Block>(per_round);
     let (spare_tx, spare_rx) = std::sync::mpsc::channel::<Vec<u8>>();
     std::thread::scope(|scope| {
         scope.spawn(move || cut_blocks(reader, &tx, &spare_rx));
-        let mut total = Batch::default();
         let mut failure = None;
         let mut done = false;
         while !done {
@@ -378,7 +425,7 @@ pub fn scan_reader<R: Read + Send>(
                     }
                 }
             }
-            total = total.merge(scan_pieces(&blocks, ctx, false), ctx.filter);
+            scan_pieces(&blocks, ctx, false, total);
             for mut b in blocks {
                 b.clear();
                 // The reader may have finished; then the buffer just goes.
@@ -387,7 +434,7 @@ pub fn scan_reader<R: Read + Send>(
         }
         // Unblocks the reader if it is still sending (after a failure).
         drop(rx);
-        (total, failure)
+        failure
     })
 }
 
@@ -498,6 +545,7 @@ mod tests {
             filter,
             clock: Clock::fixed(2026, Zone::UTC),
             events: None,
+        journey_text: false,
         }
     }
 

@@ -16,20 +16,16 @@ use super::Unparsed;
 use super::find;
 use super::reject::{self, Reject};
 use super::reply::reply_codes;
-use crate::event::{Delivery, Status};
+use crate::event::{Delivery, Queued, Status};
 
 /// What an Exim line said, as far as mtastat cares.
 #[derive(Clone, Debug, PartialEq)]
 pub enum EximRecord<'a> {
     /// `=>`, `->`, `**`, `==`: one recipient's delivery attempt.
     Delivery(Delivery<'a>),
-    /// `<=`: a message arrived; its envelope sender.
-    Received {
-        /// Exim message id.
-        msg_id: &'a [u8],
-        /// Envelope sender (`<>` logged as empty).
-        sender: &'a [u8],
-    },
+    /// `<=`: a message arrived: its envelope sender (`<>` logged as
+    /// empty), size, client and Message-ID.
+    Received(Queued<'a>),
     /// `<id> H=host [ip]: SMTP error …`: one MX host failed; Exim goes on to
     /// the next host. No recipient; status deferred.
     HostError(Delivery<'a>),
@@ -107,16 +103,53 @@ pub fn parse(body: &[u8]) -> EximRecord<'_> {
         b"== " => Status::Deferred,
         b"*> " => return EximRecord::FakeDelivery,
         b"<= " => {
-            let end = memchr::memchr(b' ', fields).unwrap_or(fields.len());
-            let sender = &fields[..end];
-            let sender = if sender == b"<>" { &b""[..] } else { sender };
-            return EximRecord::Received { msg_id, sender };
+            return EximRecord::Received(received(msg_id, fields));
         }
         _ => return EximRecord::Other,
     };
     match delivery(msg_id, status, fields) {
         Ok(d) => EximRecord::Delivery(d),
         Err(why) => EximRecord::Malformed(why),
+    }
+}
+
+/// The fields of a `<=` line: `sender H=(helo) [ip] P=esmtp S=1234 id=…`.
+/// `H=` may hold spaces (`host (helo) [ip]`), so fields are found by their
+/// ` X=` markers, not by splitting.
+fn received<'a>(msg_id: &'a [u8], fields: &'a [u8]) -> Queued<'a> {
+    let end = memchr::memchr(b' ', fields).unwrap_or(fields.len());
+    let sender = &fields[..end];
+    let sender = if sender == b"<>" { &b""[..] } else { sender };
+    let rest = &fields[end..];
+    let value = |at: Option<usize>, skip: usize| -> &'a [u8] {
+        at.map_or(&b""[..], |at| {
+            let v = &rest[at + skip..];
+            &v[..memchr::memchr(b' ', v).unwrap_or(v.len())]
+        })
+    };
+    let size = value(memfind!(rest, b" S="), 3);
+    let size = (!size.is_empty() && size.len() < 20 && size.iter().all(u8::is_ascii_digit))
+        .then(|| size.iter().fold(0u64, |a, b| a * 10 + u64::from(b - b'0')));
+    let client = match memfind!(rest, b" H=") {
+        // The host part runs to the end of its `[ip]`, or to the next field.
+        Some(at) => {
+            let h = &rest[at + 3..];
+            match memchr::memchr(b']', h) {
+                Some(close) if !h[..close].contains(&b'=') => &h[..=close],
+                _ => &h[..memchr::memchr(b' ', h).unwrap_or(h.len())],
+            }
+        }
+        None if memfind!(rest, b" U=").is_some() => &b"local"[..],
+        None => &b""[..],
+    };
+    Queued {
+        queue_id: msg_id,
+        sender: Some(sender),
+        size,
+        nrcpt: None,
+        client,
+        message_id: value(memfind!(rest, b" id="), 4),
+        arrival: true,
     }
 }
 
@@ -162,6 +195,7 @@ fn host_error<'a>(msg_id: &'a [u8], h: &'a [u8]) -> EximRecord<'a> {
         basic: codes.basic,
         reply,
         delay: None,
+        delays: None,
         local: false,
         attempted: true,
         at_greeting: at_greeting(reason),
@@ -280,6 +314,7 @@ fn delivery<'a>(
         basic: None,
         reply: b"",
         delay: None,
+        delays: None,
         local: false,
         attempted: true,
         at_greeting: false,
@@ -521,11 +556,29 @@ mod tests {
     fn other_records() {
         assert_eq!(
             parse(b"1xV6qi-0004PA-2t <= news@shopmart.example H=(app02) [127.0.0.1] P=esmtps S=1"),
-            EximRecord::Received {
-                msg_id: b"1xV6qi-0004PA-2t",
-                sender: b"news@shopmart.example"
-            }
+            EximRecord::Received(Queued {
+                queue_id: b"1xV6qi-0004PA-2t",
+                sender: Some(b"news@shopmart.example"),
+                size: Some(1),
+                client: b"(app02) [127.0.0.1]",
+                arrival: true,
+                ..Queued::default()
+            })
         );
+        let full = parse(
+            b"1xV6qX-0004Gw-0M <= <> H=mx.x.example (helo.example) [192.0.2.7]:4123 I=[10.0.0.1]:25 P=esmtps X=TLS1.3 S=8766 id=2026.1@saasly.example",
+        );
+        let EximRecord::Received(q) = full else {
+            panic!("{full:?}")
+        };
+        assert_eq!(q.sender, Some(&b""[..]));
+        assert_eq!(q.client, b"mx.x.example (helo.example) [192.0.2.7]");
+        assert_eq!((q.size, q.message_id), (Some(8766), &b"2026.1@saasly.example"[..]));
+        let local = parse(b"1xV6qX-0004Gw-0M <= root@x U=root P=local S=12");
+        let EximRecord::Received(q) = local else {
+            panic!("{local:?}")
+        };
+        assert_eq!((q.client, q.size, q.message_id), (&b"local"[..], Some(12), &b""[..]));
         assert_eq!(
             parse(b"1xV6qi-0004PA-2t Completed"),
             EximRecord::Completed {

@@ -38,7 +38,7 @@ pub mod reject;
 pub mod reply;
 pub mod timestamp;
 
-use crate::event::Delivery;
+use crate::event::{Delivery, Queued};
 use header::{Header, Program, parse_header_cached};
 use timestamp::Clock;
 use timestamp::StampCache;
@@ -116,13 +116,10 @@ impl Unparsed {
 pub enum Record<'a> {
     /// A delivery attempt (Postfix `to=… status=`, Exim `=> -> ** ==`).
     Delivery(Delivery<'a>),
-    /// A message's envelope sender (Postfix qmgr `from=`, Exim `<=`).
-    Sender {
-        /// Queue or message id.
-        queue_id: &'a [u8],
-        /// The sender address (empty for `<>`).
-        sender: &'a [u8],
-    },
+    /// A message's envelope sender (Postfix qmgr `from=`, Exim `<=`), or
+    /// another fact logged as it entered the queue (Postfix smtpd `client=`,
+    /// cleanup `message-id=`, pickup `uid=`).
+    Queued(Queued<'a>),
     /// Postfix qmgr `status=expired, returned to sender`: no recipient on the
     /// line; it is joined to the message's last deferral by queue id.
     Expired {
@@ -178,9 +175,7 @@ pub fn parse_body<'a>(header: &Header<'a>) -> Record<'a> {
     match header.program {
         Program::Postfix { service } => match postfix::parse(service, header.body) {
             postfix::PostfixRecord::Delivery(d) => Record::Delivery(d),
-            postfix::PostfixRecord::Queued { queue_id, sender } => {
-                Record::Sender { queue_id, sender }
-            }
+            postfix::PostfixRecord::Queued(q) => Record::Queued(q),
             postfix::PostfixRecord::Expired { queue_id, sender } => {
                 Record::Expired { queue_id, sender }
             }
@@ -191,10 +186,7 @@ pub fn parse_body<'a>(header: &Header<'a>) -> Record<'a> {
         },
         Program::Exim => match exim::parse(header.body) {
             exim::EximRecord::Delivery(d) => Record::Delivery(d),
-            exim::EximRecord::Received { msg_id, sender } => Record::Sender {
-                queue_id: msg_id,
-                sender,
-            },
+            exim::EximRecord::Received(q) => Record::Queued(q),
             exim::EximRecord::HostError(d) => Record::HostError(d),
             exim::EximRecord::Completed { msg_id } => Record::Removed { queue_id: msg_id },
             exim::EximRecord::FakeDelivery => Record::FakeDelivery,

@@ -15,7 +15,7 @@ use super::find;
 use super::reject::{self, Reject};
 use super::reply::reply_codes;
 use crate::dsn::Dsn;
-use crate::event::{Delivery, Status};
+use crate::event::{Delivery, Queued, Status};
 use memchr::memchr;
 
 /// What a Postfix line said, as far as mtastat cares.
@@ -23,13 +23,10 @@ use memchr::memchr;
 pub enum PostfixRecord<'a> {
     /// A `to=<…>, … status=…` line.
     Delivery(Delivery<'a>),
-    /// qmgr took a message into the active queue: its envelope sender.
-    Queued {
-        /// Queue id.
-        queue_id: &'a [u8],
-        /// Envelope sender (empty for bounces, `<>`).
-        sender: &'a [u8],
-    },
+    /// qmgr took a message into the active queue (its envelope sender,
+    /// size and recipient count), or smtpd, cleanup or pickup logged its
+    /// arrival (client, Message-ID, local submission).
+    Queued(Queued<'a>),
     /// qmgr gave up on a message (`status=expired, returned to sender`).
     Expired {
         /// Queue id.
@@ -70,8 +67,8 @@ pub fn parse<'a>(service: &'a [u8], body: &'a [u8]) -> PostfixRecord<'a> {
     }
     if let Some(fields) = rest.strip_prefix(b"from=") {
         let (sender, after) = address(fields);
-        if after.starts_with(b", size=") {
-            return PostfixRecord::Queued { queue_id, sender };
+        if let Some(after) = after.strip_prefix(b", size=") {
+            return PostfixRecord::Queued(queued(queue_id, sender, after));
         }
         if let Some(st) = after.strip_prefix(b", status=") {
             return if st.starts_with(b"expired") || st.starts_with(b"force-expired") {
@@ -84,27 +81,94 @@ pub fn parse<'a>(service: &'a [u8], body: &'a [u8]) -> PostfixRecord<'a> {
     other_or_malformed(rest)
 }
 
-/// smtpd, postscreen and cleanup lines: a refusal, or nothing we count.
-/// `NOQUEUE: reject: …` and `QUEUEID: reject: …` both start with a word and
+/// The rest of a qmgr `from=<…>, size=` line: `1234, nrcpt=2 (queue active)`.
+fn queued<'a>(queue_id: &'a [u8], sender: &'a [u8], after_size: &'a [u8]) -> Queued<'a> {
+    let (size, rest) = leading_number(after_size);
+    let nrcpt = rest
+        .strip_prefix(b", nrcpt=")
+        .and_then(|r| leading_number(r).0)
+        .and_then(|n| u32::try_from(n).ok());
+    Queued {
+        queue_id,
+        sender: Some(sender),
+        size,
+        nrcpt,
+        ..Queued::default()
+    }
+}
+
+/// The decimal number at the start of `s` (at most 19 digits) and what follows.
+fn leading_number(s: &[u8]) -> (Option<u64>, &[u8]) {
+    let n = s.iter().take_while(|b| b.is_ascii_digit()).count();
+    if n == 0 || n > 19 {
+        return (None, &s[n..]);
+    }
+    let value = s[..n]
+        .iter()
+        .fold(0u64, |acc, b| acc * 10 + u64::from(b - b'0'));
+    (Some(value), &s[n..])
+}
+
+/// smtpd, postscreen, cleanup and pickup lines: a refusal, a message's
+/// arrival (smtpd `client=`, cleanup `message-id=`, pickup `uid=`), or
+/// nothing we count. These all start with a queue id (or NOQUEUE) and
 /// `: `, so a line that does not is answered by one byte search.
 #[inline]
 fn inbound<'a>(service: &[u8], body: &'a [u8]) -> PostfixRecord<'a> {
-    if !matches!(service, b"smtpd" | b"postscreen" | b"cleanup") {
+    if !matches!(service, b"smtpd" | b"postscreen" | b"cleanup" | b"pickup") {
         return PostfixRecord::Other;
     }
     // The queue id (or NOQUEUE) is at most 15 characters: look no further.
     let head = body.get(..17).unwrap_or(body);
-    let rest = match find::byte(b':', head) {
-        Some(colon) if body.get(colon + 1) == Some(&b' ') => &body[colon + 2..],
+    let (queue_id, rest) = match find::byte(b':', head) {
+        Some(colon) if body.get(colon + 1) == Some(&b' ') => (&body[..colon], &body[colon + 2..]),
         _ => return PostfixRecord::Other,
     };
     if !(rest.starts_with(b"reject: ") || rest.starts_with(b"warn: ")) {
-        return PostfixRecord::Other;
+        return arrival(service, queue_id, rest);
     }
     match reject::postfix(rest) {
         Some(r) => PostfixRecord::Reject(r),
         None => PostfixRecord::Other,
     }
+}
+
+/// smtpd `QID: client=host[ip]`, cleanup `QID: message-id=<…>`, pickup
+/// `QID: uid=0 from=<…>`: what the journey of a message starts with.
+#[inline]
+fn arrival<'a>(service: &[u8], queue_id: &'a [u8], rest: &'a [u8]) -> PostfixRecord<'a> {
+    if queue_id.len() < 5 || queue_id == b"NOQUEUE" || !find::all_alphanumeric(queue_id) {
+        return PostfixRecord::Other;
+    }
+    let q = match service {
+        b"smtpd" => match rest.strip_prefix(b"client=") {
+            // `client=host[ip]:port, sasl_method=…`: the client is the first field.
+            Some(c) => Queued {
+                queue_id,
+                client: &c[..find::byte(b',', c).unwrap_or(c.len())],
+                ..Queued::default()
+            },
+            None => return PostfixRecord::Other,
+        },
+        b"cleanup" => match rest.strip_prefix(b"message-id=") {
+            Some(m) => Queued {
+                queue_id,
+                message_id: m.strip_prefix(b"<").and_then(|m| m.strip_suffix(b">")).unwrap_or(m),
+                arrival: true,
+                ..Queued::default()
+            },
+            None => return PostfixRecord::Other,
+        },
+        // The `from=` here is the submitting user's; qmgr logs the
+        // envelope sender next, which is what the sender join uses.
+        b"pickup" if rest.starts_with(b"uid=") => Queued {
+            queue_id,
+            client: b"pickup",
+            ..Queued::default()
+        },
+        _ => return PostfixRecord::Other,
+    };
+    PostfixRecord::Queued(q)
 }
 
 /// Daemons that never log a delivery, a queue sender or a removal: half
@@ -224,6 +288,7 @@ fn delivery<'a>(
         basic: None,
         reply: b"",
         delay: None,
+        delays: None,
         local: false,
         attempted: true,
         at_greeting: false,
@@ -249,6 +314,7 @@ fn delivery<'a>(
             b"orig_to" => d.orig_recipient = value,
             b"relay" => relay_field = value,
             b"delay" => d.delay = parse_delay(value),
+            b"delays" => d.delays = parse_delays(value),
             b"dsn" => d.dsn = Dsn::parse(value),
             _ => {}
         }
@@ -407,6 +473,18 @@ fn parse_delay(s: &[u8]) -> Option<f32> {
     Some((f64::from(whole) + f64::from(part) / f64::from(scale)) as f32)
 }
 
+/// Postfix's `delays=a/b/c/d` (seconds; a tiny value is logged as `0.01`
+/// or `0`): before qmgr, in qmgr, connection setup, transmission.
+#[inline]
+fn parse_delays(s: &[u8]) -> Option<[f32; 4]> {
+    let mut out = [0f32; 4];
+    let mut parts = s.split(|b| *b == b'/');
+    for slot in &mut out {
+        *slot = parse_delay(parts.next()?)?;
+    }
+    parts.next().is_none().then_some(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -555,10 +633,13 @@ mod tests {
                 b"qmgr",
                 b"C7EBEB41B4: from=<>, size=22082, nrcpt=1 (queue active)"
             ),
-            PostfixRecord::Queued {
+            PostfixRecord::Queued(Queued {
                 queue_id: b"C7EBEB41B4",
-                sender: b""
-            }
+                sender: Some(b""),
+                size: Some(22082),
+                nrcpt: Some(1),
+                ..Queued::default()
+            })
         );
         assert_eq!(
             parse(b"qmgr", b"C7EBEB41B4: removed"),
@@ -566,6 +647,56 @@ mod tests {
                 queue_id: b"C7EBEB41B4"
             }
         );
+    }
+
+    #[test]
+    fn arrival_lines() {
+        let q = |service: &str, body: &'static str| match parse(
+            Box::leak(service.to_string().into_boxed_str()).as_bytes(),
+            body.as_bytes(),
+        ) {
+            PostfixRecord::Queued(q) => q,
+            other => panic!("{body}: {other:?}"),
+        };
+        let c = q("smtpd", "DAE08B40D4: client=localhost[127.0.0.1]");
+        assert_eq!((c.queue_id, c.client), (&b"DAE08B40D4"[..], &b"localhost[127.0.0.1]"[..]));
+        assert!(!c.arrival);
+        let c = q(
+            "smtpd",
+            "4Ps9Pb5Bb5z2Bm0: client=mail.x.example[192.0.2.1]:41234, sasl_method=PLAIN, sasl_username=u",
+        );
+        assert_eq!(c.client, b"mail.x.example[192.0.2.1]:41234");
+        let m = q("cleanup", "DAE08B40D4: message-id=<2026.1@shop.example>");
+        assert_eq!(m.message_id, b"2026.1@shop.example");
+        assert!(m.arrival);
+        let p = q("pickup", "8B186B40F2: uid=0 from=<billing@saasly.example>");
+        assert_eq!((p.sender, p.client), (None, &b"pickup"[..]));
+        for other in [
+            ("smtpd", "connect from unknown[1.2.3.4]"),
+            ("smtpd", "NOQUEUE: client=x[1.2.3.4]"),
+            ("smtpd", "DAE08B40D4: lost connection"),
+            ("cleanup", "DAE08B40D4: milter-reject: END-OF-MESSAGE"),
+            ("pickup", "warning: x: y"),
+        ] {
+            let service = Box::leak(other.0.to_string().into_boxed_str());
+            assert_eq!(
+                parse(service.as_bytes(), other.1.as_bytes()),
+                PostfixRecord::Other,
+                "{other:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn delays_split() {
+        let d = del(
+            "smtp",
+            "ABCDE: to=<a@b.example>, relay=mx[1.2.3.4]:25, delay=80212, delays=71229/8979/2.4/0.75, dsn=2.0.0, status=sent (250 ok)",
+        );
+        assert_eq!(d.delays, Some([71229.0, 8979.0, 2.4, 0.75]));
+        assert_eq!(parse_delays(b"0/0/0"), None);
+        assert_eq!(parse_delays(b"0/0/0/1/2"), None);
+        assert_eq!(parse_delays(b"0/x/0/1"), None);
     }
 
     #[test]

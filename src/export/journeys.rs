@@ -1,0 +1,289 @@
+//! `--journeys FILE`: one row per recipient per message, as Parquet (zstd)
+//! or CSV by the file's extension, streamed: complete journeys are written
+//! as the merge finds them (a batch at a time), into a temp file renamed
+//! into place when the run ends. Rows come in the order journeys complete,
+//! not sorted.
+//!
+//! | column | type | |
+//! |---|---|---|
+//! | `arrived` | timestamp (ms, UTC), null | cleanup `message-id=` / Exim `<=`; null when before the log |
+//! | `finished` | timestamp (ms, UTC), null | the final attempt, bounce or expiry; null when pending or removed |
+//! | `host` | string | the MTA host |
+//! | `queue_id` | string | Postfix queue id or Exim message id |
+//! | `message_id` | string, null | the Message-ID header |
+//! | `sender` | string, null | envelope sender (empty for `<>`) |
+//! | `sender_domain` | string, null | |
+//! | `client` | string, null | smtpd `client=`, Exim `H=`, `pickup`, `local` |
+//! | `size` | uint64, null | bytes |
+//! | `nrcpt` | uint32, null | recipients of the message (Postfix) |
+//! | `recipient` | string, null | null for a message that left the queue without any attempt |
+//! | `recipient_domain` | string, null | lowercase |
+//! | `provider` | string, null | mtastat's provider id |
+//! | `relay` | string, null | the host of the last attempt |
+//! | `disposition` | string | delivered, bounced, expired, pending, removed |
+//! | `attempts` | uint32 | attempts made (deferrals logged without a try are not attempts) |
+//! | `deferrals` | uint32 | deferrals logged |
+//! | `codes` | string | the codes on the way, in order: `4.7.0 4.7.0 2.0.0` |
+//! | `last_reason` | string, null | the last failure's reply, masked |
+//! | `time_to_final` | float64, null | seconds from arrival to the final disposition |
+//! | `delay_before_qmgr`, `delay_in_qmgr`, `delay_conn_setup`, `delay_transmission` | float64, null | Postfix `delays=a/b/c/d` of the final attempt, seconds |
+
+use super::Format;
+use crate::dsn::Dsn;
+use crate::journey::Names;
+use crate::report::sanitize::csv_cell;
+use polars::prelude::*;
+use polars_io::prelude::{CsvWriter, ParquetCompression, ParquetWriter, SerWriter};
+use std::fs::{self, File};
+use std::io::{self, BufWriter};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+type Out = BufWriter<File>;
+
+enum Writer {
+    Parquet(polars_io::parquet::write::BatchedWriter<Out>),
+    Csv(polars_io::csv::write::BatchedWriter<Out>),
+}
+
+#[derive(Default)]
+struct State {
+    writer: Option<Writer>,
+    rows: u64,
+    error: Option<io::Error>,
+}
+
+/// Where a run's journeys go.
+pub struct JourneySink {
+    path: PathBuf,
+    tmp: PathBuf,
+    format: Format,
+    providers: Vec<String>,
+    state: Mutex<State>,
+}
+
+impl std::fmt::Debug for JourneySink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JourneySink")
+            .field("path", &self.path)
+            .field("format", &self.format)
+            .finish()
+    }
+}
+
+impl JourneySink {
+    /// A sink writing `path` in `format`; `providers` maps ids to names.
+    pub fn create(path: &Path, format: Format, providers: Vec<String>) -> io::Result<JourneySink> {
+        let tmp = super::temp_path(path);
+        // Fail now, before the scan, if the directory is not writable.
+        File::create(&tmp)?;
+        Ok(JourneySink {
+            path: path.to_path_buf(),
+            tmp,
+            format,
+            providers,
+            state: Mutex::new(State::default()),
+        })
+    }
+
+    /// Appends complete journeys (the frame from [`crate::journey::join`]).
+    pub fn write(&self, joined: &DataFrame, names: Names<'_>) {
+        let Ok(mut state) = self.state.lock() else {
+            return;
+        };
+        if state.error.is_some() {
+            return;
+        }
+        let result = self
+            .frame(joined, names)
+            .map_err(io::Error::other)
+            .and_then(|df| self.append(&mut state, &df));
+        match result {
+            Ok(()) => state.rows += joined.height() as u64,
+            Err(e) => state.error = Some(e),
+        }
+    }
+
+    fn append(&self, state: &mut State, df: &DataFrame) -> io::Result<()> {
+        if state.writer.is_none() {
+            let out = BufWriter::new(File::create(&self.tmp)?);
+            let schema = df.schema();
+            state.writer = Some(match self.format {
+                Format::Parquet => Writer::Parquet(
+                    ParquetWriter::new(out)
+                        .with_compression(ParquetCompression::Zstd(None))
+                        .batched(schema)
+                        .map_err(io::Error::other)?,
+                ),
+                Format::Csv => Writer::Csv(
+                    CsvWriter::new(out)
+                        .include_header(true)
+                        .batched(schema)
+                        .map_err(io::Error::other)?,
+                ),
+            });
+        }
+        match &mut state.writer {
+            Some(Writer::Parquet(w)) => w.write_batch(df),
+            Some(Writer::Csv(w)) => w.write_batch(df),
+            None => Ok(()),
+        }
+        .map_err(io::Error::other)
+    }
+
+    /// Finishes the file and renames it into place; returns the rows written.
+    pub fn commit(&self, names: Names<'_>) -> io::Result<u64> {
+        let mut state = self
+            .state
+            .lock()
+            .map_err(|_| io::Error::other("journeys export: poisoned lock"))?;
+        if let Some(e) = state.error.take() {
+            let _ = fs::remove_file(&self.tmp);
+            return Err(e);
+        }
+        if state.writer.is_none() {
+            // No journey at all: still a valid file with the schema.
+            let empty = self.frame(&empty_joined(), names).map_err(io::Error::other)?;
+            self.append(&mut state, &empty)?;
+        }
+        match state.writer.take() {
+            Some(Writer::Parquet(w)) => {
+                w.finish().map_err(io::Error::other)?;
+            }
+            Some(Writer::Csv(mut w)) => w.finish().map_err(io::Error::other)?,
+            None => {}
+        }
+        File::open(&self.tmp)?.sync_all()?;
+        fs::rename(&self.tmp, &self.path)?;
+        Ok(state.rows)
+    }
+
+    /// Removes the temp file (after an error elsewhere).
+    pub fn discard(&self) {
+        let _ = fs::remove_file(&self.tmp);
+    }
+
+    /// The export columns for joined rows.
+    fn frame(&self, j: &DataFrame, names: Names<'_>) -> PolarsResult<DataFrame> {
+        let n = j.height();
+        let csv = self.format == Format::Csv;
+        let text = |s: &[u8]| -> String {
+            let s = String::from_utf8_lossy(s);
+            if csv { csv_cell(&s).into_owned() } else { s.into_owned() }
+        };
+        let opt_text = |c: &str| -> PolarsResult<Vec<Option<String>>> {
+            Ok(j.column(c)?
+                .str()?
+                .iter()
+                .map(|v| v.map(|s| text(s.as_bytes())))
+                .collect())
+        };
+        let either = |a: Vec<Option<String>>, b: Vec<Option<String>>| -> Vec<Option<String>> {
+            a.into_iter().zip(b).map(|(x, y)| x.or(y)).collect()
+        };
+        let named = |c: &str, table: &crate::aggregate::batch::Interner| -> PolarsResult<Vec<Option<String>>> {
+            Ok(j.column(c)?
+                .u32()?
+                .iter()
+                .map(|v| v.map(|id| text(table.get(id))))
+                .collect())
+        };
+        let rows = crate::journey::read_rows(j)?;
+        let dsns = j.column("dsns")?.list()?;
+        let basics = j.column("basics")?.list()?;
+        let mut codes = Vec::with_capacity(n);
+        for i in 0..n {
+            let (Some(d), Some(b)) = (dsns.get_as_series(i), basics.get_as_series(i)) else {
+                codes.push(String::new());
+                continue;
+            };
+            let (d, b) = (d.u32()?.clone(), b.u16()?.clone());
+            let mut s = String::new();
+            for (d, b) in d.iter().zip(b.iter()) {
+                let code = match (d.filter(|k| *k != 0), b) {
+                    (Some(k), _) => Dsn::from_key(k).to_string(),
+                    (None, Some(b)) if b != 0 => b.to_string(),
+                    _ => "-".into(),
+                };
+                if !s.is_empty() {
+                    s.push(' ');
+                }
+                s.push_str(&code);
+            }
+            codes.push(s);
+        }
+        let ms = |v: Option<i64>| v.map(|s| s * 1000);
+        let secs = |v: Option<u32>| v.map(|ms| f64::from(ms) / 1000.0);
+        let provider: Vec<Option<String>> = j
+            .column("provider")?
+            .u16()?
+            .iter()
+            .map(|p| p.and_then(|p| self.providers.get(usize::from(p)).cloned()))
+            .collect();
+        let mut disposition = Vec::with_capacity(n);
+        let mut arrived = Vec::with_capacity(n);
+        let mut finished = Vec::with_capacity(n);
+        let mut time = Vec::with_capacity(n);
+        let mut attempts = Vec::with_capacity(n);
+        let mut deferrals = Vec::with_capacity(n);
+        let mut split: [Vec<Option<f64>>; 4] = Default::default();
+        for i in 0..n {
+            let r = rows.get(i);
+            disposition.push(r.journey.disposition.as_str());
+            arrived.push(ms(r.arrived));
+            finished.push(ms(r.ended));
+            time.push(secs(r.journey.time_ms));
+            attempts.push(r.journey.attempts);
+            deferrals.push(r.journey.deferrals);
+            for (k, col) in split.iter_mut().enumerate() {
+                col.push(secs(r.journey.split.map(|s| s[k])));
+            }
+        }
+        let datetime = |name: &str, v: Vec<Option<i64>>| -> PolarsResult<Column> {
+            Column::new(name.into(), v).cast(&DataType::Datetime(
+                TimeUnit::Milliseconds,
+                Some(TimeZone::UTC),
+            ))
+        };
+        let [sa, sb, sc, sd] = split;
+        let columns = vec![
+            datetime("arrived", arrived)?,
+            datetime("finished", finished)?,
+            Column::new("host".into(), either(opt_text("host")?, opt_text("host_r")?)),
+            Column::new(
+                "queue_id".into(),
+                either(opt_text("queue_id")?, opt_text("queue_id_r")?),
+            ),
+            Column::new("message_id".into(), opt_text("message_id")?),
+            Column::new("sender".into(), named("sender", names.addresses)?),
+            Column::new("sender_domain".into(), named("sender_domain", names.senders)?),
+            Column::new("client".into(), named("client", names.clients)?),
+            j.column("size")?.clone().with_name("size".into()),
+            j.column("nrcpt")?.clone().with_name("nrcpt".into()),
+            Column::new("recipient".into(), opt_text("recipient")?),
+            Column::new("recipient_domain".into(), named("domain", names.domains)?),
+            Column::new("provider".into(), provider),
+            Column::new("relay".into(), opt_text("relay")?),
+            Column::new("disposition".into(), disposition),
+            Column::new("attempts".into(), attempts),
+            Column::new("deferrals".into(), deferrals),
+            Column::new("codes".into(), codes),
+            Column::new("last_reason".into(), named("reason", names.reasons)?),
+            Column::new("time_to_final".into(), time),
+            Column::new("delay_before_qmgr".into(), sa),
+            Column::new("delay_in_qmgr".into(), sb),
+            Column::new("delay_conn_setup".into(), sc),
+            Column::new("delay_transmission".into(), sd),
+        ];
+        DataFrame::new(n, columns)
+    }
+}
+
+/// A joined frame with no rows, for the schema of an empty export.
+fn empty_joined() -> DataFrame {
+    let mut log = crate::journey::log::JourneyLog::with_text();
+    match log.take_frames().and_then(|(m, a)| crate::journey::join::close(m, a, true, 0)) {
+        Ok(c) => c.journeys,
+        Err(_) => DataFrame::empty(),
+    }
+}

@@ -1,0 +1,413 @@
+//! The raw material of journeys: one row per message event, in log order.
+//!
+//! Workers only append rows (plain column `Vec`s, no map, no polars): the
+//! joining happens later, in polars, on the merging thread (see
+//! [`super::join`]). Rows name strings by the batch's interned ids; a merge
+//! remaps the right batch's ids and appends its rows after the left's, so
+//! row order stays log order across chunks and files.
+
+use crate::aggregate::batch::NO_ID;
+use crate::classify::provider::ProviderId;
+use crate::event::Status;
+use polars::prelude::*;
+
+/// What a row records.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Kind {
+    /// The message entered the queue (Postfix cleanup `message-id=`, Exim `<=`).
+    Arrive = 0,
+    /// The client that handed it over (smtpd `client=`, pickup).
+    Client = 1,
+    /// qmgr `from=<…>, size=…, nrcpt=…` (again at every retry).
+    Queued = 2,
+    /// A delivery attempt for one recipient.
+    Attempt = 3,
+    /// qmgr gave up: recipients still deferred have expired.
+    Expire = 4,
+    /// The message left the queue: its journey is complete.
+    Remove = 5,
+}
+
+/// Message-level rows: arrival, client, sender, expiry, removal.
+#[derive(Clone, Debug, Default)]
+pub struct MessageRows {
+    /// Order of the row among all rows of both tables (log order).
+    pub seq: Vec<u64>,
+    /// Hash of host + queue id.
+    pub msg: Vec<u64>,
+    /// [`Kind`] as a byte.
+    pub kind: Vec<u8>,
+    /// UTC seconds.
+    pub ts: Vec<i64>,
+    /// Interned envelope sender address ([`NO_ID`] when the row has none).
+    pub sender: Vec<u32>,
+    /// Interned sender domain ([`NO_ID`] when the row has none).
+    pub sender_domain: Vec<u32>,
+    /// Message size in bytes (`u64::MAX` when not logged).
+    pub size: Vec<u64>,
+    /// Recipient count (`u32::MAX` when not logged).
+    pub nrcpt: Vec<u32>,
+    /// Interned client ([`NO_ID`] when none).
+    pub client: Vec<u32>,
+    /// Queue id, Message-ID and host, kept only for the journeys export.
+    pub text: Option<MessageText>,
+}
+
+/// Strings the journeys export shows and the statistics do not need.
+#[derive(Clone, Debug, Default)]
+pub struct MessageText {
+    /// Queue id.
+    pub queue_id: Vec<String>,
+    /// The MTA host the line came from.
+    pub host: Vec<String>,
+    /// Message-ID (arrival rows; empty otherwise).
+    pub message_id: Vec<String>,
+}
+
+/// Attempt rows: one per recipient per delivery attempt.
+#[derive(Clone, Debug, Default)]
+pub struct AttemptRows {
+    /// Order among all rows (log order).
+    pub seq: Vec<u64>,
+    /// Hash of host + queue id.
+    pub msg: Vec<u64>,
+    /// UTC seconds.
+    pub ts: Vec<i64>,
+    /// Hash of the recipient address (the journey is per recipient).
+    pub rcpt: Vec<u64>,
+    /// Provider id.
+    pub provider: Vec<u16>,
+    /// Interned recipient domain.
+    pub domain: Vec<u32>,
+    /// [`Status`] as a byte.
+    pub status: Vec<u8>,
+    /// False for deferrals logged without a try ("delivery temporarily suspended").
+    pub attempted: Vec<bool>,
+    /// `Dsn::key()` or 0.
+    pub dsn: Vec<u32>,
+    /// Basic reply code or 0 (shown when there is no enhanced code).
+    pub basic: Vec<u16>,
+    /// Interned masked reason of failures ([`NO_ID`] for deliveries).
+    pub reason: Vec<u32>,
+    /// `delay=` in ms (`u32::MAX` when not logged).
+    pub delay_ms: Vec<u32>,
+    /// `delays=a/b/c/d` in ms (`u32::MAX` when not logged).
+    pub split: [Vec<u32>; 4],
+    /// Recipient address and relay, kept only for the journeys export.
+    pub text: Option<AttemptText>,
+}
+
+/// Attempt strings for the journeys export (queue id and host too: a
+/// message's own rows may be before the input's start).
+#[derive(Clone, Debug, Default)]
+pub struct AttemptText {
+    /// Queue id.
+    pub queue_id: Vec<String>,
+    /// The MTA host.
+    pub host: Vec<String>,
+    /// Recipient address.
+    pub recipient: Vec<String>,
+    /// Relay host.
+    pub relay: Vec<String>,
+}
+
+/// One attempt row, as the worker knows it.
+#[derive(Clone, Copy, Debug)]
+pub struct AttemptRow {
+    /// Hash of host + queue id.
+    pub msg: u64,
+    /// UTC seconds.
+    pub ts: i64,
+    /// Recipient hash.
+    pub rcpt: u64,
+    /// Provider.
+    pub provider: ProviderId,
+    /// Interned domain.
+    pub domain: u32,
+    /// Status.
+    pub status: Status,
+    /// Tried.
+    pub attempted: bool,
+    /// Code key.
+    pub dsn: u32,
+    /// Basic code.
+    pub basic: u16,
+    /// Masked reason id.
+    pub reason: u32,
+    /// Delay in ms.
+    pub delay_ms: u32,
+    /// Split in ms.
+    pub split: [u32; 4],
+}
+
+/// One message row, as the worker knows it.
+#[derive(Clone, Copy, Debug)]
+pub struct MessageRow {
+    /// Hash of host + queue id.
+    pub msg: u64,
+    /// What.
+    pub kind: Kind,
+    /// UTC seconds.
+    pub ts: i64,
+    /// Interned sender address or [`NO_ID`].
+    pub sender: u32,
+    /// Interned sender domain or [`NO_ID`].
+    pub sender_domain: u32,
+    /// Size or `u64::MAX`.
+    pub size: u64,
+    /// Recipients or `u32::MAX`.
+    pub nrcpt: u32,
+    /// Interned client or [`NO_ID`].
+    pub client: u32,
+}
+
+impl MessageRow {
+    /// A row with nothing but its kind and time.
+    pub fn bare(msg: u64, kind: Kind, ts: i64) -> MessageRow {
+        MessageRow {
+            msg,
+            kind,
+            ts,
+            sender: NO_ID,
+            sender_domain: NO_ID,
+            size: u64::MAX,
+            nrcpt: u32::MAX,
+            client: NO_ID,
+        }
+    }
+}
+
+/// A batch's journey rows.
+#[derive(Clone, Debug, Default)]
+pub struct JourneyLog {
+    /// Message-level rows.
+    pub messages: MessageRows,
+    /// Attempt rows.
+    pub attempts: AttemptRows,
+    /// The next row's `seq`.
+    pub next_seq: u64,
+}
+
+/// Maps from a right batch's interned ids to the merged batch's.
+#[derive(Clone, Copy, Debug)]
+pub struct Remaps<'a> {
+    /// Sender addresses.
+    pub addresses: &'a [u32],
+    /// Sender domains.
+    pub senders: &'a [u32],
+    /// Clients.
+    pub clients: &'a [u32],
+    /// Recipient domains.
+    pub domains: &'a [u32],
+    /// Reasons.
+    pub reasons: &'a [u32],
+}
+
+fn remap(map: &[u32], id: u32) -> u32 {
+    if id == NO_ID {
+        NO_ID
+    } else {
+        map.get(id as usize).copied().unwrap_or(NO_ID)
+    }
+}
+
+impl JourneyLog {
+    /// A log that also keeps the export's strings.
+    pub fn with_text() -> JourneyLog {
+        let mut log = JourneyLog::default();
+        log.messages.text = Some(MessageText::default());
+        log.attempts.text = Some(AttemptText::default());
+        log
+    }
+
+    /// Rows held.
+    pub fn len(&self) -> usize {
+        self.messages.seq.len() + self.attempts.seq.len()
+    }
+
+    /// True when no rows are held.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Appends a message row; `text` is (queue id, host, Message-ID).
+    pub fn message(&mut self, r: MessageRow, text: impl FnOnce() -> (String, String, String)) {
+        let m = &mut self.messages;
+        m.seq.push(self.next_seq);
+        self.next_seq += 1;
+        m.msg.push(r.msg);
+        m.kind.push(r.kind as u8);
+        m.ts.push(r.ts);
+        m.sender.push(r.sender);
+        m.sender_domain.push(r.sender_domain);
+        m.size.push(r.size);
+        m.nrcpt.push(r.nrcpt);
+        m.client.push(r.client);
+        if let Some(t) = &mut m.text {
+            let (q, h, id) = text();
+            t.queue_id.push(q);
+            t.host.push(h);
+            t.message_id.push(id);
+        }
+    }
+
+    /// Appends an attempt row; `text` is (queue id, host, recipient, relay).
+    pub fn attempt(
+        &mut self,
+        r: AttemptRow,
+        text: impl FnOnce() -> (String, String, String, String),
+    ) {
+        let a = &mut self.attempts;
+        a.seq.push(self.next_seq);
+        self.next_seq += 1;
+        a.msg.push(r.msg);
+        a.ts.push(r.ts);
+        a.rcpt.push(r.rcpt);
+        a.provider.push(r.provider);
+        a.domain.push(r.domain);
+        a.status.push(r.status as u8);
+        a.attempted.push(r.attempted);
+        a.dsn.push(r.dsn);
+        a.basic.push(r.basic);
+        a.reason.push(r.reason);
+        a.delay_ms.push(r.delay_ms);
+        for (col, v) in a.split.iter_mut().zip(r.split) {
+            col.push(v);
+        }
+        if let Some(t) = &mut a.text {
+            let (q, h, rcpt, relay) = text();
+            t.queue_id.push(q);
+            t.host.push(h);
+            t.recipient.push(rcpt);
+            t.relay.push(relay);
+        }
+    }
+
+    /// Appends `right`'s rows (which come after these in the log), with its
+    /// interned ids remapped to this batch's.
+    pub fn append(&mut self, right: JourneyLog, maps: Remaps<'_>) {
+        let offset = self.next_seq;
+        self.next_seq += right.next_seq;
+        let (m, rm) = (&mut self.messages, right.messages);
+        m.seq.extend(rm.seq.iter().map(|s| s + offset));
+        m.msg.extend(rm.msg);
+        m.kind.extend(rm.kind);
+        m.ts.extend(rm.ts);
+        m.sender
+            .extend(rm.sender.iter().map(|&x| remap(maps.addresses, x)));
+        m.sender_domain
+            .extend(rm.sender_domain.iter().map(|&x| remap(maps.senders, x)));
+        m.size.extend(rm.size);
+        m.nrcpt.extend(rm.nrcpt);
+        m.client
+            .extend(rm.client.iter().map(|&x| remap(maps.clients, x)));
+        if let (Some(t), Some(rt)) = (&mut m.text, rm.text) {
+            t.queue_id.extend(rt.queue_id);
+            t.host.extend(rt.host);
+            t.message_id.extend(rt.message_id);
+        }
+        let (a, ra) = (&mut self.attempts, right.attempts);
+        a.seq.extend(ra.seq.iter().map(|s| s + offset));
+        a.msg.extend(ra.msg);
+        a.ts.extend(ra.ts);
+        a.rcpt.extend(ra.rcpt);
+        a.provider.extend(ra.provider);
+        a.domain
+            .extend(ra.domain.iter().map(|&x| remap(maps.domains, x)));
+        a.status.extend(ra.status);
+        a.attempted.extend(ra.attempted);
+        a.dsn.extend(ra.dsn);
+        a.basic.extend(ra.basic);
+        a.reason
+            .extend(ra.reason.iter().map(|&x| remap(maps.reasons, x)));
+        a.delay_ms.extend(ra.delay_ms);
+        for (col, rc) in a.split.iter_mut().zip(ra.split) {
+            col.extend(rc);
+        }
+        if let (Some(t), Some(rt)) = (&mut a.text, ra.text) {
+            t.queue_id.extend(rt.queue_id);
+            t.host.extend(rt.host);
+            t.recipient.extend(rt.recipient);
+            t.relay.extend(rt.relay);
+        }
+    }
+
+    /// Moves the rows out as two frames (messages, attempts); sentinels
+    /// become nulls. The log is left empty (keeping its text setting).
+    pub fn take_frames(&mut self) -> PolarsResult<(DataFrame, DataFrame)> {
+        let keep_text = self.messages.text.is_some();
+        let fresh = if keep_text {
+            JourneyLog::with_text()
+        } else {
+            JourneyLog::default()
+        };
+        // `seq` keeps counting: rows still open keep theirs.
+        let next_seq = self.next_seq;
+        let JourneyLog {
+            messages: m,
+            attempts: a,
+            ..
+        } = std::mem::replace(self, JourneyLog { next_seq, ..fresh });
+        let opt_u32 = |name: &str, v: Vec<u32>, none: u32| {
+            Column::new(
+                name.into(),
+                v.into_iter()
+                    .map(|x| (x != none).then_some(x))
+                    .collect::<Vec<_>>(),
+            )
+        };
+        let mut mcols = vec![
+            Column::new("seq".into(), m.seq),
+            Column::new("msg".into(), m.msg),
+            Column::new("kind".into(), m.kind),
+            Column::new("ts".into(), m.ts),
+            opt_u32("sender", m.sender, NO_ID),
+            opt_u32("sender_domain", m.sender_domain, NO_ID),
+            Column::new(
+                "size".into(),
+                m.size
+                    .into_iter()
+                    .map(|x| (x != u64::MAX).then_some(x))
+                    .collect::<Vec<_>>(),
+            ),
+            opt_u32("nrcpt", m.nrcpt, u32::MAX),
+            opt_u32("client", m.client, NO_ID),
+        ];
+        if let Some(t) = m.text {
+            mcols.push(Column::new("queue_id".into(), t.queue_id));
+            mcols.push(Column::new("host".into(), t.host));
+            mcols.push(Column::new("message_id".into(), t.message_id));
+        }
+        let height = mcols[0].len();
+        let messages = DataFrame::new(height, mcols)?;
+        let [sa, sb, sc, sd] = a.split;
+        let mut acols = vec![
+            Column::new("seq".into(), a.seq),
+            Column::new("msg".into(), a.msg),
+            Column::new("ts".into(), a.ts),
+            Column::new("rcpt".into(), a.rcpt),
+            Column::new("provider".into(), a.provider),
+            Column::new("domain".into(), a.domain),
+            Column::new("status".into(), a.status),
+            Column::new("attempted".into(), a.attempted),
+            Column::new("dsn".into(), a.dsn),
+            Column::new("basic".into(), a.basic),
+            opt_u32("reason", a.reason, NO_ID),
+            opt_u32("delay_ms", a.delay_ms, u32::MAX),
+            opt_u32("split_a", sa, u32::MAX),
+            opt_u32("split_b", sb, u32::MAX),
+            opt_u32("split_c", sc, u32::MAX),
+            opt_u32("split_d", sd, u32::MAX),
+        ];
+        if let Some(t) = a.text {
+            acols.push(Column::new("queue_id".into(), t.queue_id));
+            acols.push(Column::new("host".into(), t.host));
+            acols.push(Column::new("recipient".into(), t.recipient));
+            acols.push(Column::new("relay".into(), t.relay));
+        }
+        let height = acols[0].len();
+        let attempts = DataFrame::new(height, acols)?;
+        Ok((messages, attempts))
+    }
+}

@@ -1,0 +1,302 @@
+//! Message journeys: what happened to each recipient of each message, from
+//! arrival to its final disposition, and how long it took.
+//!
+//! Workers append rows ([`log`]); the merging thread joins them in polars
+//! ([`join`]) whenever enough have gathered, keeping only the groups still
+//! open (messages in the queue), and folds complete journeys into bounded
+//! statistics ([`stats`]) and, when asked, the `--journeys` export. Memory
+//! follows the queue and the batch size, not the log's length.
+
+pub mod join;
+pub mod log;
+pub mod stats;
+
+use crate::aggregate::batch::Interner;
+use crate::classify::provider::ProviderId;
+use crate::event::Status;
+use crate::export::journeys::JourneySink;
+use crate::filter::Filter;
+use log::JourneyLog;
+use polars::prelude::*;
+use stats::{Disposition, JourneyStats, RecipientJourney};
+use std::sync::Arc;
+
+/// Rows gathered before a join runs (or the open rows' count, if larger:
+/// the join's cost is then spread over at least as many new rows).
+pub const SETTLE_ROWS: usize = 1 << 20;
+
+/// A group whose newest row is this much older than the newest line is
+/// completed as it stands (Postfix's default queue lifetime is 5 days).
+pub const STALE_SECS: i64 = 7 * 86_400;
+
+/// Interned strings the journeys name, for the export.
+#[derive(Clone, Copy, Debug)]
+pub struct Names<'a> {
+    /// Sender addresses.
+    pub addresses: &'a Interner,
+    /// Sender domains.
+    pub senders: &'a Interner,
+    /// Clients.
+    pub clients: &'a Interner,
+    /// Recipient domains.
+    pub domains: &'a Interner,
+    /// Masked reasons.
+    pub reasons: &'a Interner,
+}
+
+/// Journey state of a batch: rows not yet joined, open groups, statistics.
+#[derive(Clone, Debug, Default)]
+pub struct Journeys {
+    /// Rows appended since the last join.
+    pub log: JourneyLog,
+    open: Option<(DataFrame, DataFrame)>,
+    /// What complete journeys add up to.
+    pub stats: JourneyStats,
+    /// Where complete journeys are exported.
+    pub sink: Option<Arc<JourneySink>>,
+    /// A join that failed (reported; the statistics are then partial).
+    pub error: Option<String>,
+}
+
+impl Journeys {
+    /// True when nothing was gathered.
+    pub fn is_empty(&self) -> bool {
+        self.log.is_empty() && self.open.is_none() && self.stats.messages == 0
+    }
+
+    /// Takes a worker batch's rows (which come after these in the log).
+    /// Joins run only on the running total, so a worker's batch has rows
+    /// and nothing else.
+    pub fn absorb(&mut self, right: Journeys, maps: log::Remaps<'_>) {
+        debug_assert!(right.open.is_none() && right.stats.messages == 0);
+        self.log.append(right.log, maps);
+        if self.sink.is_none() {
+            self.sink = right.sink;
+        }
+        if self.error.is_none() {
+            self.error = right.error;
+        }
+    }
+
+    /// Rows held open (messages still in the queue).
+    pub fn open_rows(&self) -> usize {
+        self.open.as_ref().map_or(0, |(m, a)| m.height() + a.height())
+    }
+
+    /// Joins the rows gathered so far, if there are enough of them (or
+    /// all of them when `end`), keeping open groups for later. `newest`:
+    /// the newest line time seen.
+    pub fn settle(&mut self, names: Names<'_>, filter: &Filter, end: bool, newest: i64) {
+        if self.error.is_some() {
+            self.log = JourneyLog::default();
+            return;
+        }
+        if !end && self.log.len() < SETTLE_ROWS.max(self.open_rows()) {
+            return;
+        }
+        if self.log.is_empty() && self.open.is_none() {
+            return;
+        }
+        if let Err(e) = self.try_settle(names, filter, end, newest) {
+            self.error = Some(format!("joining message journeys failed: {e}"));
+            self.open = None;
+            self.log = JourneyLog::default();
+        }
+    }
+
+    fn try_settle(
+        &mut self,
+        names: Names<'_>,
+        filter: &Filter,
+        end: bool,
+        newest: i64,
+    ) -> PolarsResult<()> {
+        let (mut m, mut a) = self.log.take_frames()?;
+        if let Some((om, oa)) = self.open.take() {
+            let (mut om, mut oa) = (om, oa);
+            om.vstack_mut(&m)?;
+            oa.vstack_mut(&a)?;
+            (m, a) = (om, oa);
+        }
+        let closed = join::close(m, a, end, newest.saturating_sub(STALE_SECS))?;
+        self.open = (closed.open_messages.height() + closed.open_attempts.height() > 0)
+            .then_some((closed.open_messages, closed.open_attempts));
+        self.fold_closed(&closed.journeys, names, filter)
+    }
+
+    /// Folds complete journeys into the statistics and the export.
+    fn fold_closed(&mut self, j: &DataFrame, names: Names<'_>, filter: &Filter) -> PolarsResult<()> {
+        let rows = read_rows(j)?;
+        let msg = j.column("msg")?.u64()?;
+        let generation = j.column("gen")?.u32()?;
+        let mut messages = std::collections::HashSet::new();
+        let mut kept = Vec::with_capacity(j.height());
+        for i in 0..j.height() {
+            let r = rows.get(i);
+            let keep_sender = r
+                .sender_domain
+                .is_none_or(|d| filter.keeps_sender(names.senders.get(d)));
+            let when = r.final_ts.or(r.first_seen).unwrap_or(0);
+            let keep = keep_sender
+                && match r.provider {
+                    Some(p) => filter.keeps(when, p),
+                    None => filter.keeps_time(when),
+                };
+            if !keep {
+                continue;
+            }
+            let (Some(p), Some(d)) = (r.provider, r.domain) else {
+                // No attempt: queued and removed without one (discarded,
+                // deleted), or never queued at all.
+                if r.queued {
+                    self.stats.messages += 1;
+                    self.stats.messages_without_attempts += 1;
+                    kept.push(i as IdxSize);
+                } else {
+                    self.stats.not_queued += 1;
+                }
+                continue;
+            };
+            kept.push(i as IdxSize);
+            if messages.insert((msg.get(i), generation.get(i))) {
+                self.stats.messages += 1;
+            }
+            self.stats.add(p, d, &r.journey);
+        }
+        if let Some(sink) = &self.sink {
+            let idx = IdxCa::from_vec("i".into(), kept);
+            let part = j.take(&idx)?;
+            sink.write(&part, names);
+        }
+        Ok(())
+    }
+}
+
+/// Typed access to the joined frame's columns.
+pub(crate) fn read_rows(j: &DataFrame) -> PolarsResult<Rows<'_>> {
+    Rows::of(j)
+}
+
+/// The joined frame's columns, typed.
+pub(crate) struct Rows<'a> {
+    provider: &'a UInt16Chunked,
+    domain: &'a UInt32Chunked,
+    status: &'a UInt8Chunked,
+    attempts: &'a UInt32Chunked,
+    deferrals: &'a UInt32Chunked,
+    final_ts: &'a Int64Chunked,
+    final_seq: &'a UInt64Chunked,
+    first_seen: &'a Int64Chunked,
+    arrived: &'a Int64Chunked,
+    expired_at: &'a Int64Chunked,
+    expire_seq: &'a UInt64Chunked,
+    removed: &'a BooleanChunked,
+    removed_r: &'a BooleanChunked,
+    delay_ms: &'a UInt32Chunked,
+    split: [&'a UInt32Chunked; 4],
+    sender_domain: &'a UInt32Chunked,
+    size: &'a UInt64Chunked,
+}
+
+/// One joined row, read.
+pub(crate) struct Row {
+    pub provider: Option<ProviderId>,
+    pub domain: Option<u32>,
+    pub sender_domain: Option<u32>,
+    /// Arrival (or first sight) time.
+    pub arrived: Option<i64>,
+    /// When the final disposition was logged (delivered, bounced, expired).
+    pub ended: Option<i64>,
+    pub final_ts: Option<i64>,
+    pub first_seen: Option<i64>,
+    /// The queue manager saw the message (a sender or size was logged).
+    pub queued: bool,
+    pub journey: RecipientJourney,
+}
+
+impl<'a> Rows<'a> {
+    fn of(j: &'a DataFrame) -> PolarsResult<Rows<'a>> {
+        let c = |name: &str| j.column(name);
+        Ok(Rows {
+            provider: c("provider")?.u16()?,
+            domain: c("domain")?.u32()?,
+            status: c("status")?.u8()?,
+            attempts: c("attempts")?.u32()?,
+            deferrals: c("deferrals")?.u32()?,
+            final_ts: c("final_ts")?.i64()?,
+            final_seq: c("final_seq")?.u64()?,
+            first_seen: c("first_seen")?.i64()?,
+            arrived: c("arrived")?.i64()?,
+            expired_at: c("expired_at")?.i64()?,
+            expire_seq: c("expire_seq")?.u64()?,
+            removed: c("removed")?.bool()?,
+            removed_r: c("removed_r")?.bool()?,
+            delay_ms: c("delay_ms")?.u32()?,
+            split: [
+                c("split_a")?.u32()?,
+                c("split_b")?.u32()?,
+                c("split_c")?.u32()?,
+                c("split_d")?.u32()?,
+            ],
+            sender_domain: c("sender_domain")?.u32()?,
+            size: c("size")?.u64()?,
+        })
+    }
+
+    pub(crate) fn get(&self, i: usize) -> Row {
+        let status = self.status.get(i);
+        let final_ts = self.final_ts.get(i);
+        let first_seen = self.first_seen.get(i);
+        let arrived = self.arrived.get(i).or(first_seen);
+        let removed = self.removed.get(i).or(self.removed_r.get(i)).unwrap_or(false);
+        let expired_after = match (self.expire_seq.get(i), self.final_seq.get(i)) {
+            (Some(e), Some(f)) => e > f,
+            (Some(_), None) => true,
+            _ => false,
+        };
+        let disposition = match status {
+            Some(s) if s == Status::Sent as u8 => Disposition::Delivered,
+            Some(s) if s == Status::Bounced as u8 => Disposition::Bounced,
+            Some(s) if s == Status::Expired as u8 => Disposition::Expired,
+            _ if expired_after => Disposition::Expired,
+            _ if removed => Disposition::Removed,
+            _ => Disposition::Pending,
+        };
+        let ended = match disposition {
+            Disposition::Expired if expired_after => self.expired_at.get(i),
+            Disposition::Delivered | Disposition::Bounced | Disposition::Expired => final_ts,
+            Disposition::Pending | Disposition::Removed => None,
+        };
+        // Postfix's delay= counts from the queue file's creation, to the
+        // millisecond: better than the log's whole seconds when present.
+        let logged = self.delay_ms.get(i).filter(|_| {
+            matches!(disposition, Disposition::Delivered | Disposition::Bounced)
+                && !expired_after
+        });
+        let time_ms = logged.or_else(|| {
+            let (a, z) = (arrived?, ended?);
+            u32::try_from((z - a).max(0).saturating_mul(1000)).ok()
+        });
+        let split = match self.split.map(|c| c.get(i)) {
+            [Some(a), Some(b), Some(c), Some(d)] => Some([a, b, c, d]),
+            _ => None,
+        };
+        Row {
+            provider: self.provider.get(i),
+            domain: self.domain.get(i),
+            sender_domain: self.sender_domain.get(i),
+            arrived: self.arrived.get(i),
+            ended,
+            final_ts: ended.or(final_ts),
+            first_seen,
+            queued: self.sender_domain.get(i).is_some() || self.size.get(i).is_some(),
+            journey: RecipientJourney {
+                disposition,
+                attempts: self.attempts.get(i).unwrap_or(0),
+                deferrals: self.deferrals.get(i).unwrap_or(0),
+                time_ms,
+                split,
+            },
+        }
+    }
+}

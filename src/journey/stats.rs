@@ -1,0 +1,364 @@
+//! What complete journeys add up to, in memory that does not grow with the
+//! log: counts per disposition, and delay distributions per provider and
+//! per recipient domain kept as [`Sketch`]es.
+
+use crate::classify::provider::ProviderId;
+use std::collections::HashMap;
+
+/// How a recipient's journey ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[repr(u8)]
+pub enum Disposition {
+    /// Delivered (the last attempt was accepted).
+    Delivered = 0,
+    /// Bounced (permanent failure).
+    Bounced = 1,
+    /// Expired: still deferred when the queue lifetime ran out.
+    Expired = 2,
+    /// Still in the queue when the log ends.
+    Pending = 3,
+    /// Left the queue without a final delivery status (deleted by the
+    /// administrator, discarded, or delivered without a logged attempt).
+    Removed = 4,
+}
+
+impl Disposition {
+    /// Every disposition, in report order.
+    pub const ALL: [Disposition; 5] = [
+        Disposition::Delivered,
+        Disposition::Bounced,
+        Disposition::Expired,
+        Disposition::Pending,
+        Disposition::Removed,
+    ];
+
+    /// The name used in JSON, exports and the report.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Disposition::Delivered => "delivered",
+            Disposition::Bounced => "bounced",
+            Disposition::Expired => "expired",
+            Disposition::Pending => "pending",
+            Disposition::Removed => "removed",
+        }
+    }
+}
+
+/// A distribution of millisecond values: exact while small, then
+/// logarithmic buckets 2 % wide, so percentiles of a month of mail cost a
+/// few kilobytes per key. The maximum is always exact.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Sketch {
+    exact: Vec<u32>,
+    buckets: Option<HashMap<u16, u64>>,
+    count: u64,
+    max: u32,
+    sum: u64,
+}
+
+/// Values kept exactly before a sketch switches to buckets.
+const EXACT: usize = 4096;
+/// Bucket growth factor.
+const GROWTH: f64 = 1.02;
+
+fn bucket_of(v: u32) -> u16 {
+    if v == 0 {
+        0
+    } else {
+        1 + (f64::from(v).ln() / GROWTH.ln()) as u16
+    }
+}
+
+/// A value representing bucket `b` (its geometric middle).
+fn bucket_value(b: u16) -> f64 {
+    if b == 0 {
+        0.0
+    } else {
+        GROWTH.powf(f64::from(b - 1) + 0.5)
+    }
+}
+
+impl Sketch {
+    /// Adds one value.
+    pub fn add(&mut self, v: u32) {
+        self.count += 1;
+        self.sum += u64::from(v);
+        self.max = self.max.max(v);
+        match &mut self.buckets {
+            Some(b) => *b.entry(bucket_of(v)).or_insert(0) += 1,
+            None => {
+                self.exact.push(v);
+                if self.exact.len() > EXACT {
+                    self.to_buckets();
+                }
+            }
+        }
+    }
+
+    fn to_buckets(&mut self) {
+        let mut b = self.buckets.take().unwrap_or_default();
+        for v in self.exact.drain(..) {
+            *b.entry(bucket_of(v)).or_insert(0) += 1;
+        }
+        self.exact = Vec::new();
+        self.buckets = Some(b);
+    }
+
+    /// Adds every value of `other`.
+    pub fn merge(&mut self, other: &Sketch) {
+        self.count += other.count;
+        self.sum += other.sum;
+        self.max = self.max.max(other.max);
+        if self.buckets.is_none() && other.buckets.is_none() {
+            self.exact.extend_from_slice(&other.exact);
+            if self.exact.len() > EXACT {
+                self.to_buckets();
+            }
+            return;
+        }
+        self.to_buckets();
+        let mine = self.buckets.get_or_insert_with(HashMap::new);
+        for v in &other.exact {
+            *mine.entry(bucket_of(*v)).or_insert(0) += 1;
+        }
+        for (k, n) in other.buckets.iter().flatten() {
+            *mine.entry(*k).or_insert(0) += n;
+        }
+    }
+
+    /// Number of values.
+    pub fn count(&self) -> u64 {
+        self.count
+    }
+
+    /// Largest value.
+    pub fn max(&self) -> u32 {
+        self.max
+    }
+
+    /// Mean, or 0 when empty.
+    pub fn mean(&self) -> f64 {
+        if self.count == 0 {
+            0.0
+        } else {
+            self.sum as f64 / self.count as f64
+        }
+    }
+
+    /// The `q` quantile (0..=1) by nearest rank: exact while the sketch is
+    /// exact, else within 1 % (the bucket's middle, never above the max).
+    pub fn quantile(&self, q: f64) -> Option<f64> {
+        if self.count == 0 {
+            return None;
+        }
+        let rank = ((q * self.count as f64).ceil() as u64).clamp(1, self.count);
+        if let Some(b) = &self.buckets {
+            let mut keys: Vec<_> = b.iter().collect();
+            keys.sort_unstable();
+            let mut seen = 0;
+            for (k, n) in keys {
+                seen += n;
+                if seen >= rank {
+                    return Some(bucket_value(*k).min(f64::from(self.max)));
+                }
+            }
+            return Some(f64::from(self.max));
+        }
+        let mut v = self.exact.clone();
+        v.sort_unstable();
+        v.get(rank as usize - 1).map(|x| f64::from(*x))
+    }
+}
+
+/// The journeys of one provider or recipient domain.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct DelayStats {
+    /// Recipients by [`Disposition`].
+    pub by_disposition: [u64; 5],
+    /// Delivered at the first attempt (no deferral before).
+    pub first_attempt: u64,
+    /// Delivered after one or more deferrals.
+    pub after_deferral: u64,
+    /// Deferrals logged before the delivery, summed over delivered recipients.
+    pub deferrals_before_delivery: u64,
+    /// Attempts per recipient (all dispositions): 1, 2, … 9, 10 or more.
+    pub attempts: [u64; 10],
+    /// Arrival to delivery, ms (delivered recipients).
+    pub time_to_deliver: Sketch,
+    /// Arrival to bounce or expiry, ms.
+    pub time_to_fail: Sketch,
+    /// Postfix `delays=a/b/c/d` of the delivering attempt, ms: before
+    /// qmgr, in qmgr, connection setup, transmission.
+    pub split: [Sketch; 4],
+}
+
+impl DelayStats {
+    /// Adds `other`.
+    pub fn merge(&mut self, other: &DelayStats) {
+        for (a, b) in self.by_disposition.iter_mut().zip(other.by_disposition) {
+            *a += b;
+        }
+        self.first_attempt += other.first_attempt;
+        self.after_deferral += other.after_deferral;
+        self.deferrals_before_delivery += other.deferrals_before_delivery;
+        for (a, b) in self.attempts.iter_mut().zip(other.attempts) {
+            *a += b;
+        }
+        self.time_to_deliver.merge(&other.time_to_deliver);
+        self.time_to_fail.merge(&other.time_to_fail);
+        for (a, b) in self.split.iter_mut().zip(&other.split) {
+            a.merge(b);
+        }
+    }
+
+    /// Recipients counted.
+    pub fn recipients(&self) -> u64 {
+        self.by_disposition.iter().sum()
+    }
+
+    /// Delivered recipients.
+    pub fn delivered(&self) -> u64 {
+        self.by_disposition[Disposition::Delivered as usize]
+    }
+
+    /// Adds one recipient's journey.
+    pub fn add(&mut self, j: &RecipientJourney) {
+        self.by_disposition[j.disposition as usize] += 1;
+        if j.attempts > 0 {
+            self.attempts[(j.attempts as usize).min(10) - 1] += 1;
+        }
+        match j.disposition {
+            Disposition::Delivered => {
+                if j.deferrals == 0 {
+                    self.first_attempt += 1;
+                } else {
+                    self.after_deferral += 1;
+                }
+                self.deferrals_before_delivery += u64::from(j.deferrals);
+                if let Some(ms) = j.time_ms {
+                    self.time_to_deliver.add(ms);
+                }
+                if let Some(split) = j.split {
+                    for (s, v) in self.split.iter_mut().zip(split) {
+                        s.add(v);
+                    }
+                }
+            }
+            Disposition::Bounced | Disposition::Expired => {
+                if let Some(ms) = j.time_ms {
+                    self.time_to_fail.add(ms);
+                }
+            }
+            Disposition::Pending | Disposition::Removed => {}
+        }
+    }
+}
+
+/// What [`DelayStats::add`] needs of one recipient's journey.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RecipientJourney {
+    /// How it ended.
+    pub disposition: Disposition,
+    /// Attempts made (deferrals logged without a try not counted).
+    pub attempts: u32,
+    /// Deferrals logged.
+    pub deferrals: u32,
+    /// Arrival to the final disposition, ms, when known.
+    pub time_ms: Option<u32>,
+    /// `delays=a/b/c/d` of the final attempt, ms.
+    pub split: Option<[u32; 4]>,
+}
+
+/// Journeys in total, per provider and per recipient domain.
+#[derive(Clone, Debug, Default)]
+pub struct JourneyStats {
+    /// Messages whose journey is known (complete or pending at the end).
+    pub messages: u64,
+    /// Messages that left the queue without any logged attempt.
+    pub messages_without_attempts: u64,
+    /// Messages that arrived but were never queued (the client went away
+    /// or was refused after DATA): they have no journey.
+    pub not_queued: u64,
+    /// Per provider.
+    pub by_provider: HashMap<ProviderId, DelayStats>,
+    /// Per interned recipient domain (with its provider).
+    pub by_domain: HashMap<u32, (ProviderId, DelayStats)>,
+    /// All recipients.
+    pub total: DelayStats,
+}
+
+impl JourneyStats {
+    /// Adds one recipient's journey.
+    pub fn add(&mut self, provider: ProviderId, domain: u32, j: &RecipientJourney) {
+        self.total.add(j);
+        self.by_provider.entry(provider).or_default().add(j);
+        self.by_domain
+            .entry(domain)
+            .or_insert_with(|| (provider, DelayStats::default()))
+            .1
+            .add(j);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exact_quantiles_by_nearest_rank() {
+        let mut s = Sketch::default();
+        for v in 1..=100 {
+            s.add(v);
+        }
+        assert_eq!(s.quantile(0.5), Some(50.0));
+        assert_eq!(s.quantile(0.9), Some(90.0));
+        assert_eq!(s.quantile(0.99), Some(99.0));
+        assert_eq!(s.quantile(1.0), Some(100.0));
+        assert_eq!(s.max(), 100);
+        assert_eq!(Sketch::default().quantile(0.5), None);
+    }
+
+    #[test]
+    fn bucketed_quantiles_stay_within_two_percent() {
+        let mut a = Sketch::default();
+        let mut b = Sketch::default();
+        let mut all: Vec<u32> = Vec::new();
+        for i in 0..20_000u32 {
+            let v = (i * 7919) % 3_600_000;
+            all.push(v);
+            if i % 2 == 0 { a.add(v) } else { b.add(v) }
+        }
+        a.merge(&b);
+        all.sort_unstable();
+        assert_eq!(a.count(), 20_000);
+        for q in [0.5, 0.9, 0.99] {
+            let exact = f64::from(all[(q * 20_000.0) as usize - 1]);
+            let got = a.quantile(q).unwrap_or_default();
+            assert!((got - exact).abs() <= exact * 0.02 + 1.0, "q{q}: {got} vs {exact}");
+        }
+        assert_eq!(a.max(), *all.last().unwrap_or(&0));
+    }
+
+    #[test]
+    fn delay_stats_count_each_recipient_once() {
+        let mut s = DelayStats::default();
+        let j = |d, attempts, deferrals, ms| RecipientJourney {
+            disposition: d,
+            attempts,
+            deferrals,
+            time_ms: Some(ms),
+            split: None,
+        };
+        s.add(&j(Disposition::Delivered, 1, 0, 1000));
+        s.add(&j(Disposition::Delivered, 4, 3, 2_400_000));
+        s.add(&j(Disposition::Bounced, 1, 0, 500));
+        s.add(&j(Disposition::Pending, 2, 2, 0));
+        assert_eq!(s.delivered(), 2);
+        assert_eq!((s.first_attempt, s.after_deferral), (1, 1));
+        assert_eq!(s.deferrals_before_delivery, 3);
+        assert_eq!(s.time_to_deliver.count(), 2);
+        assert_eq!(s.time_to_deliver.max(), 2_400_000);
+        assert_eq!(s.attempts[..4], [2, 1, 0, 1]);
+        assert_eq!(s.recipients(), 4);
+    }
+}
