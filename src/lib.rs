@@ -232,6 +232,7 @@ pub fn build_report(
         providers: report::provider_summaries(&summary, providers)?,
         deliveries: report::summary_rows(&summary)?,
         reasons: report::reason_rows(&reasons, zone)?,
+        journeys: report::journeys::journey_report(b, providers),
     };
     Ok((report, summary))
 }

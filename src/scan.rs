@@ -273,6 +273,7 @@ impl Worker {
             }
             Record::Expired { queue_id, sender } => {
                 if let Some(h) = header {
+                    let sender_address = sender;
                     self.batch.see_delivery(Status::Expired, true);
                     let sender = sender_domain(sender, &mut self.scratch);
                     let sender = self.batch.senders.intern(sender);
@@ -288,7 +289,10 @@ impl Worker {
                             NO_ID
                         },
                     };
-                    self.journey_message(&h, queue_id, MessageRow::bare(p.message, Kind::Expire, h.ts), b"");
+                    let mut row = MessageRow::bare(p.message, Kind::Expire, h.ts);
+                    row.sender = self.batch.addresses.intern(sender_address);
+                    row.sender_domain = sender;
+                    self.journey_message(&h, queue_id, row, b"");
                     self.batch.expire(p, ctx.filter);
                 }
             }

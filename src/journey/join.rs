@@ -77,9 +77,15 @@ pub fn close(
             .gt(lit(0u32))
             .alias("removed"),
     )
+    // A message whose queue id starts another message left the queue,
+    // even if its removal was not logged.
     .with_column(
         col("removed")
             .or(col("gen").lt(col("gen").max().over(by_msg())?))
+            .alias("removed"),
+    )
+    .with_column(
+        col("removed")
             .or(lit(everything))
             .or(col("ts").max().over(by_group())?.lt(lit(stale_before)))
             .alias("done"),
@@ -114,12 +120,8 @@ pub fn close(
         col("removed").first().alias("removed"),
         col("ts").min().alias("first_seen"),
         col("ts").filter(kind(Kind::Arrive)).first().alias("arrived"),
-        col("sender").filter(kind(Kind::Queued)).drop_nulls().first().alias("sender"),
-        col("sender_domain")
-            .filter(kind(Kind::Queued))
-            .drop_nulls()
-            .first()
-            .alias("sender_domain"),
+        col("sender").drop_nulls().first().alias("sender"),
+        col("sender_domain").drop_nulls().first().alias("sender_domain"),
         col("size").drop_nulls().first().alias("size"),
         col("nrcpt").drop_nulls().first().alias("nrcpt"),
         col("client").drop_nulls().first().alias("client"),

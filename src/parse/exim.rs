@@ -370,7 +370,9 @@ fn pick_recipient<'a>(first: &'a [u8], angle: &'a [u8], paren: &'a [u8]) -> &'a 
 #[inline]
 fn strip_colon(tok: &[u8]) -> (&[u8], bool) {
     match tok.strip_suffix(b":") {
-        Some(t) if !t.ends_with(b":") || t.is_empty() => (t, true),
+        // `:blackhole:` and `:fail:` are Exim's special addresses, not a
+        // token ending the fields.
+        Some(t) if t.is_empty() || !(t.ends_with(b":") || t.starts_with(b":")) => (t, true),
         _ => (tok, false),
     }
 }

@@ -3,6 +3,7 @@
 
 pub mod findings;
 pub mod html;
+pub mod journeys;
 pub mod markdown;
 pub mod sanitize;
 pub mod terminal;
@@ -83,6 +84,9 @@ pub struct Report {
     pub deliveries: Vec<SummaryRow>,
     /// Masked reply texts of non-delivered attempts, by provider, status and code.
     pub reasons: Vec<ReasonRow>,
+    /// Per recipient of each message: final disposition, attempts, time to
+    /// deliver; per provider and busiest domain.
+    pub journeys: journeys::JourneyReport,
 }
 
 /// One input file.

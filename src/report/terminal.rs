@@ -106,6 +106,7 @@ pub fn render(report: &Report, style: Style) -> String {
     super::findings::render_timeline(&mut o, report.timeline.as_ref(), &report.time_zone, style);
     status_table(&mut o, report, style);
     family_table(&mut o, report, style);
+    super::journeys::render(&mut o, &report.journeys, style);
     details(&mut o, report, style);
     rejects(&mut o, report, style);
     unparsed(&mut o, report, style);

@@ -1,0 +1,357 @@
+//! The journeys section: how each recipient's message ended, after how
+//! many attempts, and how long it took, per provider and per busiest
+//! recipient domain; and where Postfix spent the time (`delays=a/b/c/d`).
+
+use super::sanitize::{ellipsize, terminal};
+use super::terminal::{Style, WIDTH, thousands};
+use crate::aggregate::batch::Batch;
+use crate::classify::provider::ProviderMap;
+use crate::journey::stats::{DelayStats, Disposition, Sketch};
+use serde::Serialize;
+use std::fmt::Write as _;
+
+/// Recipient domains listed (the busiest).
+pub const TOP_DOMAINS: usize = 15;
+
+/// Journeys in the report and JSON.
+#[derive(Clone, Debug, Serialize)]
+pub struct JourneyReport {
+    /// Messages queued whose journey is in the input.
+    pub messages: u64,
+    /// Recipient journeys (one per recipient per message).
+    pub recipients: u64,
+    /// Messages that arrived but were never queued (client gone or refused
+    /// after DATA).
+    pub not_queued: u64,
+    /// Messages that left the queue without a logged attempt.
+    pub messages_without_attempts: u64,
+    /// All recipients.
+    pub total: DelayRow,
+    /// Per provider, most recipients first.
+    pub providers: Vec<DelayRow>,
+    /// The busiest recipient domains.
+    pub domains: Vec<DelayRow>,
+    /// A join that failed (the numbers are then partial).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// Journeys of one provider, domain or all recipients.
+#[derive(Clone, Debug, Serialize)]
+pub struct DelayRow {
+    /// Provider id (`all` for the total).
+    pub provider: String,
+    /// Recipient domain (domain rows only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub domain: Option<String>,
+    /// Recipients.
+    pub recipients: u64,
+    /// Recipients by final disposition.
+    pub delivered: u64,
+    /// Bounced.
+    pub bounced: u64,
+    /// Expired.
+    pub expired: u64,
+    /// Still queued at the end of the log.
+    pub pending: u64,
+    /// Left the queue without a final status.
+    pub removed: u64,
+    /// Share of delivered recipients delivered at the first attempt.
+    pub first_attempt_share: Option<f64>,
+    /// Share of delivered recipients delivered after one or more deferrals.
+    pub after_deferral_share: Option<f64>,
+    /// Deferrals per delivered recipient.
+    pub deferrals_per_delivered: Option<f64>,
+    /// Arrival to delivery, seconds (delivered recipients, once each).
+    pub time_to_deliver: Option<Quantiles>,
+    /// Arrival to bounce or expiry, seconds.
+    pub time_to_fail: Option<Quantiles>,
+    /// Postfix `delays=a/b/c/d` of the delivering attempts, seconds.
+    pub delays: Option<DelaySplit>,
+    /// Recipients by attempts made: 1, 2, … 9, 10 or more.
+    pub attempts: [u64; 10],
+}
+
+/// Percentiles of a distribution, seconds.
+#[derive(Clone, Debug, Serialize)]
+pub struct Quantiles {
+    /// Values.
+    pub count: u64,
+    /// Median.
+    pub p50: f64,
+    /// 90th percentile.
+    pub p90: f64,
+    /// 99th percentile.
+    pub p99: f64,
+    /// Largest.
+    pub max: f64,
+    /// Mean.
+    pub mean: f64,
+}
+
+/// Where Postfix spent the time.
+#[derive(Clone, Debug, Serialize)]
+pub struct DelaySplit {
+    /// Before the queue manager (smtpd, cleanup, pickup).
+    pub before_qmgr: Quantiles,
+    /// In the queue manager (waiting in the queue, incl. retries).
+    pub in_qmgr: Quantiles,
+    /// Connection setup (DNS, TCP, HELO, TLS).
+    pub conn_setup: Quantiles,
+    /// Message transmission.
+    pub transmission: Quantiles,
+}
+
+fn quantiles(s: &Sketch) -> Option<Quantiles> {
+    let q = |p| s.quantile(p).unwrap_or(0.0) / 1000.0;
+    (s.count() > 0).then(|| Quantiles {
+        count: s.count(),
+        p50: q(0.5),
+        p90: q(0.9),
+        p99: q(0.99),
+        max: f64::from(s.max()) / 1000.0,
+        mean: s.mean() / 1000.0,
+    })
+}
+
+fn share(part: u64, whole: u64) -> Option<f64> {
+    (whole > 0).then(|| part as f64 / whole as f64)
+}
+
+fn row(provider: String, domain: Option<String>, s: &DelayStats) -> DelayRow {
+    let n = |d: Disposition| s.by_disposition[d as usize];
+    let delivered = s.delivered();
+    let [a, b, c, d] = &s.split;
+    DelayRow {
+        provider,
+        domain,
+        recipients: s.recipients(),
+        delivered,
+        bounced: n(Disposition::Bounced),
+        expired: n(Disposition::Expired),
+        pending: n(Disposition::Pending),
+        removed: n(Disposition::Removed),
+        first_attempt_share: share(s.first_attempt, delivered),
+        after_deferral_share: share(s.after_deferral, delivered),
+        deferrals_per_delivered: (delivered > 0)
+            .then(|| s.deferrals_before_delivery as f64 / delivered as f64),
+        time_to_deliver: quantiles(&s.time_to_deliver),
+        time_to_fail: quantiles(&s.time_to_fail),
+        delays: match (quantiles(a), quantiles(b), quantiles(c), quantiles(d)) {
+            (Some(a), Some(b), Some(c), Some(d)) => Some(DelaySplit {
+                before_qmgr: a,
+                in_qmgr: b,
+                conn_setup: c,
+                transmission: d,
+            }),
+            _ => None,
+        },
+        attempts: s.attempts,
+    }
+}
+
+/// The journeys of a finished batch.
+pub fn journey_report(b: &Batch, providers: &ProviderMap) -> JourneyReport {
+    let st = &b.journeys.stats;
+    let mut rows: Vec<DelayRow> = st
+        .by_provider
+        .iter()
+        .map(|(p, s)| row(providers.info(*p).id.clone(), None, s))
+        .collect();
+    rows.sort_by(|a, b| b.recipients.cmp(&a.recipients).then(a.provider.cmp(&b.provider)));
+    let mut domains: Vec<(&u32, &(u16, DelayStats))> = st.by_domain.iter().collect();
+    domains.sort_by(|a, b| {
+        b.1.1
+            .recipients()
+            .cmp(&a.1.1.recipients())
+            .then_with(|| b.0.cmp(a.0))
+    });
+    let domains = domains
+        .into_iter()
+        .take(TOP_DOMAINS)
+        .map(|(d, (p, s))| {
+            row(
+                providers.info(*p).id.clone(),
+                Some(String::from_utf8_lossy(b.domains.get(*d)).into_owned()),
+                s,
+            )
+        })
+        .collect();
+    JourneyReport {
+        messages: st.messages,
+        recipients: st.total.recipients(),
+        not_queued: st.not_queued,
+        messages_without_attempts: st.messages_without_attempts,
+        total: row("all".into(), None, &st.total),
+        providers: rows,
+        domains,
+        error: b.journeys.error.clone(),
+    }
+}
+
+/// A duration for people: `0.4s`, `38s`, `12m05s`, `3h20m`, `2d04h`.
+pub fn human(secs: f64) -> String {
+    let s = secs.max(0.0);
+    if s < 10.0 {
+        format!("{s:.1}s")
+    } else if s < 60.0 {
+        format!("{s:.0}s")
+    } else if s < 3600.0 {
+        let s = s.round() as u64;
+        format!("{}m{:02}s", s / 60, s % 60)
+    } else if s < 86_400.0 {
+        let m = (s / 60.0).round() as u64;
+        format!("{}h{:02}m", m / 60, m % 60)
+    } else {
+        let h = (s / 3600.0).round() as u64;
+        format!("{}d{:02}h", h / 24, h % 24)
+    }
+}
+
+fn pct(x: Option<f64>) -> String {
+    x.map_or_else(|| "-".into(), |v| format!("{:.0}%", v * 100.0))
+}
+
+fn q(x: &Option<Quantiles>, f: fn(&Quantiles) -> f64) -> String {
+    x.as_ref().map_or_else(|| "-".into(), |v| human(f(v)))
+}
+
+/// The journeys section of the terminal report.
+pub fn render(o: &mut String, j: &JourneyReport, s: Style) {
+    if j.recipients == 0 {
+        return;
+    }
+    let _ = writeln!(
+        o,
+        "\n{}  {}",
+        s.bold("Message journeys"),
+        s.dim(&format!(
+            "{} messages, {} recipients: arrival to final disposition, each recipient once (not once per retry)",
+            thousands(j.messages),
+            thousands(j.recipients)
+        ))
+    );
+    let _ = writeln!(
+        o,
+        "{}",
+        s.dim(&format!(
+            "{:<22} {:>8} {:>8} {:>7} {:>7} {:>7} {:>6} {:>6} {:>7} {:>7} {:>7} {:>7}",
+            "provider / domain",
+            "rcpts",
+            "deliv",
+            "bounce",
+            "expire",
+            "queued",
+            "1st",
+            "defer",
+            "p50",
+            "p90",
+            "p99",
+            "max"
+        ))
+    );
+    let line = |o: &mut String, name: &str, r: &DelayRow| {
+        let name: String = name.chars().take(22).collect();
+        let _ = writeln!(
+            o,
+            "{:<22} {:>8} {:>8} {:>7} {:>7} {:>7} {:>6} {:>6} {:>7} {:>7} {:>7} {:>7}",
+            name,
+            thousands(r.recipients),
+            thousands(r.delivered),
+            thousands(r.bounced),
+            thousands(r.expired),
+            thousands(r.pending),
+            pct(r.first_attempt_share),
+            pct(r.after_deferral_share),
+            q(&r.time_to_deliver, |v| v.p50),
+            q(&r.time_to_deliver, |v| v.p90),
+            q(&r.time_to_deliver, |v| v.p99),
+            q(&r.time_to_deliver, |v| v.max),
+        );
+    };
+    for r in &j.providers {
+        line(o, &r.provider, r);
+    }
+    line(o, "all", &j.total);
+    if !j.domains.is_empty() {
+        let _ = writeln!(o, "{}", s.dim("busiest recipient domains:"));
+        for r in &j.domains {
+            let d = terminal(r.domain.as_deref().unwrap_or_default());
+            line(o, &format!("  {d}"), r);
+        }
+    }
+    let _ = writeln!(
+        o,
+        "{}",
+        s.dim("1st: delivered at the first attempt; defer: delivered after deferrals; p50…max: time to deliver")
+    );
+    if let Some(d) = &j.total.delays {
+        let _ = writeln!(
+            o,
+            "\n{}  {}",
+            s.bold("Where the time goes"),
+            s.dim("Postfix delays=a/b/c/d of delivering attempts (median / p90 / max)")
+        );
+        let part = |o: &mut String, name: &str, v: &Quantiles| {
+            let _ = writeln!(
+                o,
+                "  {:<34} {:>8} {:>8} {:>8}",
+                name,
+                human(v.p50),
+                human(v.p90),
+                human(v.max)
+            );
+        };
+        part(o, "before the queue manager (a)", &d.before_qmgr);
+        part(o, "in the queue manager, retries (b)", &d.in_qmgr);
+        part(o, "connection setup: DNS, TLS (c)", &d.conn_setup);
+        part(o, "transmission (d)", &d.transmission);
+        let slow: Vec<String> = j
+            .providers
+            .iter()
+            .filter_map(|r| {
+                let d = r.delays.as_ref()?;
+                Some(format!(
+                    "{} queue {} / remote {}",
+                    r.provider,
+                    human(d.in_qmgr.p90),
+                    human(d.conn_setup.p90 + d.transmission.p90)
+                ))
+            })
+            .take(6)
+            .collect();
+        if !slow.is_empty() {
+            let text = format!("  p90 per provider: {}", slow.join("; "));
+            let _ = writeln!(o, "{}", s.dim(&ellipsize(&text, WIDTH * 2)));
+        }
+    }
+    if j.not_queued > 0 || j.messages_without_attempts > 0 {
+        let _ = writeln!(
+            o,
+            "{}",
+            s.dim(&format!(
+                "{} arrived but never queued (client left or was refused after DATA); {} left the queue without a logged attempt",
+                thousands(j.not_queued),
+                thousands(j.messages_without_attempts)
+            ))
+        );
+    }
+    if let Some(e) = &j.error {
+        let _ = writeln!(o, "warning: {}", terminal(e));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_read_like_people_write_them() {
+        assert_eq!(human(0.4), "0.4s");
+        assert_eq!(human(38.2), "38s");
+        assert_eq!(human(725.0), "12m05s");
+        assert_eq!(human(3.0 * 3600.0 + 20.0 * 60.0), "3h20m");
+        assert_eq!(human(2.0 * 86_400.0 + 4.0 * 3600.0), "2d04h");
+        assert_eq!(human(-1.0), "0.0s");
+    }
+}
