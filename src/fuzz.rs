@@ -85,8 +85,18 @@ pub fn header(data: &[u8]) {
 }
 
 const SERVICES: [&[u8]; 12] = [
-    b"smtp", b"lmtp", b"qmgr", b"local", b"virtual", b"pipe", b"error", b"bounce", b"smtpd",
-    b"cleanup", b"pickup", b"postscreen",
+    b"smtp",
+    b"lmtp",
+    b"qmgr",
+    b"local",
+    b"virtual",
+    b"pipe",
+    b"error",
+    b"bounce",
+    b"smtpd",
+    b"cleanup",
+    b"pickup",
+    b"postscreen",
 ];
 
 /// The Postfix body parser (the first byte picks the daemon).

@@ -402,9 +402,15 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome, Error> {
         }
         None => (&args.files, &args.common),
     };
-    for export in [&args.csv, &args.parquet, &args.prometheus, &args.html, &args.journeys]
-        .into_iter()
-        .flatten()
+    for export in [
+        &args.csv,
+        &args.parquet,
+        &args.prometheus,
+        &args.html,
+        &args.journeys,
+    ]
+    .into_iter()
+    .flatten()
     {
         if files.iter().any(|input| export::same_file(export, input)) {
             return Err(Error::Usage(format!(

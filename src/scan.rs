@@ -13,9 +13,9 @@ use crate::classify::category::{Blocklist, Category, Classifier, Outcome};
 use crate::classify::provider::{ProviderId, ProviderMap, domain_of, lowercase_into};
 use crate::classify::reason::Masker;
 use crate::event::{Delivery, Queued, Status};
-use crate::journey::log::{AttemptRow, JourneyLog, Kind, MessageRow};
 use crate::export::events::{EventBuffer, EventSink};
 use crate::filter::Filter;
+use crate::journey::log::{AttemptRow, JourneyLog, Kind, MessageRow};
 use crate::parse::header::Header;
 use crate::parse::journal;
 use crate::parse::reject::Reject;
@@ -365,7 +365,13 @@ impl Worker {
 
     /// Appends a message-level journey row.
     #[inline]
-    fn journey_message(&mut self, h: &Header<'_>, queue_id: &[u8], row: MessageRow, message_id: &[u8]) {
+    fn journey_message(
+        &mut self,
+        h: &Header<'_>,
+        queue_id: &[u8],
+        row: MessageRow,
+        message_id: &[u8],
+    ) {
         self.batch.journeys.log.message(row, || {
             (
                 String::from_utf8_lossy(queue_id).into_owned(),

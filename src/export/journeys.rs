@@ -42,7 +42,7 @@ use std::sync::Mutex;
 type Out = BufWriter<File>;
 
 enum Writer {
-    Parquet(polars_io::parquet::write::BatchedWriter<Out>),
+    Parquet(Box<polars_io::parquet::write::BatchedWriter<Out>>),
     Csv(polars_io::csv::write::BatchedWriter<Out>),
 }
 
@@ -109,12 +109,12 @@ impl JourneySink {
             let out = BufWriter::new(File::create(&self.tmp)?);
             let schema = df.schema();
             state.writer = Some(match self.format {
-                Format::Parquet => Writer::Parquet(
+                Format::Parquet => Writer::Parquet(Box::new(
                     ParquetWriter::new(out)
                         .with_compression(ParquetCompression::Zstd(None))
                         .batched(schema)
                         .map_err(io::Error::other)?,
-                ),
+                )),
                 Format::Csv => Writer::Csv(
                     CsvWriter::new(out)
                         .include_header(true)
@@ -143,7 +143,9 @@ impl JourneySink {
         }
         if state.writer.is_none() {
             // No journey at all: still a valid file with the schema.
-            let empty = self.frame(&empty_joined(), names).map_err(io::Error::other)?;
+            let empty = self
+                .frame(&empty_joined(), names)
+                .map_err(io::Error::other)?;
             self.append(&mut state, &empty)?;
         }
         match state.writer.take() {
@@ -169,7 +171,11 @@ impl JourneySink {
         let csv = self.format == Format::Csv;
         let text = |s: &[u8]| -> String {
             let s = String::from_utf8_lossy(s);
-            if csv { csv_cell(&s).into_owned() } else { s.into_owned() }
+            if csv {
+                csv_cell(&s).into_owned()
+            } else {
+                s.into_owned()
+            }
         };
         let opt_text = |c: &str| -> PolarsResult<Vec<Option<String>>> {
             Ok(j.column(c)?
@@ -181,7 +187,9 @@ impl JourneySink {
         let either = |a: Vec<Option<String>>, b: Vec<Option<String>>| -> Vec<Option<String>> {
             a.into_iter().zip(b).map(|(x, y)| x.or(y)).collect()
         };
-        let named = |c: &str, table: &crate::aggregate::batch::Interner| -> PolarsResult<Vec<Option<String>>> {
+        let named = |c: &str,
+                     table: &crate::aggregate::batch::Interner|
+         -> PolarsResult<Vec<Option<String>>> {
             Ok(j.column(c)?
                 .u32()?
                 .iter()
@@ -240,23 +248,28 @@ impl JourneySink {
             }
         }
         let datetime = |name: &str, v: Vec<Option<i64>>| -> PolarsResult<Column> {
-            Column::new(name.into(), v).cast(&DataType::Datetime(
-                TimeUnit::Milliseconds,
-                Some(TimeZone::UTC),
-            ))
+            // Zone-less UTC, as in the events export (polars is built
+            // without its time-zone feature).
+            Column::new(name.into(), v).cast(&DataType::Datetime(TimeUnit::Milliseconds, None))
         };
         let [sa, sb, sc, sd] = split;
         let columns = vec![
             datetime("arrived", arrived)?,
             datetime("finished", finished)?,
-            Column::new("host".into(), either(opt_text("host")?, opt_text("host_r")?)),
+            Column::new(
+                "host".into(),
+                either(opt_text("host")?, opt_text("host_r")?),
+            ),
             Column::new(
                 "queue_id".into(),
                 either(opt_text("queue_id")?, opt_text("queue_id_r")?),
             ),
             Column::new("message_id".into(), opt_text("message_id")?),
             Column::new("sender".into(), named("sender", names.addresses)?),
-            Column::new("sender_domain".into(), named("sender_domain", names.senders)?),
+            Column::new(
+                "sender_domain".into(),
+                named("sender_domain", names.senders)?,
+            ),
             Column::new("client".into(), named("client", names.clients)?),
             j.column("size")?.clone().with_name("size".into()),
             j.column("nrcpt")?.clone().with_name("nrcpt".into()),
@@ -282,7 +295,10 @@ impl JourneySink {
 /// A joined frame with no rows, for the schema of an empty export.
 fn empty_joined() -> DataFrame {
     let mut log = crate::journey::log::JourneyLog::with_text();
-    match log.take_frames().and_then(|(m, a)| crate::journey::join::close(m, a, true, 0)) {
+    match log
+        .take_frames()
+        .and_then(|(m, a)| crate::journey::join::close(m, a, true, 0))
+    {
         Ok(c) => c.journeys,
         Err(_) => DataFrame::empty(),
     }

@@ -545,7 +545,7 @@ mod tests {
             filter,
             clock: Clock::fixed(2026, Zone::UTC),
             events: None,
-        journey_text: false,
+            journey_text: false,
         }
     }
 

@@ -64,7 +64,9 @@ pub fn close(
                     .neq(lit(Kind::Client as u8))
                     .fill_null(lit(true)),
             ))
-            .or(col("prev").eq(lit(Kind::Remove as u8)).fill_null(lit(false))))
+            .or(col("prev")
+                .eq(lit(Kind::Remove as u8))
+                .fill_null(lit(false))))
         .cast(DataType::UInt32)
         .alias("start"),
     )
@@ -119,15 +121,30 @@ pub fn close(
     let mut per_message = vec![
         col("removed").first().alias("removed"),
         col("ts").min().alias("first_seen"),
-        col("ts").filter(kind(Kind::Arrive)).first().alias("arrived"),
+        col("ts")
+            .filter(kind(Kind::Arrive))
+            .first()
+            .alias("arrived"),
         col("sender").drop_nulls().first().alias("sender"),
-        col("sender_domain").drop_nulls().first().alias("sender_domain"),
+        col("sender_domain")
+            .drop_nulls()
+            .first()
+            .alias("sender_domain"),
         col("size").drop_nulls().first().alias("size"),
         col("nrcpt").drop_nulls().first().alias("nrcpt"),
         col("client").drop_nulls().first().alias("client"),
-        col("ts").filter(kind(Kind::Expire)).last().alias("expired_at"),
-        col("seq").filter(kind(Kind::Expire)).last().alias("expire_seq"),
-        col("ts").filter(kind(Kind::Remove)).last().alias("removed_at"),
+        col("ts")
+            .filter(kind(Kind::Expire))
+            .last()
+            .alias("expired_at"),
+        col("seq")
+            .filter(kind(Kind::Expire))
+            .last()
+            .alias("expire_seq"),
+        col("ts")
+            .filter(kind(Kind::Remove))
+            .last()
+            .alias("removed_at"),
     ];
     if texts {
         per_message.push(col("queue_id").first().alias("queue_id"));
@@ -147,7 +164,10 @@ pub fn close(
     let deferred = crate::event::Status::Deferred as u8;
     let mut per_recipient = vec![
         len().cast(DataType::UInt32).alias("logged"),
-        col("attempted").cast(DataType::UInt32).sum().alias("attempts"),
+        col("attempted")
+            .cast(DataType::UInt32)
+            .sum()
+            .alias("attempts"),
         col("status")
             .eq(lit(deferred))
             .cast(DataType::UInt32)

@@ -80,7 +80,9 @@ impl Journeys {
 
     /// Rows held open (messages still in the queue).
     pub fn open_rows(&self) -> usize {
-        self.open.as_ref().map_or(0, |(m, a)| m.height() + a.height())
+        self.open
+            .as_ref()
+            .map_or(0, |(m, a)| m.height() + a.height())
     }
 
     /// Joins the rows gathered so far, if there are enough of them (or
@@ -125,7 +127,12 @@ impl Journeys {
     }
 
     /// Folds complete journeys into the statistics and the export.
-    fn fold_closed(&mut self, j: &DataFrame, names: Names<'_>, filter: &Filter) -> PolarsResult<()> {
+    fn fold_closed(
+        &mut self,
+        j: &DataFrame,
+        names: Names<'_>,
+        filter: &Filter,
+    ) -> PolarsResult<()> {
         let rows = read_rows(j)?;
         let msg = j.column("msg")?.u64()?;
         let generation = j.column("gen")?.u32()?;
@@ -248,7 +255,11 @@ impl<'a> Rows<'a> {
         let final_ts = self.final_ts.get(i);
         let first_seen = self.first_seen.get(i);
         let arrived = self.arrived.get(i).or(first_seen);
-        let removed = self.removed.get(i).or(self.removed_r.get(i)).unwrap_or(false);
+        let removed = self
+            .removed
+            .get(i)
+            .or(self.removed_r.get(i))
+            .unwrap_or(false);
         let expired_after = match (self.expire_seq.get(i), self.final_seq.get(i)) {
             (Some(e), Some(f)) => e > f,
             (Some(_), None) => true,
@@ -270,8 +281,7 @@ impl<'a> Rows<'a> {
         // Postfix's delay= counts from the queue file's creation, to the
         // millisecond: better than the log's whole seconds when present.
         let logged = self.delay_ms.get(i).filter(|_| {
-            matches!(disposition, Disposition::Delivered | Disposition::Bounced)
-                && !expired_after
+            matches!(disposition, Disposition::Delivered | Disposition::Bounced) && !expired_after
         });
         let time_ms = logged.or_else(|| {
             let (a, z) = (arrived?, ended?);

@@ -89,13 +89,13 @@ impl Sketch {
             None => {
                 self.exact.push(v);
                 if self.exact.len() > EXACT {
-                    self.to_buckets();
+                    self.switch_to_buckets();
                 }
             }
         }
     }
 
-    fn to_buckets(&mut self) {
+    fn switch_to_buckets(&mut self) {
         let mut b = self.buckets.take().unwrap_or_default();
         for v in self.exact.drain(..) {
             *b.entry(bucket_of(v)).or_insert(0) += 1;
@@ -112,11 +112,11 @@ impl Sketch {
         if self.buckets.is_none() && other.buckets.is_none() {
             self.exact.extend_from_slice(&other.exact);
             if self.exact.len() > EXACT {
-                self.to_buckets();
+                self.switch_to_buckets();
             }
             return;
         }
-        self.to_buckets();
+        self.switch_to_buckets();
         let mine = self.buckets.get_or_insert_with(HashMap::new);
         for v in &other.exact {
             *mine.entry(bucket_of(*v)).or_insert(0) += 1;
@@ -334,7 +334,10 @@ mod tests {
         for q in [0.5, 0.9, 0.99] {
             let exact = f64::from(all[(q * 20_000.0) as usize - 1]);
             let got = a.quantile(q).unwrap_or_default();
-            assert!((got - exact).abs() <= exact * 0.02 + 1.0, "q{q}: {got} vs {exact}");
+            assert!(
+                (got - exact).abs() <= exact * 0.02 + 1.0,
+                "q{q}: {got} vs {exact}"
+            );
         }
         assert_eq!(a.max(), *all.last().unwrap_or(&0));
     }

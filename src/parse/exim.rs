@@ -575,12 +575,18 @@ mod tests {
         };
         assert_eq!(q.sender, Some(&b""[..]));
         assert_eq!(q.client, b"mx.x.example (helo.example) [192.0.2.7]");
-        assert_eq!((q.size, q.message_id), (Some(8766), &b"2026.1@saasly.example"[..]));
+        assert_eq!(
+            (q.size, q.message_id),
+            (Some(8766), &b"2026.1@saasly.example"[..])
+        );
         let local = parse(b"1xV6qX-0004Gw-0M <= root@x U=root P=local S=12");
         let EximRecord::Received(q) = local else {
             panic!("{local:?}")
         };
-        assert_eq!((q.client, q.size, q.message_id), (&b"local"[..], Some(12), &b""[..]));
+        assert_eq!(
+            (q.client, q.size, q.message_id),
+            (&b"local"[..], Some(12), &b""[..])
+        );
         assert_eq!(
             parse(b"1xV6qi-0004PA-2t Completed"),
             EximRecord::Completed {

@@ -153,7 +153,10 @@ fn arrival<'a>(service: &[u8], queue_id: &'a [u8], rest: &'a [u8]) -> PostfixRec
         b"cleanup" => match rest.strip_prefix(b"message-id=") {
             Some(m) => Queued {
                 queue_id,
-                message_id: m.strip_prefix(b"<").and_then(|m| m.strip_suffix(b">")).unwrap_or(m),
+                message_id: m
+                    .strip_prefix(b"<")
+                    .and_then(|m| m.strip_suffix(b">"))
+                    .unwrap_or(m),
                 arrival: true,
                 ..Queued::default()
             },
@@ -659,7 +662,10 @@ mod tests {
             other => panic!("{body}: {other:?}"),
         };
         let c = q("smtpd", "DAE08B40D4: client=localhost[127.0.0.1]");
-        assert_eq!((c.queue_id, c.client), (&b"DAE08B40D4"[..], &b"localhost[127.0.0.1]"[..]));
+        assert_eq!(
+            (c.queue_id, c.client),
+            (&b"DAE08B40D4"[..], &b"localhost[127.0.0.1]"[..])
+        );
         assert!(!c.arrival);
         let c = q(
             "smtpd",

@@ -92,9 +92,11 @@ pub struct Quantiles {
 /// Where Postfix spent the time.
 #[derive(Clone, Debug, Serialize)]
 pub struct DelaySplit {
-    /// Before the queue manager (smtpd, cleanup, pickup).
+    /// Before the last queue-manager activation: arrival, and for retried
+    /// messages the time waiting in the deferred queue (Postfix's `a`).
     pub before_qmgr: Quantiles,
-    /// In the queue manager (waiting in the queue, incl. retries).
+    /// In the active queue (`b`): a long one means the queue manager or
+    /// the transport's concurrency is the bottleneck.
     pub in_qmgr: Quantiles,
     /// Connection setup (DNS, TCP, HELO, TLS).
     pub conn_setup: Quantiles,
@@ -158,7 +160,11 @@ pub fn journey_report(b: &Batch, providers: &ProviderMap) -> JourneyReport {
         .iter()
         .map(|(p, s)| row(providers.info(*p).id.clone(), None, s))
         .collect();
-    rows.sort_by(|a, b| b.recipients.cmp(&a.recipients).then(a.provider.cmp(&b.provider)));
+    rows.sort_by(|a, b| {
+        b.recipients
+            .cmp(&a.recipients)
+            .then(a.provider.cmp(&b.provider))
+    });
     let mut domains: Vec<(&u32, &(u16, DelayStats))> = st.by_domain.iter().collect();
     domains.sort_by(|a, b| {
         b.1.1
@@ -226,7 +232,7 @@ pub fn render(o: &mut String, j: &JourneyReport, s: Style) {
         "\n{}  {}",
         s.bold("Message journeys"),
         s.dim(&format!(
-            "{} messages, {} recipients: arrival to final disposition, each recipient once (not once per retry)",
+            "{} messages, {} recipients, each once (not once per retry)",
             thousands(j.messages),
             thousands(j.recipients)
         ))
@@ -235,13 +241,13 @@ pub fn render(o: &mut String, j: &JourneyReport, s: Style) {
         o,
         "{}",
         s.dim(&format!(
-            "{:<22} {:>8} {:>8} {:>7} {:>7} {:>7} {:>6} {:>6} {:>7} {:>7} {:>7} {:>7}",
+            "{:<18} {:>7} {:>7} {:>6} {:>6} {:>6} {:>5} {:>5} {:>7} {:>7} {:>7} {:>7}",
             "provider / domain",
             "rcpts",
             "deliv",
             "bounce",
             "expire",
-            "queued",
+            "queue",
             "1st",
             "defer",
             "p50",
@@ -251,10 +257,10 @@ pub fn render(o: &mut String, j: &JourneyReport, s: Style) {
         ))
     );
     let line = |o: &mut String, name: &str, r: &DelayRow| {
-        let name: String = name.chars().take(22).collect();
+        let name: String = name.chars().take(18).collect();
         let _ = writeln!(
             o,
-            "{:<22} {:>8} {:>8} {:>7} {:>7} {:>7} {:>6} {:>6} {:>7} {:>7} {:>7} {:>7}",
+            "{:<18} {:>7} {:>7} {:>6} {:>6} {:>6} {:>5} {:>5} {:>7} {:>7} {:>7} {:>7}",
             name,
             thousands(r.recipients),
             thousands(r.delivered),
@@ -283,7 +289,7 @@ pub fn render(o: &mut String, j: &JourneyReport, s: Style) {
     let _ = writeln!(
         o,
         "{}",
-        s.dim("1st: delivered at the first attempt; defer: delivered after deferrals; p50…max: time to deliver")
+        s.dim("1st: delivered at first try; defer: after deferrals; queue: pending at end; p50…max: time to deliver")
     );
     if let Some(d) = &j.total.delays {
         let _ = writeln!(
@@ -302,9 +308,9 @@ pub fn render(o: &mut String, j: &JourneyReport, s: Style) {
                 human(v.max)
             );
         };
-        part(o, "before the queue manager (a)", &d.before_qmgr);
-        part(o, "in the queue manager, retries (b)", &d.in_qmgr);
-        part(o, "connection setup: DNS, TLS (c)", &d.conn_setup);
+        part(o, "queued, incl. retry waits (a)", &d.before_qmgr);
+        part(o, "in the active queue (b)", &d.in_qmgr);
+        part(o, "connection setup: DNS, HELO, TLS (c)", &d.conn_setup);
         part(o, "transmission (d)", &d.transmission);
         let slow: Vec<String> = j
             .providers
@@ -314,15 +320,18 @@ pub fn render(o: &mut String, j: &JourneyReport, s: Style) {
                 Some(format!(
                     "{} queue {} / remote {}",
                     r.provider,
-                    human(d.in_qmgr.p90),
+                    human(d.before_qmgr.p90 + d.in_qmgr.p90),
                     human(d.conn_setup.p90 + d.transmission.p90)
                 ))
             })
             .take(6)
             .collect();
         if !slow.is_empty() {
-            let text = format!("  p90 per provider: {}", slow.join("; "));
-            let _ = writeln!(o, "{}", s.dim(&ellipsize(&text, WIDTH * 2)));
+            let text = format!(
+                "  p90 per provider (queue a+b, remote c+d): {}",
+                slow.join("; ")
+            );
+            let _ = writeln!(o, "{}", s.dim(&ellipsize(&text, WIDTH)));
         }
     }
     if j.not_queued > 0 || j.messages_without_attempts > 0 {
@@ -330,7 +339,7 @@ pub fn render(o: &mut String, j: &JourneyReport, s: Style) {
             o,
             "{}",
             s.dim(&format!(
-                "{} arrived but never queued (client left or was refused after DATA); {} left the queue without a logged attempt",
+                "{} arrived, never queued (client left, or refused after DATA); {} queued, no attempt logged",
                 thousands(j.not_queued),
                 thousands(j.messages_without_attempts)
             ))

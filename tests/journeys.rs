@@ -1,0 +1,258 @@
+//! Message journeys: the report, JSON and `--journeys` export, checked on a
+//! hand-written log with every shape and against an independent reference
+//! (tests/reference/journeys.py) on the lab logs.
+
+mod common;
+
+use common::{has_python_module, json_with, mtastat, python, shared, testdata};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// (queue id, recipient) → (disposition, attempts, deferrals), with counts
+/// for repeated keys, from a journeys CSV.
+fn export_rows(csv: &Path) -> BTreeMap<(String, String, String, u64, u64), u64> {
+    let script = format!(
+        "import csv\nfor r in csv.DictReader(open({:?})):\n    print('\\t'.join([r['queue_id'], r['recipient'], r['disposition'], r['attempts'], r['deferrals']]))",
+        csv.display().to_string()
+    );
+    let mut rows = BTreeMap::new();
+    for line in python(&script) {
+        let f: Vec<&str> = line.split('\t').collect();
+        let key = (
+            f[0].to_string(),
+            f[1].to_string(),
+            f[2].to_string(),
+            f[3].parse().unwrap(),
+            f[4].parse().unwrap(),
+        );
+        *rows.entry(key).or_insert(0) += 1;
+    }
+    rows
+}
+
+/// The reference's rows for `logs`.
+fn reference_rows(logs: &[&Path]) -> BTreeMap<(String, String, String, u64, u64), u64> {
+    let out = std::process::Command::new("python3")
+        .arg(common::root().join("tests/reference/journeys.py"))
+        .args(logs)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut rows = BTreeMap::new();
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        let v: Value = serde_json::from_str(line).unwrap();
+        let key = (
+            v["queue_id"].as_str().unwrap().to_string(),
+            v["recipient"].as_str().unwrap().to_string(),
+            v["disposition"].as_str().unwrap().to_string(),
+            v["attempts"].as_u64().unwrap(),
+            v["deferrals"].as_u64().unwrap(),
+        );
+        *rows.entry(key).or_insert(0) += 1;
+    }
+    rows
+}
+
+fn export(logs: &[&Path], extra: &[&str], out: &Path) {
+    mtastat()
+        .arg("--journeys")
+        .arg(out)
+        .args(extra)
+        .args(logs)
+        .assert()
+        .success();
+}
+
+fn row<'a>(j: &'a Value, list: &str, key: &str, value: &str) -> &'a Value {
+    j["journeys"][list]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r[key] == value)
+        .unwrap_or_else(|| panic!("no {list} row {key}={value}: {j:#}"))
+}
+
+#[test]
+fn every_journey_shape_on_a_hand_written_log() {
+    let log = testdata("journeys/mail.log");
+    let j = json_with(&["--utc"], &[&log]);
+    let jr = &j["journeys"];
+    // AAAA (2 recipients), BBBB, CCCC, DDDD twice (the first attempt at it
+    // was abandoned after DATA and never queued), EEEE (arrived before the log).
+    assert_eq!(jr["messages"], 6, "{jr:#}");
+    assert_eq!(jr["recipients"], 7);
+    assert_eq!(jr["not_queued"], 1);
+    let t = &jr["total"];
+    assert_eq!(
+        [&t["delivered"], &t["bounced"], &t["expired"], &t["pending"]],
+        [4, 1, 1, 1]
+    );
+    // bob@gmail.com: deferred twice, delivered after 1802 s (delay=), once.
+    let g = row(&j, "providers", "provider", "google");
+    assert_eq!(g["delivered"], 2);
+    assert_eq!(g["first_attempt_share"], 0.5);
+    assert_eq!(g["after_deferral_share"], 0.5);
+    assert_eq!(g["deferrals_per_delivered"], 1.0);
+    assert_eq!(g["time_to_deliver"]["count"], 2);
+    assert_eq!(g["time_to_deliver"]["max"], 1802.0);
+    assert_eq!(g["time_to_deliver"]["p50"], 1.5);
+    // The delivering attempts' delays=a/b/c/d, not the deferrals'.
+    assert_eq!(g["delays"]["before_qmgr"]["max"], 1800.0);
+    assert_eq!(g["delays"]["transmission"]["max"], 0.7);
+    assert_eq!(g["attempts"][0], 1);
+    assert_eq!(g["attempts"][2], 1);
+    // The expiry ends carl@slow.example's journey 2 h after arrival.
+    let o = row(&j, "providers", "provider", "other");
+    assert_eq!(o["expired"], 1);
+    assert_eq!(o["time_to_fail"]["max"], 7200.0);
+    // Arrival before the log: Postfix's delay= still gives the time.
+    let a = row(&j, "providers", "provider", "apple");
+    assert_eq!(a["time_to_deliver"]["max"], 7200.0);
+    let y = row(&j, "domains", "domain", "yahoo.com");
+    assert_eq!(
+        (&y["delivered"], &y["pending"]),
+        (&Value::from(1), &Value::from(1))
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("journeys.csv");
+    export(&[&log], &["--utc"], &csv);
+    let rows = export_rows(&csv);
+    assert_eq!(rows, reference_rows(&[&log]));
+    let text = std::fs::read_to_string(&csv).unwrap();
+    assert!(
+        text.contains(
+            "2026-11-22T10:00:00.000,2026-11-22T10:30:02.000,mx1,AAAA000001,two@app1.example.com"
+        ) || text.contains("AAAA000001,one@app1.example.com"),
+        "{text}"
+    );
+    assert!(text.contains(",bob@gmail.com,gmail.com,google,gmail-smtp-in.l.google.com,delivered,3,2,4.7.0 4.7.0 2.0.0,"), "{text}");
+
+    let report = mtastat().arg("--utc").arg(&log).output().unwrap();
+    let report = String::from_utf8_lossy(&report.stdout);
+    assert!(
+        report.contains("Message journeys  6 messages, 7 recipients"),
+        "{report}"
+    );
+    assert!(report.contains("Where the time goes"), "{report}");
+}
+
+#[test]
+fn journeys_agree_with_an_independent_reference_on_lab_logs() {
+    let Some(shared) = shared() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    for rel in [
+        "lab/postfix/runA/mail.log",
+        "lab/postfix/runC/mail.log",
+        "lab/exim/run1/mainlog",
+        "lab/exim/run3/mainlog",
+        "corpora/kdent-postfix_log_analysis/mail2.log",
+    ] {
+        let log = shared.join(rel);
+        let csv = dir.path().join("j.csv");
+        export(&[&log], &[], &csv);
+        let mine = export_rows(&csv);
+        let reference = reference_rows(&[&log]);
+        assert!(mine.len() > 100, "{rel}: {} journeys", mine.len());
+        assert_eq!(mine, reference, "{rel}");
+        // One sequential thread (one chunk) gives the same journeys.
+        export(&[&log], &["-j", "1"], &csv);
+        assert_eq!(export_rows(&csv), reference, "{rel} -j 1");
+    }
+}
+
+#[test]
+fn journeys_span_rotated_files() {
+    let Some(shared) = shared() else { return };
+    let text = std::fs::read(shared.join("lab/postfix/runA/mail.log")).unwrap();
+    // Cut at line boundaries into three rotated files, the middle one gzipped.
+    let cut = |at: usize| at + text[at..].iter().position(|b| *b == b'\n').unwrap() + 1;
+    let (a, b) = (cut(text.len() / 3), cut(2 * text.len() / 3));
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("mail.log.2"), &text[..a]).unwrap();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    std::io::Write::write_all(&mut gz, &text[a..b]).unwrap();
+    std::fs::write(dir.path().join("mail.log.1.gz"), gz.finish().unwrap()).unwrap();
+    std::fs::write(dir.path().join("mail.log"), &text[b..]).unwrap();
+    let whole = dir.path().join("whole.csv");
+    let split = dir.path().join("split.csv");
+    export(&[&shared.join("lab/postfix/runA/mail.log")], &[], &whole);
+    let logs = dir.path().join("logs");
+    std::fs::create_dir(&logs).unwrap();
+    for f in ["mail.log.2", "mail.log.1.gz", "mail.log"] {
+        std::fs::rename(dir.path().join(f), logs.join(f)).unwrap();
+    }
+    export(&[&logs], &[], &split);
+    assert_eq!(export_rows(&whole), export_rows(&split));
+}
+
+#[test]
+fn delay_percentiles_equal_an_independent_computation() {
+    let Some(shared) = shared() else { return };
+    let log = shared.join("lab/postfix/runA/mail.log");
+    let j = json_with(&[], &[&log]);
+    // Delivered recipients' time = delay= of the line that delivered them:
+    // each recipient's last status line (retries overwrite it) until the
+    // message's removal; nearest-rank percentiles.
+    let script = format!(
+        r#"
+import re, math
+last, done = {{}}, []
+for line in open({path:?}, errors="replace"):
+    m = re.search(r"postfix/[\w/-]+\[\d+\]: (\w+): to=<([^>]*)>,.* delay=([\d.]+),.*, status=(\w+)", line)
+    if m:
+        last[(m.group(1), m.group(2))] = (m.group(4), float(m.group(3)))
+    r = re.search(r"postfix/qmgr\[\d+\]: (\w+): removed$", line.strip())
+    if r:
+        for k in [k for k in last if k[0] == r.group(1)]:
+            done.append(last.pop(k))
+done.extend(last.values())
+v = sorted(d for s, d in done if s == "sent")
+q = lambda p: v[max(1, math.ceil(p * len(v))) - 1]
+print(len(v), q(0.5), q(0.9), q(0.99), v[-1])
+"#,
+        path = log.display().to_string()
+    );
+    let out = python(&script);
+    let f: Vec<f64> = out[0].split(' ').map(|x| x.parse().unwrap()).collect();
+    let t = &j["journeys"]["total"]["time_to_deliver"];
+    assert_eq!(t["count"].as_f64().unwrap(), f[0]);
+    for (k, want) in ["p50", "p90", "p99", "max"].iter().zip(&f[1..]) {
+        let got = t[k].as_f64().unwrap();
+        assert!((got - want).abs() < 0.0015, "{k}: {got} vs {want}");
+    }
+}
+
+#[test]
+fn parquet_journeys_read_back_with_pyarrow() {
+    if !has_python_module("pyarrow") {
+        eprintln!("skipping: pyarrow not installed (.ci/run installs it)");
+        return;
+    }
+    let log = testdata("journeys/mail.log");
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("j.parquet");
+    export(&[&log], &["--utc"], &out);
+    let lines = python(&format!(
+        "import pyarrow.parquet as pq\nt = pq.read_table({:?})\nprint(t.num_rows)\nprint(t.schema.field('arrived').type)\nprint(t.schema.field('time_to_final').type)\nprint(sorted(t.column('disposition').to_pylist()))",
+        out.display().to_string()
+    ));
+    assert_eq!(lines[0], "7");
+    assert_eq!(lines[1], "timestamp[ms]");
+    assert_eq!(lines[2], "double");
+    assert_eq!(
+        lines[3],
+        "['bounced', 'delivered', 'delivered', 'delivered', 'delivered', 'expired', 'pending']"
+    );
+    // No temp file is left beside it.
+    let names: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names.len(), 1, "{names:?}");
+}
