@@ -29,6 +29,7 @@
 //! | `delay_before_qmgr`, `delay_in_qmgr`, `delay_conn_setup`, `delay_transmission` | float64, null | Postfix `delays=a/b/c/d` of the final attempt, seconds |
 
 use super::Format;
+use crate::aggregate::batch::NO_ID;
 use crate::dsn::Dsn;
 use crate::journey::Names;
 use crate::report::sanitize::csv_cell;
@@ -193,7 +194,7 @@ impl JourneySink {
             Ok(j.column(c)?
                 .u32()?
                 .iter()
-                .map(|v| v.map(|id| text(table.get(id))))
+                .map(|v| v.filter(|id| *id != NO_ID).map(|id| text(table.get(id))))
                 .collect())
         };
         let rows = crate::journey::read_rows(j)?;
@@ -271,8 +272,22 @@ impl JourneySink {
                 named("sender_domain", names.senders)?,
             ),
             Column::new("client".into(), named("client", names.clients)?),
-            j.column("size")?.clone().with_name("size".into()),
-            j.column("nrcpt")?.clone().with_name("nrcpt".into()),
+            Column::new(
+                "size".into(),
+                j.column("size")?
+                    .u64()?
+                    .iter()
+                    .map(|v| v.filter(|x| *x != u64::MAX))
+                    .collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "nrcpt".into(),
+                j.column("nrcpt")?
+                    .u32()?
+                    .iter()
+                    .map(|v| v.filter(|x| *x != u32::MAX))
+                    .collect::<Vec<_>>(),
+            ),
             Column::new("recipient".into(), opt_text("recipient")?),
             Column::new("recipient_domain".into(), named("domain", names.domains)?),
             Column::new("provider".into(), provider),

@@ -316,17 +316,19 @@ pub fn scan_bytes_into(data: &[u8], threads: usize, ctx: &ScanContext<'_>, total
 }
 
 /// Input one worker scans into one batch before it is merged (in pieces).
-const RUN_BYTES: usize = 256 << 20;
+const RUN_BYTES: usize = 64 << 20;
 
 /// Scans line-aligned pieces in parallel: each worker takes a contiguous
-/// run of pieces (up to [`RUN_BYTES`]) into one batch; after each round of
-/// runs the batches are merged in input order (which the sender and expiry
-/// joins rely on).
+/// run of pieces (up to [`RUN_BYTES`]) into one batch; the batches of each
+/// round of runs are merged in input order (which the sender, expiry and
+/// journey joins rely on) by a merging thread while the workers scan the
+/// next round, so the journey join (polars, on the merging thread) and the
+/// scan overlap.
 ///
 /// A fold/reduce tree kept finished batches waiting for their siblings, so
 /// memory grew with the input; rounds of single pieces paid a barrier and a
-/// merge every few milliseconds. Runs bound both: at most one batch of at
-/// most 256 MB of input per worker is alive, and a 2 GB file has four rounds.
+/// merge every few milliseconds. Runs bound both: at most one round being
+/// scanned and one being merged are alive.
 fn scan_pieces<P: AsRef<[u8]> + Sync>(
     pieces: &[P],
     ctx: &ScanContext<'_>,
@@ -340,25 +342,43 @@ fn scan_pieces<P: AsRef<[u8]> + Sync>(
         .div_ceil(threads)
         .clamp(1, (RUN_BYTES / piece_len).max(1));
     let runs: Vec<&[P]> = pieces.chunks(per_run).collect();
-    for round in runs.chunks(threads) {
-        let batches: Vec<Batch> = round
-            .par_iter()
-            .map(|run| {
-                let mut w = Worker::new(ctx);
-                for piece in *run {
-                    w.scan_chunk(ctx, piece.as_ref());
-                    if count_progress {
-                        // Streams count as they are read (see `Counting`).
-                        progress::advance(piece.as_ref().len());
-                    }
+    let filter = ctx.filter;
+    let mut running = std::mem::take(total);
+    std::thread::scope(|scope| {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Batch>>(1);
+        let merger = scope.spawn(move || {
+            for batches in rx {
+                for b in batches {
+                    running = running.merge(b, filter);
                 }
-                w.take_batch()
-            })
-            .collect();
-        for b in batches {
-            *total = std::mem::take(total).merge(b, ctx.filter);
+            }
+            running
+        });
+        for round in runs.chunks(threads) {
+            let batches: Vec<Batch> = round
+                .par_iter()
+                .map(|run| {
+                    let mut w = Worker::new(ctx);
+                    for piece in *run {
+                        w.scan_chunk(ctx, piece.as_ref());
+                        if count_progress {
+                            // Streams count as they are read (see `Counting`).
+                            progress::advance(piece.as_ref().len());
+                        }
+                    }
+                    w.take_batch()
+                })
+                .collect();
+            if tx.send(batches).is_err() {
+                break;
+            }
         }
-    }
+        drop(tx);
+        match merger.join() {
+            Ok(t) => *total = t,
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
+    });
 }
 
 /// Bytes per block read from a stream.

@@ -2,11 +2,15 @@
 //! see [`super::log`]) become one row per recipient per message.
 //!
 //! A Postfix queue id is reused once its message is removed, so a queue id
-//! alone does not name a message: the `gen`eration of a row is the number of
-//! removals of its queue id logged before it. A (queue id, generation) group
-//! is complete once it holds its removal; complete groups are joined and
-//! returned, the others stay open for rows still to come (the next chunk or
-//! file). At the end of the input every group is complete.
+//! alone does not name a message. Rows are ordered by (queue id, log order)
+//! and cut into messages where one starts: at its client (smtpd `client=`,
+//! pickup), at an arrival not preceded by its client (bounces, Exim `<=`),
+//! and after a removal (a message abandoned before it was queued, "lost
+//! connection after DATA", is never removed). A message is complete once
+//! it holds its removal, or another message took its queue id; complete
+//! messages are aggregated and joined in polars, the others stay open for
+//! rows still to come (the next chunk or file). At the end of the input
+//! every message is complete.
 
 use super::log::Kind;
 use polars::prelude::*;
@@ -14,12 +18,94 @@ use polars::prelude::*;
 /// Rows of one [`close`] call.
 pub struct Closed {
     /// One row per recipient of each complete message (a message without
-    /// any attempt has one row with a null `rcpt`).
+    /// any attempt has one row with a null `rcpt`); `grp` numbers the
+    /// messages of this call.
     pub journeys: DataFrame,
-    /// Message rows of groups still open.
+    /// Message rows of messages still open.
     pub open_messages: DataFrame,
-    /// Attempt rows of groups still open.
+    /// Attempt rows of messages still open.
     pub open_attempts: DataFrame,
+}
+
+/// Per row of both tables (messages first, then attempts): its message
+/// number, whether that message is complete, and whether it was removed.
+struct Cut {
+    grp: Vec<u32>,
+    done: Vec<bool>,
+    removed: Vec<bool>,
+}
+
+/// Cuts the rows into messages: one pass in log order, remembering per
+/// queue id only its current message and the kind of its last row.
+fn cut(
+    msg: &[u64],
+    seq: &[u64],
+    kind: &[u8],
+    ts: &[i64],
+    everything: bool,
+    stale_before: i64,
+) -> Cut {
+    let n = msg.len();
+    // Log order over both tables: each table is in order already, so the
+    // two runs are merged rather than sorted.
+    let split_at = seq
+        .windows(2)
+        .position(|w| w[1] < w[0])
+        .map_or(n, |p| p + 1);
+    let (mut i, mut j) = (0, split_at);
+    let mut order: Vec<u32> = Vec::with_capacity(n);
+    while i < split_at || j < n {
+        if j >= n || (i < split_at && seq[i] < seq[j]) {
+            order.push(i as u32);
+            i += 1;
+        } else {
+            order.push(j as u32);
+            j += 1;
+        }
+    }
+    let mut grp = vec![0u32; n];
+    // Per message: removed, newest time, followed by another message of
+    // the same queue id.
+    let mut groups: Vec<(bool, i64, bool)> = Vec::new();
+    let mut current: hashbrown::HashMap<u64, (u32, u8), foldhash::fast::FixedState> =
+        hashbrown::HashMap::with_capacity_and_hasher(n / 3, Default::default());
+    let (client, arrive, remove) = (Kind::Client as u8, Kind::Arrive as u8, Kind::Remove as u8);
+    for &i in &order {
+        let i = i as usize;
+        let k = kind[i];
+        let g = match current.get(&msg[i]).copied() {
+            Some((g, p)) if !(k == client || (k == arrive && p != client) || p == remove) => g,
+            before => {
+                if let Some((g, _)) = before {
+                    groups[g as usize].2 = true;
+                }
+                groups.push((false, i64::MIN, false));
+                (groups.len() - 1) as u32
+            }
+        };
+        current.insert(msg[i], (g, k));
+        grp[i] = g;
+        let entry = &mut groups[g as usize];
+        entry.0 |= k == remove;
+        entry.1 = entry.1.max(ts[i]);
+    }
+    let done_group: Vec<bool> = groups
+        .iter()
+        .map(|&(removed, newest, followed)| {
+            removed || followed || everything || newest < stale_before
+        })
+        .collect();
+    Cut {
+        done: grp.iter().map(|&g| done_group[g as usize]).collect(),
+        removed: grp
+            .iter()
+            .map(|&g| {
+                let (removed, _, followed) = groups[g as usize];
+                removed || followed
+            })
+            .collect(),
+        grp,
+    }
 }
 
 /// Splits `messages` and `attempts` into complete journeys and open rows.
@@ -33,154 +119,86 @@ pub fn close(
     stale_before: i64,
 ) -> PolarsResult<Closed> {
     let kind_is = |k: Kind| col("kind").eq(lit(k as u8));
-    let by_msg = || [col("msg")];
-    let by_group = || [col("msg"), col("gen")];
-    // Generation and completeness per row, over both tables in log order.
-    // A message starts at its client (smtpd `client=`, pickup), at an
-    // arrival not preceded by its client (bounces, Exim `<=`), and after a
-    // removal: Postfix reuses queue ids, and a message abandoned before it
-    // was queued ("lost connection after DATA") is never removed.
-    let keys = concat(
-        [
-            messages
-                .clone()
-                .lazy()
-                .select([col("seq"), col("msg"), col("ts"), col("kind")]),
-            attempts.clone().lazy().select([
-                col("seq"),
-                col("msg"),
-                col("ts"),
-                lit(Kind::Attempt as u8).cast(DataType::UInt8).alias("kind"),
-            ]),
-        ],
-        UnionArgs::default(),
-    )?
-    .sort(["seq"], SortMultipleOptions::default())
-    .with_column(col("kind").shift(lit(1)).over(by_msg())?.alias("prev"))
-    .with_column(
-        (kind_is(Kind::Client)
-            .or(kind_is(Kind::Arrive).and(
-                col("prev")
-                    .neq(lit(Kind::Client as u8))
-                    .fill_null(lit(true)),
-            ))
-            .or(col("prev")
-                .eq(lit(Kind::Remove as u8))
-                .fill_null(lit(false))))
-        .cast(DataType::UInt32)
-        .alias("start"),
-    )
-    .with_column(col("start").cum_sum(false).over(by_msg())?.alias("gen"))
-    .with_column(
-        kind_is(Kind::Remove)
-            .cast(DataType::UInt32)
-            .max()
-            .over(by_group())?
-            .gt(lit(0u32))
-            .alias("removed"),
-    )
-    // A message whose queue id starts another message left the queue,
-    // even if its removal was not logged.
-    .with_column(
-        col("removed")
-            .or(col("gen").lt(col("gen").max().over(by_msg())?))
-            .alias("removed"),
-    )
-    .with_column(
-        col("removed")
-            .or(lit(everything))
-            .or(col("ts").max().over(by_group())?.lt(lit(stale_before)))
-            .alias("done"),
-    )
-    .select([col("seq"), col("gen"), col("done"), col("removed")])
-    .collect()?;
-    let tag = |df: DataFrame| {
-        df.lazy()
-            .join(
-                keys.clone().lazy(),
-                [col("seq")],
-                [col("seq")],
-                JoinArgs::new(JoinType::Inner),
-            )
-            .sort(["seq"], SortMultipleOptions::default())
+    let (m_rows, a_rows) = (messages.height(), attempts.height());
+    let cat_u64 = |name: &str| -> PolarsResult<Vec<u64>> {
+        let a = messages.column(name)?.u64()?;
+        let b = attempts.column(name)?.u64()?;
+        Ok(a.into_no_null_iter().chain(b.into_no_null_iter()).collect())
     };
-    let messages = tag(messages).collect()?;
-    let attempts = tag(attempts).collect()?;
-    let open = |df: &DataFrame| {
-        df.clone()
-            .lazy()
-            .filter(col("done").not())
-            .drop(cols(["gen", "done", "removed"]))
-            .collect()
+    let msg = cat_u64("msg")?;
+    let seq = cat_u64("seq")?;
+    let ts: Vec<i64> = messages
+        .column("ts")?
+        .i64()?
+        .into_no_null_iter()
+        .chain(attempts.column("ts")?.i64()?.into_no_null_iter())
+        .collect();
+    let kind: Vec<u8> = messages
+        .column("kind")?
+        .u8()?
+        .into_no_null_iter()
+        .chain(std::iter::repeat_n(Kind::Attempt as u8, a_rows))
+        .collect();
+    let c = cut(&msg, &seq, &kind, &ts, everything, stale_before);
+    let tag = |mut df: DataFrame, range: std::ops::Range<usize>| -> PolarsResult<DataFrame> {
+        df.with_column(Column::new("grp".into(), c.grp[range.clone()].to_vec()))?;
+        df.with_column(Column::new("done".into(), c.done[range.clone()].to_vec()))?;
+        df.with_column(Column::new("removed".into(), c.removed[range].to_vec()))?;
+        Ok(df)
     };
-    let open_messages = open(&messages)?;
-    let open_attempts = open(&attempts)?;
+    let messages = tag(messages, 0..m_rows)?;
+    let attempts = tag(attempts, m_rows..m_rows + a_rows)?;
+    let split = |df: &DataFrame| -> PolarsResult<(DataFrame, DataFrame)> {
+        let done = df.column("done")?.bool()?.clone();
+        let open = df.filter(&!&done)?.drop_many(["grp", "done", "removed"]);
+        Ok((df.filter(&done)?, open))
+    };
+    let (done_m, open_messages) = split(&messages)?;
+    let (done_a, open_attempts) = split(&attempts)?;
 
     let kind = kind_is;
     let texts = messages.column("queue_id").is_ok();
+    // Aggregations on plain columns only: polars runs those on its fast
+    // path (a filter inside an aggregation is evaluated group by group).
+    // `min` of a sentinel column is the logged value where there is one.
+    let only = |k: Kind, c: &str| when(kind(k)).then(col(c)).otherwise(lit(NULL));
     let mut per_message = vec![
         col("removed").first().alias("removed"),
         col("ts").min().alias("first_seen"),
-        col("ts")
-            .filter(kind(Kind::Arrive))
-            .first()
-            .alias("arrived"),
-        col("sender").drop_nulls().first().alias("sender"),
-        col("sender_domain")
-            .drop_nulls()
-            .first()
-            .alias("sender_domain"),
-        col("size").drop_nulls().first().alias("size"),
-        col("nrcpt").drop_nulls().first().alias("nrcpt"),
-        col("client").drop_nulls().first().alias("client"),
-        col("ts")
-            .filter(kind(Kind::Expire))
-            .last()
-            .alias("expired_at"),
-        col("seq")
-            .filter(kind(Kind::Expire))
-            .last()
-            .alias("expire_seq"),
-        col("ts")
-            .filter(kind(Kind::Remove))
-            .last()
-            .alias("removed_at"),
+        col("arrive_ts").min().alias("arrived"),
+        col("sender").min().alias("sender"),
+        col("sender_domain").min().alias("sender_domain"),
+        col("size").min().alias("size"),
+        col("nrcpt").min().alias("nrcpt"),
+        col("client").min().alias("client"),
+        col("expire_ts").max().alias("expired_at"),
+        col("expire_seq").max().alias("expire_seq"),
+        col("remove_ts").max().alias("removed_at"),
     ];
     if texts {
         per_message.push(col("queue_id").first().alias("queue_id"));
         per_message.push(col("host").first().alias("host"));
-        per_message.push(
-            col("message_id")
-                .filter(col("message_id").neq(lit("")))
-                .first()
-                .alias("message_id"),
-        );
+        per_message.push(col("message_id").max().alias("message_id"));
     }
-    let done_messages = messages
+    let done_messages = done_m
         .lazy()
-        .filter(col("done"))
-        .group_by([col("msg"), col("gen")])
+        .with_columns([
+            only(Kind::Arrive, "ts").alias("arrive_ts"),
+            only(Kind::Expire, "ts").alias("expire_ts"),
+            only(Kind::Expire, "seq").alias("expire_seq"),
+            only(Kind::Remove, "ts").alias("remove_ts"),
+        ])
+        .group_by([col("grp")])
         .agg(per_message);
     let deferred = crate::event::Status::Deferred as u8;
     let mut per_recipient = vec![
-        len().cast(DataType::UInt32).alias("logged"),
-        col("attempted")
-            .cast(DataType::UInt32)
-            .sum()
-            .alias("attempts"),
-        col("status")
-            .eq(lit(deferred))
-            .cast(DataType::UInt32)
-            .sum()
-            .alias("deferrals"),
-        col("ts").first().alias("first_attempt"),
+        col("tried").sum().alias("attempts"),
+        col("deferral").sum().alias("deferrals"),
         col("ts").last().alias("final_ts"),
         col("seq").last().alias("final_seq"),
         col("status").last().alias("status"),
         col("provider").last().alias("provider"),
         col("domain").last().alias("domain"),
-        col("dsn").alias("dsns"),
-        col("basic").alias("basics"),
         col("reason").last().alias("reason"),
         col("delay_ms").last().alias("delay_ms"),
         col("split_a").last().alias("split_a"),
@@ -190,23 +208,32 @@ pub fn close(
         col("removed").first().alias("removed_r"),
     ];
     if texts {
+        // The codes on the way, for the export only (lists are costly).
+        per_recipient.push(col("dsn").alias("dsns"));
+        per_recipient.push(col("basic").alias("basics"));
         per_recipient.push(col("recipient").last().alias("recipient"));
         per_recipient.push(col("relay").last().alias("relay"));
         per_recipient.push(col("queue_id").first().alias("queue_id_r"));
         per_recipient.push(col("host").first().alias("host_r"));
     }
-    let done_recipients = attempts
+    let done_recipients = done_a
         .lazy()
-        .filter(col("done"))
-        .group_by([col("msg"), col("gen"), col("rcpt")])
+        .with_columns([
+            col("attempted").cast(DataType::UInt32).alias("tried"),
+            col("status")
+                .eq(lit(deferred))
+                .cast(DataType::UInt32)
+                .alias("deferral"),
+        ])
+        .group_by([col("grp"), col("rcpt")])
         .agg(per_recipient);
     // Every recipient with its message's facts, and messages without any
     // attempt on their own.
     let journeys = done_recipients
         .join(
             done_messages,
-            [col("msg"), col("gen")],
-            [col("msg"), col("gen")],
+            [col("grp")],
+            [col("grp")],
             JoinArgs::new(JoinType::Full).with_coalesce(JoinCoalesce::CoalesceColumns),
         )
         .collect()?;

@@ -333,8 +333,10 @@ impl JourneyLog {
         }
     }
 
-    /// Moves the rows out as two frames (messages, attempts); sentinels
-    /// become nulls. The log is left empty (keeping its text setting).
+    /// Moves the rows out as two frames (messages, attempts), without a
+    /// copy: "none" stays the column's sentinel (`u32::MAX`, [`NO_ID`],
+    /// `u64::MAX`), which `min` aggregations pass over and readers map to
+    /// null. The log is left empty (keeping its text setting).
     pub fn take_frames(&mut self) -> PolarsResult<(DataFrame, DataFrame)> {
         let keep_text = self.messages.text.is_some();
         let fresh = if keep_text {
@@ -349,30 +351,16 @@ impl JourneyLog {
             attempts: a,
             ..
         } = std::mem::replace(self, JourneyLog { next_seq, ..fresh });
-        let opt_u32 = |name: &str, v: Vec<u32>, none: u32| {
-            Column::new(
-                name.into(),
-                v.into_iter()
-                    .map(|x| (x != none).then_some(x))
-                    .collect::<Vec<_>>(),
-            )
-        };
         let mut mcols = vec![
             Column::new("seq".into(), m.seq),
             Column::new("msg".into(), m.msg),
             Column::new("kind".into(), m.kind),
             Column::new("ts".into(), m.ts),
-            opt_u32("sender", m.sender, NO_ID),
-            opt_u32("sender_domain", m.sender_domain, NO_ID),
-            Column::new(
-                "size".into(),
-                m.size
-                    .into_iter()
-                    .map(|x| (x != u64::MAX).then_some(x))
-                    .collect::<Vec<_>>(),
-            ),
-            opt_u32("nrcpt", m.nrcpt, u32::MAX),
-            opt_u32("client", m.client, NO_ID),
+            Column::new("sender".into(), m.sender),
+            Column::new("sender_domain".into(), m.sender_domain),
+            Column::new("size".into(), m.size),
+            Column::new("nrcpt".into(), m.nrcpt),
+            Column::new("client".into(), m.client),
         ];
         if let Some(t) = m.text {
             mcols.push(Column::new("queue_id".into(), t.queue_id));
@@ -393,12 +381,12 @@ impl JourneyLog {
             Column::new("attempted".into(), a.attempted),
             Column::new("dsn".into(), a.dsn),
             Column::new("basic".into(), a.basic),
-            opt_u32("reason", a.reason, NO_ID),
-            opt_u32("delay_ms", a.delay_ms, u32::MAX),
-            opt_u32("split_a", sa, u32::MAX),
-            opt_u32("split_b", sb, u32::MAX),
-            opt_u32("split_c", sc, u32::MAX),
-            opt_u32("split_d", sd, u32::MAX),
+            Column::new("reason".into(), a.reason),
+            Column::new("delay_ms".into(), a.delay_ms),
+            Column::new("split_a".into(), sa),
+            Column::new("split_b".into(), sb),
+            Column::new("split_c".into(), sc),
+            Column::new("split_d".into(), sd),
         ];
         if let Some(t) = a.text {
             acols.push(Column::new("queue_id".into(), t.queue_id));

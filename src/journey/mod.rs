@@ -23,7 +23,7 @@ use std::sync::Arc;
 
 /// Rows gathered before a join runs (or the open rows' count, if larger:
 /// the join's cost is then spread over at least as many new rows).
-pub const SETTLE_ROWS: usize = 1 << 20;
+pub const SETTLE_ROWS: usize = 1 << 19;
 
 /// A group whose newest row is this much older than the newest line is
 /// completed as it stands (Postfix's default queue lifetime is 5 days).
@@ -134,8 +134,7 @@ impl Journeys {
         filter: &Filter,
     ) -> PolarsResult<()> {
         let rows = read_rows(j)?;
-        let msg = j.column("msg")?.u64()?;
-        let generation = j.column("gen")?.u32()?;
+        let grp = j.column("grp")?.u32()?;
         let mut messages = std::collections::HashSet::new();
         let mut kept = Vec::with_capacity(j.height());
         for i in 0..j.height() {
@@ -165,7 +164,7 @@ impl Journeys {
                 continue;
             };
             kept.push(i as IdxSize);
-            if messages.insert((msg.get(i), generation.get(i))) {
+            if messages.insert(grp.get(i)) {
                 self.stats.messages += 1;
             }
             self.stats.add(p, d, &r.journey);
@@ -180,29 +179,35 @@ impl Journeys {
 }
 
 /// Typed access to the joined frame's columns.
-pub(crate) fn read_rows(j: &DataFrame) -> PolarsResult<Rows<'_>> {
+pub(crate) fn read_rows(j: &DataFrame) -> PolarsResult<Rows> {
     Rows::of(j)
 }
 
 /// The joined frame's columns, typed.
-pub(crate) struct Rows<'a> {
-    provider: &'a UInt16Chunked,
-    domain: &'a UInt32Chunked,
-    status: &'a UInt8Chunked,
-    attempts: &'a UInt32Chunked,
-    deferrals: &'a UInt32Chunked,
-    final_ts: &'a Int64Chunked,
-    final_seq: &'a UInt64Chunked,
-    first_seen: &'a Int64Chunked,
-    arrived: &'a Int64Chunked,
-    expired_at: &'a Int64Chunked,
-    expire_seq: &'a UInt64Chunked,
-    removed: &'a BooleanChunked,
-    removed_r: &'a BooleanChunked,
-    delay_ms: &'a UInt32Chunked,
-    split: [&'a UInt32Chunked; 4],
-    sender_domain: &'a UInt32Chunked,
-    size: &'a UInt64Chunked,
+pub(crate) struct Rows {
+    provider: Vec<Option<u16>>,
+    domain: Vec<Option<u32>>,
+    status: Vec<Option<u8>>,
+    attempts: Vec<Option<u32>>,
+    deferrals: Vec<Option<u32>>,
+    final_ts: Vec<Option<i64>>,
+    final_seq: Vec<Option<u64>>,
+    first_seen: Vec<Option<i64>>,
+    arrived: Vec<Option<i64>>,
+    expired_at: Vec<Option<i64>>,
+    expire_seq: Vec<Option<u64>>,
+    removed: Vec<Option<bool>>,
+    removed_r: Vec<Option<bool>>,
+    delay_ms: Vec<Option<u32>>,
+    sender_domain: Vec<Option<u32>>,
+    size: Vec<Option<u64>>,
+    split: [Vec<Option<u32>>; 4],
+}
+
+/// The value at `i`, if any.
+#[inline]
+fn at<T: Copy>(v: &[Option<T>], i: usize) -> Option<T> {
+    v.get(i).copied().flatten()
 }
 
 /// One joined row, read.
@@ -221,46 +226,56 @@ pub(crate) struct Row {
     pub journey: RecipientJourney,
 }
 
-impl<'a> Rows<'a> {
-    fn of(j: &'a DataFrame) -> PolarsResult<Rows<'a>> {
+impl Rows {
+    fn of(j: &DataFrame) -> PolarsResult<Rows> {
         let c = |name: &str| j.column(name);
+        // Sentinels (see `JourneyLog::take_frames`) read as none.
+        let id = |name: &str| -> PolarsResult<Vec<Option<u32>>> {
+            Ok(c(name)?
+                .u32()?
+                .iter()
+                .map(|v| v.filter(|x| *x != u32::MAX))
+                .collect())
+        };
         Ok(Rows {
-            provider: c("provider")?.u16()?,
-            domain: c("domain")?.u32()?,
-            status: c("status")?.u8()?,
-            attempts: c("attempts")?.u32()?,
-            deferrals: c("deferrals")?.u32()?,
-            final_ts: c("final_ts")?.i64()?,
-            final_seq: c("final_seq")?.u64()?,
-            first_seen: c("first_seen")?.i64()?,
-            arrived: c("arrived")?.i64()?,
-            expired_at: c("expired_at")?.i64()?,
-            expire_seq: c("expire_seq")?.u64()?,
-            removed: c("removed")?.bool()?,
-            removed_r: c("removed_r")?.bool()?,
-            delay_ms: c("delay_ms")?.u32()?,
+            provider: c("provider")?.u16()?.iter().collect(),
+            domain: c("domain")?.u32()?.iter().collect(),
+            status: c("status")?.u8()?.iter().collect(),
+            attempts: c("attempts")?.u32()?.iter().collect(),
+            deferrals: c("deferrals")?.u32()?.iter().collect(),
+            final_ts: c("final_ts")?.i64()?.iter().collect(),
+            final_seq: c("final_seq")?.u64()?.iter().collect(),
+            first_seen: c("first_seen")?.i64()?.iter().collect(),
+            arrived: c("arrived")?.i64()?.iter().collect(),
+            expired_at: c("expired_at")?.i64()?.iter().collect(),
+            expire_seq: c("expire_seq")?.u64()?.iter().collect(),
+            removed: c("removed")?.bool()?.iter().collect(),
+            removed_r: c("removed_r")?.bool()?.iter().collect(),
+            delay_ms: id("delay_ms")?,
             split: [
-                c("split_a")?.u32()?,
-                c("split_b")?.u32()?,
-                c("split_c")?.u32()?,
-                c("split_d")?.u32()?,
+                id("split_a")?,
+                id("split_b")?,
+                id("split_c")?,
+                id("split_d")?,
             ],
-            sender_domain: c("sender_domain")?.u32()?,
-            size: c("size")?.u64()?,
+            sender_domain: id("sender_domain")?,
+            size: c("size")?
+                .u64()?
+                .iter()
+                .map(|v| v.filter(|x| *x != u64::MAX))
+                .collect(),
         })
     }
 
     pub(crate) fn get(&self, i: usize) -> Row {
-        let status = self.status.get(i);
-        let final_ts = self.final_ts.get(i);
-        let first_seen = self.first_seen.get(i);
-        let arrived = self.arrived.get(i).or(first_seen);
-        let removed = self
-            .removed
-            .get(i)
-            .or(self.removed_r.get(i))
+        let status = at(&self.status, i);
+        let final_ts = at(&self.final_ts, i);
+        let first_seen = at(&self.first_seen, i);
+        let arrived = at(&self.arrived, i).or(first_seen);
+        let removed = at(&self.removed, i)
+            .or(at(&self.removed_r, i))
             .unwrap_or(false);
-        let expired_after = match (self.expire_seq.get(i), self.final_seq.get(i)) {
+        let expired_after = match (at(&self.expire_seq, i), at(&self.final_seq, i)) {
             (Some(e), Some(f)) => e > f,
             (Some(_), None) => true,
             _ => false,
@@ -274,36 +289,36 @@ impl<'a> Rows<'a> {
             _ => Disposition::Pending,
         };
         let ended = match disposition {
-            Disposition::Expired if expired_after => self.expired_at.get(i),
+            Disposition::Expired if expired_after => at(&self.expired_at, i),
             Disposition::Delivered | Disposition::Bounced | Disposition::Expired => final_ts,
             Disposition::Pending | Disposition::Removed => None,
         };
         // Postfix's delay= counts from the queue file's creation, to the
         // millisecond: better than the log's whole seconds when present.
-        let logged = self.delay_ms.get(i).filter(|_| {
+        let logged = at(&self.delay_ms, i).filter(|_| {
             matches!(disposition, Disposition::Delivered | Disposition::Bounced) && !expired_after
         });
         let time_ms = logged.or_else(|| {
             let (a, z) = (arrived?, ended?);
             u32::try_from((z - a).max(0).saturating_mul(1000)).ok()
         });
-        let split = match self.split.map(|c| c.get(i)) {
+        let split = match self.split.each_ref().map(|c| at(c, i)) {
             [Some(a), Some(b), Some(c), Some(d)] => Some([a, b, c, d]),
             _ => None,
         };
         Row {
-            provider: self.provider.get(i),
-            domain: self.domain.get(i),
-            sender_domain: self.sender_domain.get(i),
-            arrived: self.arrived.get(i),
+            provider: at(&self.provider, i),
+            domain: at(&self.domain, i),
+            sender_domain: at(&self.sender_domain, i),
+            arrived: at(&self.arrived, i),
             ended,
             final_ts: ended.or(final_ts),
             first_seen,
-            queued: self.sender_domain.get(i).is_some() || self.size.get(i).is_some(),
+            queued: at(&self.sender_domain, i).is_some() || at(&self.size, i).is_some(),
             journey: RecipientJourney {
                 disposition,
-                attempts: self.attempts.get(i).unwrap_or(0),
-                deferrals: self.deferrals.get(i).unwrap_or(0),
+                attempts: at(&self.attempts, i).unwrap_or(0),
+                deferrals: at(&self.deferrals, i).unwrap_or(0),
                 time_ms,
                 split,
             },
