@@ -64,6 +64,7 @@ fn context<'a>(engine: &'a Engine, filter: &'a Filter) -> ScanContext<'a> {
         filter,
         clock: HINT,
         events: None,
+        journeys: true,
         journey_text: false,
     }
 }

@@ -136,6 +136,11 @@ pub struct Common {
     #[arg(long, value_name = "DOMAIN", value_delimiter = ',')]
     pub sender_domain: Vec<String>,
 
+    /// Skip message journeys and delivery-time statistics: the fastest
+    /// scan (journeys take about 1.7x the time of the scan alone).
+    #[arg(long)]
+    pub no_journeys: bool,
+
     /// For cron: print only the findings at warning or worse (at --fail-on's
     /// level when given) and nothing at all when there are none.
     #[arg(long, short = 'q', conflicts_with = "json")]

@@ -176,6 +176,7 @@ pub fn scanner(data: &[u8]) {
         filter: &filter,
         clock: clocks()[0],
         events: None,
+        journeys: true,
         journey_text: false,
     };
     let lines = if data.is_empty() {

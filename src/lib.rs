@@ -96,6 +96,7 @@ pub fn analyze(
         filter,
         clock: settings.clock(0),
         events,
+        journeys: settings.journeys,
         journey_text: journeys.is_some(),
     };
     let mut total = Batch::default();
@@ -446,7 +447,13 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome, Error> {
             .build_global();
     }
     let named: Vec<Source> = files.iter().map(|p| Source::from_arg(p)).collect();
+    if common.no_journeys && args.journeys.is_some() {
+        return Err(Error::Usage(
+            "--journeys exports what --no-journeys turns off: use one of them".into(),
+        ));
+    }
     let settings = InputSettings {
+        journeys: !common.no_journeys,
         year: common.year,
         zone: log_zone,
         threads: rayon::current_num_threads(),

@@ -673,11 +673,19 @@ impl Batch {
     }
 
     /// Remembers a message's sender domain (`sender` is the whole address).
-    pub fn see_sender(&mut self, message: u64, sender: &[u8], scratch: &mut Vec<u8>, ts: i64) {
+    /// Returns the interned sender domain.
+    pub fn see_sender(
+        &mut self,
+        message: u64,
+        sender: &[u8],
+        scratch: &mut Vec<u8>,
+        ts: i64,
+    ) -> u32 {
         self.counters.senders += 1;
         let domain = sender_domain(sender, scratch);
         let domain = self.senders.intern(domain);
         self.sender_of.insert(message, SenderSeen { domain, ts });
+        domain
     }
 
     /// Joins an attempt to its sender, or keeps it pending; counts it once joined.

@@ -107,6 +107,8 @@ pub const LIVE_SECS: i64 = 300;
 /// Settings that hold for every input.
 #[derive(Clone, Copy, Debug)]
 pub struct InputSettings {
+    /// Gather message journeys (`--no-journeys` turns them off).
+    pub journeys: bool,
     /// `--year`: forces the year of RFC 3164 timestamps.
     pub year: Option<i32>,
     /// `--tz`: the zone of timestamps written without one.
@@ -316,7 +318,7 @@ pub fn scan_bytes_into(data: &[u8], threads: usize, ctx: &ScanContext<'_>, total
 }
 
 /// Input one worker scans into one batch before it is merged (in pieces).
-const RUN_BYTES: usize = 64 << 20;
+const RUN_BYTES: usize = 32 << 20;
 
 /// Scans line-aligned pieces in parallel: each worker takes a contiguous
 /// run of pieces (up to [`RUN_BYTES`]) into one batch; the batches of each
@@ -565,6 +567,7 @@ mod tests {
             filter,
             clock: Clock::fixed(2026, Zone::UTC),
             events: None,
+            journeys: true,
             journey_text: false,
         }
     }

@@ -221,6 +221,37 @@ impl JourneyLog {
         log
     }
 
+    /// Makes room for `messages` more message rows and `attempts` more
+    /// attempt rows.
+    pub fn reserve(&mut self, messages: usize, attempts: usize) {
+        let m = &mut self.messages;
+        m.seq.reserve(messages);
+        m.msg.reserve(messages);
+        m.kind.reserve(messages);
+        m.ts.reserve(messages);
+        m.sender.reserve(messages);
+        m.sender_domain.reserve(messages);
+        m.size.reserve(messages);
+        m.nrcpt.reserve(messages);
+        m.client.reserve(messages);
+        let a = &mut self.attempts;
+        a.seq.reserve(attempts);
+        a.msg.reserve(attempts);
+        a.ts.reserve(attempts);
+        a.rcpt.reserve(attempts);
+        a.provider.reserve(attempts);
+        a.domain.reserve(attempts);
+        a.status.reserve(attempts);
+        a.attempted.reserve(attempts);
+        a.dsn.reserve(attempts);
+        a.basic.reserve(attempts);
+        a.reason.reserve(attempts);
+        a.delay_ms.reserve(attempts);
+        for col in &mut a.split {
+            col.reserve(attempts);
+        }
+    }
+
     /// Rows held.
     pub fn len(&self) -> usize {
         self.messages.seq.len() + self.attempts.seq.len()

@@ -23,7 +23,7 @@ use std::sync::Arc;
 
 /// Rows gathered before a join runs (or the open rows' count, if larger:
 /// the join's cost is then spread over at least as many new rows).
-pub const SETTLE_ROWS: usize = 1 << 19;
+pub const SETTLE_ROWS: usize = 1 << 18;
 
 /// A group whose newest row is this much older than the newest line is
 /// completed as it stands (Postfix's default queue lifetime is 5 days).
