@@ -301,7 +301,7 @@ pub fn render(o: &mut String, j: &JourneyReport, s: Style) {
         let part = |o: &mut String, name: &str, v: &Quantiles| {
             let _ = writeln!(
                 o,
-                "  {:<34} {:>8} {:>8} {:>8}",
+                "  {:<38} {:>8} {:>8} {:>8}",
                 name,
                 human(v.p50),
                 human(v.p90),
