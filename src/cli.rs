@@ -77,6 +77,12 @@ pub enum Command {
     /// Two providers side by side: shares by status, code families, top codes,
     /// top replies and the findings of each.
     Compare(Box<CompareArgs>),
+    /// Every section of pflogsumm (and eximstats where they apply): grand
+    /// totals, per-day and per-hour traffic, host/domain summaries for
+    /// delivery and reception, senders and recipients by count and size,
+    /// deferral/bounce/reject detail by masked reason, smtpd connections,
+    /// warnings, fatal errors, panics, postscreen.
+    Summary(Box<SummaryArgs>),
     /// Print a shell completion script, e.g.
     /// `mtastat completions bash > /etc/bash_completion.d/mtastat`.
     Completions {
@@ -98,6 +104,20 @@ pub struct CompareArgs {
     #[arg(value_name = "B")]
     pub b: String,
     /// Log files; `-` reads standard input.
+    #[arg(value_name = "FILE", default_value = "/var/log/mail.log")]
+    pub files: Vec<PathBuf>,
+    /// Options shared with the report.
+    #[command(flatten)]
+    pub common: Common,
+}
+
+/// `mtastat summary [--top N] [FILE]...`
+#[derive(Debug, ClapArgs)]
+pub struct SummaryArgs {
+    /// Rows per table (pflogsumm's -h/-u and --*-detail).
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub top: usize,
+    /// Log files or directories; `-` reads standard input.
     #[arg(value_name = "FILE", default_value = "/var/log/mail.log")]
     pub files: Vec<PathBuf>,
     /// Options shared with the report.

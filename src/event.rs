@@ -157,3 +157,41 @@ pub struct Queued<'a> {
     /// later step such as qmgr taking it from the deferred queue again.
     pub arrival: bool,
 }
+
+/// How serious a daemon's own message is (Postfix `warning:`, `fatal:` …).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[repr(u8)]
+pub enum Level {
+    /// `warning:`.
+    Warning = 0,
+    /// `error:`.
+    Error = 1,
+    /// `fatal:`: the daemon exited.
+    Fatal = 2,
+    /// `panic:`: the daemon hit a bug.
+    Panic = 3,
+    /// The master daemon (starts, stops, reloads, process limits).
+    Master = 4,
+}
+
+impl Level {
+    /// Every level, in report order.
+    pub const ALL: [Level; 5] = [
+        Level::Warning,
+        Level::Error,
+        Level::Fatal,
+        Level::Panic,
+        Level::Master,
+    ];
+
+    /// Name used in the report and JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::Warning => "warning",
+            Level::Error => "error",
+            Level::Fatal => "fatal",
+            Level::Panic => "panic",
+            Level::Master => "master",
+        }
+    }
+}

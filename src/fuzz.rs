@@ -164,6 +164,9 @@ fn accounted(c: &Counters) -> u64 {
         + c.host_errors
         + c.rejects
         + c.fake_deliveries
+        + c.notices
+        + c.connections
+        + c.postscreen
 }
 
 /// The whole scan: one worker over the whole input, many workers over small

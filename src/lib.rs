@@ -211,7 +211,12 @@ pub fn build_report(
         unparsed: report::unparsed_reasons(b),
         blank_lines: c.blank,
         other_program_lines: c.other_program,
-        mail_lines_not_deliveries: c.mail_other + c.senders + c.host_errors,
+        mail_lines_not_deliveries: c.mail_other
+            + c.senders
+            + c.host_errors
+            + c.notices
+            + c.connections
+            + c.postscreen,
         delivery_attempts: c.deliveries,
         deferrals_not_attempted: c.not_attempted,
         attempts_filtered_out: c.filtered_out,
@@ -389,6 +394,7 @@ fn fails(findings: &[Finding], fail_on: Option<FailOn>) -> bool {
 pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome, Error> {
     let (files, common): (&[PathBuf], &Common) = match &args.command {
         Some(Command::Compare(c)) => (&c.files, &c.common),
+        Some(Command::Summary(c)) => (&c.files, &c.common),
         Some(Command::Completions { shell }) => {
             let mut cmd = <Args as clap::CommandFactory>::command();
             clap_complete::generate(*shell, &mut cmd, "mtastat", out);
@@ -502,6 +508,7 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome, Error> {
     if let (Some(sink), Some(path)) = (&journeys, &args.journeys) {
         let b = &analysis.batch;
         let names = journey::Names {
+            delivered_to: &b.delivered_to,
             addresses: &b.addresses,
             senders: &b.senders,
             clients: &b.clients,
@@ -533,6 +540,30 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome, Error> {
             let style = report::terminal::Style::new(colour(common.color));
             out.write_all(compare::render(&cmp, style).as_bytes())
                 .map_err(Error::Output)?;
+        }
+        return Ok(Outcome {
+            input_errors: analysis.errors,
+            findings_failed,
+        });
+    }
+
+    if let Some(Command::Summary(c)) = &args.command {
+        let sum = report::summary::build(
+            &analysis.batch,
+            &report,
+            shown_in,
+            c.top,
+            !common.no_journeys,
+        );
+        if common.wants_json() {
+            serde_json::to_writer_pretty(&mut *out, &sum).map_err(|e| Error::Output(e.into()))?;
+            writeln!(out).map_err(Error::Output)?;
+        } else {
+            let style = report::terminal::Style::new(colour(common.color));
+            let mut text = String::new();
+            report::terminal::header_only(&mut text, &report, style);
+            report::summary::render(&mut text, &sum, style);
+            out.write_all(text.as_bytes()).map_err(Error::Output)?;
         }
         return Ok(Outcome {
             input_errors: analysis.errors,

@@ -6,17 +6,18 @@
 //! sender, or its sender line is in another chunk.
 
 use crate::aggregate::batch::{
-    Attempt, Batch, LastDeferral, NO_DELAY, NO_ID, PendingExpiry, QueueId, RejectKey, message_key,
-    sender_domain,
+    Attempt, Batch, LastDeferral, NO_DELAY, NO_ID, PendingExpiry, QueueId, RejectKey, Traffic,
+    fold_domain, message_key, sender_domain,
 };
 use crate::classify::category::{Blocklist, Category, Classifier, Outcome};
 use crate::classify::provider::{ProviderId, ProviderMap, domain_of, lowercase_into};
 use crate::classify::reason::Masker;
-use crate::event::{Delivery, Queued, Status};
+use crate::event::{Delivery, Level, Queued, Status};
 use crate::export::events::{EventBuffer, EventSink};
 use crate::filter::Filter;
 use crate::journey::log::{AttemptRow, JourneyLog, Kind, MessageRow};
 use crate::parse::header::Header;
+use crate::parse::header::Program;
 use crate::parse::journal;
 use crate::parse::reject::Reject;
 use crate::parse::timestamp::Clock;
@@ -277,6 +278,21 @@ impl Worker {
             Record::Delivery(d) => {
                 if let Some(h) = header {
                     self.batch.see_delivery(d.status, d.attempted);
+                    let forwarded =
+                        d.status == Status::Sent && d.reply.starts_with(b"forwarded as ");
+                    self.batch.counters.forwarded += u64::from(forwarded);
+                    let column = match d.status {
+                        Status::Sent if !forwarded => Some(Traffic::DELIVERED),
+                        Status::Deferred => Some(Traffic::DEFERRED),
+                        Status::Bounced => Some(Traffic::BOUNCED),
+                        Status::Expired => Some(Traffic::EXPIRED),
+                        _ => None,
+                    };
+                    if let Some(c) = column
+                        && ctx.filter.keeps_time(h.ts)
+                    {
+                        self.batch.traffic(h.ts, c);
+                    }
                     self.delivery(ctx, &h, &d, false);
                 }
                 let text = header.as_ref().map_or(line, |h| h.body);
@@ -288,6 +304,9 @@ impl Worker {
                 if let Some(h) = header {
                     let sender_address = sender;
                     self.batch.see_delivery(Status::Expired, true);
+                    if ctx.filter.keeps_time(h.ts) {
+                        self.batch.traffic(h.ts, Traffic::EXPIRED);
+                    }
                     let sender = sender_domain(sender, &mut self.scratch);
                     let sender = self.batch.senders.intern(sender);
                     let p = PendingExpiry {
@@ -304,7 +323,8 @@ impl Worker {
                     };
                     if self.journeys {
                         let mut row = MessageRow::bare(p.message, Kind::Expire, h.ts);
-                        row.sender = self.batch.addresses.intern(sender_address);
+                        let name = fold_domain(sender_address, &mut self.scratch);
+                        row.sender = self.batch.addresses.intern(name);
                         row.sender_domain = sender;
                         self.journey_message(&h, queue_id, row, b"");
                     }
@@ -312,7 +332,7 @@ impl Worker {
                 }
             }
             Record::Queued(q) => match header {
-                Some(h) => self.queued(&h, &q),
+                Some(h) => self.queued(&h, &q, ctx.filter),
                 None if q.sender.is_some() => self.batch.counters.senders += 1,
                 None => self.batch.counters.mail_other += 1,
             },
@@ -335,6 +355,27 @@ impl Worker {
                 Some(h) => self.reject(ctx, &h, &r),
                 None => self.batch.counters.rejects += 1,
             },
+            Record::Notice(level, text) => match header {
+                Some(h) => self.notice(ctx, &h, level, text),
+                None => self.batch.counters.notices += 1,
+            },
+            Record::Connect(client) => {
+                self.batch.counters.connections += 1;
+                if let Some(h) = header
+                    && ctx.filter.keeps_time(h.ts)
+                {
+                    self.batch.traffic(h.ts, Traffic::CONNECTIONS);
+                    let client = self.batch.clients.intern(client);
+                    *self.batch.connections.entry(client).or_insert(0) += 1;
+                }
+            }
+            Record::Postscreen(action) => {
+                self.batch.counters.postscreen += 1;
+                if header.is_some_and(|h| ctx.filter.keeps_time(h.ts)) {
+                    let action = self.batch.services.intern(action);
+                    *self.batch.postscreen.entry(action).or_insert(0) += 1;
+                }
+            }
             Record::FakeDelivery => self.batch.counters.fake_deliveries += 1,
             Record::MailOther => self.batch.counters.mail_other += 1,
             Record::OtherProgram => self.batch.counters.other_program += 1,
@@ -343,7 +384,19 @@ impl Worker {
     }
 
     /// A message's arrival facts: the sender join's table and a journey row.
-    fn queued(&mut self, h: &Header<'_>, q: &Queued<'_>) {
+    fn queued(&mut self, h: &Header<'_>, q: &Queued<'_>, filter: &Filter) {
+        // Received: a client handed it over (pflogsumm's count), or Exim's `<=`.
+        let received = if q.arrival {
+            q.sender.is_some()
+        } else {
+            q.sender.is_none() && !q.client.is_empty()
+        };
+        if received {
+            self.batch.counters.received += 1;
+            if filter.keeps_time(h.ts) {
+                self.batch.traffic(h.ts, Traffic::RECEIVED);
+            }
+        }
         if !self.journeys {
             match q.sender {
                 Some(sender) => {
@@ -372,7 +425,10 @@ impl Worker {
                 row.sender_domain = self
                     .batch
                     .see_sender(message, sender, &mut self.scratch, h.ts);
-                row.sender = self.batch.addresses.intern(sender);
+                row.sender = self
+                    .batch
+                    .addresses
+                    .intern(fold_domain(sender, &mut self.scratch));
             }
             None => self.batch.counters.mail_other += 1,
         }
@@ -425,12 +481,32 @@ impl Worker {
         r
     }
 
+    /// Counts a daemon's notice by service, level and masked text.
+    fn notice(&mut self, ctx: &ScanContext<'_>, h: &Header<'_>, level: Level, text: &[u8]) {
+        self.batch.counters.notices += 1;
+        if !ctx.filter.keeps_time(h.ts) {
+            return;
+        }
+        let service = match h.program {
+            Program::Postfix { service } => service,
+            _ => b"",
+        };
+        let service = self.batch.services.intern(service);
+        let reason = self.masked_reason(ctx, text);
+        *self
+            .batch
+            .notices
+            .entry((service, level, reason))
+            .or_insert(0) += 1;
+    }
+
     /// Counts one refused inbound command.
     fn reject(&mut self, ctx: &ScanContext<'_>, h: &Header<'_>, r: &Reject<'_>) {
         self.batch.counters.rejects += 1;
         if !ctx.filter.keeps_time(h.ts) {
             return;
         }
+        self.batch.traffic(h.ts, Traffic::REJECTED);
         let key = RejectKey {
             kind: r.kind,
             stage: self.batch.stages.intern(r.stage),
@@ -569,6 +645,12 @@ impl Worker {
                 msg: message,
                 ts: h.ts,
                 rcpt: BytesMemo::<u32>::hash(d.recipient),
+                rcpt_name: if d.status == Status::Sent {
+                    let name = fold_domain(d.recipient, &mut self.scratch);
+                    self.batch.delivered_to.intern(name)
+                } else {
+                    NO_ID
+                },
                 provider,
                 domain,
                 status: d.status,

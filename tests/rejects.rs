@@ -73,8 +73,10 @@ fn count(r: &Value) -> u64 {
 fn lab_and_corpora_rejects_match_grep() {
     let Some(shared) = shared() else { return };
     // A syslog line (RFC 3164 or 3339 stamp, host) from smtpd, postscreen or
-    // cleanup whose message is `QUEUEID: reject: ` or `warn: `.
-    let postfix = r"grep -acE '^([A-Z][a-z]{2} +[0-9]{1,2} [0-9:]{8}(\.[0-9]+)?|[0-9-]{10}T[^ ]+) [^ ]+ postfix[^ ]*/(smtpd|postscreen|cleanup)\[[0-9]+\]: [0-9A-Za-z]+: (reject|warn): '";
+    // cleanup whose message is `QUEUEID: ` and an action: reject,
+    // milter-reject, reject_warning, warn, hold, discard, or cleanup's
+    // `warning: header|body`.
+    let postfix = r"grep -acE '^([A-Z][a-z]{2} +[0-9]{1,2} [0-9:]{8}(\.[0-9]+)?|[0-9-]{10}T[^ ]+) [^ ]+ postfix[^ ]*/(smtpd|postscreen|cleanup)\[[0-9]+\]: [0-9A-Za-z]+: (((milter-)?reject|reject_warning|warn|hold|(milter-)?discard): |warning: (header|body) )'";
     let exim = r"grep -acE '^[0-9-]{10} [0-9:.]{8,12} (\[[0-9]+\] )?H=.*(rejected|temporarily rejected) [A-Z]'";
     let mut checked = 0;
     for (dir, pattern) in [

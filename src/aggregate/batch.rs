@@ -8,7 +8,7 @@
 
 use crate::classify::category::{Blocklist, Category};
 use crate::classify::provider::ProviderId;
-use crate::event::Status;
+use crate::event::{Level, Status};
 use crate::export::events::{EventBuffer, FLUSH_ROWS, Names};
 use crate::filter::Filter;
 use crate::journey::log::Remaps;
@@ -387,6 +387,16 @@ pub struct Counters {
     pub rejects: u64,
     /// Envelope-sender lines (qmgr `from=`, Exim `<=`).
     pub senders: u64,
+    /// Messages received (smtpd/postscreen `client=`, pickup `uid=`, Exim `<=`).
+    pub received: u64,
+    /// Sent lines that forwarded the message (`forwarded as …`).
+    pub forwarded: u64,
+    /// smtpd connections (`connect from`).
+    pub connections: u64,
+    /// Daemon notices (warning, error, fatal, panic, master).
+    pub notices: u64,
+    /// postscreen events other than its rejects.
+    pub postscreen: u64,
     /// Attempts whose message's sender line was not in the input.
     pub sender_unknown: u64,
     /// Lines not understood, by reason.
@@ -418,6 +428,11 @@ impl Counters {
         d.host_errors -= before.host_errors;
         d.rejects -= before.rejects;
         d.senders -= before.senders;
+        d.received -= before.received;
+        d.forwarded -= before.forwarded;
+        d.connections -= before.connections;
+        d.notices -= before.notices;
+        d.postscreen -= before.postscreen;
         d.sender_unknown -= before.sender_unknown;
         d.invalid_utf8 -= before.invalid_utf8;
         for (a, b) in d.by_status.iter_mut().zip(before.by_status) {
@@ -445,6 +460,11 @@ impl Counters {
         self.host_errors += o.host_errors;
         self.rejects += o.rejects;
         self.senders += o.senders;
+        self.received += o.received;
+        self.forwarded += o.forwarded;
+        self.connections += o.connections;
+        self.notices += o.notices;
+        self.postscreen += o.postscreen;
         self.sender_unknown += o.sender_unknown;
         self.invalid_utf8 += o.invalid_utf8;
         for (a, b) in self.by_status.iter_mut().zip(o.by_status) {
@@ -473,6 +493,32 @@ pub const OVERFLOW_RECIPIENT: &[u8] = b"(more recipients than the table holds)";
 pub const MAX_SENDERS: usize = 1 << 16;
 /// Sender label used once [`MAX_SENDERS`] is reached.
 pub const OVERFLOW_SENDER: &[u8] = b"(more sender domains than the table holds)";
+/// Columns of the per-quarter-hour traffic counts (pflogsumm's per-day and
+/// per-hour tables, plus expiries and smtpd connections).
+pub struct Traffic;
+
+impl Traffic {
+    /// Messages received (smtpd/postscreen `client=`, pickup, Exim `<=`).
+    pub const RECEIVED: usize = 0;
+    /// Recipients delivered (sent, not forwarded).
+    pub const DELIVERED: usize = 1;
+    /// Deferral lines.
+    pub const DEFERRED: usize = 2;
+    /// Bounce lines.
+    pub const BOUNCED: usize = 3;
+    /// Refusals of every kind (reject, reject warning, hold, discard).
+    pub const REJECTED: usize = 4;
+    /// smtpd connections.
+    pub const CONNECTIONS: usize = 5;
+    /// Expiries.
+    pub const EXPIRED: usize = 6;
+    /// Number of columns.
+    pub const COLUMNS: usize = 7;
+    /// Bucket width, seconds (15 minutes: every UTC offset in use is a
+    /// multiple of it, so local hours and days come out exact).
+    pub const BUCKET: i64 = 900;
+}
+
 /// At most this many distinct sender addresses are kept (journeys).
 pub const MAX_ADDRESSES: usize = 1 << 18;
 /// Sender label used once [`MAX_ADDRESSES`] is reached.
@@ -557,6 +603,20 @@ pub struct Batch {
     pub clients: Interner,
     /// Envelope sender addresses (journeys).
     pub addresses: Interner,
+    /// Delivered recipients' addresses (journeys: the top-recipient tables).
+    pub delivered_to: Interner,
+    /// Line-level traffic per quarter hour (UTC seconds / 900), for the
+    /// per-day and per-hour tables: see [`Traffic`].
+    pub traffic: HashMap<i64, [u64; Traffic::COLUMNS], Fast>,
+    /// Daemon warnings, errors, fatal errors, panics and master messages by
+    /// service, level and masked text.
+    pub notices: HashMap<(u32, Level, u32), u64, Fast>,
+    /// Postfix services and postscreen actions named by notices and events.
+    pub services: Interner,
+    /// postscreen events by action.
+    pub postscreen: HashMap<u32, u64, Fast>,
+    /// smtpd connections by client.
+    pub connections: HashMap<u32, u64, Fast>,
     /// Message journeys: rows not yet joined, open messages, statistics.
     pub journeys: Journeys,
 }
@@ -590,6 +650,15 @@ impl Default for Batch {
             stages: Interner::with_limit(64, b"(other)"),
             clients: Interner::with_limit(MAX_CLIENTS, OVERFLOW_CLIENT),
             addresses: Interner::with_limit(MAX_ADDRESSES, OVERFLOW_ADDRESS),
+            delivered_to: Interner::with_limit(
+                MAX_ADDRESSES,
+                b"(more recipients than the table holds)",
+            ),
+            traffic: HashMap::default(),
+            notices: HashMap::default(),
+            services: Interner::with_limit(256, b"(other)"),
+            postscreen: HashMap::default(),
+            connections: HashMap::default(),
             journeys: Journeys::default(),
         }
     }
@@ -644,6 +713,14 @@ impl Batch {
             None => (ts, ts),
             Some((a, b)) => (a.min(ts), b.max(ts)),
         });
+    }
+
+    /// Counts one line in the per-quarter-hour traffic table.
+    #[inline]
+    pub fn traffic(&mut self, ts: i64, column: usize) {
+        self.traffic
+            .entry(ts.div_euclid(Traffic::BUCKET))
+            .or_insert([0; Traffic::COLUMNS])[column] += 1;
     }
 
     /// Counts a line by its timestamp format.
@@ -847,6 +924,7 @@ impl Batch {
     pub fn settle_journeys(&mut self, filter: &Filter, end: bool) {
         let newest = self.span.map_or(0, |(_, z)| z);
         let names = JourneyNames {
+            delivered_to: &self.delivered_to,
             addresses: &self.addresses,
             senders: &self.senders,
             clients: &self.clients,
@@ -917,6 +995,26 @@ impl Batch {
         let stg = self.stages.absorb(&right.stages);
         let cli = self.clients.absorb(&right.clients);
         let adr = self.addresses.absorb(&right.addresses);
+        let dlv = self.delivered_to.absorb(&right.delivered_to);
+        for (k, v) in right.traffic {
+            let mine = self.traffic.entry(k).or_insert([0; Traffic::COLUMNS]);
+            for (a, b) in mine.iter_mut().zip(v) {
+                *a += b;
+            }
+        }
+        let svc = self.services.absorb(&right.services);
+        for ((service, level, reason), n) in right.notices {
+            *self
+                .notices
+                .entry((remap(&svc, service), level, remap(&rea, reason)))
+                .or_insert(0) += n;
+        }
+        for (action, n) in right.postscreen {
+            *self.postscreen.entry(remap(&svc, action)).or_insert(0) += n;
+        }
+        for (client, n) in right.connections {
+            *self.connections.entry(remap(&cli, client)).or_insert(0) += n;
+        }
         self.journeys.absorb(
             right.journeys,
             Remaps {
@@ -925,6 +1023,7 @@ impl Batch {
                 clients: &cli,
                 domains: &dom,
                 reasons: &rea,
+                recipients: &dlv,
             },
         );
         for (mut k, n) in right.rejects {
@@ -1116,6 +1215,21 @@ pub fn subject_byte(dsn: u32) -> u8 {
         NO_SUBJECT
     } else {
         u8::try_from(crate::dsn::Dsn::from_key(dsn).subject).unwrap_or(NO_SUBJECT - 1)
+    }
+}
+
+/// An address with its domain part lowercased (the local part's case is
+/// the mailbox's business, RFC 5321 §2.4): `Kdent@SEAGLASS.COM` →
+/// `Kdent@seaglass.com`. Returns `address` itself when already so.
+pub fn fold_domain<'s>(address: &'s [u8], scratch: &'s mut Vec<u8>) -> &'s [u8] {
+    match memchr::memrchr(b'@', address) {
+        Some(at) if address[at..].iter().any(u8::is_ascii_uppercase) => {
+            scratch.clear();
+            scratch.extend_from_slice(&address[..at]);
+            scratch.extend(address[at..].iter().map(u8::to_ascii_lowercase));
+            scratch
+        }
+        _ => address,
     }
 }
 

@@ -4,7 +4,8 @@
 //! A Postfix queue id is reused once its message is removed, so a queue id
 //! alone does not name a message. Rows are ordered by (queue id, log order)
 //! and cut into messages where one starts: at its client (smtpd `client=`,
-//! pickup), at an arrival not preceded by its client (bounces, Exim `<=`),
+//! pickup), at an arrival not preceded by its client or another arrival
+//! (bounces, Exim `<=`),
 //! and after a removal (a message abandoned before it was queued, "lost
 //! connection after DATA", is never removed). A message is complete once
 //! it holds its removal, or another message took its queue id; complete
@@ -74,7 +75,13 @@ fn cut(
         let i = i as usize;
         let k = kind[i];
         let g = match current.get(&msg[i]).copied() {
-            Some((g, p)) if !(k == client || (k == arrive && p != client) || p == remove) => g,
+            // A second Message-ID of the same message (cleanup logs each
+            // Message-ID header) does not start another.
+            Some((g, p))
+                if !(k == client || (k == arrive && p != client && p != arrive) || p == remove) =>
+            {
+                g
+            }
             before => {
                 if let Some((g, _)) = before {
                     groups[g as usize].2 = true;
@@ -199,6 +206,7 @@ pub fn close(
         col("status").last().alias("status"),
         col("provider").last().alias("provider"),
         col("domain").last().alias("domain"),
+        col("rcpt_name").min().alias("rcpt_name"),
         col("reason").last().alias("reason"),
         col("delay_ms").last().alias("delay_ms"),
         col("split_a").last().alias("split_a"),

@@ -76,6 +76,9 @@ pub struct AttemptRows {
     pub ts: Vec<i64>,
     /// Hash of the recipient address (the journey is per recipient).
     pub rcpt: Vec<u64>,
+    /// Interned recipient address of deliveries, for the top-recipient
+    /// tables ([`NO_ID`] for other attempts).
+    pub rcpt_name: Vec<u32>,
     /// Provider id.
     pub provider: Vec<u16>,
     /// Interned recipient domain.
@@ -121,6 +124,8 @@ pub struct AttemptRow {
     pub ts: i64,
     /// Recipient hash.
     pub rcpt: u64,
+    /// Interned recipient address (deliveries) or [`NO_ID`].
+    pub rcpt_name: u32,
     /// Provider.
     pub provider: ProviderId,
     /// Interned domain.
@@ -202,6 +207,8 @@ pub struct Remaps<'a> {
     pub domains: &'a [u32],
     /// Reasons.
     pub reasons: &'a [u32],
+    /// Delivered recipients' addresses.
+    pub recipients: &'a [u32],
 }
 
 fn remap(map: &[u32], id: u32) -> u32 {
@@ -239,6 +246,7 @@ impl JourneyLog {
         a.msg.reserve(attempts);
         a.ts.reserve(attempts);
         a.rcpt.reserve(attempts);
+        a.rcpt_name.reserve(attempts);
         a.provider.reserve(attempts);
         a.domain.reserve(attempts);
         a.status.reserve(attempts);
@@ -295,6 +303,7 @@ impl JourneyLog {
         a.msg.push(r.msg);
         a.ts.push(r.ts);
         a.rcpt.push(r.rcpt);
+        a.rcpt_name.push(r.rcpt_name);
         a.provider.push(r.provider);
         a.domain.push(r.domain);
         a.status.push(r.status as u8);
@@ -343,6 +352,8 @@ impl JourneyLog {
         a.msg.extend(ra.msg);
         a.ts.extend(ra.ts);
         a.rcpt.extend(ra.rcpt);
+        a.rcpt_name
+            .extend(ra.rcpt_name.iter().map(|&x| remap(maps.recipients, x)));
         a.provider.extend(ra.provider);
         a.domain
             .extend(ra.domain.iter().map(|&x| remap(maps.domains, x)));
@@ -406,6 +417,7 @@ impl JourneyLog {
             Column::new("msg".into(), a.msg),
             Column::new("ts".into(), a.ts),
             Column::new("rcpt".into(), a.rcpt),
+            Column::new("rcpt_name".into(), a.rcpt_name),
             Column::new("provider".into(), a.provider),
             Column::new("domain".into(), a.domain),
             Column::new("status".into(), a.status),

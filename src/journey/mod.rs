@@ -32,6 +32,8 @@ pub const STALE_SECS: i64 = 7 * 86_400;
 /// Interned strings the journeys name, for the export.
 #[derive(Clone, Copy, Debug)]
 pub struct Names<'a> {
+    /// Delivered recipients' addresses.
+    pub delivered_to: &'a Interner,
     /// Sender addresses.
     pub addresses: &'a Interner,
     /// Sender domains.
@@ -136,6 +138,7 @@ impl Journeys {
         let rows = read_rows(j)?;
         let grp = j.column("grp")?.u32()?;
         let mut messages = std::collections::HashSet::new();
+        let mut deferred = std::collections::HashSet::new();
         let mut kept = Vec::with_capacity(j.height());
         for i in 0..j.height() {
             let r = rows.get(i);
@@ -157,6 +160,8 @@ impl Journeys {
                 if r.queued {
                     self.stats.messages += 1;
                     self.stats.messages_without_attempts += 1;
+                    self.stats
+                        .message(r.client.is_some(), r.sender, r.sender_domain, r.size);
                     kept.push(i as IdxSize);
                 } else {
                     self.stats.not_queued += 1;
@@ -166,8 +171,14 @@ impl Journeys {
             kept.push(i as IdxSize);
             if messages.insert(grp.get(i)) {
                 self.stats.messages += 1;
+                self.stats
+                    .message(r.client.is_some(), r.sender, r.sender_domain, r.size);
+            }
+            if r.journey.deferrals > 0 && deferred.insert(grp.get(i)) {
+                self.stats.totals.deferred_messages += 1;
             }
             self.stats.add(p, d, &r.journey);
+            self.stats.recipient(d, r.rcpt_name, r.size, &r.journey);
         }
         if let Some(sink) = &self.sink {
             let idx = IdxCa::from_vec("i".into(), kept);
@@ -201,6 +212,9 @@ pub(crate) struct Rows {
     delay_ms: Vec<Option<u32>>,
     sender_domain: Vec<Option<u32>>,
     size: Vec<Option<u64>>,
+    sender: Vec<Option<u32>>,
+    client: Vec<Option<u32>>,
+    rcpt_name: Vec<Option<u32>>,
     split: [Vec<Option<u32>>; 4],
 }
 
@@ -223,6 +237,14 @@ pub(crate) struct Row {
     pub first_seen: Option<i64>,
     /// The queue manager saw the message (a sender or size was logged).
     pub queued: bool,
+    /// Interned sender address.
+    pub sender: Option<u32>,
+    /// Interned client (smtpd `client=`, pickup, Exim `H=`): received here.
+    pub client: Option<u32>,
+    /// Message size.
+    pub size: Option<u64>,
+    /// Interned address of a delivered recipient.
+    pub rcpt_name: Option<u32>,
     pub journey: RecipientJourney,
 }
 
@@ -259,6 +281,9 @@ impl Rows {
                 id("split_d")?,
             ],
             sender_domain: id("sender_domain")?,
+            sender: id("sender")?,
+            client: id("client")?,
+            rcpt_name: id("rcpt_name")?,
             size: c("size")?
                 .u64()?
                 .iter()
@@ -315,6 +340,10 @@ impl Rows {
             final_ts: ended.or(final_ts),
             first_seen,
             queued: at(&self.sender_domain, i).is_some() || at(&self.size, i).is_some(),
+            sender: at(&self.sender, i),
+            client: at(&self.client, i),
+            size: at(&self.size, i),
+            rcpt_name: at(&self.rcpt_name, i),
             journey: RecipientJourney {
                 disposition,
                 attempts: at(&self.attempts, i).unwrap_or(0),

@@ -269,9 +269,34 @@ pub struct RecipientJourney {
     pub split: Option<[u32; 4]>,
 }
 
+/// Messages and bytes, the way pflogsumm totals them: what came in
+/// (messages a client handed over: smtpd, pickup, Exim `<=`) and what was
+/// delivered (recipients × message size).
+#[derive(Clone, Debug, Default)]
+pub struct Totals {
+    /// Messages received here (with a client).
+    pub received: u64,
+    /// Their bytes.
+    pub bytes_received: u64,
+    /// Messages with at least one deferral.
+    pub deferred_messages: u64,
+    /// Bytes delivered (each delivered recipient counts its message's size).
+    pub bytes_delivered: u64,
+    /// Received messages per interned sender address: (messages, bytes).
+    pub senders: HashMap<u32, (u64, u64)>,
+    /// Received messages per interned sender domain: (messages, bytes).
+    pub sending_domains: HashMap<u32, (u64, u64)>,
+    /// Deliveries per interned recipient address: (deliveries, bytes).
+    pub recipients: HashMap<u32, (u64, u64)>,
+    /// Per interned recipient domain: (delivered, bytes, deferrals).
+    pub recipient_domains: HashMap<u32, (u64, u64, u64)>,
+}
+
 /// Journeys in total, per provider and per recipient domain.
 #[derive(Clone, Debug, Default)]
 pub struct JourneyStats {
+    /// pflogsumm's message and byte totals.
+    pub totals: Totals,
     /// Messages whose journey is known (complete or pending at the end).
     pub messages: u64,
     /// Messages that left the queue without any logged attempt.
@@ -288,6 +313,59 @@ pub struct JourneyStats {
 }
 
 impl JourneyStats {
+    /// Counts a message once: received here, its sender and size.
+    pub fn message(
+        &mut self,
+        client: bool,
+        sender: Option<u32>,
+        domain: Option<u32>,
+        size: Option<u64>,
+    ) {
+        if !client {
+            return;
+        }
+        let t = &mut self.totals;
+        let size = size.unwrap_or(0);
+        t.received += 1;
+        t.bytes_received += size;
+        if let Some(s) = sender {
+            let e = t.senders.entry(s).or_default();
+            e.0 += 1;
+            e.1 += size;
+        }
+        if let Some(d) = domain {
+            let e = t.sending_domains.entry(d).or_default();
+            e.0 += 1;
+            e.1 += size;
+        }
+    }
+
+    /// Counts a recipient's delivery and deferrals for the per-domain and
+    /// per-recipient tables.
+    pub fn recipient(
+        &mut self,
+        domain: u32,
+        name: Option<u32>,
+        size: Option<u64>,
+        j: &RecipientJourney,
+    ) {
+        let t = &mut self.totals;
+        let d = t.recipient_domains.entry(domain).or_default();
+        d.2 += u64::from(j.deferrals);
+        if j.disposition != Disposition::Delivered {
+            return;
+        }
+        let size = size.unwrap_or(0);
+        d.0 += 1;
+        d.1 += size;
+        t.bytes_delivered += size;
+        if let Some(n) = name {
+            let e = t.recipients.entry(n).or_default();
+            e.0 += 1;
+            e.1 += size;
+        }
+    }
+
     /// Adds one recipient's journey.
     pub fn add(&mut self, provider: ProviderId, domain: u32, j: &RecipientJourney) {
         self.total.add(j);

@@ -139,6 +139,13 @@ pub enum Record<'a> {
     HostError(Delivery<'a>),
     /// The server refused a command from a client (inbound).
     Reject(reject::Reject<'a>),
+    /// A daemon's own warning, error, fatal error or panic, or a master
+    /// daemon message: (level, text).
+    Notice(crate::event::Level, &'a [u8]),
+    /// An SMTP client connected (Postfix smtpd `connect from`).
+    Connect(&'a [u8]),
+    /// A postscreen event (`PASS NEW`, `DNSBL`, `PREGREET` …).
+    Postscreen(&'a [u8]),
     /// Exim `*>`: a delivery suppressed by `-N`.
     FakeDelivery,
     /// A Postfix or Exim line mtastat does not model (connects, cleanup …).
@@ -181,6 +188,9 @@ pub fn parse_body<'a>(header: &Header<'a>) -> Record<'a> {
             }
             postfix::PostfixRecord::Removed { queue_id } => Record::Removed { queue_id },
             postfix::PostfixRecord::Reject(r) => Record::Reject(r),
+            postfix::PostfixRecord::Notice(level, text) => Record::Notice(level, text),
+            postfix::PostfixRecord::Connect(client) => Record::Connect(client),
+            postfix::PostfixRecord::Postscreen(action) => Record::Postscreen(action),
             postfix::PostfixRecord::Malformed(why) => Record::Unparsed(why),
             postfix::PostfixRecord::Other => Record::MailOther,
         },

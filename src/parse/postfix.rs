@@ -15,7 +15,7 @@ use super::find;
 use super::reject::{self, Reject};
 use super::reply::reply_codes;
 use crate::dsn::Dsn;
-use crate::event::{Delivery, Queued, Status};
+use crate::event::{Delivery, Level, Queued, Status};
 use memchr::memchr;
 
 /// What a Postfix line said, as far as mtastat cares.
@@ -42,6 +42,13 @@ pub enum PostfixRecord<'a> {
     },
     /// smtpd, postscreen or cleanup refused (or warned about) a command.
     Reject(Reject<'a>),
+    /// A daemon's own `warning:`/`error:`/`fatal:`/`panic:`, or a master
+    /// daemon message: (level, text after the level word).
+    Notice(Level, &'a [u8]),
+    /// smtpd `connect from host[ip]`: the client.
+    Connect(&'a [u8]),
+    /// A postscreen verdict or event (`PASS NEW`, `DNSBL`, `PREGREET` …).
+    Postscreen(&'a [u8]),
     /// A line that carries `status=` but is not in any shape we know.
     Malformed(Unparsed),
     /// Everything else (smtpd connects, cleanup, warnings …): understood, not counted.
@@ -50,6 +57,9 @@ pub enum PostfixRecord<'a> {
 
 /// Parses one Postfix message body; `service` is the daemon (`smtp`, `qmgr` …).
 pub fn parse<'a>(service: &'a [u8], body: &'a [u8]) -> PostfixRecord<'a> {
+    if let Some(n) = notice(service, body) {
+        return n;
+    }
     if !logs_queue_events(service) {
         return inbound(service, body);
     }
@@ -79,6 +89,38 @@ pub fn parse<'a>(service: &'a [u8], body: &'a [u8]) -> PostfixRecord<'a> {
         }
     }
     other_or_malformed(rest)
+}
+
+/// `warning: …`, `error: …`, `fatal: …`, `panic: …` from any daemon, and
+/// whatever the master daemon says. One byte is tested on other lines.
+#[inline]
+fn notice<'a>(service: &[u8], body: &'a [u8]) -> Option<PostfixRecord<'a>> {
+    if service == b"master" {
+        return Some(PostfixRecord::Notice(Level::Master, body));
+    }
+    let level = match body.first()? {
+        b'w' => (Level::Warning, &b"warning: "[..]),
+        b'e' => (Level::Error, &b"error: "[..]),
+        b'f' => (Level::Fatal, &b"fatal: "[..]),
+        b'p' => (Level::Panic, &b"panic: "[..]),
+        _ => return None,
+    };
+    let text = body.strip_prefix(level.1)?;
+    Some(PostfixRecord::Notice(level.0, text))
+}
+
+/// A postscreen event's name: its leading upper-case words (`PASS NEW`,
+/// `DNSBL`, `COMMAND PIPELINING`), or `None` for other lines.
+fn postscreen_action(body: &[u8]) -> Option<&[u8]> {
+    let mut end = 0;
+    for word in body.split(|b| *b == b' ') {
+        let upper = !word.is_empty() && word.iter().all(|b| b.is_ascii_uppercase() || *b == b'-');
+        if !upper {
+            break;
+        }
+        end += word.len() + 1;
+    }
+    (end > 0).then(|| &body[..end - 1])
 }
 
 /// The rest of a qmgr `from=<…>, size=` line: `1234, nrcpt=2 (queue active)`.
@@ -118,13 +160,26 @@ fn inbound<'a>(service: &[u8], body: &'a [u8]) -> PostfixRecord<'a> {
     if !matches!(service, b"smtpd" | b"postscreen" | b"cleanup" | b"pickup") {
         return PostfixRecord::Other;
     }
+    if let Some(client) = body.strip_prefix(b"connect from ") {
+        return if service == b"smtpd" {
+            PostfixRecord::Connect(client)
+        } else {
+            PostfixRecord::Other
+        };
+    }
+    if service == b"postscreen"
+        && let Some(action) = postscreen_action(body)
+        && action != b"NOQUEUE"
+    {
+        return PostfixRecord::Postscreen(action);
+    }
     // The queue id (or NOQUEUE) is at most 15 characters: look no further.
     let head = body.get(..17).unwrap_or(body);
     let (queue_id, rest) = match find::byte(b':', head) {
         Some(colon) if body.get(colon + 1) == Some(&b' ') => (&body[..colon], &body[colon + 2..]),
         _ => return PostfixRecord::Other,
     };
-    if !(rest.starts_with(b"reject: ") || rest.starts_with(b"warn: ")) {
+    if reject::action(rest).is_none() {
         return arrival(service, queue_id, rest);
     }
     match reject::postfix(rest) {
@@ -678,11 +733,9 @@ mod tests {
         let p = q("pickup", "8B186B40F2: uid=0 from=<billing@saasly.example>");
         assert_eq!((p.sender, p.client), (None, &b"pickup"[..]));
         for other in [
-            ("smtpd", "connect from unknown[1.2.3.4]"),
             ("smtpd", "NOQUEUE: client=x[1.2.3.4]"),
             ("smtpd", "DAE08B40D4: lost connection"),
-            ("cleanup", "DAE08B40D4: milter-reject: END-OF-MESSAGE"),
-            ("pickup", "warning: x: y"),
+            ("cleanup", "DAE08B40D4: milter-something: END-OF-MESSAGE"),
         ] {
             let service = Box::leak(other.0.to_string().into_boxed_str());
             assert_eq!(
@@ -691,6 +744,67 @@ mod tests {
                 "{other:?}"
             );
         }
+    }
+
+    #[test]
+    fn notices_and_postscreen_events() {
+        assert_eq!(
+            parse(b"pickup", b"warning: x: y"),
+            PostfixRecord::Notice(Level::Warning, b"x: y")
+        );
+        assert_eq!(
+            parse(b"smtpd", b"fatal: no SASL authentication mechanisms"),
+            PostfixRecord::Notice(Level::Fatal, b"no SASL authentication mechanisms")
+        );
+        assert_eq!(
+            parse(
+                b"qmgr",
+                b"panic: myfree: corrupt or unallocated memory block"
+            ),
+            PostfixRecord::Notice(Level::Panic, b"myfree: corrupt or unallocated memory block")
+        );
+        assert_eq!(
+            parse(
+                b"master",
+                b"daemon started -- version 3.7.11, configuration /etc/postfix"
+            ),
+            PostfixRecord::Notice(
+                Level::Master,
+                b"daemon started -- version 3.7.11, configuration /etc/postfix"
+            )
+        );
+        for (line, action) in [
+            ("PASS NEW [192.0.2.1]:54321", "PASS NEW"),
+            ("DNSBL rank 3 for [192.0.2.1]:54321", "DNSBL"),
+            (
+                "PREGREET 11 after 0.1 from [192.0.2.1]:54321: EHLO x\\r\\n",
+                "PREGREET",
+            ),
+            (
+                "COMMAND PIPELINING from [192.0.2.1]:54321 after DATA",
+                "COMMAND PIPELINING",
+            ),
+            (
+                "CONNECT from [192.0.2.1]:54321 to [192.0.2.2]:25",
+                "CONNECT",
+            ),
+        ] {
+            assert_eq!(
+                parse(b"postscreen", line.as_bytes()),
+                PostfixRecord::Postscreen(action.as_bytes()),
+                "{line}"
+            );
+        }
+        // postscreen's refusals stay refusals.
+        assert!(matches!(
+            parse(b"postscreen", b"NOQUEUE: reject: RCPT from [192.0.2.1]:1: 550 5.7.1 Service unavailable; client [192.0.2.1] blocked using zen.spamhaus.org; from=<a@b>, to=<c@d>, proto=ESMTP, helo=<x>"),
+            PostfixRecord::Reject(_)
+        ));
+        // A queue id is never a level word.
+        assert!(!matches!(
+            parse(b"smtp", b"F00D1234AB: to=<a@b.example>, relay=none, delay=1, dsn=4.4.1, status=deferred (x)"),
+            PostfixRecord::Notice(..)
+        ));
     }
 
     #[test]
@@ -724,7 +838,7 @@ mod tests {
         );
         assert_eq!(
             parse(b"smtpd", b"connect from unknown[1.2.3.4]"),
-            PostfixRecord::Other
+            PostfixRecord::Connect(b"unknown[1.2.3.4]")
         );
         // sergeymakinen/postfix_exporter testdata: `to=` missing.
         assert_eq!(

@@ -20,8 +20,14 @@ pub enum RejectKind {
     Reject,
     /// A temporary refusal (4xx, Exim "temporarily rejected").
     TempReject,
-    /// Postfix `warn:` — would have been refused (`warn_if_reject`).
+    /// Postfix `reject_warning:` (`warn_if_reject`: would have been
+    /// refused), `warn:` (an access table's WARN) and cleanup's `warning:`
+    /// header/body checks.
     Warn,
+    /// Postfix `hold:`: put on hold (access table or header/body check).
+    Hold,
+    /// Postfix `discard:`: accepted and thrown away.
+    Discard,
 }
 
 impl RejectKind {
@@ -31,6 +37,8 @@ impl RejectKind {
             RejectKind::Reject => "reject",
             RejectKind::TempReject => "temporary reject",
             RejectKind::Warn => "reject warning",
+            RejectKind::Hold => "hold",
+            RejectKind::Discard => "discard",
         }
     }
 }
@@ -59,11 +67,7 @@ pub struct Reject<'a> {
 /// postscreen or cleanup line. A `reject:` in a shape not known here is
 /// still a refusal: it is kept whole as the text, with no stage or client.
 pub fn postfix(rest: &[u8]) -> Option<Reject<'_>> {
-    let (kind, rest) = if let Some(r) = rest.strip_prefix(b"reject: ") {
-        (RejectKind::Reject, r)
-    } else {
-        (RejectKind::Warn, rest.strip_prefix(b"warn: ")?)
-    };
+    let (kind, rest) = action(rest)?;
     Some(postfix_fields(kind, rest).unwrap_or(Reject {
         kind,
         stage: b"",
@@ -72,6 +76,30 @@ pub fn postfix(rest: &[u8]) -> Option<Reject<'_>> {
         basic: None,
         text: rest,
     }))
+}
+
+/// The action word a Postfix refusal line starts with, and what follows.
+#[inline]
+pub fn action(rest: &[u8]) -> Option<(RejectKind, &[u8])> {
+    const ACTIONS: [(&[u8], RejectKind); 7] = [
+        (b"reject: ", RejectKind::Reject),
+        (b"milter-reject: ", RejectKind::Reject),
+        (b"reject_warning: ", RejectKind::Warn),
+        (b"warn: ", RejectKind::Warn),
+        (b"hold: ", RejectKind::Hold),
+        (b"discard: ", RejectKind::Discard),
+        (b"milter-discard: ", RejectKind::Discard),
+    ];
+    if let Some(after) = rest.strip_prefix(b"warning: ") {
+        // cleanup's header/body checks with WARN; other warnings are notices.
+        if after.starts_with(b"header ") || after.starts_with(b"body ") {
+            return Some((RejectKind::Warn, after));
+        }
+        return None;
+    }
+    ACTIONS
+        .iter()
+        .find_map(|(word, kind)| rest.strip_prefix(*word).map(|r| (*kind, r)))
 }
 
 fn postfix_fields(kind: RejectKind, rest: &[u8]) -> Option<Reject<'_>> {

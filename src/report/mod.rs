@@ -6,6 +6,7 @@ pub mod html;
 pub mod journeys;
 pub mod markdown;
 pub mod sanitize;
+pub mod summary;
 pub mod terminal;
 
 use crate::aggregate::batch::Batch;
@@ -545,6 +546,13 @@ pub const REJECT_ROWS: usize = 20;
 /// Groups a batch's inbound rejects (inside --since/--until) for the report:
 /// the top reasons and the clients refused most.
 pub fn reject_rows(batch: &Batch) -> (Vec<RejectRow>, Vec<ClientCount>) {
+    let (mut rows, clients) = reject_rows_all(batch);
+    rows.truncate(REJECT_ROWS);
+    (rows, clients)
+}
+
+/// Every reject group, most frequent first, and the clients refused most.
+pub fn reject_rows_all(batch: &Batch) -> (Vec<RejectRow>, Vec<ClientCount>) {
     type Group = (crate::parse::reject::RejectKind, u32, u16, u32, u32);
     let mut groups: HashMap<Group, (u64, HashMap<u32, u64>)> = HashMap::new();
     let mut clients: HashMap<u32, u64> = HashMap::new();
@@ -592,7 +600,6 @@ pub fn reject_rows(batch: &Batch) -> (Vec<RejectRow>, Vec<ClientCount>) {
             .then_with(|| a.reason.cmp(&b.reason))
             .then_with(|| a.stage.cmp(&b.stage))
     });
-    rows.truncate(REJECT_ROWS);
     (rows, top(&clients, 10))
 }
 

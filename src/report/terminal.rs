@@ -92,6 +92,11 @@ fn bytes(n: u64) -> String {
     }
 }
 
+/// The report's header (inputs, period, totals) alone.
+pub fn header_only(o: &mut String, report: &Report, style: Style) {
+    header(o, report, style);
+}
+
 /// Renders the whole report.
 pub fn render(report: &Report, style: Style) -> String {
     let mut o = String::new();

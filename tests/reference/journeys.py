@@ -8,7 +8,8 @@ code, and prints one JSON object per recipient journey:
 
 Rules (from Postfix's and Exim's documentation):
 - Postfix: a message starts at smtpd `client=`, pickup `uid=`, or a cleanup
-  `message-id=` not preceded by its client; it ends at qmgr `removed`
+  `message-id=` not preceded by its client (or by another `message-id=`: a
+  message with two Message-ID headers logs both); it ends at qmgr `removed`
   (queue ids are reused afterwards). qmgr `status=expired` expires the
   recipients still deferred. A message that never reached qmgr (no
   `from=... size=`) was never queued and has no journey.
@@ -88,14 +89,16 @@ def postfix(lines, out):
         elif svc == "pickup" and rest.startswith("uid="):
             start = True
         elif svc == "cleanup" and rest.startswith("message-id="):
-            start = last_kind.get(qid) != "client"
+            # A second Message-ID header of the same message is logged too.
+            start = last_kind.get(qid) not in ("client", "arrive")
         if start or (msg is not None and last_kind.get(qid) == "removed"):
             if msg is not None and last_kind.get(qid) != "removed":
                 finish(msg, True, out)  # abandoned or ended: superseded
             msg = cur[qid] = Msg(qid)
         if msg is None:
             msg = cur[qid] = Msg(qid)
-        last_kind[qid] = "client" if start and svc != "cleanup" else "other"
+        arrival = svc == "cleanup" and rest.startswith("message-id=")
+        last_kind[qid] = "arrive" if arrival else "client" if start else "other"
         if rest.startswith("from=<") and ", size=" in rest:
             msg.queued = True
         elif rest.startswith("from=<") and "status=expired" in rest or "status=force-expired" in rest:

@@ -1,0 +1,679 @@
+//! `mtastat summary`: every section of pflogsumm (and eximstats where they
+//! apply), from the same scan: grand totals, per-day and per-hour traffic,
+//! host/domain summaries for delivery and reception, senders and
+//! recipients by count and size, deferral/bounce/reject detail grouped by
+//! masked reason (not cut at 65 characters), smtpd connections, daemon
+//! warnings/fatal errors/panics/master messages, postscreen events.
+
+use super::sanitize::{ellipsize, terminal};
+use super::terminal::{Style, WIDTH, thousands};
+use super::{ReasonRow, RejectRow, Report};
+use crate::aggregate::batch::{Batch, Interner, Traffic};
+use crate::event::Level;
+use crate::parse::reject::RejectKind;
+use crate::zone::Zone;
+use serde::Serialize;
+use std::collections::{BTreeMap, HashMap};
+use std::fmt::Write as _;
+
+/// The summary, for the terminal and JSON.
+#[derive(Clone, Debug, Serialize)]
+pub struct Summary {
+    /// Rows listed per table (`--top`).
+    pub top: usize,
+    /// pflogsumm's Grand Totals, and mtastat's additions.
+    pub grand_totals: GrandTotals,
+    /// Per day (in the report's zone).
+    pub per_day: Vec<TrafficRow>,
+    /// Per hour of the day, summed over days (`per_hour_daily_average`
+    /// divides by the number of days when the log spans several).
+    pub per_hour: Vec<TrafficRow>,
+    /// True when `per_hour` holds daily averages.
+    pub per_hour_daily_average: bool,
+    /// Host/Domain Summary: Message Delivery (by recipient domain).
+    pub delivery_domains: Vec<DomainRow>,
+    /// Host/Domain Summary: Messages Received (by sender domain).
+    pub received_domains: Vec<CountRow>,
+    /// Senders by message count.
+    pub senders_by_count: Vec<CountRow>,
+    /// Senders by message size.
+    pub senders_by_size: Vec<CountRow>,
+    /// Recipients by message count.
+    pub recipients_by_count: Vec<CountRow>,
+    /// Recipients by message size.
+    pub recipients_by_size: Vec<CountRow>,
+    /// Message deferral detail (masked reasons, by provider and code).
+    pub deferral_detail: Vec<ReasonRow>,
+    /// Message bounce detail.
+    pub bounce_detail: Vec<ReasonRow>,
+    /// Message reject detail (reject and temporary reject).
+    pub reject_detail: Vec<RejectRow>,
+    /// Reject warning detail.
+    pub reject_warning_detail: Vec<RejectRow>,
+    /// Hold detail.
+    pub hold_detail: Vec<RejectRow>,
+    /// Discard detail.
+    pub discard_detail: Vec<RejectRow>,
+    /// SMTPD connections by client host/domain.
+    pub smtpd_connections: Vec<CountRow>,
+    /// Warnings, errors, fatal errors, panics and master daemon messages.
+    pub notices: Vec<NoticeRow>,
+    /// postscreen events by action.
+    pub postscreen: Vec<CountRow>,
+}
+
+/// Grand totals. `null` where journeys were not gathered (`--no-journeys`).
+#[derive(Clone, Debug, Serialize)]
+pub struct GrandTotals {
+    /// Messages received: smtpd/postscreen `client=`, pickup, Exim `<=`.
+    pub received: u64,
+    /// Recipients delivered (sent lines, forwards excluded).
+    pub delivered: u64,
+    /// Sent lines that forwarded the message.
+    pub forwarded: u64,
+    /// Messages with at least one deferral.
+    pub deferred: Option<u64>,
+    /// Deferral lines.
+    pub deferrals: u64,
+    /// Bounce lines.
+    pub bounced: u64,
+    /// Expiries (pflogsumm does not count them).
+    pub expired: u64,
+    /// Refused commands (reject and temporary reject).
+    pub rejected: u64,
+    /// Reject warnings (`reject_warning`, `warn`, cleanup `warning`).
+    pub reject_warnings: u64,
+    /// Held.
+    pub held: u64,
+    /// Discarded.
+    pub discarded: u64,
+    /// Bytes of the messages received.
+    pub bytes_received: Option<u64>,
+    /// Bytes delivered (each delivered recipient counts its message).
+    pub bytes_delivered: Option<u64>,
+    /// Distinct sender addresses of received messages.
+    pub senders: Option<u64>,
+    /// Distinct sender domains of received messages.
+    pub sending_domains: Option<u64>,
+    /// Distinct delivered recipient addresses.
+    pub recipients: Option<u64>,
+    /// Distinct delivered recipient domains.
+    pub recipient_domains: Option<u64>,
+    /// smtpd connections.
+    pub connections: u64,
+    /// Daemon warnings.
+    pub warnings: u64,
+    /// Daemon fatal errors.
+    pub fatal: u64,
+    /// Daemon panics.
+    pub panics: u64,
+}
+
+/// One day or hour of traffic.
+#[derive(Clone, Debug, Serialize)]
+pub struct TrafficRow {
+    /// `2026-11-22` or `14:00`.
+    pub when: String,
+    /// Messages received.
+    pub received: f64,
+    /// Recipients delivered.
+    pub delivered: f64,
+    /// Deferral lines.
+    pub deferred: f64,
+    /// Bounce lines.
+    pub bounced: f64,
+    /// Refusals (all kinds, as pflogsumm).
+    pub rejected: f64,
+    /// Expiries.
+    pub expired: f64,
+    /// smtpd connections.
+    pub connections: f64,
+}
+
+/// A recipient domain's deliveries.
+#[derive(Clone, Debug, Serialize)]
+pub struct DomainRow {
+    /// Recipient domain.
+    pub domain: String,
+    /// Recipients delivered.
+    pub delivered: u64,
+    /// Bytes delivered.
+    pub bytes: u64,
+    /// Deferrals.
+    pub deferrals: u64,
+    /// Mean time to deliver, seconds.
+    pub avg_delay: f64,
+    /// Longest time to deliver, seconds.
+    pub max_delay: f64,
+}
+
+/// A name with a count and bytes.
+#[derive(Clone, Debug, Serialize)]
+pub struct CountRow {
+    /// Address, domain, client or action.
+    pub name: String,
+    /// Messages, deliveries, connections or events.
+    pub count: u64,
+    /// Bytes (0 where it does not apply).
+    pub bytes: u64,
+}
+
+/// A daemon's notice, grouped.
+#[derive(Clone, Debug, Serialize)]
+pub struct NoticeRow {
+    /// `warning`, `error`, `fatal`, `panic`, `master`.
+    pub level: &'static str,
+    /// Postfix service (`smtpd`, `qmgr` …).
+    pub service: String,
+    /// The text, masked.
+    pub text: String,
+    /// Lines.
+    pub count: u64,
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// The `n` largest of `m` by `key`, names from `names`.
+fn top_by(
+    m: &HashMap<u32, (u64, u64)>,
+    names: &Interner,
+    n: usize,
+    by_size: bool,
+) -> Vec<CountRow> {
+    let mut v: Vec<CountRow> = m
+        .iter()
+        .map(|(id, (count, bytes))| CountRow {
+            name: text(names.get(*id)),
+            count: *count,
+            bytes: *bytes,
+        })
+        .collect();
+    v.sort_by(|a, b| {
+        let (x, y) = if by_size {
+            (b.bytes, a.bytes)
+        } else {
+            (b.count, a.count)
+        };
+        x.cmp(&y).then_with(|| a.name.cmp(&b.name))
+    });
+    v.truncate(n);
+    v
+}
+
+/// pflogsumm's "host/domain" of a client: the domain of its host name, or
+/// its address when the name is `unknown`.
+fn client_domain(client: &[u8]) -> String {
+    let s = text(client);
+    let (host, ip) = match s.find('[') {
+        Some(at) => (&s[..at], s[at + 1..].trim_end_matches(']')),
+        None => (s.as_str(), ""),
+    };
+    if host.is_empty() || host == "unknown" {
+        return ip.to_string();
+    }
+    let labels: Vec<&str> = host.split('.').collect();
+    if labels.len() <= 2 {
+        host.to_string()
+    } else {
+        labels[labels.len() - 2..].join(".")
+    }
+}
+
+/// Builds the summary from a finished batch and its report; `gathered`:
+/// journeys were gathered (not `--no-journeys`).
+pub fn build(b: &Batch, report: &Report, zone: Zone, top: usize, gathered: bool) -> Summary {
+    let t = &b.journeys.stats.totals;
+    // Line-level columns per local day and hour.
+    let mut days: BTreeMap<String, [u64; Traffic::COLUMNS]> = BTreeMap::new();
+    let mut hours = [[0u64; Traffic::COLUMNS]; 24];
+    let mut sums = [0u64; Traffic::COLUMNS];
+    for (bucket, v) in &b.traffic {
+        let stamp = zone.format(bucket * Traffic::BUCKET);
+        let day = stamp.get(..10).unwrap_or_default().to_string();
+        let hour: usize = stamp.get(11..13).and_then(|h| h.parse().ok()).unwrap_or(0);
+        let d = days.entry(day).or_insert([0; Traffic::COLUMNS]);
+        for c in 0..Traffic::COLUMNS {
+            d[c] += v[c];
+            hours[hour.min(23)][c] += v[c];
+            sums[c] += v[c];
+        }
+    }
+    let row = |when: String, v: &[u64; Traffic::COLUMNS], div: f64| TrafficRow {
+        when,
+        received: v[Traffic::RECEIVED] as f64 / div,
+        delivered: v[Traffic::DELIVERED] as f64 / div,
+        deferred: v[Traffic::DEFERRED] as f64 / div,
+        bounced: v[Traffic::BOUNCED] as f64 / div,
+        rejected: v[Traffic::REJECTED] as f64 / div,
+        expired: v[Traffic::EXPIRED] as f64 / div,
+        connections: v[Traffic::CONNECTIONS] as f64 / div,
+    };
+    let ndays = days.len().max(1) as f64;
+    let average = days.len() > 1;
+    let per_hour = hours
+        .iter()
+        .enumerate()
+        .map(|(h, v)| row(format!("{h:02}:00"), v, if average { ndays } else { 1.0 }))
+        .collect();
+    let per_day = days.iter().map(|(d, v)| row(d.clone(), v, 1.0)).collect();
+    let mut kinds: HashMap<RejectKind, u64> = HashMap::new();
+    for (k, n) in &b.rejects {
+        *kinds.entry(k.kind).or_insert(0) += n;
+    }
+    let kind = |k: RejectKind| kinds.get(&k).copied().unwrap_or(0);
+    let mut levels: HashMap<Level, u64> = HashMap::new();
+    for ((_, level, _), n) in &b.notices {
+        *levels.entry(*level).or_insert(0) += n;
+    }
+    let level = |l: Level| levels.get(&l).copied().unwrap_or(0);
+    let when = |x: u64| gathered.then_some(x);
+    let grand_totals = GrandTotals {
+        received: sums[Traffic::RECEIVED],
+        delivered: sums[Traffic::DELIVERED],
+        forwarded: b.counters.forwarded,
+        deferred: when(t.deferred_messages),
+        deferrals: sums[Traffic::DEFERRED],
+        bounced: sums[Traffic::BOUNCED],
+        expired: sums[Traffic::EXPIRED],
+        rejected: kind(RejectKind::Reject) + kind(RejectKind::TempReject),
+        reject_warnings: kind(RejectKind::Warn),
+        held: kind(RejectKind::Hold),
+        discarded: kind(RejectKind::Discard),
+        bytes_received: when(t.bytes_received),
+        bytes_delivered: when(t.bytes_delivered),
+        senders: when(t.senders.len() as u64),
+        sending_domains: when(t.sending_domains.len() as u64),
+        recipients: when(t.recipients.len() as u64),
+        recipient_domains: when(t.recipient_domains.values().filter(|d| d.0 > 0).count() as u64),
+        connections: sums[Traffic::CONNECTIONS],
+        warnings: level(Level::Warning),
+        fatal: level(Level::Fatal),
+        panics: level(Level::Panic),
+    };
+    let mut delivery_domains: Vec<DomainRow> = t
+        .recipient_domains
+        .iter()
+        .map(|(d, (delivered, bytes, deferrals))| {
+            let times = b
+                .journeys
+                .stats
+                .by_domain
+                .get(d)
+                .map(|(_, s)| &s.time_to_deliver);
+            DomainRow {
+                domain: text(b.domains.get(*d)),
+                delivered: *delivered,
+                bytes: *bytes,
+                deferrals: *deferrals,
+                avg_delay: times.map_or(0.0, |s| s.mean() / 1000.0),
+                max_delay: times.map_or(0.0, |s| f64::from(s.max()) / 1000.0),
+            }
+        })
+        .collect();
+    delivery_domains.sort_by(|a, b| {
+        b.delivered
+            .cmp(&a.delivered)
+            .then(b.deferrals.cmp(&a.deferrals))
+            .then_with(|| a.domain.cmp(&b.domain))
+    });
+    delivery_domains.truncate(top);
+    let mut connections: HashMap<String, u64> = HashMap::new();
+    for (c, n) in &b.connections {
+        *connections
+            .entry(client_domain(b.clients.get(*c)))
+            .or_insert(0) += n;
+    }
+    let mut smtpd_connections: Vec<CountRow> = connections
+        .into_iter()
+        .map(|(name, count)| CountRow {
+            name,
+            count,
+            bytes: 0,
+        })
+        .collect();
+    smtpd_connections.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.name.cmp(&b.name)));
+    smtpd_connections.truncate(top);
+    let mut notices: Vec<NoticeRow> = b
+        .notices
+        .iter()
+        .map(|((service, level, reason), count)| NoticeRow {
+            level: level.as_str(),
+            service: text(b.services.get(*service)),
+            text: text(b.reasons.get(*reason)),
+            count: *count,
+        })
+        .collect();
+    notices.sort_by(|a, b| {
+        let rank = |l: &str| Level::ALL.iter().position(|x| x.as_str() == l);
+        rank(b.level)
+            .cmp(&rank(a.level))
+            .then(b.count.cmp(&a.count))
+            .then_with(|| a.text.cmp(&b.text))
+    });
+    let mut postscreen: Vec<CountRow> = b
+        .postscreen
+        .iter()
+        .map(|(a, n)| CountRow {
+            name: text(b.services.get(*a)),
+            count: *n,
+            bytes: 0,
+        })
+        .collect();
+    postscreen.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.name.cmp(&b.name)));
+    let (all_rejects, _) = super::reject_rows_all(b);
+    let rejects_of = |kinds: &[&str]| -> Vec<RejectRow> {
+        all_rejects
+            .iter()
+            .filter(|r| kinds.contains(&r.kind))
+            .take(top)
+            .cloned()
+            .collect()
+    };
+    let reasons_of = |status: &str| -> Vec<ReasonRow> {
+        let mut v: Vec<ReasonRow> = report
+            .reasons
+            .iter()
+            .filter(|r| r.status == status)
+            .cloned()
+            .collect();
+        v.sort_by_key(|r| std::cmp::Reverse(r.count));
+        v.truncate(top);
+        v
+    };
+    Summary {
+        top,
+        grand_totals,
+        per_day,
+        per_hour,
+        per_hour_daily_average: average,
+        delivery_domains,
+        received_domains: top_by(&t.sending_domains, &b.senders, top, false),
+        senders_by_count: top_by(&t.senders, &b.addresses, top, false),
+        senders_by_size: top_by(&t.senders, &b.addresses, top, true),
+        recipients_by_count: top_by(&t.recipients, &b.delivered_to, top, false),
+        recipients_by_size: top_by(&t.recipients, &b.delivered_to, top, true),
+        deferral_detail: reasons_of("deferred"),
+        bounce_detail: reasons_of("bounced"),
+        reject_detail: rejects_of(&["reject", "temporary reject"]),
+        reject_warning_detail: rejects_of(&["reject warning"]),
+        hold_detail: rejects_of(&["hold"]),
+        discard_detail: rejects_of(&["discard"]),
+        smtpd_connections,
+        notices,
+        postscreen,
+    }
+}
+
+/// pflogsumm's byte figures: `400447k`, `105m`.
+fn bytes(n: u64) -> String {
+    if n >= 10 << 30 {
+        format!("{}g", n >> 30)
+    } else if n >= 10 << 20 {
+        format!("{}m", n >> 20)
+    } else if n >= 10 << 10 {
+        format!("{}k", n >> 10)
+    } else {
+        n.to_string()
+    }
+}
+
+fn heading(o: &mut String, s: Style, title: &str) {
+    let _ = writeln!(
+        o,
+        "\n{}\n{}",
+        s.bold(title),
+        "-".repeat(title.chars().count())
+    );
+}
+
+/// Renders the summary for the terminal.
+pub fn render(o: &mut String, sum: &Summary, s: Style) {
+    let g = &sum.grand_totals;
+    heading(o, s, "Grand Totals");
+    let opt = |v: Option<u64>| v.map_or_else(|| "-".to_string(), thousands);
+    let optb = |v: Option<u64>| v.map_or_else(|| "-".to_string(), bytes);
+    let lines: [(String, &str); 21] = [
+        (thousands(g.received), "received"),
+        (thousands(g.delivered), "delivered"),
+        (thousands(g.forwarded), "forwarded"),
+        (opt(g.deferred), "deferred (messages)"),
+        (thousands(g.deferrals), "deferrals"),
+        (thousands(g.bounced), "bounced"),
+        (thousands(g.expired), "expired"),
+        (thousands(g.rejected), "rejected"),
+        (thousands(g.reject_warnings), "reject warnings"),
+        (thousands(g.held), "held"),
+        (thousands(g.discarded), "discarded"),
+        (optb(g.bytes_received), "bytes received"),
+        (optb(g.bytes_delivered), "bytes delivered"),
+        (opt(g.senders), "senders"),
+        (opt(g.sending_domains), "sending hosts/domains"),
+        (opt(g.recipients), "recipients"),
+        (opt(g.recipient_domains), "recipient hosts/domains"),
+        (thousands(g.connections), "smtpd connections"),
+        (thousands(g.warnings), "warnings"),
+        (thousands(g.fatal), "fatal errors"),
+        (thousands(g.panics), "panics"),
+    ];
+    for (v, what) in lines {
+        let _ = writeln!(o, "{v:>10}  {what}");
+    }
+    let traffic = |o: &mut String, rows: &[TrafficRow], fractional: bool| {
+        let _ = writeln!(
+            o,
+            "{}",
+            s.dim(&format!(
+                "{:<12} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}",
+                "",
+                "received",
+                "delivered",
+                "deferred",
+                "bounced",
+                "rejected",
+                "expired",
+                "connects"
+            ))
+        );
+        for r in rows {
+            let f = |v: f64| {
+                if fractional {
+                    format!("{v:.1}")
+                } else {
+                    thousands(v as u64)
+                }
+            };
+            let _ = writeln!(
+                o,
+                "{:<12} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}",
+                r.when,
+                f(r.received),
+                f(r.delivered),
+                f(r.deferred),
+                f(r.bounced),
+                f(r.rejected),
+                f(r.expired),
+                f(r.connections)
+            );
+        }
+    };
+    if sum.per_day.len() > 1 {
+        heading(o, s, "Per-Day Traffic Summary");
+        traffic(o, &sum.per_day, false);
+    }
+    heading(
+        o,
+        s,
+        if sum.per_hour_daily_average {
+            "Per-Hour Traffic Daily Average"
+        } else {
+            "Per-Hour Traffic Summary"
+        },
+    );
+    traffic(o, &sum.per_hour, sum.per_hour_daily_average);
+
+    heading(o, s, "Host/Domain Summary: Message Delivery");
+    let _ = writeln!(
+        o,
+        "{}",
+        s.dim(&format!(
+            "{:>9} {:>8} {:>8} {:>8} {:>8}  {}",
+            "sent", "bytes", "defers", "avg dly", "max dly", "host/domain"
+        ))
+    );
+    for d in &sum.delivery_domains {
+        let _ = writeln!(
+            o,
+            "{:>9} {:>8} {:>8} {:>8} {:>8}  {}",
+            thousands(d.delivered),
+            bytes(d.bytes),
+            thousands(d.deferrals),
+            super::journeys::human(d.avg_delay),
+            super::journeys::human(d.max_delay),
+            terminal(&d.domain)
+        );
+    }
+    let counts = |o: &mut String, title: &str, rows: &[CountRow], with_bytes: bool| {
+        heading(o, s, title);
+        if rows.is_empty() {
+            let _ = writeln!(o, "{}", s.dim("none"));
+        }
+        for r in rows {
+            let name = ellipsize(&terminal(&r.name), WIDTH - 22).into_owned();
+            if with_bytes {
+                let _ = writeln!(
+                    o,
+                    "{:>9} {:>8}  {}",
+                    thousands(r.count),
+                    bytes(r.bytes),
+                    name
+                );
+            } else {
+                let _ = writeln!(o, "{:>9}  {}", thousands(r.count), name);
+            }
+        }
+    };
+    counts(
+        o,
+        "Host/Domain Summary: Messages Received",
+        &sum.received_domains,
+        true,
+    );
+    counts(o, "Senders by message count", &sum.senders_by_count, false);
+    counts(
+        o,
+        "Recipients by message count",
+        &sum.recipients_by_count,
+        false,
+    );
+    heading(o, s, "Senders by message size");
+    for r in &sum.senders_by_size {
+        let _ = writeln!(
+            o,
+            "{:>9}  {}",
+            bytes(r.bytes),
+            ellipsize(&terminal(&r.name), WIDTH - 12)
+        );
+    }
+    heading(o, s, "Recipients by message size");
+    for r in &sum.recipients_by_size {
+        let _ = writeln!(
+            o,
+            "{:>9}  {}",
+            bytes(r.bytes),
+            ellipsize(&terminal(&r.name), WIDTH - 12)
+        );
+    }
+    let reasons = |o: &mut String, title: &str, rows: &[ReasonRow]| {
+        heading(o, s, title);
+        if rows.is_empty() {
+            let _ = writeln!(o, "{}", s.dim("none"));
+        }
+        for r in rows {
+            let head = format!(
+                "{:>8}  {:<10} {:<7} ",
+                thousands(r.count),
+                terminal(&r.provider),
+                r.dsn
+            );
+            let room = WIDTH.saturating_sub(head.chars().count()).max(20);
+            let _ = writeln!(o, "{head}{}", ellipsize(&terminal(&r.reason), room));
+        }
+    };
+    reasons(o, "message deferral detail", &sum.deferral_detail);
+    reasons(o, "message bounce detail", &sum.bounce_detail);
+    let rejects = |o: &mut String, title: &str, rows: &[RejectRow]| {
+        heading(o, s, title);
+        if rows.is_empty() {
+            let _ = writeln!(o, "{}", s.dim("none"));
+        }
+        for r in rows {
+            let code = r
+                .dsn
+                .clone()
+                .or(r.code.map(|c| c.to_string()))
+                .unwrap_or_else(|| "-".into());
+            let head = format!(
+                "{:>8}  {:<6} {:<7} ",
+                thousands(r.count),
+                terminal(&r.stage),
+                code
+            );
+            let room = WIDTH.saturating_sub(head.chars().count()).max(20);
+            let _ = writeln!(o, "{head}{}", ellipsize(&terminal(&r.reason), room));
+        }
+    };
+    rejects(o, "message reject detail", &sum.reject_detail);
+    rejects(
+        o,
+        "message reject warning detail",
+        &sum.reject_warning_detail,
+    );
+    rejects(o, "message hold detail", &sum.hold_detail);
+    rejects(o, "message discard detail", &sum.discard_detail);
+    counts(
+        o,
+        "Host/Domain Summary: SMTPD Connections",
+        &sum.smtpd_connections,
+        false,
+    );
+    for (title, level) in [
+        ("Warnings", "warning"),
+        ("Errors", "error"),
+        ("Fatal Errors", "fatal"),
+        ("Panics", "panic"),
+        ("Master daemon messages", "master"),
+    ] {
+        heading(o, s, title);
+        let rows: Vec<&NoticeRow> = sum.notices.iter().filter(|n| n.level == level).collect();
+        if rows.is_empty() {
+            let _ = writeln!(o, "{}", s.dim("none"));
+        }
+        for n in rows.into_iter().take(sum.top) {
+            let head = format!("{:>8}  {:<12} ", thousands(n.count), terminal(&n.service));
+            let room = WIDTH.saturating_sub(head.chars().count()).max(20);
+            let _ = writeln!(o, "{head}{}", ellipsize(&terminal(&n.text), room));
+        }
+    }
+    counts(o, "postscreen", &sum.postscreen, false);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn client_domains_like_pflogsumm() {
+        assert_eq!(client_domain(b"mail.example.com[192.0.2.1]"), "example.com");
+        assert_eq!(client_domain(b"unknown[192.0.2.1]"), "192.0.2.1");
+        assert_eq!(client_domain(b"localhost[127.0.0.1]"), "localhost");
+    }
+
+    #[test]
+    fn bytes_like_pflogsumm() {
+        assert_eq!(bytes(516_300), "504k");
+        assert_eq!(bytes(9_999), "9999");
+        assert_eq!(bytes(400_447 * 1024), "391m");
+    }
+}
