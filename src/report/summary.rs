@@ -185,7 +185,11 @@ fn top_by(
     let mut v: Vec<CountRow> = m
         .iter()
         .map(|(id, (count, bytes))| CountRow {
-            name: text(names.get(*id)),
+            // The null sender (bounces) reads as pflogsumm writes it.
+            name: match names.get(*id) {
+                b"" => "<>".to_string(),
+                name => text(name),
+            },
             count: *count,
             bytes: *bytes,
         })
