@@ -548,6 +548,11 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome, Error> {
     }
 
     if let Some(Command::Summary(c)) = &args.command {
+        if common.format == Some(OutputFormat::Markdown) {
+            return Err(Error::Usage(
+                "summary prints text or JSON (--format text|json)".into(),
+            ));
+        }
         let sum = report::summary::build(
             &analysis.batch,
             &report,

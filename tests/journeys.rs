@@ -140,6 +140,29 @@ fn every_journey_shape_on_a_hand_written_log() {
         "{report}"
     );
     assert!(report.contains("Where the time goes"), "{report}");
+    // Markdown and HTML carry the table too.
+    let md = mtastat()
+        .args(["--utc", "--format", "markdown"])
+        .arg(&log)
+        .output()
+        .unwrap();
+    let md = String::from_utf8_lossy(&md.stdout);
+    assert!(
+        md.contains("## Message journeys")
+            && md.contains(
+                "| google | 2 | 2 | 0 | 0 | 0 | 50.0% | 50.0% | 1.5s | 30m02s | 30m02s |"
+            ),
+        "{md}"
+    );
+    let html = dir.path().join("r.html");
+    mtastat()
+        .args(["--utc", "--html"])
+        .arg(&html)
+        .arg(&log)
+        .assert()
+        .success();
+    let html = std::fs::read_to_string(&html).unwrap();
+    assert!(html.contains("<table id=\"journeys\">") && html.contains("30m02s"));
 }
 
 #[test]

@@ -72,6 +72,7 @@ pub fn render(report: &Report) -> String {
     }
     families(&mut o, &report.providers);
     provider_table(&mut o, &report.providers);
+    journeys(&mut o, &report.journeys);
     reasons(&mut o, report);
     let _ = writeln!(
         o,
@@ -480,6 +481,50 @@ fn provider_table(o: &mut String, providers: &[ProviderSummary]) {
             p.deferred_rate * 100.0,
             p.failed_rate * 100.0,
             codes.join(", ")
+        );
+    }
+    let _ = writeln!(o, "</table>");
+}
+
+/// Delivery times per provider and busiest domain.
+fn journeys(o: &mut String, j: &super::journeys::JourneyReport) {
+    if j.recipients == 0 {
+        return;
+    }
+    let _ = writeln!(
+        o,
+        "<h2>Message journeys</h2><p class=\"meta\">{} messages, {} recipients, each counted once, from arrival to its final disposition</p><table id=\"journeys\"><tr><th>provider / domain</th><th class=\"n\">recipients</th><th class=\"n\">delivered</th><th class=\"n\">bounced</th><th class=\"n\">expired</th><th class=\"n\">pending</th><th class=\"n\">1st attempt</th><th class=\"n\">p50</th><th class=\"n\">p90</th><th class=\"n\">p99</th><th class=\"n\">max</th></tr>",
+        j.messages, j.recipients
+    );
+    let time = |q: &Option<super::journeys::Quantiles>,
+                f: fn(&super::journeys::Quantiles) -> f64| {
+        q.as_ref()
+            .map_or_else(|| "-".into(), |v| super::journeys::human(f(v)))
+    };
+    let rows = j
+        .providers
+        .iter()
+        .chain(std::iter::once(&j.total))
+        .chain(j.domains.iter());
+    for r in rows {
+        let name = match &r.domain {
+            Some(d) => format!("&nbsp;&nbsp;{}", escape(d)),
+            None => escape(&r.provider),
+        };
+        let _ = writeln!(
+            o,
+            "<tr><td>{name}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
+            r.recipients,
+            r.delivered,
+            r.bounced,
+            r.expired,
+            r.pending,
+            r.first_attempt_share
+                .map_or_else(|| "-".into(), |v| format!("{:.0}%", v * 100.0)),
+            time(&r.time_to_deliver, |v| v.p50),
+            time(&r.time_to_deliver, |v| v.p90),
+            time(&r.time_to_deliver, |v| v.p99),
+            time(&r.time_to_deliver, |v| v.max),
         );
     }
     let _ = writeln!(o, "</table>");

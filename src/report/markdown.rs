@@ -76,8 +76,48 @@ pub fn render(report: &Report) -> String {
     );
     findings(&mut o, &report.findings);
     providers(&mut o, &report.providers);
+    journeys(&mut o, &report.journeys);
     replies(&mut o, report);
     o
+}
+
+/// Delivery times per provider: dispositions, first-attempt share, p50/p90/max.
+fn journeys(o: &mut String, j: &super::journeys::JourneyReport) {
+    if j.recipients == 0 {
+        return;
+    }
+    let _ = writeln!(
+        o,
+        "\n## Message journeys\n\n{} messages, {} recipients, each counted once (arrival to final disposition).\n",
+        j.messages, j.recipients
+    );
+    let _ = writeln!(
+        o,
+        "| provider | recipients | delivered | bounced | expired | pending | 1st attempt | after deferral | p50 | p90 | max |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+    );
+    let time = |q: &Option<super::journeys::Quantiles>,
+                f: fn(&super::journeys::Quantiles) -> f64| {
+        q.as_ref()
+            .map_or_else(|| "-".into(), |v| super::journeys::human(f(v)))
+    };
+    let pct = |x: Option<f64>| x.map_or_else(|| "-".into(), percent);
+    for r in j.providers.iter().chain(std::iter::once(&j.total)) {
+        let _ = writeln!(
+            o,
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            escape(&r.provider),
+            r.recipients,
+            r.delivered,
+            r.bounced,
+            r.expired,
+            r.pending,
+            pct(r.first_attempt_share),
+            pct(r.after_deferral_share),
+            time(&r.time_to_deliver, |v| v.p50),
+            time(&r.time_to_deliver, |v| v.p90),
+            time(&r.time_to_deliver, |v| v.max),
+        );
+    }
 }
 
 fn findings(o: &mut String, findings: &[Finding]) {
