@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Whole-process benchmark, one hyperfine run, one generated file in page cache:
-# mtastat (default report, --parquet, 1 thread) beside rg -c dsn=, the
+# mtastat (default report, without journeys, summary, --parquet, 1 thread)
+# beside rg -c dsn=, the
 # grep | sort | uniq -c pipeline, cat > /dev/null and pflogsumm on a slice.
 # Prints medians and ratios, then peak anonymous memory (RssAnon) for a 1 GB
 # and a 4 GB log, start-up on a 1 MB log, and a gzip -1 log against zcat.
@@ -46,6 +47,8 @@ needle='dsn='
 if command -v rg >/dev/null; then count="rg -c '$needle' $log"; else count="grep -c '$needle' $log"; fi
 cmds=(
   "$bin $log"
+  "$bin --no-journeys $log"
+  "$bin summary $log"
   "$bin --parquet $dir/summary.parquet $log"
   "RAYON_NUM_THREADS=1 $bin $log"
   "$count"

@@ -108,9 +108,10 @@ pub struct Delivery<'a> {
     pub reply: &'a [u8],
     /// Total delay in seconds, when logged.
     pub delay: Option<f32>,
-    /// Postfix's `delays=a/b/c/d` split in seconds: before the queue
-    /// manager, in the queue manager, connection setup, transmission.
-    pub delays: Option<[f32; 4]>,
+    /// Postfix's `delays=a/b/c/d` as logged (seconds: before the queue
+    /// manager, in the queue manager, connection setup, transmission);
+    /// parsed by [`crate::parse::postfix::parse_delays`] only where needed.
+    pub delays: &'a [u8],
     /// True when the recipient was delivered on this host (mailbox, file, pipe).
     pub local: bool,
     /// False when the MTA did not even try: Postfix "delivery temporarily

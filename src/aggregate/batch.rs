@@ -608,6 +608,8 @@ pub struct Batch {
     /// Line-level traffic per quarter hour (UTC seconds / 900), for the
     /// per-day and per-hour tables: see [`Traffic`].
     pub traffic: HashMap<i64, [u64; Traffic::COLUMNS], Fast>,
+    /// The quarter hour being counted (see [`Batch::traffic`]).
+    pub traffic_now: (i64, [u64; Traffic::COLUMNS]),
     /// Daemon warnings, errors, fatal errors, panics and master messages by
     /// service, level and masked text.
     pub notices: HashMap<(u32, Level, u32), u64, Fast>,
@@ -655,6 +657,7 @@ impl Default for Batch {
                 b"(more recipients than the table holds)",
             ),
             traffic: HashMap::default(),
+            traffic_now: (i64::MIN, [0; Traffic::COLUMNS]),
             notices: HashMap::default(),
             services: Interner::with_limit(256, b"(other)"),
             postscreen: HashMap::default(),
@@ -715,12 +718,29 @@ impl Batch {
         });
     }
 
-    /// Counts one line in the per-quarter-hour traffic table.
+    /// Counts one line in the per-quarter-hour traffic table. Lines come
+    /// in time order, so the current quarter hour is counted aside and
+    /// added to the table when the next one starts.
     #[inline]
     pub fn traffic(&mut self, ts: i64, column: usize) {
-        self.traffic
-            .entry(ts.div_euclid(Traffic::BUCKET))
-            .or_insert([0; Traffic::COLUMNS])[column] += 1;
+        let bucket = ts.div_euclid(Traffic::BUCKET);
+        if self.traffic_now.0 != bucket {
+            self.flush_traffic();
+            self.traffic_now.0 = bucket;
+        }
+        self.traffic_now.1[column] += 1;
+    }
+
+    /// Adds the quarter hour being counted to the traffic table.
+    pub fn flush_traffic(&mut self) {
+        let (bucket, counts) =
+            std::mem::replace(&mut self.traffic_now, (i64::MIN, [0; Traffic::COLUMNS]));
+        if counts.iter().any(|n| *n > 0) {
+            let mine = self.traffic.entry(bucket).or_insert([0; Traffic::COLUMNS]);
+            for (a, b) in mine.iter_mut().zip(counts) {
+                *a += b;
+            }
+        }
     }
 
     /// Counts a line by its timestamp format.
@@ -937,6 +957,8 @@ impl Batch {
     fn merge_tables(mut self, mut right: Batch, filter: &Filter) -> Batch {
         // The right's rows name its own interned ids: out before they change.
         right.flush_events();
+        right.flush_traffic();
+        self.flush_traffic();
         if self.counters.lines == 0
             && self.rejects.is_empty()
             && self.summary.is_empty()
@@ -1180,6 +1202,7 @@ impl Batch {
     /// (under `unknown_provider`, empty domain) and attempts without a sender
     /// line (sender unknown), so that nothing is lost.
     pub fn finish(&mut self, unknown_provider: ProviderId, filter: &Filter) {
+        self.flush_traffic();
         self.settle_journeys(filter, true);
         let pending = std::mem::take(&mut self.pending_expiries);
         let empty = self.domains.intern(b"");

@@ -317,8 +317,12 @@ pub fn scan_bytes_into(data: &[u8], threads: usize, ctx: &ScanContext<'_>, total
     scan_pieces(&pieces, ctx, true, total);
 }
 
-/// Input one worker scans into one batch before it is merged (in pieces).
+/// Input one worker scans into one batch before it is merged (in pieces),
+/// when journeys are gathered: their rows are joined on the merging thread,
+/// which smaller runs keep busy alongside the scan, in less memory.
 const RUN_BYTES: usize = 32 << 20;
+/// The same without journeys: fewer, larger merges.
+const RUN_BYTES_NO_JOURNEYS: usize = 256 << 20;
 
 /// Scans line-aligned pieces in parallel: each worker takes a contiguous
 /// run of pieces (up to [`RUN_BYTES`]) into one batch; the batches of each
@@ -338,11 +342,16 @@ fn scan_pieces<P: AsRef<[u8]> + Sync>(
     total: &mut Batch,
 ) {
     let threads = rayon::current_num_threads().max(1);
+    let run_bytes = if ctx.journeys {
+        RUN_BYTES
+    } else {
+        RUN_BYTES_NO_JOURNEYS
+    };
     let piece_len = pieces.first().map_or(1, |p| p.as_ref().len().max(1));
     let per_run = pieces
         .len()
         .div_ceil(threads)
-        .clamp(1, (RUN_BYTES / piece_len).max(1));
+        .clamp(1, (run_bytes / piece_len).max(1));
     let runs: Vec<&[P]> = pieces.chunks(per_run).collect();
     let filter = ctx.filter;
     let mut running = std::mem::take(total);

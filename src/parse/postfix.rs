@@ -346,7 +346,7 @@ fn delivery<'a>(
         basic: None,
         reply: b"",
         delay: None,
-        delays: None,
+        delays: b"",
         local: false,
         attempted: true,
         at_greeting: false,
@@ -372,7 +372,7 @@ fn delivery<'a>(
             b"orig_to" => d.orig_recipient = value,
             b"relay" => relay_field = value,
             b"delay" => d.delay = parse_delay(value),
-            b"delays" => d.delays = parse_delays(value),
+            b"delays" => d.delays = value,
             b"dsn" => d.dsn = Dsn::parse(value),
             _ => {}
         }
@@ -534,7 +534,7 @@ fn parse_delay(s: &[u8]) -> Option<f32> {
 /// Postfix's `delays=a/b/c/d` (seconds; a tiny value is logged as `0.01`
 /// or `0`): before qmgr, in qmgr, connection setup, transmission.
 #[inline]
-fn parse_delays(s: &[u8]) -> Option<[f32; 4]> {
+pub fn parse_delays(s: &[u8]) -> Option<[f32; 4]> {
     let mut out = [0f32; 4];
     let mut parts = s.split(|b| *b == b'/');
     for slot in &mut out {
@@ -813,7 +813,7 @@ mod tests {
             "smtp",
             "ABCDE: to=<a@b.example>, relay=mx[1.2.3.4]:25, delay=80212, delays=71229/8979/2.4/0.75, dsn=2.0.0, status=sent (250 ok)",
         );
-        assert_eq!(d.delays, Some([71229.0, 8979.0, 2.4, 0.75]));
+        assert_eq!(parse_delays(d.delays), Some([71229.0, 8979.0, 2.4, 0.75]));
         assert_eq!(parse_delays(b"0/0/0"), None);
         assert_eq!(parse_delays(b"0/0/0/1/2"), None);
         assert_eq!(parse_delays(b"0/x/0/1"), None);
