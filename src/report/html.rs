@@ -496,11 +496,7 @@ fn journeys(o: &mut String, j: &super::journeys::JourneyReport) {
         "<h2>Message journeys</h2><p class=\"meta\">{} messages, {} recipients, each counted once, from arrival to its final disposition</p><table id=\"journeys\"><tr><th>provider / domain</th><th class=\"n\">recipients</th><th class=\"n\">delivered</th><th class=\"n\">bounced</th><th class=\"n\">expired</th><th class=\"n\">pending</th><th class=\"n\">1st attempt</th><th class=\"n\">p50</th><th class=\"n\">p90</th><th class=\"n\">p99</th><th class=\"n\">max</th></tr>",
         j.messages, j.recipients
     );
-    let time = |q: &Option<super::journeys::Quantiles>,
-                f: fn(&super::journeys::Quantiles) -> f64| {
-        q.as_ref()
-            .map_or_else(|| "-".into(), |v| super::journeys::human(f(v)))
-    };
+    let time = super::journeys::time_cell;
     let rows = j
         .providers
         .iter()

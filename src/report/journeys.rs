@@ -218,7 +218,8 @@ fn pct(x: Option<f64>) -> String {
     x.map_or_else(|| "-".into(), |v| format!("{:.0}%", v * 100.0))
 }
 
-fn q(x: &Option<Quantiles>, f: fn(&Quantiles) -> f64) -> String {
+/// One statistic of a distribution as a duration, `-` when there is none.
+pub fn time_cell(x: &Option<Quantiles>, f: fn(&Quantiles) -> f64) -> String {
     x.as_ref().map_or_else(|| "-".into(), |v| human(f(v)))
 }
 
@@ -269,10 +270,10 @@ pub fn render(o: &mut String, j: &JourneyReport, s: Style) {
             thousands(r.pending),
             pct(r.first_attempt_share),
             pct(r.after_deferral_share),
-            q(&r.time_to_deliver, |v| v.p50),
-            q(&r.time_to_deliver, |v| v.p90),
-            q(&r.time_to_deliver, |v| v.p99),
-            q(&r.time_to_deliver, |v| v.max),
+            time_cell(&r.time_to_deliver, |v| v.p50),
+            time_cell(&r.time_to_deliver, |v| v.p90),
+            time_cell(&r.time_to_deliver, |v| v.p99),
+            time_cell(&r.time_to_deliver, |v| v.max),
         );
     };
     for r in &j.providers {

@@ -95,11 +95,7 @@ fn journeys(o: &mut String, j: &super::journeys::JourneyReport) {
         o,
         "| provider | recipients | delivered | bounced | expired | pending | 1st attempt | after deferral | p50 | p90 | max |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
     );
-    let time = |q: &Option<super::journeys::Quantiles>,
-                f: fn(&super::journeys::Quantiles) -> f64| {
-        q.as_ref()
-            .map_or_else(|| "-".into(), |v| super::journeys::human(f(v)))
-    };
+    let time = super::journeys::time_cell;
     let pct = |x: Option<f64>| x.map_or_else(|| "-".into(), percent);
     for r in j.providers.iter().chain(std::iter::once(&j.total)) {
         let _ = writeln!(
