@@ -367,6 +367,20 @@ impl Worker {
                     self.batch.traffic(h.ts, Traffic::CONNECTIONS);
                     let client = self.batch.clients.intern(client);
                     *self.batch.connections.entry(client).or_insert(0) += 1;
+                    if let Some(pid) = syslog_pid(line, h.body) {
+                        self.batch
+                            .sessions
+                            .insert(message_key(h.host, pid), (h.ts, client));
+                    }
+                }
+            }
+            Record::Disconnect(_) => {
+                self.batch.counters.mail_other += 1;
+                if let Some(h) = header
+                    && ctx.filter.keeps_time(h.ts)
+                    && let Some(pid) = syslog_pid(line, h.body)
+                {
+                    self.batch.disconnect(message_key(h.host, pid), h.ts);
                 }
             }
             Record::Postscreen(action) => {
@@ -673,6 +687,17 @@ impl Worker {
         }
         self.batch.attempt(attempt, d.recipient, ctx.filter);
     }
+}
+
+/// The pid of a syslog line's tag (`smtpd[4711]: `), found just before its
+/// message; `None` when the message is not inside the line (a journal
+/// entry's decoded text) or the tag has no pid.
+fn syslog_pid<'a>(line: &'a [u8], body: &[u8]) -> Option<&'a [u8]> {
+    let offset = (body.as_ptr() as usize).checked_sub(line.as_ptr() as usize)?;
+    let head = line.get(..offset)?.strip_suffix(b"]: ")?;
+    let open = memchr::memrchr(b'[', head)?;
+    let pid = &head[open + 1..];
+    (!pid.is_empty() && pid.iter().all(u8::is_ascii_digit)).then_some(pid)
 }
 
 /// Seconds as logged (`delay=`, `delays=`) to whole milliseconds.

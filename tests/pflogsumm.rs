@@ -272,6 +272,26 @@ fn every_section_on_a_hand_written_log() {
         ])
     );
     assert_eq!(s["hold_detail"][0]["reason"], "check this");
+    // smtpd pid 3: connect 23:59:03, disconnect 23:59:04; the later
+    // connect from 203.0.113.5 has no disconnect (counted, no time).
+    let sessions: BTreeMap<&str, (f64, f64)> = s["smtpd_connections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["name"].as_str().unwrap(),
+                (
+                    r["connections"].as_f64().unwrap(),
+                    r["total_secs"].as_f64().unwrap(),
+                ),
+            )
+        })
+        .collect();
+    assert_eq!(
+        sessions,
+        BTreeMap::from([("203.0.113.5", (1.0, 0.0)), ("partner.example", (1.0, 1.0))])
+    );
     assert_eq!(s["discard_detail"][0]["stage"], "body");
     // --top bounds every table.
     let out = common::mtastat()
@@ -320,4 +340,54 @@ fn every_section_on_a_hand_written_log() {
     ] {
         assert!(text.contains(title), "{title}");
     }
+}
+
+/// pflogsumm --smtpd-stats pairs each smtpd connect with its disconnect by
+/// process id: the connections and connection time per client host/domain
+/// must be the same.
+#[test]
+fn smtpd_connection_time_agrees_with_pflogsumm() {
+    let Some(shared) = shared() else { return };
+    if !installed() {
+        return;
+    }
+    let log = shared.join("lab/postfix/runA/mail.log");
+    let out = Command::new("pflogsumm")
+        .arg("--smtpd-stats")
+        .arg(&log)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let table = text
+        .split("Host/Domain Summary: SMTPD Connections")
+        .nth(1)
+        .expect("pflogsumm printed no SMTPD connection table");
+    let mut theirs = BTreeMap::new();
+    for line in table.lines().skip(4) {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        if f.len() != 5 {
+            break;
+        }
+        // connections, h:mm:ss, avg, max, host/domain
+        let hms: Vec<u64> = f[1].split(':').map(|x| x.parse().unwrap()).collect();
+        let secs = hms.iter().fold(0, |acc, x| acc * 60 + x);
+        theirs.insert(f[4].to_string(), (f[0].parse::<u64>().unwrap(), secs));
+    }
+    assert!(!theirs.is_empty(), "{table}");
+    let s = summary(&log);
+    let mine: BTreeMap<String, (u64, u64)> = s["smtpd_connections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["name"].as_str().unwrap().to_string(),
+                (
+                    r["connections"].as_f64().unwrap() as u64,
+                    r["total_secs"].as_f64().unwrap() as u64,
+                ),
+            )
+        })
+        .collect();
+    assert_eq!(mine, theirs);
 }

@@ -519,6 +519,31 @@ impl Traffic {
     pub const BUCKET: i64 = 900;
 }
 
+/// smtpd sessions paired from `connect from` to `disconnect from` (by
+/// host and smtpd pid): how many, their total and longest time, seconds.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SessionTime {
+    /// Sessions.
+    pub sessions: u64,
+    /// Total seconds.
+    pub secs: u64,
+    /// Longest, seconds.
+    pub max: u64,
+}
+
+impl SessionTime {
+    /// Adds one session, or another total.
+    pub fn add(&mut self, o: SessionTime) {
+        self.sessions += o.sessions;
+        self.secs += o.secs;
+        self.max = self.max.max(o.max);
+    }
+}
+
+/// An open smtpd session older than this is dropped unpaired (smtpd's
+/// own limits end sessions long before).
+pub const SESSION_HORIZON_SECS: i64 = 86_400;
+
 /// At most this many distinct sender addresses are kept (journeys).
 pub const MAX_ADDRESSES: usize = 1 << 18;
 /// Sender label used once [`MAX_ADDRESSES`] is reached.
@@ -619,6 +644,16 @@ pub struct Batch {
     pub postscreen: HashMap<u32, u64, Fast>,
     /// smtpd connections by client.
     pub connections: HashMap<u32, u64, Fast>,
+    /// Open smtpd sessions by host + smtpd pid: (connect time, client).
+    pub sessions: HashMap<u64, (i64, u32), Fast>,
+    /// Disconnects whose connect was not in this batch: (host + pid, time),
+    /// joined at the merge to the sessions on the left.
+    pub pending_disconnects: Vec<(u64, i64)>,
+    /// Session time of paired connect/disconnects, per quarter hour of the
+    /// disconnect: see [`SessionTime`].
+    pub session_time: HashMap<i64, SessionTime, Fast>,
+    /// Session time per client.
+    pub session_by_client: HashMap<u32, SessionTime, Fast>,
     /// Message journeys: rows not yet joined, open messages, statistics.
     pub journeys: Journeys,
 }
@@ -662,6 +697,10 @@ impl Default for Batch {
             services: Interner::with_limit(256, b"(other)"),
             postscreen: HashMap::default(),
             connections: HashMap::default(),
+            sessions: HashMap::default(),
+            pending_disconnects: Vec::new(),
+            session_time: HashMap::default(),
+            session_by_client: HashMap::default(),
             journeys: Journeys::default(),
         }
     }
@@ -716,6 +755,29 @@ impl Batch {
             None => (ts, ts),
             Some((a, b)) => (a.min(ts), b.max(ts)),
         });
+    }
+
+    /// An smtpd session ended: its time is counted if its connect is known;
+    /// else the disconnect waits for the merge with the batch on the left.
+    pub fn disconnect(&mut self, key: u64, ts: i64) {
+        match self.sessions.remove(&key) {
+            Some((start, client)) => self.session(start, ts, client),
+            None => self.pending_disconnects.push((key, ts)),
+        }
+    }
+
+    fn session(&mut self, start: i64, end: i64, client: u32) {
+        let secs = u64::try_from(end - start).unwrap_or(0);
+        let one = SessionTime {
+            sessions: 1,
+            secs,
+            max: secs,
+        };
+        self.session_time
+            .entry(end.div_euclid(Traffic::BUCKET))
+            .or_default()
+            .add(one);
+        self.session_by_client.entry(client).or_default().add(one);
     }
 
     /// Counts one line in the per-quarter-hour traffic table. Lines come
@@ -1036,6 +1098,29 @@ impl Batch {
         }
         for (client, n) in right.connections {
             *self.connections.entry(remap(&cli, client)).or_insert(0) += n;
+        }
+        for (bucket, t) in right.session_time {
+            self.session_time.entry(bucket).or_default().add(t);
+        }
+        for (client, t) in right.session_by_client {
+            self.session_by_client
+                .entry(remap(&cli, client))
+                .or_default()
+                .add(t);
+        }
+        // Disconnects on the right end sessions opened on the left; what
+        // is still unpaired had its connect before the input.
+        for (key, ts) in right.pending_disconnects {
+            if let Some((start, client)) = self.sessions.remove(&key) {
+                self.session(start, ts, client);
+            }
+        }
+        for (key, (ts, client)) in right.sessions {
+            self.sessions.insert(key, (ts, remap(&cli, client)));
+        }
+        if let Some((_, newest)) = self.span.or(right.span) {
+            self.sessions
+                .retain(|_, (ts, _)| *ts >= newest - SESSION_HORIZON_SECS);
         }
         self.journeys.absorb(
             right.journeys,

@@ -144,6 +144,8 @@ pub enum Record<'a> {
     Notice(crate::event::Level, &'a [u8]),
     /// An SMTP client connected (Postfix smtpd `connect from`).
     Connect(&'a [u8]),
+    /// An SMTP client's session ended (Postfix smtpd `disconnect from`).
+    Disconnect(&'a [u8]),
     /// A postscreen event (`PASS NEW`, `DNSBL`, `PREGREET` …).
     Postscreen(&'a [u8]),
     /// Exim `*>`: a delivery suppressed by `-N`.
@@ -190,6 +192,7 @@ pub fn parse_body<'a>(header: &Header<'a>) -> Record<'a> {
             postfix::PostfixRecord::Reject(r) => Record::Reject(r),
             postfix::PostfixRecord::Notice(level, text) => Record::Notice(level, text),
             postfix::PostfixRecord::Connect(client) => Record::Connect(client),
+            postfix::PostfixRecord::Disconnect(client) => Record::Disconnect(client),
             postfix::PostfixRecord::Postscreen(action) => Record::Postscreen(action),
             postfix::PostfixRecord::Malformed(why) => Record::Unparsed(why),
             postfix::PostfixRecord::Other => Record::MailOther,

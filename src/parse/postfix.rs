@@ -47,6 +47,8 @@ pub enum PostfixRecord<'a> {
     Notice(Level, &'a [u8]),
     /// smtpd `connect from host[ip]`: the client.
     Connect(&'a [u8]),
+    /// smtpd `disconnect from host[ip] …`: the client.
+    Disconnect(&'a [u8]),
     /// A postscreen verdict or event (`PASS NEW`, `DNSBL`, `PREGREET` …).
     Postscreen(&'a [u8]),
     /// A line that carries `status=` but is not in any shape we know.
@@ -160,12 +162,14 @@ fn inbound<'a>(service: &[u8], body: &'a [u8]) -> PostfixRecord<'a> {
     if !matches!(service, b"smtpd" | b"postscreen" | b"cleanup" | b"pickup") {
         return PostfixRecord::Other;
     }
-    if let Some(client) = body.strip_prefix(b"connect from ") {
-        return if service == b"smtpd" {
-            PostfixRecord::Connect(client)
-        } else {
-            PostfixRecord::Other
-        };
+    if service == b"smtpd" {
+        if let Some(client) = body.strip_prefix(b"connect from ") {
+            return PostfixRecord::Connect(client);
+        }
+        if let Some(rest) = body.strip_prefix(b"disconnect from ") {
+            // `host[ip] ehlo=1 mail=1 … commands=6`: the client is the first word.
+            return PostfixRecord::Disconnect(&rest[..memchr(b' ', rest).unwrap_or(rest.len())]);
+        }
     }
     if service == b"postscreen"
         && let Some(action) = postscreen_action(body)

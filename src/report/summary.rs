@@ -8,7 +8,7 @@
 use super::sanitize::{ellipsize, terminal};
 use super::terminal::{Style, WIDTH, thousands};
 use super::{ReasonRow, RejectRow, Report};
-use crate::aggregate::batch::{Batch, Interner, Traffic};
+use crate::aggregate::batch::{Batch, Interner, SessionTime, Traffic};
 use crate::event::Level;
 use crate::parse::reject::RejectKind;
 use crate::zone::Zone;
@@ -54,8 +54,12 @@ pub struct Summary {
     pub hold_detail: Vec<RejectRow>,
     /// Discard detail.
     pub discard_detail: Vec<RejectRow>,
-    /// SMTPD connections by client host/domain.
-    pub smtpd_connections: Vec<CountRow>,
+    /// Per-Day SMTPD Connection Summary (sessions paired connect to disconnect).
+    pub smtpd_per_day: Vec<SessionRow>,
+    /// Per-Hour SMTPD Connection Summary (daily averages over several days).
+    pub smtpd_per_hour: Vec<SessionRow>,
+    /// Host/Domain Summary: SMTPD Connections.
+    pub smtpd_connections: Vec<SessionRow>,
     /// Warnings, errors, fatal errors, panics and master daemon messages.
     pub notices: Vec<NoticeRow>,
     /// postscreen events by action.
@@ -156,6 +160,23 @@ pub struct CountRow {
     pub count: u64,
     /// Bytes (0 where it does not apply).
     pub bytes: u64,
+}
+
+/// smtpd sessions of a day, an hour or a client domain.
+#[derive(Clone, Debug, Serialize)]
+pub struct SessionRow {
+    /// Day, hour or client host/domain.
+    pub name: String,
+    /// Connections (`connect from` lines).
+    pub connections: f64,
+    /// Sessions whose connect and disconnect were both seen.
+    pub sessions: f64,
+    /// Their total time, seconds.
+    pub total_secs: f64,
+    /// Mean session time, seconds.
+    pub avg_secs: f64,
+    /// Longest session, seconds.
+    pub max_secs: u64,
 }
 
 /// A daemon's notice, grouped.
@@ -323,22 +344,73 @@ pub fn build(b: &Batch, report: &Report, zone: Zone, top: usize, gathered: bool)
             .then_with(|| a.domain.cmp(&b.domain))
     });
     delivery_domains.truncate(top);
-    let mut connections: HashMap<String, u64> = HashMap::new();
+    let mut by_domain: HashMap<String, (u64, SessionTime)> = HashMap::new();
     for (c, n) in &b.connections {
-        *connections
+        by_domain
             .entry(client_domain(b.clients.get(*c)))
-            .or_insert(0) += n;
+            .or_default()
+            .0 += n;
     }
-    let mut smtpd_connections: Vec<CountRow> = connections
+    for (c, t) in &b.session_by_client {
+        by_domain
+            .entry(client_domain(b.clients.get(*c)))
+            .or_default()
+            .1
+            .add(*t);
+    }
+    let session_row = |name: String, connections: u64, t: SessionTime, div: f64| SessionRow {
+        name,
+        connections: connections as f64 / div,
+        sessions: t.sessions as f64 / div,
+        total_secs: t.secs as f64 / div,
+        avg_secs: if t.sessions == 0 {
+            0.0
+        } else {
+            t.secs as f64 / t.sessions as f64
+        },
+        max_secs: t.max,
+    };
+    let mut smtpd_connections: Vec<SessionRow> = by_domain
         .into_iter()
-        .map(|(name, count)| CountRow {
-            name,
-            count,
-            bytes: 0,
+        .map(|(name, (n, t))| session_row(name, n, t, 1.0))
+        .collect();
+    smtpd_connections.sort_by(|a, b| {
+        b.connections
+            .total_cmp(&a.connections)
+            .then_with(|| a.name.cmp(&b.name))
+    });
+    smtpd_connections.truncate(top);
+    let mut session_days: BTreeMap<String, SessionTime> = BTreeMap::new();
+    let mut session_hours = [SessionTime::default(); 24];
+    for (bucket, t) in &b.session_time {
+        let stamp = zone.format(bucket * Traffic::BUCKET);
+        let hour: usize = stamp.get(11..13).and_then(|h| h.parse().ok()).unwrap_or(0);
+        session_days
+            .entry(stamp.get(..10).unwrap_or_default().to_string())
+            .or_default()
+            .add(*t);
+        session_hours[hour.min(23)].add(*t);
+    }
+    let smtpd_per_day = days
+        .iter()
+        .map(|(d, v)| {
+            let t = session_days.get(d).copied().unwrap_or_default();
+            session_row(d.clone(), v[Traffic::CONNECTIONS], t, 1.0)
         })
         .collect();
-    smtpd_connections.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.name.cmp(&b.name)));
-    smtpd_connections.truncate(top);
+    let smtpd_per_hour = hours
+        .iter()
+        .zip(session_hours)
+        .enumerate()
+        .map(|(h, (v, t))| {
+            session_row(
+                format!("{h:02}:00"),
+                v[Traffic::CONNECTIONS],
+                t,
+                if average { ndays } else { 1.0 },
+            )
+        })
+        .collect();
     let mut notices: Vec<NoticeRow> = b
         .notices
         .iter()
@@ -404,6 +476,8 @@ pub fn build(b: &Batch, report: &Report, zone: Zone, top: usize, gathered: bool)
         reject_warning_detail: rejects_of(&["reject warning"]),
         hold_detail: rejects_of(&["hold"]),
         discard_detail: rejects_of(&["discard"]),
+        smtpd_per_day,
+        smtpd_per_hour,
         smtpd_connections,
         notices,
         postscreen,
@@ -636,7 +710,54 @@ pub fn render(o: &mut String, sum: &Summary, s: Style) {
     );
     rejects(o, "message hold detail", &sum.hold_detail);
     rejects(o, "message discard detail", &sum.discard_detail);
-    counts(
+    let sessions = |o: &mut String, title: &str, rows: &[SessionRow], fractional: bool| {
+        heading(o, s, title);
+        let _ = writeln!(
+            o,
+            "{}",
+            s.dim(&format!(
+                "{:<24} {:>11} {:>10} {:>9} {:>9}",
+                "", "connections", "time conn", "avg/conn", "max time"
+            ))
+        );
+        for r in rows {
+            let n = |v: f64| {
+                if fractional {
+                    format!("{v:.1}")
+                } else {
+                    thousands(v as u64)
+                }
+            };
+            let _ = writeln!(
+                o,
+                "{:<24} {:>11} {:>10} {:>9} {:>9}",
+                ellipsize(&terminal(&r.name), 24),
+                n(r.connections),
+                super::journeys::human(r.total_secs),
+                super::journeys::human(r.avg_secs),
+                super::journeys::human(r.max_secs as f64)
+            );
+        }
+    };
+    if sum.per_day.len() > 1 {
+        sessions(
+            o,
+            "Per-Day SMTPD Connection Summary",
+            &sum.smtpd_per_day,
+            false,
+        );
+    }
+    sessions(
+        o,
+        if sum.per_hour_daily_average {
+            "Per-Hour SMTPD Connection Daily Average"
+        } else {
+            "Per-Hour SMTPD Connection Summary"
+        },
+        &sum.smtpd_per_hour,
+        sum.per_hour_daily_average,
+    );
+    sessions(
         o,
         "Host/Domain Summary: SMTPD Connections",
         &sum.smtpd_connections,
