@@ -36,7 +36,12 @@ bin=target/release/mtastat
 gen=target/release/mtastat-gen
 
 log="$dir/$FORMAT-$SIZE.log"
+# Generated logs run from late November into December without a year: an
+# mtime after their last line makes mtastat read them in order (with the
+# generation time as mtime, December lines would read as last year's).
+dated() { touch -d 2027-01-31T00:00:00Z "$@"; }
 [ -f "$log" ] || "$gen" --format "$FORMAT" --size "$SIZE" --out "$log"
+dated "$log"
 slice="$dir/$FORMAT-$SLICE.slice.log"
 [ -f "$slice" ] || head -c "$(numfmt --from=iec "$SLICE")" "$log" | sed '$d' > "$slice"
 cat "$log" > /dev/null   # into the page cache
@@ -107,12 +112,14 @@ if [ "$MEMORY" = 1 ]; then
   for s in 1G 4G; do
     f="$dir/$FORMAT-$s.log"
     [ -f "$f" ] || "$gen" --format "$FORMAT" --size "$s" --out "$f"
+    dated "$f"
     cat "$f" > /dev/null
     echo "peak RssAnon, $s log: $(( $(peak_anon "$bin" "$f") / 1024 )) MiB"
   done
 fi
 small="$dir/$FORMAT-1M.log"
 [ -f "$small" ] || "$gen" --format "$FORMAT" --size 1M --out "$small"
+dated "$small"
 hyperfine --style basic --warmup 3 --runs 20 --export-json "$dir/small.json" --output=null "$bin $small" >/dev/null
 python3 -c "import json; r=json.load(open('$dir/small.json'))['results'][0]; print(f\"1 MB log: median {r['median']*1000:.1f} ms (target < 50 ms)\")"
 
@@ -123,6 +130,7 @@ if [ "${GZIP_BENCH:-1}" = 1 ]; then
   plain="$dir/$FORMAT-$GZ_SIZE.log"
   [ -f "$plain" ] || head -c "$(numfmt --from=iec "$GZ_SIZE")" "$log" | sed '$d' > "$plain"
   [ -f "$plain.gz" ] || gzip -1 -c "$plain" > "$plain.gz"
+  dated "$plain" "$plain.gz"
   cat "$plain" "$plain.gz" > /dev/null
   hyperfine --style basic --warmup 1 --runs "$RUNS" --export-json "$dir/gzip.json" --output=null \
     "$bin $plain.gz" "zcat $plain.gz" "$bin $plain" >/dev/null
