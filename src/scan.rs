@@ -411,40 +411,34 @@ impl Worker {
                 self.batch.traffic(h.ts, Traffic::RECEIVED);
             }
         }
-        if !self.journeys {
-            match q.sender {
-                Some(sender) => {
-                    let message = message_key(h.host, q.queue_id);
-                    self.batch
-                        .see_sender(message, sender, &mut self.scratch, h.ts);
-                }
-                None => self.batch.counters.mail_other += 1,
+        let message = message_key(h.host, q.queue_id);
+        let sender_domain = match q.sender {
+            Some(sender) => Some(
+                self.batch
+                    .see_sender(message, sender, &mut self.scratch, h.ts),
+            ),
+            None => {
+                self.batch.counters.mail_other += 1;
+                None
             }
+        };
+        if !self.journeys {
             return;
         }
-        let message = message_key(h.host, q.queue_id);
-        let mut row = MessageRow::bare(
-            message,
-            if q.arrival {
-                Kind::Arrive
-            } else if q.sender.is_none() && !q.client.is_empty() {
-                Kind::Client
-            } else {
-                Kind::Queued
-            },
-            h.ts,
-        );
-        match q.sender {
-            Some(sender) => {
-                row.sender_domain = self
-                    .batch
-                    .see_sender(message, sender, &mut self.scratch, h.ts);
-                row.sender = self
-                    .batch
-                    .addresses
-                    .intern(fold_domain(sender, &mut self.scratch));
-            }
-            None => self.batch.counters.mail_other += 1,
+        let kind = if q.arrival {
+            Kind::Arrive
+        } else if q.sender.is_none() && !q.client.is_empty() {
+            Kind::Client
+        } else {
+            Kind::Queued
+        };
+        let mut row = MessageRow::bare(message, kind, h.ts);
+        if let (Some(sender), Some(domain)) = (q.sender, sender_domain) {
+            row.sender_domain = domain;
+            row.sender = self
+                .batch
+                .addresses
+                .intern(fold_domain(sender, &mut self.scratch));
         }
         if let Some(size) = q.size {
             row.size = size;

@@ -163,12 +163,11 @@ pub fn close(
     let (done_m, open_messages) = split(&messages)?;
     let (done_a, open_attempts) = split(&attempts)?;
 
-    let kind = kind_is;
     let texts = messages.column("queue_id").is_ok();
     // Aggregations on plain columns only: polars runs those on its fast
     // path (a filter inside an aggregation is evaluated group by group).
     // `min` of a sentinel column is the logged value where there is one.
-    let only = |k: Kind, c: &str| when(kind(k)).then(col(c)).otherwise(lit(NULL));
+    let only = |k: Kind, c: &str| when(kind_is(k)).then(col(c)).otherwise(lit(NULL));
     let mut per_message = vec![
         col("removed").first().alias("removed"),
         col("ts").min().alias("first_seen"),
