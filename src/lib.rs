@@ -66,6 +66,9 @@ use zone::Zone;
 pub struct Outcome {
     /// Inputs that could not be read, as one-line messages.
     pub input_errors: Vec<String>,
+    /// Exports that could not be written, as one-line messages (the report
+    /// was still written).
+    pub export_errors: Vec<String>,
     /// True when `--fail-on` was given and a finding reached that severity.
     pub findings_failed: bool,
 }
@@ -409,23 +412,6 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome, Error> {
         }
         None => (&args.files, &args.common),
     };
-    for export in [
-        &args.csv,
-        &args.parquet,
-        &args.prometheus,
-        &args.html,
-        &args.journeys,
-    ]
-    .into_iter()
-    .flatten()
-    {
-        if files.iter().any(|input| export::same_file(export, input)) {
-            return Err(Error::Usage(format!(
-                "{}: refusing to export over an input file",
-                export.display()
-            )));
-        }
-    }
     if common.quiet && (common.wants_json() || common.format == Some(OutputFormat::Markdown)) {
         return Err(Error::Usage(
             "--quiet prints text: use it without --format json/markdown".into(),
@@ -447,10 +433,17 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome, Error> {
         _ => None,
     };
     if let Some(n) = common.threads {
-        // Fails only if a pool exists already (tests calling run twice); harmless.
-        let _ = rayon::ThreadPoolBuilder::new()
+        // A pool that exists already (tests calling run twice) is harmless;
+        // one the system will not give (a process limit) is said in one line.
+        if let Err(e) = rayon::ThreadPoolBuilder::new()
             .num_threads(n.max(1))
-            .build_global();
+            .build_global()
+            && rayon::current_num_threads() != n.max(1)
+        {
+            return Err(Error::Usage(format!(
+                "-j {n}: cannot start the threads: {e}"
+            )));
+        }
     }
     let named: Vec<Source> = files.iter().map(|p| Source::from_arg(p)).collect();
     if common.no_journeys && args.journeys.is_some() {
@@ -465,6 +458,12 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome, Error> {
         threads: rayon::current_num_threads(),
     };
     let (sources, missing) = input::discover::expand(&named, settings);
+    let targets = Targets::check(args, common, &sources)?;
+    let mut export_errors = Vec::new();
+    if targets.any_file() {
+        // SIGINT/SIGTERM/SIGHUP remove this run's temp files before it dies.
+        let _ = export::target::cleanup::on_signals();
+    }
     let total: u64 = sources
         .iter()
         .filter_map(|s| match s {
@@ -476,22 +475,24 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome, Error> {
     if total >= input::progress::MIN_BYTES && std::io::stderr().is_terminal() {
         input::progress::start(total);
     }
-    let sink = match &args.events {
-        Some(dir) => {
-            let names = engine.providers.ids().map(str::to_string).collect();
-            let sink = EventSink::create(dir, names).map_err(Error::export(dir))?;
-            Some(Arc::new(sink))
-        }
-        None => None,
-    };
-    let journeys = match &args.journeys {
-        Some(path) => {
+    // An export that cannot start is reported; the scan and the report go on.
+    let sink = args.events.as_ref().and_then(|dir| {
+        let names = engine.providers.ids().map(str::to_string).collect();
+        EventSink::create(dir, names)
+            .map_err(|e| export_errors.push(Error::export(dir)(e).to_string()))
+            .ok()
+            .map(Arc::new)
+    });
+    let journeys = match (&args.journeys, &targets.journeys) {
+        (Some(path), Some(target)) => {
             let format = export_format(path);
             let names = engine.providers.ids().map(str::to_string).collect();
-            let sink = JourneySink::create(path, format, names).map_err(Error::export(path))?;
-            Some(Arc::new(sink))
+            JourneySink::create(target, format, names)
+                .map_err(|e| export_errors.push(Error::export(path)(e).to_string()))
+                .ok()
+                .map(Arc::new)
         }
-        None => None,
+        _ => None,
     };
     let mut analysis = analyze(
         &sources,
@@ -503,7 +504,17 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome, Error> {
     );
     input::progress::finish();
     if let (Some(sink), Some(dir)) = (&sink, &args.events) {
-        sink.commit().map_err(Error::export(dir))?;
+        match sink.commit() {
+            Ok(_) if sink.overflow_rows() > 0 => export_errors.push(format!(
+                "{}: more than {} hosts; {} rows written under host={}",
+                dir.display(),
+                aggregate::batch::MAX_HOSTS,
+                sink.overflow_rows(),
+                export::events::OVERFLOW_PARTITION
+            )),
+            Ok(_) => {}
+            Err(e) => export_errors.push(Error::export(dir)(e).to_string()),
+        }
     }
     if let (Some(sink), Some(path)) = (&journeys, &args.journeys) {
         let b = &analysis.batch;
@@ -515,7 +526,9 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome, Error> {
             domains: &b.domains,
             reasons: &b.reasons,
         };
-        sink.commit(names).map_err(Error::export(path))?;
+        if let Err(e) = sink.commit(names) {
+            export_errors.push(Error::export(path)(e).to_string());
+        }
     }
     for e in missing {
         let msg = e.to_string();
@@ -543,6 +556,7 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome, Error> {
         }
         return Ok(Outcome {
             input_errors: analysis.errors,
+            export_errors,
             findings_failed,
         });
     }
@@ -572,27 +586,44 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome, Error> {
         }
         return Ok(Outcome {
             input_errors: analysis.errors,
+            export_errors,
             findings_failed,
         });
     }
 
-    if let Some(path) = &args.html {
+    // Each export on its own: one that fails is reported (exit 2) and the
+    // others, and the report, are still written.
+    let mut export_to =
+        |path: &Option<PathBuf>,
+         target: &Option<export::Target>,
+         write: &dyn Fn(&export::Target) -> std::io::Result<()>| {
+            if let (Some(path), Some(target)) = (path, target)
+                && let Err(e) = write(target)
+            {
+                export_errors.push(Error::export(path)(e).to_string());
+            }
+        };
+    export_to(&args.html, &targets.html, &|t| {
         let page = report::html::render(&report);
-        export::write_atomic(path, |w| w.write_all(page.as_bytes()))
-            .map_err(Error::export(path))?;
-    }
-    if let Some(path) = &args.prometheus {
-        let last_line = analysis.batch.span.map(|(_, last)| last);
-        export::prometheus::write(&report, now(), last_line, path).map_err(Error::export(path))?;
-    }
-    let exports = [
-        (&args.csv, export::Format::Csv),
-        (&args.parquet, export::Format::Parquet),
-    ];
-    for (path, format) in exports {
-        if let Some(path) = path {
-            export::write_frame(&summary, path, format).map_err(Error::export(path))?;
-        }
+        export::write_to(t, |w| w.write_all(page.as_bytes()))
+    });
+    let last_line = analysis.batch.span.map(|(_, last)| last);
+    export_to(&args.prometheus, &targets.prometheus, &|t| {
+        export::prometheus::write(&report, now(), last_line, t)
+    });
+    export_to(&args.csv, &targets.csv, &|t| {
+        export::write_frame(&summary, t, export::Format::Csv)
+    });
+    export_to(&args.parquet, &targets.parquet, &|t| {
+        export::write_frame(&summary, t, export::Format::Parquet)
+    });
+    if targets.stdout_taken() {
+        // An export went to standard output: the report does not follow it.
+        return Ok(Outcome {
+            input_errors: analysis.errors,
+            export_errors,
+            findings_failed,
+        });
     }
 
     if common.wants_json() {
@@ -618,6 +649,174 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome, Error> {
     }
     Ok(Outcome {
         input_errors: analysis.errors,
+        export_errors,
         findings_failed,
     })
+}
+
+/// The exports' destinations, checked before anything is read.
+#[derive(Debug, Default)]
+struct Targets {
+    csv: Option<export::Target>,
+    parquet: Option<export::Target>,
+    html: Option<export::Target>,
+    prometheus: Option<export::Target>,
+    journeys: Option<export::Target>,
+}
+
+impl Targets {
+    /// Resolves every export path, and refuses (one line each) an export
+    /// over any file the run reads (named, or found in a directory; by
+    /// device and inode, so hard links and symlinks count), two exports to
+    /// one file, and `--events` where it would replace whole partitions with
+    /// a subset.
+    fn check(args: &Args, common: &Common, sources: &[Source]) -> Result<Targets, Error> {
+        use std::os::unix::fs::MetadataExt;
+        let resolve = |p: &Option<PathBuf>| -> Result<Option<export::Target>, Error> {
+            p.as_deref()
+                .map(|p| export::Target::resolve(p).map_err(Error::Usage))
+                .transpose()
+        };
+        let t = Targets {
+            csv: resolve(&args.csv)?,
+            parquet: resolve(&args.parquet)?,
+            html: resolve(&args.html)?,
+            prometheus: resolve(&args.prometheus)?,
+            journeys: resolve(&args.journeys)?,
+        };
+        let inputs: Vec<((u64, u64), &std::path::Path)> = sources
+            .iter()
+            .filter_map(|s| match s {
+                Source::Path(p) => std::fs::metadata(p)
+                    .ok()
+                    .map(|m| ((m.dev(), m.ino()), p.as_path())),
+                Source::Stdin => None,
+            })
+            .collect();
+        let mut seen: Vec<(String, &std::path::Path)> = Vec::new();
+        for (path, target) in t.named(args) {
+            if let Some(id) = target.identity()
+                && let Some((_, input)) = inputs.iter().find(|(i, _)| *i == id)
+                && !matches!(target, export::Target::Stream(_))
+            {
+                return Err(Error::Usage(format!(
+                    "{}: refusing to export over an input file ({})",
+                    path.display(),
+                    input.display()
+                )));
+            }
+            let key = target_key(target);
+            if let Some((_, first)) = seen.iter().find(|(k, _)| *k == key) {
+                return Err(Error::Usage(if key == "-" {
+                    format!(
+                        "{} and {} both go to standard output: one export at most can",
+                        first.display(),
+                        path.display()
+                    )
+                } else {
+                    format!(
+                        "{} and {} are the same file: give each export its own",
+                        first.display(),
+                        path.display()
+                    )
+                }));
+            }
+            seen.push((key, path));
+        }
+        if let Some(dir) = &args.events {
+            if dir.as_os_str() == "-" {
+                return Err(Error::Usage(
+                    "--events writes a directory, not standard output".into(),
+                ));
+            }
+            if !common.provider.is_empty() || !common.sender_domain.is_empty() {
+                return Err(Error::Usage(
+                    "--events replaces whole (date, host) partitions: with --provider or \
+                     --sender-domain it would replace them with a subset; filter when you query"
+                        .into(),
+                ));
+            }
+            // A partition switch removes the old partition directory: an
+            // input inside one would go with it.
+            let root = std::fs::metadata(dir).ok().map(|m| (m.dev(), m.ino()));
+            let in_partition = |p: &std::path::Path| {
+                p.ancestors().any(|a| {
+                    let partition = a
+                        .file_name()
+                        .is_some_and(|n| n.to_string_lossy().starts_with("date="));
+                    let parent = a.parent().and_then(|d| std::fs::metadata(d).ok());
+                    partition && root.is_some() && parent.map(|m| (m.dev(), m.ino())) == root
+                })
+            };
+            if let Some((_, input)) = inputs.iter().find(|(_, p)| in_partition(p)) {
+                return Err(Error::Usage(format!(
+                    "{}: refusing to write events over an input file ({})",
+                    dir.display(),
+                    input.display()
+                )));
+            }
+        }
+        Ok(t)
+    }
+
+    /// (the path as given, its target), for each export asked for.
+    fn named<'a>(&'a self, args: &'a Args) -> Vec<(&'a std::path::Path, &'a export::Target)> {
+        [
+            (&args.csv, &self.csv),
+            (&args.parquet, &self.parquet),
+            (&args.html, &self.html),
+            (&args.prometheus, &self.prometheus),
+            (&args.journeys, &self.journeys),
+        ]
+        .into_iter()
+        .filter_map(|(p, t)| Some((p.as_deref()?, t.as_ref()?)))
+        .collect()
+    }
+
+    /// True when an export replaces a file (and so has a temp file).
+    fn any_file(&self) -> bool {
+        [
+            &self.csv,
+            &self.parquet,
+            &self.html,
+            &self.prometheus,
+            &self.journeys,
+        ]
+        .into_iter()
+        .any(|t| matches!(t, Some(export::Target::File(_))))
+    }
+
+    /// True when an export writes to standard output.
+    fn stdout_taken(&self) -> bool {
+        [
+            &self.csv,
+            &self.parquet,
+            &self.html,
+            &self.prometheus,
+            &self.journeys,
+        ]
+        .into_iter()
+        .any(|t| t == &Some(export::Target::Stdout))
+    }
+}
+
+/// What makes two targets the same file: device and inode when it exists,
+/// else the absolute path of its directory and its name.
+fn target_key(t: &export::Target) -> String {
+    match t {
+        export::Target::Stdout => "-".into(),
+        export::Target::File(p) | export::Target::Stream(p) => match t.identity() {
+            Some((dev, ino)) => format!("{dev}:{ino}"),
+            None => {
+                let dir = p
+                    .parent()
+                    .filter(|d| !d.as_os_str().is_empty())
+                    .unwrap_or(std::path::Path::new("."));
+                let dir = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
+                dir.join(p.file_name().unwrap_or_default())
+                    .display()
+                    .to_string()
+            }
+        },
+    }
 }

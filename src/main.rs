@@ -50,10 +50,10 @@ fn main() -> ExitCode {
     });
     match result {
         Ok(outcome) => {
-            for e in &outcome.input_errors {
+            for e in outcome.input_errors.iter().chain(&outcome.export_errors) {
                 say(e);
             }
-            if !outcome.input_errors.is_empty() {
+            if !outcome.input_errors.is_empty() || !outcome.export_errors.is_empty() {
                 ExitCode::from(2)
             } else if outcome.findings_failed {
                 ExitCode::from(1)

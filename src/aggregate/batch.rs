@@ -62,6 +62,9 @@ pub const OVERFLOW_CLIENT: &[u8] = b"(more clients than the table holds)";
 
 /// Syslog hosts kept by name for the events export.
 pub const MAX_HOSTS: usize = 1 << 12;
+/// The host label once [`MAX_HOSTS`] is reached: the events export writes
+/// those rows under its own partition (`host=~overflow`), never a host's.
+pub const OVERFLOW_HOST: &[u8] = b"(more hosts than the table holds)";
 /// Relay hosts kept by name for the events export.
 pub const MAX_RELAYS: usize = 1 << 18;
 
@@ -680,7 +683,7 @@ impl Default for Batch {
             pending: Vec::new(),
             pending_removals: HashSet::default(),
             samples: Default::default(),
-            hosts: Interner::with_limit(MAX_HOSTS, b"(more hosts than the table holds)"),
+            hosts: Interner::with_limit(MAX_HOSTS, OVERFLOW_HOST),
             relays: Interner::with_limit(MAX_RELAYS, b"(more relays than the table holds)"),
             events: None,
             rejects: HashMap::default(),

@@ -30,7 +30,10 @@
 //!
 //! `date` and `host` are the partition columns (from the path).
 
-use crate::aggregate::batch::{Attempt, Interner, NO_DELAY, NO_SUBJECT, QueueId, subject_byte};
+use super::target::{cleanup, temp_owner};
+use crate::aggregate::batch::{
+    Attempt, Interner, NO_DELAY, NO_SUBJECT, OVERFLOW_HOST, QueueId, subject_byte,
+};
 use crate::classify::provider::ProviderId;
 use crate::dsn::Dsn;
 use crate::event::Status;
@@ -47,34 +50,73 @@ use std::sync::atomic::{AtomicU64, Ordering};
 /// Rows a batch holds before it writes them out.
 pub const FLUSH_ROWS: usize = 1 << 18;
 
+/// The lock file in the dataset directory: one writer at a time.
+pub const LOCK_FILE: &str = ".mtastat.lock";
+
+/// The value Hive, Spark, Trino and DuckDB read as NULL: rows without a
+/// syslog host (Exim's own mainlog). No host name encodes to it.
+pub const NULL_PARTITION: &str = "__HIVE_DEFAULT_PARTITION__";
+
+/// Encoded host names longer than this are cut and given a hash suffix, so
+/// `host=VALUE` and the staging name beside it fit a 255-byte file name.
+const MAX_PARTITION_VALUE: usize = 200;
+/// Bytes of the encoded name kept before the hash suffix.
+const KEPT_BEFORE_HASH: usize = 160;
+
+/// A partition directory being built: the hidden staging directory and the
+/// files written into it.
+#[derive(Debug)]
+struct Staging {
+    dir: PathBuf,
+    /// Temp name → final name, both inside `dir`.
+    files: Vec<(PathBuf, PathBuf)>,
+}
+
 /// Where a run's events go: the root directory and what has been written.
 #[derive(Debug)]
 pub struct EventSink {
     dir: PathBuf,
+    /// Held (flock) from creation to the end of the run.
+    _lock: File,
     run: String,
     providers: Vec<String>,
     seq: AtomicU64,
     rows: AtomicU64,
-    /// Temp file → final name, per partition directory.
-    staged: Mutex<BTreeMap<PathBuf, Vec<(PathBuf, PathBuf)>>>,
+    /// Rows whose host was past the table's limit (written under
+    /// `host=~overflow`).
+    overflow_rows: AtomicU64,
+    /// Partition directory → its staging directory, per partition written.
+    staged: Mutex<BTreeMap<PathBuf, Staging>>,
     /// The first write error; the run reports it and commits nothing.
     error: Mutex<Option<io::Error>>,
 }
 
 impl EventSink {
     /// A sink writing under `dir` (created if missing); `providers` maps
-    /// provider ids to names.
+    /// provider ids to names. Takes the dataset's lock (refusing, in one
+    /// line, when another mtastat holds it) and removes what runs that died
+    /// left behind.
     pub fn create(dir: &Path, providers: Vec<String>) -> io::Result<EventSink> {
         fs::create_dir_all(dir)?;
+        let lock = lock(dir)?;
+        let removed = remove_leftovers(dir);
+        if removed > 0 {
+            eprintln!(
+                "mtastat: removed {removed} unfinished file(s) of an interrupted earlier run from {}",
+                crate::report::sanitize::terminal(&dir.display().to_string())
+            );
+        }
         let stamp = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_millis());
         Ok(EventSink {
             dir: dir.to_path_buf(),
+            _lock: lock,
             run: format!("{stamp}-{}", std::process::id()),
             providers,
             seq: AtomicU64::new(0),
             rows: AtomicU64::new(0),
+            overflow_rows: AtomicU64::new(0),
             staged: Mutex::new(BTreeMap::new()),
             error: Mutex::new(None),
         })
@@ -88,8 +130,18 @@ impl EventSink {
         }
     }
 
-    /// Moves the run's files into place, replacing the files of earlier runs
-    /// in the partitions written. Returns (rows, files).
+    /// Rows written under `host=~overflow` because the run saw more hosts
+    /// than [`crate::aggregate::batch::MAX_HOSTS`].
+    pub fn overflow_rows(&self) -> u64 {
+        self.overflow_rows.load(Ordering::Relaxed)
+    }
+
+    /// Puts the run's partitions in place. Each partition switches in one
+    /// step (its staging directory is exchanged with the old one, which is
+    /// then removed), so a reader globbing `date=*/host=*/*.parquet` sees the
+    /// old rows or the new, never neither and never both; a run killed at any
+    /// point leaves whole partitions and hidden leftovers the next run
+    /// removes. Returns (rows, files).
     pub fn commit(&self) -> io::Result<(u64, usize)> {
         if let Some(e) = self.error.lock().ok().and_then(|mut e| e.take()) {
             self.discard();
@@ -102,45 +154,92 @@ impl EventSink {
                 .map_err(|_| io::Error::other("poisoned"))?,
         );
         let mut files = 0;
-        for (partition, parts) in staged {
-            for entry in fs::read_dir(&partition)? {
-                let path = entry?.path();
-                let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
-                if name.is_some_and(|n| n.starts_with("part-") && n.ends_with(".parquet")) {
-                    fs::remove_file(&path)?;
+        let mut failed = None;
+        for (partition, staging) in staged {
+            if failed.is_none() {
+                let put = (|| {
+                    for (tmp, fin) in &staging.files {
+                        fs::rename(tmp, fin)?;
+                    }
+                    fault_point("events-before-switch");
+                    switch(&staging.dir, &partition)?;
+                    fault_point("events-after-switch");
+                    Ok::<_, io::Error>(())
+                })();
+                match put {
+                    Ok(()) => files += staging.files.len(),
+                    Err(e) => failed = Some(e),
                 }
             }
-            for (tmp, fin) in parts {
-                fs::rename(&tmp, &fin)?;
-                files += 1;
-            }
+            // Now the old partition (or nothing, or the unused new one).
+            let _ = fs::remove_dir_all(&staging.dir);
+            cleanup::unregister(&staging.dir);
         }
-        Ok((self.rows.load(Ordering::Relaxed), files))
+        match failed {
+            Some(e) => Err(e),
+            None => Ok((self.rows.load(Ordering::Relaxed), files)),
+        }
     }
 
-    /// Removes the run's temp files (after an error).
+    /// Removes the run's staging directories (after an error).
     pub fn discard(&self) {
         if let Ok(mut staged) = self.staged.lock() {
-            for (tmp, _) in std::mem::take(&mut *staged).into_values().flatten() {
-                let _ = fs::remove_file(tmp);
+            for s in std::mem::take(&mut *staged).into_values() {
+                let _ = fs::remove_dir_all(&s.dir);
+                cleanup::unregister(&s.dir);
             }
         }
+    }
+
+    /// The staging directory of `partition`, created on first use.
+    fn staging_dir(&self, partition: &Path, value: &str) -> io::Result<PathBuf> {
+        let mut staged = self
+            .staged
+            .lock()
+            .map_err(|_| io::Error::other("poisoned"))?;
+        if let Some(s) = staged.get(partition) {
+            return Ok(s.dir.clone());
+        }
+        let date_dir = partition.parent().unwrap_or(&self.dir);
+        fs::create_dir_all(date_dir)?;
+        let dir = tempfile::Builder::new()
+            .prefix(&format!(".host={value}.mtastat-{}-", std::process::id()))
+            .suffix(".tmp")
+            .rand_bytes(6)
+            .tempdir_in(date_dir)?
+            .keep();
+        cleanup::register(&dir);
+        staged.insert(
+            partition.to_path_buf(),
+            Staging {
+                dir: dir.clone(),
+                files: Vec::new(),
+            },
+        );
+        Ok(dir)
     }
 
     /// Writes one partition's rows as one file.
-    fn write(&self, date: &str, host: &str, mut df: DataFrame) {
+    fn write(&self, date: &str, host: Option<&[u8]>, mut df: DataFrame) {
+        let value = match host {
+            Some(h) => partition_value(h),
+            None => OVERFLOW_PARTITION.to_string(),
+        };
         let partition = self
             .dir
             .join(format!("date={date}"))
-            .join(format!("host={}", partition_value(host)));
+            .join(format!("host={value}"));
         let seq = self.seq.fetch_add(1, Ordering::Relaxed);
         let name = format!("part-{}-{seq:05}.parquet", self.run);
-        let tmp = partition.join(format!(".{name}.tmp"));
-        let fin = partition.join(&name);
         let rows = df.height() as u64;
+        let mut tmp = PathBuf::new();
         let result = (|| {
-            fs::create_dir_all(&partition)?;
-            let mut file = File::create(&tmp)?;
+            let staging = self.staging_dir(&partition, &value)?;
+            tmp = staging.join(format!(".{name}.tmp"));
+            let mut file = fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&tmp)?;
             {
                 let mut w = BufWriter::new(&mut file);
                 ParquetWriter::new(&mut w)
@@ -149,35 +248,190 @@ impl EventSink {
                     .map_err(io::Error::other)?;
                 w.flush()?;
             }
-            file.sync_all()
+            file.sync_all()?;
+            Ok::<_, io::Error>(staging.join(&name))
         })();
         match result {
-            Ok(()) => {
+            Ok(fin) => {
                 self.rows.fetch_add(rows, Ordering::Relaxed);
-                if let Ok(mut staged) = self.staged.lock() {
-                    staged.entry(partition).or_default().push((tmp, fin));
+                if host.is_none() {
+                    self.overflow_rows.fetch_add(rows, Ordering::Relaxed);
+                }
+                if let Ok(mut staged) = self.staged.lock()
+                    && let Some(s) = staged.get_mut(&partition)
+                {
+                    s.files.push((tmp, fin));
                 }
             }
             Err(e) => {
                 let _ = fs::remove_file(&tmp);
-                self.fail(io::Error::new(e.kind(), format!("{}: {e}", tmp.display())));
+                self.fail(io::Error::new(
+                    e.kind(),
+                    format!("{}: {e}", partition.display()),
+                ));
             }
         }
     }
 }
 
+/// The partition of rows whose host was past the host table's limit: `~`
+/// is always percent-encoded in a host's value, so no host can name it.
+pub const OVERFLOW_PARTITION: &str = "~overflow";
+
+/// Test hook: `MTASTAT_TEST_ABORT=POINT` kills the process at that point
+/// of a commit, as a crash or kill -9 would (tests/safety.rs).
+fn fault_point(point: &str) {
+    if std::env::var_os("MTASTAT_TEST_ABORT").is_some_and(|v| v == point) {
+        std::process::abort();
+    }
+}
+
+/// Takes the dataset's exclusive lock, or says who has it.
+fn lock(dir: &Path) -> io::Result<File> {
+    use std::os::fd::AsRawFd;
+    use std::os::unix::fs::OpenOptionsExt;
+    let path = dir.join(LOCK_FILE);
+    let file = fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+        .open(&path)?;
+    // SAFETY: flock on a descriptor we own; released when the file closes.
+    let held = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+    if held != 0 {
+        let e = io::Error::last_os_error();
+        if e.raw_os_error() == Some(libc::EWOULDBLOCK) {
+            return Err(io::Error::new(
+                io::ErrorKind::WouldBlock,
+                "another mtastat is writing this events directory; run again when it ends",
+            ));
+        }
+        return Err(e);
+    }
+    Ok(file)
+}
+
+/// Under the lock nothing else writes the dataset: every staging directory
+/// and temp file in it is a leftover of a run that died. Returns how many
+/// were removed.
+fn remove_leftovers(dir: &Path) -> usize {
+    let Ok(dates) = fs::read_dir(dir) else {
+        return 0;
+    };
+    let mut removed = 0;
+    for date in dates.flatten() {
+        let is_dir = date.file_type().is_ok_and(|t| t.is_dir());
+        if !is_dir || !date.file_name().to_string_lossy().starts_with("date=") {
+            continue;
+        }
+        let Ok(entries) = fs::read_dir(date.path()) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            let path = entry.path();
+            let dir_entry = entry.file_type().is_ok_and(|t| t.is_dir());
+            if name.starts_with(".host=") && temp_owner(&name).is_some() {
+                let gone = if dir_entry {
+                    fs::remove_dir_all(&path)
+                } else {
+                    fs::remove_file(&path)
+                };
+                removed += usize::from(gone.is_ok());
+            } else if dir_entry && name.starts_with("host=") {
+                // Temp files of the layout before 0.2, inside partitions.
+                for f in fs::read_dir(&path).into_iter().flatten().flatten() {
+                    let n = f.file_name();
+                    let n = n.to_string_lossy();
+                    if n.starts_with(".part-") && n.ends_with(".parquet.tmp") {
+                        removed += usize::from(fs::remove_file(f.path()).is_ok());
+                    }
+                }
+            }
+        }
+    }
+    removed
+}
+
+/// Makes `staging` the partition at `partition` in one step: exchanged with
+/// the old one when there is one (`renameat2(RENAME_EXCHANGE)`; the old
+/// partition ends up at `staging`), renamed into place when there is none.
+/// Where the file system cannot exchange, the old partition is moved aside
+/// first (a moment where the partition is missing, never doubled).
+fn switch(staging: &Path, partition: &Path) -> io::Result<()> {
+    use std::ffi::CString;
+    use std::os::unix::ffi::OsStrExt;
+    if fs::symlink_metadata(partition).is_err() {
+        return fs::rename(staging, partition);
+    }
+    let c = |p: &Path| {
+        CString::new(p.as_os_str().as_bytes())
+            .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "NUL in a path"))
+    };
+    let (from, to) = (c(staging)?, c(partition)?);
+    // SAFETY: two valid NUL-terminated paths relative to the working directory.
+    let swapped = unsafe {
+        libc::renameat2(
+            libc::AT_FDCWD,
+            from.as_ptr(),
+            libc::AT_FDCWD,
+            to.as_ptr(),
+            libc::RENAME_EXCHANGE,
+        )
+    };
+    if swapped == 0 {
+        return Ok(());
+    }
+    let e = io::Error::last_os_error();
+    if !matches!(
+        e.raw_os_error(),
+        Some(libc::EINVAL | libc::ENOSYS | libc::EOPNOTSUPP)
+    ) {
+        return Err(e);
+    }
+    let aside = staging.with_extension("old.tmp");
+    fs::rename(partition, &aside)?;
+    fs::rename(staging, partition)?;
+    fs::rename(&aside, staging)
+}
+
 /// A host name as a path component: anything but `[A-Za-z0-9._-]` becomes
-/// `%XX`, so a hostile host name cannot climb out of the directory.
-fn partition_value(host: &str) -> String {
+/// `%XX`, so a hostile host name cannot climb out of the directory; a name
+/// that would read as Hive's NULL gets its first byte encoded; a long one is
+/// cut at [`KEPT_BEFORE_HASH`] bytes and ends in `~` and 16 hex digits of its
+/// BLAKE3 hash (`~` never appears otherwise), so it fits a file name and
+/// stays distinct.
+pub fn partition_value(host: &[u8]) -> String {
     if host.is_empty() {
-        return "__HIVE_DEFAULT_PARTITION__".into();
+        return NULL_PARTITION.into();
     }
     let mut out = String::with_capacity(host.len());
-    for b in host.bytes() {
+    for &b in host {
         if b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || (b == b'.' && !out.is_empty()) {
             out.push(b as char);
         } else {
             out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    if out == NULL_PARTITION {
+        out.replace_range(..1, "%5F");
+    }
+    if out.len() > MAX_PARTITION_VALUE {
+        let mut cut = KEPT_BEFORE_HASH;
+        // Never cut inside a %XX escape.
+        let bytes = out.as_bytes();
+        while cut > 0 && bytes[cut.saturating_sub(2)..cut].contains(&b'%') {
+            cut -= 1;
+        }
+        let hash = blake3::hash(host);
+        out.truncate(cut);
+        out.push('~');
+        for b in &hash.as_bytes()[..8] {
+            out.push_str(&format!("{b:02x}"));
         }
     }
     out
@@ -282,9 +536,10 @@ impl EventBuffer {
         }
         for ((day, host), rows) in groups {
             let date = format_wall(day * 86_400)[..10].to_string();
-            let host = String::from_utf8_lossy(names.hosts.get(host)).into_owned();
+            let host = names.hosts.get(host);
+            let host = (host != OVERFLOW_HOST).then_some(host);
             match self.frame(&rows, names) {
-                Ok(df) => self.sink.write(&date, &host, df),
+                Ok(df) => self.sink.write(&date, host, df),
                 Err(e) => self.sink.fail(io::Error::other(e)),
             }
         }
@@ -382,9 +637,32 @@ mod tests {
 
     #[test]
     fn hostile_host_names_stay_inside_the_directory() {
-        assert_eq!(partition_value("mx1.example.org"), "mx1.example.org");
-        assert_eq!(partition_value("../../etc"), "%2E.%2F..%2Fetc");
-        assert_eq!(partition_value(""), "__HIVE_DEFAULT_PARTITION__");
-        assert_eq!(partition_value("a b=c"), "a%20b%3Dc");
+        assert_eq!(partition_value(b"mx1.example.org"), "mx1.example.org");
+        assert_eq!(partition_value(b"../../etc"), "%2E.%2F..%2Fetc");
+        assert_eq!(partition_value(b""), NULL_PARTITION);
+        assert_eq!(partition_value(b"a b=c"), "a%20b%3Dc");
+    }
+
+    #[test]
+    fn no_host_names_the_null_or_overflow_partition_or_overruns_a_file_name() {
+        assert_eq!(
+            partition_value(NULL_PARTITION.as_bytes()),
+            "%5F_HIVE_DEFAULT_PARTITION__"
+        );
+        assert_eq!(partition_value(b"~overflow"), "%7Eoverflow");
+        let long = vec![b'a'; 300];
+        let v = partition_value(&long);
+        assert!(v.len() <= MAX_PARTITION_VALUE && v.contains('~'), "{v}");
+        let mut other = long.clone();
+        other[299] = b'b';
+        assert_ne!(v, partition_value(&other), "distinct names stay distinct");
+        let escapes = vec![b'%'; 90]; // 270 bytes encoded
+        let v = partition_value(&escapes);
+        assert!(v.len() <= MAX_PARTITION_VALUE, "{v}");
+        let (kept, _) = v.split_once('~').unwrap();
+        assert!(
+            kept.len() % 3 == 0 && kept.split('%').skip(1).all(|e| e == "25"),
+            "{v}"
+        );
     }
 }

@@ -29,15 +29,15 @@
 //! | `delay_before_qmgr`, `delay_in_qmgr`, `delay_conn_setup`, `delay_transmission` | float64, null | Postfix `delays=a/b/c/d` of the final attempt, seconds |
 
 use super::Format;
+use super::target::{Output, Target};
 use crate::aggregate::batch::NO_ID;
 use crate::dsn::Dsn;
 use crate::journey::Names;
 use crate::report::sanitize::csv_cell;
 use polars::prelude::*;
 use polars_io::prelude::{CsvWriter, ParquetCompression, ParquetWriter, SerWriter};
-use std::fs::{self, File};
+use std::fs::File;
 use std::io::{self, BufWriter};
-use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 type Out = BufWriter<File>;
@@ -49,6 +49,8 @@ enum Writer {
 
 #[derive(Default)]
 struct State {
+    /// The temp file (or stream) until the commit.
+    output: Option<Output>,
     writer: Option<Writer>,
     rows: u64,
     error: Option<io::Error>,
@@ -56,8 +58,7 @@ struct State {
 
 /// Where a run's journeys go.
 pub struct JourneySink {
-    path: PathBuf,
-    tmp: PathBuf,
+    target: Target,
     format: Format,
     providers: Vec<String>,
     state: Mutex<State>,
@@ -66,24 +67,30 @@ pub struct JourneySink {
 impl std::fmt::Debug for JourneySink {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("JourneySink")
-            .field("path", &self.path)
+            .field("target", &self.target)
             .field("format", &self.format)
             .finish()
     }
 }
 
 impl JourneySink {
-    /// A sink writing `path` in `format`; `providers` maps ids to names.
-    pub fn create(path: &Path, format: Format, providers: Vec<String>) -> io::Result<JourneySink> {
-        let tmp = super::temp_path(path);
-        // Fail now, before the scan, if the directory is not writable.
-        File::create(&tmp)?;
+    /// A sink writing `target` in `format`; `providers` maps ids to names.
+    /// The temp file is created now, so an unwritable directory fails the
+    /// run before the scan.
+    pub fn create(
+        target: &Target,
+        format: Format,
+        providers: Vec<String>,
+    ) -> io::Result<JourneySink> {
+        let output = target.open()?;
         Ok(JourneySink {
-            path: path.to_path_buf(),
-            tmp,
+            target: target.clone(),
             format,
             providers,
-            state: Mutex::new(State::default()),
+            state: Mutex::new(State {
+                output: Some(output),
+                ..State::default()
+            }),
         })
     }
 
@@ -107,7 +114,11 @@ impl JourneySink {
 
     fn append(&self, state: &mut State, df: &DataFrame) -> io::Result<()> {
         if state.writer.is_none() {
-            let out = BufWriter::new(File::create(&self.tmp)?);
+            let file = match &mut state.output {
+                Some(o) => o.file().try_clone()?,
+                None => return Err(io::Error::other("journeys export already finished")),
+            };
+            let out = BufWriter::new(file);
             let schema = df.schema();
             state.writer = Some(match self.format {
                 Format::Parquet => Writer::Parquet(Box::new(
@@ -139,7 +150,8 @@ impl JourneySink {
             .lock()
             .map_err(|_| io::Error::other("journeys export: poisoned lock"))?;
         if let Some(e) = state.error.take() {
-            let _ = fs::remove_file(&self.tmp);
+            state.writer = None;
+            state.output = None; // removes the temp file
             return Err(e);
         }
         if state.writer.is_none() {
@@ -156,14 +168,19 @@ impl JourneySink {
             Some(Writer::Csv(mut w)) => w.finish().map_err(io::Error::other)?,
             None => {}
         }
-        File::open(&self.tmp)?.sync_all()?;
-        fs::rename(&self.tmp, &self.path)?;
+        match state.output.take() {
+            Some(o) => o.commit()?,
+            None => return Err(io::Error::other("journeys export already finished")),
+        }
         Ok(state.rows)
     }
 
     /// Removes the temp file (after an error elsewhere).
     pub fn discard(&self) {
-        let _ = fs::remove_file(&self.tmp);
+        if let Ok(mut state) = self.state.lock() {
+            state.writer = None;
+            state.output = None;
+        }
     }
 
     /// The export columns for joined rows.

@@ -1,17 +1,19 @@
 //! Writing frames to files, atomically: a temp file in the target's
 //! directory, flushed and synced, then renamed over the target. A cron job
 //! killed mid-write leaves the old file (or none), never half a Parquet file.
+//! [`target`] decides what "the target" is (and refuses what it must not
+//! replace).
 
 pub mod events;
 pub mod journeys;
 pub mod prometheus;
+pub mod target;
 
 use crate::report::sanitize::csv_cell;
 use polars::prelude::*;
 use polars_io::prelude::{CsvWriter, ParquetCompression, ParquetWriter, SerWriter};
-use std::fs::{self, File};
-use std::io::{self, BufWriter, Write};
-use std::path::{Path, PathBuf};
+use std::io;
+pub use target::{Target, write_to};
 
 /// A file format mtastat exports frames in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -22,9 +24,9 @@ pub enum Format {
     Parquet,
 }
 
-/// Writes `df` to `path` in `format`, atomically.
-pub fn write_frame(df: &DataFrame, path: &Path, format: Format) -> io::Result<()> {
-    write_atomic(path, |w| match format {
+/// Writes `df` to `target` in `format`, atomically when it is a file.
+pub fn write_frame(df: &DataFrame, target: &Target, format: Format) -> io::Result<()> {
+    write_to(target, |w| match format {
         Format::Csv => {
             let mut safe = neutralised(df).map_err(io::Error::other)?;
             CsvWriter::new(w)
@@ -61,69 +63,10 @@ fn neutralised(df: &DataFrame) -> PolarsResult<DataFrame> {
     DataFrame::new(df.height(), columns)
 }
 
-/// Runs `write` against a temp file next to `path`, then renames it into place.
-pub fn write_atomic<F>(path: &Path, write: F) -> io::Result<()>
-where
-    F: FnOnce(&mut BufWriter<&mut File>) -> io::Result<()>,
-{
-    let tmp = temp_path(path);
-    let result = (|| {
-        let mut file = File::create(&tmp)?;
-        {
-            let mut w = BufWriter::new(&mut file);
-            write(&mut w)?;
-            w.flush()?;
-        }
-        file.sync_all()?;
-        fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    result
-}
-
-pub(crate) fn temp_path(path: &Path) -> PathBuf {
-    let name = path
-        .file_name()
-        .map_or_else(|| "export".into(), |n| n.to_string_lossy().into_owned());
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty());
-    let tmp = format!(".{name}.mtastat-{}.tmp", std::process::id());
-    match dir {
-        Some(d) => d.join(tmp),
-        None => PathBuf::from(tmp),
-    }
-}
-
-/// True when `output` names the same file as `input` (so exporting would
-/// overwrite a log being read).
-pub fn same_file(output: &Path, input: &Path) -> bool {
-    match (fs::canonicalize(output), fs::canonicalize(input)) {
-        (Ok(a), Ok(b)) => a == b,
-        _ => false,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn atomic_write_replaces_and_cleans_up() {
-        let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("out.txt");
-        fs::write(&p, "old").unwrap();
-        let err = write_atomic(&p, |_| Err(io::Error::other("boom")));
-        assert!(err.is_err());
-        assert_eq!(fs::read_to_string(&p).unwrap(), "old");
-        assert_eq!(
-            fs::read_dir(dir.path()).unwrap().count(),
-            1,
-            "temp file removed"
-        );
-        write_atomic(&p, |w| w.write_all(b"new")).unwrap();
-        assert_eq!(fs::read_to_string(&p).unwrap(), "new");
-    }
+    use std::fs;
 
     #[test]
     fn csv_cells_are_neutralised() {
@@ -137,7 +80,7 @@ mod tests {
         .unwrap();
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("x.csv");
-        write_frame(&df, &p, Format::Csv).unwrap();
+        write_frame(&df, &Target::File(p.clone()), Format::Csv).unwrap();
         let text = fs::read_to_string(&p).unwrap();
         assert!(text.contains("'=cmd"), "{text}");
         assert!(text.contains("gmail.com,2"), "{text}");

@@ -7,13 +7,12 @@
 //! severities — bounded sets that mtastat names itself — never addresses,
 //! domains or reply texts, so the series count cannot grow with the log.
 
-use super::write_atomic;
+use super::{Target, write_to};
 use crate::aggregate::batch::NO_SUBJECT;
 use crate::report::Report;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::io::{self, Write as _};
-use std::path::Path;
 
 /// A label value with `\`, `"` and newlines escaped as the format requires.
 fn label(s: &str) -> String {
@@ -157,9 +156,14 @@ pub fn render(report: &Report, now: i64, last_log_time: Option<i64>) -> String {
 }
 
 /// Writes the metrics to `path`, atomically.
-pub fn write(report: &Report, now: i64, last_log_time: Option<i64>, path: &Path) -> io::Result<()> {
+pub fn write(
+    report: &Report,
+    now: i64,
+    last_log_time: Option<i64>,
+    target: &Target,
+) -> io::Result<()> {
     let text = render(report, now, last_log_time);
-    write_atomic(path, |w| w.write_all(text.as_bytes()))
+    write_to(target, |w| w.write_all(text.as_bytes()))
 }
 
 #[cfg(test)]
