@@ -35,6 +35,7 @@ pub mod export;
 pub mod filter;
 #[doc(hidden)]
 pub mod fuzz;
+pub mod hashing;
 pub mod input;
 pub mod journey;
 pub mod parse;

@@ -87,7 +87,7 @@ const CATEGORY_MEMO: usize = 1 << 16;
 /// full: no allocation per line once warm.
 #[derive(Debug)]
 struct BytesMemo<V> {
-    index: HashMap<u64, (u32, u32, V), foldhash::fast::FixedState>,
+    index: HashMap<u64, (u32, u32, V), crate::hashing::Seeded>,
     arena: Vec<u8>,
 }
 
@@ -106,7 +106,7 @@ impl<V: Copy> BytesMemo<V> {
 
     fn hash(key: &[u8]) -> u64 {
         use std::hash::BuildHasher;
-        foldhash::fast::FixedState::default().hash_one(key)
+        crate::hashing::Seeded.hash_one(key)
     }
 
     fn get(&self, key: &[u8]) -> Option<V> {
@@ -143,7 +143,7 @@ pub struct Worker {
     /// What this worker has accumulated.
     pub batch: Batch,
     cache: Cache,
-    categories: HashMap<CategoryKey, (Category, Blocklist), foldhash::fast::FixedState>,
+    categories: HashMap<CategoryKey, (Category, Blocklist), crate::hashing::Seeded>,
     masks: BytesMemo<u32>,
     /// Raw recipient domain, relay and local flag → provider and domain id:
     /// lowercasing, the provider lookups and interning, once per pair.

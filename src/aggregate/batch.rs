@@ -19,7 +19,7 @@ use crate::parse::reject::RejectKind;
 use hashbrown::{HashMap, HashSet};
 use std::hash::BuildHasher;
 
-type Fast = foldhash::fast::FixedState;
+type Fast = crate::hashing::Seeded;
 
 /// At most this many distinct domains are kept per batch; the rest are
 /// counted under [`OVERFLOW_DOMAIN`] (never dropped).

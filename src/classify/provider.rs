@@ -30,9 +30,9 @@ pub struct ProviderInfo {
 #[derive(Clone, Debug)]
 pub struct ProviderMap {
     infos: Vec<ProviderInfo>,
-    domains: HashMap<Box<[u8]>, ProviderId, foldhash::fast::FixedState>,
-    domain_suffixes: HashMap<Box<[u8]>, ProviderId, foldhash::fast::FixedState>,
-    hosts: HashMap<Box<[u8]>, ProviderId, foldhash::fast::FixedState>,
+    domains: HashMap<Box<[u8]>, ProviderId, crate::hashing::Seeded>,
+    domain_suffixes: HashMap<Box<[u8]>, ProviderId, crate::hashing::Seeded>,
+    hosts: HashMap<Box<[u8]>, ProviderId, crate::hashing::Seeded>,
     local: ProviderId,
     other: ProviderId,
 }
@@ -179,7 +179,7 @@ impl ProviderMap {
 /// Looks `name` and each parent domain of it up in `table`.
 #[inline]
 fn suffix_lookup(
-    table: &HashMap<Box<[u8]>, ProviderId, foldhash::fast::FixedState>,
+    table: &HashMap<Box<[u8]>, ProviderId, crate::hashing::Seeded>,
     name: &[u8],
 ) -> Option<ProviderId> {
     let name = name.strip_suffix(b".").unwrap_or(name);

@@ -485,20 +485,26 @@ fn cut_blocks<R: Read>(
         buf.append(&mut carry);
         let start = buf.len();
         buf.resize(start + BLOCK, 0);
-        let n = match read_full(&mut reader, &mut buf[start..]) {
-            Ok(n) => n,
-            Err(e) => {
-                buf.truncate(start);
-                if let Some((sample, len)) = skipping.take() {
-                    let _ = tx.send(Block::Overlong { sample, len });
-                } else if !buf.is_empty() {
-                    let _ = tx.send(Block::Lines(buf));
-                }
-                let _ = tx.send(Block::Failed(e));
-                return;
-            }
-        };
+        let (n, failed) = read_some(&mut reader, &mut buf[start..]);
         buf.truncate(start + n);
+        if let Some(e) = failed {
+            // Everything decoded before the damage is scanned (a truncated
+            // .gz loses only its unreadable tail), then the error is said.
+            if let Some((sample, mut len)) = skipping.take() {
+                let rest = match memchr::memchr(b'\n', &buf) {
+                    Some(nl) => buf.split_off(nl + 1),
+                    None => Vec::new(),
+                };
+                len += buf.len() as u64;
+                let _ = tx.send(Block::Overlong { sample, len });
+                buf = rest;
+            }
+            if !buf.is_empty() {
+                let _ = tx.send(Block::Lines(buf));
+            }
+            let _ = tx.send(Block::Failed(e));
+            return;
+        }
         let eof = n == 0;
         if let Some((sample, len)) = skipping.as_mut() {
             // Drop bytes up to the overlong line's end.
@@ -552,16 +558,25 @@ fn cut_blocks<R: Read>(
 
 /// Reads until `buf` is full or the reader is at its end.
 pub(crate) fn read_full<R: Read>(r: &mut R, buf: &mut [u8]) -> io::Result<usize> {
+    match read_some(r, buf) {
+        (_, Some(e)) => Err(e),
+        (n, None) => Ok(n),
+    }
+}
+
+/// Reads until `buf` is full or the end; returns the bytes read, and the
+/// error that stopped it early (the bytes before it are kept).
+fn read_some<R: Read>(r: &mut R, buf: &mut [u8]) -> (usize, Option<io::Error>) {
     let mut filled = 0;
     while filled < buf.len() {
         match r.read(&mut buf[filled..]) {
             Ok(0) => break,
             Ok(n) => filled += n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
+            Err(e) => return (filled, Some(e)),
         }
     }
-    Ok(filled)
+    (filled, None)
 }
 
 #[cfg(test)]

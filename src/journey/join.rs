@@ -68,7 +68,7 @@ fn cut(
     // Per message: removed, newest time, followed by another message of
     // the same queue id.
     let mut groups: Vec<(bool, i64, bool)> = Vec::new();
-    let mut current: hashbrown::HashMap<u64, (u32, u8), foldhash::fast::FixedState> =
+    let mut current: hashbrown::HashMap<u64, (u32, u8), crate::hashing::Seeded> =
         hashbrown::HashMap::with_capacity_and_hasher(n / 3, Default::default());
     let (client, arrive, remove) = (Kind::Client as u8, Kind::Arrive as u8, Kind::Remove as u8);
     for &i in &order {
