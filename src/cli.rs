@@ -185,20 +185,20 @@ pub struct Common {
 
     /// A finding also needs this share of the provider's attempts (0.02 or
     /// 2%), or --dominance [default: 2%].
-    #[arg(long, value_name = "SHARE")]
+    #[arg(long, value_name = "SHARE", allow_negative_numbers = true)]
     pub min_share: Option<String>,
 
     /// Or this share of the provider's failures, instead of --min-share
     /// [default: 50%].
-    #[arg(long, value_name = "SHARE")]
+    #[arg(long, value_name = "SHARE", allow_negative_numbers = true)]
     pub dominance: Option<String>,
 
     /// Share of attempts for a warning [default: 5%].
-    #[arg(long, value_name = "SHARE")]
+    #[arg(long, value_name = "SHARE", allow_negative_numbers = true)]
     pub warning_share: Option<String>,
 
     /// Share of attempts for a critical finding [default: 25%].
-    #[arg(long, value_name = "SHARE")]
+    #[arg(long, value_name = "SHARE", allow_negative_numbers = true)]
     pub critical_share: Option<String>,
 
     /// Year for syslog timestamps that have none (default: from each file's mtime).
@@ -208,7 +208,8 @@ pub struct Common {
     /// Time zone of log timestamps written without one (syslog's
     /// `Nov 22 12:39:02`, Exim's without log_timezone), of --since/--until
     /// times without one, and of the report: an IANA name (Europe/Berlin),
-    /// UTC, local, or an offset (+01:00) [default: the system's zone, TZ].
+    /// UTC, local, an offset (+01:00), or a POSIX TZ string read as TZ reads
+    /// it (UTC+5 is five hours west of UTC) [default: the system's zone, TZ].
     #[arg(long, value_name = "ZONE", allow_hyphen_values = true)]
     pub tz: Option<String>,
 
@@ -216,9 +217,10 @@ pub struct Common {
     #[arg(long)]
     pub utc: bool,
 
-    /// Worker threads (default: all cores, or RAYON_NUM_THREADS).
-    #[arg(long, short = 'j', value_name = "N")]
-    pub threads: Option<usize>,
+    /// Worker threads, 1 to 1024 (default: all cores, or RAYON_NUM_THREADS).
+    #[arg(long, short = 'j', value_name = "N",
+          value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub threads: Option<u16>,
 
     /// When to use colour in the terminal report.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]

@@ -143,7 +143,10 @@ fn parse_date_time(s: &str, zone: Zone) -> Option<UnixSeconds> {
     let year: i32 = s.get(0..4)?.parse().ok()?;
     let month: u32 = s.get(5..7)?.parse().ok()?;
     let day: u32 = s.get(8..10)?.parse().ok()?;
-    if !(1..=12).contains(&month) || !(1..=31).contains(&day) {
+    if !(1..=12).contains(&month)
+        || day < 1
+        || day > crate::parse::timestamp::days_in_month(year, month)
+    {
         return None;
     }
     let date = days_from_civil(year, month, day) * 86_400;
@@ -229,6 +232,9 @@ mod tests {
             "soon",
             "25:00",
             "2026-13-01",
+            "2026-02-30",
+            "2026-02-29 10:00",
+            "2026-04-31",
             "12:61",
             "1y",
             "-1h",

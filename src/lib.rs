@@ -330,7 +330,7 @@ pub fn provider_ids(names: &[String], providers: &ProviderMap) -> Result<Vec<u16
 pub fn thresholds_from(common: &Common) -> Result<Thresholds, Error> {
     let mut t = Thresholds::default();
     if let Some(path) = &common.config {
-        let text = std::fs::read_to_string(path)
+        let text = input::read_small_file(path)
             .map_err(|e| Error::Usage(format!("{}: cannot read config: {e}", path.display())))?;
         t.apply_config(&text)
             .map_err(|e| Error::Usage(format!("{}: {e}", path.display())))?;
@@ -346,8 +346,11 @@ pub fn thresholds_from(common: &Common) -> Result<Thresholds, Error> {
     ];
     for (key, value) in shares {
         if let Some(v) = value {
-            t.set(key, v)
-                .map_err(|e| Error::Usage(format!("--{}: {e}", key.replace('_', "-"))))?;
+            t.set(key, v).map_err(|e| {
+                // The message names the config key; the flag is named instead.
+                let e = e.strip_prefix(&format!("{key}: ")).unwrap_or(&e);
+                Error::Usage(format!("--{}: {e}", key.replace('_', "-")))
+            })?;
         }
     }
     Ok(t)
@@ -400,8 +403,12 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome, Error> {
         Some(Command::Compare(c)) => (&c.files, &c.common),
         Some(Command::Summary(c)) => (&c.files, &c.common),
         Some(Command::Completions { shell }) => {
+            // clap_complete panics when its writer fails (a closed pipe, a
+            // full disk): it writes to memory, and the error is ours to say.
             let mut cmd = <Args as clap::CommandFactory>::command();
-            clap_complete::generate(*shell, &mut cmd, "mtastat", out);
+            let mut script = Vec::new();
+            clap_complete::generate(*shell, &mut cmd, "mtastat", &mut script);
+            out.write_all(&script).map_err(Error::Output)?;
             return Ok(Outcome::default());
         }
         Some(Command::Man) => {
@@ -433,18 +440,18 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome, Error> {
         }
         _ => None,
     };
-    if let Some(n) = common.threads {
-        // A pool that exists already (tests calling run twice) is harmless;
-        // one the system will not give (a process limit) is said in one line.
-        if let Err(e) = rayon::ThreadPoolBuilder::new()
-            .num_threads(n.max(1))
-            .build_global()
-            && rayon::current_num_threads() != n.max(1)
-        {
-            return Err(Error::Usage(format!(
-                "-j {n}: cannot start the threads: {e}"
-            )));
-        }
+    // The pool is built here, not lazily: a pool the system will not give
+    // (a process or thread limit) is then one line and exit 2, where rayon's
+    // lazy start panics.
+    let threads = common.threads.map_or(0, usize::from);
+    if let Err(e) = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build_global()
+    {
+        return Err(Error::Usage(match common.threads {
+            Some(n) => format!("-j {n}: cannot start {n} threads: {e}"),
+            None => format!("cannot start the worker threads: {e}"),
+        }));
     }
     let named: Vec<Source> = files.iter().map(|p| Source::from_arg(p)).collect();
     if common.no_journeys && args.journeys.is_some() {

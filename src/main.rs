@@ -19,7 +19,21 @@ fn usage_error(e: &clap::Error) -> String {
     let text = e.to_string();
     let first = text.lines().next().unwrap_or("invalid arguments");
     let mut line = first.strip_prefix("error: ").unwrap_or(first).to_string();
-    if let Some(ContextValue::Strings(valid)) = e.get(ContextKind::ValidValue) {
+    if line.ends_with(':') {
+        // "the following required arguments were not provided:" lists them
+        // on the lines below, indented.
+        let listed: Vec<&str> = text
+            .lines()
+            .skip(1)
+            .take_while(|l| l.starts_with("  "))
+            .map(str::trim)
+            .collect();
+        line.push(' ');
+        line.push_str(&listed.join(", "));
+    }
+    if let Some(ContextValue::Strings(valid)) = e.get(ContextKind::ValidValue)
+        && !valid.is_empty()
+    {
         line.push_str(&format!(" (possible values: {})", valid.join(", ")));
     }
     line.push_str("; see mtastat --help");
@@ -33,7 +47,33 @@ fn say(message: &str) {
     eprintln!("mtastat: {}", terminal(message));
 }
 
+/// False when the report has nowhere to go because stdout was closed
+/// (`mtastat … >&-`). Rust's runtime reopens a closed descriptor 1 on
+/// /dev/null before `main` (so no file we open can take its place), which
+/// would make the report vanish with exit 0. It opens it read-write, which a
+/// shell's `> /dev/null` never does: that is how the two are told apart.
+fn stdout_is_open() -> bool {
+    // SAFETY: fstat and fcntl only read the descriptor's state.
+    unsafe {
+        let mut st: libc::stat = std::mem::zeroed();
+        if libc::fstat(libc::STDOUT_FILENO, &mut st) != 0 {
+            return false;
+        }
+        let flags = libc::fcntl(libc::STDOUT_FILENO, libc::F_GETFL);
+        let dev_null = (st.st_mode & libc::S_IFMT) == libc::S_IFCHR
+            && libc::major(st.st_rdev) == 1
+            && libc::minor(st.st_rdev) == 3;
+        !(dev_null && flags != -1 && (flags & libc::O_ACCMODE) == libc::O_RDWR)
+    }
+}
+
 fn main() -> ExitCode {
+    if !stdout_is_open() {
+        say(
+            "standard output is closed: nowhere to write the report (redirect it, e.g. > /dev/null)",
+        );
+        return ExitCode::from(2);
+    }
     let args = match Args::try_parse() {
         Ok(args) => args,
         Err(e) if !e.use_stderr() => e.exit(), // --help, --version

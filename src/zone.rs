@@ -45,7 +45,8 @@ impl Zone {
     }
 
     /// Parses `--tz`: `UTC`, `local`, an IANA name (`Europe/Berlin`) or a
-    /// fixed offset (`+01:00`, `-0500`, `UTC+2`).
+    /// fixed offset (`+01:00`, `-0500`), or a POSIX TZ string (`UTC+2`,
+    /// `EST5EDT,M3.2.0,M11.1.0`), read as `TZ=` reads it.
     pub fn parse(spec: &str) -> Result<Zone, String> {
         let s = spec.trim();
         if s.eq_ignore_ascii_case("utc") || s == "Z" || s.eq_ignore_ascii_case("gmt") {
@@ -54,12 +55,8 @@ impl Zone {
         if s.eq_ignore_ascii_case("local") {
             return Ok(Zone::system());
         }
-        let offset = s
-            .strip_prefix("UTC")
-            .or_else(|| s.strip_prefix("GMT"))
-            .unwrap_or(s);
-        if offset.starts_with(['+', '-']) {
-            return fixed_offset(offset)
+        if s.starts_with(['+', '-']) {
+            return fixed_offset(s)
                 .map(|secs| {
                     if secs == 0 {
                         Zone::UTC
@@ -70,6 +67,16 @@ impl Zone {
                 .ok_or_else(|| {
                     format!("{spec:?} is not an offset (use +HH:MM, -HHMM or +H, up to ±18 hours)")
                 });
+        }
+        // A POSIX TZ string (`UTC+5`, `EST5EDT,M3.2.0,M11.1.0`) means what it
+        // means in TZ=…: the offset is hours *west* of UTC, so `UTC+5` is
+        // UTC−05:00, and `--tz X` always agrees with `TZ=X`.
+        if s.starts_with(|c: char| c.is_ascii_alphabetic() || c == '<')
+            && s.contains(|c: char| c.is_ascii_digit())
+            && !s.contains('/')
+            && let Ok(tz) = TimeZone::posix(s)
+        {
+            return Ok(Zone::from_rules(tz, s.to_string()));
         }
         match TimeZone::get(s) {
             Ok(tz) => Ok(Zone::from_rules(tz, s.to_string())),
@@ -268,7 +275,9 @@ mod tests {
         for (spec, secs) in [
             ("-0500", -18_000),
             ("+5", 18_000),
-            ("UTC+2", 7_200),
+            ("UTC+2", -7_200), // POSIX, as TZ=UTC+2 reads it: west of UTC
+            ("UTC-3", 10_800),
+            ("EST5", -18_000),
             ("+05:30", 19_800),
             ("-9:30", -34_200),
             ("+1800", 64_800),
@@ -286,6 +295,18 @@ mod tests {
         ] {
             assert!(Zone::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    /// `--tz X` and `TZ=X` must agree: they differed by 10 hours for UTC+5.
+    #[test]
+    fn posix_strings_read_as_tz_reads_them() {
+        let posix = Zone::parse("EST5EDT,M3.2.0,M11.1.0").unwrap();
+        assert_eq!(posix.offset_at(at(2026, 1, 15, 12, 0)), -18_000);
+        assert_eq!(posix.offset_at(at(2026, 7, 15, 12, 0)), -14_400);
+        let tz = TimeZone::posix("UTC+5").unwrap();
+        let offset = tz.to_offset(jiff::Timestamp::UNIX_EPOCH).seconds();
+        assert_eq!(Zone::parse("UTC+5").unwrap().offset_at(0), offset);
+        assert_eq!(offset, -18_000);
     }
 
     #[test]

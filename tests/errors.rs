@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{mtastat, testdata};
+use common::{json_with, mtastat, testdata};
 use serde_json::Value;
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
@@ -129,4 +129,155 @@ fn escape_sequences_in_file_names_are_escaped_on_stderr() {
     }
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("mail.log\\x1b]0;pwned\\x07\\x1b[2J"), "{err}");
+}
+
+/// Issue 14, the smaller items: no panic (exit 101) from any argument or
+/// output, and one clear line for each refusal.
+#[test]
+fn completions_to_a_closed_pipe_or_a_full_disk_do_not_panic() {
+    let bin = assert_cmd::cargo::cargo_bin("mtastat");
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "'{}' completions bash | head -1; echo \"${{PIPESTATUS:-}}\"",
+            bin.display()
+        ))
+        .output()
+        .unwrap();
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("panicked"));
+    let full = std::process::Command::new(&bin)
+        .args(["completions", "zsh"])
+        .stdout(fs::File::options().write(true).open("/dev/full").unwrap())
+        .output()
+        .unwrap();
+    assert_eq!(full.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&full.stderr);
+    assert!(
+        err.contains("No space left") && !err.contains("panicked"),
+        "{err}"
+    );
+    let err = one_line_exit_2(&["completions"]);
+    assert!(
+        err.contains("<SHELL>"),
+        "the missing argument is named: {err}"
+    );
+}
+
+#[test]
+fn threads_are_bounded_and_negative_shares_are_explained() {
+    let log = testdata("postfix/mail.log");
+    let log = log.to_str().unwrap();
+    let err = one_line_exit_2(&["-j", "100000", log]);
+    assert!(err.contains("1..=1024"), "{err}");
+    let err = one_line_exit_2(&["--min-share", "-0.5", log]);
+    assert!(
+        err.contains("--min-share") && err.contains("\"-0.5\" is not a share"),
+        "{err}"
+    );
+    assert!(!err.contains("min_share"), "{err}");
+}
+
+#[test]
+fn a_closed_stdout_is_an_error_not_a_lost_report() {
+    let bin = assert_cmd::cargo::cargo_bin("mtastat");
+    let log = testdata("postfix/mail.log");
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!("'{}' '{}' >&-", bin.display(), log.display()))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("standard output is closed"));
+    // /dev/null is a place to write to.
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "'{}' '{}' > /dev/null",
+            bin.display(),
+            log.display()
+        ))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+}
+
+#[test]
+fn settings_files_are_capped() {
+    let log = testdata("postfix/mail.log");
+    let log = log.to_str().unwrap();
+    let err = one_line_exit_2(&["--config", "/dev/zero", log]);
+    assert!(err.contains("larger than 1 MiB"), "{err}");
+    let err = one_line_exit_2(&["--providers", "/dev/zero", log]);
+    assert!(err.contains("larger than 1 MiB"), "{err}");
+}
+
+#[test]
+fn a_provider_name_cannot_carry_escape_sequences() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("providers.toml");
+    fs::write(
+        &file,
+        "[[provider]]\nid = \"google\"\nname = \"Google\\u001b[2J\\nfake line\"\n",
+    )
+    .unwrap();
+    let log = testdata("postfix/mail.log");
+    let err = one_line_exit_2(&["--providers", file.to_str().unwrap(), log.to_str().unwrap()]);
+    assert!(err.contains("control or invisible"), "{err}");
+    assert!(!err.contains('\x1b'));
+}
+
+#[test]
+fn dates_that_do_not_exist_are_not_taken_as_march() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("mail.log");
+    fs::write(
+        &log,
+        "Feb 29 10:00:00 mx1 postfix/qmgr[1]: ABCDEF1234: removed\n\
+         Feb 28 10:00:00 mx1 postfix/qmgr[1]: ABCDEF1235: removed\n",
+    )
+    .unwrap();
+    let out = mtastat()
+        .args(["--json", "--year", "2026"])
+        .arg(&log)
+        .output()
+        .unwrap();
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["unparsed_lines"], 1, "{r}");
+    assert_eq!(r["period"]["first"], "2026-02-28 10:00:00");
+    let err = one_line_exit_2(&["--since", "2026-02-30", log.to_str().unwrap()]);
+    assert!(err.contains("2026-02-30"), "{err}");
+}
+
+/// `--tz X` reads zone-less times as `TZ=X` does, POSIX strings included
+/// (`UTC+5` is five hours west: they differed by ten hours).
+#[test]
+fn tz_flag_and_tz_variable_agree() {
+    let log = testdata("postfix/mail.log");
+    for zone in ["UTC+5", "EST5EDT,M3.2.0,M11.1.0", "Europe/Berlin", "+05:30"] {
+        let flag = json_with(&["--tz", zone, "--utc"], &[&log]);
+        let out = mtastat()
+            .env("TZ", zone)
+            .args(["--json", "--utc"])
+            .arg(&log)
+            .output()
+            .unwrap();
+        if zone.starts_with('+') {
+            continue; // not a TZ value
+        }
+        let env: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(flag["period"], env["period"], "{zone}");
+    }
+}
+
+#[test]
+fn a_target_name_near_the_limit_still_exports() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join(format!("{}.csv", "s".repeat(240)));
+    mtastat()
+        .arg("--csv")
+        .arg(&csv)
+        .arg(testdata("postfix/mail.log"))
+        .assert()
+        .success();
+    assert!(fs::read_to_string(&csv).unwrap().starts_with("provider,"));
 }

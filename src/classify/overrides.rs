@@ -106,6 +106,13 @@ fn apply_entry(map: &mut ProviderMap, e: &Entry) -> Result<(), String> {
         KindName::Mailbox => Kind::Mailbox,
         KindName::Gateway => Kind::Gateway,
     });
+    if let Some(name) = &e.name
+        && (name.chars().count() > 80 || name.chars().any(crate::report::sanitize::needs_escape))
+    {
+        return Err(
+            "name must be at most 80 characters, without control or invisible characters".into(),
+        );
+    }
     let provider = map.upsert(id, e.name.as_deref(), kind)?;
     for (list, what) in [
         (&e.domains, Table::Domains),
@@ -141,7 +148,8 @@ pub enum Table {
 
 /// Reads and applies a provider file.
 pub fn load(map: &mut ProviderMap, path: &Path) -> Result<(), String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let text =
+        crate::input::read_small_file(path).map_err(|e| format!("{}: {e}", path.display()))?;
     apply(map, &text).map_err(|e| format!("{}: {e}", path.display()))
 }
 

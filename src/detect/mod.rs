@@ -122,7 +122,7 @@ impl Thresholds {
             let x = if pct { x / 100.0 } else { x };
             if !(0.0..=1.0).contains(&x) {
                 return Err(format!(
-                    "{key}: a share must be between 0 and 1 (or 0% and 100%)"
+                    "{key}: {v:?} is not a share: give a number from 0 to 1 (or 0% to 100%)"
                 ));
             }
             Ok(x)

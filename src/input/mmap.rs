@@ -25,8 +25,19 @@ const SIGBUS_MESSAGE: &[u8] = b"mtastat: an input file shrank while it was being
 (truncated, e.g. by logrotate copytruncate); nothing was reported. Run again, or read it \
 as a stream: mtastat - < FILE\n";
 
+/// Set by the first worker to fault: several can fault at once (each reads
+/// its own piece of the shrunk file), and the message is said once.
+static FAULTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 extern "C" fn on_sigbus(_: libc::c_int) {
-    // Only async-signal-safe calls: write(2) and _exit(2).
+    // Only async-signal-safe calls: an atomic swap, write(2) and _exit(2).
+    if FAULTED.swap(true, std::sync::atomic::Ordering::SeqCst) {
+        // Another thread is saying it and exiting; wait for that.
+        loop {
+            // SAFETY: pause(2) is async-signal-safe.
+            unsafe { libc::pause() };
+        }
+    }
     // SAFETY: the buffer is a static byte string; _exit never returns.
     unsafe {
         libc::write(

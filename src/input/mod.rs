@@ -557,6 +557,24 @@ fn cut_blocks<R: Read>(
 }
 
 /// Reads until `buf` is full or the reader is at its end.
+/// Largest settings file read (`--config`, `--providers`).
+pub const MAX_SETTINGS_FILE: u64 = 1 << 20;
+
+/// Reads a settings file of at most [`MAX_SETTINGS_FILE`] bytes as UTF-8:
+/// `--config /dev/zero` is an error, not the OOM killer.
+pub fn read_small_file(path: &Path) -> io::Result<String> {
+    let file = File::open(path)?;
+    let mut text = String::new();
+    file.take(MAX_SETTINGS_FILE + 1).read_to_string(&mut text)?;
+    if text.len() as u64 > MAX_SETTINGS_FILE {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            "larger than 1 MiB; not a settings file",
+        ));
+    }
+    Ok(text)
+}
+
 pub(crate) fn read_full<R: Read>(r: &mut R, buf: &mut [u8]) -> io::Result<usize> {
     match read_some(r, buf) {
         (_, Some(e)) => Err(e),

@@ -130,7 +130,22 @@ fn hms(s: &[u8], at: usize) -> Option<i64> {
 
 #[inline]
 fn valid_date(y: u32, mo: u32, d: u32) -> bool {
-    (1..=12).contains(&mo) && (1..=31).contains(&d) && (1900..=9999).contains(&y)
+    (1900..=9999).contains(&y)
+        && (1..=12).contains(&mo)
+        && d >= 1
+        && d <= days_in_month(y as i32, mo)
+}
+
+/// Days in `month` of `year` (Gregorian): a `Feb 29` of a common year, or an
+/// `Apr 31`, is not a date (it was read as the 1st of the next month).
+#[inline]
+pub fn days_in_month(year: i32, month: u32) -> u32 {
+    match month {
+        4 | 6 | 9 | 11 => 30,
+        2 if year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) => 29,
+        2 => 28,
+        _ => 31,
+    }
 }
 
 /// Month number from a three-letter English abbreviation.
@@ -187,6 +202,9 @@ fn rfc3164_wall(s: &[u8], hint: Clock) -> Option<(UnixSeconds, usize)> {
     }
     let secs = hms(s, i + 1)?;
     let year = hint.year_for(month);
+    if day > days_in_month(year, month) {
+        return None;
+    }
     let days = days_from_civil(year, month, day);
     Some((days * 86_400 + secs, i + 9))
 }
@@ -396,6 +414,18 @@ mod tests {
     use super::*;
 
     const HINT: Clock = TEST_HINT;
+
+    #[test]
+    fn days_that_do_not_exist_are_not_dates() {
+        let in_2026 = Clock::fixed(2026, Zone::UTC);
+        assert!(parse_rfc3164(b"Feb 29 12:00:00", in_2026).is_none());
+        assert!(parse_rfc3164(b"Apr 31 12:00:00", in_2026).is_none());
+        assert!(parse_rfc3164(b"Feb 28 12:00:00", in_2026).is_some());
+        assert!(parse_rfc3164(b"Feb 29 12:00:00", Clock::fixed(2028, Zone::UTC)).is_some());
+        assert!(parse_rfc3339(b"2026-02-30T00:00:00Z").is_none());
+        assert!(parse_rfc3339(b"2100-02-29T00:00:00Z").is_none());
+        assert!(parse_rfc3339(b"2000-02-29T00:00:00Z").is_some());
+    }
 
     #[test]
     fn civil_round_trip() {

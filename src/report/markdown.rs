@@ -21,6 +21,9 @@ const REPLIES: usize = 15;
 /// heading or a list.
 pub fn escape(s: &str) -> String {
     let clean = terminal(s);
+    if autolinks(&clean) {
+        return code_span(&clean);
+    }
     let mut out = String::with_capacity(clean.len() + 8);
     for (i, c) in clean.chars().enumerate() {
         match c {
@@ -41,6 +44,25 @@ pub fn escape(s: &str) -> String {
     out
 }
 
+/// True when GitHub would turn part of `s` into a link by itself (its
+/// autolink extension needs no markup: `https://…`, `www.…`, `a@b.example`,
+/// `mailto:`/`xmpp:`); escaping Markdown's characters does not stop that.
+fn autolinks(s: &str) -> bool {
+    let lower = s.to_ascii_lowercase();
+    ["://", "www.", "@", "mailto:", "xmpp:"]
+        .iter()
+        .any(|t| lower.contains(t))
+}
+
+/// `s` as a code span, where nothing is a link, emphasis or HTML: fenced by
+/// one backtick more than its longest run of them, `|` escaped (a table cell
+/// ends at a bare one even inside code).
+fn code_span(s: &str) -> String {
+    let longest = s.split(|c| c != '`').map(str::len).max().unwrap_or(0);
+    let fence = "`".repeat(longest + 1);
+    format!("{fence} {} {fence}", s.replace('|', "\\|"))
+}
+
 fn percent(x: f64) -> String {
     format!("{:.1}%", x * 100.0)
 }
@@ -52,7 +74,7 @@ pub fn render(report: &Report) -> String {
     let files: Vec<String> = report
         .files
         .iter()
-        .map(|f| format!("`{}`", escape(&f.path).replace('`', "'")))
+        .map(|f| code_span(&terminal(&f.path)))
         .collect();
     let _ = writeln!(
         o,
@@ -231,14 +253,31 @@ mod tests {
 
     #[test]
     fn log_text_cannot_format_or_inject() {
-        let s = escape("x | y <script>alert(1)</script> [a](http://e) ![i](x) `c` *b* \x1b[2J\n");
+        let s = escape("x | y <script>alert(1)</script> [a](e.html) ![i](x) `c` *b* \x1b[2J\n");
         assert!(!s.contains("<script>"));
         assert!(s.contains("\\|"));
-        assert!(s.contains("\\[a\\](http://e)"), "{s}");
+        assert!(s.contains("\\[a\\](e.html)"), "{s}");
         assert!(s.contains("\\!\\[i\\]"), "{s}");
         assert!(!s.contains('\x1b') && !s.contains('\n'));
         assert_eq!(escape("4.7.0"), "4.7.0");
         assert_eq!(escape("- a-b"), "\\- a-b");
         assert_eq!(escape("gmail"), "gmail");
+    }
+
+    /// GitHub links bare URLs, www. names and addresses by itself: such
+    /// text goes in a code span (issue 14).
+    #[test]
+    fn bare_links_are_code_spans() {
+        for text in [
+            "see https://evil.example/x for details",
+            "visit www.evil.example now",
+            "write to abuse@evil.example",
+        ] {
+            let s = escape(text);
+            assert!(s.starts_with("` ") && s.ends_with(" `"), "{s}");
+        }
+        let s = escape("a ``b`` https://x | y");
+        assert!(s.starts_with("``` ") && s.contains("\\|"), "{s}");
+        assert_eq!(escape("gmail.com"), "gmail.com");
     }
 }

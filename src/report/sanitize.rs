@@ -26,14 +26,27 @@ pub fn terminal(s: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
-fn needs_escape(c: char) -> bool {
+/// True for a character that must not reach a terminal as itself: controls
+/// (C0, C1), the invisible format characters that reorder, hide or smuggle
+/// text (bidi marks, embeddings, overrides and isolates, the Arabic letter
+/// mark, zero-width characters, line and paragraph separators, interlinear
+/// annotation, the tag block that hides ASCII), and U+FFFD, which marks
+/// bytes that were not UTF-8.
+pub fn needs_escape(c: char) -> bool {
     c.is_control()
         || matches!(c,
-            '\u{200b}'..='\u{200f}'   // zero-width, LRM/RLM
+            '\u{00ad}'                // soft hyphen (invisible)
+            | '\u{061c}'              // Arabic letter mark (bidi)
+            | '\u{180e}'              // Mongolian vowel separator (invisible)
+            | '\u{200b}'..='\u{200f}' // zero-width, LRM/RLM
+            | '\u{2028}' | '\u{2029}' // line and paragraph separators
             | '\u{202a}'..='\u{202e}' // bidi embeddings and overrides
-            | '\u{2066}'..='\u{2069}' // bidi isolates
+            | '\u{2060}'..='\u{2064}' // word joiner, invisible operators
+            | '\u{2066}'..='\u{206f}' // bidi isolates, deprecated format chars
             | '\u{feff}'              // BOM / zero-width no-break space
-            | '\u{fffd}') // replacement char: shows where bytes were invalid
+            | '\u{fff9}'..='\u{fffb}' // interlinear annotation
+            | '\u{fffd}'              // replacement char: shows where bytes were invalid
+            | '\u{e0000}'..='\u{e007f}') // tags: invisible copies of ASCII
 }
 
 /// OWASP CSV-injection guidance: a cell starting with `=`, `+`, `-`, `@`,
@@ -74,6 +87,11 @@ mod tests {
         assert_eq!(terminal("rtl\u{202e}gnp.exe"), "rtl\\u{202e}gnp.exe");
         assert_eq!(terminal("bad\u{fffd}"), "bad\\u{fffd}");
         assert_eq!(terminal("tab\there"), "tab\\x09here");
+        // Issue 14: these reached the terminal as themselves.
+        assert_eq!(terminal("a\u{061c}b"), "a\\u{061c}b");
+        assert_eq!(terminal("a\u{2028}b\u{2029}"), "a\\u{2028}b\\u{2029}");
+        assert_eq!(terminal("x\u{e0041}\u{e007f}"), "x\\u{e0041}\\u{e007f}");
+        assert_eq!(terminal("naïve café"), "naïve café");
     }
 
     #[test]
