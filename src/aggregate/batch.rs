@@ -1292,6 +1292,23 @@ impl Batch {
     pub fn finish(&mut self, unknown_provider: ProviderId, filter: &Filter) {
         self.flush_traffic();
         self.settle_journeys(filter, true);
+        self.settle_unjoined(unknown_provider, filter);
+        self.flush_events();
+        self.deferrals = HashMap::default();
+        self.sender_of = HashMap::default();
+    }
+
+    /// Counts the attempts still waiting for their sender and the expiries
+    /// still waiting for their deferral. In the running total (the left of
+    /// every merge, everything before the next batch) they are final: a
+    /// sender or a deferral is logged before the lines that need it, so
+    /// nothing later can complete them. Counting them after each merge keeps
+    /// the total's memory flat on input that never names a sender (a `grep
+    /// status=` excerpt, one delivery line repeated).
+    pub fn settle_unjoined(&mut self, unknown_provider: ProviderId, filter: &Filter) {
+        if self.pending.is_empty() && self.pending_expiries.is_empty() {
+            return;
+        }
         let pending = std::mem::take(&mut self.pending_expiries);
         let empty = self.domains.intern(b"");
         let reason = self
@@ -1313,9 +1330,6 @@ impl Batch {
             let rcpt = p.recipient.as_deref().unwrap_or_default();
             self.contribute(&p.attempt, p.sender.unwrap_or(unknown), rcpt, filter);
         }
-        self.flush_events();
-        self.deferrals = HashMap::default();
-        self.sender_of = HashMap::default();
     }
 }
 

@@ -355,12 +355,14 @@ fn scan_pieces<P: AsRef<[u8]> + Sync>(
     let runs: Vec<&[P]> = pieces.chunks(per_run).collect();
     let filter = ctx.filter;
     let mut running = std::mem::take(total);
+    let unknown = ctx.engine.providers.other();
     std::thread::scope(|scope| {
         let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Batch>>(1);
         let merger = scope.spawn(move || {
             for batches in rx {
                 for b in batches {
                     running = running.merge(b, filter);
+                    running.settle_unjoined(unknown, filter);
                 }
             }
             running

@@ -29,6 +29,13 @@ pub const SETTLE_ROWS: usize = 1 << 18;
 /// completed as it stands (Postfix's default queue lifetime is 5 days).
 pub const STALE_SECS: i64 = 7 * 86_400;
 
+/// Open rows (messages still in the queue, with their attempts) kept between
+/// joins. Past this the open groups are closed as they stand (pending), and
+/// counted in [`JourneyStats::cut_short`]: a queue of a million messages, or
+/// one message "retried" millions of times by a forged or repeated line,
+/// cannot grow the memory without bound.
+pub const OPEN_ROWS_CAP: usize = 1 << 20;
+
 /// Interned strings the journeys name, for the export.
 #[derive(Clone, Copy, Debug)]
 pub struct Names<'a> {
@@ -123,8 +130,20 @@ impl Journeys {
             (m, a) = (om, oa);
         }
         let closed = join::close(m, a, end, newest.saturating_sub(STALE_SECS))?;
-        self.open = (closed.open_messages.height() + closed.open_attempts.height() > 0)
-            .then_some((closed.open_messages, closed.open_attempts));
+        let (om, oa) = (closed.open_messages, closed.open_attempts);
+        if om.height() + oa.height() > OPEN_ROWS_CAP {
+            // Over the bound: close what is open as it stands, and say so.
+            let mut messages = std::collections::HashSet::new();
+            for f in [&om, &oa] {
+                messages.extend(f.column("msg")?.u64()?.into_no_null_iter());
+            }
+            self.stats.cut_short += messages.len() as u64;
+            let forced = join::close(om, oa, true, newest)?;
+            self.open = None;
+            self.fold_closed(&closed.journeys, names, filter)?;
+            return self.fold_closed(&forced.journeys, names, filter);
+        }
+        self.open = (om.height() + oa.height() > 0).then_some((om, oa));
         self.fold_closed(&closed.journeys, names, filter)
     }
 

@@ -304,6 +304,9 @@ pub struct JourneyStats {
     /// Messages that arrived but were never queued (the client went away
     /// or was refused after DATA): they have no journey.
     pub not_queued: u64,
+    /// Messages closed as pending before their end because the open
+    /// journeys passed [`super::OPEN_ROWS_CAP`] rows.
+    pub cut_short: u64,
     /// Per provider.
     pub by_provider: HashMap<ProviderId, DelayStats>,
     /// Per interned recipient domain (with its provider).

@@ -25,6 +25,9 @@ pub struct JourneyReport {
     pub not_queued: u64,
     /// Messages that left the queue without a logged attempt.
     pub messages_without_attempts: u64,
+    /// Messages closed as pending early: the open journeys passed their
+    /// bound (a huge queue, or a log repeating lines of one message).
+    pub cut_short: u64,
     /// All recipients.
     pub total: DelayRow,
     /// Per provider, most recipients first.
@@ -187,6 +190,7 @@ pub fn journey_report(b: &Batch, providers: &ProviderMap) -> JourneyReport {
         messages: st.messages,
         recipients: st.total.recipients(),
         not_queued: st.not_queued,
+        cut_short: st.cut_short,
         messages_without_attempts: st.messages_without_attempts,
         total: row("all".into(), None, &st.total),
         providers: rows,
@@ -344,6 +348,15 @@ pub fn render(o: &mut String, j: &JourneyReport, s: Style) {
                 thousands(j.not_queued),
                 thousands(j.messages_without_attempts)
             ))
+        );
+    }
+    if j.cut_short > 0 {
+        let _ = writeln!(
+            o,
+            "warning: {} message(s) still open were closed as pending early: more than {} open \
+             journey rows (a very large queue, or lines of one message repeated)",
+            thousands(j.cut_short),
+            thousands(crate::journey::OPEN_ROWS_CAP as u64)
         );
     }
     if let Some(e) = &j.error {

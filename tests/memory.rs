@@ -1,0 +1,72 @@
+//! Memory does not grow with the input (issue 14 item 8). Alone in its test
+//! binary: the peak RSS of waited-for children (getrusage) is per process,
+//! and other tests' children would blur it.
+
+mod common;
+
+use common::testdata;
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+/// A delivery line whose message never has a sender line in the input
+/// (`grep status=` excerpts; a forged line repeated).
+const LINE: &[u8] = b"Nov 22 10:00:03 mx1 postfix/smtp[1006]: 5B2C3D4E5F: to=<alice@gmail.com>, relay=gmail-smtp-in.l.google.com[142.250.1.27]:25, delay=0.9, delays=0.1/0/0/0.8, dsn=2.0.0, status=sent (250 2.0.0 OK 1700000000 x)\n";
+
+/// Runs `mtastat --json OPTIONS -` on `lines` copies of [`LINE`] fed through
+/// a pipe (no mapped file pages in the RSS); returns the report and the
+/// peak RSS (KiB) of all children waited for so far.
+fn run(options: &[&str], lines: usize) -> (serde_json::Value, i64) {
+    let bin = assert_cmd::cargo::cargo_bin("mtastat");
+    let mut child = Command::new(bin)
+        .env("TZ", "UTC")
+        .args(["--json", "--year", "2026"])
+        .args(options)
+        .arg("-")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let feeder = std::thread::spawn(move || {
+        let block = LINE.repeat(10_000);
+        for _ in 0..lines / 10_000 {
+            if stdin.write_all(&block).is_err() {
+                break;
+            }
+        }
+    });
+    let out = child.wait_with_output().unwrap();
+    feeder.join().unwrap();
+    assert!(out.status.success());
+    // SAFETY: getrusage fills the struct it is given.
+    let peak = unsafe {
+        let mut usage: libc::rusage = std::mem::zeroed();
+        libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage);
+        usage.ru_maxrss
+    };
+    (serde_json::from_slice(&out.stdout).unwrap(), peak)
+}
+
+#[test]
+fn memory_stays_flat_on_lines_that_never_join() {
+    assert!(testdata("postfix/mail.log").exists());
+    // Without journeys: attempts waiting for a sender were kept to the end
+    // (4.0 GiB on a 27 MB .gz of one line); now they are counted at once.
+    let (small, before) = run(&["--no-journeys"], 300_000);
+    let (big, after) = run(&["--no-journeys"], 2_400_000);
+    assert_eq!(small["attempts_sender_unknown"], 300_000);
+    assert_eq!(big["attempts_sender_unknown"], 2_400_000);
+    assert!(
+        after < before + before / 2,
+        "8x the input: peak RSS {before} KiB -> {after} KiB"
+    );
+    // With journeys: one message "retried" 2.4 M times passes the open
+    // journeys' bound; it is closed as pending early and said so.
+    let (with, _) = run(&[], 2_400_000);
+    assert_eq!(with["delivery_attempts"], 2_400_000);
+    assert!(
+        with["journeys"]["cut_short"].as_u64().unwrap() >= 1,
+        "{}",
+        with["journeys"]
+    );
+}
