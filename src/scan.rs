@@ -484,6 +484,14 @@ impl Worker {
         ctx.engine
             .masker
             .mask(&mut self.cache, reply, &mut self.scratch, &mut self.masked);
+        if self
+            .batch
+            .compact_reasons(1, crate::aggregate::batch::MAX_REASONS / 2)
+        {
+            // The memos name reason ids that changed.
+            self.masks.clear();
+            self.categories.clear();
+        }
         let r = self.batch.reasons.intern(&self.masked);
         self.masks.insert(reply, r);
         r

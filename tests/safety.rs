@@ -455,3 +455,55 @@ fn sigterm_removes_the_temp_files_and_the_next_run_removes_dead_ones() {
         "temp left after SIGTERM"
     );
 }
+
+/// Issue 14 item 9: 70 k deferrals with unique replies from one hostile MX,
+/// logged before a real incident, filled the reason table first come first
+/// kept, and every line of the incident's evidence read "(more distinct
+/// reasons than the table holds)". The heavy hitters now stay.
+#[test]
+fn a_flood_of_unique_replies_cannot_evict_an_incidents_evidence() {
+    use std::fmt::Write as _;
+    let dir = tempfile::tempdir().unwrap();
+    let mut text = String::with_capacity(20 << 20);
+    for i in 0..70_000u32 {
+        // Letters only: the masker keeps them (digits would be masked).
+        let noise: String = (0..10)
+            .map(|k| char::from(b'a' + ((i >> (k * 2)) % 26) as u8))
+            .collect();
+        let _ = writeln!(
+            text,
+            "Nov 22 10:{:02}:{:02} mx1 postfix/smtp[9]: A{i:09X}: to=<u@victim.example>, relay=mx.hostile.example[192.0.2.9]:25, delay=1, delays=0/0/0/1, dsn=4.0.0, status=deferred (host mx.hostile.example[192.0.2.9] said: 451 4.0.0 {noise} try later)",
+            (i / 60) % 60,
+            i % 60
+        );
+    }
+    for i in 0..300u32 {
+        let _ = writeln!(
+            text,
+            "Nov 22 11:{:02}:{:02} mx1 postfix/smtp[9]: B{i:09X}: to=<u{i}@gmail.com>, relay=gmail-smtp-in.l.google.com[142.250.1.27]:25, delay=1, delays=0/0/0/1, dsn=4.7.28, status=deferred (host gmail-smtp-in.l.google.com[142.250.1.27] said: 421-4.7.28 Our system has detected an unusual rate of unsolicited mail originating from your IP address)",
+            i / 60,
+            i % 60
+        );
+    }
+    let log = write_log(dir.path(), "mail.log", &text);
+    let r = common::json_with(&["--year", "2026"], &[&log]);
+    let google: Vec<&serde_json::Value> = r["reasons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|x| x["provider"] == "google")
+        .collect();
+    assert!(!google.is_empty());
+    for x in &google {
+        let reason = x["reason"].as_str().unwrap();
+        assert!(reason.contains("unusual rate"), "{reason}");
+    }
+    // Nothing lost: every attempt is still counted somewhere.
+    let total: u64 = r["reasons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["count"].as_u64().unwrap())
+        .sum();
+    assert_eq!(total, 70_300);
+}

@@ -125,6 +125,25 @@ impl Interner {
 }
 
 impl Interner {
+    /// Keeps the strings `keep` accepts (and the overflow label), in their
+    /// order, and drops the rest; returns the id map `old id → new id`, where
+    /// a dropped string maps to the overflow label's id.
+    pub fn compact(&mut self, keep: impl Fn(u32) -> bool) -> Vec<u32> {
+        let old = std::mem::take(&mut self.items);
+        self.map.clear();
+        let overflow = self.overflow;
+        old.iter()
+            .enumerate()
+            .map(|(id, s)| {
+                if keep(id as u32) {
+                    self.intern(s)
+                } else {
+                    self.intern(overflow)
+                }
+            })
+            .collect()
+    }
+
     /// Interns every string of `other`; returns the id map `other id → self id`.
     pub fn absorb(&mut self, other: &Interner) -> Vec<u32> {
         other.items.iter().map(|s| self.intern(s)).collect()
@@ -1049,6 +1068,12 @@ impl Batch {
             self.see_time(b);
         }
         let dom = self.domains.absorb(&right.domains);
+        // Both tables keep their heavy hitters when together they would
+        // not fit (the right's rows are flushed, its ids free to change).
+        if self.reasons.len() + right.reasons.len() >= MAX_REASONS {
+            self.compact_reasons(right.reasons.len(), MAX_REASONS / 2);
+            right.compact_reasons(self.reasons.len(), MAX_REASONS / 2 - 1);
+        }
         let rea = self.reasons.absorb(&right.reasons);
         let snd = self.senders.absorb(&right.senders);
         let rcp = self.recipients.absorb(&right.recipients);
@@ -1224,6 +1249,78 @@ impl Batch {
         }
         self.evict_old_messages();
         self
+    }
+
+    /// When the reason table is close to full, keeps the half of it that
+    /// counts the most attempts and folds the rest into [`OVERFLOW_REASON`], counts kept. First come
+    /// first kept let 70 k unique replies from one hostile MX, logged before
+    /// a real incident, turn all of that incident's evidence into the
+    /// overflow label; heavy hitters now stay. Returns true when it ran (the
+    /// caller's raw-reply memo then holds stale ids).
+    ///
+    /// `room`: the ids about to be added (1 for a line); the table keeps at
+    /// most `budget` reasons after.
+    pub fn compact_reasons(&mut self, room: usize, budget: usize) -> bool {
+        if self.reasons.len() + room < MAX_REASONS || self.reasons.len() <= budget {
+            return false;
+        }
+        // Rows still to be written name reason ids: out before they change.
+        self.flush_events();
+        let mut weight = vec![0u64; self.reasons.len()];
+        let mut add = |id: u32, n: u64| {
+            if let Some(w) = weight.get_mut(id as usize) {
+                *w = w.saturating_add(n);
+            }
+        };
+        for (k, s) in &self.reason_counts {
+            add(k.reason, s.count);
+        }
+        for ((_, _, r), n) in &self.notices {
+            add(*r, *n);
+        }
+        for (k, n) in &self.rejects {
+            add(k.reason, *n);
+        }
+        for d in self.deferrals.values() {
+            add(d.reason, 1);
+        }
+        // Attempts still waiting for their sender are attempts too.
+        for p in &self.pending {
+            if let Some(r) = p.attempt.reason {
+                add(r, 1);
+            }
+        }
+        let mut order: Vec<u32> = (0..weight.len() as u32).collect();
+        // Heaviest first; among equals the earlier (an incident's first
+        // replies are not displaced by later noise).
+        order.sort_by_key(|&id| (std::cmp::Reverse(weight[id as usize]), id));
+        let mut keep = vec![false; weight.len()];
+        for &id in order.iter().take(budget) {
+            keep[id as usize] = true;
+        }
+        let map = self
+            .reasons
+            .compact(|id| keep.get(id as usize).copied().unwrap_or(false));
+        let m = |id: u32| remap(&map, id);
+        for (mut k, s) in std::mem::take(&mut self.reason_counts) {
+            k.reason = m(k.reason);
+            add_reason(&mut self.reason_counts, k, s);
+        }
+        for ((svc, level, r), n) in std::mem::take(&mut self.notices) {
+            *self.notices.entry((svc, level, m(r))).or_insert(0) += n;
+        }
+        for (mut k, n) in std::mem::take(&mut self.rejects) {
+            k.reason = m(k.reason);
+            *self.rejects.entry(k).or_insert(0) += n;
+        }
+        for d in self.deferrals.values_mut() {
+            d.reason = m(d.reason);
+        }
+        for p in &mut self.pending {
+            p.attempt.reason = p.attempt.reason.map(m);
+        }
+        self.journeys.remap_reasons(&map);
+        true
     }
 
     /// A message left the queue: drop its sender and last deferral, so these

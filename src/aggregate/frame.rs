@@ -92,7 +92,9 @@ pub fn summary_frame(batch: &Batch, providers: &ProviderMap) -> PolarsResult<Dat
                     .id
                     .cmp(&providers.info(b.provider).id)
             })
-            .then_with(|| domain(a).cmp(&domain(b)))
+            // Bytes, not strings: UTF-8 sorts the same either way, and a
+            // conversion per comparison made a million domains 8x slower.
+            .then_with(|| batch.domains.get(a.domain).cmp(batch.domains.get(b.domain)))
             .then_with(|| a.status.cmp(&b.status))
             .then_with(|| a.dsn.cmp(&b.dsn))
             .then_with(|| a.class.cmp(&b.class))

@@ -211,6 +211,15 @@ pub struct Remaps<'a> {
     pub recipients: &'a [u32],
 }
 
+impl JourneyLog {
+    /// Renames reason ids (`map[old] = new`) after the reason table shrank.
+    pub fn remap_reasons(&mut self, map: &[u32]) {
+        for r in &mut self.attempts.reason {
+            *r = remap(map, *r);
+        }
+    }
+}
+
 fn remap(map: &[u32], id: u32) -> u32 {
     if id == NO_ID {
         NO_ID

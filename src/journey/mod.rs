@@ -73,6 +73,32 @@ impl Journeys {
         self.log.is_empty() && self.open.is_none() && self.stats.messages == 0
     }
 
+    /// Renames reason ids after the reason table was compacted
+    /// (`map[old] = new`), in the rows gathered and the open groups.
+    pub fn remap_reasons(&mut self, map: &[u32]) {
+        self.log.remap_reasons(map);
+        if let Some((_, attempts)) = &mut self.open {
+            let renamed = attempts.column("reason").and_then(|c| {
+                let ca = c.u32()?;
+                Ok(ca.apply_values(|id| {
+                    if id == crate::aggregate::batch::NO_ID {
+                        id
+                    } else {
+                        map.get(id as usize).copied().unwrap_or(id)
+                    }
+                }))
+            });
+            match renamed {
+                Ok(ca) => {
+                    if let Err(e) = attempts.with_column(ca.into_series().into()) {
+                        self.error = Some(format!("renaming reasons: {e}"));
+                    }
+                }
+                Err(e) => self.error = Some(format!("renaming reasons: {e}")),
+            }
+        }
+    }
+
     /// Takes a worker batch's rows (which come after these in the log).
     /// Joins run only on the running total, so a worker's batch has rows
     /// and nothing else.

@@ -3,7 +3,7 @@
 //! per recipient domain kept as [`Sketch`]es.
 
 use crate::classify::provider::ProviderId;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// How a recipient's journey ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -269,6 +269,9 @@ pub struct RecipientJourney {
     pub split: Option<[u32; 4]>,
 }
 
+/// Domains whose delay statistics are kept (between this and twice this).
+pub const DOMAIN_STATS: usize = 1 << 14;
+
 /// Messages and bytes, the way pflogsumm totals them: what came in
 /// (messages a client handed over: smtpd, pickup, Exim `<=`) and what was
 /// delivered (recipients × message size).
@@ -310,7 +313,11 @@ pub struct JourneyStats {
     /// Per provider.
     pub by_provider: HashMap<ProviderId, DelayStats>,
     /// Per interned recipient domain (with its provider).
+    /// Bounded: see [`JourneyStats::add`].
     pub by_domain: HashMap<u32, (ProviderId, DelayStats)>,
+    /// True once [`JourneyStats::by_domain`] dropped its quietest domains
+    /// (the busiest ones' rows are then counted from when they were kept).
+    pub domains_dropped: bool,
     /// All recipients.
     pub total: DelayStats,
 }
@@ -373,11 +380,29 @@ impl JourneyStats {
     pub fn add(&mut self, provider: ProviderId, domain: u32, j: &RecipientJourney) {
         self.total.add(j);
         self.by_provider.entry(provider).or_default().add(j);
+        if self.by_domain.len() >= 2 * DOMAIN_STATS {
+            self.keep_busiest_domains();
+        }
         self.by_domain
             .entry(domain)
             .or_insert_with(|| (provider, DelayStats::default()))
             .1
             .add(j);
+    }
+
+    /// Keeps the [`DOMAIN_STATS`] domains with the most recipients (the
+    /// report shows the busiest few). A million one-off domains cost 3 GiB
+    /// of delay statistics; the providers' and the total's stay exact.
+    fn keep_busiest_domains(&mut self) {
+        let mut counts: Vec<(u64, u32)> = self
+            .by_domain
+            .iter()
+            .map(|(d, (_, s))| (s.recipients(), *d))
+            .collect();
+        counts.sort_unstable_by(|a, b| b.cmp(a));
+        let keep: HashSet<u32> = counts.iter().take(DOMAIN_STATS).map(|(_, d)| *d).collect();
+        self.by_domain.retain(|d, _| keep.contains(d));
+        self.domains_dropped = true;
     }
 }
 
@@ -421,6 +446,31 @@ mod tests {
             );
         }
         assert_eq!(a.max(), *all.last().unwrap_or(&0));
+    }
+
+    /// A million one-off domains held 3 GiB of delay statistics: the busiest
+    /// stay, exact totals and providers too.
+    #[test]
+    fn domain_statistics_keep_the_busiest() {
+        let one = RecipientJourney {
+            disposition: Disposition::Delivered,
+            attempts: 1,
+            deferrals: 0,
+            time_ms: Some(1000),
+            split: None,
+        };
+        let mut st = JourneyStats::default();
+        for _ in 0..50 {
+            st.add(0, 7, &one);
+        }
+        for d in 100..(100 + 3 * DOMAIN_STATS as u32) {
+            st.add(0, d, &one);
+        }
+        assert!(st.by_domain.len() <= 2 * DOMAIN_STATS);
+        assert!(st.domains_dropped);
+        assert_eq!(st.by_domain[&7].1.recipients(), 50);
+        assert_eq!(st.total.recipients(), 50 + 3 * DOMAIN_STATS as u64);
+        assert_eq!(st.by_provider[&0].recipients(), st.total.recipients());
     }
 
     #[test]
