@@ -781,8 +781,8 @@ impl Targets {
         .collect()
     }
 
-    /// True when an export replaces a file (and so has a temp file).
-    fn any_file(&self) -> bool {
+    /// Every export's target, asked for or not.
+    fn all(&self) -> [&Option<export::Target>; 5] {
         [
             &self.csv,
             &self.parquet,
@@ -790,21 +790,20 @@ impl Targets {
             &self.prometheus,
             &self.journeys,
         ]
-        .into_iter()
-        .any(|t| matches!(t, Some(export::Target::File(_))))
+    }
+
+    /// True when an export replaces a file (and so has a temp file).
+    fn any_file(&self) -> bool {
+        self.all()
+            .into_iter()
+            .any(|t| matches!(t, Some(export::Target::File(_))))
     }
 
     /// True when an export writes to standard output.
     fn stdout_taken(&self) -> bool {
-        [
-            &self.csv,
-            &self.parquet,
-            &self.html,
-            &self.prometheus,
-            &self.journeys,
-        ]
-        .into_iter()
-        .any(|t| t == &Some(export::Target::Stdout))
+        self.all()
+            .into_iter()
+            .any(|t| t == &Some(export::Target::Stdout))
     }
 }
 
