@@ -558,6 +558,13 @@ impl Worker {
                 let provider = engine
                     .providers
                     .classify(&self.domain, &self.relay, d.local);
+                if self
+                    .batch
+                    .compact_domains(1, crate::aggregate::batch::MAX_DOMAINS / 2)
+                {
+                    // The memo names domain ids that changed.
+                    self.destinations.clear();
+                }
                 let domain = self.batch.domains.intern(&self.domain);
                 self.destinations.insert(&self.scratch, (provider, domain));
                 (provider, domain)

@@ -150,6 +150,18 @@ impl Interner {
     }
 }
 
+/// Which ids to keep: the `budget` heaviest; among equals the earlier (an
+/// incident's first lines are not displaced by later noise).
+fn heaviest(weight: &[u64], budget: usize) -> Vec<bool> {
+    let mut order: Vec<u32> = (0..weight.len() as u32).collect();
+    order.sort_unstable_by_key(|&id| (std::cmp::Reverse(weight[id as usize]), id));
+    let mut keep = vec![false; weight.len()];
+    for &id in order.iter().take(budget) {
+        keep[id as usize] = true;
+    }
+    keep
+}
+
 /// Maps an id through an [`Interner::absorb`] table.
 #[inline]
 fn remap(map: &[u32], id: u32) -> u32 {
@@ -1067,6 +1079,10 @@ impl Batch {
             self.see_time(a);
             self.see_time(b);
         }
+        if self.domains.len() + right.domains.len() >= MAX_DOMAINS {
+            self.compact_domains(right.domains.len(), MAX_DOMAINS / 2);
+            right.compact_domains(self.domains.len(), MAX_DOMAINS / 2 - 1);
+        }
         let dom = self.domains.absorb(&right.domains);
         // Both tables keep their heavy hitters when together they would
         // not fit (the right's rows are flushed, its ids free to change).
@@ -1290,14 +1306,7 @@ impl Batch {
                 add(r, 1);
             }
         }
-        let mut order: Vec<u32> = (0..weight.len() as u32).collect();
-        // Heaviest first; among equals the earlier (an incident's first
-        // replies are not displaced by later noise).
-        order.sort_by_key(|&id| (std::cmp::Reverse(weight[id as usize]), id));
-        let mut keep = vec![false; weight.len()];
-        for &id in order.iter().take(budget) {
-            keep[id as usize] = true;
-        }
+        let keep = heaviest(&weight, budget);
         let map = self
             .reasons
             .compact(|id| keep.get(id as usize).copied().unwrap_or(false));
@@ -1320,6 +1329,49 @@ impl Batch {
             p.attempt.reason = p.attempt.reason.map(m);
         }
         self.journeys.remap_reasons(&map);
+        true
+    }
+
+    /// [`Batch::compact_reasons`] for recipient domains: when the table is
+    /// close to full, keeps the half with the most attempts and folds the
+    /// rest into [`OVERFLOW_DOMAIN`], counts kept, so a million one-off
+    /// domains logged first cannot push the real ones out of the table.
+    pub fn compact_domains(&mut self, room: usize, budget: usize) -> bool {
+        if self.domains.len() + room < MAX_DOMAINS || self.domains.len() <= budget {
+            return false;
+        }
+        self.flush_events();
+        let mut weight = vec![0u64; self.domains.len()];
+        let mut add = |id: u32, n: u64| {
+            if let Some(w) = weight.get_mut(id as usize) {
+                *w = w.saturating_add(n);
+            }
+        };
+        for (k, n) in &self.summary {
+            add(k.domain, *n);
+        }
+        for d in self.deferrals.values() {
+            add(d.domain, 1);
+        }
+        for p in &self.pending {
+            add(p.attempt.domain, 1);
+        }
+        let keep = heaviest(&weight, budget);
+        let map = self
+            .domains
+            .compact(|id| keep.get(id as usize).copied().unwrap_or(false));
+        let m = |id: u32| remap(&map, id);
+        for (mut k, n) in std::mem::take(&mut self.summary) {
+            k.domain = m(k.domain);
+            *self.summary.entry(k).or_insert(0) += n;
+        }
+        for d in self.deferrals.values_mut() {
+            d.domain = m(d.domain);
+        }
+        for p in &mut self.pending {
+            p.attempt.domain = m(p.attempt.domain);
+        }
+        self.journeys.remap_domains(&map);
         true
     }
 

@@ -218,6 +218,13 @@ impl JourneyLog {
             *r = remap(map, *r);
         }
     }
+
+    /// Renames recipient-domain ids after the domain table shrank.
+    pub fn remap_domains(&mut self, map: &[u32]) {
+        for d in &mut self.attempts.domain {
+            *d = remap(map, *d);
+        }
+    }
 }
 
 fn remap(map: &[u32], id: u32) -> u32 {

@@ -77,25 +77,37 @@ impl Journeys {
     /// (`map[old] = new`), in the rows gathered and the open groups.
     pub fn remap_reasons(&mut self, map: &[u32]) {
         self.log.remap_reasons(map);
-        if let Some((_, attempts)) = &mut self.open {
-            let renamed = attempts.column("reason").and_then(|c| {
-                let ca = c.u32()?;
-                Ok(ca.apply_values(|id| {
-                    if id == crate::aggregate::batch::NO_ID {
-                        id
-                    } else {
-                        map.get(id as usize).copied().unwrap_or(id)
-                    }
-                }))
-            });
-            match renamed {
-                Ok(ca) => {
-                    if let Err(e) = attempts.with_column(ca.into_series().into()) {
-                        self.error = Some(format!("renaming reasons: {e}"));
-                    }
+        self.remap_open("reason", map);
+    }
+
+    /// Renames recipient-domain ids after the domain table was compacted,
+    /// in the rows, the open groups and the per-domain statistics.
+    pub fn remap_domains(&mut self, map: &[u32]) {
+        self.log.remap_domains(map);
+        self.remap_open("domain", map);
+        self.stats.remap_domains(map);
+    }
+
+    /// Renames the ids in the open attempts' column `name`.
+    fn remap_open(&mut self, name: &str, map: &[u32]) {
+        let Some((_, attempts)) = &mut self.open else {
+            return;
+        };
+        let renamed = attempts.column(name).and_then(|c| {
+            Ok(c.u32()?.apply_values(|id| {
+                if id == crate::aggregate::batch::NO_ID {
+                    id
+                } else {
+                    map.get(id as usize).copied().unwrap_or(id)
                 }
-                Err(e) => self.error = Some(format!("renaming reasons: {e}")),
-            }
+            }))
+        });
+        let done = renamed.and_then(|ca| {
+            attempts.with_column(ca.into_series().into())?;
+            Ok(())
+        });
+        if let Err(e) = done {
+            self.error = Some(format!("renaming {name} ids: {e}"));
         }
     }
 

@@ -390,6 +390,25 @@ impl JourneyStats {
             .add(j);
     }
 
+    /// Renames recipient-domain ids (`map[old] = new`); domains folded
+    /// into one id have their numbers added.
+    pub fn remap_domains(&mut self, map: &[u32]) {
+        let m = |id: u32| map.get(id as usize).copied().unwrap_or(id);
+        for (d, v) in std::mem::take(&mut self.totals.recipient_domains) {
+            let e = self.totals.recipient_domains.entry(m(d)).or_default();
+            e.0 += v.0;
+            e.1 += v.1;
+            e.2 += v.2;
+        }
+        for (d, (p, stats)) in std::mem::take(&mut self.by_domain) {
+            self.by_domain
+                .entry(m(d))
+                .or_insert_with(|| (p, DelayStats::default()))
+                .1
+                .merge(&stats);
+        }
+    }
+
     /// Keeps the [`DOMAIN_STATS`] domains with the most recipients (the
     /// report shows the busiest few). A million one-off domains cost 3 GiB
     /// of delay statistics; the providers' and the total's stay exact.
