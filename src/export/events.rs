@@ -274,6 +274,14 @@ impl EventSink {
     }
 }
 
+impl Drop for EventSink {
+    /// A run that ends without committing (an error on the way) leaves no
+    /// staging directories behind.
+    fn drop(&mut self) {
+        self.discard();
+    }
+}
+
 /// The partition of rows whose host was past the host table's limit: `~`
 /// is always percent-encoded in a host's value, so no host can name it.
 pub const OVERFLOW_PARTITION: &str = "~overflow";
