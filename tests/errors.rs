@@ -270,6 +270,24 @@ fn tz_flag_and_tz_variable_agree() {
 }
 
 #[test]
+fn two_exports_to_one_file_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let same = dir.path().join("out");
+    let link = dir.path().join("link");
+    fs::write(&same, "").unwrap();
+    std::os::unix::fs::symlink(&same, &link).unwrap();
+    let log = testdata("postfix/mail.log");
+    let err = one_line_exit_2(&[
+        "--csv",
+        same.to_str().unwrap(),
+        "--parquet",
+        link.to_str().unwrap(),
+        log.to_str().unwrap(),
+    ]);
+    assert!(err.contains("the same file"), "{err}");
+}
+
+#[test]
 fn a_target_name_near_the_limit_still_exports() {
     let dir = tempfile::tempdir().unwrap();
     let csv = dir.path().join(format!("{}.csv", "s".repeat(240)));

@@ -643,6 +643,32 @@ impl EventBuffer {
 mod tests {
     use super::*;
 
+    /// Rows past the host table's limit go to a partition no host can
+    /// name, counted (they went under a made-up host name before).
+    #[test]
+    fn overflow_rows_get_their_own_partition_and_are_counted() {
+        let dir = tempfile::tempdir().unwrap();
+        let sink = EventSink::create(dir.path(), vec!["other".into()]).unwrap();
+        let df = DataFrame::new(1, vec![Column::new("x".into(), [1u32])]).unwrap();
+        sink.write("2026-11-22", None, df.clone());
+        sink.write("2026-11-22", Some(b"mx1"), df);
+        assert_eq!(sink.commit().unwrap(), (2, 2));
+        assert_eq!(sink.overflow_rows(), 1);
+        let date = dir.path().join("date=2026-11-22");
+        assert!(date.join("host=~overflow").is_dir());
+        assert!(date.join("host=mx1").is_dir());
+        // Staging directories are gone; a second sink waits for the lock.
+        let names: Vec<String> = fs::read_dir(&date)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names.len(), 2, "{names:?}");
+        let busy = EventSink::create(dir.path(), vec![]).unwrap_err();
+        assert!(busy.to_string().contains("another mtastat"), "{busy}");
+        drop(sink);
+        assert!(EventSink::create(dir.path(), vec![]).is_ok());
+    }
+
     #[test]
     fn hostile_host_names_stay_inside_the_directory() {
         assert_eq!(partition_value(b"mx1.example.org"), "mx1.example.org");

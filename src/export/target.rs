@@ -202,8 +202,19 @@ where
 /// paths, and on SIGINT/SIGTERM/SIGHUP through [`cleanup`]).
 #[derive(Debug)]
 pub struct Temp {
-    file: Option<tempfile::NamedTempFile>,
+    file: tempfile::NamedTempFile,
     target: PathBuf,
+    _registered: Registered,
+}
+
+/// A path in the signal cleanup list, for as long as this lives.
+#[derive(Debug)]
+struct Registered(PathBuf);
+
+impl Drop for Registered {
+    fn drop(&mut self) {
+        cleanup::unregister(&self.0);
+    }
 }
 
 impl Temp {
@@ -230,57 +241,44 @@ impl Temp {
             .tempfile_in(&dir)?;
         cleanup::register(file.path());
         Ok(Temp {
-            file: Some(file),
+            _registered: Registered(file.path().to_path_buf()),
+            file,
             target: target.to_path_buf(),
         })
     }
 
     /// The open temp file.
     pub fn file(&mut self) -> &mut File {
-        match &mut self.file {
-            Some(f) => f.as_file_mut(),
-            None => unreachable!("a Temp holds its file until persisted"),
-        }
+        self.file.as_file_mut()
     }
 
     /// The temp file's path.
-    pub fn path(&self) -> Option<&Path> {
-        self.file.as_ref().map(|f| f.path())
+    pub fn path(&self) -> &Path {
+        self.file.path()
     }
 
     /// Syncs, gives the file the mode (and, as root, the owner) of the file
-    /// it replaces, and renames it over the target.
-    pub fn persist(mut self) -> io::Result<()> {
-        let Some(file) = self.file.take() else {
-            return Ok(());
-        };
-        let path = file.path().to_path_buf();
-        let result = (|| {
-            let f = file.as_file();
-            f.sync_all()?;
-            match fs::symlink_metadata(&self.target) {
-                Ok(old) if old.file_type().is_file() => {
-                    f.set_permissions(fs::Permissions::from_mode(old.mode() & 0o7777))?;
-                    if effective_uid() == 0 {
-                        std::os::unix::fs::fchown(f, Some(old.uid()), Some(old.gid()))?;
-                    }
+    /// it replaces, and renames it over the target. On error the temp file
+    /// is removed (when the `NamedTempFile` drops).
+    pub fn persist(self) -> io::Result<()> {
+        let Temp {
+            file,
+            target,
+            _registered,
+        } = self;
+        let f = file.as_file();
+        f.sync_all()?;
+        match fs::symlink_metadata(&target) {
+            Ok(old) if old.file_type().is_file() => {
+                f.set_permissions(fs::Permissions::from_mode(old.mode() & 0o7777))?;
+                if effective_uid() == 0 {
+                    std::os::unix::fs::fchown(f, Some(old.uid()), Some(old.gid()))?;
                 }
-                _ => f.set_permissions(fs::Permissions::from_mode(NEW_FILE_MODE))?,
             }
-            file.persist(&self.target).map_err(|e| e.error)?;
-            Ok(())
-        })();
-        // On error the NamedTempFile was dropped (and removed) above.
-        cleanup::unregister(&path);
-        result
-    }
-}
-
-impl Drop for Temp {
-    fn drop(&mut self) {
-        if let Some(f) = self.file.take() {
-            cleanup::unregister(f.path());
+            _ => f.set_permissions(fs::Permissions::from_mode(NEW_FILE_MODE))?,
         }
+        file.persist(&target).map_err(|e| e.error)?;
+        Ok(())
     }
 }
 
