@@ -271,6 +271,67 @@ fn journal_json(line: &str) -> Option<String> {
     Some(Value::Object(entry).to_string())
 }
 
+/// A syslog line as rsyslog's `RSYSLOG_SyslogProtocol23Format` (RFC 5424)
+/// writes it, with the zone `offset` (`+01:00`) on the timestamp.
+fn rfc5424(line: &str, offset: &str, structured: &str) -> Option<String> {
+    let (stamp, rest) = line.split_at(15);
+    let (host, rest) = rest.trim_start().split_once(' ')?;
+    let (tag, message) = rest.split_once(": ")?;
+    let (app, pid) = match tag.split_once('[') {
+        Some((i, p)) => (i, p.trim_end_matches(']')),
+        None => (tag, "-"),
+    };
+    let months = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let month = months.iter().position(|m| stamp.starts_with(m))? + 1;
+    let day: u32 = stamp[4..6].trim().parse().ok()?;
+    // The wall clock of the syslog line, written in the zone of `offset`.
+    let sign = if offset.starts_with('-') { -1 } else { 1 };
+    let hours: i64 = offset[1..3].parse().ok()?;
+    let h: i64 = stamp[7..9].parse::<i64>().ok()? + sign * hours;
+    let (day, h) = match h {
+        h if h >= 24 => (day + 1, h - 24),
+        h if h < 0 => (day - 1, h + 24),
+        h => (day, h),
+    };
+    Some(format!(
+        "<22>1 2026-{month:02}-{day:02}T{h:02}:{}.185246{offset} {host} {app} {pid} - {structured} {message}",
+        &stamp[10..15]
+    ))
+}
+
+/// Issue 15 item 5: RFC 5424 lines were 100 % "not understood" (exit 0).
+#[test]
+fn rfc5424_syslog_counts_like_the_syslog_file() {
+    let plain_path = testdata("postfix/mail.log");
+    let plain = fs::read_to_string(&plain_path).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    for (offset, sd) in [
+        ("+01:00", "-"),
+        ("-05:00", "[meta sequenceId=\"1\" x=\"a\\]b\"]"),
+    ] {
+        let lines: Vec<String> = plain
+            .lines()
+            .filter_map(|l| rfc5424(l, offset, sd))
+            .collect();
+        assert_eq!(lines.len(), plain.lines().count(), "every line converted");
+        let path = dir.path().join("mail-5424.log");
+        fs::write(&path, lines.join("\n") + "\n").unwrap();
+        let a = json_with(&["--tz", "UTC", "--year", "2026"], &[&plain_path]);
+        let b = json_with(&["--tz", "UTC"], &[&path]);
+        assert_eq!(b["files"][0]["format"], "syslog-5424");
+        assert_eq!(count(&b, "unparsed_lines"), 0);
+        assert_eq!(per_status(&a), per_status(&b));
+        assert_eq!(rows(&a), rows(&b));
+        assert_eq!(
+            count(&a, "attempts_sender_unknown"),
+            count(&b, "attempts_sender_unknown")
+        );
+        assert_eq!(period(&a), period(&b), "{offset}");
+    }
+}
+
 #[test]
 fn journal_json_export_counts_like_the_syslog_file() {
     let plain_path = testdata("postfix/mail.log");

@@ -8,6 +8,7 @@
 //! 2026-11-22 12:39:03 1xV6qi-0004PA-2t => …            Exim mainlog
 //! 2026-11-22 12:39:03.123 +0100 [4711] 1xV6qi-… => …   Exim with ms, zone, pid
 //! Jun 29 16:04:19 mx1 exim[1234]: 1xV6qi-… => …        Exim through syslog
+//! <22>1 2026-11-22T13:00:01.18+01:00 mx1 postfix/smtp 374 - - …   RFC 5424
 //! ```
 
 use super::find;
@@ -25,6 +26,10 @@ pub enum Format {
     EximMainlog,
     /// `{"__REALTIME_TIMESTAMP":…,"MESSAGE":…}` (`journalctl -o json`).
     JournalJson,
+    /// `<22>1 2026-11-22T13:00:01.185246+01:00 host app procid msgid sd msg`
+    /// (RFC 5424: rsyslog's `RSYSLOG_SyslogProtocol23Format`, syslog-ng,
+    /// many container runtimes).
+    Syslog5424,
 }
 
 impl Format {
@@ -35,15 +40,17 @@ impl Format {
             Format::SyslogIso => "syslog-iso",
             Format::EximMainlog => "exim-mainlog",
             Format::JournalJson => "journal-json",
+            Format::Syslog5424 => "syslog-5424",
         }
     }
 
     /// Every format, in index order.
-    pub const ALL: [Format; 4] = [
+    pub const ALL: [Format; 5] = [
         Format::Syslog,
         Format::SyslogIso,
         Format::EximMainlog,
         Format::JournalJson,
+        Format::Syslog5424,
     ];
 }
 
@@ -91,6 +98,8 @@ pub fn parse_header_cached<'a>(
     stamps: &mut StampCache,
 ) -> Option<Header<'a>> {
     match line.first()? {
+        b'<' => rfc5424(line),
+        b'1'..=b'9' if line.get(1) == Some(&b' ') => rfc5424(line),
         b'A'..=b'Z' => {
             let (ts, used) = stamps.rfc3164(line, hint)?;
             syslog_rest(line, ts, used, Format::Syslog)
@@ -115,6 +124,82 @@ pub fn parse_header_cached<'a>(
         },
         _ => None,
     }
+}
+
+/// RFC 5424: `[<PRI>]VERSION SP TIMESTAMP SP HOSTNAME SP APP-NAME SP PROCID
+/// SP MSGID SP STRUCTURED-DATA [SP MSG]`. The program is APP-NAME (`postfix/smtp`,
+/// `exim`); structured data (`-` or `[id k="v" …]…`, quotes may escape `]`)
+/// is skipped; a BOM before the message is dropped. A NILVALUE timestamp
+/// cannot be placed in time: the line is not understood.
+fn rfc5424(line: &[u8]) -> Option<Header<'_>> {
+    let mut rest = line;
+    if rest.first() == Some(&b'<') {
+        let close = memchr(b'>', rest)?;
+        if !(2..=4).contains(&close) || !rest[1..close].iter().all(u8::is_ascii_digit) {
+            return None;
+        }
+        rest = &rest[close + 1..];
+    }
+    let (version, r) = token(rest)?;
+    if version.is_empty() || version.len() > 2 || !version.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let (stamp, r) = token(r)?;
+    let (ts, used) = parse_rfc3339(stamp)?;
+    if used != stamp.len() {
+        return None;
+    }
+    let (host, r) = token(r)?;
+    let (app, r) = token(r)?;
+    let (_procid, r) = token(r)?;
+    let (_msgid, r) = token(r)?;
+    let msg = skip_structured_data(r)?;
+    let msg = msg.strip_prefix(b" ").unwrap_or(msg);
+    let msg = msg.strip_prefix(b"\xef\xbb\xbf").unwrap_or(msg);
+    let host = if host == b"-" { &b""[..] } else { host };
+    let (program, body) = classify_tag(if app == b"-" { b"" } else { app }, msg);
+    Some(Header {
+        ts,
+        host,
+        program,
+        format: Format::Syslog5424,
+        body,
+    })
+}
+
+/// The bytes up to the next space (not empty), and what follows the space.
+#[inline]
+fn token(s: &[u8]) -> Option<(&[u8], &[u8])> {
+    let end = find::byte(b' ', s)?;
+    (end > 0).then(|| (&s[..end], &s[end + 1..]))
+}
+
+/// Past RFC 5424's STRUCTURED-DATA: `-`, or `[…]` elements back to back,
+/// where a `]` inside a quoted value is escaped as `\]`.
+fn skip_structured_data(s: &[u8]) -> Option<&[u8]> {
+    if let Some(rest) = s.strip_prefix(b"-") {
+        return Some(rest);
+    }
+    let mut i = 0;
+    while s.get(i) == Some(&b'[') {
+        let mut quoted = false;
+        i += 1;
+        loop {
+            match *s.get(i)? {
+                b'\\' if quoted => i += 2,
+                b'"' => {
+                    quoted = !quoted;
+                    i += 1;
+                }
+                b']' if !quoted => {
+                    i += 1;
+                    break;
+                }
+                _ => i += 1,
+            }
+        }
+    }
+    (i > 0).then(|| &s[i..])
 }
 
 /// After an Exim timestamp: an optional `[pid]`, then the message.
@@ -250,6 +335,35 @@ mod tests {
         assert_eq!(z.body, b"1xV6qi-0004PA-2t => a@b");
         let w = h("Jun 29 16:04:19 server exim4[1234]: 1xV6qi-0004PA-2t == a@b").unwrap();
         assert_eq!(w.body, b"1xV6qi-0004PA-2t == a@b");
+    }
+
+    #[test]
+    fn rfc5424() {
+        let x = h("<22>1 2026-11-22T13:00:01.185246+01:00 mx1 postfix/smtp 374637 - - 4A1B2C3D4E: to=<a@b>, status=sent").unwrap();
+        assert_eq!(x.format, Format::Syslog5424);
+        assert_eq!(x.host, b"mx1");
+        assert_eq!(x.program, Program::Postfix { service: b"smtp" });
+        assert_eq!(x.body, b"4A1B2C3D4E: to=<a@b>, status=sent");
+        let iso =
+            h("2026-11-22T13:00:01.185246+01:00 mx1 postfix/smtp[374637]: 4A1B2C3D4E: x").unwrap();
+        assert_eq!(x.ts, iso.ts);
+        // Structured data, with an escaped bracket inside a quoted value; a BOM.
+        let y = h("<22>1 2026-11-22T12:00:01Z mx1 exim 99 - [meta a=\"x\\]y\"][o b=\"c\"] \u{feff}1xV6qi-0004PA-2t => a@b").unwrap();
+        assert_eq!(y.program, Program::Exim);
+        assert_eq!(y.body, b"1xV6qi-0004PA-2t => a@b");
+        // Without PRI (some container runtimes), nil host.
+        let z = h("1 2026-11-22T12:00:01Z - postfix/qmgr - - - ABC: removed").unwrap();
+        assert_eq!(z.host, b"");
+        assert_eq!(z.body, b"ABC: removed");
+        for bad in [
+            "<22>1 - mx1 postfix/smtp 1 - - x",
+            "<22>1 2026-11-22T12:00:01Z mx1 postfix/smtp 1 - [unclosed x",
+            "<2222>1 2026-11-22T12:00:01Z mx1 a 1 - - x",
+            "<22> 2026-11-22T12:00:01Z mx1 a 1 - - x",
+            "1 x",
+        ] {
+            assert!(h(bad).is_none(), "{bad:?}");
+        }
     }
 
     #[test]
