@@ -111,7 +111,11 @@ pub fn analyze(
         match input::scan(source, settings, &ctx, &mut total) {
             Ok(scanned) => {
                 let mut summary = file_summary(source, &scanned.counters, scanned.mode);
-                if let Some(problem) = scanned.problem {
+                let problem = scanned
+                    .problem
+                    .map(|p| p.to_string())
+                    .or_else(|| not_a_mail_log(&scanned.counters));
+                if let Some(problem) = problem {
                     let msg = format!("{}: {problem}", source.label());
                     summary.error = Some(msg.clone());
                     errors.push(msg);
@@ -131,6 +135,35 @@ pub fn analyze(
         files,
         errors,
     }
+}
+
+/// Why a file that was read whole holds nothing mtastat reads, if so: a
+/// cron job must not take a log of another MTA, another program or another
+/// format for a quiet day. An empty file (or blank lines) is a quiet day.
+fn not_a_mail_log(c: &Counters) -> Option<String> {
+    let content = c.lines.saturating_sub(c.blank);
+    let mail = content.saturating_sub(c.other_program + c.unparsed_total());
+    if content == 0 || mail > 0 {
+        return None;
+    }
+    let mut parts = Vec::new();
+    for m in parse::header::OtherMta::ALL {
+        let n = c.other_mta[m as usize];
+        if n > 0 {
+            parts.push(format!("{n} {} lines, not read", m.as_str()));
+        }
+    }
+    let mta: u64 = c.other_mta.iter().sum();
+    if c.other_program > mta {
+        parts.push(format!("{} of other programs", c.other_program - mta));
+    }
+    if c.unparsed_total() > 0 {
+        parts.push(format!("{} not understood", c.unparsed_total()));
+    }
+    Some(format!(
+        "no Postfix or Exim lines in its {content} lines ({}); nothing reported from it",
+        parts.join(", ")
+    ))
 }
 
 fn file_summary(source: &Source, c: &Counters, mode: ReadMode) -> FileSummary {
@@ -215,6 +248,11 @@ pub fn build_report(
         unparsed: report::unparsed_reasons(b),
         blank_lines: c.blank,
         other_program_lines: c.other_program,
+        other_mta_lines: parse::header::OtherMta::ALL
+            .iter()
+            .map(|m| (m.as_str(), c.other_mta[*m as usize]))
+            .filter(|(_, n)| *n > 0)
+            .collect(),
         mail_lines_not_deliveries: c.mail_other
             + c.senders
             + c.host_errors

@@ -393,6 +393,10 @@ impl Worker {
             Record::FakeDelivery => self.batch.counters.fake_deliveries += 1,
             Record::MailOther => self.batch.counters.mail_other += 1,
             Record::OtherProgram => self.batch.counters.other_program += 1,
+            Record::OtherMta(mta) => {
+                self.batch.counters.other_program += 1;
+                self.batch.counters.other_mta[mta as usize] += 1;
+            }
             Record::Unparsed(why) => self.batch.unparsed(why, line),
         }
     }

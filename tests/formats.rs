@@ -567,3 +567,38 @@ fn exim_frozen_defer_and_retry_time() {
         "<=, Frozen, Message is frozen"
     );
 }
+
+/// Issue 15 item 5: a log of another MTA (or of nothing mtastat reads) is
+/// not a healthy empty log: one line naming the file and what it holds,
+/// exit 2. Other MTAs' lines are named in the report, not only counted as
+/// "other programs".
+#[test]
+fn a_log_of_another_mta_is_not_a_quiet_day() {
+    let dir = tempfile::tempdir().unwrap();
+    let sendmail = "Nov 22 10:00:00 mx1 sm-mta[1]: 4AMA0x1: from=<c@d.example>, size=100, nrcpts=1\n\
+                    Nov 22 10:00:01 mx1 sm-mta[2]: 4AMA0x1: to=<a@gmail.com>, delay=00:00:01, mailer=esmtp, stat=Sent (ok)\n\
+                    Nov 22 10:00:01 mx1 dovecot: imap-login: Login\n";
+    let only = dir.path().join("maillog");
+    fs::write(&only, sendmail).unwrap();
+    let out = mtastat().arg("--json").arg(&only).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("maillog: no Postfix or Exim lines") && err.contains("2 sendmail lines"),
+        "{err}"
+    );
+    // Mixed with a Postfix log: reported, named, exit 0.
+    let mixed = dir.path().join("mail.log");
+    let postfix = fs::read_to_string(testdata("postfix/mail.log")).unwrap();
+    fs::write(&mixed, format!("{sendmail}{postfix}")).unwrap();
+    let r = json_with(&["--year", "2026"], &[&mixed]);
+    assert_eq!(r["other_mta_lines"]["sendmail"], 2);
+    let out = mtastat().arg(&mixed).output().unwrap();
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("not read    2 sendmail lines"));
+    // An empty file and one of blank lines are quiet days.
+    let empty = dir.path().join("empty.log");
+    fs::write(&empty, "\n\n").unwrap();
+    mtastat().arg(&empty).assert().success();
+}

@@ -277,7 +277,21 @@ Nov 22 12:39:03 mx1 postfix/smtp[1]: ABCDEF1234: to=<a@gmail.com>, relay=gmail-s
     fs::write(&png, b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01").unwrap();
     let empty = dir.path().join("empty.log");
     fs::write(&empty, b"").unwrap();
-    let r = json_report(&[&nasty, &png, &empty]);
+    // The PNG holds nothing mtastat reads: named on stderr, exit 2; the
+    // empty file is a quiet day; the rest is reported.
+    let out = mtastat()
+        .arg("--json")
+        .args([&nasty, &png, &empty])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("picture.png: no Postfix or Exim lines"),
+        "{err}"
+    );
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(r["delivery_attempts"], 1, "{r:#}");
     assert_eq!(r["invalid_utf8_delivery_lines"], 1, "{r:#}");
     assert!(r["unparsed_lines"].as_u64().unwrap() >= 3, "{r:#}");

@@ -401,6 +401,8 @@ pub struct Counters {
     pub blank: u64,
     /// Lines from programs other than Postfix and Exim.
     pub other_program: u64,
+    /// Of those, lines of other MTAs, by [`crate::parse::header::OtherMta`].
+    pub other_mta: [u64; crate::parse::header::OtherMta::ALL.len()],
     /// Postfix/Exim lines that are not deliveries (connects, queue, cleanup …).
     pub mail_other: u64,
     /// Delivery attempts (one per recipient per attempt), expiries included,
@@ -454,6 +456,9 @@ impl Counters {
         d.bytes -= before.bytes;
         d.blank -= before.blank;
         d.other_program -= before.other_program;
+        for (a, b) in d.other_mta.iter_mut().zip(before.other_mta) {
+            *a -= b;
+        }
         d.mail_other -= before.mail_other;
         d.deliveries -= before.deliveries;
         d.not_attempted -= before.not_attempted;
@@ -486,6 +491,9 @@ impl Counters {
         self.bytes += o.bytes;
         self.blank += o.blank;
         self.other_program += o.other_program;
+        for (a, b) in self.other_mta.iter_mut().zip(o.other_mta) {
+            *a += b;
+        }
         self.mail_other += o.mail_other;
         self.deliveries += o.deliveries;
         self.not_attempted += o.not_attempted;

@@ -65,8 +65,60 @@ pub enum Program<'a> {
     },
     /// Exim (mainlog, or a syslog tag starting with `exim`).
     Exim,
-    /// Anything else (dovecot, amavis, sendmail, kernel …).
+    /// Another MTA whose lines mtastat does not read (said in the report,
+    /// never just "other programs").
+    OtherMta(OtherMta),
+    /// Anything else (dovecot, amavis, kernel …).
     Other,
+}
+
+/// MTAs other than Postfix and Exim, recognised by their syslog tag.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum OtherMta {
+    /// `sendmail`, `sm-mta`, `sm-msp-queue`.
+    Sendmail,
+    /// OpenSMTPD (`smtpd`).
+    OpenSmtpd,
+    /// qmail (`qmail`, `qmail-send` …).
+    Qmail,
+    /// Courier (`courieresmtp`, `courierd` …).
+    Courier,
+    /// Haraka.
+    Haraka,
+}
+
+impl OtherMta {
+    /// Every kind, in index order.
+    pub const ALL: [OtherMta; 5] = [
+        OtherMta::Sendmail,
+        OtherMta::OpenSmtpd,
+        OtherMta::Qmail,
+        OtherMta::Courier,
+        OtherMta::Haraka,
+    ];
+
+    /// Name used in the report and JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OtherMta::Sendmail => "sendmail",
+            OtherMta::OpenSmtpd => "opensmtpd",
+            OtherMta::Qmail => "qmail",
+            OtherMta::Courier => "courier",
+            OtherMta::Haraka => "haraka",
+        }
+    }
+
+    /// The MTA a syslog tag names, if any.
+    fn of_tag(tag: &[u8]) -> Option<OtherMta> {
+        match tag {
+            b"sendmail" | b"sm-mta" | b"sm-msp-queue" => Some(OtherMta::Sendmail),
+            b"smtpd" => Some(OtherMta::OpenSmtpd),
+            b"haraka" | b"Haraka" => Some(OtherMta::Haraka),
+            t if t.starts_with(b"qmail") => Some(OtherMta::Qmail),
+            t if t.starts_with(b"courier") => Some(OtherMta::Courier),
+            _ => None,
+        }
+    }
 }
 
 /// A parsed line prefix.
@@ -279,6 +331,8 @@ pub(super) fn classify_tag<'a>(tag: &'a [u8], body: &'a [u8]) -> (Program<'a>, &
         (Program::Postfix { service }, body)
     } else if tag.starts_with(b"exim") {
         (Program::Exim, exim_body_in_syslog(body))
+    } else if let Some(mta) = OtherMta::of_tag(tag) {
+        (Program::OtherMta(mta), body)
     } else {
         (Program::Other, body)
     }
@@ -364,6 +418,16 @@ mod tests {
         ] {
             assert!(h(bad).is_none(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn other_mtas_are_named() {
+        let x = h("Nov 22 12:39:02 mx1 sm-mta[123]: x1: to=<a@b>, stat=Sent").unwrap();
+        assert_eq!(x.program, Program::OtherMta(OtherMta::Sendmail));
+        let x = h("Nov 22 12:39:02 mx1 qmail-send: x").unwrap();
+        assert_eq!(x.program, Program::OtherMta(OtherMta::Qmail));
+        let x = h("Nov 22 12:39:02 mx1 dovecot: imap-login: x").unwrap();
+        assert_eq!(x.program, Program::Other);
     }
 
     #[test]

@@ -221,6 +221,7 @@ mod tests {
             }
             Program::Postfix { .. } => Program::Postfix { service: b"?" },
             Program::Exim => Program::Exim,
+            Program::OtherMta(m) => Program::OtherMta(m),
             Program::Other => Program::Other,
         };
         Ok((

@@ -154,6 +154,8 @@ pub enum Record<'a> {
     MailOther,
     /// A line from another program (dovecot, amavis …).
     OtherProgram,
+    /// A line of another MTA (sendmail, OpenSMTPD …) mtastat does not read.
+    OtherMta(header::OtherMta),
     /// A line that could not be understood.
     Unparsed(Unparsed),
 }
@@ -207,6 +209,7 @@ pub fn parse_body<'a>(header: &Header<'a>) -> Record<'a> {
             exim::EximRecord::Malformed(why) => Record::Unparsed(why),
             exim::EximRecord::Other => Record::MailOther,
         },
+        Program::OtherMta(mta) => Record::OtherMta(mta),
         Program::Other => Record::OtherProgram,
     }
 }

@@ -41,8 +41,11 @@ pub struct Report {
     pub unparsed: Vec<UnparsedReason>,
     /// Empty lines.
     pub blank_lines: u64,
-    /// Lines from other programs (dovecot, amavis …).
+    /// Lines from other programs (dovecot, amavis …), other MTAs included.
     pub other_program_lines: u64,
+    /// Of those, lines of MTAs mtastat does not read (`sendmail`,
+    /// `opensmtpd`, `qmail`, `courier`, `haraka`), by MTA; not analysed.
+    pub other_mta_lines: std::collections::BTreeMap<&'static str, u64>,
     /// Postfix/Exim lines that are not deliveries.
     pub mail_lines_not_deliveries: u64,
     /// Delivery attempts (recipient × attempt), expiries included.

@@ -275,6 +275,18 @@ fn header(o: &mut String, r: &Report, s: Style) {
         thousands(r.mail_lines_not_deliveries),
         thousands(r.other_program_lines),
     );
+    if !r.other_mta_lines.is_empty() {
+        let named: Vec<String> = r
+            .other_mta_lines
+            .iter()
+            .map(|(m, n)| format!("{} {m} lines", thousands(*n)))
+            .collect();
+        let _ = writeln!(
+            o,
+            "not read    {} (mtastat reads Postfix and Exim)",
+            named.join(", ")
+        );
+    }
     if r.attempts_filtered_out > 0 {
         let _ = writeln!(
             o,
