@@ -71,6 +71,58 @@ pub struct Args {
     pub command: Option<Command>,
 }
 
+/// Moves a subcommand named after options to the front, so that
+/// `mtastat --tz UTC summary FILE` means `mtastat summary --tz UTC FILE`
+/// (clap reads a token after an option as a file once an option was given:
+/// `summary` was "no such file"). Only when every token before the name is
+/// an option or an option's value; a file named `summary` after a file is
+/// still a file, and `./summary` always is.
+pub fn subcommand_first(args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
+    use clap::CommandFactory;
+    let cmd = Args::command();
+    let names: Vec<String> = cmd
+        .get_subcommands()
+        .map(|c| c.get_name().to_string())
+        .collect();
+    let takes_value = |token: &str| -> bool {
+        cmd.get_arguments().any(|a| {
+            let named = match token.strip_prefix("--") {
+                Some(long) => a.get_long() == Some(long),
+                None => token
+                    .strip_prefix('-')
+                    .and_then(|s| s.chars().last())
+                    .is_some_and(|c| a.get_short() == Some(c)),
+            };
+            named && a.get_action().takes_values()
+        })
+    };
+    let mut i = 1;
+    while i < args.len() {
+        let Some(token) = args[i].to_str() else {
+            return args;
+        };
+        if token == "--" || token == "-" {
+            return args;
+        }
+        if names.iter().any(|n| n == token) {
+            if i == 1 {
+                return args;
+            }
+            let mut moved = args;
+            let sub = moved.remove(i);
+            moved.insert(1, sub);
+            return moved;
+        }
+        if !token.starts_with('-') {
+            return args; // a file: no subcommand after it
+        }
+        // `--tz UTC`: the value is the next token (not with `--tz=UTC`, `-j4`).
+        let inline = token.contains('=') || (!token.starts_with("--") && token.len() > 2);
+        i += if !inline && takes_value(token) { 2 } else { 1 };
+    }
+    args
+}
+
 /// Subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -273,6 +325,50 @@ mod tests {
     #[test]
     fn verify_cli() {
         Args::command().debug_assert();
+    }
+
+    fn moved(args: &[&str]) -> Vec<String> {
+        let v = args.iter().map(std::ffi::OsString::from).collect();
+        subcommand_first(v)
+            .into_iter()
+            .map(|s| s.to_string_lossy().into_owned())
+            .collect()
+    }
+
+    /// Issue 15 item 6: options before the subcommand.
+    #[test]
+    fn options_before_a_subcommand() {
+        assert_eq!(
+            moved(&["mtastat", "--tz", "UTC", "summary", "f"]),
+            ["mtastat", "summary", "--tz", "UTC", "f"]
+        );
+        assert_eq!(
+            moved(&[
+                "mtastat", "--utc", "-j", "2", "compare", "google", "yahoo", "f"
+            ]),
+            [
+                "mtastat", "compare", "--utc", "-j", "2", "google", "yahoo", "f"
+            ]
+        );
+        assert_eq!(
+            moved(&["mtastat", "--tz=UTC", "-j2", "summary"]),
+            ["mtastat", "summary", "--tz=UTC", "-j2"]
+        );
+        // A file before it, a `--`, or a file really named so: untouched.
+        for keep in [
+            &["mtastat", "a.log", "summary"][..],
+            &["mtastat", "--", "summary"],
+            &["mtastat", "--tz", "summary"],
+            &["mtastat", "summary", "--tz", "UTC"],
+        ] {
+            assert_eq!(moved(keep), keep, "{keep:?}");
+        }
+        let a = Args::parse_from(subcommand_first(
+            ["mtastat", "--utc", "compare", "google", "yahoo", "f"]
+                .map(std::ffi::OsString::from)
+                .to_vec(),
+        ));
+        assert!(matches!(a.command, Some(Command::Compare(ref c)) if c.common.utc));
     }
 
     #[test]

@@ -74,7 +74,8 @@ fn main() -> ExitCode {
         );
         return ExitCode::from(2);
     }
-    let args = match Args::try_parse() {
+    let argv = mtastat::cli::subcommand_first(std::env::args_os().collect());
+    let args = match Args::try_parse_from(argv) {
         Ok(args) => args,
         Err(e) if !e.use_stderr() => e.exit(), // --help, --version
         Err(e) => {

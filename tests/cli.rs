@@ -601,3 +601,32 @@ fn progress_bar_only_on_a_terminal() {
     let screen = String::from_utf8_lossy(&tty.stdout);
     assert!(screen.contains("MiB/70.00 MiB"), "{screen}");
 }
+
+/// Issue 15 item 6: options before the subcommand work (`summary` was read
+/// as a file name, exit 2).
+#[test]
+fn options_before_the_subcommand() {
+    let log = testdata("postfix/mail.log");
+    let out = mtastat()
+        .args(["--tz", "UTC", "summary"])
+        .arg(&log)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Grand Totals"));
+    let out = mtastat()
+        .args(["--utc", "compare", "google", "yahoo"])
+        .arg(&log)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("google vs yahoo"));
+}
