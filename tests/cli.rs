@@ -630,3 +630,16 @@ fn options_before_the_subcommand() {
     );
     assert!(String::from_utf8_lossy(&out.stdout).contains("google vs yahoo"));
 }
+
+/// Issue 15 item 6: a cut column ends in `…` (journey domains were cut at
+/// 16 characters without one: `oldcompany.examp`).
+#[test]
+fn cut_names_say_so() {
+    let out = mtastat()
+        .arg(testdata("postfix/mail.log"))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("  oldcompany.exam… "), "{text}");
+    assert!(!text.contains("oldcompany.examp "), "{text}");
+}

@@ -56,7 +56,7 @@ pub fn render_findings(o: &mut String, findings: &[Finding], s: Style) {
                 o,
                 "  {} {} at {}: {} (count {})",
                 badge(f.severity, s),
-                f.rule,
+                f.rule.replace('_', " "),
                 terminal(&f.provider),
                 ellipsize(&terminal(&f.summary), 60),
                 thousands(f.count)
@@ -241,6 +241,47 @@ mod tests {
         assert_eq!(spark(100, 1), '▂');
         assert_eq!(squeeze(&[1, 2, 3, 4, 5], 2), vec![6, 9]);
         assert_eq!(squeeze(&[1, 2], 60), vec![1, 2]);
+    }
+
+    /// Issue 15 item 6: past the first findings the compact form printed
+    /// the rule's machine name (`mailbox_full`).
+    #[test]
+    fn compact_findings_keep_readable_names() {
+        let f = Finding {
+            rule: "mailbox_full",
+            category: "mailbox_full",
+            severity: crate::detect::Severity::Warning,
+            provider: "google".into(),
+            scope: "only at google".into(),
+            providers: vec![],
+            codes: vec![],
+            blocklists: vec![],
+            count: 12,
+            attempts: 100,
+            share: 0.12,
+            dominance: 1.0,
+            dominant: true,
+            since: "2026-11-22 12:00".into(),
+            until: "2026-11-22 13:00".into(),
+            steady: true,
+            baseline_share: 0.0,
+            peak_share: 0.12,
+            episodes: vec![],
+            sender_domains: vec![],
+            senders_concentrated: false,
+            bounce_rate: None,
+            recipients: None,
+            evidence: vec![],
+            sample_queue_ids: vec![],
+            summary: "google: 12 mailboxes full".into(),
+            action: "wait".into(),
+        };
+        let many = vec![f; FULL_FINDINGS + 1];
+        let mut o = String::new();
+        render_findings(&mut o, &many, Style::new(false));
+        let last = o.lines().last().unwrap();
+        assert!(last.contains("mailbox full at google"), "{last}");
+        assert!(!o.contains("mailbox_full"), "{o}");
     }
 
     #[test]

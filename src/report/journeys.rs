@@ -262,7 +262,8 @@ pub fn render(o: &mut String, j: &JourneyReport, s: Style) {
         ))
     );
     let line = |o: &mut String, name: &str, r: &DelayRow| {
-        let name: String = name.chars().take(18).collect();
+        // A cut name says so (`oldcompany.examp` read as a domain).
+        let name = ellipsize(name, 18);
         let _ = writeln!(
             o,
             "{:<18} {:>7} {:>7} {:>6} {:>6} {:>6} {:>5} {:>5} {:>7} {:>7} {:>7} {:>7}",
