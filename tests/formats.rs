@@ -602,3 +602,32 @@ fn a_log_of_another_mta_is_not_a_quiet_day() {
     fs::write(&empty, "\n\n").unwrap();
     mtastat().arg(&empty).assert().success();
 }
+
+/// Issue 15 item 6: years. A date-named rotation takes the year from its
+/// name (a copy has a new mtime); a line dated after the file's mtime is
+/// last year's.
+#[test]
+fn years_from_rotation_names_and_never_in_the_future() {
+    let dir = tempfile::tempdir().unwrap();
+    let line = |stamp: &str| {
+        format!(
+            "{stamp} mx1 postfix/smtp[7]: 4F1A2B3C4D: to=<b@gmail.com>, relay=gmail-smtp-in.l.google.com[142.250.1.27]:25, delay=1, delays=0/0/0/1, dsn=2.0.0, status=sent (250 2.0.0 OK)\n"
+        )
+    };
+    // Copied today (mtime now), named for 26 September 2021.
+    let rotated = dir.path().join("maillog-20210926");
+    fs::write(&rotated, line("Sep 26 10:00:00")).unwrap();
+    let r = json_with(&["--tz", "UTC"], &[&rotated]);
+    assert_eq!(period(&r).0, "2021-09-26 10:00:00");
+    // Modified on 3 December 2026, a line of 11 December: 2025.
+    let plain = dir.path().join("mail.log");
+    fs::write(&plain, line("Dec 11 10:00:00")).unwrap();
+    let status = std::process::Command::new("touch")
+        .args(["-d", "2026-12-03T12:00:00Z"])
+        .arg(&plain)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let r = json_with(&["--tz", "UTC"], &[&plain]);
+    assert_eq!(period(&r).0, "2025-12-11 10:00:00");
+}

@@ -119,7 +119,39 @@ fn time_key(path: &Path, settings: InputSettings) -> Option<UnixSeconds> {
         .duration_since(SystemTime::UNIX_EPOCH)
         .ok()?
         .as_secs() as UnixSeconds;
-    Some(first_time(path, settings.clock(mtime)).unwrap_or(mtime))
+    let reference = rotation_date(path, settings.zone).unwrap_or(mtime);
+    Some(first_time(path, settings.clock(reference)).unwrap_or(mtime))
+}
+
+/// The end of the day a date-named rotation names (`maillog-20210926`,
+/// `mail.log-20261122.gz`, logrotate's `dateext`), in `zone`: the year of
+/// its year-less lines comes from the name, which survives a copy that
+/// changes the file's mtime.
+pub fn rotation_date(path: &Path, zone: crate::zone::Zone) -> Option<UnixSeconds> {
+    let name = path.file_name()?.to_str()?;
+    let name = [".gz", ".zst", ".bz2", ".xz"]
+        .iter()
+        .find_map(|ext| name.strip_suffix(ext))
+        .unwrap_or(name);
+    let (base, date) = name.rsplit_once('-')?;
+    if !MAIL_LOG_NAMES.contains(&base)
+        || date.len() != 8
+        || !date.bytes().all(|b| b.is_ascii_digit())
+    {
+        return None;
+    }
+    let year: i32 = date[..4].parse().ok()?;
+    let month: u32 = date[4..6].parse().ok()?;
+    let day: u32 = date[6..].parse().ok()?;
+    if !(1970..=9999).contains(&year)
+        || !(1..=12).contains(&month)
+        || day == 0
+        || day > crate::parse::timestamp::days_in_month(year, month)
+    {
+        return None;
+    }
+    let wall = crate::parse::timestamp::days_from_civil(year, month, day) * 86_400 + 86_399;
+    Some(zone.to_utc(wall))
 }
 
 /// The first timestamp in the first [`PEEK`] decoded bytes of a file.
@@ -155,6 +187,28 @@ fn read_some(r: &mut dyn Read, buf: &mut [u8]) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rotation_dates_from_names() {
+        let utc = crate::zone::Zone::UTC;
+        let day = |y, m, d| crate::parse::timestamp::days_from_civil(y, m, d) * 86_400 + 86_399;
+        assert_eq!(
+            rotation_date(Path::new("/var/log/maillog-20210926"), utc),
+            Some(day(2021, 9, 26))
+        );
+        assert_eq!(
+            rotation_date(Path::new("mail.log-20261122.gz"), utc),
+            Some(day(2026, 11, 22))
+        );
+        for no in [
+            "mail.log.1",
+            "mail.log-20261322",
+            "other-20261122",
+            "mail.log-2026112",
+        ] {
+            assert_eq!(rotation_date(Path::new(no), utc), None, "{no}");
+        }
+    }
 
     #[test]
     fn mail_log_names() {

@@ -204,7 +204,8 @@ fn scan_into(
                 .ok()
                 .and_then(|t| t.duration_since(SystemTime::UNIX_EPOCH).ok())
                 .map_or_else(now, |d| d.as_secs() as UnixSeconds);
-            let ctx = with_clock(ctx, settings.clock(mtime));
+            let reference = discover::rotation_date(path, settings.zone).unwrap_or(mtime);
+            let ctx = with_clock(ctx, settings.clock(reference));
             if !meta.is_file() {
                 return Ok(streamed(
                     Counting(file),

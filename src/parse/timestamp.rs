@@ -46,8 +46,10 @@ pub fn civil_from_days(days: i64) -> (i32, u32, u32) {
 /// How to read a timestamp that lacks a year or a zone: RFC 3164 has
 /// neither, Exim's own stamp has no zone unless `log_timezone` is set.
 ///
-/// The year: a log is written before its mtime, so a line whose month lies
-/// after the reference month belongs to the previous year. This is how a
+/// The year: a log is written before its mtime, so a line whose date lies
+/// after the reference date (by more than a day, for clock skew) belongs to
+/// the previous year: `Dec 11` in a file modified on 3 December is last
+/// year's, never a date in the future. This is how a
 /// file that spans Dec → Jan gets both years right without any per-line
 /// state, which matters because chunks are scanned in parallel.
 ///
@@ -58,6 +60,8 @@ pub struct Clock {
     pub year: i32,
     /// The month (1–12) of the reference time.
     pub month: u32,
+    /// The day of the month of the reference time.
+    pub day: u32,
     /// When true, `year` is used as-is for every line (`--year`).
     pub fixed: bool,
     /// The zone wall-clock times are in.
@@ -69,10 +73,11 @@ impl Clock {
     /// mtime (taken in `zone`: a file touched at 00:30 on 1 January in
     /// Berlin was written in the new year there).
     pub fn from_reference(ts: UnixSeconds, zone: Zone) -> Clock {
-        let (year, month, _) = civil_from_days(zone.to_wall(ts).div_euclid(86_400));
+        let (year, month, day) = civil_from_days(zone.to_wall(ts).div_euclid(86_400));
         Clock {
             year,
             month,
+            day,
             fixed: false,
             zone,
         }
@@ -83,20 +88,26 @@ impl Clock {
         Clock {
             year,
             month: 12,
+            day: 31,
             fixed: true,
             zone,
         }
     }
 
     #[inline]
-    fn year_for(self, month: u32) -> i32 {
-        // No slack: a line cannot be written after its file's mtime, so a
-        // later month than the mtime's can only be last year's.
-        if !self.fixed && month > self.month {
-            self.year - 1
-        } else {
-            self.year
+    fn year_for(self, month: u32, day: u32) -> i32 {
+        // A line cannot be written after its file's mtime: a date more than
+        // a day (clock skew) after the mtime's can only be last year's.
+        let later = month > self.month || (month == self.month && day > self.day + 1);
+        if self.fixed || !later {
+            return self.year;
         }
+        // The last day of a month, a line of the 1st of the next: skew.
+        let next_day = days_from_civil(self.year, self.month, self.day) + 1;
+        if days_from_civil(self.year, month, day) <= next_day {
+            return self.year;
+        }
+        self.year - 1
     }
 }
 
@@ -201,7 +212,7 @@ fn rfc3164_wall(s: &[u8], hint: Clock) -> Option<(UnixSeconds, usize)> {
         return None;
     }
     let secs = hms(s, i + 1)?;
-    let year = hint.year_for(month);
+    let year = hint.year_for(month, day);
     if day > days_in_month(year, month) {
         return None;
     }
@@ -405,6 +416,7 @@ impl StampCache {
 pub(crate) const TEST_HINT: Clock = Clock {
     year: 2026,
     month: 11,
+    day: 30,
     fixed: false,
     zone: Zone::UTC,
 };
@@ -414,6 +426,29 @@ mod tests {
     use super::*;
 
     const HINT: Clock = TEST_HINT;
+
+    /// Issue 15 item 6: `Dec 11` in a file modified on 3 December 2026 is
+    /// 2025-12-11, never a date in the future; a day of clock skew is
+    /// allowed, across a month's end too.
+    #[test]
+    fn a_date_after_the_mtime_is_last_years() {
+        let dec3 = Clock::from_reference(days_from_civil(2026, 12, 3) * 86_400 + 3600, Zone::UTC);
+        let year = |line: &[u8], clock| {
+            let (t, _) = parse_rfc3164(line, clock).unwrap();
+            civil_from_days(t.div_euclid(86_400)).0
+        };
+        assert_eq!(year(b"Dec 11 10:00:00", dec3), 2025);
+        assert_eq!(year(b"Dec  3 10:00:00", dec3), 2026);
+        assert_eq!(year(b"Dec  4 00:10:00", dec3), 2026, "a day of skew");
+        assert_eq!(year(b"Nov 11 10:00:00", dec3), 2026);
+        let nov30 = Clock::from_reference(days_from_civil(2026, 11, 30) * 86_400, Zone::UTC);
+        assert_eq!(
+            year(b"Dec  1 00:01:00", nov30),
+            2026,
+            "skew across a month's end"
+        );
+        assert_eq!(year(b"Dec  2 00:01:00", nov30), 2025);
+    }
 
     #[test]
     fn days_that_do_not_exist_are_not_dates() {
@@ -460,6 +495,7 @@ mod tests {
         let jan = Clock {
             year: 2027,
             month: 1,
+            day: 2,
             fixed: false,
             zone: Zone::UTC,
         };
