@@ -391,7 +391,7 @@ impl Worker {
                 }
             }
             Record::FakeDelivery => self.batch.counters.fake_deliveries += 1,
-            Record::MailOther => self.batch.counters.mail_other += 1,
+            Record::MailOther | Record::Continuation => self.batch.counters.mail_other += 1,
             Record::OtherProgram => self.batch.counters.other_program += 1,
             Record::OtherMta(mta) => {
                 self.batch.counters.other_program += 1;

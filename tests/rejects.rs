@@ -100,3 +100,48 @@ fn lab_and_corpora_rejects_match_grep() {
     }
     assert!(checked >= 6, "only {checked} logs with rejects");
 }
+
+/// Issue 15 item 5, Exim: `<id> H=… rejected after DATA` is an inbound
+/// reject (it was a phantom deferral under "other" and missing from the
+/// reject table); continuation lines (` Suggested action: …`) belong to the
+/// line above; reject clients leave out the TLS fields.
+#[test]
+fn exim_after_data_rejects_continuations_and_clients() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("mainlog");
+    std::fs::write(
+        &log,
+        "2026-11-22 12:00:00 1xV6qi-0004PA-2t H=mail.spammer.example [192.0.2.5] X=TLS1.2:ECDHE-RSA-AES256-GCM-SHA384:256 CV=no F=<a@spammer.example> rejected after DATA: Your message scored 15.2 spam points\n\
+         2026-11-22 12:00:01 H=mail.bad.example [192.0.2.6] X=TLS1.3:TLS_AES_256_GCM_SHA384:256 CV=no F=<b@bad.example> rejected RCPT <c@ours.example>: relay not permitted\n\
+         2026-11-22 12:00:02 TLS error on connection from x [192.0.2.7] (gnutls_handshake): Error in the pull function.\n \
+         Suggested action: either install a certificate or change tls_advertise_hosts option\n\
+         2026-11-22 12:00:03 1xV6qi-0004PB-2t => a@gmail.com R=dnslookup T=remote_smtp H=gmail-smtp-in.l.google.com [142.250.1.27] X=TLS1.3 C=\"250 2.0.0 OK\"\n",
+    )
+    .unwrap();
+    let r = common::json_with(&["--tz", "UTC"], &[&log]);
+    assert_eq!(r["unparsed_lines"], 0, "{r:#}");
+    assert_eq!(r["inbound_rejects"], 2);
+    assert_eq!(r["host_errors"], 0);
+    assert!(
+        r["reasons"].as_array().unwrap().is_empty(),
+        "{}",
+        r["reasons"]
+    );
+    let stages: Vec<&str> = r["rejects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["stage"].as_str().unwrap())
+        .collect();
+    assert!(
+        stages.contains(&"DATA") && stages.contains(&"RCPT"),
+        "{stages:?}"
+    );
+    for c in r["rejected_clients"].as_array().unwrap() {
+        let client = c["client"].as_str().unwrap();
+        assert!(
+            !client.contains("X=") && !client.contains("CV="),
+            "{client}"
+        );
+    }
+}

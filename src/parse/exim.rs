@@ -88,6 +88,13 @@ pub fn parse(body: &[u8]) -> EximRecord<'_> {
     }
     let rest = &body[sp + 1..];
     if let Some(h) = rest.strip_prefix(b"H=") {
+        // `<id> H=client [ip] … rejected after DATA: …` refuses an inbound
+        // message (it has an id by then): a reject, not a deferral of ours.
+        if is_inbound_reject(h)
+            && let Some(r) = reject::exim(rest)
+        {
+            return EximRecord::Reject(r);
+        }
         return host_error(msg_id, h);
     }
     if rest == b"Completed" {
@@ -151,6 +158,39 @@ fn received<'a>(msg_id: &'a [u8], fields: &'a [u8]) -> Queued<'a> {
         message_id: value(memfind!(rest, b" id="), 4),
         arrival: true,
     }
+}
+
+/// After `H=`: true when the line refuses an inbound message. A host error
+/// goes on after the host's `[ip]` (and `:port`) with `: ` or a bare reason;
+/// an inbound refusal with the session's fields (`X=`, `P=`, `F=<`, `CV=`,
+/// `A=`, `U=`, `S=`, `I=`) and then `rejected` or `temporarily rejected`.
+fn is_inbound_reject(h: &[u8]) -> bool {
+    let Some(close) = memchr::memchr(b']', h) else {
+        return false;
+    };
+    let mut rest = &h[close + 1..];
+    while let Some(r) = rest.strip_prefix(b" ") {
+        if r.starts_with(b"rejected ") || r.starts_with(b"temporarily rejected ") {
+            return true;
+        }
+        let field = [
+            b"X=" as &[u8],
+            b"P=",
+            b"F=<",
+            b"CV=",
+            b"A=",
+            b"U=",
+            b"S=",
+            b"I=",
+        ]
+        .iter()
+        .any(|f| r.starts_with(f));
+        if !field {
+            return false;
+        }
+        rest = &r[memchr::memchr(b' ', r).unwrap_or(r.len())..];
+    }
+    false
 }
 
 /// `gmail-smtp-in.l.google.com [1.2.3.4]: SMTP error from remote mail server
@@ -409,6 +449,27 @@ fn remote_reply(reason: &[u8]) -> (&[u8], &[u8]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Issue 15 item 5: an inbound refusal after DATA carries a message id;
+    /// it was taken for a host error (a phantom deferral under "other").
+    #[test]
+    fn rejected_after_data_is_an_inbound_reject() {
+        let r = parse(b"1xV6qi-0004PA-2t H=mail.spammer.example [192.0.2.5] X=TLS1.2:ECDHE-RSA-AES256-GCM-SHA384:256 CV=no F=<a@spammer.example> rejected after DATA: Your message scored 15.2 spam points");
+        let EximRecord::Reject(r) = r else {
+            panic!("{r:?}")
+        };
+        assert_eq!(r.stage, b"DATA");
+        assert_eq!(r.client, b"mail.spammer.example [192.0.2.5]");
+        let t = parse(b"1xV6qi-0004PA-2t H=(helo) [192.0.2.5] P=esmtp temporarily rejected after DATA: try later");
+        assert!(matches!(t, EximRecord::Reject(_)), "{t:?}");
+        // Host errors stay host errors, whatever their text says.
+        for host_error in [
+            &b"1xV6qi-0004PA-2t H=mx.example [192.0.2.1]: SMTP error from remote mail server after RCPT TO:<a@b>: 550 5.7.1 rejected by policy"[..],
+            b"1xV6qi-0004PA-2t H=mx.example [192.0.2.1] Connection refused",
+        ] {
+            assert!(matches!(parse(host_error), EximRecord::HostError(_)));
+        }
+    }
 
     fn del(body: &'static str) -> Delivery<'static> {
         match parse(body.as_bytes()) {

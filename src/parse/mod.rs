@@ -152,6 +152,9 @@ pub enum Record<'a> {
     FakeDelivery,
     /// A Postfix or Exim line mtastat does not model (connects, cleanup …).
     MailOther,
+    /// A line that continues the one above (it starts with a space and has
+    /// no header of its own); counted with the mail lines.
+    Continuation,
     /// A line from another program (dovecot, amavis …).
     OtherProgram,
     /// A line of another MTA (sendmail, OpenSMTPD …) mtastat does not read.
@@ -174,10 +177,27 @@ pub fn parse_line_cached<'a>(
     stamps: &mut StampCache,
 ) -> (Option<Header<'a>>, Record<'a>) {
     let Some(header) = parse_header_cached(line, hint, stamps) else {
+        // Exim continues a long message on lines that start with a space
+        // (` Suggested action: …` after a TLS error, on every queue run of
+        // 4.86–4.92): they belong to the line above.
+        if line.first() == Some(&b' ')
+            && line.iter().any(|b| !b.is_ascii_whitespace())
+            && !carries_a_tag(line.trim_ascii_start())
+        {
+            return (None, Record::Continuation);
+        }
         return (None, Record::Unparsed(Unparsed::NoHeader));
     };
     let record = parse_body(&header);
     (Some(header), record)
+}
+
+/// True when `text` starts like a log line's message (`postfix/smtp[8909]:`,
+/// a queue id `552B6C20E:`) or a field (`to=<…>`): a line that lost its
+/// timestamp and host is damaged, not the continuation of the line above.
+fn carries_a_tag(text: &[u8]) -> bool {
+    let token = &text[..memchr::memchr(b' ', text).unwrap_or(text.len())];
+    token.ends_with(b":") || token.contains(&b'=')
 }
 
 /// The record in a parsed header's message, by the program that wrote it.
@@ -216,6 +236,28 @@ pub fn parse_body<'a>(header: &Header<'a>) -> Record<'a> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn continuations_and_damaged_lines() {
+        use super::{Record, Unparsed, parse_line};
+        let hint = super::timestamp::TEST_HINT;
+        let (_, r) = parse_line(
+            b" Suggested action: either install a certificate or change tls_advertise_hosts option",
+            hint,
+        );
+        assert!(matches!(r, Record::Continuation), "{r:?}");
+        let (_, r) = parse_line(
+            b" postfix/smtp[8909]: 774C14AEF2: to=<a@b>, relay=x, delay=1, status=deferred (x)",
+            hint,
+        );
+        assert!(matches!(r, Record::Unparsed(Unparsed::NoHeader)), "{r:?}");
+        let (_, r) = parse_line(b" 552B6C20E: to=<a@b>, relay=x, status=sent (ok)", hint);
+        assert!(matches!(r, Record::Unparsed(Unparsed::NoHeader)), "{r:?}");
+        let (_, r) = parse_line(b"\t\tto=<a@b>, relay=none, status=deferred (x)", hint);
+        assert!(matches!(r, Record::Unparsed(Unparsed::NoHeader)), "{r:?}");
+        let (_, r) = parse_line(b"no header at all", hint);
+        assert!(matches!(r, Record::Unparsed(Unparsed::NoHeader)), "{r:?}");
+    }
+
     use super::*;
     use proptest::prelude::*;
 

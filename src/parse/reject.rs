@@ -181,11 +181,19 @@ pub fn exim(body: &[u8]) -> Option<Reject<'_>> {
     let head = body[..client_end]
         .strip_suffix(b" ")
         .unwrap_or(&body[..client_end]);
-    // The client is the H= part, without the F=<sender> that may follow,
-    // from its `[ip]` (a verified host name before it stays).
-    let client = head.strip_prefix(b"H=").map_or(head, |h| {
-        memchr::memmem::find(h, b" F=<").map_or(h, |f| &h[..f])
-    });
+    // The client is the H= part up to its `[ip]` (and `:port`), without
+    // the fields that may follow (`X=TLS1.2:…`, `CV=no`, `F=<sender>`).
+    let client = head
+        .strip_prefix(b"H=")
+        .map_or(head, |h| match memchr::memchr(b']', h) {
+            Some(close) => {
+                let port = h[close + 1..].strip_prefix(b":").map_or(0, |p| {
+                    1 + p.iter().take_while(|b| b.is_ascii_digit()).count()
+                });
+                &h[..close + 1 + port]
+            }
+            None => memchr::memmem::find(h, b" F=<").map_or(h, |f| &h[..f]),
+        });
     // `(helo) [ip]` and `host (helo) [ip]` come down to the address (joining
     // the host name to it would need a copy; the address identifies it).
     let client = match memchr::memchr(b'[', client) {
@@ -193,6 +201,8 @@ pub fn exim(body: &[u8]) -> Option<Reject<'_>> {
         _ => client,
     };
     let rest = &body[at + "rejected ".len()..];
+    // `rejected after DATA: …`: the stage is DATA.
+    let rest = rest.strip_prefix(b"after ").unwrap_or(rest);
     let sp = memchr::memchr2(b' ', b':', rest).unwrap_or(rest.len());
     let stage = &rest[..sp];
     let text = memchr::memmem::find(rest, b": ").map_or(&b""[..], |c| &rest[c + 2..]);
@@ -267,5 +277,12 @@ mod tests {
         assert_eq!(m.stage, b"MAIL");
         assert_eq!(m.client, b"mx.example [192.0.2.1]");
         assert!(exim(b"SMTP connection from [1.2.3.4] closed by QUIT").is_none());
+        // Issue 15 item 5: the TLS fields are not part of the client.
+        let x = exim(b"H=mail.bad.example [192.0.2.6] X=TLS1.3:TLS_AES_256_GCM_SHA384:256 CV=no F=<b@bad.example> rejected RCPT <c@ours.example>: relay not permitted").unwrap();
+        assert_eq!(x.client, b"mail.bad.example [192.0.2.6]");
+        assert_eq!(x.text, b"relay not permitted");
+        let d = exim(b"H=mail.spammer.example [192.0.2.5]:4711 X=TLS1.2:ECDHE:256 CV=no F=<a@s.example> rejected after DATA: Your message scored 15.2 spam points").unwrap();
+        assert_eq!(d.stage, b"DATA");
+        assert_eq!(d.client, b"mail.spammer.example [192.0.2.5]:4711");
     }
 }
