@@ -68,6 +68,14 @@ impl Status {
         }
     }
 
+    /// True for address-verification results (Postfix `verify` probes,
+    /// `sendmail -bv`): they test an address, they deliver nothing, and they
+    /// are never counted as deliveries, in rates or in findings.
+    #[inline]
+    pub fn is_probe(self) -> bool {
+        matches!(self, Status::Deliverable | Status::Undeliverable)
+    }
+
     /// Index into per-status arrays.
     #[inline]
     pub fn index(self) -> usize {

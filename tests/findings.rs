@@ -619,3 +619,62 @@ fn first_difference(a: &Value, b: &Value, path: String) -> Option<String> {
         _ => Some(format!("{path}: {a} vs {b}")),
     }
 }
+
+/// Issue 15 item 2: address-verification probes are not mail. 60
+/// `undeliverable-but-not-cached` probes with Yahoo's [TSS04] reply raised
+/// "CRITICAL throttling at yahoo" while the provider table showed no
+/// deferral, and compare's shares for yahoo did not add up.
+#[test]
+fn verification_probes_are_not_deliveries() {
+    use std::fmt::Write as _;
+    let dir = tempfile::tempdir().unwrap();
+    let mut text = String::new();
+    for i in 0..60 {
+        let _ = writeln!(
+            text,
+            "Nov 22 12:{i:02}:00 mx1 postfix/smtp[9]: 5C{i:08X}: to=<u{i}@yahoo.com>, relay=mta5.am0.yahoodns.net[67.195.204.72]:25, delay=1, delays=0/0/0/1, dsn=4.0.0, status=undeliverable-but-not-cached (host mta5.am0.yahoodns.net[67.195.204.72] said: 421 4.7.0 [TSS04] Messages from 192.0.2.1 temporarily deferred due to unexpected volume or user complaints (in reply to RCPT TO command))"
+        );
+    }
+    for i in 0..100 {
+        let _ = writeln!(
+            text,
+            "Nov 22 12:{:02}:30 mx1 postfix/smtp[9]: 6D{i:08X}: to=<v{i}@yahoo.com>, relay=mta5.am0.yahoodns.net[67.195.204.72]:25, delay=1, delays=0/0/0/1, dsn=2.0.0, status=sent (250 ok)",
+            i % 60
+        );
+    }
+    let log = dir.path().join("mail.log");
+    std::fs::write(&log, text).unwrap();
+    let r = json_with(&["--year", "2026"], &[&log]);
+    assert_eq!(
+        r["findings"].as_array().unwrap().len(),
+        0,
+        "{}",
+        r["findings"]
+    );
+    assert_eq!(r["delivery_attempts"], 160, "every status= line is counted");
+    assert_eq!(r["verification_probes"], 60);
+    let yahoo = r["providers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["provider"] == "yahoo")
+        .unwrap();
+    assert_eq!(yahoo["attempts"], 100);
+    assert_eq!(yahoo["probes"], 60);
+    assert_eq!(yahoo["deferred_rate"], 0.0);
+    assert!(yahoo["families"].as_array().unwrap().is_empty());
+    let out = mtastat()
+        .args(["--year", "2026", "compare", "yahoo", "google"])
+        .arg(&log)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("100.0%"), "{text}");
+    let out = mtastat()
+        .args(["--year", "2026"])
+        .arg(&log)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("Address-verification probes"), "{text}");
+}

@@ -933,6 +933,11 @@ impl Batch {
                 })
                 .or_insert(0) += 1;
         }
+        if a.status.is_probe() {
+            // A probe tests an address: in the summary (and the probes
+            // section built from it), never in what findings read.
+            return;
+        }
         *self
             .outcomes
             .entry(OutcomeKey {

@@ -48,8 +48,12 @@ pub struct Report {
     pub other_mta_lines: std::collections::BTreeMap<&'static str, u64>,
     /// Postfix/Exim lines that are not deliveries.
     pub mail_lines_not_deliveries: u64,
-    /// Delivery attempts (recipient × attempt), expiries included.
+    /// Delivery lines (recipient × attempt), expiries and address-verification
+    /// probes included (the count `grep status=` gives).
     pub delivery_attempts: u64,
+    /// Of those, address-verification probes (`deliverable`,
+    /// `undeliverable`): not attempts, in no rate and no finding.
+    pub verification_probes: u64,
     /// Deferrals logged without a new attempt (destination marked dead, retry time not reached).
     pub deferrals_not_attempted: u64,
     /// Attempts left out by --since/--until/--provider/--sender-domain.
@@ -161,9 +165,12 @@ pub struct ProviderSummary {
     pub provider: String,
     /// Provider name.
     pub name: String,
-    /// All attempts.
+    /// Delivery attempts (address-verification probes not included).
     pub attempts: u64,
-    /// Attempts by status name (only statuses that occur).
+    /// Address-verification probes (deliverable, undeliverable): not
+    /// attempts, not in the rates.
+    pub probes: u64,
+    /// Attempts and probes by status name (only statuses that occur).
     pub by_status: Vec<StatusCount>,
     /// Deferred / attempts.
     pub deferred_rate: f64,
@@ -313,6 +320,17 @@ pub fn provider_summaries(
     providers: &ProviderMap,
 ) -> PolarsResult<Vec<ProviderSummary>> {
     let by_status = totals_by(summary, &["provider", "status"], None)?;
+    // Failure codes and families are of deliveries: probes are not failures.
+    let deliveries = summary
+        .clone()
+        .lazy()
+        .filter(
+            col("status")
+                .neq(lit(Status::Deliverable.as_str()))
+                .and(col("status").neq(lit(Status::Undeliverable.as_str()))),
+        )
+        .collect()?;
+    let summary = &deliveries;
     let coded = summary
         .clone()
         .lazy()
@@ -347,6 +365,7 @@ pub fn provider_summaries(
                     provider: sp[i].clone(),
                     name,
                     attempts: 0,
+                    probes: 0,
                     by_status: Vec::new(),
                     deferred_rate: 0.0,
                     failed_rate: 0.0,
@@ -361,7 +380,11 @@ pub fn provider_summaries(
             .into_iter()
             .find(|s| s.as_str() == ss[i])
             .map_or("unknown", Status::as_str);
-        entry.attempts += sn[i];
+        if status == Status::Deliverable.as_str() || status == Status::Undeliverable.as_str() {
+            entry.probes += sn[i];
+        } else {
+            entry.attempts += sn[i];
+        }
         entry.by_status.push(StatusCount {
             status,
             count: sn[i],

@@ -267,10 +267,18 @@ fn header(o: &mut String, r: &Report, s: Style) {
             }
         }
     }
+    let probes: u64 = r.providers.iter().map(|p| p.probes).sum();
+    if probes > 0 {
+        let _ = writeln!(
+            o,
+            "probes      {} address-verification results (not attempts; see below)",
+            thousands(probes)
+        );
+    }
     let _ = writeln!(
         o,
         "attempts    {}   ({} deferrals without a new attempt; {} other mail lines; {} other programs)",
-        s.bold(&thousands(r.delivery_attempts)),
+        s.bold(&thousands(r.delivery_attempts.saturating_sub(probes))),
         thousands(r.deferrals_not_attempted),
         thousands(r.mail_lines_not_deliveries),
         thousands(r.other_program_lines),
@@ -316,16 +324,13 @@ fn status_table(o: &mut String, r: &Report, s: Style) {
         "\n{}",
         s.bold("Delivery attempts by provider and status")
     );
-    let verify = r
-        .providers
-        .iter()
-        .any(|p| p.status_count("deliverable") + p.status_count("undeliverable") > 0);
+    let verify = r.providers.iter().any(|p| p.probes > 0);
     let mut head = format!(
         "{:<14}{:>10}{:>10}{:>10}{:>10}{:>10}{:>9}{:>9}",
         "provider", "attempts", "sent", "deferred", "bounced", "expired", "defer%", "fail%"
     );
     if verify {
-        let _ = write!(head, "{:>9}", "verify");
+        let _ = write!(head, "{:>9}", "probes");
     }
     let _ = writeln!(o, "{}", s.dim(&head));
     let mut totals = [0u64; 7];
@@ -379,6 +384,49 @@ fn status_table(o: &mut String, r: &Report, s: Style) {
             percent(rate(totals[3] + totals[4])),
         );
         let _ = writeln!(o, "{}", s.bold(&line));
+    }
+    probes(o, r, s);
+}
+
+/// Address-verification probes: tests of an address, not deliveries; their
+/// own lines, never in the attempts, the rates or the findings.
+fn probes(o: &mut String, r: &Report, s: Style) {
+    let mut rows: Vec<(&str, &str, &str, u64)> = Vec::new();
+    for d in &r.deliveries {
+        if d.status != "deliverable" && d.status != "undeliverable" {
+            continue;
+        }
+        match rows
+            .iter_mut()
+            .find(|(p, st, dsn, _)| *p == d.provider && *st == d.status && *dsn == d.dsn)
+        {
+            Some(row) => row.3 += d.count,
+            None => rows.push((&d.provider, &d.status, &d.dsn, d.count)),
+        }
+    }
+    if rows.is_empty() {
+        return;
+    }
+    rows.sort_by(|a, b| {
+        b.3.cmp(&a.3)
+            .then_with(|| (a.0, a.1, a.2).cmp(&(b.0, b.1, b.2)))
+    });
+    let _ = writeln!(
+        o,
+        "\n{}",
+        s.bold(
+            "Address-verification probes (verify, -bv: not deliveries, not in rates or findings)"
+        )
+    );
+    for (provider, status, dsn, n) in rows.iter().take(12) {
+        let _ = writeln!(
+            o,
+            "  {:<14}{:<15}{:<9}{:>9}",
+            ellipsize(&terminal(provider), 13),
+            status,
+            if dsn.is_empty() { "-" } else { dsn },
+            thousands(*n)
+        );
     }
 }
 
