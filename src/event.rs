@@ -122,6 +122,10 @@ pub struct Delivery<'a> {
     pub delays: &'a [u8],
     /// True when the recipient was delivered on this host (mailbox, file, pipe).
     pub local: bool,
+    /// True when the next hop is on loopback (`127.0.0.0/8`, `::1`,
+    /// `localhost`): a hand-off to a content filter or local relay, not a
+    /// delivery to the recipient's provider.
+    pub loopback: bool,
     /// False when the MTA did not even try: Postfix "delivery temporarily
     /// suspended", Exim "retry time not reached".
     pub attempted: bool,

@@ -553,15 +553,20 @@ impl Worker {
         self.scratch.extend_from_slice(raw_domain);
         self.scratch.push(0xff);
         self.scratch.extend_from_slice(d.relay);
-        self.scratch.push(u8::from(d.local));
+        self.scratch
+            .push(u8::from(d.local) | (u8::from(d.loopback) << 1));
         let (provider, domain) = match self.destinations.get(&self.scratch) {
             Some(known) => known,
             None => {
                 lowercase_into(raw_domain, &mut self.domain);
                 lowercase_into(d.relay, &mut self.relay);
-                let provider = engine
-                    .providers
-                    .classify(&self.domain, &self.relay, d.local);
+                let provider = if d.loopback {
+                    engine.providers.handoff()
+                } else {
+                    engine
+                        .providers
+                        .classify(&self.domain, &self.relay, d.local)
+                };
                 if self
                     .batch
                     .compact_domains(1, crate::aggregate::batch::MAX_DOMAINS / 2)

@@ -678,3 +678,39 @@ fn verification_probes_are_not_deliveries() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("Address-verification probes"), "{text}");
 }
+
+/// Issue 15 item 1 (in part): a hand-off to a content filter on loopback
+/// is not a delivery to the recipient's provider. Gmail's one real attempt
+/// bounced; the hand-off counted as a Gmail delivery made it 50 %.
+#[test]
+fn a_hand_off_on_loopback_is_not_a_delivery_at_the_recipients_provider() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("mail.log");
+    std::fs::write(
+        &log,
+        "Nov 22 10:00:02 mx1 postfix/smtp[1004]: 4A1B2C3D4E: to=<alice@gmail.com>, relay=127.0.0.1[127.0.0.1]:10024, delay=0.9, delays=0.1/0/0/0.8, dsn=2.0.0, status=sent (250 2.0.0 from MTA(smtp:[127.0.0.1]:10025): 250 2.0.0 Ok: queued as 5B2C3D4E5F)\n\
+         Nov 22 10:00:02 mx1 postfix/10025/smtpd[1005]: 5B2C3D4E5F: client=localhost[127.0.0.1]\n\
+         Nov 22 10:00:03 mx1 postfix/smtp[1006]: 5B2C3D4E5F: to=<alice@gmail.com>, relay=gmail-smtp-in.l.google.com[142.250.1.27]:25, delay=1, delays=0/0/0/1, dsn=5.7.26, status=bounced (host gmail-smtp-in.l.google.com[142.250.1.27] said: 550-5.7.26 unauthenticated (in reply to end of DATA command))\n\
+         Nov 22 10:00:04 mx1 postfix/smtp[1007]: 6A1B2C3D4E: to=<bob@gmail.com>, relay=none, delay=30, delays=0/0/30/0, dsn=4.4.1, status=deferred (connect to 127.0.0.1[127.0.0.1]:10024: Connection refused)\n\
+         Nov 22 10:00:05 mx1 postfix/smtp[1008]: 7A1B2C3D4E: to=<carl@gmail.com>, relay=amavis[127.0.0.1]:10024, delay=0.9, delays=0.1/0/0/0.8, dsn=2.0.0, status=sent (250 2.0.0 Ok: queued as 8B2C3D4E5F)\n\
+         Nov 22 10:00:06 mx1 postfix/lmtp[1009]: 9A1B2C3D4E: to=<dan@ours.example>, relay=127.0.0.1[127.0.0.1]:24, delay=0.1, delays=0/0/0/0.1, dsn=2.0.0, status=sent (250 2.0.0 <dan@ours.example> Saved)\n",
+    )
+    .unwrap();
+    let r = json_with(&["--year", "2026"], &[&log]);
+    let provider = |id: &str| {
+        r["providers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["provider"] == id)
+            .cloned()
+            .unwrap_or(Value::Null)
+    };
+    let google = provider("google");
+    assert_eq!(google["attempts"], 1, "{google}");
+    assert_eq!(google["failed_rate"], 1.0);
+    let handoff = provider("handoff");
+    assert_eq!(handoff["attempts"], 3, "{handoff}");
+    // dovecot-lmtp on 127.0.0.1:24 is the mailbox store: a local delivery.
+    assert_eq!(provider("local")["attempts"], 1);
+}

@@ -22,7 +22,7 @@
 //! named here belongs to the provider that names it.
 
 use super::provider::ProviderMap;
-use super::providers::{Kind, LOCAL_ID, OTHER_ID};
+use super::providers::{HANDOFF_ID, Kind, LOCAL_ID, OTHER_ID};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 
@@ -97,7 +97,7 @@ fn apply_entry(map: &mut ProviderMap, e: &Entry) -> Result<(), String> {
         return Err("id must be 1-40 characters of a-z, 0-9, - and _".into());
     }
     let names_hosts = !(e.domains.is_empty() && e.domain_suffixes.is_empty() && e.hosts.is_empty());
-    if (id == LOCAL_ID || id == OTHER_ID) && names_hosts {
+    if (id == LOCAL_ID || id == OTHER_ID || id == HANDOFF_ID) && names_hosts {
         return Err(format!(
             "{id} is matched by mtastat itself; it takes no domains or hosts"
         ));

@@ -6,7 +6,7 @@
 //! which covers attempts that never reached a host (`relay=none`, DNS errors).
 
 use super::overrides::Table;
-use super::providers::{Kind, LOCAL_ID, OTHER_ID, PROVIDERS};
+use super::providers::{HANDOFF_ID, Kind, LOCAL_ID, OTHER_ID, PROVIDERS};
 use hashbrown::HashMap;
 
 /// Index of a provider in a [`ProviderMap`]. Small and `Copy` for hot keys.
@@ -35,6 +35,7 @@ pub struct ProviderMap {
     hosts: HashMap<Box<[u8]>, ProviderId, crate::hashing::Seeded>,
     local: ProviderId,
     other: ProviderId,
+    handoff: ProviderId,
 }
 
 impl Default for ProviderMap {
@@ -53,6 +54,7 @@ impl ProviderMap {
             hosts: HashMap::default(),
             local: 0,
             other: 0,
+            handoff: 0,
         };
         for spec in PROVIDERS {
             let id = map.push(spec.id, spec.name, spec.kind);
@@ -67,6 +69,11 @@ impl ProviderMap {
             }
         }
         map.local = map.push(LOCAL_ID, "Local delivery", Kind::Mailbox);
+        map.handoff = map.push(
+            HANDOFF_ID,
+            "Hand-off on loopback (content filter, local relay)",
+            Kind::Gateway,
+        );
         map.other = map.push(OTHER_ID, "Other / unknown", Kind::Mailbox);
         map
     }
@@ -125,6 +132,12 @@ impl ProviderMap {
         self.other
     }
 
+    /// The id for hand-offs to a next hop on loopback (amavis, rspamd
+    /// proxy, clamsmtp, a local relay): not the recipient's provider.
+    pub fn handoff(&self) -> ProviderId {
+        self.handoff
+    }
+
     /// Display information for an id.
     pub fn info(&self, id: ProviderId) -> &ProviderInfo {
         &self.infos[usize::from(id).min(self.infos.len() - 1)]
@@ -163,6 +176,10 @@ impl ProviderMap {
             && let Some(id) = suffix_lookup(&self.hosts, relay)
         {
             return id;
+        }
+        // Named by a loopback name (`127.0.0.1`, `localhost`): a hand-off.
+        if crate::parse::postfix::is_loopback(relay) {
+            return self.handoff;
         }
         if let Some(id) = self.domains.get(domain) {
             return *id;

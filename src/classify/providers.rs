@@ -557,5 +557,7 @@ pub const PROVIDERS: &[ProviderSpec] = &[
 
 /// Id for recipients delivered on this host (mailbox, file, pipe, LMTP socket).
 pub const LOCAL_ID: &str = "local";
+/// Id for hand-offs to a next hop on loopback (content filters, local relays).
+pub const HANDOFF_ID: &str = "handoff";
 /// Id for everything the table does not know.
 pub const OTHER_ID: &str = "other";

@@ -237,6 +237,7 @@ fn host_error<'a>(msg_id: &'a [u8], h: &'a [u8]) -> EximRecord<'a> {
         delay: None,
         delays: b"",
         local: false,
+        loopback: false,
         attempted: true,
         at_greeting: at_greeting(reason),
     })
@@ -356,6 +357,7 @@ fn delivery<'a>(
         delay: None,
         delays: b"",
         local: false,
+        loopback: false,
         attempted: true,
         at_greeting: false,
     };
@@ -365,9 +367,11 @@ fn delivery<'a>(
         d.basic = codes.basic;
         d.dsn = codes.dsn;
         d.local = host.is_empty();
+        d.loopback = super::postfix::is_loopback(host);
         return Ok(d);
     }
     d.local = host.is_empty() && !transport.is_empty() && memfind!(transport, b"smtp").is_none();
+    d.loopback = super::postfix::is_loopback(host);
     if status == Status::Bounced
         && (memfind!(reason, b"retry timeout exceeded").is_some()
             || memfind!(reason, b"have been failing for a long time").is_some())

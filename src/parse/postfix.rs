@@ -352,6 +352,7 @@ fn delivery<'a>(
         delay: None,
         delays: b"",
         local: false,
+        loopback: false,
         attempted: true,
         at_greeting: false,
     };
@@ -431,6 +432,25 @@ fn classify_text<'a>(d: &mut Delivery<'a>, relay_field: &'a [u8], text: &'a [u8]
     }
     let relay_host = host_of(relay_field);
     d.local = is_local(d.transport, relay_field);
+    // A hand-off: `relay=127.0.0.1[127.0.0.1]:10024` or `localhost[…]` by
+    // the name; `relay=amavis[127.0.0.1]:10024` by a loopback address on a
+    // port other than SMTP's (content filters listen on 10024, 10026, 11332
+    // …; a lab or test rig that runs "remote" MXs on 127.0.0.x uses 25/587).
+    let (ip, port) = match memchr::memchr(b'[', relay_field) {
+        Some(open) => {
+            let inner = &relay_field[open + 1..];
+            match memchr::memchr(b']', inner) {
+                Some(close) => (&inner[..close], inner[close + 1..].strip_prefix(b":")),
+                None => (&b""[..], None),
+            }
+        }
+        None => (&b""[..], None),
+    };
+    // Not the SMTP and submission ports: a relay to a smarthost or partner
+    // gateway (`relay=smtp-gw.partner.example[…]:587`) is a delivery.
+    let filter_port =
+        port.is_some_and(|p| !p.is_empty() && !matches!(p, b"25" | b"587" | b"465" | b"2525"));
+    d.loopback = !d.local && (is_loopback(relay_host) || (is_loopback(ip) && filter_port));
     if !relay_host.is_empty() && relay_field != b"none" {
         d.relay = relay_host;
     }
@@ -500,14 +520,32 @@ fn host_in_error(text: &[u8]) -> &[u8] {
     b""
 }
 
+/// A loopback address or name: `127.0.0.0/8`, `::1`, `localhost`.
+pub fn is_loopback(host: &[u8]) -> bool {
+    let host = host.strip_prefix(b"[").unwrap_or(host);
+    let host = host.strip_suffix(b"]").unwrap_or(host);
+    let host = host.strip_prefix(b"ipv6:").unwrap_or(host);
+    host.eq_ignore_ascii_case(b"localhost")
+        || host.eq_ignore_ascii_case(b"localhost.localdomain")
+        || host.eq_ignore_ascii_case(b"ip6-localhost")
+        || host == b"::1"
+        || (host.starts_with(b"127.")
+            && host.len() <= 15
+            && host[4..].iter().all(|b| b.is_ascii_digit() || *b == b'.'))
+}
+
 /// Local delivery: the local/virtual/pipe agents, or LMTP over a unix socket.
 fn is_local(service: &[u8], relay_field: &[u8]) -> bool {
     match service {
         b"local" | b"virtual" | b"pipe" => true,
         b"lmtp" => {
+            // A unix socket, or the mailbox store on loopback (dovecot-lmtp
+            // on 127.0.0.1:24): a local delivery, not a hand-off.
             memfind!(relay_field, b"[private/").is_some()
                 || memfind!(relay_field, b"[public/").is_some()
                 || memfind!(relay_field, b"[/").is_some()
+                || memfind!(relay_field, b"[127.").is_some()
+                || memfind!(relay_field, b"[::1]").is_some()
         }
         _ => matches!(relay_field, b"local" | b"virtual"),
     }
