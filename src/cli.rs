@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 const EXAMPLES: &str = "\
 Examples:
-  mtastat                                  report on /var/log/mail.log
+  mtastat                                  report on this host's mail log (see below)
   mtastat mail.log mail.log.1 exim/mainlog several files, mixed MTAs, one report
   mtastat --json mail.log > report.json    the whole report as JSON
   mtastat --csv summary.csv --parquet summary.parquet mail.log
@@ -30,7 +30,7 @@ not be read (the others are still reported) or the arguments were wrong.";
 )]
 pub struct Args {
     /// Log files (Postfix or Exim, any mix); `-` reads standard input.
-    #[arg(value_name = "FILE", default_value = "/var/log/mail.log")]
+    #[arg(value_name = "FILE")]
     pub files: Vec<PathBuf>,
 
     /// Options shared with `compare`.
@@ -156,7 +156,7 @@ pub struct CompareArgs {
     #[arg(value_name = "B")]
     pub b: String,
     /// Log files; `-` reads standard input.
-    #[arg(value_name = "FILE", default_value = "/var/log/mail.log")]
+    #[arg(value_name = "FILE")]
     pub files: Vec<PathBuf>,
     /// Options shared with the report.
     #[command(flatten)]
@@ -170,7 +170,7 @@ pub struct SummaryArgs {
     #[arg(long, value_name = "N", default_value_t = 10)]
     pub top: usize,
     /// Log files or directories; `-` reads standard input.
-    #[arg(value_name = "FILE", default_value = "/var/log/mail.log")]
+    #[arg(value_name = "FILE")]
     pub files: Vec<PathBuf>,
     /// Options shared with the report.
     #[command(flatten)]
@@ -374,7 +374,7 @@ mod tests {
     #[test]
     fn defaults() {
         let a = Args::parse_from(["mtastat"]);
-        assert_eq!(a.files, vec![PathBuf::from("/var/log/mail.log")]);
+        assert!(a.files.is_empty(), "the default log is found at run time");
         assert!(!a.common.json && a.command.is_none());
         let b = Args::parse_from(["mtastat", "-", "x.log", "--json"]);
         assert_eq!(b.files.len(), 2);

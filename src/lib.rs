@@ -493,7 +493,26 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome, Error> {
             None => format!("cannot start the worker threads: {e}"),
         }));
     }
-    let named: Vec<Source> = files.iter().map(|p| Source::from_arg(p)).collect();
+    // No file named: this host's mail log, else the journal's mail facility
+    // (a stock Debian 12 logs Postfix only there), read through a pipe.
+    let mut journal: Option<std::process::Child> = None;
+    let named: Vec<Source> = if files.is_empty() {
+        match input::discover::default_log() {
+            Some(path) => vec![Source::Path(path)],
+            None => {
+                let (child, path) = spawn_journal().map_err(|e| {
+                    Error::Usage(format!(
+                        "no mail log found (looked for {}) and the journal could not be read: {e}",
+                        input::discover::DEFAULT_LOGS.join(", ")
+                    ))
+                })?;
+                journal = Some(child);
+                vec![Source::Path(path)]
+            }
+        }
+    } else {
+        files.iter().map(|p| Source::from_arg(p)).collect()
+    };
     if common.no_journeys && args.journeys.is_some() {
         return Err(Error::Usage(
             "--journeys exports what --no-journeys turns off: use one of them".into(),
@@ -576,6 +595,13 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome, Error> {
         };
         if let Err(e) = sink.commit(names) {
             export_errors.push(Error::export(path)(e).to_string());
+        }
+    }
+    if let Some(mut child) = journal.take() {
+        let _ = child.wait();
+        let shown = format!("journal ({})", input::discover::JOURNAL_COMMAND.join(" "));
+        for f in &mut analysis.files {
+            f.path = shown.clone();
         }
     }
     for e in missing {
@@ -700,6 +726,25 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome, Error> {
         export_errors,
         findings_failed,
     })
+}
+
+/// Starts `journalctl` on the mail facility; returns it and a path that
+/// reads its output (the pipe, through `/proc/self/fd`).
+fn spawn_journal() -> std::io::Result<(std::process::Child, PathBuf)> {
+    use std::os::fd::AsRawFd;
+    let [program, args @ ..] = input::discover::JOURNAL_COMMAND;
+    let child = std::process::Command::new(program)
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()?;
+    let fd = child
+        .stdout
+        .as_ref()
+        .map(|s| s.as_raw_fd())
+        .ok_or_else(|| std::io::Error::other("no pipe from journalctl"))?;
+    Ok((child, PathBuf::from(format!("/proc/self/fd/{fd}"))))
 }
 
 /// The exports' destinations, checked before anything is read.

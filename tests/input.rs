@@ -401,3 +401,91 @@ fn truncating_a_mapped_file_never_kills_by_signal() {
         }
     }
 }
+
+/// Issue 15 item 6: with no file argument mtastat finds the host's mail log
+/// as a postmaster would (`/var/log/mail.log`, `maillog`, Exim's), and
+/// where there is none (journald-only hosts such as a stock Debian 12) reads
+/// the journal's mail facility, saying which it read.
+#[test]
+fn without_a_file_the_hosts_own_log_or_the_journal() {
+    use std::os::unix::fs::PermissionsExt;
+    let root = tempfile::tempdir().unwrap();
+    let log_dir = root.path().join("var/log");
+    fs::create_dir_all(&log_dir).unwrap();
+    let maillog = log_dir.join("maillog");
+    fs::copy(testdata("postfix/mail.log"), &maillog).unwrap();
+    let out = mtastat()
+        .env("MTASTAT_DEFAULT_ROOT", root.path())
+        .args(["--json", "--year", "2026"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        r["files"][0]["path"]
+            .as_str()
+            .unwrap()
+            .ends_with("var/log/maillog")
+    );
+    let want = r["delivery_attempts"].clone();
+    // No log file: the journal, through a journalctl that prints entries.
+    fs::remove_file(&maillog).unwrap();
+    let bin = root.path().join("bin");
+    fs::create_dir_all(&bin).unwrap();
+    let entries = root.path().join("entries.json");
+    let plain = fs::read_to_string(testdata("postfix/mail.log")).unwrap();
+    let json: Vec<String> = plain
+        .lines()
+        .map(|l| {
+            let (stamp, rest) = l.split_at(15);
+            let (host, rest) = rest.trim_start().split_once(' ').unwrap();
+            let (tag, message) = rest.split_once(": ").unwrap();
+            let ident = tag.split('[').next().unwrap();
+            let (d, hms) = (stamp[4..6].trim().parse::<i64>().unwrap(), &stamp[7..]);
+            let secs: Vec<i64> = hms.split(':').map(|x| x.parse().unwrap()).collect();
+            // November 2026: day 20,454 + 304 (Jan-Oct) + day - 1.
+            let t = (20_454 + 304 + d - 1) * 86_400 + secs[0] * 3600 + secs[1] * 60 + secs[2];
+            serde_json::json!({
+                "__REALTIME_TIMESTAMP": (t * 1_000_000).to_string(),
+                "_HOSTNAME": host,
+                "SYSLOG_IDENTIFIER": ident,
+                "MESSAGE": message,
+            })
+            .to_string()
+        })
+        .collect();
+    fs::write(&entries, json.join("\n") + "\n").unwrap();
+    let fake = bin.join("journalctl");
+    fs::write(&fake, format!("#!/bin/sh\ncat '{}'\n", entries.display())).unwrap();
+    fs::set_permissions(&fake, fs::Permissions::from_mode(0o755)).unwrap();
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let out = mtastat()
+        .env("MTASTAT_DEFAULT_ROOT", root.path())
+        .env("PATH", path)
+        .args(["--json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        r["files"][0]["path"]
+            .as_str()
+            .unwrap()
+            .starts_with("journal (journalctl"),
+        "{}",
+        r["files"]
+    );
+    assert_eq!(r["delivery_attempts"], want);
+}

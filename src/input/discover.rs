@@ -19,6 +19,41 @@ use std::time::SystemTime;
 /// rotation suffix (`.1`, `.2.gz`, `-20261122`, `-20261122.gz`).
 pub const MAIL_LOG_NAMES: [&str; 4] = ["mail.log", "maillog", "mainlog", "exim_mainlog"];
 
+/// Where a postmaster looks for this host's mail log, in order: Debian and
+/// Ubuntu, RHEL/Fedora/FreeBSD, Debian's Exim, other Exims, cPanel.
+pub const DEFAULT_LOGS: [&str; 6] = [
+    "/var/log/mail.log",
+    "/var/log/maillog",
+    "/var/log/exim4/mainlog",
+    "/var/log/exim/main.log",
+    "/var/log/exim/mainlog",
+    "/var/log/exim_mainlog",
+];
+
+/// The journal query for hosts that log mail only to journald (Debian 12
+/// and others without rsyslog): every message of the mail facility.
+pub const JOURNAL_COMMAND: [&str; 5] = [
+    "journalctl",
+    "-o",
+    "json",
+    "--no-pager",
+    "SYSLOG_FACILITY=2",
+];
+
+/// This host's mail log when no file is named: the first of
+/// [`DEFAULT_LOGS`] that exists (under `$MTASTAT_DEFAULT_ROOT`, a test
+/// hook, when set), else `None` (then the journal is read).
+pub fn default_log() -> Option<PathBuf> {
+    let root = std::env::var_os("MTASTAT_DEFAULT_ROOT").map(PathBuf::from);
+    DEFAULT_LOGS.iter().find_map(|p| {
+        let path = match &root {
+            Some(r) => r.join(p.trim_start_matches('/')),
+            None => PathBuf::from(p),
+        };
+        path.exists().then_some(path)
+    })
+}
+
 /// Subdirectories searched too (Debian's Exim logs to `/var/log/exim4/`).
 const MAIL_LOG_DIRS: [&str; 2] = ["exim4", "exim"];
 
