@@ -245,21 +245,22 @@ pub fn render(c: &Comparison, s: Style) -> String {
             let _ = writeln!(o, "  none");
         }
         for f in &side.findings {
-            let hm = |t: &str| t.get(11..).unwrap_or(t).to_string();
-            let when = if f.steady {
-                format!("steady {}–{}", hm(&f.since), hm(&f.until))
+            // Times alone on one day; both dates when the range spans days.
+            let until = crate::zone::range_end(&f.since, &f.until);
+            let since = if until.len() < f.until.len() {
+                f.since.get(11..).unwrap_or(&f.since)
             } else {
-                format!(
-                    "{}–{}, {:.0}% during",
-                    hm(&f.since),
-                    hm(&f.until),
-                    f.peak_share * 100.0
-                )
+                &f.since
+            };
+            let when = if f.steady {
+                format!("steady {since}–{until}")
+            } else {
+                format!("{since}–{until}, {:.0}% during", f.peak_share * 100.0)
             };
             let codes: Vec<&str> = f.codes.iter().take(3).map(|c| c.name.as_str()).collect();
             let line = format!(
                 "{:<15}{:>7} {:<22} {:>5.1}% of attempts; {}",
-                f.rule,
+                f.rule.replace('_', " "),
                 thousands(f.count),
                 codes.join("/"),
                 f.share * 100.0,

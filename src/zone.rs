@@ -192,6 +192,17 @@ impl fmt::Debug for Zone {
     }
 }
 
+/// The end of a time range as shown after its start: the time alone when
+/// both are on one day (`12:10 to 17:19`), the date too when not
+/// (`2026-05-27 16:00 → 2026-05-28 14:59`), so a range over midnight never
+/// reads as running backwards. Both are `YYYY-MM-DD HH:MM…` strings.
+pub fn range_end<'a>(start: &str, end: &'a str) -> &'a str {
+    match (start.get(..10), end.get(..10), end.get(11..)) {
+        (Some(a), Some(b), Some(time)) if a == b => time,
+        _ => end,
+    }
+}
+
 /// `YYYY-MM-DD HH:MM:SS` of wall-clock seconds.
 pub fn format_wall(wall: UnixSeconds) -> String {
     let (y, mo, d) = civil_from_days(wall.div_euclid(86_400));
@@ -261,6 +272,16 @@ mod tests {
 
     fn at(y: i32, mo: u32, d: u32, h: i64, mi: i64) -> UnixSeconds {
         wall_of(y, mo, d, h * 3600 + mi * 60)
+    }
+
+    #[test]
+    fn ranges_over_midnight_show_both_dates() {
+        assert_eq!(range_end("2026-11-22 12:10", "2026-11-22 17:19"), "17:19");
+        assert_eq!(
+            range_end("2026-05-27 16:00", "2026-05-28 14:59"),
+            "2026-05-28 14:59"
+        );
+        assert_eq!(range_end("", "17:19"), "17:19");
     }
 
     #[test]

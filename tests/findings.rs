@@ -714,3 +714,47 @@ fn a_hand_off_on_loopback_is_not_a_delivery_at_the_recipients_provider() {
     // dovecot-lmtp on 127.0.0.1:24 is the mailbox store: a local delivery.
     assert_eq!(provider("local")["attempts"], 1);
 }
+
+/// Issue 15 item 6: a range over midnight shows the date at both ends
+/// (`until 01:59` after `since 2026-11-22 22:00` read as running backwards).
+#[test]
+fn ranges_over_midnight_show_both_dates() {
+    use std::fmt::Write as _;
+    let dir = tempfile::tempdir().unwrap();
+    let mut text = String::new();
+    for i in 0..240u32 {
+        let (day, hour, min) = if i < 120 {
+            (22, 22 + i / 60, i % 60)
+        } else {
+            (23, (i - 120) / 60, i % 60)
+        };
+        let (status, dsn, reply) = if i % 3 == 0 {
+            (
+                "deferred",
+                "4.7.28",
+                "(host gmail-smtp-in.l.google.com[142.250.1.27] said: 421-4.7.28 Our system has detected an unusual rate of unsolicited mail (in reply to end of DATA command))",
+            )
+        } else {
+            ("sent", "2.0.0", "(250 2.0.0 OK)")
+        };
+        let _ = writeln!(
+            text,
+            "Nov {day} {hour:02}:{min:02}:00 mx1 postfix/smtp[9]: 5C{i:08X}: to=<u{i}@gmail.com>, relay=gmail-smtp-in.l.google.com[142.250.1.27]:25, delay=1, delays=0/0/0/1, dsn={dsn}, status={status} {reply}"
+        );
+    }
+    let log = dir.path().join("mail.log");
+    std::fs::write(&log, text).unwrap();
+    let out = mtastat()
+        .args(["--year", "2026", "--color", "never"])
+        .arg(&log)
+        .output()
+        .unwrap();
+    let report = String::from_utf8_lossy(&out.stdout);
+    let findings = report
+        .split("\nFindings\n")
+        .nth(1)
+        .and_then(|f| f.split("\nTimeline").next())
+        .unwrap_or_default();
+    assert!(findings.contains("google"), "{report}");
+    assert!(findings.contains("2026-11-23"), "{findings}");
+}

@@ -1117,7 +1117,7 @@ fn summary_sentence(s: &SummaryInput<'_>) -> String {
         format!(
             ", steady from {} to {}: {} of its attempts",
             s.when.since,
-            time(&s.when.until),
+            crate::zone::range_end(&s.when.since, &s.when.until),
             percent(s.share)
         )
     } else {
@@ -1126,7 +1126,7 @@ fn summary_sentence(s: &SummaryInput<'_>) -> String {
             s.when.since,
             percent(s.when.peak_share),
             time(&s.when.since),
-            time(&s.when.until),
+            crate::zone::range_end(&s.when.since, &s.when.until),
             percent(s.when.baseline),
             percent(s.share)
         )
@@ -1203,7 +1203,7 @@ fn expiry_finding(
          from {} to {}; last deferral: {cause_text}.",
         percent(share),
         w.since,
-        w.until.get(11..).unwrap_or(&w.until)
+        crate::zone::range_end(&w.since, &w.until)
     );
     Finding {
         rule: rules::EXPIRY_RULE,

@@ -73,7 +73,7 @@ pub fn render_findings(o: &mut String, findings: &[Finding], s: Style) {
                 format!(
                     "since {} (until {})",
                     f.since,
-                    f.until.get(11..).unwrap_or(&f.until)
+                    crate::zone::range_end(&f.since, &f.until)
                 )
             }
         );
@@ -88,8 +88,8 @@ pub fn render_findings(o: &mut String, findings: &[Finding], s: Style) {
                 .map(|e| {
                     format!(
                         "{}–{} ({})",
-                        e.since_time.get(11..).unwrap_or(&e.since_time),
-                        e.until_time.get(11..).unwrap_or(&e.until_time),
+                        crate::zone::range_end(&f.since, &e.since_time),
+                        crate::zone::range_end(&e.since_time, &e.until_time),
                         thousands(e.count)
                     )
                 })
@@ -208,7 +208,7 @@ pub fn render_timeline(o: &mut String, t: Option<&Timeline>, zone: &str, s: Styl
         s.dim(&format!(
             "{} → {} {}, {} min per column; height = share of attempts",
             t.start,
-            t.end.get(11..).unwrap_or(&t.end),
+            crate::zone::range_end(&t.start, &t.end),
             terminal(zone),
             per as i64 * t.bucket_minutes
         ))
