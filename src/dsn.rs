@@ -150,10 +150,33 @@ pub fn subject_label(subject: u16) -> &'static str {
     }
 }
 
-/// The IANA registry title of a detail code, where the registry has one.
-///
-/// Provider-specific meanings (Gmail 5.7.27 = SPF fail, Yahoo 5.7.9 = policy)
-/// are the classifier's business; this is the generic RFC text.
+/// The title a provider gives a code where it differs from the registry's
+/// (`../shared/FACTS.md`, "provider reuse conflicts"): Microsoft's 5.4.1 is a
+/// rejected recipient, not "No answer from host"; Yahoo's 5.7.9 is a policy
+/// block, not a weak authentication mechanism; Gmail's 5.7.26–5.7.40 name
+/// its sender requirements. `provider` is mtastat's provider id.
+pub fn provider_title(provider: &str, dsn: Dsn) -> Option<&'static str> {
+    let t = match (provider, dsn.class, dsn.subject, dsn.detail) {
+        ("microsoft", 5, 4, 1) => "Recipient address rejected: access denied (Microsoft)",
+        ("microsoft", 5, 2, 2) => "Submission quota exceeded (Microsoft)",
+        ("microsoft", 5, 5, 0) => "Mailbox unavailable: recipient not found (Microsoft)",
+        ("yahoo", 5, 7, 9) => "Message not accepted for policy reasons (Yahoo)",
+        ("yahoo", 5, 7, 2) => "Sending IP deferred permanently [TSS09] (Yahoo)",
+        ("google", _, 7, 26) => "Sender unauthenticated: SPF/DKIM/DMARC (Gmail)",
+        ("google", _, 7, 27) => "SPF authentication failed (Gmail)",
+        ("google", _, 7, 28) => "Unusual rate of unsolicited mail from your IP (Gmail)",
+        ("google", _, 7, 29) => "Not sent over TLS (Gmail)",
+        ("google", _, 7, 30) => "DKIM authentication failed (Gmail)",
+        ("google", _, 7, 32) => "From: not aligned with SPF or DKIM domain (Gmail)",
+        ("google", 5, 7, 40) => "No DMARC record for the sending domain (Gmail)",
+        _ => return None,
+    };
+    Some(t)
+}
+
+/// The IANA registry title of a detail code, where the registry has one:
+/// the generic RFC text ([`provider_title`] first where a provider reuses a
+/// code with its own meaning).
 pub fn registry_title(dsn: Dsn) -> Option<&'static str> {
     let t = match (dsn.subject, dsn.detail) {
         (0, 0) => "Other undefined status",

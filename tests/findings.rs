@@ -758,3 +758,26 @@ fn ranges_over_midnight_show_both_dates() {
     assert!(findings.contains("google"), "{report}");
     assert!(findings.contains("2026-11-23"), "{findings}");
 }
+
+/// Issue 15 item 6: code titles follow the provider's meaning where it
+/// reuses a code (Microsoft's 5.4.1 is a rejected recipient, not the
+/// registry's "No answer from host"; the finding already said list hygiene).
+#[test]
+fn code_titles_follow_the_providers_meaning() {
+    let r = json_report(&[&testdata("postfix/mail.log")]);
+    let microsoft = r["providers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["provider"] == "microsoft")
+        .unwrap();
+    let title = microsoft["top_codes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["dsn"] == "5.4.1")
+        .map(|c| c["title"].as_str().unwrap_or_default().to_string())
+        .unwrap();
+    assert!(title.contains("Recipient address rejected"), "{title}");
+    assert!(!title.contains("No answer"), "{title}");
+}

@@ -219,7 +219,8 @@ pub struct FamilyCount {
 pub struct CodeCount {
     /// `4.7.0`.
     pub dsn: String,
-    /// Registry title, if any.
+    /// The provider's title where it differs from the registry's
+    /// (Microsoft's 5.4.1), else the registry title, if any.
     pub title: Option<&'static str>,
     /// Attempts.
     pub count: u64,
@@ -435,7 +436,9 @@ pub fn provider_summaries(
     for i in 0..codes.height() {
         if let Some(p) = out.iter_mut().find(|p| p.provider == cp[i]) {
             p.top_codes.push(CodeCount {
-                title: Dsn::parse(cd[i].as_bytes()).and_then(dsn::registry_title),
+                title: Dsn::parse(cd[i].as_bytes()).and_then(|d| {
+                    dsn::provider_title(&cp[i], d).or_else(|| dsn::registry_title(d))
+                }),
                 dsn: cd[i].clone(),
                 count: cn[i],
             });
