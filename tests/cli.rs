@@ -299,20 +299,13 @@ fn stdin_and_file_agree() {
 
 #[test]
 fn missing_file_is_one_line_and_exit_2_but_others_are_reported() {
-    let out = mtastat()
-        .arg("/nonexistent/mail.log")
-        .arg(testdata("postfix/mail-iso.log"))
-        .arg("--json")
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(err.lines().count(), 1, "{err}");
-    assert!(
-        err.contains("/nonexistent/mail.log: no such file or directory"),
-        "{err}"
+    let r = json_with_one_error(
+        mtastat()
+            .arg("/nonexistent/mail.log")
+            .arg(testdata("postfix/mail-iso.log"))
+            .arg("--json"),
+        "/nonexistent/mail.log: no such file or directory",
     );
-    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(r["delivery_attempts"].as_u64().unwrap() > 0);
     let missing = r["files"]
         .as_array()
@@ -607,28 +600,14 @@ fn progress_bar_only_on_a_terminal() {
 #[test]
 fn options_before_the_subcommand() {
     let log = testdata("postfix/mail.log");
-    let out = mtastat()
-        .args(["--tz", "UTC", "summary"])
-        .arg(&log)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let text = stdout_of(mtastat().args(["--tz", "UTC", "summary"]).arg(&log));
+    assert!(text.contains("Grand Totals"));
+    let text = stdout_of(
+        mtastat()
+            .args(["--utc", "compare", "google", "yahoo"])
+            .arg(&log),
     );
-    assert!(String::from_utf8_lossy(&out.stdout).contains("Grand Totals"));
-    let out = mtastat()
-        .args(["--utc", "compare", "google", "yahoo"])
-        .arg(&log)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(String::from_utf8_lossy(&out.stdout).contains("google vs yahoo"));
+    assert!(text.contains("google vs yahoo"));
 }
 
 /// Issue 15 item 6: a cut column ends in `…` (journey domains were cut at

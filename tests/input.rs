@@ -279,19 +279,10 @@ Nov 22 12:39:03 mx1 postfix/smtp[1]: ABCDEF1234: to=<a@gmail.com>, relay=gmail-s
     fs::write(&empty, b"").unwrap();
     // The PNG holds nothing mtastat reads: named on stderr, exit 2; the
     // empty file is a quiet day; the rest is reported.
-    let out = mtastat()
-        .arg("--json")
-        .args([&nasty, &png, &empty])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(err.lines().count(), 1, "{err}");
-    assert!(
-        err.contains("picture.png: no Postfix or Exim lines"),
-        "{err}"
+    let r = common::json_with_one_error(
+        mtastat().arg("--json").args([&nasty, &png, &empty]),
+        "picture.png: no Postfix or Exim lines",
     );
-    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(r["delivery_attempts"], 1, "{r:#}");
     assert_eq!(r["invalid_utf8_delivery_lines"], 1, "{r:#}");
     assert!(r["unparsed_lines"].as_u64().unwrap() >= 3, "{r:#}");
@@ -414,17 +405,11 @@ fn without_a_file_the_hosts_own_log_or_the_journal() {
     fs::create_dir_all(&log_dir).unwrap();
     let maillog = log_dir.join("maillog");
     fs::copy(testdata("postfix/mail.log"), &maillog).unwrap();
-    let out = mtastat()
-        .env("MTASTAT_DEFAULT_ROOT", root.path())
-        .args(["--json", "--year", "2026"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let r = common::json_of(
+        mtastat()
+            .env("MTASTAT_DEFAULT_ROOT", root.path())
+            .args(["--json", "--year", "2026"]),
     );
-    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(
         r["files"][0]["path"]
             .as_str()
@@ -467,18 +452,12 @@ fn without_a_file_the_hosts_own_log_or_the_journal() {
         bin.display(),
         std::env::var("PATH").unwrap_or_default()
     );
-    let out = mtastat()
-        .env("MTASTAT_DEFAULT_ROOT", root.path())
-        .env("PATH", path)
-        .args(["--json"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let r = common::json_of(
+        mtastat()
+            .env("MTASTAT_DEFAULT_ROOT", root.path())
+            .env("PATH", path)
+            .arg("--json"),
     );
-    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(
         r["files"][0]["path"]
             .as_str()

@@ -367,18 +367,13 @@ fn no_host_name_can_take_another_partition_or_break_the_export() {
     );
     let log = write_log(dir.path(), "mail.log", &text);
     let ev = dir.path().join("ev");
-    let out = mtastat()
-        .args(["--year", "2026", "--events"])
-        .arg(&ev)
-        .arg(&log)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let text = common::stdout_of(
+        mtastat()
+            .args(["--year", "2026", "--events"])
+            .arg(&ev)
+            .arg(&log),
     );
-    assert!(String::from_utf8_lossy(&out.stdout).contains("Delivery attempts"));
+    assert!(text.contains("Delivery attempts"));
     let (rows, partitions) = event_rows(&ev);
     assert_eq!(rows, 5);
     assert_eq!(partitions.len(), 5, "{partitions:?}");

@@ -35,6 +35,35 @@ pub fn mtastat() -> Command {
     cmd
 }
 
+/// Runs `cmd`, which must succeed (its stderr in the message otherwise);
+/// returns its stdout as text.
+pub fn stdout_of(cmd: &mut Command) -> String {
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// [`stdout_of`] a `--json` run, parsed.
+pub fn json_of(cmd: &mut Command) -> Value {
+    serde_json::from_str(&stdout_of(cmd)).unwrap()
+}
+
+/// Runs a `--json` `cmd` that must exit 2 with exactly one stderr line
+/// containing `needle` (an input or export named), the report still on
+/// stdout; returns the report.
+pub fn json_with_one_error(cmd: &mut Command, needle: &str) -> Value {
+    let out = cmd.output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains(needle), "{err}");
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
 pub fn json_report(args: &[&Path]) -> Value {
     json_with(&[], args)
 }
