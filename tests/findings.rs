@@ -713,6 +713,15 @@ fn a_hand_off_on_loopback_is_not_a_delivery_at_the_recipients_provider() {
     assert_eq!(handoff["attempts"], 3, "{handoff}");
     // dovecot-lmtp on 127.0.0.1:24 is the mailbox store: a local delivery.
     assert_eq!(provider("local")["attempts"], 1);
+    // The "all" row counts deliveries, not the hand-offs before them.
+    let text = stdout_of(
+        mtastat()
+            .args(["--year", "2026", "--color", "never"])
+            .arg(&log),
+    );
+    let all = text.lines().find(|l| l.starts_with("all ")).unwrap();
+    let attempts: Vec<&str> = all.split_whitespace().collect();
+    assert_eq!(attempts[1], "2", "{all}");
 }
 
 /// Issue 15 item 6: a range over midnight shows the date at both ends

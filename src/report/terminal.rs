@@ -344,8 +344,12 @@ fn status_table(o: &mut String, r: &Report, s: Style) {
             p.status_count("deliverable"),
             p.status_count("undeliverable"),
         ];
-        for (t, c) in totals.iter_mut().zip(counts) {
-            *t += c;
+        // Hand-offs (a content filter on loopback) carry the same messages
+        // again after the filter: "all" counts the deliveries, not both.
+        if p.provider != crate::classify::providers::HANDOFF_ID {
+            for (t, c) in totals.iter_mut().zip(counts) {
+                *t += c;
+            }
         }
         let _ = write!(
             o,
