@@ -239,7 +239,14 @@ impl Journeys {
         }
         if let Some(sink) = &self.sink {
             let idx = IdxCa::from_vec("i".into(), kept);
-            let part = j.take(&idx)?;
+            // A stable order run after run (group ids come from seeded
+            // hashes): by first sighting, queue id, final attempt, recipient.
+            let part = j.take(&idx)?.sort(
+                ["first_seen", "queue_id", "final_seq", "recipient"],
+                SortMultipleOptions::default()
+                    .with_nulls_last(true)
+                    .with_maintain_order(true),
+            )?;
             sink.write(&part, names);
         }
         Ok(())
