@@ -764,7 +764,7 @@ impl Targets {
     /// one file, and `--events` where it would replace whole partitions with
     /// a subset.
     fn check(args: &Args, common: &Common, sources: &[Source]) -> Result<Targets, Error> {
-        use std::os::unix::fs::MetadataExt;
+        use export::target::file_id;
         let resolve = |p: &Option<PathBuf>| -> Result<Option<export::Target>, Error> {
             p.as_deref()
                 .map(|p| export::Target::resolve(p).map_err(Error::Usage))
@@ -780,9 +780,7 @@ impl Targets {
         let inputs: Vec<((u64, u64), &std::path::Path)> = sources
             .iter()
             .filter_map(|s| match s {
-                Source::Path(p) => std::fs::metadata(p)
-                    .ok()
-                    .map(|m| ((m.dev(), m.ino()), p.as_path())),
+                Source::Path(p) => file_id(p).map(|id| (id, p.as_path())),
                 Source::Stdin => None,
             })
             .collect();
@@ -831,14 +829,13 @@ impl Targets {
             }
             // A partition switch removes the old partition directory: an
             // input inside one would go with it.
-            let root = std::fs::metadata(dir).ok().map(|m| (m.dev(), m.ino()));
+            let root = file_id(dir);
             let in_partition = |p: &std::path::Path| {
                 p.ancestors().any(|a| {
                     let partition = a
                         .file_name()
                         .is_some_and(|n| n.to_string_lossy().starts_with("date="));
-                    let parent = a.parent().and_then(|d| std::fs::metadata(d).ok());
-                    partition && root.is_some() && parent.map(|m| (m.dev(), m.ino())) == root
+                    partition && root.is_some() && a.parent().and_then(file_id) == root
                 })
             };
             if let Some((_, input)) = inputs.iter().find(|(_, p)| in_partition(p)) {

@@ -30,7 +30,7 @@
 //!
 //! `date` and `host` are the partition columns (from the path).
 
-use super::target::{cleanup, temp_owner};
+use super::target::{cleanup, remove_temps};
 use crate::aggregate::batch::{
     Attempt, Interner, NO_DELAY, NO_SUBJECT, OVERFLOW_HOST, QueueId, subject_byte,
 };
@@ -335,29 +335,23 @@ fn remove_leftovers(dir: &Path) -> usize {
         if !is_dir || !date.file_name().to_string_lossy().starts_with("date=") {
             continue;
         }
+        // Staging directories of runs that died (any pid: the lock is ours).
+        removed += remove_temps(&date.path(), ".host=", true);
         let Ok(entries) = fs::read_dir(date.path()) else {
             continue;
         };
+        // Temp files of the layout before 0.2, inside partitions.
         for entry in entries.flatten() {
-            let name = entry.file_name();
-            let name = name.to_string_lossy();
-            let path = entry.path();
-            let dir_entry = entry.file_type().is_ok_and(|t| t.is_dir());
-            if name.starts_with(".host=") && temp_owner(&name).is_some() {
-                let gone = if dir_entry {
-                    fs::remove_dir_all(&path)
-                } else {
-                    fs::remove_file(&path)
-                };
-                removed += usize::from(gone.is_ok());
-            } else if dir_entry && name.starts_with("host=") {
-                // Temp files of the layout before 0.2, inside partitions.
-                for f in fs::read_dir(&path).into_iter().flatten().flatten() {
-                    let n = f.file_name();
-                    let n = n.to_string_lossy();
-                    if n.starts_with(".part-") && n.ends_with(".parquet.tmp") {
-                        removed += usize::from(fs::remove_file(f.path()).is_ok());
-                    }
+            let is_partition = entry.file_type().is_ok_and(|t| t.is_dir())
+                && entry.file_name().to_string_lossy().starts_with("host=");
+            if !is_partition {
+                continue;
+            }
+            for f in fs::read_dir(entry.path()).into_iter().flatten().flatten() {
+                let n = f.file_name();
+                let n = n.to_string_lossy();
+                if n.starts_with(".part-") && n.ends_with(".parquet.tmp") {
+                    removed += usize::from(fs::remove_file(f.path()).is_ok());
                 }
             }
         }

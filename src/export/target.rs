@@ -84,11 +84,10 @@ impl Target {
 
     /// Device and inode of what this target would write, when it exists.
     pub fn identity(&self) -> Option<(u64, u64)> {
-        let meta = match self {
-            Target::File(p) | Target::Stream(p) => fs::metadata(p).ok()?,
-            Target::Stdout => fs::metadata("/proc/self/fd/1").ok()?,
-        };
-        Some((meta.dev(), meta.ino()))
+        match self {
+            Target::File(p) | Target::Stream(p) => file_id(p),
+            Target::Stdout => file_id(Path::new(STDOUT)),
+        }
     }
 
     /// Opens the target for writing; [`Output::commit`] finishes it.
@@ -107,17 +106,23 @@ impl Target {
     }
 }
 
+/// The process's standard output as a path.
+const STDOUT: &str = "/proc/self/fd/1";
+
+/// Device and inode of the file `path` names (links followed): what makes
+/// two names one file, hard links included.
+pub fn file_id(path: &Path) -> Option<(u64, u64)> {
+    fs::metadata(path).ok().map(|m| (m.dev(), m.ino()))
+}
+
 /// The process's standard output, whatever name it goes by.
 fn is_stdout(path: &Path) -> bool {
-    let (Ok(named), Ok(out)) = (fs::metadata(path), fs::metadata("/proc/self/fd/1")) else {
+    let (Ok(named), Ok(out)) = (fs::metadata(path), fs::metadata(STDOUT)) else {
         return false;
     };
     // A terminal or /dev/null shared by many: only the names that mean
     // stdout; anything else (a pipe, a redirected file) by identity.
-    let by_name = matches!(
-        path.to_str(),
-        Some("/dev/stdout" | "/dev/fd/1" | "/proc/self/fd/1")
-    );
+    let by_name = matches!(path.to_str(), Some("/dev/stdout" | "/dev/fd/1" | STDOUT));
     let same = named.dev() == out.dev() && named.ino() == out.ino();
     by_name || (same && !named.file_type().is_char_device())
 }
@@ -225,7 +230,7 @@ impl Temp {
             Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
             _ => PathBuf::from("."),
         };
-        remove_stale(&dir, |_| true);
+        remove_temps(&dir, ".", false);
         let name = target
             .file_name()
             .map_or_else(|| "export".into(), |n| n.to_string_lossy().into_owned());
@@ -250,11 +255,6 @@ impl Temp {
     /// The open temp file.
     pub fn file(&mut self) -> &mut File {
         self.file.as_file_mut()
-    }
-
-    /// The temp file's path.
-    pub fn path(&self) -> &Path {
-        self.file.path()
     }
 
     /// Syncs, gives the file the mode (and, as root, the owner) of the file
@@ -301,7 +301,7 @@ pub fn temp_owner(name: &str) -> Option<u32> {
 }
 
 /// True when no process `pid` exists (so its temps are orphans).
-pub fn is_dead(pid: u32) -> bool {
+fn is_dead(pid: u32) -> bool {
     if pid == std::process::id() {
         return false;
     }
@@ -313,33 +313,38 @@ pub fn is_dead(pid: u32) -> bool {
     !alive && io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH)
 }
 
-/// Removes mtastat temps in `dir` whose writer is dead and that `also`
-/// accepts; returns how many went. Errors are ignored: this is tidying.
-pub fn remove_stale(dir: &Path, also: impl Fn(&Path) -> bool) -> usize {
+/// Removes the mtastat temps in `dir` whose names start with `prefix`:
+/// those whose writer is dead, or every one when `any_writer` (the caller
+/// holds the lock that keeps live writers out). Returns how many went;
+/// errors are ignored: this is tidying.
+pub fn remove_temps(dir: &Path, prefix: &str, any_writer: bool) -> usize {
     let Ok(entries) = fs::read_dir(dir) else {
         return 0;
     };
     let mut removed = 0;
     for entry in entries.flatten() {
         let name = entry.file_name();
-        let Some(pid) = name.to_str().and_then(temp_owner) else {
+        let Some(name) = name.to_str().filter(|n| n.starts_with(prefix)) else {
             continue;
         };
-        let path = entry.path();
-        if !is_dead(pid) || !also(&path) {
+        let Some(pid) = temp_owner(name) else {
             continue;
-        }
-        // file_type does not follow links: a planted link is removed, never
-        // its target.
-        let gone = match entry.file_type() {
-            Ok(t) if t.is_dir() => fs::remove_dir_all(&path),
-            _ => fs::remove_file(&path),
         };
-        if gone.is_ok() {
+        if (any_writer || is_dead(pid)) && remove_entry(&entry.path()).is_ok() {
             removed += 1;
         }
     }
     removed
+}
+
+/// Removes a file, link or directory tree without following a link: a
+/// planted link is removed, never its target.
+pub fn remove_entry(path: &Path) -> io::Result<()> {
+    if fs::symlink_metadata(path)?.is_dir() {
+        fs::remove_dir_all(path)
+    } else {
+        fs::remove_file(path)
+    }
 }
 
 /// Temp files and directories of this run, removed when a signal ends it.
@@ -369,15 +374,7 @@ pub mod cleanup {
             Err(_) => return,
         };
         for p in paths {
-            match fs::symlink_metadata(&p) {
-                Ok(m) if m.is_dir() => {
-                    let _ = fs::remove_dir_all(&p);
-                }
-                Ok(_) => {
-                    let _ = fs::remove_file(&p);
-                }
-                Err(_) => {}
-            }
+            let _ = remove_entry(&p);
         }
     }
 
@@ -491,7 +488,7 @@ mod tests {
         for p in [&dead, &mine, &other] {
             fs::write(p, "").unwrap();
         }
-        assert_eq!(remove_stale(dir.path(), |_| true), 1);
+        assert_eq!(remove_temps(dir.path(), ".", false), 1);
         assert!(!dead.exists() && mine.exists() && other.exists());
     }
 }
