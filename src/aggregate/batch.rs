@@ -150,16 +150,34 @@ impl Interner {
     }
 }
 
-/// Which ids to keep: the `budget` heaviest; among equals the earlier (an
-/// incident's first lines are not displaced by later noise).
-fn heaviest(weight: &[u64], budget: usize) -> Vec<bool> {
-    let mut order: Vec<u32> = (0..weight.len() as u32).collect();
-    order.sort_unstable_by_key(|&id| (std::cmp::Reverse(weight[id as usize]), id));
-    let mut keep = vec![false; weight.len()];
-    for &id in order.iter().take(budget) {
-        keep[id as usize] = true;
+/// How many attempts name each id of an interner, for keeping the heavy
+/// hitters when it is compacted.
+struct Weights(Vec<u64>);
+
+impl Weights {
+    fn new(ids: usize) -> Weights {
+        Weights(vec![0; ids])
     }
-    keep
+
+    fn add(&mut self, id: u32, n: u64) {
+        if let Some(w) = self.0.get_mut(id as usize) {
+            *w = w.saturating_add(n);
+        }
+    }
+
+    /// Compacts `table` to its `budget` heaviest ids (among equals the
+    /// earlier: an incident's first lines are not displaced by later
+    /// noise); returns the id map `old → new`.
+    fn keep_heaviest(&self, table: &mut Interner, budget: usize) -> Vec<u32> {
+        let w = &self.0;
+        let mut order: Vec<u32> = (0..w.len() as u32).collect();
+        order.sort_unstable_by_key(|&id| (std::cmp::Reverse(w[id as usize]), id));
+        let mut keep = vec![false; w.len()];
+        for &id in order.iter().take(budget) {
+            keep[id as usize] = true;
+        }
+        table.compact(|id| keep.get(id as usize).copied().unwrap_or(false))
+    }
 }
 
 /// Maps an id through an [`Interner::absorb`] table.
@@ -1281,10 +1299,10 @@ impl Batch {
     }
 
     /// When the reason table is close to full, keeps the half of it that
-    /// counts the most attempts and folds the rest into [`OVERFLOW_REASON`], counts kept. First come
-    /// first kept let 70 k unique replies from one hostile MX, logged before
-    /// a real incident, turn all of that incident's evidence into the
-    /// overflow label; heavy hitters now stay. Returns true when it ran (the
+    /// counts the most attempts and folds the rest into [`OVERFLOW_REASON`],
+    /// counts kept. First come first kept let 70 k unique replies from one
+    /// hostile MX, logged before a real incident, turn all of that
+    /// incident's evidence into the overflow label; heavy hitters now stay. Returns true when it ran (the
     /// caller's raw-reply memo then holds stale ids).
     ///
     /// `room`: the ids about to be added (1 for a line); the table keeps at
@@ -1295,34 +1313,26 @@ impl Batch {
         }
         // Rows still to be written name reason ids: out before they change.
         self.flush_events();
-        let mut weight = vec![0u64; self.reasons.len()];
-        let mut add = |id: u32, n: u64| {
-            if let Some(w) = weight.get_mut(id as usize) {
-                *w = w.saturating_add(n);
-            }
-        };
+        let mut weight = Weights::new(self.reasons.len());
         for (k, s) in &self.reason_counts {
-            add(k.reason, s.count);
+            weight.add(k.reason, s.count);
         }
         for ((_, _, r), n) in &self.notices {
-            add(*r, *n);
+            weight.add(*r, *n);
         }
         for (k, n) in &self.rejects {
-            add(k.reason, *n);
+            weight.add(k.reason, *n);
         }
         for d in self.deferrals.values() {
-            add(d.reason, 1);
+            weight.add(d.reason, 1);
         }
         // Attempts still waiting for their sender are attempts too.
         for p in &self.pending {
             if let Some(r) = p.attempt.reason {
-                add(r, 1);
+                weight.add(r, 1);
             }
         }
-        let keep = heaviest(&weight, budget);
-        let map = self
-            .reasons
-            .compact(|id| keep.get(id as usize).copied().unwrap_or(false));
+        let map = weight.keep_heaviest(&mut self.reasons, budget);
         let m = |id: u32| remap(&map, id);
         for (mut k, s) in std::mem::take(&mut self.reason_counts) {
             k.reason = m(k.reason);
@@ -1354,25 +1364,17 @@ impl Batch {
             return false;
         }
         self.flush_events();
-        let mut weight = vec![0u64; self.domains.len()];
-        let mut add = |id: u32, n: u64| {
-            if let Some(w) = weight.get_mut(id as usize) {
-                *w = w.saturating_add(n);
-            }
-        };
+        let mut weight = Weights::new(self.domains.len());
         for (k, n) in &self.summary {
-            add(k.domain, *n);
+            weight.add(k.domain, *n);
         }
         for d in self.deferrals.values() {
-            add(d.domain, 1);
+            weight.add(d.domain, 1);
         }
         for p in &self.pending {
-            add(p.attempt.domain, 1);
+            weight.add(p.attempt.domain, 1);
         }
-        let keep = heaviest(&weight, budget);
-        let map = self
-            .domains
-            .compact(|id| keep.get(id as usize).copied().unwrap_or(false));
+        let map = weight.keep_heaviest(&mut self.domains, budget);
         let m = |id: u32| remap(&map, id);
         for (mut k, n) in std::mem::take(&mut self.summary) {
             k.domain = m(k.domain);
