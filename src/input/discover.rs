@@ -130,12 +130,7 @@ fn mail_logs_in(dir: &Path) -> io::Result<Vec<PathBuf>> {
 pub fn is_mail_log_name(name: &str) -> bool {
     MAIL_LOG_NAMES.iter().any(|base| {
         name.strip_prefix(base).is_some_and(|rest| {
-            let rest = rest
-                .strip_suffix(".gz")
-                .or_else(|| rest.strip_suffix(".zst"))
-                .or_else(|| rest.strip_suffix(".bz2"))
-                .or_else(|| rest.strip_suffix(".xz"))
-                .unwrap_or(rest);
+            let rest = strip_compression(rest);
             rest.is_empty()
                 || rest
                     .strip_prefix('.')
@@ -154,20 +149,32 @@ fn time_key(path: &Path, settings: InputSettings) -> Option<UnixSeconds> {
         .duration_since(SystemTime::UNIX_EPOCH)
         .ok()?
         .as_secs() as UnixSeconds;
-    let reference = rotation_date(path, settings.zone).unwrap_or(mtime);
+    let reference = year_reference(path, mtime, settings.zone);
     Some(first_time(path, settings.clock(reference)).unwrap_or(mtime))
+}
+
+/// The time a file's year-less lines are read against: the date in a
+/// date-named rotation's name, else its modification time. Ordering the
+/// files and scanning them must agree, so both ask here.
+pub fn year_reference(path: &Path, mtime: UnixSeconds, zone: crate::zone::Zone) -> UnixSeconds {
+    rotation_date(path, zone).unwrap_or(mtime)
+}
+
+/// `name` without a compression suffix mtastat reads (`.gz`, `.zst`,
+/// `.bz2`, `.xz`).
+fn strip_compression(name: &str) -> &str {
+    [".gz", ".zst", ".bz2", ".xz"]
+        .iter()
+        .find_map(|ext| name.strip_suffix(ext))
+        .unwrap_or(name)
 }
 
 /// The end of the day a date-named rotation names (`maillog-20210926`,
 /// `mail.log-20261122.gz`, logrotate's `dateext`), in `zone`: the year of
 /// its year-less lines comes from the name, which survives a copy that
 /// changes the file's mtime.
-pub fn rotation_date(path: &Path, zone: crate::zone::Zone) -> Option<UnixSeconds> {
-    let name = path.file_name()?.to_str()?;
-    let name = [".gz", ".zst", ".bz2", ".xz"]
-        .iter()
-        .find_map(|ext| name.strip_suffix(ext))
-        .unwrap_or(name);
+fn rotation_date(path: &Path, zone: crate::zone::Zone) -> Option<UnixSeconds> {
+    let name = strip_compression(path.file_name()?.to_str()?);
     let (base, date) = name.rsplit_once('-')?;
     if !MAIL_LOG_NAMES.contains(&base)
         || date.len() != 8

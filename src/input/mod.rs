@@ -204,8 +204,10 @@ fn scan_into(
                 .ok()
                 .and_then(|t| t.duration_since(SystemTime::UNIX_EPOCH).ok())
                 .map_or_else(now, |d| d.as_secs() as UnixSeconds);
-            let reference = discover::rotation_date(path, settings.zone).unwrap_or(mtime);
-            let ctx = with_clock(ctx, settings.clock(reference));
+            let ctx = with_clock(
+                ctx,
+                settings.clock(discover::year_reference(path, mtime, settings.zone)),
+            );
             if !meta.is_file() {
                 return Ok(streamed(
                     Counting(file),
@@ -559,7 +561,6 @@ fn cut_blocks<R: Read>(
     }
 }
 
-/// Reads until `buf` is full or the reader is at its end.
 /// Largest settings file read (`--config`, `--providers`).
 pub const MAX_SETTINGS_FILE: u64 = 1 << 20;
 
@@ -578,6 +579,7 @@ pub fn read_small_file(path: &Path) -> io::Result<String> {
     Ok(text)
 }
 
+/// Reads until `buf` is full or the reader is at its end.
 pub(crate) fn read_full<R: Read>(r: &mut R, buf: &mut [u8]) -> io::Result<usize> {
     match read_some(r, buf) {
         (_, Some(e)) => Err(e),
