@@ -122,9 +122,10 @@ pub struct Delivery<'a> {
     pub delays: &'a [u8],
     /// True when the recipient was delivered on this host (mailbox, file, pipe).
     pub local: bool,
-    /// True when the next hop is on loopback (`127.0.0.0/8`, `::1`,
-    /// `localhost`): a hand-off to a content filter or local relay, not a
-    /// delivery to the recipient's provider.
+    /// True when the next hop's address is on loopback on a content
+    /// filter's port (Postfix `relay=amavis[127.0.0.1]:10024`): a hand-off,
+    /// not a delivery to the recipient's provider. Loopback *names* are
+    /// found by the provider lookup.
     pub loopback: bool,
     /// False when the MTA did not even try: Postfix "delivery temporarily
     /// suspended", Exim "retry time not reached".

@@ -367,11 +367,9 @@ fn delivery<'a>(
         d.basic = codes.basic;
         d.dsn = codes.dsn;
         d.local = host.is_empty();
-        d.loopback = super::postfix::is_loopback(host);
         return Ok(d);
     }
     d.local = host.is_empty() && !transport.is_empty() && memfind!(transport, b"smtp").is_none();
-    d.loopback = super::postfix::is_loopback(host);
     if status == Status::Bounced
         && (memfind!(reason, b"retry timeout exceeded").is_some()
             || memfind!(reason, b"have been failing for a long time").is_some())

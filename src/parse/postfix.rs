@@ -431,26 +431,17 @@ fn classify_text<'a>(d: &mut Delivery<'a>, relay_field: &'a [u8], text: &'a [u8]
         text = rest;
     }
     let relay_host = host_of(relay_field);
-    d.local = is_local(d.transport, relay_field);
-    // A hand-off: `relay=127.0.0.1[127.0.0.1]:10024` or `localhost[…]` by
-    // the name; `relay=amavis[127.0.0.1]:10024` by a loopback address on a
-    // port other than SMTP's (content filters listen on 10024, 10026, 11332
-    // …; a lab or test rig that runs "remote" MXs on 127.0.0.x uses 25/587).
-    let (ip, port) = match memchr::memchr(b'[', relay_field) {
-        Some(open) => {
-            let inner = &relay_field[open + 1..];
-            match memchr::memchr(b']', inner) {
-                Some(close) => (&inner[..close], inner[close + 1..].strip_prefix(b":")),
-                None => (&b""[..], None),
-            }
-        }
-        None => (&b""[..], None),
-    };
-    // Not the SMTP and submission ports: a relay to a smarthost or partner
-    // gateway (`relay=smtp-gw.partner.example[…]:587`) is a delivery.
+    let (ip, port) = address_and_port(relay_field);
+    d.local = is_local(d.transport, relay_field, ip);
+    // A hand-off by its address: `relay=amavis[127.0.0.1]:10024`, loopback
+    // on a port other than SMTP's (content filters listen on 10024, 10026,
+    // 11332 …; a relay to a smarthost or partner gateway on 25/587 is a
+    // delivery, and so is a test rig's "remote" MX on 127.0.0.x:25). A
+    // loopback *name* (`127.0.0.1[…]`, `localhost[…]`, also in relay=none
+    // errors) is the provider table's to see: [`ProviderMap::classify`].
     let filter_port =
         port.is_some_and(|p| !p.is_empty() && !matches!(p, b"25" | b"587" | b"465" | b"2525"));
-    d.loopback = !d.local && (is_loopback(relay_host) || (is_loopback(ip) && filter_port));
+    d.loopback = !d.local && is_loopback(ip) && filter_port;
     if !relay_host.is_empty() && relay_field != b"none" {
         d.relay = relay_host;
     }
@@ -521,7 +512,7 @@ fn host_in_error(text: &[u8]) -> &[u8] {
 }
 
 /// A loopback address or name: `127.0.0.0/8`, `::1`, `localhost`.
-pub fn is_loopback(host: &[u8]) -> bool {
+pub(crate) fn is_loopback(host: &[u8]) -> bool {
     let host = host.strip_prefix(b"[").unwrap_or(host);
     let host = host.strip_suffix(b"]").unwrap_or(host);
     let host = host.strip_prefix(b"ipv6:").unwrap_or(host);
@@ -534,18 +525,30 @@ pub fn is_loopback(host: &[u8]) -> bool {
             && host[4..].iter().all(|b| b.is_ascii_digit() || *b == b'.'))
 }
 
-/// Local delivery: the local/virtual/pipe agents, or LMTP over a unix socket.
-fn is_local(service: &[u8], relay_field: &[u8]) -> bool {
+/// The `[address]` of a relay field and the `port` after it, when given.
+fn address_and_port(relay_field: &[u8]) -> (&[u8], Option<&[u8]>) {
+    let Some(open) = memchr::memchr(b'[', relay_field) else {
+        return (b"", None);
+    };
+    let inner = &relay_field[open + 1..];
+    match memchr::memchr(b']', inner) {
+        Some(close) => (&inner[..close], inner[close + 1..].strip_prefix(b":")),
+        None => (b"", None),
+    }
+}
+
+/// Local delivery: the local/virtual/pipe agents, or LMTP over a unix
+/// socket or to the mailbox store on loopback (dovecot-lmtp on
+/// 127.0.0.1:24: a local delivery, not a hand-off). `address`: the relay's
+/// `[…]` part.
+fn is_local(service: &[u8], relay_field: &[u8], address: &[u8]) -> bool {
     match service {
         b"local" | b"virtual" | b"pipe" => true,
         b"lmtp" => {
-            // A unix socket, or the mailbox store on loopback (dovecot-lmtp
-            // on 127.0.0.1:24): a local delivery, not a hand-off.
-            memfind!(relay_field, b"[private/").is_some()
-                || memfind!(relay_field, b"[public/").is_some()
-                || memfind!(relay_field, b"[/").is_some()
-                || memfind!(relay_field, b"[127.").is_some()
-                || memfind!(relay_field, b"[::1]").is_some()
+            address.starts_with(b"private/")
+                || address.starts_with(b"public/")
+                || address.starts_with(b"/")
+                || is_loopback(address)
         }
         _ => matches!(relay_field, b"local" | b"virtual"),
     }
