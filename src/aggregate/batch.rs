@@ -182,7 +182,7 @@ impl Weights {
 
 /// Maps an id through an [`Interner::absorb`] table.
 #[inline]
-fn remap(map: &[u32], id: u32) -> u32 {
+pub(crate) fn remap(map: &[u32], id: u32) -> u32 {
     map.get(id as usize).copied().unwrap_or(id)
 }
 

@@ -227,7 +227,7 @@ impl JourneyLog {
     }
 }
 
-fn remap(map: &[u32], id: u32) -> u32 {
+pub(crate) fn remap(map: &[u32], id: u32) -> u32 {
     if id == NO_ID {
         NO_ID
     } else {

@@ -93,15 +93,9 @@ impl Journeys {
         let Some((_, attempts)) = &mut self.open else {
             return;
         };
-        let renamed = attempts.column(name).and_then(|c| {
-            Ok(c.u32()?.apply_values(|id| {
-                if id == crate::aggregate::batch::NO_ID {
-                    id
-                } else {
-                    map.get(id as usize).copied().unwrap_or(id)
-                }
-            }))
-        });
+        let renamed = attempts
+            .column(name)
+            .and_then(|c| Ok(c.u32()?.apply_values(|id| log::remap(map, id))));
         let done = renamed.and_then(|ca| {
             attempts.with_column(ca.into_series().into())?;
             Ok(())

@@ -393,7 +393,7 @@ impl JourneyStats {
     /// Renames recipient-domain ids (`map[old] = new`); domains folded
     /// into one id have their numbers added.
     pub fn remap_domains(&mut self, map: &[u32]) {
-        let m = |id: u32| map.get(id as usize).copied().unwrap_or(id);
+        let m = |id: u32| crate::aggregate::batch::remap(map, id);
         for (d, v) in std::mem::take(&mut self.totals.recipient_domains) {
             let e = self.totals.recipient_domains.entry(m(d)).or_default();
             e.0 += v.0;

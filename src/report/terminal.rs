@@ -267,7 +267,9 @@ fn header(o: &mut String, r: &Report, s: Style) {
             }
         }
     }
-    let probes: u64 = r.providers.iter().map(|p| p.probes).sum();
+    // Counted like delivery_attempts, before any filter (the provider
+    // table's probes are after them).
+    let probes = r.verification_probes;
     if probes > 0 {
         let _ = writeln!(
             o,
