@@ -6,7 +6,6 @@ mod common;
 
 use common::testdata;
 use std::io::Write;
-use std::process::{Command, Stdio};
 
 /// A delivery line whose message never has a sender line in the input
 /// (`grep status=` excerpts; a forged line repeated).
@@ -16,35 +15,22 @@ const LINE: &[u8] = b"Nov 22 10:00:03 mx1 postfix/smtp[1006]: 5B2C3D4E5F: to=<al
 /// a pipe (no mapped file pages in the RSS); returns the report and the
 /// peak RSS (KiB) of all children waited for so far.
 fn run(options: &[&str], lines: usize) -> (serde_json::Value, i64) {
-    let bin = assert_cmd::cargo::cargo_bin("mtastat");
-    let mut child = Command::new(bin)
-        .env("TZ", "UTC")
-        .args(["--json", "--year", "2026"])
-        .args(options)
-        .arg("-")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    let feeder = std::thread::spawn(move || {
+    let mut args = vec!["--year", "2026"];
+    args.extend_from_slice(options);
+    let report = common::json_streamed(&args, move |stdin| {
         let block = LINE.repeat(10_000);
         for _ in 0..lines / 10_000 {
-            if stdin.write_all(&block).is_err() {
-                break;
-            }
+            stdin.write_all(&block)?;
         }
+        Ok(())
     });
-    let out = child.wait_with_output().unwrap();
-    feeder.join().unwrap();
-    assert!(out.status.success());
     // SAFETY: getrusage fills the struct it is given.
     let peak = unsafe {
         let mut usage: libc::rusage = std::mem::zeroed();
         libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage);
         usage.ru_maxrss
     };
-    (serde_json::from_slice(&out.stdout).unwrap(), peak)
+    (report, peak)
 }
 
 #[test]

@@ -509,39 +509,26 @@ fn a_flood_of_unique_replies_cannot_evict_an_incidents_evidence() {
 #[test]
 fn a_flood_of_one_off_domains_cannot_evict_a_real_domain() {
     use std::io::Write as _;
-    let bin = assert_cmd::cargo::cargo_bin("mtastat");
-    let mut child = Command::new(bin)
-        .env("TZ", "UTC")
-        .args(["--json", "--no-journeys", "--year", "2026", "-"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    let feeder = std::thread::spawn(move || {
+    let r = common::json_streamed(&["--no-journeys", "--year", "2026"], |stdin| {
         let mut block = Vec::with_capacity(1 << 20);
         for i in 0..1_100_000u32 {
-            let _ = writeln!(
+            writeln!(
                 block,
                 "Nov 22 10:00:00 mx1 postfix/smtp[9]: A{i:09X}: to=<u@d{i}.example>, relay=mx.d{i}.example[192.0.2.9]:25, delay=1, delays=0/0/0/1, dsn=2.0.0, status=sent (250 ok)"
-            );
+            )?;
             if block.len() > 1 << 20 {
-                stdin.write_all(&block).unwrap();
+                stdin.write_all(&block)?;
                 block.clear();
             }
         }
         for i in 0..300u32 {
-            let _ = writeln!(
+            writeln!(
                 block,
                 "Nov 22 11:00:00 mx1 postfix/smtp[9]: B{i:09X}: to=<u{i}@realcorp.example>, relay=mx.realcorp.example[192.0.2.7]:25, delay=1, delays=0/0/0/1, dsn=4.4.1, status=deferred (connect to mx.realcorp.example[192.0.2.7]:25: Connection refused)"
-            );
+            )?;
         }
-        stdin.write_all(&block).unwrap();
+        stdin.write_all(&block)
     });
-    let out = child.wait_with_output().unwrap();
-    feeder.join().unwrap();
-    assert!(out.status.success());
-    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let deliveries = r["deliveries"].as_array().unwrap();
     let real: u64 = deliveries
         .iter()

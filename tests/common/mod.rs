@@ -35,6 +35,30 @@ pub fn mtastat() -> Command {
     cmd
 }
 
+/// `mtastat --json ARGS -`, its standard input written by `feed` on a
+/// thread of its own (input larger than a pipe holds, without a file whose
+/// pages would count in the RSS); must succeed; returns the report.
+pub fn json_streamed<F>(args: &[&str], feed: F) -> Value
+where
+    F: FnOnce(&mut std::process::ChildStdin) -> std::io::Result<()> + Send + 'static,
+{
+    let mut child = process::Command::new(assert_cmd::cargo::cargo_bin("mtastat"))
+        .env("TZ", "UTC")
+        .arg("--json")
+        .args(args)
+        .arg("-")
+        .stdin(process::Stdio::piped())
+        .stdout(process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let feeder = std::thread::spawn(move || feed(&mut stdin));
+    let out = child.wait_with_output().unwrap();
+    feeder.join().unwrap().unwrap();
+    assert!(out.status.success());
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
 /// Runs `cmd`, which must succeed (its stderr in the message otherwise);
 /// returns its stdout as text.
 pub fn stdout_of(cmd: &mut Command) -> String {
