@@ -302,6 +302,39 @@ def hostile(path):
         f.write(b"".join(rows))
 
 
+def retries(path):
+    """One message to a mistyped domain retried 66 times, two Gmail messages
+    tried 18 times each, among a quiet day's deliveries: a finding about a
+    message, not an outbreak (issue 15 item 3)."""
+    rng = random.Random(15)
+    lines = []
+    t = T0
+    for i in range(300):
+        t += 60
+        domain = ["gmail.com", "outlook.com", "yahoo.com", "initech.example"][i % 4]
+        host, ip = {"gmail.com": ("gmail-smtp-in.l.google.com", "142.250.102.26"),
+                    "outlook.com": ("outlook-com.olc.protection.outlook.com", "52.101.68.2"),
+                    "yahoo.com": ("mta5.am0.yahoodns.net", "67.195.204.72"),
+                    "initech.example": ("mail.initech.example", "192.0.2.50")}[domain]
+        q = "%010X" % rng.getrandbits(40)
+        lines.append((t, "%s mx1 postfix/qmgr[900]: %s: from=<news@shop.example>, size=4000, nrcpt=1 (queue active)" % (mon_day(t), q)))
+        lines.append((t + 1, "%s mx1 postfix/smtp[%d]: %s: to=<u%d@%s>, relay=%s[%s]:25, delay=1, delays=0/0/0.5/0.5, dsn=2.0.0, status=sent (250 2.0.0 Ok)" % (mon_day(t + 1), 2000 + i, q, i, domain, host, ip)))
+    typo = "0A1B2C3D4E"
+    lines.append((T0 + 5, "%s mx1 postfix/qmgr[900]: %s: from=<billing@saas.example>, size=4000, nrcpt=1 (queue active)" % (mon_day(T0 + 5), typo)))
+    for k in range(66):
+        tt = T0 + 10 + k * 270
+        lines.append((tt, "%s mx1 postfix/smtp[%d]: %s: to=<carol@initech-corp.example>, relay=none, delay=%d, delays=%d/0/30/0, dsn=4.4.1, status=deferred (connect to mail.initech-corp.example[192.0.2.77]:25: Connection timed out)" % (mon_day(tt), 3000 + k, typo, tt - T0, tt - T0 - 30)))
+        if k + 1 < 66:
+            lines.append((tt + 240, "%s mx1 postfix/qmgr[900]: %s: from=<billing@saas.example>, size=4000, nrcpt=1 (queue active)" % (mon_day(tt + 240), typo)))
+    for m, (q, who) in enumerate([("1B2C3D4E5F", "dave"), ("2C3D4E5F6A", "erin")]):
+        for k in range(18):
+            tt = T0 + 30 + m * 7 + k * 900
+            lines.append((tt, "%s mx1 postfix/qmgr[900]: %s: from=<news@shop.example>, size=4000, nrcpt=1 (queue active)" % (mon_day(tt), q)))
+            lines.append((tt + 30, "%s mx1 postfix/smtp[%d]: %s: to=<%s@gmail.com>, relay=none, delay=%d, delays=0/0/30/0, dsn=4.4.1, status=deferred (connect to gmail-smtp-in.l.google.com[142.250.102.26]:25: Connection timed out)" % (mon_day(tt + 30), 4000 + k, q, who, tt + 30 - T0)))
+    lines.sort(key=lambda x: x[0])
+    write(path, (l for _, l in lines))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--seed", type=int, default=2026)
@@ -326,6 +359,7 @@ def main():
           postfix_lines(random.Random(a.seed + 2), small, lambda t, r: iso(t, r.randrange(10**6))))
     write(os.path.join(a.out, "exim", "mainlog"), exim_lines(random.Random(a.seed + 3), events))
     hostile(os.path.join(a.out, "edge", "hostile.log"))
+    retries(os.path.join(a.out, "shapes", "retries.log"))
 
 
 if __name__ == "__main__":

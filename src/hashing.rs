@@ -38,6 +38,15 @@ impl BuildHasher for Seeded {
     }
 }
 
+/// A hash that is the same in every run, for what must not change from run
+/// to run: the distinct counts of findings ([`crate::aggregate::distinct`]),
+/// whose estimates would otherwise differ with the seed. Never a table's
+/// hasher (a fixed hash can be flooded); its outputs are stored in seeded
+/// tables or HyperLogLog registers.
+pub fn stable(bytes: &[u8]) -> u64 {
+    foldhash::quality::FixedState::with_seed(0x6d74_6173_7461_7432).hash_one(bytes)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

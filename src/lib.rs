@@ -211,6 +211,12 @@ fn samples(b: &Batch, providers: &ProviderMap) -> Samples {
     for v in s.recipients.values_mut() {
         v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
     }
+    for ((p, of), r) in &b.reach {
+        s.reach
+            .entry((providers.info(*p).id.clone(), *of))
+            .or_default()
+            .merge(r);
+    }
     s
 }
 
@@ -281,7 +287,8 @@ pub fn build_report(
         timeline: report::timeline(&timeline, zone)?,
         providers: report::provider_summaries(&summary, providers)?,
         deliveries: report::summary_rows(&summary)?,
-        reasons: report::reason_rows(&reasons, zone)?,
+        reasons: report::reason_rows(&reasons, zone, false)?,
+        mx_replies: report::reason_rows(&reasons, zone, true)?,
         journeys: report::journeys::journey_report(b, providers),
     };
     Ok((report, summary))

@@ -580,9 +580,15 @@ impl Worker {
             }
         };
         let message = message_key(h.host, d.queue_id);
+        let recipient = if d.recipient.is_empty() {
+            0
+        } else {
+            crate::hashing::stable(d.recipient)
+        };
         let mut attempt = Attempt {
             ts: h.ts,
             message,
+            recipient,
             queue_id: QueueId::new(d.queue_id),
             provider,
             domain,
@@ -651,6 +657,7 @@ impl Worker {
                             reason,
                             category: attempt.category,
                             blocklist: attempt.blocklist,
+                            recipient,
                             ts: h.ts,
                         },
                     );

@@ -790,3 +790,59 @@ fn code_titles_follow_the_providers_meaning() {
     assert!(title.contains("Recipient address rejected"), "{title}");
     assert!(!title.contains("No answer"), "{title}");
 }
+
+/// Issue 15 item 3: findings count messages and recipients, not retries.
+/// One message to a mistyped domain retried 66 times was "CRITICAL network
+/// at other: 47 %", two Gmail messages tried 18 times each "CRITICAL
+/// network at google". Fixture: scripts/gen-testdata.py (shapes/retries.log).
+#[test]
+fn a_message_retried_many_times_is_not_an_outbreak() {
+    let log = testdata("shapes/retries.log");
+    let r = json_with(&["--year", "2026"], &[&log]);
+    let other = find(&r, "network", "other");
+    assert_eq!(other["count"], 66, "{other}");
+    assert_eq!(other["messages"], 1);
+    assert_eq!(other["recipients"], 1);
+    assert_eq!(
+        other["named_recipients"],
+        serde_json::json!(["carol@initech-corp.example"])
+    );
+    assert_ne!(other["severity"], "critical", "{}", other["summary"]);
+    assert!(
+        other["summary"]
+            .as_str()
+            .unwrap()
+            .contains("of 1 message to 1 recipient (carol@initech-corp.example)"),
+        "{}",
+        other["summary"]
+    );
+    assert!(
+        other["action"]
+            .as_str()
+            .unwrap()
+            .contains("nothing server-wide"),
+        "{}",
+        other["action"]
+    );
+    let google = find(&r, "network", "google");
+    assert_eq!(google["count"], 36);
+    assert_eq!(google["messages"], 2);
+    assert_eq!(google["recipients"], 2);
+    assert_ne!(google["severity"], "critical", "{}", google["summary"]);
+    // The shares severity reads: of the provider's messages and recipients.
+    let share = google["message_share"].as_f64().unwrap();
+    assert!(share > 0.0 && share < 0.05, "{share}");
+    // Every report format says it.
+    let text = stdout_of(
+        mtastat()
+            .args(["--year", "2026", "--color", "never"])
+            .arg(&log),
+    );
+    assert!(text.contains("of 1 message to 1 recipient"), "{text}");
+    let md = stdout_of(
+        mtastat()
+            .args(["--year", "2026", "--format", "markdown"])
+            .arg(&log),
+    );
+    assert!(md.contains("of 2 messages to 2 recipients"), "{md}");
+}

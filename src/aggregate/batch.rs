@@ -6,6 +6,7 @@
 //! order (rayon's `reduce` keeps adjacent pieces in order), which is what
 //! lets a Postfix `status=expired` line find its recipient in an earlier chunk.
 
+use crate::aggregate::distinct::{Reach, ReachOf};
 use crate::classify::category::{Blocklist, Category};
 use crate::classify::provider::ProviderId;
 use crate::event::{Level, Status};
@@ -220,6 +221,8 @@ pub struct OutcomeKey {
     pub sender: u32,
     /// False for deferrals the MTA logged without trying.
     pub attempted: bool,
+    /// An Exim per-host error: one MX's reply, not a recipient's outcome.
+    pub per_host: bool,
 }
 
 /// One cell of the timeline: minute × provider × status × code family × category.
@@ -239,6 +242,8 @@ pub struct TimeKey {
     pub category: Category,
     /// False for deferrals the MTA logged without trying.
     pub attempted: bool,
+    /// An Exim per-host error: one MX's reply, not a recipient's outcome.
+    pub per_host: bool,
 }
 
 /// `subject` of a timeline cell without an enhanced code.
@@ -259,6 +264,8 @@ pub struct ReasonKey {
     pub category: Category,
     /// Interned masked reason.
     pub reason: u32,
+    /// An Exim per-host error: one MX's reply, not a recipient's outcome.
+    pub per_host: bool,
 }
 
 /// Count and time span of one reason.
@@ -311,6 +318,9 @@ pub struct Attempt {
     pub ts: i64,
     /// Hash of host + queue id.
     pub message: u64,
+    /// [`crate::hashing::stable`] hash of the recipient address (0: none
+    /// logged, as on a Postfix expiry): the findings' distinct recipients.
+    pub recipient: u64,
     /// Queue id, for evidence samples.
     pub queue_id: QueueId,
     /// Provider id.
@@ -358,7 +368,7 @@ pub struct PendingAttempt {
     pub attempt: Attempt,
     /// Its sender, when known already (an expiry waiting only for its cause).
     pub sender: Option<u32>,
-    /// The recipient, kept only where findings list recipients.
+    /// The recipient of a failure, which findings may name.
     pub recipient: Option<Box<[u8]>>,
     /// The message was removed earlier in this batch (its queue id is being
     /// reused): what the batches on the left know of it is another message's.
@@ -378,6 +388,8 @@ pub struct LastDeferral {
     pub category: Category,
     /// Blocklist of the deferral.
     pub blocklist: Blocklist,
+    /// Hash of the deferred recipient (an expiry line may not name one).
+    pub recipient: u64,
     /// When.
     pub ts: i64,
 }
@@ -661,6 +673,8 @@ pub struct Batch {
     pub queue_samples: HashMap<(ProviderId, Category), Vec<(i64, QueueId)>, Fast>,
     /// Failures per provider × category × recipient (hygiene, mailbox full).
     pub recipient_counts: HashMap<(ProviderId, Category, u32), u64, Fast>,
+    /// Distinct messages and recipients the findings count, per provider.
+    pub reach: HashMap<(ProviderId, ReachOf), Reach, Fast>,
     /// Last deferral per message (host + queue id hash).
     pub deferrals: HashMap<u64, LastDeferral, Fast>,
     /// Sender domain per message (host + queue id hash).
@@ -734,6 +748,7 @@ impl Default for Batch {
             reason_counts: HashMap::default(),
             queue_samples: HashMap::default(),
             recipient_counts: HashMap::default(),
+            reach: HashMap::default(),
             deferrals: HashMap::default(),
             sender_of: HashMap::default(),
             pending_expiries: Vec::new(),
@@ -797,14 +812,17 @@ fn keep_earliest(samples: &mut Vec<(i64, QueueId)>, sample: (i64, QueueId)) {
 }
 
 fn add_reason(map: &mut HashMap<ReasonKey, ReasonStats, Fast>, key: ReasonKey, s: ReasonStats) {
-    map.entry(key)
-        .and_modify(|t| {
-            t.count += s.count;
-            t.tried += s.tried;
-            t.first = t.first.min(s.first);
-            t.last = t.last.max(s.last);
-        })
-        .or_insert(s);
+    map.entry(key).and_modify(|t| t.add(&s)).or_insert(s);
+}
+
+impl ReasonStats {
+    /// Adds another tally of the same key.
+    pub fn add(&mut self, s: &ReasonStats) {
+        self.count += s.count;
+        self.tried += s.tried;
+        self.first = self.first.min(s.first);
+        self.last = self.last.max(s.last);
+    }
 }
 
 impl Batch {
@@ -916,7 +934,7 @@ impl Batch {
             _ => self.pending.push(PendingAttempt {
                 attempt: a,
                 sender,
-                recipient: keeps_recipients(a.category).then(|| recipient.into()),
+                recipient: (a.category != Category::Delivered).then(|| recipient.into()),
                 after_removal: self.pending_removals.contains(&a.message),
             }),
         }
@@ -956,6 +974,7 @@ impl Batch {
             // section built from it), never in what findings read.
             return;
         }
+
         *self
             .outcomes
             .entry(OutcomeKey {
@@ -967,6 +986,7 @@ impl Batch {
                 blocklist: a.blocklist,
                 sender,
                 attempted: a.attempted,
+                per_host: a.host_error,
             })
             .or_insert(0) += 1;
         *self
@@ -982,10 +1002,33 @@ impl Batch {
                 subject: subject_byte(a.dsn),
                 category: a.category,
                 attempted: a.attempted,
+                per_host: a.host_error,
             })
             .or_insert(0) += 1;
         if self.timeline.len() > TIMELINE_CAP {
             self.widen_timeline(self.timeline_width + 1);
+        }
+        // Exim's per-host errors are no recipient's outcome: not in the reach.
+        if (a.attempted || a.status == Status::Expired) && !a.host_error {
+            // The same key in every run (the estimates must not follow the
+            // per-process seed of `a.message`).
+            let message = crate::hashing::stable(a.queue_id.as_bytes());
+            self.reach
+                .entry((a.provider, ReachOf::Attempts))
+                .or_default()
+                .add(message, a.recipient, a.ts, None);
+            if a.category != Category::Delivered {
+                self.reach
+                    .entry((a.provider, ReachOf::Failures(a.category)))
+                    .or_default()
+                    .add(message, a.recipient, a.ts, Some(recipient));
+            }
+            if a.status == Status::Expired {
+                self.reach
+                    .entry((a.provider, ReachOf::Expiries))
+                    .or_default()
+                    .add(message, a.recipient, a.ts, Some(recipient));
+            }
         }
         let Some(reason) = a.reason else {
             return;
@@ -999,6 +1042,7 @@ impl Batch {
                 class: a.class,
                 category: a.category,
                 reason,
+                per_host: a.host_error,
             },
             ReasonStats {
                 count: 1,
@@ -1038,6 +1082,7 @@ impl Batch {
         let a = Attempt {
             ts: p.ts,
             message: p.message,
+            recipient: last.recipient,
             queue_id: p.queue_id,
             provider: last.provider,
             domain: last.domain,
@@ -1219,6 +1264,14 @@ impl Batch {
                 .recipient_counts
                 .entry((p, c, remap(&rcp, r)))
                 .or_insert(0) += n;
+        }
+        for (k, r) in right.reach {
+            match self.reach.entry(k) {
+                hashbrown::hash_map::Entry::Occupied(mut e) => e.get_mut().merge(&r),
+                hashbrown::hash_map::Entry::Vacant(e) => {
+                    e.insert(r);
+                }
+            }
         }
         // Expiries on the right look back into deferrals on the left.
         for mut p in right.pending_expiries {
@@ -1485,6 +1538,7 @@ impl Batch {
                 reason,
                 category: Category::Other,
                 blocklist: Blocklist::None,
+                recipient: 0,
                 ts: p.ts,
             };
             self.count_expiry(last, p, filter);
@@ -1551,6 +1605,7 @@ mod tests {
         Attempt {
             ts: 60,
             message,
+            recipient: message ^ 1,
             queue_id: QueueId::new(b"ABCDEF"),
             provider,
             domain,
@@ -1672,6 +1727,7 @@ mod tests {
                 reason: r,
                 category: Category::MailboxFull,
                 blocklist: Blocklist::None,
+                recipient: 7,
                 ts: 10,
             },
         );

@@ -16,7 +16,7 @@ pub const SUMMARY_COLUMNS: [&str; 7] = [
 ];
 
 /// The reasons frame's columns, in order.
-pub const REASON_COLUMNS: [&str; 11] = [
+pub const REASON_COLUMNS: [&str; 12] = [
     "provider",
     "status",
     "dsn",
@@ -28,11 +28,12 @@ pub const REASON_COLUMNS: [&str; 11] = [
     "tried",
     "first_seen",
     "last_seen",
+    "per_host",
 ];
 
 /// The outcomes frame's columns: the summary without the recipient domain,
 /// with what the findings engine needs (category, blocklist, sender domain).
-pub const OUTCOME_COLUMNS: [&str; 10] = [
+pub const OUTCOME_COLUMNS: [&str; 11] = [
     "provider",
     "status",
     "dsn",
@@ -43,13 +44,14 @@ pub const OUTCOME_COLUMNS: [&str; 10] = [
     "sender_domain",
     "attempted",
     "count",
+    "per_host",
 ];
 
 /// The timeline frame's columns: one row per minute × provider × status ×
 /// code family × category. `minute` is UTC seconds at the bucket's start,
 /// `bucket_minutes` its width (1 unless the log is long enough for the
 /// timeline to have widened); `subject` is 255 when the reply had no code.
-pub const TIMELINE_COLUMNS: [&str; 9] = [
+pub const TIMELINE_COLUMNS: [&str; 10] = [
     "minute",
     "bucket_minutes",
     "provider",
@@ -59,6 +61,7 @@ pub const TIMELINE_COLUMNS: [&str; 9] = [
     "category",
     "attempted",
     "count",
+    "per_host",
 ];
 
 /// `4.7.0` or `""`.
@@ -161,7 +164,9 @@ pub fn reasons_frame(batch: &Batch, providers: &ProviderMap) -> PolarsResult<Dat
     let mut tried = Vec::with_capacity(n);
     let mut first = Vec::with_capacity(n);
     let mut last = Vec::with_capacity(n);
+    let mut per_host = Vec::with_capacity(n);
     for (k, s) in &rows {
+        per_host.push(k.per_host);
         provider.push(providers.info(k.provider).id.as_str());
         status.push(k.status.as_str());
         dsn.push(dsn_string(k.dsn));
@@ -190,6 +195,7 @@ pub fn reasons_frame(batch: &Batch, providers: &ProviderMap) -> PolarsResult<Dat
             Column::new(REASON_COLUMNS[8].into(), tried),
             Column::new(REASON_COLUMNS[9].into(), first),
             Column::new(REASON_COLUMNS[10].into(), last),
+            Column::new(REASON_COLUMNS[11].into(), per_host),
         ],
     )
 }
@@ -208,7 +214,9 @@ pub fn outcomes_frame(batch: &Batch, providers: &ProviderMap) -> PolarsResult<Da
     let mut sender = Vec::with_capacity(n);
     let mut attempted = Vec::with_capacity(n);
     let mut count = Vec::with_capacity(n);
+    let mut per_host = Vec::with_capacity(n);
     for (k, c) in rows {
+        per_host.push(k.per_host);
         provider.push(providers.info(k.provider).id.as_str());
         status.push(k.status.as_str());
         dsn.push(dsn_string(k.dsn));
@@ -236,6 +244,7 @@ pub fn outcomes_frame(batch: &Batch, providers: &ProviderMap) -> PolarsResult<Da
             Column::new(c[7].into(), sender),
             Column::new(c[8].into(), attempted),
             Column::new(c[9].into(), count),
+            Column::new(c[10].into(), per_host),
         ],
     )
 }
@@ -268,7 +277,9 @@ pub fn timeline_frame(batch: &Batch, providers: &ProviderMap) -> PolarsResult<Da
     let mut category = Vec::with_capacity(n);
     let mut attempted = Vec::with_capacity(n);
     let mut count = Vec::with_capacity(n);
+    let mut per_host = Vec::with_capacity(n);
     for (k, c) in rows {
+        per_host.push(k.per_host);
         minute.push(k.minute * 60);
         provider.push(providers.info(k.provider).id.as_str());
         status.push(k.status.as_str());
@@ -291,6 +302,7 @@ pub fn timeline_frame(batch: &Batch, providers: &ProviderMap) -> PolarsResult<Da
             Column::new(c[6].into(), category),
             Column::new(c[7].into(), attempted),
             Column::new(c[8].into(), count),
+            Column::new(c[9].into(), per_host),
         ],
     )
 }
@@ -340,6 +352,16 @@ pub fn u8s(df: &DataFrame, name: &str) -> PolarsResult<Vec<u8>> {
         .u8()?
         .iter()
         .map(|v| v.unwrap_or(0))
+        .collect())
+}
+
+/// A boolean column (nulls as false).
+pub fn bools(df: &DataFrame, name: &str) -> PolarsResult<Vec<bool>> {
+    Ok(df
+        .column(name)?
+        .bool()?
+        .iter()
+        .map(|v| v.unwrap_or(false))
         .collect())
 }
 

@@ -2,4 +2,5 @@
 //! frames built from them.
 
 pub mod batch;
+pub mod distinct;
 pub mod frame;

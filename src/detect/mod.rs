@@ -21,7 +21,8 @@
 pub mod rules;
 pub mod timeline;
 
-use crate::aggregate::frame::{i64s, strs, totals_by, u64s};
+use crate::aggregate::distinct::{NAMED_RECIPIENTS, Reach, ReachOf};
+use crate::aggregate::frame::{bools, i64s, strs, totals_by, u64s};
 use crate::classify::category::Category;
 use crate::zone::Zone;
 use polars::prelude::*;
@@ -73,6 +74,9 @@ pub struct Thresholds {
     pub global_providers: usize,
     /// An episode bucket's failure rate is at least this multiple of the baseline.
     pub episode_factor: f64,
+    /// A critical finding concerns at least this many distinct messages or
+    /// recipients (fewer: at most a warning, the recipients named).
+    pub critical_messages: u64,
 }
 
 impl Default for Thresholds {
@@ -86,6 +90,7 @@ impl Default for Thresholds {
             bounce_guideline: 0.02,
             global_providers: 3,
             episode_factor: 2.0,
+            critical_messages: 5,
         }
     }
 }
@@ -133,6 +138,7 @@ impl Thresholds {
         };
         match key {
             "min_count" => self.min_count = count(value)?,
+            "critical_messages" => self.critical_messages = count(value)?,
             "min_share" => self.min_share = share(value)?,
             "dominance" => self.dominance = share(value)?,
             "warning_share" => self.warning_share = share(value)?,
@@ -152,7 +158,7 @@ impl Thresholds {
                 return Err(format!(
                     "unknown setting {key:?} (known: min_count, min_share, dominance, \
                      warning_share, critical_share, bounce_guideline, global_providers, \
-                     episode_factor)"
+                     episode_factor, critical_messages)"
                 ));
             }
         }
@@ -193,6 +199,8 @@ pub struct ReplyEvidence {
     pub first_seen: String,
     /// Last seen, UTC.
     pub last_seen: String,
+    /// An Exim per-host error's reply (one MX's refusal), not a recipient's.
+    pub per_host: bool,
 }
 
 /// Recipients of a hygiene or mailbox-full finding.
@@ -229,6 +237,24 @@ pub struct Finding {
     pub blocklists: Vec<Count>,
     /// Failures (attempts of this category).
     pub count: u64,
+    /// Distinct messages among those failures (a message retried ten times
+    /// counts once).
+    pub messages: u64,
+    /// Distinct recipients among those failures.
+    pub recipients: u64,
+    /// True when `messages` or `recipients` is an estimate (past 512
+    /// distinct, within a few percent).
+    pub distinct_approximate: bool,
+    /// messages / the provider's messages.
+    pub message_share: f64,
+    /// recipients / the provider's recipients.
+    pub recipient_share: f64,
+    /// The recipients by name, when there are at most three.
+    pub named_recipients: Vec<String>,
+    /// Exim per-host errors of this category: an MX's refusal logged before
+    /// the next MX was tried. Evidence of the receiver's mood, not in
+    /// `count` (Postfix logs none when a later MX accepts).
+    pub mx_replies: u64,
     /// The provider's attempts (the denominator of `share`).
     pub attempts: u64,
     /// count / attempts.
@@ -256,8 +282,8 @@ pub struct Finding {
     pub senders_concentrated: bool,
     /// Hard bounces of this category / attempts (list hygiene).
     pub bounce_rate: Option<f64>,
-    /// Recipients (list hygiene, mailbox full).
-    pub recipients: Option<RecipientEvidence>,
+    /// Recipients and their failure counts (list hygiene, mailbox full).
+    pub recipient_list: Option<RecipientEvidence>,
     /// Top masked reply texts.
     pub evidence: Vec<ReplyEvidence>,
     /// A few queue ids to grep for.
@@ -275,6 +301,95 @@ pub struct Samples {
     pub queue_ids: HashMap<(String, Category), Vec<String>>,
     /// Recipients and their failure counts per (provider, category), most first.
     pub recipients: HashMap<(String, Category), Vec<(String, u64)>>,
+    /// Distinct messages and recipients per provider: attempted, failed by
+    /// category, expired.
+    pub reach: HashMap<(String, ReachOf), Reach>,
+}
+
+impl Samples {
+    /// The union of some providers' reach of one kind.
+    fn reach_of(&self, providers: &[String], of: ReachOf) -> Reach {
+        let mut r = Reach::default();
+        for p in providers {
+            if let Some(mine) = self.reach.get(&(p.clone(), of)) {
+                r.merge(mine);
+            }
+        }
+        r
+    }
+}
+
+/// How many distinct messages and recipients a finding concerns, and what
+/// share of the provider's they are.
+struct Affected {
+    messages: u64,
+    recipients: u64,
+    /// Whether each count is an estimate.
+    estimated: (bool, bool),
+    /// Messages / the provider's messages.
+    message_share: f64,
+    /// Recipients / the provider's recipients.
+    recipient_share: f64,
+    /// The recipients by name, when there are at most [`NAMED_RECIPIENTS`].
+    named: Vec<String>,
+}
+
+impl Affected {
+    fn of(samples: &Samples, providers: &[String], of: ReachOf) -> Affected {
+        let hit = samples.reach_of(providers, of);
+        let all = samples.reach_of(providers, ReachOf::Attempts);
+        let (messages, recipients) = (hit.messages.count(), hit.recipients.count());
+        let named = if recipients as usize <= NAMED_RECIPIENTS {
+            hit.named
+                .iter()
+                .map(|(_, n)| String::from_utf8_lossy(n).into_owned())
+                .collect()
+        } else {
+            Vec::new()
+        };
+        Affected {
+            messages,
+            recipients,
+            estimated: (!hit.messages.is_exact(), !hit.recipients.is_exact()),
+            message_share: ratio(messages, all.messages.count()),
+            recipient_share: ratio(recipients, all.recipients.count()),
+            named,
+        }
+    }
+
+    /// The share severity is decided on: of the provider's messages or of
+    /// its recipients, whichever is larger.
+    fn share(&self) -> f64 {
+        self.message_share.max(self.recipient_share)
+    }
+
+    /// "of 3 messages to 1 recipient (bob@example.com)".
+    fn phrase(&self) -> String {
+        let plural = |n: u64, estimated: bool, one: &str, many: &str| match (n, estimated) {
+            (1, false) => format!("1 {one}"),
+            (_, false) => format!("{n} {many}"),
+            (_, true) => format!("about {n} {many}"),
+        };
+        let mut out = format!(
+            "{} to {}",
+            plural(self.messages, self.estimated.0, "message", "messages"),
+            plural(self.recipients, self.estimated.1, "recipient", "recipients")
+        );
+        if !self.named.is_empty() {
+            out.push_str(&format!(" ({})", self.named.join(", ")));
+        }
+        out
+    }
+
+    /// Severity capped where the finding concerns only a few messages and
+    /// recipients: a message retried sixty times is not an outbreak.
+    fn cap(&self, s: Severity, t: &Thresholds) -> Severity {
+        if self.messages.max(self.recipients) < t.critical_messages {
+            s.min(Severity::Warning)
+        } else {
+            s
+        }
+    }
 }
 
 /// The frames the engine reads.
@@ -287,9 +402,18 @@ pub struct Frames<'a> {
     pub reasons: &'a DataFrame,
 }
 
-/// Rows of attempts the findings count: real attempts and expiries.
+/// Rows of attempts the findings count: recipients' real attempts and
+/// expiries (Exim's per-host errors are counted apart: [`mx_reply`]).
 fn counted() -> Expr {
-    col("attempted").or(col("status").eq(lit("expired")))
+    col("attempted")
+        .or(col("status").eq(lit("expired")))
+        .and(col("per_host").not())
+}
+
+/// Rows of Exim per-host errors: one MX's refusal, logged before the next
+/// MX is tried. The receiver's mood, not a recipient's outcome.
+fn mx_reply() -> Expr {
+    col("per_host")
 }
 
 fn is_failure() -> Expr {
@@ -311,6 +435,12 @@ struct Aggregates {
     totals: BTreeMap<String, ProviderTotals>,
     /// (provider, category) → (count, bounced, expired)
     cats: BTreeMap<(String, Category), (u64, u64, u64)>,
+    /// (provider, category) → Exim per-host errors.
+    mx_cats: BTreeMap<(String, Category), u64>,
+    /// Codes of the per-host errors.
+    mx_codes: HashMap<(String, Category), Vec<Count>>,
+    /// (provider, category) → minute → per-host errors.
+    tl_mx: HashMap<(String, Category), BTreeMap<i64, u64>>,
     codes: HashMap<(String, Category), Vec<Count>>,
     lists: HashMap<(String, Category), Vec<Count>>,
     senders: HashMap<(String, Category), Vec<Count>>,
@@ -405,13 +535,19 @@ fn aggregate(f: &Frames<'_>) -> PolarsResult<Aggregates> {
         .map(|i| ((cp[i].clone(), category(&cc[i])), (cn[i], cb[i], ce[i])))
         .collect();
 
+    let mx_df = totals_by(o, &["provider", "category"], Some(mx_reply()))?;
+    let (mp, mc, mn) = (
+        strs(&mx_df, "provider")?,
+        strs(&mx_df, "category")?,
+        u64s(&mx_df, "count")?,
+    );
+    let mx_cats = (0..mp.len())
+        .map(|i| ((mp[i].clone(), category(&mc[i])), mn[i]))
+        .collect();
+
     let by_key =
         |extra: &str, filter: Expr| -> PolarsResult<HashMap<(String, Category), Vec<Count>>> {
-            let df = totals_by(
-                o,
-                &["provider", "category", extra],
-                Some(counted().and(failed.clone()).and(filter)),
-            )?;
+            let df = totals_by(o, &["provider", "category", extra], Some(filter))?;
             let (p, c, x, n) = (
                 strs(&df, "provider")?,
                 strs(&df, "category")?,
@@ -427,9 +563,14 @@ fn aggregate(f: &Frames<'_>) -> PolarsResult<Aggregates> {
                 ((p[i].clone(), category(&c[i])), name, n[i])
             })))
         };
-    let codes = by_key("dsn", lit(true))?;
-    let lists = by_key("blocklist", col("blocklist").neq(lit("")))?;
-    let senders = by_key("sender_domain", lit(true))?;
+    let recipients_failed = counted().and(failed.clone());
+    let codes = by_key("dsn", recipients_failed.clone())?;
+    let mx_codes = by_key("dsn", mx_reply())?;
+    let lists = by_key(
+        "blocklist",
+        recipients_failed.clone().and(col("blocklist").neq(lit(""))),
+    )?;
+    let senders = by_key("sender_domain", recipients_failed)?;
 
     let sa = totals_by(o, &["provider", "sender_domain"], Some(counted()))?;
     let (sp, sd, sn) = (
@@ -504,6 +645,21 @@ fn aggregate(f: &Frames<'_>) -> PolarsResult<Aggregates> {
                 .or_default() += fnn[i];
         }
     }
+    let tm_df = totals_by(t, &["minute", "provider", "category"], Some(mx_reply()))?;
+    let (xm, xp, xc, xn) = (
+        i64s(&tm_df, "minute")?,
+        strs(&tm_df, "provider")?,
+        strs(&tm_df, "category")?,
+        u64s(&tm_df, "count")?,
+    );
+    let mut tl_mx: HashMap<(String, Category), BTreeMap<i64, u64>> = HashMap::new();
+    for i in 0..xm.len() {
+        *tl_mx
+            .entry((xp[i].clone(), category(&xc[i])))
+            .or_default()
+            .entry(xm[i] / 60)
+            .or_default() += xn[i];
+    }
     let grid = match (tl_attempts.keys().next(), tl_attempts.keys().next_back()) {
         (Some(a), Some(b)) => Some(Grid::covering_at_least(*a, *b, data_width(t)?)),
         _ => None,
@@ -511,6 +667,9 @@ fn aggregate(f: &Frames<'_>) -> PolarsResult<Aggregates> {
     Ok(Aggregates {
         totals,
         cats,
+        mx_cats,
+        mx_codes,
+        tl_mx,
         codes,
         lists,
         senders,
@@ -645,8 +804,15 @@ pub fn detect(
 
     // Which (provider, category) pairs fire.
     let mut fired: BTreeMap<Category, Vec<String>> = BTreeMap::new();
-    for ((p, c), (n, _, _)) in &a.cats {
-        let Some(tot) = a.totals.get(p) else { continue };
+    let keys: std::collections::BTreeSet<&(String, Category)> =
+        a.cats.keys().chain(a.mx_cats.keys()).collect();
+    for key @ (p, c) in keys {
+        let n = &a.cats.get(key).map_or(0, |x| x.0);
+        let mx = a.mx_cats.get(key).copied().unwrap_or(0);
+        let tot = a.totals.get(p).unwrap_or(&ProviderTotals {
+            attempts: 0,
+            failures: 0,
+        });
         let share = ratio(*n, tot.attempts);
         let dominance = ratio(*n, tot.failures);
         // Authentication failures are deterministic (the same sender fails
@@ -656,7 +822,11 @@ pub fn detect(
         } else {
             t.min_count
         };
-        let mut fires = *n >= needed && (share >= t.min_share || dominance >= t.dominance);
+        // Exim's per-host errors fire on their own (a storm at Gmail's
+        // first MX while the next ones accept), as MX replies.
+        let mx_fires = mx >= needed && ratio(mx, tot.attempts + mx) >= t.min_share;
+        let mut fires =
+            (*n >= needed && (share >= t.min_share || dominance >= t.dominance)) || mx_fires;
         if *c == Category::MailboxFull {
             // Only repeated failures for the same recipients are a pattern.
             fires &= samples
@@ -742,8 +912,19 @@ fn ratio(n: u64, d: u64) -> f64 {
     if d == 0 { 0.0 } else { n as f64 / d as f64 }
 }
 
-/// Reasons grouped by (provider, category): (reason, dsn, status, count, first, last).
-type ReasonIndex = HashMap<(String, Category), Vec<(String, String, String, u64, i64, i64)>>;
+/// One reply of a [`ReasonIndex`].
+struct IndexedReason {
+    reason: String,
+    dsn: String,
+    status: String,
+    tried: u64,
+    first: i64,
+    last: i64,
+    per_host: bool,
+}
+
+/// Reasons grouped by (provider, category).
+type ReasonIndex = HashMap<(String, Category), Vec<IndexedReason>>;
 
 fn reason_index(df: &DataFrame) -> PolarsResult<ReasonIndex> {
     let (p, s, d, c, r, n, f, l) = (
@@ -756,6 +937,7 @@ fn reason_index(df: &DataFrame) -> PolarsResult<ReasonIndex> {
         i64s(df, "first_seen")?,
         i64s(df, "last_seen")?,
     );
+    let h = bools(df, "per_host")?;
     let mut out: ReasonIndex = HashMap::new();
     for i in 0..p.len() {
         // Only what was tried: the findings leave out repeated, untried deferrals.
@@ -764,7 +946,15 @@ fn reason_index(df: &DataFrame) -> PolarsResult<ReasonIndex> {
         }
         out.entry((p[i].clone(), category(&c[i])))
             .or_default()
-            .push((r[i].clone(), d[i].clone(), s[i].clone(), n[i], f[i], l[i]));
+            .push(IndexedReason {
+                reason: r[i].clone(),
+                dsn: d[i].clone(),
+                status: s[i].clone(),
+                tried: n[i],
+                first: f[i],
+                last: l[i],
+                per_host: h[i],
+            });
     }
     Ok(out)
 }
@@ -779,35 +969,40 @@ fn top_replies(
     zone: Zone,
 ) -> Vec<ReplyEvidence> {
     // Merged by text: an expiry repeats its last deferral's text without a code.
-    let mut merged: HashMap<String, (String, u64, i64, i64)> = HashMap::new();
+    let mut merged: HashMap<(bool, &str), (&str, u64, i64, i64)> = HashMap::new();
     for p in providers {
         for c in cats {
-            for (r, d, s, k, f, l) in reasons.get(&(p.clone(), *c)).into_iter().flatten() {
-                if only_status.is_some_and(|want| want != s) {
+            for r in reasons.get(&(p.clone(), *c)).into_iter().flatten() {
+                if only_status.is_some_and(|want| want != r.status) {
                     continue;
                 }
-                let e = merged
-                    .entry(r.clone())
-                    .or_insert((String::new(), 0, i64::MAX, i64::MIN));
+                let e =
+                    merged
+                        .entry((r.per_host, &r.reason))
+                        .or_insert(("", 0, i64::MAX, i64::MIN));
                 if e.0.is_empty() {
-                    e.0.clone_from(d);
+                    e.0 = &r.dsn;
                 }
-                e.1 += k;
-                e.2 = e.2.min(*f);
-                e.3 = e.3.max(*l);
+                e.1 += r.tried;
+                e.2 = e.2.min(r.first);
+                e.3 = e.3.max(r.last);
             }
         }
     }
+    // The recipients' replies first, then the single MX hosts'.
     let mut v: Vec<_> = merged.into_iter().collect();
-    v.sort_by(|a, b| b.1.1.cmp(&a.1.1).then_with(|| a.0.cmp(&b.0)));
+    v.sort_by(|a, b| {
+        (a.0.0, std::cmp::Reverse(a.1.1), a.0.1).cmp(&(b.0.0, std::cmp::Reverse(b.1.1), b.0.1))
+    });
     v.into_iter()
         .take(n)
-        .map(|(reason, (dsn, count, f, l))| ReplyEvidence {
-            reason,
-            dsn,
+        .map(|((per_host, reason), (dsn, count, f, l))| ReplyEvidence {
+            reason: reason.to_string(),
+            dsn: dsn.to_string(),
             count,
             first_seen: zone.format(f),
             last_seen: zone.format(l),
+            per_host,
         })
         .collect()
 }
@@ -877,7 +1072,18 @@ fn category_finding(
     }
     let share = ratio(count, attempts);
     let dominance = ratio(count, failures);
-    let codes = merge_counts(scope_providers.iter().filter_map(|p| a.codes.get(&key(p))));
+    let mx_replies: u64 = scope_providers
+        .iter()
+        .filter_map(|p| a.mx_cats.get(&key(p)))
+        .sum();
+    // The codes of what is counted: the recipients' failures, or the MX
+    // replies where no recipient failed.
+    let code_source = if count > 0 { &a.codes } else { &a.mx_codes };
+    let codes = merge_counts(
+        scope_providers
+            .iter()
+            .filter_map(|p| code_source.get(&key(p))),
+    );
     let blocklists = merge_counts(scope_providers.iter().filter_map(|p| a.lists.get(&key(p))));
     let sender_counts = merge_counts(
         scope_providers
@@ -915,17 +1121,31 @@ fn category_finding(
         && (top3_traffic as f64) < 0.5 * attempts as f64;
 
     let grid = a.grid.as_ref();
+    // When: the recipients' failures and the MX replies together, over the
+    // attempts and the MX replies (a storm Exim rode out on the next MX
+    // still has an onset).
     let (att_series, fail_series) = match grid {
-        Some(g) => (
-            attempts_series(a, g, &scope_providers),
-            series(
+        Some(g) => {
+            let mx = series(
                 g,
                 scope_providers
                     .iter()
-                    .filter_map(|p| a.tl_fails.get(&key(p)))
+                    .filter_map(|p| a.tl_mx.get(&key(p)))
                     .flat_map(|m| m.iter().map(|(k, v)| (k, *v))),
-            ),
-        ),
+            );
+            let plus =
+                |v: Vec<u64>| -> Vec<u64> { v.iter().zip(&mx).map(|(x, y)| x + y).collect() };
+            (
+                plus(attempts_series(a, g, &scope_providers)),
+                plus(series(
+                    g,
+                    scope_providers
+                        .iter()
+                        .filter_map(|p| a.tl_fails.get(&key(p)))
+                        .flat_map(|m| m.iter().map(|(k, v)| (k, *v))),
+                )),
+            )
+        }
         None => (Vec::new(), Vec::new()),
     };
     // Authentication fails for the same senders every time: its rate follows
@@ -939,15 +1159,24 @@ fn category_finding(
         t,
         a.zone,
     );
-    let effective = if w.steady || w.episodes.iter().all(|e| e.count < t.min_count) {
+    // Severity follows the share of the provider's messages or recipients
+    // affected (retries do not inflate it), or the failure rate during the
+    // main episode, short enough for retries to barely repeat.
+    let affected = Affected::of(samples, &scope_providers, ReachOf::Failures(c));
+    let whole = if affected.messages == 0 {
         share
     } else {
-        share.max(w.peak_share)
+        affected.share()
+    };
+    let effective = if w.steady || w.episodes.iter().all(|e| e.count < t.min_count) {
+        whole
+    } else {
+        whole.max(w.peak_share)
     };
     let bounce_rate = ratio(bounced, attempts);
-    let severity = rules::severity(c, effective, bounce_rate, t);
+    let severity = affected.cap(rules::severity(c, effective, bounce_rate, t), t);
 
-    let recipients = matches!(c, Category::Hygiene | Category::MailboxFull).then(|| {
+    let recipient_list = matches!(c, Category::Hygiene | Category::MailboxFull).then(|| {
         let mut all: HashMap<&str, u64> = HashMap::new();
         for p in &scope_providers {
             for (r, n) in samples.recipients.get(&key(p)).into_iter().flatten() {
@@ -1021,19 +1250,37 @@ fn category_finding(
         Vec::new()
     };
     let list_names: Vec<String> = blocklists.iter().map(|b| b.name.clone()).collect();
-    let action = rules::action(&rules::ActionInput {
-        category: c,
-        provider: &provider_name,
-        blocklists: &list_names,
-        senders: &concentrated_senders,
-        recipients: recipients.as_ref().map_or(0, |r| r.distinct),
-        bounce_rate,
-        thresholds: t,
-    });
+    let few = affected.messages > 0
+        && affected.messages.max(affected.recipients) < t.critical_messages
+        && !affected.named.is_empty();
+    let action = if few {
+        format!(
+            "Only {} behind these {count} failures: check {} (a mistyped or dead address \
+             is retried until it expires); nothing server-wide to change.",
+            affected.phrase(),
+            if affected.named.len() == 1 {
+                "that address"
+            } else {
+                "those addresses"
+            }
+        )
+    } else {
+        rules::action(&rules::ActionInput {
+            category: c,
+            provider: &provider_name,
+            blocklists: &list_names,
+            senders: &concentrated_senders,
+            recipients: recipient_list.as_ref().map_or(0, |r| r.distinct),
+            bounce_rate,
+            thresholds: t,
+        })
+    };
     let summary = summary_sentence(&SummaryInput {
+        mx_replies,
         category: c,
         provider: &provider_name,
         count,
+        affected: &affected,
         codes: &codes,
         share,
         when: &w,
@@ -1052,6 +1299,13 @@ fn category_finding(
         codes,
         blocklists,
         count,
+        messages: affected.messages,
+        recipients: affected.recipients,
+        distinct_approximate: affected.estimated.0 || affected.estimated.1,
+        message_share: affected.message_share,
+        recipient_share: affected.recipient_share,
+        named_recipients: affected.named,
+        mx_replies,
         attempts,
         share,
         dominance,
@@ -1065,7 +1319,7 @@ fn category_finding(
         sender_domains,
         senders_concentrated,
         bounce_rate: (c == Category::Hygiene).then_some(bounce_rate),
-        recipients,
+        recipient_list,
         evidence,
         sample_queue_ids,
         summary,
@@ -1074,9 +1328,11 @@ fn category_finding(
 }
 
 struct SummaryInput<'a> {
+    mx_replies: u64,
     category: Category,
     provider: &'a str,
     count: u64,
+    affected: &'a Affected,
     codes: &'a [Count],
     share: f64,
     when: &'a When,
@@ -1131,12 +1387,30 @@ fn summary_sentence(s: &SummaryInput<'_>) -> String {
             percent(s.share)
         )
     };
-    let mut out = format!("{who}: {} {what}{codes}{when}", s.count);
+    let mut out = if s.count == 0 {
+        format!(
+            "{who}: {} refusals by single MX hosts, {what}{codes}; the next MX took the \
+             mail, no recipient failed{when}",
+            s.mx_replies
+        )
+    } else {
+        format!(
+            "{who}: {} {what}{codes} of {}{when}",
+            s.count,
+            s.affected.phrase()
+        )
+    };
     if !s.blocklists.is_empty() {
         out.push_str(&format!("; listed on {}", s.blocklists.join(", ")));
     }
     if !s.senders.is_empty() {
         out.push_str(&format!("; only for {}", s.senders.join(", ")));
+    }
+    if s.mx_replies > 0 && s.count > 0 {
+        out.push_str(&format!(
+            "; Exim also logged {} refusals by single MX hosts (the next MX was then tried)",
+            s.mx_replies
+        ));
     }
     if s.category == Category::Hygiene {
         out.push_str(&format!(
@@ -1177,6 +1451,7 @@ fn expiry_finding(
     };
     let w = when(grid, &att, &fails, share, false, t, a.zone);
     let p = provider.to_string();
+    let affected = Affected::of(samples, std::slice::from_ref(&p), ReachOf::Expiries);
     let evidence = top_replies(
         reasons,
         std::slice::from_ref(&p),
@@ -1199,8 +1474,9 @@ fn expiry_finding(
         .collect::<Vec<_>>()
         .join(", ");
     let summary = format!(
-        "{provider}: {n} message(s) expired after repeated deferral ({} of its attempts), \
+        "{provider}: {n} expiries after repeated deferral, of {} ({} of its attempts), \
          from {} to {}; last deferral: {cause_text}.",
+        affected.phrase(),
         percent(share),
         w.since,
         crate::zone::range_end(&w.since, &w.until)
@@ -1208,13 +1484,20 @@ fn expiry_finding(
     Finding {
         rule: rules::EXPIRY_RULE,
         category: "expired",
-        severity: rules::by_share(share * 5.0, t).max(Severity::Warning),
+        severity: affected.cap(rules::by_share(share * 5.0, t).max(Severity::Warning), t),
         provider: p.clone(),
         scope: format!("at {provider}"),
         providers: vec![Count { name: p, count: n }],
         codes: causes,
         blocklists: Vec::new(),
         count: n,
+        messages: affected.messages,
+        recipients: affected.recipients,
+        distinct_approximate: affected.estimated.0 || affected.estimated.1,
+        message_share: affected.message_share,
+        recipient_share: affected.recipient_share,
+        named_recipients: affected.named,
+        mx_replies: 0,
         attempts,
         share,
         dominance: ratio(n, failures),
@@ -1228,7 +1511,7 @@ fn expiry_finding(
         sender_domains: Vec::new(),
         senders_concentrated: false,
         bounce_rate: None,
-        recipients: None,
+        recipient_list: None,
         evidence,
         sample_queue_ids,
         summary,

@@ -54,12 +54,13 @@ pub fn render_findings(o: &mut String, findings: &[Finding], s: Style) {
         if i >= FULL_FINDINGS {
             let _ = writeln!(
                 o,
-                "  {} {} at {}: {} (count {})",
+                "  {} {} at {}: {} ({} failures, {} messages)",
                 badge(f.severity, s),
                 f.rule.replace('_', " "),
                 terminal(&f.provider),
-                ellipsize(&terminal(&f.summary), 60),
-                thousands(f.count)
+                ellipsize(&terminal(&f.summary), 50),
+                thousands(f.count),
+                thousands(f.messages)
             );
             continue;
         }
@@ -101,7 +102,8 @@ pub fn render_findings(o: &mut String, findings: &[Finding], s: Style) {
             );
         }
         for e in f.evidence.iter().take(2) {
-            let text = format!("{} {}", e.dsn, terminal(&e.reason));
+            let mx = if e.per_host { "(one MX) " } else { "" };
+            let text = format!("{mx}{} {}", e.dsn, terminal(&e.reason));
             let _ = writeln!(
                 o,
                 "{INDENT}{} {}",
@@ -133,7 +135,7 @@ pub fn render_findings(o: &mut String, findings: &[Finding], s: Style) {
                 wrap(&format!("senders: {}", senders.join(", ")), body, INDENT)
             );
         }
-        if let Some(r) = &f.recipients {
+        if let Some(r) = &f.recipient_list {
             let top: Vec<String> = r
                 .top
                 .iter()
@@ -257,6 +259,13 @@ mod tests {
             codes: vec![],
             blocklists: vec![],
             count: 12,
+            messages: 3,
+            recipients: 3,
+            distinct_approximate: false,
+            message_share: 0.1,
+            recipient_share: 0.1,
+            named_recipients: vec![],
+            mx_replies: 0,
             attempts: 100,
             share: 0.12,
             dominance: 1.0,
@@ -270,7 +279,7 @@ mod tests {
             sender_domains: vec![],
             senders_concentrated: false,
             bounce_rate: None,
-            recipients: None,
+            recipient_list: None,
             evidence: vec![],
             sample_queue_ids: vec![],
             summary: "google: 12 mailboxes full".into(),

@@ -147,7 +147,11 @@ fn findings(o: &mut String, findings: &[Finding]) {
                     "<tr><td class=\"n\">{}</td><td>{}</td><td class=\"reason\">{}</td><td>{}</td><td>{}</td></tr>",
                     e.count,
                     escape(&e.dsn),
-                    escape(&e.reason),
+                    if e.per_host {
+                        format!("(one MX host) {}", escape(&e.reason))
+                    } else {
+                        escape(&e.reason)
+                    },
                     escape(&e.first_seen),
                     escape(&e.last_seen)
                 );

@@ -158,7 +158,11 @@ fn findings(o: &mut String, findings: &[Finding]) {
             escape(&when)
         );
         if i >= FULL {
-            let _ = writeln!(o, "* {head}");
+            let _ = writeln!(
+                o,
+                "* {head}: {} failures of {} messages to {} recipients",
+                f.count, f.messages, f.recipients
+            );
             continue;
         }
         let _ = writeln!(o, "### {}. {head}\n", i + 1);
@@ -173,7 +177,11 @@ fn findings(o: &mut String, findings: &[Finding]) {
                     "| {} | {} | {} | {} | {} |",
                     e.count,
                     escape(&e.dsn),
-                    escape(&e.reason),
+                    if e.per_host {
+                        format!("(one MX host) {}", escape(&e.reason))
+                    } else {
+                        escape(&e.reason)
+                    },
                     e.first_seen,
                     e.last_seen
                 );

@@ -10,7 +10,7 @@ pub mod summary;
 pub mod terminal;
 
 use crate::aggregate::batch::Batch;
-use crate::aggregate::frame::{SUMMARY_COLUMNS, i64s, strs, totals_by, u8s, u64s};
+use crate::aggregate::frame::{SUMMARY_COLUMNS, bools, i64s, strs, totals_by, u8s, u64s};
 use crate::classify::provider::ProviderMap;
 use crate::detect::timeline::Grid;
 use crate::detect::{Finding, Thresholds};
@@ -92,6 +92,11 @@ pub struct Report {
     pub deliveries: Vec<SummaryRow>,
     /// Masked reply texts of non-delivered attempts, by provider, status and code.
     pub reasons: Vec<ReasonRow>,
+    /// Exim's per-host errors (an MX's refusal logged before the next MX is
+    /// tried), by reply: the receivers' mood, not the recipients' outcomes,
+    /// so in none of the tables above (Postfix logs none when a later MX
+    /// accepts).
+    pub mx_replies: Vec<ReasonRow>,
     /// Per recipient of each message: final disposition, attempts, time to
     /// deliver; per provider and busiest domain.
     pub journeys: journeys::JourneyReport,
@@ -286,8 +291,9 @@ pub fn summary_rows(df: &DataFrame) -> PolarsResult<Vec<SummaryRow>> {
         .collect())
 }
 
-/// The reasons frame as rows.
-pub fn reason_rows(df: &DataFrame, zone: Zone) -> PolarsResult<Vec<ReasonRow>> {
+/// The reasons frame as rows: the recipients' outcomes (`per_host` false),
+/// or Exim's per-host errors, one MX's reply each (`per_host` true).
+pub fn reason_rows(df: &DataFrame, zone: Zone, per_host: bool) -> PolarsResult<Vec<ReasonRow>> {
     let (p, s, c, r) = (
         strs(df, "provider")?,
         strs(df, "status")?,
@@ -296,7 +302,9 @@ pub fn reason_rows(df: &DataFrame, zone: Zone) -> PolarsResult<Vec<ReasonRow>> {
     );
     let (k, j, n) = (u8s(df, "class")?, u8s(df, "subject")?, u64s(df, "count")?);
     let (f, l) = (i64s(df, "first_seen")?, i64s(df, "last_seen")?);
+    let host = bools(df, "per_host")?;
     Ok((0..df.height())
+        .filter(|i| host[*i] == per_host)
         .map(|i| ReasonRow {
             provider: p[i].clone(),
             status: s[i].clone(),
@@ -491,7 +499,11 @@ pub fn timeline(df: &DataFrame, zone: Zone) -> PolarsResult<Option<Timeline>> {
     let g = df
         .clone()
         .lazy()
-        .filter(col("attempted").or(col("status").eq(lit("expired"))))
+        .filter(
+            col("attempted")
+                .or(col("status").eq(lit("expired")))
+                .and(col("per_host").not()),
+        )
         .group_by([col("minute"), col("provider"), col("status")])
         .agg([col("count").sum()])
         .collect()?;
