@@ -7,12 +7,18 @@ across providers with realistic reply texts, deferrals that later succeed or
 expire, local deliveries, relay=none connection failures, a throttling storm
 at Gmail and a Spamhaus listing at Outlook. Same seed, same bytes.
 
-    scripts/gen-testdata.py [--seed N] [--messages N] [--out DIR] [--healthy]
+    scripts/gen-testdata.py [--seed N] [--messages N] [--out DIR] [--healthy | --overlap]
 
 --healthy writes testdata/healthy/mail.log and exim/mainlog instead: the same
 relay on a good day (no storm, no listing, no unauthenticated sender, no dead
 or misspelt domains, background failure rates of a clean list), which must
 give no warning or critical finding.
+
+--overlap writes testdata/overlap/mail.log and mainlog: Gmail's storm from
+09:00 to 09:30 and Outlook's Spamhaus listing from 09:04 to 09:40 overlap,
+while Yahoo defers 15 % with [TSS04] all day; the Exim log has per-host
+errors from Gmail's primary MX during the storm, some followed by a delivery
+through the next MX in the same attempt.
 
 Also writes testdata/edge/hostile.log: CRLF endings, invalid UTF-8, ANSI
 escapes, NUL bytes, a truncated last line, and CSV-formula domains.
@@ -53,6 +59,17 @@ T0 = 1795348800  # 2026-11-22 08:00:00 UTC
 # --healthy: background failure rates are scaled down and incidents are off.
 SCALE = 1.0
 INCIDENTS = True
+# Incident windows, seconds after T0: Gmail's rate-limit storm, Outlook's
+# Spamhaus listing, Yahoo's [TSS04] limit (and how often it defers then).
+# --overlap moves them so that two incidents overlap while Yahoo is limited
+# all day.
+WINDOWS = {"storm": (3 * 3600, 4 * 3600), "listed": (6 * 3600, 7 * 3600),
+           "busy": (2 * 3600, 2 * 3600 + 1800)}
+YAHOO_BUSY_RATE = 0.5
+# --overlap: Exim logs per-host errors (the primary MX refusing during the
+# storm) before the next MX is tried, and some recipients are then delivered
+# by the next MX in the same attempt.
+MX_ERRORS = False
 
 
 def p(x):
@@ -95,7 +112,7 @@ def m365_reply(rng, rcpt, sender, listed):
 
 
 def yahoo_reply(rng, rcpt, sender, busy):
-    if rng.random() < (0.5 if busy else p(0.03)):
+    if rng.random() < (YAHOO_BUSY_RATE if busy else p(0.03)):
         return ("deferred", "4.7.0", "421 4.7.0 [TSS04] Messages from 198.51.100.23 temporarily deferred due to unexpected volume or user complaints - 4.16.55.1; see https://postmaster.yahooinc.com/error-codes", "end of DATA")
     if rng.random() < p(0.05):
         return ("bounced", "5.0.0", "554 delivery error: dd This user doesn't have a yahoo.com account (%s) [0] - mta4272.mail.ne1.yahoo.com" % rcpt, "end of DATA")
@@ -125,9 +142,12 @@ def generic_reply(rng, rcpt, sender):
 
 def outcome(rng, domain, sender, t):
     profile = PROVIDERS[domain][3]
-    rcpt_storm = INCIDENTS and T0 + 3 * 3600 <= t < T0 + 4 * 3600
-    listed = INCIDENTS and T0 + 6 * 3600 <= t < T0 + 7 * 3600
-    busy = INCIDENTS and T0 + 2 * 3600 <= t < T0 + 2 * 3600 + 1800
+    def inside(name):
+        a, b = WINDOWS[name]
+        return INCIDENTS and T0 + a <= t < T0 + b
+    rcpt_storm = inside("storm")
+    listed = inside("listed")
+    busy = inside("busy")
     rcpt = None
     if profile == "gmail":
         return gmail_reply(rng, rcpt, sender, rcpt_storm)
@@ -263,6 +283,13 @@ def exim_lines(rng, events):
                 continue
             host, ip = f["relay"]
             text = f["text"].replace(" 550-", "\\n550-").replace(" 421-", "\\n421-").replace(" 550 ", "\\n550 ").replace(" 421 ", "\\n421 ")
+            a, b = WINDOWS["storm"]
+            if MX_ERRORS and host.startswith("gmail-smtp-in") and T0 + a <= t < T0 + b and (f["status"] != "sent" or rng.random() < 0.5):
+                # The primary MX refuses; Exim logs it and tries alt1, which
+                # accepts (=>) or refuses too (==, the recipient's deferral).
+                refusal = "421-4.7.0 [198.51.100.23      15] Our system has detected an unusual rate of\\n421 4.7.0 unsolicited mail originating from your IP address. %s - gsmtp" % gid(rng)
+                yield "%s %s H=%s [%s]: SMTP error from remote mail server after end of data: %s" % (ts, m, host, ip, refusal)
+                host, ip = "alt1." + host, ip[:-1] + "7"
             if f["status"] == "sent":
                 yield '%s %s => %s R=dnslookup T=remote_smtp H=%s [%s] X=TLS1.3:TLS_AES_256_GCM_SHA384:256 CV=yes C="%s"' % (ts, m, f["rcpt"], host, ip, text)
             elif f["status"] == "bounced":
@@ -341,8 +368,21 @@ def main():
     ap.add_argument("--messages", type=int, default=1500)
     ap.add_argument("--out", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "testdata"))
     ap.add_argument("--healthy", action="store_true", help="a good day: writes healthy/ only")
+    ap.add_argument("--overlap", action="store_true",
+                    help="overlapping incidents: writes overlap/ only (Gmail storm 09:00-09:30, "
+                         "Outlook listed 09:04-09:40, Yahoo limited all day)")
     a = ap.parse_args()
     rng = random.Random(a.seed)
+    if a.overlap:
+        global WINDOWS, YAHOO_BUSY_RATE, MX_ERRORS
+        WINDOWS = {"storm": (3600, 3600 + 1800), "listed": (3600 + 240, 3600 + 2400),
+                   "busy": (0, 10 ** 9)}
+        YAHOO_BUSY_RATE, MX_ERRORS = 0.15, True
+        events = simulate(rng, a.messages)
+        write(os.path.join(a.out, "overlap", "mail.log"),
+              postfix_lines(random.Random(a.seed + 1), events, lambda t, r: mon_day(t)))
+        write(os.path.join(a.out, "overlap", "mainlog"), exim_lines(random.Random(a.seed + 3), events))
+        return
     if a.healthy:
         global SCALE, INCIDENTS
         SCALE, INCIDENTS = 0.15, False

@@ -101,9 +101,9 @@ fn side(report: &Report, id: &str) -> Side {
     let findings = report
         .findings
         .iter()
-        .filter(|f| {
-            f.provider == id || (f.provider == "all" && f.providers.iter().any(|p| p.name == id))
-        })
+        // The provider's own findings only: what it has in common with
+        // others is in the report, not in its column.
+        .filter(|f| f.provider == id)
         .cloned()
         .collect();
     Side {

@@ -517,8 +517,10 @@ fn json_findings_have_every_field() {
 }
 
 #[test]
-fn timeouts_everywhere_are_one_global_finding() {
-    // Egress blocked: every provider's MX times out, at the same rate.
+fn timeouts_everywhere_are_each_providers_and_your_side() {
+    // Egress blocked: every provider's MX times out, at the same rate. Each
+    // provider keeps its own finding (issue 15 item 4); the cross-provider
+    // one is an addition that says why it is your side.
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("mail.log");
     let mut text = String::new();
@@ -556,22 +558,15 @@ fn timeouts_everywhere_are_one_global_finding() {
         .unwrap();
     let r: Value = serde_json::from_slice(&out.stdout).unwrap();
     let f = find(&r, "network", "all");
-    assert!(
-        f["scope"]
-            .as_str()
-            .unwrap()
-            .starts_with("all providers (4 of 4"),
-        "{}",
-        f["scope"]
-    );
+    let why = f["your_side"].as_str().unwrap_or_default();
+    assert!(why.contains("4 of 4 providers"), "{}", f["summary"]);
     assert_eq!(f["severity"], "critical");
-    assert_eq!(f["providers"].as_array().unwrap().len(), 4);
-    assert!(
-        !findings(&r)
-            .iter()
-            .any(|x| x["rule"] == "network" && x["provider"] != "all"),
-        "no per-provider duplicates"
-    );
+    assert_eq!(f["onsets"].as_array().unwrap().len(), 4);
+    for p in ["google", "microsoft", "yahoo", "apple"] {
+        let own = find(&r, "network", p);
+        assert_eq!(own["severity"], "critical", "{}", own["summary"]);
+        assert!(own["onsets"].as_array().unwrap().is_empty());
+    }
 }
 
 #[test]
@@ -845,4 +840,226 @@ fn a_message_retried_many_times_is_not_an_outbreak() {
             .arg(&log),
     );
     assert!(md.contains("of 2 messages to 2 recipients"), "{md}");
+}
+
+/// The generated overlap logs (scripts/gen-testdata.py --overlap): Gmail's
+/// storm 13:00–13:30 UTC, Outlook's Spamhaus listing 13:04–13:40, Yahoo
+/// deferring 15 % with [TSS04] all day, Microsoft's 4.7.650 background.
+const OVERLAP_STORM: i64 = 1_795_348_800 + 3600;
+const OVERLAP_LISTING: i64 = OVERLAP_STORM + 240;
+
+/// Issue 15 item 4: a provider's incident is never swallowed by a
+/// cross-provider finding. Gmail's storm and Outlook's listing a few minutes
+/// apart, with Yahoo steadily limited: each provider's own finding and
+/// onset (within two minutes), no "your side" claim from three receivers'
+/// own verdicts, and compare shows each side's own findings.
+#[test]
+fn overlapping_incidents_keep_each_providers_onset() {
+    for log in ["overlap/mail.log", "overlap/mainlog"] {
+        let log = testdata(log);
+        let r = json_with(&["--year", "2026"], &[&log]);
+        let storm = find(&r, "throttling", "google");
+        assert_eq!(storm["steady"], false, "{}", storm["summary"]);
+        assert_at_least_warning(storm);
+        assert_starts_near(storm, OVERLAP_STORM, "Gmail storm");
+        let listing = find(&r, "policy_block", "microsoft");
+        assert_at_least_warning(listing);
+        assert_starts_near(listing, OVERLAP_LISTING, "Outlook listing");
+        assert!(listing["blocklists"].to_string().contains("Spamhaus"));
+        let yahoo = find(&r, "throttling", "yahoo");
+        assert_eq!(yahoo["steady"], true, "{}", yahoo["summary"]);
+        assert!(
+            yahoo["evidence"][0]["reason"]
+                .as_str()
+                .unwrap()
+                .contains("[TSS04]")
+        );
+        // Three receivers' own rate limits are not your side.
+        for f in findings(&r) {
+            if f["provider"] == "all" {
+                assert!(
+                    f["rule"] != "throttling" || f["your_side"].is_null(),
+                    "{}",
+                    f["summary"]
+                );
+            }
+        }
+        // compare: each side's own findings and counts.
+        let out = mtastat()
+            .args(["--year", "2026", "--json", "compare", "google", "microsoft"])
+            .arg(&log)
+            .output()
+            .unwrap();
+        let c: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let rules = |side: &str| -> Vec<String> {
+            c[side]["findings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|f| format!("{}@{}", f["rule"], f["provider"]))
+                .collect()
+        };
+        let (a, b) = (rules("a"), rules("b"));
+        assert!(a.iter().all(|x| x.ends_with("@\"google\"")), "{a:?}");
+        assert!(b.iter().all(|x| x.ends_with("@\"microsoft\"")), "{b:?}");
+        assert!(a.contains(&"\"throttling\"@\"google\"".to_string()));
+        assert!(b.contains(&"\"policy_block\"@\"microsoft\"".to_string()));
+    }
+}
+
+/// Issue 15 item 4: Exim's per-host errors mean one thing in every table.
+/// The overlap Exim log has Gmail's primary MX refusing during the storm,
+/// some recipients then delivered by the next MX in the same attempt.
+#[test]
+fn exim_per_host_errors_are_mx_replies_in_every_table() {
+    let log = testdata("overlap/mainlog");
+    let text = std::fs::read_to_string(&log).unwrap();
+    let r = json_with(&["--year", "2026"], &[&log]);
+    // Independent counts, by line shape.
+    let host_errors = text
+        .lines()
+        .filter(|l| {
+            l.split(' ')
+                .nth(3)
+                .is_some_and(|f| f.starts_with("H=gmail-smtp-in."))
+        })
+        .count() as u64;
+    let gmail = |l: &&str| {
+        l.contains("@gmail.com") || l.contains("@googlemail.com") || l.contains("@example-corp.com")
+    };
+    let deferred = text
+        .lines()
+        .filter(|l| l.split(' ').nth(3) == Some("=="))
+        .filter(gmail)
+        .count() as u64;
+    let mx: u64 = r["mx_replies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|x| x["provider"] == "google")
+        .map(|x| x["count"].as_u64().unwrap())
+        .sum();
+    assert_eq!(mx, host_errors, "every per-host error is an MX reply");
+    let google = r["providers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["provider"] == "google")
+        .unwrap();
+    // The reasons table counts the recipients' outcomes, as the provider
+    // table's codes do: the same deferrals.
+    let reasons_deferred: u64 = r["reasons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|x| x["provider"] == "google" && x["status"] == "deferred")
+        .map(|x| x["count"].as_u64().unwrap())
+        .sum();
+    assert_eq!(reasons_deferred, deferred);
+    let codes_deferred: u64 = google["top_codes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["dsn"].as_str().unwrap_or_default().starts_with('4'))
+        .map(|c| c["count"].as_u64().unwrap())
+        .sum();
+    assert_eq!(codes_deferred, deferred);
+    // The finding counts the recipients' deferrals and the MX replies apart.
+    let storm = find(&r, "throttling", "google");
+    assert_eq!(storm["mx_replies"], host_errors);
+    assert!(storm["count"].as_u64().unwrap() <= deferred);
+    // First attempt means what it means on Postfix: a recipient delivered
+    // by the next MX after a per-host error was delivered at its first
+    // attempt; only a logged `==` makes it "after deferral".
+    let mut deferred_rcpts = std::collections::HashSet::new();
+    let (mut first, mut after) = (0u64, 0u64);
+    for l in text.lines() {
+        let f: Vec<&str> = l.split(' ').collect();
+        if f.len() < 5 {
+            continue;
+        }
+        let rcpt = match f[4] {
+            "root" => f
+                .get(5)
+                .map_or("", |x| x.trim_matches(|c| c == '<' || c == '>')),
+            x => x,
+        };
+        match f[3] {
+            "==" => {
+                deferred_rcpts.insert((f[2], rcpt));
+            }
+            "=>" if deferred_rcpts.contains(&(f[2], rcpt)) => after += 1,
+            "=>" => first += 1,
+            _ => {}
+        }
+    }
+    let total = &r["journeys"]["total"];
+    let delivered = total["delivered"].as_u64().unwrap();
+    assert_eq!(delivered, first + after);
+    let share = total["after_deferral_share"].as_f64().unwrap();
+    assert_eq!((share * delivered as f64).round() as u64, after);
+}
+
+/// Issue 15 item 4: what several providers have in common is an addition,
+/// and claims your side only on evidence: here Spamhaus named by two
+/// receivers whose blocks began together.
+#[test]
+fn a_blocklist_named_by_two_receivers_is_your_side_and_both_keep_their_findings() {
+    use std::fmt::Write as _;
+    let dir = tempfile::tempdir().unwrap();
+    let mut text = String::new();
+    let sides = [
+        (
+            "outlook.com",
+            "outlook-com.olc.protection.outlook.com",
+            "550 5.7.1 Service unavailable, Client host [198.51.100.23] blocked using Spamhaus. To request removal from this list see https://www.spamhaus.org/query/ip/198.51.100.23",
+        ),
+        (
+            "initech.example",
+            "mail.initech.example",
+            "554 5.7.1 Service unavailable; Client host [198.51.100.23] blocked using zen.spamhaus.org",
+        ),
+    ];
+    for i in 0..240u32 {
+        let (domain, mx, reply) = sides[(i % 2) as usize];
+        let (h, m) = (12 + i / 120, (i / 2) % 60);
+        let listed = i >= 120;
+        let qid = format!("{:010X}", 0xB000 + i);
+        let _ = writeln!(
+            text,
+            "Nov 22 {h:02}:{m:02}:00 mx1 postfix/qmgr[9]: {qid}: from=<news@shop.example>, size=100, nrcpt=1 (queue active)"
+        );
+        let line = if listed && i % 4 < 3 {
+            format!(
+                "to=<u{i}@{domain}>, relay={mx}[192.0.2.9]:25, delay=1, delays=0/0/0.5/0.5, dsn=5.7.1, status=bounced (host {mx}[192.0.2.9] said: {reply} (in reply to RCPT TO command))"
+            )
+        } else {
+            format!(
+                "to=<u{i}@{domain}>, relay={mx}[192.0.2.9]:25, delay=1, delays=0/0/0.5/0.5, dsn=2.0.0, status=sent (250 2.0.0 OK)"
+            )
+        };
+        let _ = writeln!(
+            text,
+            "Nov 22 {h:02}:{m:02}:01 mx1 postfix/smtp[10]: {qid}: {line}"
+        );
+    }
+    let log = dir.path().join("mail.log");
+    std::fs::write(&log, text).unwrap();
+    let r = json_with(&["--year", "2026"], &[&log]);
+    let ms = find(&r, "policy_block", "microsoft");
+    let other = find(&r, "policy_block", "other");
+    for f in [ms, other] {
+        assert_starts_near(f, minute_epoch("2026-11-22 13:00"), "listing");
+    }
+    let all = find(&r, "policy_block", "all");
+    let why = all["your_side"].as_str().unwrap_or_default();
+    assert!(why.contains("Spamhaus named by"), "{}", all["summary"]);
+    assert_eq!(all["onsets"].as_array().unwrap().len(), 2);
+    // Each provider's finding comes before what they share, at one severity.
+    let order: Vec<String> = findings(&r)
+        .iter()
+        .filter(|f| f["rule"] == "policy_block")
+        .map(|f| f["provider"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(order.last().map(String::as_str), Some("all"), "{order:?}");
 }

@@ -23,7 +23,7 @@ pub mod timeline;
 
 use crate::aggregate::distinct::{NAMED_RECIPIENTS, Reach, ReachOf};
 use crate::aggregate::frame::{bools, i64s, strs, totals_by, u64s};
-use crate::classify::category::Category;
+use crate::classify::category::{Blocklist, Category};
 use crate::zone::Zone;
 use polars::prelude::*;
 use serde::Serialize;
@@ -288,10 +288,35 @@ pub struct Finding {
     pub evidence: Vec<ReplyEvidence>,
     /// A few queue ids to grep for.
     pub sample_queue_ids: Vec<String>,
+    /// A cross-provider finding (`provider` = `all`): each provider's own
+    /// onset. Empty for a provider's finding.
+    pub onsets: Vec<Onset>,
+    /// A cross-provider finding's evidence that the cause is on the sending
+    /// side (a blocklist several receivers name, a sender domain failing
+    /// authentication at several, episodes that began together, timeouts at
+    /// every provider alike); `None`: they only happened at the same time.
+    pub your_side: Option<String>,
     /// The finding in one plain sentence.
     pub summary: String,
     /// What to do next, in one sentence.
     pub action: String,
+}
+
+/// One provider's part in a cross-provider finding.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Onset {
+    /// Provider id.
+    pub provider: String,
+    /// Its own finding's severity.
+    pub severity: Severity,
+    /// Its failures.
+    pub count: u64,
+    /// Its onset (`since` of its finding).
+    pub since: String,
+    /// The end of its main episode (or its last failure, when steady).
+    pub until: String,
+    /// True when its failures never departed from their baseline.
+    pub steady: bool,
 }
 
 /// Evidence kept outside the frames (small per-key samples).
@@ -718,6 +743,7 @@ fn attempts_series(a: &Aggregates, grid: &Grid, providers: &[String]) -> Vec<u64
 }
 
 /// When and how much: the episodes of a failure series.
+#[derive(Clone)]
 struct When {
     since: String,
     until: String,
@@ -746,9 +772,10 @@ fn when(
             episodes: Vec::new(),
         };
     };
+    let (fine, fine_attempts, fine_fails) = (grid, attempts, fails);
     let (coarse, attempts, fails) = timeline::coarsen(grid, attempts, fails);
     let (grid, attempts, fails) = (&coarse, attempts.as_slice(), fails.as_slice());
-    let e = find_episodes(
+    let mut e = find_episodes(
         grid,
         attempts,
         fails,
@@ -757,6 +784,19 @@ fn when(
         t.min_count.div_ceil(2),
         zone,
     );
+    for run in &mut e.runs {
+        let minute = timeline::refine_onset(
+            fine,
+            fine_attempts,
+            fine_fails,
+            (run.since / 60, run.until / 60),
+            grid.width,
+        );
+        if minute != run.since / 60 {
+            run.since = minute * 60;
+            run.since_time = zone.format_minute(run.since);
+        }
+    }
     // A problem present in the typical bucket (baseline at critical level), or
     // one whose episodes hold under half of its failures, is chronic: it
     // started with the first failure, whatever peaks came later.
@@ -845,62 +885,38 @@ pub fn detect(
         .map(|(p, _)| p)
         .collect();
     for (c, providers) in &fired {
-        // Global: many providers, and at comparable rates (within 4×), not
-        // one provider's storm plus others' background.
-        let shares: Vec<f64> = providers
+        // Every provider with a problem gets its own finding, episode and
+        // onset; what several share is an addition, never a replacement.
+        let own: Vec<Finding> = providers
             .iter()
             .map(|p| {
-                let n = a.cats.get(&(p.clone(), *c)).map_or(0, |x| x.0);
-                ratio(n, a.totals.get(p).map_or(0, |x| x.attempts))
-            })
-            .collect();
-        let (lo, hi) = shares
-            .iter()
-            .fold((f64::MAX, 0.0f64), |(lo, hi), s| (lo.min(*s), hi.max(*s)));
-        // Mailbox-full, greylisting, size and remote trouble are the
-        // recipients' side however many providers show them.
-        let can_be_global = !matches!(
-            c,
-            Category::MailboxFull | Category::Greylisting | Category::Content | Category::Remote
-        );
-        let global = can_be_global
-            && providers.len() >= t.global_providers
-            && providers.len() * 2 >= with_traffic.len()
-            && lo * 4.0 >= hi;
-        if global {
-            findings.push(category_finding(
-                &a,
-                &reasons,
-                samples,
-                t,
-                *c,
-                None,
-                providers,
-                with_traffic.len(),
-            ));
-        } else {
-            for p in providers {
-                findings.push(category_finding(
+                category_finding(
                     &a,
                     &reasons,
                     samples,
                     t,
                     *c,
-                    Some(p),
+                    std::slice::from_ref(p),
                     providers,
-                    with_traffic.len(),
-                ));
-            }
+                )
+            })
+            .collect();
+        if let Some(f) = correlation(&a, &reasons, samples, t, *c, &own, with_traffic.len()) {
+            findings.push(f);
         }
+        findings.extend(own);
     }
     for (p, n) in &a.expired {
         if *n >= t.min_count {
             findings.push(expiry_finding(&a, &reasons, samples, t, p, *n));
         }
     }
+    // Most severe first; at one severity the providers' own findings come
+    // before what they have in common.
     findings.sort_by(|x, y| {
         y.severity
             .cmp(&x.severity)
+            .then_with(|| x.onsets.is_empty().cmp(&y.onsets.is_empty()).reverse())
             .then_with(|| y.count.cmp(&x.count))
             .then_with(|| x.provider.cmp(&y.provider))
             .then_with(|| x.rule.cmp(y.rule))
@@ -1049,13 +1065,13 @@ fn category_finding(
     samples: &Samples,
     t: &Thresholds,
     c: Category,
-    provider: Option<&String>,
+    scope_providers: &[String],
     fired_at: &[String],
-    with_traffic: usize,
 ) -> Finding {
-    let scope_providers: Vec<String> = match provider {
-        Some(p) => vec![p.clone()],
-        None => a.totals.keys().cloned().collect(),
+    let scope_providers = scope_providers.to_vec();
+    let provider: Option<&String> = match scope_providers.as_slice() {
+        [one] => Some(one),
+        _ => None,
     };
     let key = |p: &String| (p.clone(), c);
     let (mut count, mut bounced) = (0u64, 0u64);
@@ -1121,44 +1137,48 @@ fn category_finding(
         && (top3_traffic as f64) < 0.5 * attempts as f64;
 
     let grid = a.grid.as_ref();
-    // When: the recipients' failures and the MX replies together, over the
-    // attempts and the MX replies (a storm Exim rode out on the next MX
-    // still has an onset).
-    let (att_series, fail_series) = match grid {
-        Some(g) => {
-            let mx = series(
+    // The recipients' failures over their attempts say how bad; with the MX
+    // replies added (over attempts + MX replies) they also say when, so a
+    // storm Exim rode out on the next MX still has an onset.
+    let (att_series, fail_series, mx_series) = match grid {
+        Some(g) => (
+            attempts_series(a, g, &scope_providers),
+            series(
+                g,
+                scope_providers
+                    .iter()
+                    .filter_map(|p| a.tl_fails.get(&key(p)))
+                    .flat_map(|m| m.iter().map(|(k, v)| (k, *v))),
+            ),
+            series(
                 g,
                 scope_providers
                     .iter()
                     .filter_map(|p| a.tl_mx.get(&key(p)))
                     .flat_map(|m| m.iter().map(|(k, v)| (k, *v))),
-            );
-            let plus =
-                |v: Vec<u64>| -> Vec<u64> { v.iter().zip(&mx).map(|(x, y)| x + y).collect() };
-            (
-                plus(attempts_series(a, g, &scope_providers)),
-                plus(series(
-                    g,
-                    scope_providers
-                        .iter()
-                        .filter_map(|p| a.tl_fails.get(&key(p)))
-                        .flat_map(|m| m.iter().map(|(k, v)| (k, *v))),
-                )),
-            )
-        }
-        None => (Vec::new(), Vec::new()),
+            ),
+        ),
+        None => (Vec::new(), Vec::new(), Vec::new()),
     };
     // Authentication fails for the same senders every time: its rate follows
     // the sender mix, not an outbreak, so it is dated by its first failure.
-    let w = when(
-        grid,
-        &att_series,
-        &fail_series,
-        share,
-        c == Category::Auth,
-        t,
-        a.zone,
-    );
+    let chronic = c == Category::Auth;
+    let how_bad = when(grid, &att_series, &fail_series, share, chronic, t, a.zone);
+    let w = if mx_replies == 0 {
+        how_bad.clone()
+    } else {
+        let plus =
+            |v: &[u64]| -> Vec<u64> { v.iter().zip(&mx_series).map(|(x, y)| x + y).collect() };
+        when(
+            grid,
+            &plus(&att_series),
+            &plus(&fail_series),
+            share,
+            chronic,
+            t,
+            a.zone,
+        )
+    };
     // Severity follows the share of the provider's messages or recipients
     // affected (retries do not inflate it), or the failure rate during the
     // main episode, short enough for retries to barely repeat.
@@ -1168,13 +1188,22 @@ fn category_finding(
     } else {
         affected.share()
     };
-    let effective = if w.steady || w.episodes.iter().all(|e| e.count < t.min_count) {
+    let effective = if how_bad.steady || how_bad.episodes.iter().all(|e| e.count < t.min_count) {
         whole
     } else {
-        whole.max(w.peak_share)
+        whole.max(how_bad.peak_share)
     };
     let bounce_rate = ratio(bounced, attempts);
-    let severity = affected.cap(rules::severity(c, effective, bounce_rate, t), t);
+    let mut severity = rules::severity(c, effective, bounce_rate, t);
+    // A receiver refusing your IP or domain at its MX hosts is a verdict on
+    // your reputation even when the next MX took the mail.
+    if mx_replies >= t.min_count
+        && ratio(mx_replies, attempts + mx_replies) >= t.min_share
+        && matches!(c, Category::Throttling | Category::Policy | Category::Auth)
+    {
+        severity = severity.max(Severity::Warning);
+    }
+    let severity = affected.cap(severity, t);
 
     let recipient_list = matches!(c, Category::Hygiene | Category::MailboxFull).then(|| {
         let mut all: HashMap<&str, u64> = HashMap::new();
@@ -1208,13 +1237,8 @@ fn category_finding(
     let evidence = top_replies(reasons, &scope_providers, &[c], None, 3, a.zone);
     let provider_name = provider.cloned().unwrap_or_else(|| "all".to_string());
     let scope = match provider {
-        None => format!(
-            "all providers ({} of {} with traffic): your side, not one receiver's filter",
-            fired_at.len(),
-            with_traffic
-        ),
         Some(p) if fired_at.len() == 1 => format!("only at {p}"),
-        Some(_) => format!("at {} (not global)", fired_at.join(", ")),
+        _ => format!("at {} (each its own finding)", fired_at.join(", ")),
     };
     let providers = match provider {
         Some(p) => vec![Count {
@@ -1222,7 +1246,7 @@ fn category_finding(
             count,
         }],
         None => {
-            let mut v: Vec<Count> = fired_at
+            let mut v: Vec<Count> = scope_providers
                 .iter()
                 .map(|p| Count {
                     name: p.clone(),
@@ -1322,9 +1346,214 @@ fn category_finding(
         recipient_list,
         evidence,
         sample_queue_ids,
+        onsets: Vec::new(),
+        your_side: None,
         summary,
         action,
     }
+}
+
+/// Episodes whose onsets lie this close (minutes) began together.
+const TOGETHER_MINUTES: i64 = 2;
+
+/// The main episode of a provider's finding: `(since, until)` in UTC seconds.
+fn main_episode(f: &Finding) -> Option<(i64, i64)> {
+    if f.steady {
+        return None;
+    }
+    f.episodes
+        .iter()
+        .max_by_key(|e| e.count)
+        .map(|e| (e.since, e.until))
+}
+
+/// What several providers' findings of one category have in common: a
+/// finding of its own, added after theirs, when the evidence says the cause
+/// is on the sending side or their episodes overlap in time. It claims *your
+/// side* only on evidence; replies that carry a provider's own verdict (its
+/// own block list, its rate limit) stay that provider's finding.
+fn correlation(
+    a: &Aggregates,
+    reasons: &ReasonIndex,
+    samples: &Samples,
+    t: &Thresholds,
+    c: Category,
+    own: &[Finding],
+    with_traffic: usize,
+) -> Option<Finding> {
+    // The recipients' side, however many providers show it.
+    if own.len() < 2
+        || matches!(
+            c,
+            Category::MailboxFull
+                | Category::Greylisting
+                | Category::Content
+                | Category::Remote
+                | Category::Hygiene
+        )
+    {
+        return None;
+    }
+    let mut evidence: Vec<String> = Vec::new();
+    // 1. A public blocklist several receivers name: your IP is on it.
+    let mut lists: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for f in own {
+        let mut seen: Vec<&str> = Vec::new();
+        for b in &f.blocklists {
+            let name = b.name.as_str();
+            if name.starts_with("Microsoft") || name == Blocklist::OtherList.name() {
+                continue; // a provider's own list, or one we cannot name
+            }
+            let family = if name.starts_with("Spamhaus") {
+                "Spamhaus"
+            } else {
+                name
+            };
+            if !seen.contains(&family) {
+                seen.push(family);
+                lists.entry(family).or_default().push(&f.provider);
+            }
+        }
+    }
+    for (list, ps) in &lists {
+        if ps.len() >= 2 {
+            evidence.push(format!("{list} named by {}", ps.join(" and ")));
+        }
+    }
+    // 2. One sender domain failing authentication at several receivers.
+    if c == Category::Auth {
+        let mut by_sender: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+        for f in own.iter().filter(|f| f.senders_concentrated) {
+            for d in f.sender_domains.iter().take(3) {
+                if !d.domain.is_empty() {
+                    by_sender.entry(&d.domain).or_default().push(&f.provider);
+                }
+            }
+        }
+        for (d, ps) in &by_sender {
+            if ps.len() >= 2 {
+                evidence.push(format!("{d} fails at {}", ps.join(" and ")));
+            }
+        }
+    }
+    // 3. Episodes that began together.
+    let mut episodic: Vec<(i64, i64, &Finding)> = own
+        .iter()
+        .filter_map(|f| main_episode(f).map(|(a, b)| (a, b, f)))
+        .collect();
+    episodic.sort_by_key(|(since, _, f)| (*since, f.provider.clone()));
+    let width = a.grid.as_ref().map_or(1, |g| g.width).max(TOGETHER_MINUTES);
+    let together: Vec<&Finding> = episodic
+        .windows(2)
+        .filter(|w| w[1].0 - w[0].0 <= width * 60)
+        .flat_map(|w| [w[0].2, w[1].2])
+        .fold(Vec::new(), |mut v, f| {
+            if !v.iter().any(|x: &&Finding| x.provider == f.provider) {
+                v.push(f);
+            }
+            v
+        });
+    if together.len() >= 2 {
+        evidence.push(format!(
+            "episodes began together ({})",
+            together
+                .iter()
+                .map(|f| format!("{} {}", f.provider, clock(&f.since)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    // 4. Timeouts, TLS or unexplained failures at (nearly) every provider,
+    //    at comparable rates: your egress, not their filters. Not for
+    //    throttling and policy, where each receiver gives its own verdict.
+    let shares: Vec<f64> = own.iter().map(|f| f.share).collect();
+    let (lo, hi) = shares
+        .iter()
+        .fold((f64::MAX, 0.0f64), |(lo, hi), s| (lo.min(*s), hi.max(*s)));
+    if matches!(
+        c,
+        Category::Network | Category::Tls | Category::Auth | Category::Other
+    ) && own.len() >= t.global_providers
+        && own.len() * 2 >= with_traffic
+        && lo * 4.0 >= hi
+    {
+        evidence.push(format!(
+            "{} of {with_traffic} providers with traffic, at comparable rates",
+            own.len()
+        ));
+    }
+    let overlapping = episodic
+        .iter()
+        .enumerate()
+        .any(|(i, x)| episodic[i + 1..].iter().any(|y| y.0 <= x.1 && x.0 <= y.1));
+    if evidence.is_empty() && !overlapping {
+        return None;
+    }
+    let members: Vec<String> = own.iter().map(|f| f.provider.clone()).collect();
+    let mut f = category_finding(a, reasons, samples, t, c, &members, &members);
+    f.onsets = own
+        .iter()
+        .map(|m| Onset {
+            provider: m.provider.clone(),
+            severity: m.severity,
+            count: m.count,
+            since: m.since.clone(),
+            until: m.until.clone(),
+            steady: m.steady,
+        })
+        .collect();
+    let each = own
+        .iter()
+        .map(|m| {
+            if m.steady {
+                format!("{} steady since {}", m.provider, clock(&m.since))
+            } else {
+                format!(
+                    "{} {}–{}",
+                    m.provider,
+                    clock(&m.since),
+                    crate::zone::range_end(&m.since, &m.until)
+                )
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    let what = rules::rule_name(c).replace('_', " ");
+    let lead = format!("{what} at {} providers at once: {each}", own.len());
+    if evidence.is_empty() {
+        f.your_side = None;
+        f.severity = Severity::Info;
+        f.scope = format!(
+            "at the same time at {}: no evidence of a common cause on your side",
+            members.join(", ")
+        );
+        f.summary = format!(
+            "{lead}. Nothing shows a common cause on your side (no blocklist or sender \
+             domain in common, episodes not begun together); each provider's finding \
+             stands on its own."
+        );
+        f.action = format!(
+            "Act on each provider's finding; if something changed on your side at {} \
+             (volume, sending IP, DNS, authentication), that is the common cause.",
+            clock(&f.since)
+        );
+    } else {
+        let why = evidence.join("; ");
+        f.severity = own
+            .iter()
+            .map(|m| m.severity)
+            .max()
+            .unwrap_or(Severity::Info);
+        f.scope = format!("{}: your side — {why}", members.join(", "));
+        f.summary = format!("{lead}. Your side: {why}.");
+        f.your_side = Some(why);
+    }
+    Some(f)
+}
+
+/// `HH:MM` of a `YYYY-MM-DD HH:MM` time.
+fn clock(full: &str) -> &str {
+    full.get(11..).unwrap_or(full)
 }
 
 struct SummaryInput<'a> {
@@ -1514,6 +1743,8 @@ fn expiry_finding(
         recipient_list: None,
         evidence,
         sample_queue_ids,
+        onsets: Vec::new(),
+        your_side: None,
         summary,
         action: rules::expiry_action(provider),
     }

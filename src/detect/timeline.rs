@@ -118,6 +118,74 @@ pub fn coarsen(grid: &Grid, attempts: &[u64], fails: &[u64]) -> (Grid, Vec<u64>,
     (coarse, sum(attempts), sum(fails))
 }
 
+/// The minute an episode began, finer than the bucket it was found in.
+///
+/// Episodes are found in buckets wide enough for a rate to mean something
+/// (ten minutes for a provider sending two messages a minute), so a storm
+/// that began at 13:00 is found in the bucket 12:55–13:04, or in 12:50–12:59
+/// when two background failures happen to fall there. The onset is then
+/// placed at the change point of the per-minute series around those buckets:
+/// the minute that best splits it into a lower rate before and a higher one
+/// after (the most likely single change of a Bernoulli rate). `since` and
+/// `until` are the episode's first and last minute (minutes since the
+/// epoch), `width` its bucket width in minutes; `grid` is the fine series'
+/// grid.
+pub fn refine_onset(
+    grid: &Grid,
+    attempts: &[u64],
+    fails: &[u64],
+    (since, until): (i64, i64),
+    width: i64,
+) -> i64 {
+    if width <= grid.width || attempts.is_empty() {
+        return since;
+    }
+    let at = |minute: i64| -> Option<usize> {
+        let i = (minute - grid.start).div_euclid(grid.width);
+        usize::try_from(i).ok().filter(|i| *i < attempts.len())
+    };
+    // From the bucket before the episode into its first buckets: the first
+    // buckets, flagged by a little background noise, may hold no part of the
+    // change (a thin provider's episode can start two buckets early).
+    let reach = until.min(since + 4 * width - 1);
+    let (Some(lo), Some(hi)) = (
+        at((since - 2 * width).max(grid.start)),
+        at(until.min(since + 6 * width - 1)).or(Some(attempts.len() - 1)),
+    ) else {
+        return since;
+    };
+    let ll = |f: u64, a: u64| -> f64 {
+        if a == 0 || f == 0 || f >= a {
+            return 0.0;
+        }
+        let (f, a) = (f as f64, a as f64);
+        let p = f / a;
+        f * p.ln() + (a - f) * (1.0 - p).ln()
+    };
+    let total = |v: &[u64], r: std::ops::Range<usize>| -> u64 { v[r].iter().sum() };
+    let (first_candidate, last_candidate) = (
+        at(since - width).unwrap_or(lo).max(lo + 1),
+        // … leaving a bucket's width after the change to measure it on.
+        at(reach)
+            .unwrap_or(hi)
+            .min((hi + 1).saturating_sub(usize::try_from(width / grid.width).unwrap_or(1))),
+    );
+    let mut best: Option<(f64, usize)> = None;
+    for m in first_candidate..=last_candidate {
+        let (fb, ab) = (total(fails, lo..m), total(attempts, lo..m));
+        let (fa, aa) = (total(fails, m..hi + 1), total(attempts, m..hi + 1));
+        // A change up, and a failure at the change (not a quiet minute).
+        if aa == 0 || fails[m] == 0 || (fa as f64) * (ab as f64) <= (fb as f64) * (aa as f64) {
+            continue;
+        }
+        let score = ll(fb, ab) + ll(fa, aa);
+        if best.is_none_or(|(b, _)| score > b) {
+            best = Some((score, m));
+        }
+    }
+    best.map_or(since, |(_, m)| grid.minute_of(m))
+}
+
 /// One run of departing buckets.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Episode {

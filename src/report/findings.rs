@@ -282,6 +282,8 @@ mod tests {
             recipient_list: None,
             evidence: vec![],
             sample_queue_ids: vec![],
+            onsets: vec![],
+            your_side: None,
             summary: "google: 12 mailboxes full".into(),
             action: "wait".into(),
         };
