@@ -362,6 +362,56 @@ def retries(path):
     write(path, (l for _, l in lines))
 
 
+def handoff(path):
+    """A Postfix server passing every message through amavis on
+    127.0.0.1:10024, which re-injects it on 127.0.0.1:10025 (`queued as`):
+    Gmail bounces the unauthenticated sender, other mail is delivered, the
+    filter refuses connections from 12:30 to 12:50, and a few of its replies
+    name no new queue id (issue 15 item 1)."""
+    rng = random.Random(1501)
+    lines = []
+    pid = 5000
+    t = T0
+    for i in range(240):
+        t += 15
+        pid += 7
+        domain = ["gmail.com", "outlook.com", "yahoo.com", "gmail.com"][i % 4]
+        sender = "offers@promo-blast.example" if i % 8 == 0 else "news@shop.example"
+        rcpt = "u%d@%s" % (i, domain)
+        q1, q2 = "%010X" % rng.getrandbits(40), "%010X" % rng.getrandbits(40)
+        host, ip = {"gmail.com": ("gmail-smtp-in.l.google.com", "142.250.102.26"),
+                    "outlook.com": ("outlook-com.olc.protection.outlook.com", "52.101.68.2"),
+                    "yahoo.com": ("mta5.am0.yahoodns.net", "67.195.204.72")}[domain]
+        ts = lambda x: mon_day(x)
+        lines.append((t, "%s mx1 postfix/smtpd[%d]: %s: client=app.relay.example[10.0.0.5]" % (ts(t), pid, q1)))
+        lines.append((t, "%s mx1 postfix/cleanup[%d]: %s: message-id=<%d@shop.example>" % (ts(t), pid + 1, q1, i)))
+        lines.append((t, "%s mx1 postfix/qmgr[900]: %s: from=<%s>, size=4000, nrcpt=1 (queue active)" % (ts(t), q1, sender)))
+        tt = t + 1
+        # The filter refuses connections from 12:30 to 12:50: deferred,
+        # then handed over at the next queue run once it is back.
+        while T0 + 1800 <= tt < T0 + 3000:
+            lines.append((tt, "%s mx1 postfix/smtp[%d]: %s: to=<%s>, relay=none, delay=%d, delays=%d/0/0/0, dsn=4.4.1, status=deferred (connect to 127.0.0.1[127.0.0.1]:10024: Connection refused)" % (ts(tt), pid + 2, q1, rcpt, tt - t, tt - t)))
+            tt += 300
+            lines.append((tt - 1, "%s mx1 postfix/qmgr[900]: %s: from=<%s>, size=4000, nrcpt=1 (queue active)" % (ts(tt - 1), q1, sender)))
+        named = i % 20 != 7
+        queued = ": queued as %s" % q2 if named else ""
+        lines.append((tt, "%s mx1 postfix/smtp[%d]: %s: to=<%s>, relay=127.0.0.1[127.0.0.1]:10024, delay=%d, delays=%d/0/0/0.8, dsn=2.0.0, status=sent (250 2.0.0 from MTA(smtp:[127.0.0.1]:10025): 250 2.0.0 Ok%s)" % (ts(tt), pid + 2, q1, rcpt, tt - t, tt - t, queued)))
+        lines.append((tt, "%s mx1 postfix/qmgr[900]: %s: removed" % (ts(tt), q1)))
+        if not named:
+            continue
+        lines.append((tt, "%s mx1 postfix/10025/smtpd[%d]: %s: client=localhost[127.0.0.1]" % (ts(tt), pid + 3, q2)))
+        lines.append((tt, "%s mx1 postfix/cleanup[%d]: %s: message-id=<%d@shop.example>" % (ts(tt), pid + 1, q2, i)))
+        lines.append((tt, "%s mx1 postfix/qmgr[900]: %s: from=<%s>, size=4600, nrcpt=1 (queue active)" % (ts(tt), q2, sender)))
+        t3 = tt + 2
+        if domain == "gmail.com" and sender.startswith("offers@"):
+            lines.append((t3, "%s mx1 postfix/smtp[%d]: %s: to=<%s>, relay=%s[%s]:25, delay=2, delays=0/0/1/1, dsn=5.7.26, status=bounced (host %s[%s] said: 550-5.7.26 This mail has been blocked because the sender is unauthenticated. 550 5.7.26 Gmail requires all senders to authenticate with either SPF or DKIM. - gsmtp (in reply to end of DATA command))" % (ts(t3), pid + 4, q2, rcpt, host, ip, host, ip)))
+        else:
+            lines.append((t3, "%s mx1 postfix/smtp[%d]: %s: to=<%s>, relay=%s[%s]:25, delay=2, delays=0/0/1/1, dsn=2.0.0, status=sent (250 2.0.0 OK)" % (ts(t3), pid + 4, q2, rcpt, host, ip)))
+        lines.append((t3, "%s mx1 postfix/qmgr[900]: %s: removed" % (ts(t3), q2)))
+    lines.sort(key=lambda x: x[0])
+    write(path, (l for _, l in lines))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--seed", type=int, default=2026)
@@ -400,6 +450,7 @@ def main():
     write(os.path.join(a.out, "exim", "mainlog"), exim_lines(random.Random(a.seed + 3), events))
     hostile(os.path.join(a.out, "edge", "hostile.log"))
     retries(os.path.join(a.out, "shapes", "retries.log"))
+    handoff(os.path.join(a.out, "shapes", "handoff.log"))
 
 
 if __name__ == "__main__":

@@ -127,6 +127,10 @@ pub struct Delivery<'a> {
     /// not a delivery to the recipient's provider. Loopback *names* are
     /// found by the provider lookup.
     pub loopback: bool,
+    /// The next hop as logged, `name[address]:port` (Postfix `relay=`, or
+    /// the host in a `relay=none` connection error); empty when not known.
+    /// Names a content filter that fails.
+    pub hop: &'a [u8],
     /// False when the MTA did not even try: Postfix "delivery temporarily
     /// suspended", Exim "retry time not reached".
     pub attempted: bool,

@@ -211,6 +211,13 @@ fn samples(b: &Batch, providers: &ProviderMap) -> Samples {
     for v in s.recipients.values_mut() {
         v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
     }
+    s.handoff_hops = b
+        .handoff_hops
+        .iter()
+        .map(|(hop, [n, f])| (String::from_utf8_lossy(hop).into_owned(), *n, *f))
+        .collect();
+    s.handoff_hops
+        .sort_by(|a, b| b.2.cmp(&a.2).then(b.1.cmp(&a.1)).then(a.0.cmp(&b.0)));
     for ((p, of), r) in &b.reach {
         s.reach
             .entry((providers.info(*p).id.clone(), *of))

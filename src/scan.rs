@@ -10,7 +10,7 @@ use crate::aggregate::batch::{
     fold_domain, message_key, sender_domain,
 };
 use crate::classify::category::{Blocklist, Category, Classifier, Outcome};
-use crate::classify::provider::{ProviderId, ProviderMap, domain_of, lowercase_into};
+use crate::classify::provider::{HANDOFF, ProviderId, ProviderMap, domain_of, lowercase_into};
 use crate::classify::reason::Masker;
 use crate::event::{Delivery, Level, Queued, Status};
 use crate::export::events::{EventBuffer, EventSink};
@@ -20,6 +20,7 @@ use crate::parse::header::Header;
 use crate::parse::header::Program;
 use crate::parse::journal;
 use crate::parse::reject::Reject;
+use crate::parse::reply::requeued_id;
 use crate::parse::timestamp::Clock;
 use crate::parse::timestamp::StampCache;
 use crate::parse::{Record, Unparsed, parse_body, parse_line_cached};
@@ -579,6 +580,11 @@ impl Worker {
                 (provider, domain)
             }
         };
+        if provider == HANDOFF && !host_error {
+            hop_label(d.hop, d.relay, &mut self.scratch);
+            let failed = u64::from(d.status != Status::Sent);
+            self.batch.see_hop(&self.scratch, 1, failed);
+        }
         let message = message_key(h.host, d.queue_id);
         let recipient = if d.recipient.is_empty() {
             0
@@ -680,11 +686,14 @@ impl Worker {
             && !host_error
             && !matches!(d.status, Status::Deliverable | Status::Undeliverable)
         {
+            // Accepted by a content filter: a hop of the journey, not its
+            // end nor one of its delivery attempts.
+            let handed_off = provider == HANDOFF && d.status == Status::Sent;
             let row = AttemptRow {
                 msg: message,
                 ts: h.ts,
                 rcpt: BytesMemo::<u32>::hash(d.recipient),
-                rcpt_name: if d.status == Status::Sent {
+                rcpt_name: if d.status == Status::Sent && !handed_off {
                     let name = fold_domain(d.recipient, &mut self.scratch);
                     self.batch.delivered_to.intern(name)
                 } else {
@@ -693,7 +702,7 @@ impl Worker {
                 provider,
                 domain,
                 status: d.status,
-                attempted: d.attempted,
+                attempted: d.attempted && !handed_off,
                 dsn: attempt.dsn,
                 basic: d.basic.unwrap_or(0),
                 reason: attempt.reason.unwrap_or(NO_ID),
@@ -709,6 +718,12 @@ impl Worker {
                     String::from_utf8_lossy(d.relay).into_owned(),
                 )
             });
+            // The filter queued it again: that message continues this one.
+            if let Some(id) = requeued_id(d.reply).filter(|_| handed_off) {
+                let mut link = MessageRow::bare(message, Kind::Link, h.ts);
+                link.child = message_key(h.host, id);
+                self.journey_message(h, d.queue_id, link, b"");
+            }
         }
         self.batch.attempt(attempt, d.recipient, ctx.filter);
     }
@@ -723,6 +738,35 @@ fn syslog_pid<'a>(line: &'a [u8], body: &[u8]) -> Option<&'a [u8]> {
     let open = memchr::memrchr(b'[', head)?;
     let pid = &head[open + 1..];
     (!pid.is_empty() && pid.iter().all(u8::is_ascii_digit)).then_some(pid)
+}
+
+/// `127.0.0.1:10024` from a next hop as logged (`amavis[127.0.0.1]:10024`),
+/// else the relay's name: only address and port characters, so the label
+/// is safe to print anywhere.
+fn hop_label(hop: &[u8], relay: &[u8], out: &mut Vec<u8>) {
+    out.clear();
+    let safe = |b: &u8| b.is_ascii_alphanumeric() || matches!(b, b'.' | b':' | b'-');
+    let bracket = memchr::memchr(b'[', hop).and_then(|open| {
+        let close = open + memchr::memchr(b']', &hop[open..])?;
+        Some((&hop[open + 1..close], hop[close + 1..].strip_prefix(b":")))
+    });
+    match bracket {
+        Some((address, port)) => {
+            let v6 = address.contains(&b':');
+            if v6 {
+                out.push(b'[');
+            }
+            out.extend(address.iter().filter(|b| safe(b)).take(64));
+            if v6 {
+                out.push(b']');
+            }
+            if let Some(port) = port {
+                out.push(b':');
+                out.extend(port.iter().take_while(|b| b.is_ascii_digit()).take(5));
+            }
+        }
+        None => out.extend(relay.iter().filter(|b| safe(b)).take(64)),
+    }
 }
 
 /// Seconds as logged (`delay=`, `delays=`) to whole milliseconds.

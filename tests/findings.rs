@@ -1063,3 +1063,67 @@ fn a_blocklist_named_by_two_receivers_is_your_side_and_both_keep_their_findings(
         .collect();
     assert_eq!(order.last().map(String::as_str), Some("all"), "{order:?}");
 }
+
+/// Issue 15 item 1: a hand-off to a content filter is not a delivery.
+/// testdata/shapes/handoff.log (scripts/gen-testdata.py): 240 messages pass
+/// amavis on 127.0.0.1:10024 and come back on :10025 (`queued as`); 12
+/// replies name no new queue id; the filter refuses connections 12:30–12:50.
+/// Before: google 328 attempts (220 hand-offs) at 9 % failed, journeys of
+/// 468 messages with 438 "delivered", the outage "CRITICAL network at all".
+#[test]
+fn a_content_filter_hop_is_stitched_and_its_outage_is_its_own_finding() {
+    let log = testdata("shapes/handoff.log");
+    let text = std::fs::read_to_string(&log).unwrap();
+    let count = |pred: &dyn Fn(&str) -> bool| text.lines().filter(|l| pred(l)).count() as u64;
+    let arrivals = count(&|l| l.contains("client=app.relay.example"));
+    let remote_sent = count(&|l| l.contains("]:25, ") && l.contains("status=sent"));
+    let bounced = count(&|l| l.contains("status=bounced"));
+    let unlinked =
+        count(&|l| l.contains(":10024, ") && l.contains("status=sent") && !l.contains("queued as"));
+    let google_remote = count(&|l| l.contains("@gmail.com>, relay=gmail-smtp-in"));
+    let r = json_with(&["--year", "2026"], &[&log]);
+    let provider = |id: &str| {
+        r["providers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["provider"] == id)
+            .cloned()
+            .unwrap()
+    };
+    assert_eq!(provider("google")["attempts"], google_remote);
+    // One journey per original recipient, from its first arrival.
+    let j = &r["journeys"];
+    let t = &j["total"];
+    assert_eq!(
+        j["messages"], arrivals,
+        "each message once, not once per queue file"
+    );
+    assert_eq!(t["recipients"], arrivals);
+    assert_eq!(t["delivered"], remote_sent);
+    assert_eq!(t["bounced"], bounced);
+    assert_eq!(t["handed_off"], unlinked);
+    // Messages held by the outage took 15–20 minutes from their first
+    // arrival (the re-injected queue file's delay= says 2 s).
+    assert!(
+        t["time_to_deliver"]["max"].as_f64().unwrap() >= 1200.0,
+        "{t}"
+    );
+    // The outage is the filter's, said as such, not every provider's.
+    let f = find(&r, "network", "handoff");
+    assert!(
+        f["summary"]
+            .as_str()
+            .unwrap()
+            .starts_with("Content filter at 127.0.0.1:10024"),
+        "{}",
+        f["summary"]
+    );
+    assert!(f["action"].as_str().unwrap().contains("content filter"));
+    assert_starts_near(f, minute_epoch("2026-11-22 12:30"), "filter outage");
+    assert!(
+        !findings(&r).iter().any(|x| x["provider"] == "all"),
+        "{:?}",
+        findings(&r)
+    );
+}

@@ -637,6 +637,9 @@ pub const TIMELINE_WIDTHS: [i64; 9] = [1, 2, 10, 30, 60, 120, 360, 720, 1440];
 /// Removals kept for the merge, per batch.
 pub const PENDING_REMOVALS_CAP: usize = 1 << 16;
 
+/// Content-filter hops kept apart (a server has one or two).
+pub const MAX_HANDOFF_HOPS: usize = 16;
+
 /// Whether findings list this category's recipients.
 #[inline]
 pub fn keeps_recipients(c: Category) -> bool {
@@ -673,6 +676,9 @@ pub struct Batch {
     pub queue_samples: HashMap<(ProviderId, Category), Vec<(i64, QueueId)>, Fast>,
     /// Failures per provider × category × recipient (hygiene, mailbox full).
     pub recipient_counts: HashMap<(ProviderId, Category, u32), u64, Fast>,
+    /// Hand-offs by next hop (`127.0.0.1:10024`): attempts and failures, for
+    /// the content filter's own finding. At most [`MAX_HANDOFF_HOPS`].
+    pub handoff_hops: HashMap<Box<[u8]>, [u64; 2], Fast>,
     /// Distinct messages and recipients the findings count, per provider.
     pub reach: HashMap<(ProviderId, ReachOf), Reach, Fast>,
     /// Last deferral per message (host + queue id hash).
@@ -749,6 +755,7 @@ impl Default for Batch {
             queue_samples: HashMap::default(),
             recipient_counts: HashMap::default(),
             reach: HashMap::default(),
+            handoff_hops: HashMap::default(),
             deferrals: HashMap::default(),
             sender_of: HashMap::default(),
             pending_expiries: Vec::new(),
@@ -880,6 +887,17 @@ impl Batch {
             for (a, b) in mine.iter_mut().zip(counts) {
                 *a += b;
             }
+        }
+    }
+
+    /// Counts hand-off attempts and failures to one next hop (a label of
+    /// address and port characters only, see `scan::hop_label`).
+    pub fn see_hop(&mut self, hop: &[u8], attempts: u64, failures: u64) {
+        if let Some(c) = self.handoff_hops.get_mut(hop) {
+            c[0] += attempts;
+            c[1] += failures;
+        } else if self.handoff_hops.len() < MAX_HANDOFF_HOPS {
+            self.handoff_hops.insert(hop.into(), [attempts, failures]);
         }
     }
 
@@ -1264,6 +1282,9 @@ impl Batch {
                 .recipient_counts
                 .entry((p, c, remap(&rcp, r)))
                 .or_insert(0) += n;
+        }
+        for (hop, [n, f]) in right.handoff_hops {
+            self.see_hop(&hop, n, f);
         }
         for (k, r) in right.reach {
             match self.reach.entry(k) {

@@ -12,6 +12,11 @@ use hashbrown::HashMap;
 /// Index of a provider in a [`ProviderMap`]. Small and `Copy` for hot keys.
 pub type ProviderId = u16;
 
+/// The id of the hand-off pseudo-provider (a relay on loopback: a content
+/// filter), the same in every map: it is pushed right after the built-in
+/// providers and `local`.
+pub const HANDOFF: ProviderId = PROVIDERS.len() as ProviderId + 1;
+
 /// Providers a map may hold, built-in and the user's together.
 pub const MAX_PROVIDERS: usize = 1024;
 
@@ -75,6 +80,7 @@ impl ProviderMap {
             Kind::Gateway,
         );
         map.other = map.push(OTHER_ID, "Other / unknown", Kind::Mailbox);
+        debug_assert_eq!(map.handoff, HANDOFF);
         map
     }
 

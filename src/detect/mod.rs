@@ -24,6 +24,7 @@ pub mod timeline;
 use crate::aggregate::distinct::{NAMED_RECIPIENTS, Reach, ReachOf};
 use crate::aggregate::frame::{bools, i64s, strs, totals_by, u64s};
 use crate::classify::category::{Blocklist, Category};
+use crate::classify::providers::{HANDOFF_ID, LOCAL_ID};
 use crate::zone::Zone;
 use polars::prelude::*;
 use serde::Serialize;
@@ -329,6 +330,9 @@ pub struct Samples {
     /// Distinct messages and recipients per provider: attempted, failed by
     /// category, expired.
     pub reach: HashMap<(String, ReachOf), Reach>,
+    /// Hand-offs by next hop (`127.0.0.1:10024`): attempts, failures; most
+    /// failures first.
+    pub handoff_hops: Vec<(String, u64, u64)>,
 }
 
 impl Samples {
@@ -878,10 +882,13 @@ pub fn detect(
             fired.entry(*c).or_default().push(p.clone());
         }
     }
+    // Receivers only: local delivery and the hand-off to a content filter
+    // are this server's own.
+    let receiver = |p: &str| p != LOCAL_ID && p != HANDOFF_ID;
     let with_traffic: Vec<&String> = a
         .totals
         .iter()
-        .filter(|(p, tot)| tot.attempts >= t.min_count && p.as_str() != "local")
+        .filter(|(p, tot)| tot.attempts >= t.min_count && receiver(p))
         .map(|(p, _)| p)
         .collect();
     for (c, providers) in &fired {
@@ -901,7 +908,12 @@ pub fn detect(
                 )
             })
             .collect();
-        if let Some(f) = correlation(&a, &reasons, samples, t, *c, &own, with_traffic.len()) {
+        let receivers: Vec<Finding> = own
+            .iter()
+            .filter(|f| receiver(&f.provider))
+            .cloned()
+            .collect();
+        if let Some(f) = correlation(&a, &reasons, samples, t, *c, &receivers, with_traffic.len()) {
             findings.push(f);
         }
         findings.extend(own);
@@ -1313,6 +1325,35 @@ fn category_finding(
         bounce_rate,
         t,
     });
+    // A content filter on loopback that fails holds every message that
+    // passes it: said as such, named by its address, with its own action.
+    let (summary, action) = if provider_name == HANDOFF_ID {
+        let hops: Vec<&str> = samples
+            .handoff_hops
+            .iter()
+            .filter(|h| h.2 > 0)
+            .take(2)
+            .map(|h| h.0.as_str())
+            .collect();
+        let at = if hops.is_empty() {
+            String::new()
+        } else {
+            format!(" at {}", hops.join(", "))
+        };
+        (
+            format!(
+                "Content filter{at}: {}; every message passes it, so mail waits in the queue \
+                 until it accepts again.",
+                summary
+                    .strip_prefix("handoff: ")
+                    .unwrap_or(&summary)
+                    .trim_end_matches('.')
+            ),
+            rules::handoff_action(c, &at),
+        )
+    } else {
+        (summary, action)
+    };
     Finding {
         rule: rules::rule_name(c),
         category: c.as_str(),

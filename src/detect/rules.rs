@@ -65,6 +65,23 @@ pub fn severity(c: Category, share: f64, bounce_rate: f64, t: &Thresholds) -> Se
     }
 }
 
+/// What to do when the hand-off to a local content filter fails (`at`: "
+/// at 127.0.0.1:10024" or empty).
+pub fn handoff_action(c: Category, at: &str) -> String {
+    let what = match c {
+        Category::Network | Category::Tls => "is not accepting connections",
+        Category::Throttling => "is turning mail away (load, process limits)",
+        _ => "is refusing or failing mail",
+    };
+    format!(
+        "The content filter{at} {what}: check that it runs (amavis, rspamd, clamsmtp: \
+         systemctl status and its log), that it listens where Postfix's content_filter or \
+         master.cf (Exim: the filter transport) sends mail, and its process and memory \
+         limits; until it is back, mail waits in the queue (postqueue -p) and no \
+         receiver is to blame."
+    )
+}
+
 /// Where a provider's postmaster tools live.
 fn postmaster_site(provider: &str) -> &'static str {
     match provider {

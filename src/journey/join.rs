@@ -36,13 +36,29 @@ struct Cut {
     removed: Vec<bool>,
 }
 
+/// One journey group while cutting.
+struct Group {
+    /// Messages in it: the first, and each one a content filter queued
+    /// again for it (stitched by a [`Kind::Link`] row).
+    members: u32,
+    /// Removals seen: complete when every member left the queue.
+    removals: u32,
+    /// Newest row time.
+    newest: i64,
+    /// Another message took the first member's queue id.
+    followed: bool,
+}
+
 /// Cuts the rows into messages: one pass in log order, remembering per
-/// queue id only its current message and the kind of its last row.
+/// queue id only its current message and the kind of its last row. A
+/// message a content filter queued again (its key named by a link row of
+/// the message handed over) joins the group of the message it came from.
 fn cut(
     msg: &[u64],
     seq: &[u64],
     kind: &[u8],
     ts: &[i64],
+    child: &[u64],
     everything: bool,
     stale_before: i64,
 ) -> Cut {
@@ -65,12 +81,18 @@ fn cut(
         }
     }
     let mut grp = vec![0u32; n];
-    // Per message: removed, newest time, followed by another message of
-    // the same queue id.
-    let mut groups: Vec<(bool, i64, bool)> = Vec::new();
+    let mut groups: Vec<Group> = Vec::new();
     let mut current: hashbrown::HashMap<u64, (u32, u8), crate::hashing::Seeded> =
         hashbrown::HashMap::with_capacity_and_hasher(n / 3, Default::default());
-    let (client, arrive, remove) = (Kind::Client as u8, Kind::Arrive as u8, Kind::Remove as u8);
+    // Re-injected messages not yet seen → the group they continue.
+    let mut links: hashbrown::HashMap<u64, u32, crate::hashing::Seeded> =
+        hashbrown::HashMap::default();
+    let (client, arrive, remove, link) = (
+        Kind::Client as u8,
+        Kind::Arrive as u8,
+        Kind::Remove as u8,
+        Kind::Link as u8,
+    );
     for &i in &order {
         let i = i as usize;
         let k = kind[i];
@@ -84,33 +106,42 @@ fn cut(
             }
             before => {
                 if let Some((g, _)) = before {
-                    groups[g as usize].2 = true;
+                    groups[g as usize].followed = true;
                 }
-                groups.push((false, i64::MIN, false));
-                (groups.len() - 1) as u32
+                match links.remove(&msg[i]) {
+                    Some(g) => g,
+                    None => {
+                        groups.push(Group {
+                            members: 1,
+                            removals: 0,
+                            newest: i64::MIN,
+                            followed: false,
+                        });
+                        (groups.len() - 1) as u32
+                    }
+                }
             }
         };
         current.insert(msg[i], (g, k));
         grp[i] = g;
         let entry = &mut groups[g as usize];
-        entry.0 |= k == remove;
-        entry.1 = entry.1.max(ts[i]);
+        if k == remove {
+            entry.removals += 1;
+        }
+        if k == link && child[i] != 0 && child[i] != msg[i] && !links.contains_key(&child[i]) {
+            entry.members += 1;
+            links.insert(child[i], g);
+        }
+        entry.newest = entry.newest.max(ts[i]);
     }
+    let gone = |g: &Group| g.removals >= g.members || g.followed;
     let done_group: Vec<bool> = groups
         .iter()
-        .map(|&(removed, newest, followed)| {
-            removed || followed || everything || newest < stale_before
-        })
+        .map(|g| gone(g) || everything || g.newest < stale_before)
         .collect();
     Cut {
         done: grp.iter().map(|&g| done_group[g as usize]).collect(),
-        removed: grp
-            .iter()
-            .map(|&g| {
-                let (removed, _, followed) = groups[g as usize];
-                removed || followed
-            })
-            .collect(),
+        removed: grp.iter().map(|&g| gone(&groups[g as usize])).collect(),
         grp,
     }
 }
@@ -146,7 +177,13 @@ pub fn close(
         .into_no_null_iter()
         .chain(std::iter::repeat_n(Kind::Attempt as u8, a_rows))
         .collect();
-    let c = cut(&msg, &seq, &kind, &ts, everything, stale_before);
+    let child: Vec<u64> = messages
+        .column("child")?
+        .u64()?
+        .into_no_null_iter()
+        .chain(std::iter::repeat_n(0, a_rows))
+        .collect();
+    let c = cut(&msg, &seq, &kind, &ts, &child, everything, stale_before);
     let tag = |mut df: DataFrame, range: std::ops::Range<usize>| -> PolarsResult<DataFrame> {
         df.with_column(Column::new("grp".into(), c.grp[range.clone()].to_vec()))?;
         df.with_column(Column::new("done".into(), c.done[range.clone()].to_vec()))?;
@@ -180,6 +217,9 @@ pub fn close(
         col("expire_ts").max().alias("expired_at"),
         col("expire_seq").max().alias("expire_seq"),
         col("remove_ts").max().alias("removed_at"),
+        // A content filter queued it again: the journey spans two queue
+        // files, so its time counts from the first arrival, not delay=.
+        col("child").max().gt(lit(0u64)).alias("stitched"),
     ];
     if texts {
         per_message.push(col("queue_id").first().alias("queue_id"));

@@ -27,6 +27,10 @@ pub enum Kind {
     Expire = 4,
     /// The message left the queue: its journey is complete.
     Remove = 5,
+    /// The message was handed to a content filter, which queued it again
+    /// under another id (`queued as NEWID`): the new message's rows belong
+    /// to this message's journey ([`MessageRow::child`]).
+    Link = 6,
 }
 
 /// Message-level rows: arrival, client, sender, expiry, removal.
@@ -50,6 +54,8 @@ pub struct MessageRows {
     pub nrcpt: Vec<u32>,
     /// Interned client ([`NO_ID`] when none).
     pub client: Vec<u32>,
+    /// [`Kind::Link`] rows: the re-injected message's key (0 otherwise).
+    pub child: Vec<u64>,
     /// Queue id, Message-ID and host, kept only for the journeys export.
     pub text: Option<MessageText>,
 }
@@ -165,6 +171,8 @@ pub struct MessageRow {
     pub nrcpt: u32,
     /// Interned client or [`NO_ID`].
     pub client: u32,
+    /// [`Kind::Link`]: the key of the message the filter queued (0 otherwise).
+    pub child: u64,
 }
 
 impl MessageRow {
@@ -179,6 +187,7 @@ impl MessageRow {
             size: u64::MAX,
             nrcpt: u32::MAX,
             client: NO_ID,
+            child: 0,
         }
     }
 }
@@ -257,6 +266,7 @@ impl JourneyLog {
         m.size.reserve(messages);
         m.nrcpt.reserve(messages);
         m.client.reserve(messages);
+        m.child.reserve(messages);
         let a = &mut self.attempts;
         a.seq.reserve(attempts);
         a.msg.reserve(attempts);
@@ -299,6 +309,7 @@ impl JourneyLog {
         m.size.push(r.size);
         m.nrcpt.push(r.nrcpt);
         m.client.push(r.client);
+        m.child.push(r.child);
         if let Some(t) = &mut m.text {
             let (q, h, id) = text();
             t.queue_id.push(q);
@@ -358,6 +369,7 @@ impl JourneyLog {
         m.nrcpt.extend(rm.nrcpt);
         m.client
             .extend(rm.client.iter().map(|&x| remap(maps.clients, x)));
+        m.child.extend(rm.child);
         if let (Some(t), Some(rt)) = (&mut m.text, rm.text) {
             t.queue_id.extend(rt.queue_id);
             t.host.extend(rt.host);
@@ -419,6 +431,7 @@ impl JourneyLog {
             Column::new("size".into(), m.size),
             Column::new("nrcpt".into(), m.nrcpt),
             Column::new("client".into(), m.client),
+            Column::new("child".into(), m.child),
         ];
         if let Some(t) = m.text {
             mcols.push(Column::new("queue_id".into(), t.queue_id));

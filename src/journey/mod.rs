@@ -12,7 +12,7 @@ pub mod log;
 pub mod stats;
 
 use crate::aggregate::batch::Interner;
-use crate::classify::provider::ProviderId;
+use crate::classify::provider::{HANDOFF, ProviderId};
 use crate::event::Status;
 use crate::export::journeys::JourneySink;
 use crate::filter::Filter;
@@ -274,6 +274,7 @@ pub(crate) struct Rows {
     client: Vec<Option<u32>>,
     rcpt_name: Vec<Option<u32>>,
     split: [Vec<Option<u32>>; 4],
+    stitched: Vec<Option<bool>>,
 }
 
 /// The value at `i`, if any.
@@ -331,6 +332,7 @@ impl Rows {
             expire_seq: c("expire_seq")?.u64()?.iter().collect(),
             removed: c("removed")?.bool()?.iter().collect(),
             removed_r: c("removed_r")?.bool()?.iter().collect(),
+            stitched: c("stitched")?.bool()?.iter().collect(),
             delay_ms: id("delay_ms")?,
             split: [
                 id("split_a")?,
@@ -363,7 +365,14 @@ impl Rows {
             (Some(_), None) => true,
             _ => false,
         };
+        let provider = at(&self.provider, i);
         let disposition = match status {
+            // Accepted by a content filter, and what became of it is not
+            // in the log (the filter's reply named no new queue id, or the
+            // re-injection is elsewhere): not a delivery.
+            Some(s) if s == Status::Sent as u8 && provider == Some(HANDOFF) => {
+                Disposition::HandedOff
+            }
             Some(s) if s == Status::Sent as u8 => Disposition::Delivered,
             Some(s) if s == Status::Bounced as u8 => Disposition::Bounced,
             Some(s) if s == Status::Expired as u8 => Disposition::Expired,
@@ -374,12 +383,17 @@ impl Rows {
         let ended = match disposition {
             Disposition::Expired if expired_after => at(&self.expired_at, i),
             Disposition::Delivered | Disposition::Bounced | Disposition::Expired => final_ts,
-            Disposition::Pending | Disposition::Removed => None,
+            Disposition::Pending | Disposition::Removed | Disposition::HandedOff => None,
         };
         // Postfix's delay= counts from the queue file's creation, to the
-        // millisecond: better than the log's whole seconds when present.
+        // millisecond: better than the log's whole seconds when present —
+        // but a stitched journey began in the first queue file, before the
+        // content filter queued it again.
+        let stitched = at(&self.stitched, i).unwrap_or(false);
         let logged = at(&self.delay_ms, i).filter(|_| {
-            matches!(disposition, Disposition::Delivered | Disposition::Bounced) && !expired_after
+            matches!(disposition, Disposition::Delivered | Disposition::Bounced)
+                && !expired_after
+                && !stitched
         });
         let time_ms = logged.or_else(|| {
             let (a, z) = (arrived?, ended?);
@@ -390,7 +404,7 @@ impl Rows {
             _ => None,
         };
         Row {
-            provider: at(&self.provider, i),
+            provider,
             domain: at(&self.domain, i),
             sender_domain: at(&self.sender_domain, i),
             arrived: at(&self.arrived, i),

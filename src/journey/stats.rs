@@ -20,16 +20,20 @@ pub enum Disposition {
     /// Left the queue without a final delivery status (deleted by the
     /// administrator, discarded, or delivered without a logged attempt).
     Removed = 4,
+    /// Accepted by a content filter on loopback, and the log does not say
+    /// what became of it (no `queued as` to follow): not a delivery.
+    HandedOff = 5,
 }
 
 impl Disposition {
     /// Every disposition, in report order.
-    pub const ALL: [Disposition; 5] = [
+    pub const ALL: [Disposition; 6] = [
         Disposition::Delivered,
         Disposition::Bounced,
         Disposition::Expired,
         Disposition::Pending,
         Disposition::Removed,
+        Disposition::HandedOff,
     ];
 
     /// The name used in JSON, exports and the report.
@@ -40,6 +44,7 @@ impl Disposition {
             Disposition::Expired => "expired",
             Disposition::Pending => "pending",
             Disposition::Removed => "removed",
+            Disposition::HandedOff => "handed_off",
         }
     }
 }
@@ -174,7 +179,7 @@ impl Sketch {
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DelayStats {
     /// Recipients by [`Disposition`].
-    pub by_disposition: [u64; 5],
+    pub by_disposition: [u64; Disposition::ALL.len()],
     /// Delivered at the first attempt (no deferral before).
     pub first_attempt: u64,
     /// Delivered after one or more deferrals.
@@ -249,7 +254,7 @@ impl DelayStats {
                     self.time_to_fail.add(ms);
                 }
             }
-            Disposition::Pending | Disposition::Removed => {}
+            Disposition::Pending | Disposition::Removed | Disposition::HandedOff => {}
         }
     }
 }

@@ -238,6 +238,7 @@ fn host_error<'a>(msg_id: &'a [u8], h: &'a [u8]) -> EximRecord<'a> {
         delays: b"",
         local: false,
         loopback: false,
+        hop: b"",
         attempted: true,
         at_greeting: at_greeting(reason),
     })
@@ -358,6 +359,7 @@ fn delivery<'a>(
         delays: b"",
         local: false,
         loopback: false,
+        hop: b"",
         attempted: true,
         at_greeting: false,
     };

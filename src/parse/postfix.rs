@@ -353,6 +353,7 @@ fn delivery<'a>(
         delays: b"",
         local: false,
         loopback: false,
+        hop: b"",
         attempted: true,
         at_greeting: false,
     };
@@ -444,6 +445,7 @@ fn classify_text<'a>(d: &mut Delivery<'a>, relay_field: &'a [u8], text: &'a [u8]
     d.loopback = !d.local && is_loopback(ip) && filter_port;
     if !relay_host.is_empty() && relay_field != b"none" {
         d.relay = relay_host;
+        d.hop = relay_field;
     }
     // "host X[ip] said: REPLY (in reply to … command)", or a greeting
     // refusal "host X[ip] refused to talk to me: REPLY".
@@ -473,6 +475,7 @@ fn classify_text<'a>(d: &mut Delivery<'a>, relay_field: &'a [u8], text: &'a [u8]
     d.reply = text;
     if d.relay.is_empty() {
         d.relay = host_in_error(text);
+        d.hop = hop_in_error(text);
     }
     let codes = reply_codes(text);
     if codes.basic.is_some() {
@@ -509,6 +512,21 @@ fn host_in_error(text: &[u8]) -> &[u8] {
         }
     }
     b""
+}
+
+/// `name[address]:port` of `connect to name[address]:port: …`.
+fn hop_in_error(text: &[u8]) -> &[u8] {
+    let Some(rest) = text.strip_prefix(b"connect to ") else {
+        return b"";
+    };
+    let Some(close) = memchr::memmem::find(rest, b"]:") else {
+        return b"";
+    };
+    let digits = rest[close + 2..]
+        .iter()
+        .take_while(|b| b.is_ascii_digit())
+        .count();
+    &rest[..close + 2 + digits]
 }
 
 /// A loopback address or name: `127.0.0.0/8`, `::1`, `localhost`.

@@ -182,6 +182,25 @@ impl<'a> Iterator for LineSplit<'a> {
     }
 }
 
+/// The queue id an MTA gave a message it accepted, from its reply: Postfix
+/// (and amavis relaying Postfix's words) `queued as 5B2C3D4E5F`, Exim
+/// `250 OK id=1xV6qi-0004PA-2t`. A content filter's acceptance names the
+/// message it queued again, which continues the same journey. The last
+/// mention wins (amavis quotes the re-injecting MTA's reply at the end).
+pub fn requeued_id(reply: &[u8]) -> Option<&[u8]> {
+    let after = |needle: &[u8]| -> Option<&[u8]> {
+        let at = memchr::memmem::rfind(reply, needle)? + needle.len();
+        let rest = &reply[at..];
+        let len = rest
+            .iter()
+            .position(|b| !(b.is_ascii_alphanumeric() || *b == b'-'))
+            .unwrap_or(rest.len());
+        let id = rest[..len].trim_ascii_end();
+        (4..=32).contains(&id.len()).then_some(id)
+    };
+    after(b"queued as ").or_else(|| after(b" id="))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -257,5 +276,22 @@ mod tests {
             reply_text(&reply, &mut out);
             proptest::prop_assert!(out.len() <= reply.len());
         }
+    }
+
+    #[test]
+    fn the_queue_id_a_filter_gave_is_read_from_its_reply() {
+        assert_eq!(
+            requeued_id(
+                b"250 2.0.0 from MTA(smtp:[127.0.0.1]:10025): 250 2.0.0 Ok: queued as 5B2C3D4E5F"
+            ),
+            Some(&b"5B2C3D4E5F"[..])
+        );
+        assert_eq!(
+            requeued_id(b"250 OK id=1xV6qi-0004PA-2t"),
+            Some(&b"1xV6qi-0004PA-2t"[..])
+        );
+        assert_eq!(requeued_id(b"250 2.0.0 Ok"), None);
+        assert_eq!(requeued_id(b"250 queued as "), None);
+        assert_eq!(requeued_id(b"250 queued as \xff\xfe"), None);
     }
 }

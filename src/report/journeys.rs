@@ -59,6 +59,9 @@ pub struct DelayRow {
     pub pending: u64,
     /// Left the queue without a final status.
     pub removed: u64,
+    /// Accepted by a content filter on loopback, with no `queued as` to
+    /// follow it further: not delivered (as far as the log says).
+    pub handed_off: u64,
     /// Share of delivered recipients delivered at the first attempt.
     pub first_attempt_share: Option<f64>,
     /// Share of delivered recipients delivered after one or more deferrals.
@@ -136,6 +139,7 @@ fn row(provider: String, domain: Option<String>, s: &DelayStats) -> DelayRow {
         expired: n(Disposition::Expired),
         pending: n(Disposition::Pending),
         removed: n(Disposition::Removed),
+        handed_off: n(Disposition::HandedOff),
         first_attempt_share: share(s.first_attempt, delivered),
         after_deferral_share: share(s.after_deferral, delivered),
         deferrals_per_delivered: (delivered > 0)
@@ -297,6 +301,17 @@ pub fn render(o: &mut String, j: &JourneyReport, s: Style) {
         "{}",
         s.dim("1st: delivered at first try; defer: after deferrals; queue: pending at end; p50…max: time to deliver")
     );
+    if j.total.handed_off > 0 {
+        let _ = writeln!(
+            o,
+            "{}",
+            s.dim(&format!(
+                "{} recipients were handed to a content filter whose reply named no new queue id \
+                 to follow: not counted as delivered",
+                thousands(j.total.handed_off)
+            ))
+        );
+    }
     if let Some(d) = &j.total.delays {
         let _ = writeln!(
             o,
