@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{has_python_module, json_with, mtastat, python, shared, testdata};
+use common::{has_python_module, json_report, json_with, mtastat, python, shared, testdata};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -298,4 +298,30 @@ fn the_export_is_the_same_run_after_run() {
         files.push(std::fs::read(&csv).unwrap());
     }
     assert!(files.windows(2).all(|w| w[0] == w[1]));
+}
+
+/// Issue 15 item 1: Exim's hand-off to a content filter, which re-queues
+/// the message on Exim (`250 OK id=…`), is one journey from the first
+/// arrival: one message, bounced by Gmail 302 s after it first arrived.
+#[test]
+fn exim_content_filter_hop_is_one_journey() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("mainlog");
+    std::fs::write(
+        &log,
+        "2026-11-22 10:00:00 1xA000-000001-AA <= news@shop.example H=(app) [10.0.0.5] P=esmtp S=4000 id=1@shop.example\n\
+         2026-11-22 10:00:01 1xA000-000001-AA => alice@gmail.com R=amavis T=amavis_smtp H=127.0.0.1 [127.0.0.1]:10024 C=\"250 2.0.0 from MTA(smtp:[127.0.0.1]:10025): 250 OK id=1xB000-000002-BB\"\n\
+         2026-11-22 10:00:01 1xA000-000001-AA Completed\n\
+         2026-11-22 10:00:01 1xB000-000002-BB <= news@shop.example H=localhost [127.0.0.1]:10025 P=esmtp S=4600 id=1@shop.example\n\
+         2026-11-22 10:05:02 1xB000-000002-BB ** alice@gmail.com R=dnslookup T=remote_smtp H=gmail-smtp-in.l.google.com [142.250.1.27]: SMTP error from remote mail server after end of data: 550 5.7.26 unauthenticated\n\
+         2026-11-22 10:05:02 1xB000-000002-BB Completed\n",
+    )
+    .unwrap();
+    let r = json_report(&[&log]);
+    let j = &r["journeys"];
+    assert_eq!(j["messages"], 1, "{j}");
+    assert_eq!(j["total"]["recipients"], 1);
+    assert_eq!(j["total"]["bounced"], 1);
+    assert_eq!(j["total"]["delivered"], 0);
+    assert_eq!(j["total"]["time_to_fail"]["max"], 302.0);
 }
