@@ -274,7 +274,8 @@ pub fn build_report(
             + c.postscreen,
         delivery_attempts: c.deliveries,
         verification_probes: c.by_status[event::Status::Deliverable.index()]
-            + c.by_status[event::Status::Undeliverable.index()],
+            + c.by_status[event::Status::Undeliverable.index()]
+            + c.callouts,
         deferrals_not_attempted: c.not_attempted,
         attempts_filtered_out: c.filtered_out,
         attempts_sender_unknown: c.sender_unknown,

@@ -352,6 +352,21 @@ impl Worker {
                     self.batch.forget(message);
                 }
             }
+            Record::Callout(d, r) => {
+                // The line is a refusal, or another mail line; the probe is
+                // counted besides (`callouts`).
+                match (r, &header) {
+                    (Some(r), Some(h)) => self.reject(ctx, h, &r),
+                    (Some(_), None) => self.batch.counters.rejects += 1,
+                    (None, _) => self.batch.counters.mail_other += 1,
+                }
+                // A probe of the address at its MX: the probes section and
+                // the provider's probe count, never an attempt or a finding.
+                self.batch.counters.callouts += 1;
+                if let Some(h) = header {
+                    self.delivery(ctx, &h, &d, false);
+                }
+            }
             Record::Reject(r) => match header {
                 Some(h) => self.reject(ctx, &h, &r),
                 None => self.batch.counters.rejects += 1,

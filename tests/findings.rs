@@ -1127,3 +1127,41 @@ fn a_content_filter_hop_is_stitched_and_its_outage_is_its_own_finding() {
         findings(&r)
     );
 }
+
+/// Issue 15 item 2: Exim's callouts are probes too. 30 recipient callouts
+/// to Yahoo answered with [TSS04] are probes per provider (and still the
+/// refusals they caused), never attempts, deferrals or findings.
+#[test]
+fn exim_callouts_are_probes() {
+    use std::fmt::Write as _;
+    let dir = tempfile::tempdir().unwrap();
+    let mut text = String::new();
+    for i in 0..30 {
+        let _ = writeln!(
+            text,
+            "2026-11-22 12:{i:02}:00 H=(app) [10.0.0.5] F=<news@shop.example> temporarily rejected RCPT <u{i}@yahoo.com>: response to \"RCPT TO:<u{i}@yahoo.com>\" from mta5.am0.yahoodns.net [67.195.204.72] was: 421 4.7.0 [TSS04] Messages from 192.0.2.1 temporarily deferred due to unexpected volume or user complaints"
+        );
+    }
+    for i in 0..40 {
+        let _ = writeln!(
+            text,
+            "2026-11-22 12:{:02}:30 1xV6{i:02}-0004PA-2t => v{i}@yahoo.com R=dnslookup T=remote_smtp H=mta5.am0.yahoodns.net [67.195.204.72] C=\"250 ok dirdel\"",
+            i % 60
+        );
+    }
+    let log = dir.path().join("mainlog");
+    std::fs::write(&log, text).unwrap();
+    let r = json_report(&[&log]);
+    assert_eq!(r["verification_probes"], 30, "{}", r["verification_probes"]);
+    assert_eq!(r["inbound_rejects"], 30);
+    assert!(findings(&r).is_empty(), "{:?}", findings(&r));
+    let yahoo = r["providers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["provider"] == "yahoo")
+        .unwrap();
+    assert_eq!(yahoo["attempts"], 40);
+    assert_eq!(yahoo["probes"], 30);
+    assert_eq!(yahoo["deferred_rate"], 0.0);
+}

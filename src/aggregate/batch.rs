@@ -429,6 +429,9 @@ pub struct Counters {
     pub bytes: u64,
     /// Empty lines.
     pub blank: u64,
+    /// Exim address-verification callouts that failed (probes, not mail),
+    /// besides the line's own count (a refusal, or another mail line).
+    pub callouts: u64,
     /// Lines from programs other than Postfix and Exim.
     pub other_program: u64,
     /// Of those, lines of other MTAs, by [`crate::parse::header::OtherMta`].
@@ -485,6 +488,7 @@ impl Counters {
         d.lines -= before.lines;
         d.bytes -= before.bytes;
         d.blank -= before.blank;
+        d.callouts -= before.callouts;
         d.other_program -= before.other_program;
         for (a, b) in d.other_mta.iter_mut().zip(before.other_mta) {
             *a -= b;
@@ -520,6 +524,7 @@ impl Counters {
         self.lines += o.lines;
         self.bytes += o.bytes;
         self.blank += o.blank;
+        self.callouts += o.callouts;
         self.other_program += o.other_program;
         for (a, b) in self.other_mta.iter_mut().zip(o.other_mta) {
             *a += b;

@@ -36,6 +36,11 @@ pub enum EximRecord<'a> {
     },
     /// `*>`: delivery suppressed by `-N`; nothing was sent.
     FakeDelivery,
+    /// An address-verification callout that failed: a probe of the address
+    /// at its MX (status [`Status::Undeliverable`]), not mail; with the
+    /// refusal it caused, when the line is one (`rejected RCPT <…>: …
+    /// response to "RCPT TO:<…>" from mx [ip] was: 550 …`).
+    Callout(Delivery<'a>, Option<Reject<'a>>),
     /// The server refused a command (`H=… rejected RCPT <…>: …`).
     Reject(Reject<'a>),
     /// A delivery flag we could not take apart.
@@ -78,11 +83,18 @@ pub fn parse(body: &[u8]) -> EximRecord<'_> {
     };
     let msg_id = &body[..sp];
     if !is_message_id(msg_id) {
-        // Refusals come before a message exists: no id, `H=` first.
-        if body.starts_with(b"H=")
+        // Refusals come before a message exists: no id, `H=` (or `U=`, a
+        // local submission) first.
+        if (body.starts_with(b"H=") || body.starts_with(b"U="))
             && let Some(r) = reject::exim(body)
         {
-            return EximRecord::Reject(r);
+            return match recipient_callout(body, &r) {
+                Some(probe) => EximRecord::Callout(probe, Some(r)),
+                None => EximRecord::Reject(r),
+            };
+        }
+        if let Some(probe) = sender_callout(body) {
+            return EximRecord::Callout(probe, None);
         }
         return EximRecord::Other;
     }
@@ -158,6 +170,100 @@ fn received<'a>(msg_id: &'a [u8], fields: &'a [u8]) -> Queued<'a> {
         message_id: value(memfind!(rest, b" id="), 4),
         arrival: true,
     }
+}
+
+/// What a failed callout says, from the text after the address: the host
+/// asked and its reply. `None` for texts that are no callout made now (a
+/// cached failure, the refusal a sender callout already logged).
+fn callout_result(text: &[u8], sender: bool) -> Option<(&[u8], &[u8])> {
+    fn host_before(t: &[u8]) -> &[u8] {
+        let end = memchr::memmem::find(t, b" [").unwrap_or(0);
+        &t[..end]
+    }
+    let incomplete: &[u8] = if sender {
+        b"Could not complete sender verify callout"
+    } else {
+        b"Could not complete recipient verify callout"
+    };
+    if let Some(rest) = text.strip_prefix(incomplete) {
+        // `: host [ip] : Connection refused`, or nothing more.
+        let rest = rest.strip_prefix(b": ")?;
+        return Some(match memchr::memmem::find(rest, b" : ") {
+            Some(at) => (host_before(rest), &rest[at + 3..]),
+            None => (b"", rest),
+        });
+    }
+    if let Some(at) = memchr::memmem::find(text, b"response to \"") {
+        let reply = memchr::memmem::find(&text[at..], b" was: ").map(|w| &text[at + w + 6..])?;
+        // Newer: `response to "…" from host [ip] was:`; older: `host [ip] :
+        // response to "…" was:`.
+        let between = &text[at..];
+        let host = match memchr::memmem::find(between, b"\" from ") {
+            Some(f) => host_before(&between[f + 7..]),
+            None => host_before(text),
+        };
+        return Some((host, reply));
+    }
+    if let Some(at) = memchr::memmem::find(text, b" : SMTP error from remote mail server after ") {
+        let after = &text[at + 3..];
+        let reply = memchr::memmem::find(after, b": ").map(|c| &after[c + 2..])?;
+        return Some((host_before(text), reply));
+    }
+    None
+}
+
+/// A probe from a failed callout: the verified address at `host`.
+fn probe<'a>(address: &'a [u8], host: &'a [u8], reply: &'a [u8]) -> Delivery<'a> {
+    let codes = reply_codes(reply);
+    Delivery {
+        queue_id: b"",
+        recipient: address,
+        orig_recipient: b"",
+        relay: host,
+        transport: b"",
+        status: Status::Undeliverable,
+        dsn: codes.dsn,
+        basic: codes.basic,
+        reply,
+        delay: None,
+        delays: b"",
+        local: false,
+        loopback: false,
+        hop: b"",
+        attempted: true,
+        at_greeting: false,
+    }
+}
+
+/// `… rejected RCPT <addr>: <a recipient callout's result>`.
+fn recipient_callout<'a>(body: &'a [u8], r: &Reject<'a>) -> Option<Delivery<'a>> {
+    if r.stage != b"RCPT" {
+        return None;
+    }
+    let (host, reply) = callout_result(r.text, false)?;
+    let at = memchr::memmem::find(body, b"rejected RCPT ")? + "rejected RCPT ".len();
+    let rest = &body[at..];
+    let end = memchr::memmem::find(rest, b": ").unwrap_or(rest.len());
+    let address = rest[..end].trim_ascii();
+    let address = address
+        .strip_prefix(b"<")
+        .and_then(|a| a.strip_suffix(b">"))
+        .unwrap_or(address);
+    (!address.is_empty()).then(|| probe(address, host, reply))
+}
+
+/// `sender verify fail for <addr>: …` / `sender verify defer for <addr>: …`.
+fn sender_callout(body: &[u8]) -> Option<Delivery<'_>> {
+    let at = memchr::memmem::find(body, b"sender verify fail for <")
+        .map(|a| a + "sender verify fail for <".len())
+        .or_else(|| {
+            memchr::memmem::find(body, b"sender verify defer for <")
+                .map(|a| a + "sender verify defer for <".len())
+        })?;
+    let rest = &body[at..];
+    let close = memchr::memmem::find(rest, b">: ")?;
+    let (host, reply) = callout_result(&rest[close + 3..], true)?;
+    Some(probe(&rest[..close], host, reply))
 }
 
 /// After `H=`: true when the line refuses an inbound message. A host error
@@ -723,5 +829,62 @@ mod tests {
         );
         assert_eq!(t(b"last"), Some(("last", "")));
         assert_eq!(t(b"   "), None);
+    }
+
+    /// Issue 15 item 2: Exim's callouts are probes (lines as in Exim's own
+    /// test suite, 0413 and 0473, and 4.9x's `from host [ip] was:` form).
+    #[test]
+    fn failed_callouts_are_probes() {
+        // (line, verified address, host asked, the line is a refusal too)
+        type Case = (&'static [u8], &'static [u8], &'static [u8], bool);
+        let lines: [Case; 5] = [
+            (
+                b"H=(helo) [192.0.2.7] F=<a@shop.example> rejected RCPT <bob@gmail.com>: response to \"RCPT TO:<bob@gmail.com>\" from gmail-smtp-in.l.google.com [142.250.1.27] was: 550-5.1.1 The email account that you tried to reach does not exist",
+                b"bob@gmail.com",
+                b"gmail-smtp-in.l.google.com",
+                true,
+            ),
+            (
+                b"U=CALLER F=<s4@other.ex> temporarily rejected RCPT r4@other.ex: Could not complete recipient verify callout: 127.0.0.1 [127.0.0.1] : Connection refused",
+                b"r4@other.ex",
+                b"127.0.0.1",
+                true,
+            ),
+            (
+                b"U=CALLER F=<x9@test.ex> rejected RCPT <r9@test.ex>: 127.0.0.1 [127.0.0.1] : SMTP error from remote mail server after RCPT TO:<r9@test.ex>: 550 NO",
+                b"r9@test.ex",
+                b"127.0.0.1",
+                true,
+            ),
+            (
+                b"U=CALLER sender verify defer for <r1@domain1>: Could not complete sender verify callout: 127.0.0.1 [127.0.0.1] : SMTP error from remote mail server after RCPT TO:<r1@domain1>: 450 Temporary error",
+                b"r1@domain1",
+                b"127.0.0.1",
+                false,
+            ),
+            (
+                b"H=mx.example [192.0.2.1] sender verify fail for <x@dead.example>: response to \"RCPT TO:<x@dead.example>\" from mx.dead.example [192.0.2.9] was: 550 5.1.1 no such user",
+                b"x@dead.example",
+                b"mx.dead.example",
+                false,
+            ),
+        ];
+        for (line, address, host, with_reject) in lines {
+            let EximRecord::Callout(d, r) = parse(line) else {
+                panic!("{}: {:?}", String::from_utf8_lossy(line), parse(line))
+            };
+            assert_eq!(d.status, Status::Undeliverable);
+            assert_eq!(d.recipient, address, "{}", String::from_utf8_lossy(line));
+            assert_eq!(d.relay, host, "{}", String::from_utf8_lossy(line));
+            assert_eq!(r.is_some(), with_reject);
+        }
+        // Cached results and the refusal a sender callout already logged
+        // are no new probe.
+        for line in [
+            &b"H=(x) [193.31.117.203] F=<k@ejectfox.icu> rejected RCPT <a@rosnix.net>: Previous (cached) callout verification failure"[..],
+            b"U=CALLER temporarily rejected MAIL <r1@domain1>: Could not complete sender verify callout",
+        ] {
+            assert!(matches!(parse(line), EximRecord::Reject(_)), "{:?}", parse(line));
+        }
     }
 }

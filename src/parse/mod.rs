@@ -139,6 +139,9 @@ pub enum Record<'a> {
     HostError(Delivery<'a>),
     /// The server refused a command from a client (inbound).
     Reject(reject::Reject<'a>),
+    /// An Exim address-verification callout that failed: a probe (status
+    /// `Undeliverable`), with the refusal it caused when the line was one.
+    Callout(Delivery<'a>, Option<reject::Reject<'a>>),
     /// A daemon's own warning, error, fatal error or panic, or a master
     /// daemon message: (level, text).
     Notice(crate::event::Level, &'a [u8]),
@@ -226,6 +229,7 @@ pub fn parse_body<'a>(header: &Header<'a>) -> Record<'a> {
             exim::EximRecord::Completed { msg_id } => Record::Removed { queue_id: msg_id },
             exim::EximRecord::FakeDelivery => Record::FakeDelivery,
             exim::EximRecord::Reject(r) => Record::Reject(r),
+            exim::EximRecord::Callout(d, r) => Record::Callout(d, r),
             exim::EximRecord::Malformed(why) => Record::Unparsed(why),
             exim::EximRecord::Other => Record::MailOther,
         },

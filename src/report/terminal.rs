@@ -103,6 +103,7 @@ pub fn render(report: &Report, style: Style) -> String {
     header(&mut o, report, style);
     if report.delivery_attempts == 0 {
         let _ = writeln!(o, "\nNo delivery attempts found.");
+        probes(&mut o, report, style);
         rejects(&mut o, report, style);
         unparsed(&mut o, report, style);
         return o;
@@ -421,7 +422,7 @@ fn probes(o: &mut String, r: &Report, s: Style) {
         o,
         "\n{}",
         s.bold(
-            "Address-verification probes (verify, -bv: not deliveries, not in rates or findings)"
+            "Address-verification probes (Postfix verify, -bv, Exim callouts: not deliveries, not in rates or findings)"
         )
     );
     for (provider, status, dsn, n) in rows.iter().take(12) {
