@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::shared;
+use common::{require_tool, shared};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -123,8 +123,9 @@ fn installed() -> bool {
         .output()
         .is_ok_and(|o| o.status.success());
     if !ok {
-        eprintln!(
-            "skipping: pflogsumm is not installed (.ci/run installs it: apt-get install pflogsumm)"
+        require_tool(
+            "pflogsumm",
+            ".ci/run installs it: apt-get install pflogsumm",
         );
     }
     ok

@@ -99,6 +99,14 @@ pub fn parse(body: &[u8]) -> EximRecord<'_> {
         return EximRecord::Other;
     }
     let rest = &body[sp + 1..];
+    // `<id> F=<sender> H=… P=smtp rejected by local_scan(): …` (sa-exim and
+    // other local_scan hooks): a message refused after DATA.
+    if rest.starts_with(b"F=")
+        && memchr::memmem::find(rest, b" rejected ").is_some()
+        && let Some(r) = reject::exim(rest)
+    {
+        return EximRecord::Reject(r);
+    }
     if let Some(h) = rest.strip_prefix(b"H=") {
         // `<id> H=client [ip] … rejected after DATA: …` refuses an inbound
         // message (it has an id by then): a reject, not a deferral of ours.
@@ -886,5 +894,18 @@ mod tests {
         ] {
             assert!(matches!(parse(line), EximRecord::Reject(_)), "{:?}", parse(line));
         }
+    }
+
+    /// A local_scan refusal (sa-exim) starts with `F=`, not `H=`: counted as
+    /// a refusal at DATA with its client, as eximstats counts it.
+    #[test]
+    fn local_scan_refusals_are_rejects() {
+        let r = parse(b"1j5IBw-00064P-De F=toyaedypo@evowpmy.com H=xdsl-178-35-123-109.soes.su (evowpmy.com) [178.35.123.109] P=smtp rejected by local_scan(): Rejected");
+        let EximRecord::Reject(r) = r else {
+            panic!("{r:?}")
+        };
+        assert_eq!(r.stage, b"DATA");
+        assert_eq!(r.client, b"[178.35.123.109]");
+        assert_eq!(r.text, b"Rejected");
     }
 }

@@ -182,7 +182,12 @@ pub fn exim(body: &[u8]) -> Option<Reject<'_>> {
         .strip_suffix(b" ")
         .unwrap_or(&body[..client_end]);
     // The client is the H= part up to its `[ip]` (and `:port`), without
-    // the fields that may follow (`X=TLS1.2:…`, `CV=no`, `F=<sender>`).
+    // the fields that may follow (`X=TLS1.2:…`, `CV=no`, `F=<sender>`); it
+    // may come after `F=<sender>` (local_scan refusals).
+    let head = match memchr::memmem::find(head, b" H=") {
+        Some(at) if !head.starts_with(b"H=") => &head[at + 1..],
+        _ => head,
+    };
     let client = head
         .strip_prefix(b"H=")
         .map_or(head, |h| match memchr::memchr(b']', h) {
@@ -201,7 +206,18 @@ pub fn exim(body: &[u8]) -> Option<Reject<'_>> {
         _ => client,
     };
     let rest = &body[at + "rejected ".len()..];
-    // `rejected after DATA: …`: the stage is DATA.
+    // `rejected after DATA: …`: the stage is DATA; so is `rejected by
+    // local_scan(): …`, which runs once the message is in.
+    if let Some(text) = rest.strip_prefix(b"by local_scan()") {
+        return Some(Reject {
+            kind,
+            stage: b"DATA",
+            client,
+            dsn: None,
+            basic: None,
+            text: text.strip_prefix(b": ").unwrap_or(text),
+        });
+    }
     let rest = rest.strip_prefix(b"after ").unwrap_or(rest);
     let sp = memchr::memchr2(b' ', b':', rest).unwrap_or(rest.len());
     let stage = &rest[..sp];

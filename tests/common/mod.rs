@@ -20,9 +20,23 @@ pub fn shared() -> Option<PathBuf> {
     if p.join("lab").is_dir() {
         Some(p)
     } else {
-        eprintln!("skipping: ../shared (lab logs and corpora) is not beside the repo");
+        require_tool(
+            "../shared",
+            "CI runs with the lab logs and corpora beside the repo",
+        );
         None
     }
+}
+
+/// A test that needs a tool or data it does not find skips with a message —
+/// except under `.ci/run` (`MTASTAT_CI=1`), where everything is installed
+/// and a missing piece is a failure, never a silent pass.
+#[allow(dead_code)]
+pub fn require_tool(what: &str, how: &str) {
+    if std::env::var_os("MTASTAT_CI").is_some() {
+        panic!("{what} is missing under CI ({how})");
+    }
+    eprintln!("skipping: {what} is not available ({how})");
 }
 
 pub fn mtastat() -> Command {
