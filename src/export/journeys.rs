@@ -21,7 +21,7 @@
 //! | `recipient_domain` | string, null | lowercase |
 //! | `provider` | string, null | mtastat's provider id |
 //! | `relay` | string, null | the host of the last attempt |
-//! | `disposition` | string | delivered, bounced, expired, pending, removed |
+//! | `disposition` | string | delivered, bounced, expired, pending, removed, handed_off (accepted by a content filter, not followed further) |
 //! | `attempts` | uint32 | attempts made (deferrals logged without a try are not attempts) |
 //! | `deferrals` | uint32 | deferrals logged |
 //! | `codes` | string | the codes on the way, in order: `4.7.0 4.7.0 2.0.0` |
@@ -34,6 +34,7 @@ use super::target::{Output, Target};
 use crate::aggregate::batch::NO_ID;
 use crate::dsn::Dsn;
 use crate::journey::Names;
+use crate::journey::join::{Joined, JoinedText};
 use crate::report::sanitize::csv_cell;
 use polars::prelude::*;
 use polars_io::prelude::{CsvWriter, ParquetCompression, ParquetWriter, SerWriter};
@@ -95,8 +96,8 @@ impl JourneySink {
         })
     }
 
-    /// Appends complete journeys (the frame from [`crate::journey::join`]).
-    pub fn write(&self, joined: &DataFrame, names: Names<'_>) {
+    /// Appends complete journeys (rows from [`crate::journey::join`]).
+    pub fn write(&self, joined: &[&Joined], names: Names<'_>) {
         let Ok(mut state) = self.state.lock() else {
             return;
         };
@@ -108,7 +109,7 @@ impl JourneySink {
             .map_err(io::Error::other)
             .and_then(|df| self.append(&mut state, &df));
         match result {
-            Ok(()) => state.rows += joined.height() as u64,
+            Ok(()) => state.rows += joined.len() as u64,
             Err(e) => state.error = Some(e),
         }
     }
@@ -157,9 +158,7 @@ impl JourneySink {
         }
         if state.writer.is_none() {
             // No journey at all: still a valid file with the schema.
-            let empty = self
-                .frame(&empty_joined(), names)
-                .map_err(io::Error::other)?;
+            let empty = self.frame(&[], names).map_err(io::Error::other)?;
             self.append(&mut state, &empty)?;
         }
         match state.writer.take() {
@@ -185,8 +184,8 @@ impl JourneySink {
     }
 
     /// The export columns for joined rows.
-    fn frame(&self, j: &DataFrame, names: Names<'_>) -> PolarsResult<DataFrame> {
-        let n = j.height();
+    fn frame(&self, j: &[&Joined], names: Names<'_>) -> PolarsResult<DataFrame> {
+        let n = j.len();
         let csv = self.format == Format::Csv;
         let text = |s: &[u8]| -> String {
             let s = String::from_utf8_lossy(s);
@@ -196,56 +195,48 @@ impl JourneySink {
                 s.into_owned()
             }
         };
-        let opt_text = |c: &str| -> PolarsResult<Vec<Option<String>>> {
-            Ok(j.column(c)?
-                .str()?
-                .iter()
-                .map(|v| v.map(|s| text(s.as_bytes())))
-                .collect())
+        let texts = |f: fn(&JoinedText) -> Option<&String>| -> Vec<Option<String>> {
+            j.iter()
+                .map(|x| x.text.as_deref().and_then(f).map(|s| text(s.as_bytes())))
+                .collect()
         };
-        let either = |a: Vec<Option<String>>, b: Vec<Option<String>>| -> Vec<Option<String>> {
-            a.into_iter().zip(b).map(|(x, y)| x.or(y)).collect()
-        };
-        let named = |c: &str,
+        let named = |ids: Vec<Option<u32>>,
                      table: &crate::aggregate::batch::Interner|
-         -> PolarsResult<Vec<Option<String>>> {
-            Ok(j.column(c)?
-                .u32()?
-                .iter()
+         -> Vec<Option<String>> {
+            ids.into_iter()
                 .map(|v| v.filter(|id| *id != NO_ID).map(|id| text(table.get(id))))
-                .collect())
+                .collect()
         };
-        let rows = crate::journey::read_rows(j)?;
-        let dsns = j.column("dsns")?.list()?;
-        let basics = j.column("basics")?.list()?;
-        let mut codes = Vec::with_capacity(n);
-        for i in 0..n {
-            let (Some(d), Some(b)) = (dsns.get_as_series(i), basics.get_as_series(i)) else {
-                codes.push(String::new());
-                continue;
-            };
-            let (d, b) = (d.u32()?.clone(), b.u16()?.clone());
-            let mut s = String::new();
-            for (d, b) in d.iter().zip(b.iter()) {
-                let code = match (d.filter(|k| *k != 0), b) {
-                    (Some(k), _) => Dsn::from_key(k).to_string(),
-                    (None, Some(b)) if b != 0 => b.to_string(),
-                    _ => "-".into(),
+        let codes: Vec<String> = j
+            .iter()
+            .map(|x| {
+                let Some(t) = x.text.as_deref().filter(|_| x.recipient.is_some()) else {
+                    return String::new();
                 };
-                if !s.is_empty() {
-                    s.push(' ');
+                let mut s = String::new();
+                for (d, b) in &t.codes {
+                    let code = match (*d, *b) {
+                        (k, _) if k != 0 => Dsn::from_key(k).to_string(),
+                        (_, b) if b != 0 => b.to_string(),
+                        _ => "-".into(),
+                    };
+                    if !s.is_empty() {
+                        s.push(' ');
+                    }
+                    s.push_str(&code);
                 }
-                s.push_str(&code);
-            }
-            codes.push(s);
-        }
+                s
+            })
+            .collect();
         let ms = |v: Option<i64>| v.map(|s| s * 1000);
         let secs = |v: Option<u32>| v.map(|ms| f64::from(ms) / 1000.0);
         let provider: Vec<Option<String>> = j
-            .column("provider")?
-            .u16()?
             .iter()
-            .map(|p| p.and_then(|p| self.providers.get(usize::from(p)).cloned()))
+            .map(|x| {
+                x.recipient
+                    .as_ref()
+                    .and_then(|r| self.providers.get(usize::from(r.provider)).cloned())
+            })
             .collect();
         let mut disposition = Vec::with_capacity(n);
         let mut arrived = Vec::with_capacity(n);
@@ -254,8 +245,8 @@ impl JourneySink {
         let mut attempts = Vec::with_capacity(n);
         let mut deferrals = Vec::with_capacity(n);
         let mut split: [Vec<Option<f64>>; 4] = Default::default();
-        for i in 0..n {
-            let r = rows.get(i);
+        for x in j {
+            let r = crate::journey::Row::of(x);
             disposition.push(r.journey.disposition.as_str());
             arrived.push(ms(r.arrived));
             finished.push(ms(r.ended));
@@ -272,49 +263,51 @@ impl JourneySink {
             Column::new(name.into(), v).cast(&DataType::Datetime(TimeUnit::Milliseconds, None))
         };
         let [sa, sb, sc, sd] = split;
+        let part =
+            |f: fn(&crate::journey::join::RecipientPart) -> Option<u32>| -> Vec<Option<u32>> {
+                j.iter().map(|x| x.recipient.as_ref().and_then(f)).collect()
+            };
         let columns = vec![
             datetime("arrived", arrived)?,
             datetime("finished", finished)?,
+            Column::new("host".into(), texts(|t| t.host.as_ref())),
+            Column::new("queue_id".into(), texts(|t| t.queue_id.as_ref())),
+            Column::new("message_id".into(), texts(|t| t.message_id.as_ref())),
             Column::new(
-                "host".into(),
-                either(opt_text("host")?, opt_text("host_r")?),
+                "sender".into(),
+                named(j.iter().map(|x| x.sender).collect(), names.addresses),
             ),
-            Column::new(
-                "queue_id".into(),
-                either(opt_text("queue_id")?, opt_text("queue_id_r")?),
-            ),
-            Column::new("message_id".into(), opt_text("message_id")?),
-            Column::new("sender".into(), named("sender", names.addresses)?),
             Column::new(
                 "sender_domain".into(),
-                named("sender_domain", names.senders)?,
+                named(j.iter().map(|x| x.sender_domain).collect(), names.senders),
             ),
-            Column::new("client".into(), named("client", names.clients)?),
+            Column::new(
+                "client".into(),
+                named(j.iter().map(|x| x.client).collect(), names.clients),
+            ),
             Column::new(
                 "size".into(),
-                j.column("size")?
-                    .u64()?
-                    .iter()
-                    .map(|v| v.filter(|x| *x != u64::MAX))
-                    .collect::<Vec<_>>(),
+                j.iter().map(|x| x.size).collect::<Vec<Option<u64>>>(),
             ),
             Column::new(
                 "nrcpt".into(),
-                j.column("nrcpt")?
-                    .u32()?
-                    .iter()
-                    .map(|v| v.filter(|x| *x != u32::MAX))
-                    .collect::<Vec<_>>(),
+                j.iter().map(|x| x.nrcpt).collect::<Vec<Option<u32>>>(),
             ),
-            Column::new("recipient".into(), opt_text("recipient")?),
-            Column::new("recipient_domain".into(), named("domain", names.domains)?),
+            Column::new("recipient".into(), texts(|t| t.recipient.as_ref())),
+            Column::new(
+                "recipient_domain".into(),
+                named(part(|r| Some(r.domain)), names.domains),
+            ),
             Column::new("provider".into(), provider),
-            Column::new("relay".into(), opt_text("relay")?),
+            Column::new("relay".into(), texts(|t| t.relay.as_ref())),
             Column::new("disposition".into(), disposition),
             Column::new("attempts".into(), attempts),
             Column::new("deferrals".into(), deferrals),
             Column::new("codes".into(), codes),
-            Column::new("last_reason".into(), named("reason", names.reasons)?),
+            Column::new(
+                "last_reason".into(),
+                named(part(|r| r.reason), names.reasons),
+            ),
             Column::new("time_to_final".into(), time),
             Column::new("delay_before_qmgr".into(), sa),
             Column::new("delay_in_qmgr".into(), sb),
@@ -322,17 +315,5 @@ impl JourneySink {
             Column::new("delay_transmission".into(), sd),
         ];
         DataFrame::new(n, columns)
-    }
-}
-
-/// A joined frame with no rows, for the schema of an empty export.
-fn empty_joined() -> DataFrame {
-    let mut log = crate::journey::log::JourneyLog::with_text();
-    match log
-        .take_frames()
-        .and_then(|(m, a)| crate::journey::join::close(m, a, true, 0))
-    {
-        Ok(c) => c.journeys,
-        Err(_) => DataFrame::empty(),
     }
 }

@@ -1,5 +1,5 @@
-//! The journey join, in polars: message rows and attempt rows (log order,
-//! see [`super::log`]) become one row per recipient per message.
+//! The journey join: message rows and attempt rows (log order, see
+//! [`super::log`]) become one row per recipient per message.
 //!
 //! A Postfix queue id is reused once its message is removed, so a queue id
 //! alone does not name a message. Rows are ordered by (queue id, log order)
@@ -9,23 +9,106 @@
 //! and after a removal (a message abandoned before it was queued, "lost
 //! connection after DATA", is never removed). A message is complete once
 //! it holds its removal, or another message took its queue id; complete
-//! messages are aggregated and joined in polars, the others stay open for
-//! rows still to come (the next chunk or file). At the end of the input
-//! every message is complete.
+//! messages are aggregated and joined here, the others stay open for rows
+//! still to come (the next chunk or file). At the end of the input every
+//! message is complete.
+//!
+//! The aggregation is a plain pass over the rows with two hash tables (one
+//! per message, one per recipient of a message), not a dataframe group-by:
+//! it runs on the merging thread, whose pace the whole run follows, and a
+//! polars group-by and join here spent a third of the run's cycles having
+//! the kernel zero freshly allocated pages.
 
-use super::log::Kind;
-use polars::prelude::*;
+use super::log::{AttemptRows, Kind, MessageRows};
+use crate::aggregate::batch::NO_ID;
+use crate::event::Status;
 
 /// Rows of one [`close`] call.
 pub struct Closed {
     /// One row per recipient of each complete message (a message without
-    /// any attempt has one row with a null `rcpt`); `grp` numbers the
-    /// messages of this call.
-    pub journeys: DataFrame,
+    /// any attempt has one row without recipient fields).
+    pub journeys: Vec<Joined>,
     /// Message rows of messages still open.
-    pub open_messages: DataFrame,
+    pub open_messages: MessageRows,
     /// Attempt rows of messages still open.
-    pub open_attempts: DataFrame,
+    pub open_attempts: AttemptRows,
+}
+
+/// What a complete message's rows say, per recipient. `None`: not logged.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Joined {
+    /// The message's number in this [`close`] call.
+    pub grp: u32,
+    /// Left the queue (removed, or its queue id taken by another message).
+    pub removed: bool,
+    /// First message row's time.
+    pub first_seen: Option<i64>,
+    /// Arrival time (cleanup `message-id=`, Exim `<=`).
+    pub arrived: Option<i64>,
+    /// Interned sender address.
+    pub sender: Option<u32>,
+    /// Interned sender domain.
+    pub sender_domain: Option<u32>,
+    /// Size in bytes.
+    pub size: Option<u64>,
+    /// Recipients, as qmgr logged.
+    pub nrcpt: Option<u32>,
+    /// Interned client.
+    pub client: Option<u32>,
+    /// The qmgr expiry's time and row number.
+    pub expired_at: Option<i64>,
+    /// Row number of the expiry (log order).
+    pub expire_seq: Option<u64>,
+    /// A content filter queued it again: the journey spans two queue files.
+    pub stitched: bool,
+    /// The recipient's part, when it had an attempt.
+    pub recipient: Option<RecipientPart>,
+    /// Strings for the export.
+    pub text: Option<Box<JoinedText>>,
+}
+
+/// One recipient's attempts, aggregated.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RecipientPart {
+    /// Attempts made (deferrals logged without a try and hand-offs are not).
+    pub attempts: u32,
+    /// Deferrals.
+    pub deferrals: u32,
+    /// The last attempt's time.
+    pub final_ts: i64,
+    /// The last attempt's row number.
+    pub final_seq: u64,
+    /// The last attempt's status (a [`Status`] byte).
+    pub status: u8,
+    /// The last attempt's provider.
+    pub provider: u16,
+    /// The last attempt's interned recipient domain.
+    pub domain: u32,
+    /// Interned address of a delivered recipient.
+    pub rcpt_name: Option<u32>,
+    /// The last attempt's interned masked reason.
+    pub reason: Option<u32>,
+    /// The last attempt's `delay=` in ms.
+    pub delay_ms: Option<u32>,
+    /// The last attempt's `delays=a/b/c/d` in ms.
+    pub split: [Option<u32>; 4],
+}
+
+/// Export strings of a joined row.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct JoinedText {
+    /// Queue id (the message's, else the attempts').
+    pub queue_id: Option<String>,
+    /// MTA host (the message's, else the attempts').
+    pub host: Option<String>,
+    /// Message-ID.
+    pub message_id: Option<String>,
+    /// Recipient address as logged (last attempt).
+    pub recipient: Option<String>,
+    /// Relay of the last attempt.
+    pub relay: Option<String>,
+    /// Every attempt's (code key, basic code), in order.
+    pub codes: Vec<(u32, u16)>,
 }
 
 /// Per row of both tables (messages first, then attempts): its message
@@ -34,6 +117,7 @@ struct Cut {
     grp: Vec<u32>,
     done: Vec<bool>,
     removed: Vec<bool>,
+    groups: usize,
 }
 
 /// One journey group while cutting.
@@ -143,150 +227,218 @@ fn cut(
         done: grp.iter().map(|&g| done_group[g as usize]).collect(),
         removed: grp.iter().map(|&g| gone(&groups[g as usize])).collect(),
         grp,
+        groups: groups.len(),
     }
 }
 
-/// Splits `messages` and `attempts` into complete journeys and open rows.
-/// `everything`: the input has ended, every group is complete. Groups whose
-/// last row is older than `stale_before` (UTC seconds) are completed too:
-/// no MTA keeps a message that long, and it bounds what stays open.
+/// A message's rows, aggregated (sentinels still in: `u32::MAX`, [`NO_ID`],
+/// `u64::MAX` are "none" and lose every `min`).
+struct MessagePart {
+    removed: bool,
+    first_seen: i64,
+    arrived: Option<i64>,
+    sender: u32,
+    sender_domain: u32,
+    size: u64,
+    nrcpt: u32,
+    client: u32,
+    expired_at: Option<i64>,
+    expire_seq: Option<u64>,
+    stitched: bool,
+    queue_id: Option<String>,
+    host: Option<String>,
+    message_id: Option<String>,
+}
+
+fn some_id(id: u32) -> Option<u32> {
+    (id != NO_ID).then_some(id)
+}
+
+/// Splits the rows into complete journeys and open rows. `everything`: the
+/// input has ended, every group is complete. Groups whose last row is
+/// older than `stale_before` (UTC seconds) are completed too: no MTA keeps
+/// a message that long, and it bounds what stays open.
 pub fn close(
-    messages: DataFrame,
-    attempts: DataFrame,
+    mut messages: MessageRows,
+    mut attempts: AttemptRows,
     everything: bool,
     stale_before: i64,
-) -> PolarsResult<Closed> {
-    let kind_is = |k: Kind| col("kind").eq(lit(k as u8));
-    let (m_rows, a_rows) = (messages.height(), attempts.height());
-    let cat_u64 = |name: &str| -> PolarsResult<Vec<u64>> {
-        let a = messages.column(name)?.u64()?;
-        let b = attempts.column(name)?.u64()?;
-        Ok(a.into_no_null_iter().chain(b.into_no_null_iter()).collect())
-    };
-    let msg = cat_u64("msg")?;
-    let seq = cat_u64("seq")?;
-    let ts: Vec<i64> = messages
-        .column("ts")?
-        .i64()?
-        .into_no_null_iter()
-        .chain(attempts.column("ts")?.i64()?.into_no_null_iter())
-        .collect();
+) -> Closed {
+    let (m_rows, a_rows) = (messages.len(), attempts.len());
+    let concat = |a: &[u64], b: &[u64]| -> Vec<u64> { a.iter().chain(b).copied().collect() };
+    let msg = concat(&messages.msg, &attempts.msg);
+    let seq = concat(&messages.seq, &attempts.seq);
+    let ts: Vec<i64> = messages.ts.iter().chain(&attempts.ts).copied().collect();
     let kind: Vec<u8> = messages
-        .column("kind")?
-        .u8()?
-        .into_no_null_iter()
+        .kind
+        .iter()
+        .copied()
         .chain(std::iter::repeat_n(Kind::Attempt as u8, a_rows))
         .collect();
     let child: Vec<u64> = messages
-        .column("child")?
-        .u64()?
-        .into_no_null_iter()
+        .child
+        .iter()
+        .copied()
         .chain(std::iter::repeat_n(0, a_rows))
         .collect();
     let c = cut(&msg, &seq, &kind, &ts, &child, everything, stale_before);
-    let tag = |mut df: DataFrame, range: std::ops::Range<usize>| -> PolarsResult<DataFrame> {
-        df.with_column(Column::new("grp".into(), c.grp[range.clone()].to_vec()))?;
-        df.with_column(Column::new("done".into(), c.done[range.clone()].to_vec()))?;
-        df.with_column(Column::new("removed".into(), c.removed[range].to_vec()))?;
-        Ok(df)
+    let (m_done, a_done) = c.done.split_at(m_rows);
+    let done_m = messages.split_off_where(m_done);
+    let done_a = attempts.split_off_where(a_done);
+    let grp_of = |range: std::ops::Range<usize>, done: &[bool]| -> Vec<(u32, bool)> {
+        range
+            .zip(done)
+            .filter(|(_, d)| **d)
+            .map(|(i, _)| (c.grp[i], c.removed[i]))
+            .collect()
     };
-    let messages = tag(messages, 0..m_rows)?;
-    let attempts = tag(attempts, m_rows..m_rows + a_rows)?;
-    let split = |df: &DataFrame| -> PolarsResult<(DataFrame, DataFrame)> {
-        let done = df.column("done")?.bool()?.clone();
-        let open = df.filter(&!&done)?.drop_many(["grp", "done", "removed"]);
-        Ok((df.filter(&done)?, open))
-    };
-    let (done_m, open_messages) = split(&messages)?;
-    let (done_a, open_attempts) = split(&attempts)?;
+    let m_grp = grp_of(0..m_rows, m_done);
+    let a_grp = grp_of(m_rows..m_rows + a_rows, a_done);
 
-    let texts = messages.column("queue_id").is_ok();
-    // Aggregations on plain columns only: polars runs those on its fast
-    // path (a filter inside an aggregation is evaluated group by group).
-    // `min` of a sentinel column is the logged value where there is one.
-    let only = |k: Kind, c: &str| when(kind_is(k)).then(col(c)).otherwise(lit(NULL));
-    let mut per_message = vec![
-        col("removed").first().alias("removed"),
-        col("ts").min().alias("first_seen"),
-        col("arrive_ts").min().alias("arrived"),
-        col("sender").min().alias("sender"),
-        col("sender_domain").min().alias("sender_domain"),
-        col("size").min().alias("size"),
-        col("nrcpt").min().alias("nrcpt"),
-        col("client").min().alias("client"),
-        col("expire_ts").max().alias("expired_at"),
-        col("expire_seq").max().alias("expire_seq"),
-        col("remove_ts").max().alias("removed_at"),
-        // A content filter queued it again: the journey spans two queue
-        // files, so its time counts from the first arrival, not delay=.
-        col("child").max().gt(lit(0u64)).alias("stitched"),
-    ];
-    if texts {
-        per_message.push(col("queue_id").first().alias("queue_id"));
-        per_message.push(col("host").first().alias("host"));
-        per_message.push(col("message_id").max().alias("message_id"));
+    // Per message.
+    let mut parts: Vec<Option<MessagePart>> = Vec::new();
+    parts.resize_with(c.groups, || None);
+    let m_text = done_m.text.as_ref();
+    for (i, &(g, removed)) in m_grp.iter().enumerate() {
+        let k = done_m.kind[i];
+        let t = done_m.ts[i];
+        let p = parts[g as usize].get_or_insert_with(|| MessagePart {
+            removed,
+            first_seen: t,
+            arrived: None,
+            sender: NO_ID,
+            sender_domain: NO_ID,
+            size: u64::MAX,
+            nrcpt: u32::MAX,
+            client: NO_ID,
+            expired_at: None,
+            expire_seq: None,
+            stitched: false,
+            queue_id: m_text.map(|x| x.queue_id[i].clone()),
+            host: m_text.map(|x| x.host[i].clone()),
+            message_id: None,
+        });
+        p.first_seen = p.first_seen.min(t);
+        if k == Kind::Arrive as u8 {
+            p.arrived = Some(p.arrived.map_or(t, |a| a.min(t)));
+        }
+        if k == Kind::Expire as u8 {
+            p.expired_at = Some(p.expired_at.map_or(t, |a| a.max(t)));
+            let s = done_m.seq[i];
+            p.expire_seq = Some(p.expire_seq.map_or(s, |a| a.max(s)));
+        }
+        p.sender = p.sender.min(done_m.sender[i]);
+        p.sender_domain = p.sender_domain.min(done_m.sender_domain[i]);
+        p.size = p.size.min(done_m.size[i]);
+        p.nrcpt = p.nrcpt.min(done_m.nrcpt[i]);
+        p.client = p.client.min(done_m.client[i]);
+        p.stitched |= done_m.child[i] != 0;
+        if let Some(x) = m_text {
+            let id = &x.message_id[i];
+            if p.message_id.as_ref().is_none_or(|m| id > m) {
+                p.message_id = Some(id.clone());
+            }
+        }
     }
-    let done_messages = done_m
-        .lazy()
-        .with_columns([
-            only(Kind::Arrive, "ts").alias("arrive_ts"),
-            only(Kind::Expire, "ts").alias("expire_ts"),
-            only(Kind::Expire, "seq").alias("expire_seq"),
-            only(Kind::Remove, "ts").alias("remove_ts"),
-        ])
-        .group_by([col("grp")])
-        .agg(per_message);
-    let deferred = crate::event::Status::Deferred as u8;
-    let mut per_recipient = vec![
-        col("tried").sum().alias("attempts"),
-        col("deferral").sum().alias("deferrals"),
-        col("ts").last().alias("final_ts"),
-        col("seq").last().alias("final_seq"),
-        col("status").last().alias("status"),
-        col("provider").last().alias("provider"),
-        col("domain").last().alias("domain"),
-        col("rcpt_name").min().alias("rcpt_name"),
-        col("reason").last().alias("reason"),
-        col("delay_ms").last().alias("delay_ms"),
-        col("split_a").last().alias("split_a"),
-        col("split_b").last().alias("split_b"),
-        col("split_c").last().alias("split_c"),
-        col("split_d").last().alias("split_d"),
-        col("removed").first().alias("removed_r"),
-    ];
-    if texts {
-        // The codes on the way, for the export only (lists are costly).
-        per_recipient.push(col("dsn").alias("dsns"));
-        per_recipient.push(col("basic").alias("basics"));
-        per_recipient.push(col("recipient").last().alias("recipient"));
-        per_recipient.push(col("relay").last().alias("relay"));
-        per_recipient.push(col("queue_id").first().alias("queue_id_r"));
-        per_recipient.push(col("host").first().alias("host_r"));
+
+    // Per recipient of a message, in the order first seen.
+    let mut index: hashbrown::HashMap<(u32, u64), usize, crate::hashing::Seeded> =
+        hashbrown::HashMap::with_capacity_and_hasher(a_grp.len(), Default::default());
+    let mut rows: Vec<Joined> = Vec::with_capacity(a_grp.len() + parts.len() / 4);
+    let mut has_recipient = vec![false; c.groups];
+    let a_text = done_a.text.as_ref();
+    let deferred = Status::Deferred as u8;
+    for (i, &(g, removed)) in a_grp.iter().enumerate() {
+        let key = (g, done_a.rcpt[i]);
+        let at = *index.entry(key).or_insert_with(|| {
+            has_recipient[g as usize] = true;
+            rows.push(Joined {
+                grp: g,
+                removed,
+                recipient: Some(RecipientPart {
+                    rcpt_name: None,
+                    ..RecipientPart::default()
+                }),
+                text: a_text.map(|x| {
+                    Box::new(JoinedText {
+                        queue_id: Some(x.queue_id[i].clone()),
+                        host: Some(x.host[i].clone()),
+                        ..JoinedText::default()
+                    })
+                }),
+                ..Joined::default()
+            });
+            rows.len() - 1
+        });
+        let row = &mut rows[at];
+        let Some(r) = row.recipient.as_mut() else {
+            continue;
+        };
+        r.attempts += u32::from(done_a.attempted[i]);
+        r.deferrals += u32::from(done_a.status[i] == deferred);
+        r.final_ts = done_a.ts[i];
+        r.final_seq = done_a.seq[i];
+        r.status = done_a.status[i];
+        r.provider = done_a.provider[i];
+        r.domain = done_a.domain[i];
+        r.rcpt_name = match (r.rcpt_name, some_id(done_a.rcpt_name[i])) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        r.reason = Some(done_a.reason[i]);
+        r.delay_ms = some_id(done_a.delay_ms[i]);
+        for (k, s) in r.split.iter_mut().enumerate() {
+            *s = some_id(done_a.split[k][i]);
+        }
+        if let (Some(t), Some(x)) = (row.text.as_mut(), a_text) {
+            t.recipient = Some(x.recipient[i].clone());
+            t.relay = Some(x.relay[i].clone());
+            t.codes.push((done_a.dsn[i], done_a.basic[i]));
+        }
     }
-    let done_recipients = done_a
-        .lazy()
-        .with_columns([
-            col("attempted").cast(DataType::UInt32).alias("tried"),
-            col("status")
-                .eq(lit(deferred))
-                .cast(DataType::UInt32)
-                .alias("deferral"),
-        ])
-        .group_by([col("grp"), col("rcpt")])
-        .agg(per_recipient);
-    // Every recipient with its message's facts, and messages without any
+    // Each recipient with its message's facts, and messages without any
     // attempt on their own.
-    let journeys = done_recipients
-        .join(
-            done_messages,
-            [col("grp")],
-            [col("grp")],
-            JoinArgs::new(JoinType::Full).with_coalesce(JoinCoalesce::CoalesceColumns),
-        )
-        .collect()?;
-    Ok(Closed {
-        journeys,
-        open_messages,
-        open_attempts,
-    })
+    let fill = |row: &mut Joined, p: &MessagePart| {
+        row.removed = p.removed;
+        row.first_seen = Some(p.first_seen);
+        row.arrived = p.arrived;
+        row.sender = some_id(p.sender);
+        row.sender_domain = some_id(p.sender_domain);
+        row.size = (p.size != u64::MAX).then_some(p.size);
+        row.nrcpt = (p.nrcpt != u32::MAX).then_some(p.nrcpt);
+        row.client = some_id(p.client);
+        row.expired_at = p.expired_at;
+        row.expire_seq = p.expire_seq;
+        row.stitched = p.stitched;
+        if let Some(t) = row.text.as_mut() {
+            if p.queue_id.is_some() {
+                t.queue_id.clone_from(&p.queue_id);
+                t.host.clone_from(&p.host);
+            }
+            t.message_id.clone_from(&p.message_id);
+        }
+    };
+    for row in &mut rows {
+        if let Some(p) = &parts[row.grp as usize] {
+            fill(row, p);
+        }
+    }
+    for (g, p) in parts.iter().enumerate() {
+        let Some(p) = p else { continue };
+        if has_recipient[g] {
+            continue;
+        }
+        let mut row = Joined {
+            grp: g as u32,
+            text: m_text.map(|_| Box::default()),
+            ..Joined::default()
+        };
+        fill(&mut row, p);
+        rows.push(row);
+    }
+    Closed {
+        journeys: rows,
+        open_messages: messages,
+        open_attempts: attempts,
+    }
 }

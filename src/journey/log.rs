@@ -1,15 +1,13 @@
 //! The raw material of journeys: one row per message event, in log order.
 //!
 //! Workers only append rows (plain column `Vec`s, no map, no polars): the
-//! joining happens later, in polars, on the merging thread (see
-//! [`super::join`]). Rows name strings by the batch's interned ids; a merge
+//! joining happens later, on the merging thread (see [`super::join`]). Rows name strings by the batch's interned ids; a merge
 //! remaps the right batch's ids and appends its rows after the left's, so
 //! row order stays log order across chunks and files.
 
 use crate::aggregate::batch::NO_ID;
 use crate::classify::provider::ProviderId;
 use crate::event::Status;
-use polars::prelude::*;
 
 /// What a row records.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -403,71 +401,166 @@ impl JourneyLog {
         }
     }
 
-    /// Moves the rows out as two frames (messages, attempts), without a
-    /// copy: "none" stays the column's sentinel (`u32::MAX`, [`NO_ID`],
-    /// `u64::MAX`), which `min` aggregations pass over and readers map to
-    /// null. The log is left empty (keeping its text setting).
-    pub fn take_frames(&mut self) -> PolarsResult<(DataFrame, DataFrame)> {
+    /// Moves the rows out (messages, attempts), leaving the log empty (with
+    /// its text setting) and its `seq` counting on: rows kept open keep
+    /// theirs.
+    pub fn take_rows(&mut self) -> (MessageRows, AttemptRows) {
         let keep_text = self.messages.text.is_some();
         let fresh = if keep_text {
             JourneyLog::with_text()
         } else {
             JourneyLog::default()
         };
-        // `seq` keeps counting: rows still open keep theirs.
         let next_seq = self.next_seq;
         let JourneyLog {
-            messages: m,
-            attempts: a,
-            ..
+            messages, attempts, ..
         } = std::mem::replace(self, JourneyLog { next_seq, ..fresh });
-        let mut mcols = vec![
-            Column::new("seq".into(), m.seq),
-            Column::new("msg".into(), m.msg),
-            Column::new("kind".into(), m.kind),
-            Column::new("ts".into(), m.ts),
-            Column::new("sender".into(), m.sender),
-            Column::new("sender_domain".into(), m.sender_domain),
-            Column::new("size".into(), m.size),
-            Column::new("nrcpt".into(), m.nrcpt),
-            Column::new("client".into(), m.client),
-            Column::new("child".into(), m.child),
-        ];
-        if let Some(t) = m.text {
-            mcols.push(Column::new("queue_id".into(), t.queue_id));
-            mcols.push(Column::new("host".into(), t.host));
-            mcols.push(Column::new("message_id".into(), t.message_id));
+        (messages, attempts)
+    }
+}
+
+/// Moves the rows of `v` where `keep` holds to a new vector, leaving the
+/// others in `v`, both in order.
+fn split_off_where<T>(v: &mut Vec<T>, keep: &[bool]) -> Vec<T> {
+    let mut kept = Vec::with_capacity(keep.iter().filter(|k| **k).count());
+    let mut rest = Vec::with_capacity(v.len() - kept.capacity());
+    for (x, k) in std::mem::take(v).into_iter().zip(keep) {
+        if *k {
+            kept.push(x);
+        } else {
+            rest.push(x);
         }
-        let height = mcols[0].len();
-        let messages = DataFrame::new(height, mcols)?;
-        let [sa, sb, sc, sd] = a.split;
-        let mut acols = vec![
-            Column::new("seq".into(), a.seq),
-            Column::new("msg".into(), a.msg),
-            Column::new("ts".into(), a.ts),
-            Column::new("rcpt".into(), a.rcpt),
-            Column::new("rcpt_name".into(), a.rcpt_name),
-            Column::new("provider".into(), a.provider),
-            Column::new("domain".into(), a.domain),
-            Column::new("status".into(), a.status),
-            Column::new("attempted".into(), a.attempted),
-            Column::new("dsn".into(), a.dsn),
-            Column::new("basic".into(), a.basic),
-            Column::new("reason".into(), a.reason),
-            Column::new("delay_ms".into(), a.delay_ms),
-            Column::new("split_a".into(), sa),
-            Column::new("split_b".into(), sb),
-            Column::new("split_c".into(), sc),
-            Column::new("split_d".into(), sd),
-        ];
-        if let Some(t) = a.text {
-            acols.push(Column::new("queue_id".into(), t.queue_id));
-            acols.push(Column::new("host".into(), t.host));
-            acols.push(Column::new("recipient".into(), t.recipient));
-            acols.push(Column::new("relay".into(), t.relay));
+    }
+    *v = rest;
+    kept
+}
+
+impl MessageRows {
+    /// Rows held.
+    pub fn len(&self) -> usize {
+        self.seq.len()
+    }
+
+    /// True when no rows are held.
+    pub fn is_empty(&self) -> bool {
+        self.seq.is_empty()
+    }
+
+    /// Appends `other`'s rows (already numbered and remapped).
+    pub fn extend(&mut self, other: MessageRows) {
+        self.seq.extend(other.seq);
+        self.msg.extend(other.msg);
+        self.kind.extend(other.kind);
+        self.ts.extend(other.ts);
+        self.sender.extend(other.sender);
+        self.sender_domain.extend(other.sender_domain);
+        self.size.extend(other.size);
+        self.nrcpt.extend(other.nrcpt);
+        self.client.extend(other.client);
+        self.child.extend(other.child);
+        match (&mut self.text, other.text) {
+            (Some(t), Some(o)) => {
+                t.queue_id.extend(o.queue_id);
+                t.host.extend(o.host);
+                t.message_id.extend(o.message_id);
+            }
+            (t @ None, Some(o)) if self.seq.len() == o.queue_id.len() => *t = Some(o),
+            _ => {}
         }
-        let height = acols[0].len();
-        let attempts = DataFrame::new(height, acols)?;
-        Ok((messages, attempts))
+    }
+
+    /// Moves out the rows where `keep[i]` holds; the others stay.
+    pub fn split_off_where(&mut self, keep: &[bool]) -> MessageRows {
+        MessageRows {
+            seq: split_off_where(&mut self.seq, keep),
+            msg: split_off_where(&mut self.msg, keep),
+            kind: split_off_where(&mut self.kind, keep),
+            ts: split_off_where(&mut self.ts, keep),
+            sender: split_off_where(&mut self.sender, keep),
+            sender_domain: split_off_where(&mut self.sender_domain, keep),
+            size: split_off_where(&mut self.size, keep),
+            nrcpt: split_off_where(&mut self.nrcpt, keep),
+            client: split_off_where(&mut self.client, keep),
+            child: split_off_where(&mut self.child, keep),
+            text: self.text.as_mut().map(|t| MessageText {
+                queue_id: split_off_where(&mut t.queue_id, keep),
+                host: split_off_where(&mut t.host, keep),
+                message_id: split_off_where(&mut t.message_id, keep),
+            }),
+        }
+    }
+}
+
+impl AttemptRows {
+    /// Rows held.
+    pub fn len(&self) -> usize {
+        self.seq.len()
+    }
+
+    /// True when no rows are held.
+    pub fn is_empty(&self) -> bool {
+        self.seq.is_empty()
+    }
+
+    /// Appends `other`'s rows (already numbered and remapped).
+    pub fn extend(&mut self, other: AttemptRows) {
+        self.seq.extend(other.seq);
+        self.msg.extend(other.msg);
+        self.ts.extend(other.ts);
+        self.rcpt.extend(other.rcpt);
+        self.rcpt_name.extend(other.rcpt_name);
+        self.provider.extend(other.provider);
+        self.domain.extend(other.domain);
+        self.status.extend(other.status);
+        self.attempted.extend(other.attempted);
+        self.dsn.extend(other.dsn);
+        self.basic.extend(other.basic);
+        self.reason.extend(other.reason);
+        self.delay_ms.extend(other.delay_ms);
+        for (c, o) in self.split.iter_mut().zip(other.split) {
+            c.extend(o);
+        }
+        match (&mut self.text, other.text) {
+            (Some(t), Some(o)) => {
+                t.queue_id.extend(o.queue_id);
+                t.host.extend(o.host);
+                t.recipient.extend(o.recipient);
+                t.relay.extend(o.relay);
+            }
+            (t @ None, Some(o)) if self.seq.len() == o.queue_id.len() => *t = Some(o),
+            _ => {}
+        }
+    }
+
+    /// Moves out the rows where `keep[i]` holds; the others stay.
+    pub fn split_off_where(&mut self, keep: &[bool]) -> AttemptRows {
+        let [a, b, c, d] = &mut self.split;
+        AttemptRows {
+            seq: split_off_where(&mut self.seq, keep),
+            msg: split_off_where(&mut self.msg, keep),
+            ts: split_off_where(&mut self.ts, keep),
+            rcpt: split_off_where(&mut self.rcpt, keep),
+            rcpt_name: split_off_where(&mut self.rcpt_name, keep),
+            provider: split_off_where(&mut self.provider, keep),
+            domain: split_off_where(&mut self.domain, keep),
+            status: split_off_where(&mut self.status, keep),
+            attempted: split_off_where(&mut self.attempted, keep),
+            dsn: split_off_where(&mut self.dsn, keep),
+            basic: split_off_where(&mut self.basic, keep),
+            reason: split_off_where(&mut self.reason, keep),
+            delay_ms: split_off_where(&mut self.delay_ms, keep),
+            split: [
+                split_off_where(a, keep),
+                split_off_where(b, keep),
+                split_off_where(c, keep),
+                split_off_where(d, keep),
+            ],
+            text: self.text.as_mut().map(|t| AttemptText {
+                queue_id: split_off_where(&mut t.queue_id, keep),
+                host: split_off_where(&mut t.host, keep),
+                recipient: split_off_where(&mut t.recipient, keep),
+                relay: split_off_where(&mut t.relay, keep),
+            }),
+        }
     }
 }
