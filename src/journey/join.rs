@@ -137,26 +137,44 @@ struct Group {
 /// queue id only its current message and the kind of its last row. A
 /// message a content filter queued again (its key named by a link row of
 /// the message handed over) joins the group of the message it came from.
-fn cut(
-    msg: &[u64],
-    seq: &[u64],
-    kind: &[u8],
-    ts: &[i64],
-    child: &[u64],
-    everything: bool,
-    stale_before: i64,
-) -> Cut {
-    let n = msg.len();
+fn cut(m: &MessageRows, a: &AttemptRows, everything: bool, stale_before: i64) -> Cut {
+    let (split_at, n) = (m.len(), m.len() + a.len());
+    // Row `i` of both tables: messages first, then attempts.
+    let msg = |i: usize| {
+        if i < split_at {
+            m.msg[i]
+        } else {
+            a.msg[i - split_at]
+        }
+    };
+    let seq = |i: usize| {
+        if i < split_at {
+            m.seq[i]
+        } else {
+            a.seq[i - split_at]
+        }
+    };
+    let ts = |i: usize| {
+        if i < split_at {
+            m.ts[i]
+        } else {
+            a.ts[i - split_at]
+        }
+    };
+    let kind = |i: usize| {
+        if i < split_at {
+            m.kind[i]
+        } else {
+            Kind::Attempt as u8
+        }
+    };
+    let child = |i: usize| if i < split_at { m.child[i] } else { 0 };
     // Log order over both tables: each table is in order already, so the
     // two runs are merged rather than sorted.
-    let split_at = seq
-        .windows(2)
-        .position(|w| w[1] < w[0])
-        .map_or(n, |p| p + 1);
     let (mut i, mut j) = (0, split_at);
     let mut order: Vec<u32> = Vec::with_capacity(n);
     while i < split_at || j < n {
-        if j >= n || (i < split_at && seq[i] < seq[j]) {
+        if j >= n || (i < split_at && seq(i) < seq(j)) {
             order.push(i as u32);
             i += 1;
         } else {
@@ -179,8 +197,8 @@ fn cut(
     );
     for &i in &order {
         let i = i as usize;
-        let k = kind[i];
-        let g = match current.get(&msg[i]).copied() {
+        let (k, key) = (kind(i), msg(i));
+        let g = match current.get(&key).copied() {
             // A second Message-ID of the same message (cleanup logs each
             // Message-ID header) does not start another.
             Some((g, p))
@@ -192,7 +210,7 @@ fn cut(
                 if let Some((g, _)) = before {
                     groups[g as usize].followed = true;
                 }
-                match links.remove(&msg[i]) {
+                match links.remove(&key) {
                     Some(g) => g,
                     None => {
                         groups.push(Group {
@@ -206,17 +224,18 @@ fn cut(
                 }
             }
         };
-        current.insert(msg[i], (g, k));
+        current.insert(key, (g, k));
         grp[i] = g;
         let entry = &mut groups[g as usize];
         if k == remove {
             entry.removals += 1;
         }
-        if k == link && child[i] != 0 && child[i] != msg[i] && !links.contains_key(&child[i]) {
+        let next = child(i);
+        if k == link && next != 0 && next != key && !links.contains_key(&next) {
             entry.members += 1;
-            links.insert(child[i], g);
+            links.insert(next, g);
         }
-        entry.newest = entry.newest.max(ts[i]);
+        entry.newest = entry.newest.max(ts(i));
     }
     let gone = |g: &Group| g.removals >= g.members || g.followed;
     let done_group: Vec<bool> = groups
@@ -265,41 +284,30 @@ pub fn close(
     stale_before: i64,
 ) -> Closed {
     let (m_rows, a_rows) = (messages.len(), attempts.len());
-    let concat = |a: &[u64], b: &[u64]| -> Vec<u64> { a.iter().chain(b).copied().collect() };
-    let msg = concat(&messages.msg, &attempts.msg);
-    let seq = concat(&messages.seq, &attempts.seq);
-    let ts: Vec<i64> = messages.ts.iter().chain(&attempts.ts).copied().collect();
-    let kind: Vec<u8> = messages
-        .kind
-        .iter()
-        .copied()
-        .chain(std::iter::repeat_n(Kind::Attempt as u8, a_rows))
-        .collect();
-    let child: Vec<u64> = messages
-        .child
-        .iter()
-        .copied()
-        .chain(std::iter::repeat_n(0, a_rows))
-        .collect();
-    let c = cut(&msg, &seq, &kind, &ts, &child, everything, stale_before);
+    let c = cut(&messages, &attempts, everything, stale_before);
     let (m_done, a_done) = c.done.split_at(m_rows);
-    let done_m = messages.split_off_where(m_done);
-    let done_a = attempts.split_off_where(a_done);
-    let grp_of = |range: std::ops::Range<usize>, done: &[bool]| -> Vec<(u32, bool)> {
+    // The complete rows are read where they are; the open ones are kept by
+    // compacting the tables in place afterwards (no copy of either).
+    let done_m = &messages;
+    let done_a = &attempts;
+    let grp_of = |range: std::ops::Range<usize>, done: &[bool]| -> Vec<(usize, u32, bool)> {
         range
             .zip(done)
             .filter(|(_, d)| **d)
-            .map(|(i, _)| (c.grp[i], c.removed[i]))
+            .map(|(i, _)| (i, c.grp[i], c.removed[i]))
             .collect()
     };
     let m_grp = grp_of(0..m_rows, m_done);
-    let a_grp = grp_of(m_rows..m_rows + a_rows, a_done);
+    let a_grp: Vec<(usize, u32, bool)> = grp_of(m_rows..m_rows + a_rows, a_done)
+        .into_iter()
+        .map(|(i, g, r)| (i - m_rows, g, r))
+        .collect();
 
     // Per message.
     let mut parts: Vec<Option<MessagePart>> = Vec::new();
     parts.resize_with(c.groups, || None);
     let m_text = done_m.text.as_ref();
-    for (i, &(g, removed)) in m_grp.iter().enumerate() {
+    for &(i, g, removed) in &m_grp {
         let k = done_m.kind[i];
         let t = done_m.ts[i];
         let p = parts[g as usize].get_or_insert_with(|| MessagePart {
@@ -348,7 +356,7 @@ pub fn close(
     let mut has_recipient = vec![false; c.groups];
     let a_text = done_a.text.as_ref();
     let deferred = Status::Deferred as u8;
-    for (i, &(g, removed)) in a_grp.iter().enumerate() {
+    for &(i, g, removed) in &a_grp {
         let key = (g, done_a.rcpt[i]);
         let at = *index.entry(key).or_insert_with(|| {
             has_recipient[g as usize] = true;
@@ -436,6 +444,8 @@ pub fn close(
         fill(&mut row, p);
         rows.push(row);
     }
+    messages.retain_open(m_done);
+    attempts.retain_open(a_done);
     Closed {
         journeys: rows,
         open_messages: messages,

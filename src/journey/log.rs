@@ -419,20 +419,14 @@ impl JourneyLog {
     }
 }
 
-/// Moves the rows of `v` where `keep` holds to a new vector, leaving the
-/// others in `v`, both in order.
-fn split_off_where<T>(v: &mut Vec<T>, keep: &[bool]) -> Vec<T> {
-    let mut kept = Vec::with_capacity(keep.iter().filter(|k| **k).count());
-    let mut rest = Vec::with_capacity(v.len() - kept.capacity());
-    for (x, k) in std::mem::take(v).into_iter().zip(keep) {
-        if *k {
-            kept.push(x);
-        } else {
-            rest.push(x);
-        }
-    }
-    *v = rest;
-    kept
+/// Drops the rows of `v` where `done` holds, in place, keeping the order.
+fn drop_done<T>(v: &mut Vec<T>, done: &[bool]) {
+    let mut i = 0;
+    v.retain(|_| {
+        let keep = !done[i];
+        i += 1;
+        keep
+    });
 }
 
 impl MessageRows {
@@ -469,24 +463,22 @@ impl MessageRows {
         }
     }
 
-    /// Moves out the rows where `keep[i]` holds; the others stay.
-    pub fn split_off_where(&mut self, keep: &[bool]) -> MessageRows {
-        MessageRows {
-            seq: split_off_where(&mut self.seq, keep),
-            msg: split_off_where(&mut self.msg, keep),
-            kind: split_off_where(&mut self.kind, keep),
-            ts: split_off_where(&mut self.ts, keep),
-            sender: split_off_where(&mut self.sender, keep),
-            sender_domain: split_off_where(&mut self.sender_domain, keep),
-            size: split_off_where(&mut self.size, keep),
-            nrcpt: split_off_where(&mut self.nrcpt, keep),
-            client: split_off_where(&mut self.client, keep),
-            child: split_off_where(&mut self.child, keep),
-            text: self.text.as_mut().map(|t| MessageText {
-                queue_id: split_off_where(&mut t.queue_id, keep),
-                host: split_off_where(&mut t.host, keep),
-                message_id: split_off_where(&mut t.message_id, keep),
-            }),
+    /// Keeps the rows of messages still open (`done[i]` false), in place.
+    pub fn retain_open(&mut self, done: &[bool]) {
+        drop_done(&mut self.seq, done);
+        drop_done(&mut self.msg, done);
+        drop_done(&mut self.kind, done);
+        drop_done(&mut self.ts, done);
+        drop_done(&mut self.sender, done);
+        drop_done(&mut self.sender_domain, done);
+        drop_done(&mut self.size, done);
+        drop_done(&mut self.nrcpt, done);
+        drop_done(&mut self.client, done);
+        drop_done(&mut self.child, done);
+        if let Some(t) = &mut self.text {
+            drop_done(&mut t.queue_id, done);
+            drop_done(&mut t.host, done);
+            drop_done(&mut t.message_id, done);
         }
     }
 }
@@ -532,35 +524,29 @@ impl AttemptRows {
         }
     }
 
-    /// Moves out the rows where `keep[i]` holds; the others stay.
-    pub fn split_off_where(&mut self, keep: &[bool]) -> AttemptRows {
-        let [a, b, c, d] = &mut self.split;
-        AttemptRows {
-            seq: split_off_where(&mut self.seq, keep),
-            msg: split_off_where(&mut self.msg, keep),
-            ts: split_off_where(&mut self.ts, keep),
-            rcpt: split_off_where(&mut self.rcpt, keep),
-            rcpt_name: split_off_where(&mut self.rcpt_name, keep),
-            provider: split_off_where(&mut self.provider, keep),
-            domain: split_off_where(&mut self.domain, keep),
-            status: split_off_where(&mut self.status, keep),
-            attempted: split_off_where(&mut self.attempted, keep),
-            dsn: split_off_where(&mut self.dsn, keep),
-            basic: split_off_where(&mut self.basic, keep),
-            reason: split_off_where(&mut self.reason, keep),
-            delay_ms: split_off_where(&mut self.delay_ms, keep),
-            split: [
-                split_off_where(a, keep),
-                split_off_where(b, keep),
-                split_off_where(c, keep),
-                split_off_where(d, keep),
-            ],
-            text: self.text.as_mut().map(|t| AttemptText {
-                queue_id: split_off_where(&mut t.queue_id, keep),
-                host: split_off_where(&mut t.host, keep),
-                recipient: split_off_where(&mut t.recipient, keep),
-                relay: split_off_where(&mut t.relay, keep),
-            }),
+    /// Keeps the rows of messages still open (`done[i]` false), in place.
+    pub fn retain_open(&mut self, done: &[bool]) {
+        drop_done(&mut self.seq, done);
+        drop_done(&mut self.msg, done);
+        drop_done(&mut self.ts, done);
+        drop_done(&mut self.rcpt, done);
+        drop_done(&mut self.rcpt_name, done);
+        drop_done(&mut self.provider, done);
+        drop_done(&mut self.domain, done);
+        drop_done(&mut self.status, done);
+        drop_done(&mut self.attempted, done);
+        drop_done(&mut self.dsn, done);
+        drop_done(&mut self.basic, done);
+        drop_done(&mut self.reason, done);
+        drop_done(&mut self.delay_ms, done);
+        for c in &mut self.split {
+            drop_done(c, done);
+        }
+        if let Some(t) = &mut self.text {
+            drop_done(&mut t.queue_id, done);
+            drop_done(&mut t.host, done);
+            drop_done(&mut t.recipient, done);
+            drop_done(&mut t.relay, done);
         }
     }
 }
