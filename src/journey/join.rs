@@ -23,11 +23,10 @@ use super::log::{AttemptRows, Kind, MessageRows};
 use crate::aggregate::batch::NO_ID;
 use crate::event::Status;
 
-/// Rows of one [`close`] call.
+/// Rows of one [`close`] call (its complete journeys are in
+/// [`Scratch::rows`]: one row per recipient of each complete message; a
+/// message without any attempt has one row without recipient fields).
 pub struct Closed {
-    /// One row per recipient of each complete message (a message without
-    /// any attempt has one row without recipient fields).
-    pub journeys: Vec<Joined>,
     /// Message rows of messages still open.
     pub open_messages: MessageRows,
     /// Attempt rows of messages still open.
@@ -111,13 +110,41 @@ pub struct JoinedText {
     pub codes: Vec<(u32, u16)>,
 }
 
-/// Per row of both tables (messages first, then attempts): its message
-/// number, whether that message is complete, and whether it was removed.
-struct Cut {
+/// The join's working tables, kept from one [`close`] to the next (cleared,
+/// not freed): a join runs every few hundred thousand rows, and tables
+/// allocated afresh each time had the kernel zero their pages again.
+#[derive(Default)]
+pub struct Scratch {
+    /// Row indices of both tables in log order.
+    order: Vec<u32>,
+    /// Per row of both tables (messages first, then attempts): its message
+    /// number, whether that message is complete, and whether it was removed.
     grp: Vec<u32>,
     done: Vec<bool>,
     removed: Vec<bool>,
-    groups: usize,
+    groups: Vec<Group>,
+    current: hashbrown::HashMap<u64, (u32, u8), crate::hashing::Seeded>,
+    links: hashbrown::HashMap<u64, u32, crate::hashing::Seeded>,
+    parts: Vec<Option<MessagePart>>,
+    has_recipient: Vec<bool>,
+    index: hashbrown::HashMap<(u32, u64), usize, crate::hashing::Seeded>,
+    /// The complete journeys of the last [`close`].
+    pub rows: Vec<Joined>,
+}
+
+impl std::fmt::Debug for Scratch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Scratch")
+            .field("rows", &self.rows.len())
+            .finish()
+    }
+}
+
+impl Clone for Scratch {
+    /// Working tables are not state: a clone starts empty.
+    fn clone(&self) -> Scratch {
+        Scratch::default()
+    }
 }
 
 /// One journey group while cutting.
@@ -137,7 +164,7 @@ struct Group {
 /// queue id only its current message and the kind of its last row. A
 /// message a content filter queued again (its key named by a link row of
 /// the message handed over) joins the group of the message it came from.
-fn cut(m: &MessageRows, a: &AttemptRows, everything: bool, stale_before: i64) -> Cut {
+fn cut(x: &mut Scratch, m: &MessageRows, a: &AttemptRows, everything: bool, stale_before: i64) {
     let (split_at, n) = (m.len(), m.len() + a.len());
     // Row `i` of both tables: messages first, then attempts.
     let msg = |i: usize| {
@@ -172,7 +199,9 @@ fn cut(m: &MessageRows, a: &AttemptRows, everything: bool, stale_before: i64) ->
     // Log order over both tables: each table is in order already, so the
     // two runs are merged rather than sorted.
     let (mut i, mut j) = (0, split_at);
-    let mut order: Vec<u32> = Vec::with_capacity(n);
+    let order = &mut x.order;
+    order.clear();
+    order.reserve(n);
     while i < split_at || j < n {
         if j >= n || (i < split_at && seq(i) < seq(j)) {
             order.push(i as u32);
@@ -182,20 +211,23 @@ fn cut(m: &MessageRows, a: &AttemptRows, everything: bool, stale_before: i64) ->
             j += 1;
         }
     }
-    let mut grp = vec![0u32; n];
-    let mut groups: Vec<Group> = Vec::new();
-    let mut current: hashbrown::HashMap<u64, (u32, u8), crate::hashing::Seeded> =
-        hashbrown::HashMap::with_capacity_and_hasher(n / 3, Default::default());
+    let grp = &mut x.grp;
+    grp.clear();
+    grp.resize(n, 0);
+    let groups = &mut x.groups;
+    groups.clear();
+    let current = &mut x.current;
+    current.clear();
     // Re-injected messages not yet seen → the group they continue.
-    let mut links: hashbrown::HashMap<u64, u32, crate::hashing::Seeded> =
-        hashbrown::HashMap::default();
+    let links = &mut x.links;
+    links.clear();
     let (client, arrive, remove, link) = (
         Kind::Client as u8,
         Kind::Arrive as u8,
         Kind::Remove as u8,
         Kind::Link as u8,
     );
-    for &i in &order {
+    for &i in order.iter() {
         let i = i as usize;
         let (k, key) = (kind(i), msg(i));
         let g = match current.get(&key).copied() {
@@ -238,15 +270,13 @@ fn cut(m: &MessageRows, a: &AttemptRows, everything: bool, stale_before: i64) ->
         entry.newest = entry.newest.max(ts(i));
     }
     let gone = |g: &Group| g.removals >= g.members || g.followed;
-    let done_group: Vec<bool> = groups
-        .iter()
-        .map(|g| gone(g) || everything || g.newest < stale_before)
-        .collect();
-    Cut {
-        done: grp.iter().map(|&g| done_group[g as usize]).collect(),
-        removed: grp.iter().map(|&g| gone(&groups[g as usize])).collect(),
-        grp,
-        groups: groups.len(),
+    x.done.clear();
+    x.removed.clear();
+    for &g in grp.iter() {
+        let group = &groups[g as usize];
+        x.done
+            .push(gone(group) || everything || group.newest < stale_before);
+        x.removed.push(gone(group));
     }
 }
 
@@ -278,14 +308,15 @@ fn some_id(id: u32) -> Option<u32> {
 /// older than `stale_before` (UTC seconds) are completed too: no MTA keeps
 /// a message that long, and it bounds what stays open.
 pub fn close(
+    x: &mut Scratch,
     mut messages: MessageRows,
     mut attempts: AttemptRows,
     everything: bool,
     stale_before: i64,
 ) -> Closed {
     let (m_rows, a_rows) = (messages.len(), attempts.len());
-    let c = cut(&messages, &attempts, everything, stale_before);
-    let (m_done, a_done) = c.done.split_at(m_rows);
+    cut(x, &messages, &attempts, everything, stale_before);
+    let (m_done, a_done) = x.done.split_at(m_rows);
     // The complete rows are read where they are; the open ones are kept by
     // compacting the tables in place afterwards (no copy of either).
     let done_m = &messages;
@@ -294,7 +325,7 @@ pub fn close(
         range
             .zip(done)
             .filter(|(_, d)| **d)
-            .map(|(i, _)| (i, c.grp[i], c.removed[i]))
+            .map(|(i, _)| (i, x.grp[i], x.removed[i]))
             .collect()
     };
     let m_grp = grp_of(0..m_rows, m_done);
@@ -304,8 +335,9 @@ pub fn close(
         .collect();
 
     // Per message.
-    let mut parts: Vec<Option<MessagePart>> = Vec::new();
-    parts.resize_with(c.groups, || None);
+    let parts = &mut x.parts;
+    parts.clear();
+    parts.resize_with(x.groups.len(), || None);
     let m_text = done_m.text.as_ref();
     for &(i, g, removed) in &m_grp {
         let k = done_m.kind[i];
@@ -350,10 +382,13 @@ pub fn close(
     }
 
     // Per recipient of a message, in the order first seen.
-    let mut index: hashbrown::HashMap<(u32, u64), usize, crate::hashing::Seeded> =
-        hashbrown::HashMap::with_capacity_and_hasher(a_grp.len(), Default::default());
-    let mut rows: Vec<Joined> = Vec::with_capacity(a_grp.len() + parts.len() / 4);
-    let mut has_recipient = vec![false; c.groups];
+    let index = &mut x.index;
+    index.clear();
+    let rows = &mut x.rows;
+    rows.clear();
+    let has_recipient = &mut x.has_recipient;
+    has_recipient.clear();
+    has_recipient.resize(x.groups.len(), false);
     let a_text = done_a.text.as_ref();
     let deferred = Status::Deferred as u8;
     for &(i, g, removed) in &a_grp {
@@ -426,7 +461,7 @@ pub fn close(
             t.message_id.clone_from(&p.message_id);
         }
     };
-    for row in &mut rows {
+    for row in rows.iter_mut() {
         if let Some(p) = &parts[row.grp as usize] {
             fill(row, p);
         }
@@ -447,7 +482,6 @@ pub fn close(
     messages.retain_open(m_done);
     attempts.retain_open(a_done);
     Closed {
-        journeys: rows,
         open_messages: messages,
         open_attempts: attempts,
     }

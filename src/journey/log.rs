@@ -401,21 +401,12 @@ impl JourneyLog {
         }
     }
 
-    /// Moves the rows out (messages, attempts), leaving the log empty (with
-    /// its text setting) and its `seq` counting on: rows kept open keep
-    /// theirs.
-    pub fn take_rows(&mut self) -> (MessageRows, AttemptRows) {
-        let keep_text = self.messages.text.is_some();
-        let fresh = if keep_text {
-            JourneyLog::with_text()
-        } else {
-            JourneyLog::default()
-        };
-        let next_seq = self.next_seq;
-        let JourneyLog {
-            messages, attempts, ..
-        } = std::mem::replace(self, JourneyLog { next_seq, ..fresh });
-        (messages, attempts)
+    /// Moves the rows to the end of `messages` and `attempts`, leaving the
+    /// log empty with its buffers (and `seq` counting on: rows kept open
+    /// keep theirs), so the next rows need no fresh allocation.
+    pub fn drain_into(&mut self, messages: &mut MessageRows, attempts: &mut AttemptRows) {
+        messages.append(&mut self.messages);
+        attempts.append(&mut self.attempts);
     }
 }
 
@@ -440,26 +431,24 @@ impl MessageRows {
         self.seq.is_empty()
     }
 
-    /// Appends `other`'s rows (already numbered and remapped).
-    pub fn extend(&mut self, other: MessageRows) {
-        self.seq.extend(other.seq);
-        self.msg.extend(other.msg);
-        self.kind.extend(other.kind);
-        self.ts.extend(other.ts);
-        self.sender.extend(other.sender);
-        self.sender_domain.extend(other.sender_domain);
-        self.size.extend(other.size);
-        self.nrcpt.extend(other.nrcpt);
-        self.client.extend(other.client);
-        self.child.extend(other.child);
-        match (&mut self.text, other.text) {
-            (Some(t), Some(o)) => {
-                t.queue_id.extend(o.queue_id);
-                t.host.extend(o.host);
-                t.message_id.extend(o.message_id);
-            }
-            (t @ None, Some(o)) if self.seq.len() == o.queue_id.len() => *t = Some(o),
-            _ => {}
+    /// Moves `other`'s rows (already numbered and remapped) after these,
+    /// leaving `other` empty with its buffers.
+    pub fn append(&mut self, other: &mut MessageRows) {
+        self.seq.append(&mut other.seq);
+        self.msg.append(&mut other.msg);
+        self.kind.append(&mut other.kind);
+        self.ts.append(&mut other.ts);
+        self.sender.append(&mut other.sender);
+        self.sender_domain.append(&mut other.sender_domain);
+        self.size.append(&mut other.size);
+        self.nrcpt.append(&mut other.nrcpt);
+        self.client.append(&mut other.client);
+        self.child.append(&mut other.child);
+        if let Some(o) = &mut other.text {
+            let t = self.text.get_or_insert_with(MessageText::default);
+            t.queue_id.append(&mut o.queue_id);
+            t.host.append(&mut o.host);
+            t.message_id.append(&mut o.message_id);
         }
     }
 
@@ -494,33 +483,31 @@ impl AttemptRows {
         self.seq.is_empty()
     }
 
-    /// Appends `other`'s rows (already numbered and remapped).
-    pub fn extend(&mut self, other: AttemptRows) {
-        self.seq.extend(other.seq);
-        self.msg.extend(other.msg);
-        self.ts.extend(other.ts);
-        self.rcpt.extend(other.rcpt);
-        self.rcpt_name.extend(other.rcpt_name);
-        self.provider.extend(other.provider);
-        self.domain.extend(other.domain);
-        self.status.extend(other.status);
-        self.attempted.extend(other.attempted);
-        self.dsn.extend(other.dsn);
-        self.basic.extend(other.basic);
-        self.reason.extend(other.reason);
-        self.delay_ms.extend(other.delay_ms);
-        for (c, o) in self.split.iter_mut().zip(other.split) {
-            c.extend(o);
+    /// Moves `other`'s rows (already numbered and remapped) after these,
+    /// leaving `other` empty with its buffers.
+    pub fn append(&mut self, other: &mut AttemptRows) {
+        self.seq.append(&mut other.seq);
+        self.msg.append(&mut other.msg);
+        self.ts.append(&mut other.ts);
+        self.rcpt.append(&mut other.rcpt);
+        self.rcpt_name.append(&mut other.rcpt_name);
+        self.provider.append(&mut other.provider);
+        self.domain.append(&mut other.domain);
+        self.status.append(&mut other.status);
+        self.attempted.append(&mut other.attempted);
+        self.dsn.append(&mut other.dsn);
+        self.basic.append(&mut other.basic);
+        self.reason.append(&mut other.reason);
+        self.delay_ms.append(&mut other.delay_ms);
+        for (c, o) in self.split.iter_mut().zip(&mut other.split) {
+            c.append(o);
         }
-        match (&mut self.text, other.text) {
-            (Some(t), Some(o)) => {
-                t.queue_id.extend(o.queue_id);
-                t.host.extend(o.host);
-                t.recipient.extend(o.recipient);
-                t.relay.extend(o.relay);
-            }
-            (t @ None, Some(o)) if self.seq.len() == o.queue_id.len() => *t = Some(o),
-            _ => {}
+        if let Some(o) = &mut other.text {
+            let t = self.text.get_or_insert_with(AttemptText::default);
+            t.queue_id.append(&mut o.queue_id);
+            t.host.append(&mut o.host);
+            t.recipient.append(&mut o.recipient);
+            t.relay.append(&mut o.relay);
         }
     }
 

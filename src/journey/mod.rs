@@ -59,6 +59,8 @@ pub struct Journeys {
     pub log: JourneyLog,
     /// Rows of messages still open after the last join (in log order).
     open: (MessageRows, AttemptRows),
+    /// The join's working tables, reused from join to join.
+    scratch: join::Scratch,
     /// What complete journeys add up to.
     pub stats: JourneyStats,
     /// Where complete journeys are exported.
@@ -129,24 +131,24 @@ impl Journeys {
     }
 
     fn join_and_fold(&mut self, names: Names<'_>, filter: &Filter, end: bool, newest: i64) {
-        let (m, a) = self.log.take_rows();
         let (mut om, mut oa) = std::mem::take(&mut self.open);
-        om.extend(m);
-        oa.extend(a);
-        let closed = join::close(om, oa, end, newest.saturating_sub(STALE_SECS));
+        self.log.drain_into(&mut om, &mut oa);
+        let mut scratch = std::mem::take(&mut self.scratch);
+        let closed = join::close(&mut scratch, om, oa, end, newest.saturating_sub(STALE_SECS));
+        self.fold_closed(&scratch.rows, names, filter);
         let (om, oa) = (closed.open_messages, closed.open_attempts);
         if om.len() + oa.len() > OPEN_ROWS_CAP {
             // Over the bound: close what is open as it stands, and say so.
             let mut messages = std::collections::HashSet::new();
             messages.extend(om.msg.iter().chain(&oa.msg).copied());
             self.stats.cut_short += messages.len() as u64;
-            let forced = join::close(om, oa, true, newest);
-            self.fold_closed(&closed.journeys, names, filter);
-            self.fold_closed(&forced.journeys, names, filter);
-            return;
+            let forced = join::close(&mut scratch, om, oa, true, newest);
+            self.fold_closed(&scratch.rows, names, filter);
+            self.open = (forced.open_messages, forced.open_attempts);
+        } else {
+            self.open = (om, oa);
         }
-        self.open = (om, oa);
-        self.fold_closed(&closed.journeys, names, filter);
+        self.scratch = scratch;
     }
 
     /// Folds complete journeys into the statistics and the export.
