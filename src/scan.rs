@@ -734,7 +734,7 @@ impl Worker {
                 )
             });
             // The filter queued it again: that message continues this one.
-            if let Some(id) = requeued_id(d.reply).filter(|_| handed_off) {
+            if let Some(id) = handed_off.then(|| requeued_id(d.reply)).flatten() {
                 let mut link = MessageRow::bare(message, Kind::Link, h.ts);
                 link.child = message_key(h.host, id);
                 self.journey_message(h, d.queue_id, link, b"");
