@@ -94,17 +94,21 @@ pub fn analyze(
     events: Option<&Arc<EventSink>>,
     journeys: Option<&Arc<JourneySink>>,
 ) -> Analysis {
+    // The engine sees the exports through its own traits.
+    let events: Option<Arc<dyn aggregate::sinks::EventWriter>> = events.cloned().map(|e| e as _);
     // input::scan sets the clock per file (from --year or the file's mtime).
     let ctx = ScanContext {
         engine,
         filter,
         clock: settings.clock(0),
-        events,
+        events: events.as_ref(),
         journeys: settings.journeys,
         journey_text: journeys.is_some(),
     };
     let mut total = Batch::default();
-    total.journeys.sink = journeys.cloned();
+    total.journeys.sink = journeys
+        .cloned()
+        .map(|j| j as Arc<dyn journey::JourneyWriter>);
     let mut files = Vec::with_capacity(sources.len());
     let mut errors = Vec::new();
     for source in sources {

@@ -9,11 +9,11 @@ use crate::aggregate::batch::{
     Attempt, Batch, LastDeferral, NO_DELAY, NO_ID, PendingExpiry, QueueId, RejectKey, Traffic,
     fold_domain, message_key, sender_domain,
 };
+use crate::aggregate::sinks::{EventBuffer, EventWriter};
 use crate::classify::category::{Blocklist, Category, Classifier, Outcome};
 use crate::classify::provider::{HANDOFF, ProviderId, ProviderMap, domain_of, lowercase_into};
 use crate::classify::reason::Masker;
 use crate::event::{Delivery, Level, Queued, Status};
-use crate::export::events::{EventBuffer, EventSink};
 use crate::filter::Filter;
 use crate::journey::log::{AttemptRow, JourneyLog, Kind, MessageRow};
 use crate::parse::header::Header;
@@ -71,7 +71,7 @@ pub struct ScanContext<'a> {
     /// How to read timestamps without a year or zone.
     pub clock: Clock,
     /// Where `--events` rows go, when exported.
-    pub events: Option<&'a Arc<EventSink>>,
+    pub events: Option<&'a Arc<dyn EventWriter>>,
     /// Gather message journeys (off with `--no-journeys`).
     pub journeys: bool,
     /// Keep the strings the `--journeys` export shows (queue ids, hosts,

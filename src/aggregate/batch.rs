@@ -7,10 +7,10 @@
 //! lets a Postfix `status=expired` line find its recipient in an earlier chunk.
 
 use crate::aggregate::distinct::{Reach, ReachOf};
+use crate::aggregate::sinks::{EventBuffer, FLUSH_ROWS, Names};
 use crate::classify::category::{Blocklist, Category};
 use crate::classify::provider::ProviderId;
 use crate::event::{Level, Status};
-use crate::export::events::{EventBuffer, FLUSH_ROWS, Names};
 use crate::filter::Filter;
 use crate::journey::log::Remaps;
 use crate::journey::{Journeys, Names as JourneyNames};

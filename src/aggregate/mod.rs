@@ -4,3 +4,4 @@
 pub mod batch;
 pub mod distinct;
 pub mod frame;
+pub mod sinks;

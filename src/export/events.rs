@@ -2,8 +2,9 @@
 //! Hive-partitioned by `date=YYYY-MM-DD/host=NAME/`, for fleets that keep
 //! their mail data in Spark, Trino or DuckDB.
 //!
-//! Rows are collected per batch (see [`EventBuffer`]) and written in pieces
-//! of at most [`FLUSH_ROWS`] rows, from the worker threads, so memory stays
+//! Rows are collected per batch (see [`EventBuffer`], the engine's side)
+//! and written in pieces of at most [`FLUSH_ROWS`] rows, from the worker
+//! threads, so memory stays
 //! bounded whatever the input size. Files are written under a hidden name
 //! (`.part-….parquet.tmp`, which Hive, Spark, Trino and DuckDB globs skip)
 //! and renamed into place by [`EventSink::commit`] at the end of the run,
@@ -31,12 +32,11 @@
 //! `date` and `host` are the partition columns (from the path).
 
 use super::target::{cleanup, remove_temps};
-use crate::aggregate::batch::{
-    Attempt, Interner, NO_DELAY, NO_SUBJECT, OVERFLOW_HOST, QueueId, subject_byte,
-};
-use crate::classify::provider::ProviderId;
+use crate::aggregate::batch::{NO_DELAY, NO_SUBJECT, OVERFLOW_HOST, subject_byte};
+#[cfg(doc)]
+use crate::aggregate::sinks::FLUSH_ROWS;
+use crate::aggregate::sinks::{EventBuffer, EventWriter, Names};
 use crate::dsn::Dsn;
-use crate::event::Status;
 use crate::zone::format_wall;
 use polars::prelude::*;
 use polars_io::prelude::{ParquetCompression, ParquetWriter};
@@ -46,9 +46,6 @@ use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
-
-/// Rows a batch holds before it writes them out.
-pub const FLUSH_ROWS: usize = 1 << 18;
 
 /// The lock file in the dataset directory: one writer at a time.
 pub const LOCK_FILE: &str = ".mtastat.lock";
@@ -220,7 +217,7 @@ impl EventSink {
     }
 
     /// Writes one partition's rows as one file.
-    fn write(&self, date: &str, host: Option<&[u8]>, mut df: DataFrame) {
+    fn write_frame(&self, date: &str, host: Option<&[u8]>, mut df: DataFrame) {
         let value = match host {
             Some(h) => partition_value(h),
             None => OVERFLOW_PARTITION.to_string(),
@@ -439,98 +436,11 @@ pub fn partition_value(host: &[u8]) -> String {
     out
 }
 
-/// One batch's rows, as interned ids of that batch (resolved when written).
-/// (Clone because batches are; a clone would write its rows again.)
-#[derive(Clone, Debug)]
-pub struct EventBuffer {
-    sink: std::sync::Arc<EventSink>,
-    ts: Vec<i64>,
-    host: Vec<u32>,
-    queue_id: Vec<QueueId>,
-    sender: Vec<u32>,
-    domain: Vec<u32>,
-    provider: Vec<ProviderId>,
-    relay: Vec<u32>,
-    status: Vec<Status>,
-    dsn: Vec<u32>,
-    class: Vec<u8>,
-    delay_ms: Vec<u32>,
-    reason: Vec<Option<u32>>,
-}
-
-/// The interners a buffer's ids refer to.
-pub struct Names<'a> {
-    /// Syslog hosts.
-    pub hosts: &'a Interner,
-    /// Sender domains.
-    pub senders: &'a Interner,
-    /// Recipient domains.
-    pub domains: &'a Interner,
-    /// Relay hosts.
-    pub relays: &'a Interner,
-    /// Masked reasons.
-    pub reasons: &'a Interner,
-}
-
-impl EventBuffer {
-    /// An empty buffer writing to `sink`.
-    pub fn new(sink: std::sync::Arc<EventSink>) -> EventBuffer {
-        EventBuffer {
-            sink,
-            ts: Vec::new(),
-            host: Vec::new(),
-            queue_id: Vec::new(),
-            sender: Vec::new(),
-            domain: Vec::new(),
-            provider: Vec::new(),
-            relay: Vec::new(),
-            status: Vec::new(),
-            dsn: Vec::new(),
-            class: Vec::new(),
-            delay_ms: Vec::new(),
-            reason: Vec::new(),
-        }
-    }
-
-    /// The sink this buffer writes to.
-    pub fn sink(&self) -> std::sync::Arc<EventSink> {
-        self.sink.clone()
-    }
-
-    /// Rows held.
-    pub fn len(&self) -> usize {
-        self.ts.len()
-    }
-
-    /// True when no rows are held.
-    pub fn is_empty(&self) -> bool {
-        self.ts.is_empty()
-    }
-
-    /// Adds one attempt (its sender already joined).
-    #[inline]
-    pub fn push(&mut self, a: &Attempt, sender: u32) {
-        self.ts.push(a.ts);
-        self.host.push(a.host);
-        self.queue_id.push(a.queue_id);
-        self.sender.push(sender);
-        self.domain.push(a.domain);
-        self.provider.push(a.provider);
-        self.relay.push(a.relay);
-        self.status.push(a.status);
-        self.dsn.push(a.dsn);
-        self.class.push(a.class);
-        self.delay_ms.push(a.delay_ms);
-        self.reason.push(a.reason);
-    }
-
-    /// Writes the rows held, one file per (date, host), and empties the buffer.
-    pub fn flush(&mut self, names: &Names<'_>) {
-        if self.is_empty() {
-            return;
-        }
+impl EventWriter for EventSink {
+    /// Writes a batch's rows, one file per (date, host).
+    fn write(&self, b: &EventBuffer, names: &Names<'_>) {
         let mut groups: BTreeMap<(i64, u32), Vec<usize>> = BTreeMap::new();
-        for (i, (&ts, &host)) in self.ts.iter().zip(&self.host).enumerate() {
+        for (i, (&ts, &host)) in b.ts.iter().zip(&b.host).enumerate() {
             groups
                 .entry((ts.div_euclid(86_400), host))
                 .or_default()
@@ -540,75 +450,61 @@ impl EventBuffer {
             let date = format_wall(day * 86_400)[..10].to_string();
             let host = names.hosts.get(host);
             let host = (host != OVERFLOW_HOST).then_some(host);
-            match self.frame(&rows, names) {
-                Ok(df) => self.sink.write(&date, host, df),
-                Err(e) => self.sink.fail(io::Error::other(e)),
+            match self.frame(b, &rows, names) {
+                Ok(df) => self.write_frame(&date, host, df),
+                Err(e) => self.fail(io::Error::other(e)),
             }
         }
-        for v in [
-            &mut self.host,
-            &mut self.sender,
-            &mut self.domain,
-            &mut self.relay,
-        ] {
-            v.clear();
-        }
-        self.ts.clear();
-        self.queue_id.clear();
-        self.provider.clear();
-        self.status.clear();
-        self.dsn.clear();
-        self.class.clear();
-        self.delay_ms.clear();
-        self.reason.clear();
     }
+}
 
-    fn frame(&self, rows: &[usize], names: &Names<'_>) -> PolarsResult<DataFrame> {
+impl EventSink {
+    /// The rows `rows` of a batch's buffer as an events frame.
+    fn frame(&self, b: &EventBuffer, rows: &[usize], names: &Names<'_>) -> PolarsResult<DataFrame> {
         let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
-        let ts: Vec<i64> = rows.iter().map(|&i| self.ts[i] * 1000).collect();
+        let ts: Vec<i64> = rows.iter().map(|&i| b.ts[i] * 1000).collect();
         let queue: Vec<String> = rows
             .iter()
-            .map(|&i| text(self.queue_id[i].as_bytes()))
+            .map(|&i| text(b.queue_id[i].as_bytes()))
             .collect();
         let sender: Vec<String> = rows
             .iter()
-            .map(|&i| text(names.senders.get(self.sender[i])))
+            .map(|&i| text(names.senders.get(b.sender[i])))
             .collect();
         let domain: Vec<String> = rows
             .iter()
-            .map(|&i| text(names.domains.get(self.domain[i])))
+            .map(|&i| text(names.domains.get(b.domain[i])))
             .collect();
         let provider: Vec<String> = rows
             .iter()
             .map(|&i| {
-                self.sink
-                    .providers
-                    .get(usize::from(self.provider[i]))
+                self.providers
+                    .get(usize::from(b.provider[i]))
                     .cloned()
                     .unwrap_or_default()
             })
             .collect();
         let relay: Vec<String> = rows
             .iter()
-            .map(|&i| text(names.relays.get(self.relay[i])))
+            .map(|&i| text(names.relays.get(b.relay[i])))
             .collect();
-        let status: Vec<&str> = rows.iter().map(|&i| self.status[i].as_str()).collect();
+        let status: Vec<&str> = rows.iter().map(|&i| b.status[i].as_str()).collect();
         let dsn: Vec<Option<String>> = rows
             .iter()
-            .map(|&i| (self.dsn[i] != 0).then(|| Dsn::from_key(self.dsn[i]).to_string()))
+            .map(|&i| (b.dsn[i] != 0).then(|| Dsn::from_key(b.dsn[i]).to_string()))
             .collect();
-        let class: Vec<u8> = rows.iter().map(|&i| self.class[i]).collect();
+        let class: Vec<u8> = rows.iter().map(|&i| b.class[i]).collect();
         let subject: Vec<Option<u8>> = rows
             .iter()
-            .map(|&i| Some(subject_byte(self.dsn[i])).filter(|&s| s != NO_SUBJECT))
+            .map(|&i| Some(subject_byte(b.dsn[i])).filter(|&s| s != NO_SUBJECT))
             .collect();
         let delay: Vec<Option<f64>> = rows
             .iter()
-            .map(|&i| (self.delay_ms[i] != NO_DELAY).then(|| f64::from(self.delay_ms[i]) / 1000.0))
+            .map(|&i| (b.delay_ms[i] != NO_DELAY).then(|| f64::from(b.delay_ms[i]) / 1000.0))
             .collect();
         let reason: Vec<Option<String>> = rows
             .iter()
-            .map(|&i| self.reason[i].map(|r| text(names.reasons.get(r))))
+            .map(|&i| b.reason[i].map(|r| text(names.reasons.get(r))))
             .collect();
         let n = rows.len();
         let ts =
@@ -644,8 +540,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let sink = EventSink::create(dir.path(), vec!["other".into()]).unwrap();
         let df = DataFrame::new(1, vec![Column::new("x".into(), [1u32])]).unwrap();
-        sink.write("2026-11-22", None, df.clone());
-        sink.write("2026-11-22", Some(b"mx1"), df);
+        sink.write_frame("2026-11-22", None, df.clone());
+        sink.write_frame("2026-11-22", Some(b"mx1"), df);
         assert_eq!(sink.commit().unwrap(), (2, 2));
         assert_eq!(sink.overflow_rows(), 1);
         let date = dir.path().join("date=2026-11-22");

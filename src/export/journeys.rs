@@ -33,8 +33,8 @@ use super::Format;
 use super::target::{Output, Target};
 use crate::aggregate::batch::NO_ID;
 use crate::dsn::Dsn;
-use crate::journey::Names;
 use crate::journey::join::{Joined, JoinedText};
+use crate::journey::{JourneyWriter, Names};
 use crate::report::sanitize::csv_cell;
 use polars::prelude::*;
 use polars_io::prelude::{CsvWriter, ParquetCompression, ParquetWriter, SerWriter};
@@ -75,6 +75,13 @@ impl std::fmt::Debug for JourneySink {
     }
 }
 
+impl JourneyWriter for JourneySink {
+    /// Appends complete journeys (rows from [`crate::journey::join`]).
+    fn write(&self, joined: &[&Joined], names: Names<'_>) {
+        self.write_rows(joined, names);
+    }
+}
+
 impl JourneySink {
     /// A sink writing `target` in `format`; `providers` maps ids to names.
     /// The temp file is created now, so an unwritable directory fails the
@@ -96,8 +103,7 @@ impl JourneySink {
         })
     }
 
-    /// Appends complete journeys (rows from [`crate::journey::join`]).
-    pub fn write(&self, joined: &[&Joined], names: Names<'_>) {
+    fn write_rows(&self, joined: &[&Joined], names: Names<'_>) {
         let Ok(mut state) = self.state.lock() else {
             return;
         };

@@ -14,7 +14,6 @@ pub mod stats;
 use crate::aggregate::batch::Interner;
 use crate::classify::provider::{HANDOFF, ProviderId};
 use crate::event::Status;
-use crate::export::journeys::JourneySink;
 use crate::filter::Filter;
 use log::{AttemptRows, JourneyLog, MessageRows};
 use stats::{Disposition, JourneyStats, RecipientJourney};
@@ -52,6 +51,14 @@ pub struct Names<'a> {
     pub reasons: &'a Interner,
 }
 
+/// Takes complete journeys (`--journeys`): the trait an export implements
+/// (`export::journeys::JourneySink`), so the engine never imports it.
+pub trait JourneyWriter: Send + Sync + std::fmt::Debug {
+    /// Appends complete journeys, in the order given; their ids name strings
+    /// in `names`.
+    fn write(&self, rows: &[&join::Joined], names: Names<'_>);
+}
+
 /// Journey state of a batch: rows not yet joined, open groups, statistics.
 #[derive(Clone, Debug, Default)]
 pub struct Journeys {
@@ -64,7 +71,7 @@ pub struct Journeys {
     /// What complete journeys add up to.
     pub stats: JourneyStats,
     /// Where complete journeys are exported.
-    pub sink: Option<Arc<JourneySink>>,
+    pub sink: Option<Arc<dyn JourneyWriter>>,
     /// A join that failed (reported; the statistics are then partial).
     pub error: Option<String>,
 }

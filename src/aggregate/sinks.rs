@@ -1,0 +1,141 @@
+//! Where attempt rows leave the engine: a buffer per batch and the trait an
+//! export implements to take them (`export::events::EventSink`). Data flows
+//! one way — scan → aggregate → export — so the engine defines the trait
+//! and never imports the export.
+
+use super::batch::{Attempt, Interner, QueueId};
+use crate::classify::provider::ProviderId;
+use crate::event::Status;
+use std::sync::Arc;
+
+/// Rows a batch holds before it writes them out.
+pub const FLUSH_ROWS: usize = 1 << 18;
+
+/// Takes a batch's attempt rows (`--events`).
+pub trait EventWriter: Send + Sync + std::fmt::Debug {
+    /// Writes the buffer's rows, whose ids name strings in `names`.
+    fn write(&self, rows: &EventBuffer, names: &Names<'_>);
+}
+
+/// One batch's rows, as interned ids of that batch (resolved when written).
+/// (Clone because batches are; a clone would write its rows again.)
+#[derive(Clone, Debug)]
+pub struct EventBuffer {
+    sink: Arc<dyn EventWriter>,
+    /// A column of the rows held.
+    pub ts: Vec<i64>,
+    /// A column of the rows held.
+    pub host: Vec<u32>,
+    /// A column of the rows held.
+    pub queue_id: Vec<QueueId>,
+    /// A column of the rows held.
+    pub sender: Vec<u32>,
+    /// A column of the rows held.
+    pub domain: Vec<u32>,
+    /// A column of the rows held.
+    pub provider: Vec<ProviderId>,
+    /// A column of the rows held.
+    pub relay: Vec<u32>,
+    /// A column of the rows held.
+    pub status: Vec<Status>,
+    /// A column of the rows held.
+    pub dsn: Vec<u32>,
+    /// A column of the rows held.
+    pub class: Vec<u8>,
+    /// A column of the rows held.
+    pub delay_ms: Vec<u32>,
+    /// A column of the rows held.
+    pub reason: Vec<Option<u32>>,
+}
+
+/// The interners a buffer's ids refer to.
+pub struct Names<'a> {
+    /// Syslog hosts.
+    pub hosts: &'a Interner,
+    /// Sender domains.
+    pub senders: &'a Interner,
+    /// Recipient domains.
+    pub domains: &'a Interner,
+    /// Relay hosts.
+    pub relays: &'a Interner,
+    /// Masked reasons.
+    pub reasons: &'a Interner,
+}
+
+impl EventBuffer {
+    /// An empty buffer writing to `sink`.
+    pub fn new(sink: Arc<dyn EventWriter>) -> EventBuffer {
+        EventBuffer {
+            sink,
+            ts: Vec::new(),
+            host: Vec::new(),
+            queue_id: Vec::new(),
+            sender: Vec::new(),
+            domain: Vec::new(),
+            provider: Vec::new(),
+            relay: Vec::new(),
+            status: Vec::new(),
+            dsn: Vec::new(),
+            class: Vec::new(),
+            delay_ms: Vec::new(),
+            reason: Vec::new(),
+        }
+    }
+
+    /// The sink this buffer writes to.
+    pub fn sink(&self) -> Arc<dyn EventWriter> {
+        self.sink.clone()
+    }
+
+    /// Rows held.
+    pub fn len(&self) -> usize {
+        self.ts.len()
+    }
+
+    /// True when no rows are held.
+    pub fn is_empty(&self) -> bool {
+        self.ts.is_empty()
+    }
+
+    /// Adds one attempt (its sender already joined).
+    #[inline]
+    pub fn push(&mut self, a: &Attempt, sender: u32) {
+        self.ts.push(a.ts);
+        self.host.push(a.host);
+        self.queue_id.push(a.queue_id);
+        self.sender.push(sender);
+        self.domain.push(a.domain);
+        self.provider.push(a.provider);
+        self.relay.push(a.relay);
+        self.status.push(a.status);
+        self.dsn.push(a.dsn);
+        self.class.push(a.class);
+        self.delay_ms.push(a.delay_ms);
+        self.reason.push(a.reason);
+    }
+
+    /// Hands the rows held to the sink and empties the buffer.
+    pub fn flush(&mut self, names: &Names<'_>) {
+        if self.is_empty() {
+            return;
+        }
+        let sink = self.sink.clone();
+        sink.write(self, names);
+        for v in [
+            &mut self.host,
+            &mut self.sender,
+            &mut self.domain,
+            &mut self.relay,
+        ] {
+            v.clear();
+        }
+        self.ts.clear();
+        self.queue_id.clear();
+        self.provider.clear();
+        self.status.clear();
+        self.dsn.clear();
+        self.class.clear();
+        self.delay_ms.clear();
+        self.reason.clear();
+    }
+}
