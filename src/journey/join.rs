@@ -354,8 +354,8 @@ pub fn close(
             expired_at: None,
             expire_seq: None,
             stitched: false,
-            queue_id: m_text.map(|x| x.queue_id[i].clone()),
-            host: m_text.map(|x| x.host[i].clone()),
+            queue_id: m_text.and_then(|x| x.queue_id.get(i).cloned()),
+            host: m_text.and_then(|x| x.host.get(i).cloned()),
             message_id: None,
         });
         p.first_seen = p.first_seen.min(t);
@@ -373,8 +373,7 @@ pub fn close(
         p.nrcpt = p.nrcpt.min(done_m.nrcpt[i]);
         p.client = p.client.min(done_m.client[i]);
         p.stitched |= done_m.child[i] != 0;
-        if let Some(x) = m_text {
-            let id = &x.message_id[i];
+        if let Some(id) = m_text.and_then(|x| x.message_id.get(i)) {
             if p.message_id.as_ref().is_none_or(|m| id > m) {
                 p.message_id = Some(id.clone());
             }
@@ -404,8 +403,8 @@ pub fn close(
                 }),
                 text: a_text.map(|x| {
                     Box::new(JoinedText {
-                        queue_id: Some(x.queue_id[i].clone()),
-                        host: Some(x.host[i].clone()),
+                        queue_id: x.queue_id.get(i).cloned(),
+                        host: x.host.get(i).cloned(),
                         ..JoinedText::default()
                     })
                 }),
@@ -434,8 +433,8 @@ pub fn close(
             *s = some_id(done_a.split[k][i]);
         }
         if let (Some(t), Some(x)) = (row.text.as_mut(), a_text) {
-            t.recipient = Some(x.recipient[i].clone());
-            t.relay = Some(x.relay[i].clone());
+            t.recipient = x.recipient.get(i).cloned();
+            t.relay = x.relay.get(i).cloned();
             t.codes.push((done_a.dsn[i], done_a.basic[i]));
         }
     }

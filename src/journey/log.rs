@@ -414,7 +414,9 @@ impl JourneyLog {
 fn drop_done<T>(v: &mut Vec<T>, done: &[bool]) {
     let mut i = 0;
     v.retain(|_| {
-        let keep = !done[i];
+        // A column shorter than the table (text columns only, never in
+        // practice) keeps what it has rather than panicking.
+        let keep = !done.get(i).copied().unwrap_or(false);
         i += 1;
         keep
     });
