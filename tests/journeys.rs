@@ -325,3 +325,24 @@ fn exim_content_filter_hop_is_one_journey() {
     assert_eq!(j["total"]["delivered"], 0);
     assert_eq!(j["total"]["time_to_fail"]["max"], 302.0);
 }
+
+/// A real amavis log (corpora/dmlinarr-SecurePostfix): the re-injected copy
+/// 3D03660673 is queued, delivered and removed *before* the hand-off of
+/// 2C0AB60671 says `queued as 3D03660673`, and amavis discards two EICAR
+/// messages (`250 2.7.0 Ok, discarded, id=01626-01`, an amavis id, not a
+/// queue id). Read by hand: 9 `status=` lines, 8 messages (one stitched),
+/// 5 delivered (4 + the stitched one), 1 bounced, 2 handed off (discarded).
+/// Before: 9 messages, 8 "delivered".
+#[test]
+fn a_copy_reinjected_before_the_filter_answers_is_the_same_journey() {
+    let Some(shared) = shared() else { return };
+    let log = shared.join("corpora/dmlinarr-SecurePostfix/mail.log");
+    let r = json_report(&[&log]);
+    let j = &r["journeys"];
+    let t = &j["total"];
+    assert_eq!(j["messages"], 8, "{j}");
+    assert_eq!(t["recipients"], 8);
+    assert_eq!(t["delivered"], 5);
+    assert_eq!(t["bounced"], 1);
+    assert_eq!(t["handed_off"], 2);
+}

@@ -21,6 +21,7 @@
 
 use super::log::{AttemptRows, Kind, MessageRows};
 use crate::aggregate::batch::NO_ID;
+use crate::classify::provider::HANDOFF;
 use crate::event::Status;
 
 /// Rows of one [`close`] call (its complete journeys are in
@@ -91,6 +92,8 @@ pub struct RecipientPart {
     pub delay_ms: Option<u32>,
     /// The last attempt's `delays=a/b/c/d` in ms.
     pub split: [Option<u32>; 4],
+    /// Rows aggregated (attempts, deferrals and hand-offs).
+    pub rows: u32,
 }
 
 /// Export strings of a joined row.
@@ -158,6 +161,19 @@ struct Group {
     newest: i64,
     /// Another message took the first member's queue id.
     followed: bool,
+    /// The group it was merged into (itself while it stands alone): a
+    /// re-injected message logged before the hand-off that names it.
+    into: u32,
+    /// Log order of its first row.
+    start: u64,
+}
+
+/// The group `g` stands in now.
+fn root(groups: &[Group], mut g: u32) -> u32 {
+    while groups[g as usize].into != g {
+        g = groups[g as usize].into;
+    }
+    g
 }
 
 /// Cuts the rows into messages: one pass in log order, remembering per
@@ -236,38 +252,79 @@ fn cut(x: &mut Scratch, m: &MessageRows, a: &AttemptRows, everything: bool, stal
             Some((g, p))
                 if !(k == client || (k == arrive && p != client && p != arrive) || p == remove) =>
             {
-                g
+                root(groups, g)
             }
             before => {
                 if let Some((g, _)) = before {
-                    groups[g as usize].followed = true;
+                    let r = root(groups, g);
+                    groups[r as usize].followed = true;
                 }
                 match links.remove(&key) {
-                    Some(g) => g,
+                    Some(g) => root(groups, g),
                     None => {
+                        let id = groups.len() as u32;
                         groups.push(Group {
                             members: 1,
                             removals: 0,
                             newest: i64::MIN,
                             followed: false,
+                            into: id,
+                            start: seq(i),
                         });
-                        (groups.len() - 1) as u32
+                        id
                     }
                 }
             }
         };
         current.insert(key, (g, k));
         grp[i] = g;
-        let entry = &mut groups[g as usize];
         if k == remove {
-            entry.removals += 1;
+            groups[g as usize].removals += 1;
         }
         let next = child(i);
-        if k == link && next != 0 && next != key && !links.contains_key(&next) {
-            entry.members += 1;
-            links.insert(next, g);
+        if k == link && next != 0 && next != key {
+            match current.get(&next).copied() {
+                // The filter queued it again and its lines came before the
+                // hand-off's reply (amavis re-injects, and the message may be
+                // delivered and removed, before it answers): the two groups
+                // become one. A message that began before this one is an
+                // older one that had the same queue id.
+                Some((b, _))
+                    if root(groups, b) != g
+                        && groups[root(groups, b) as usize].start > groups[g as usize].start =>
+                {
+                    let b = root(groups, b);
+                    let moved = std::mem::replace(
+                        &mut groups[b as usize],
+                        Group {
+                            members: 0,
+                            removals: 0,
+                            newest: i64::MIN,
+                            followed: false,
+                            into: g,
+                            start: u64::MAX,
+                        },
+                    );
+                    let entry = &mut groups[g as usize];
+                    entry.members += moved.members;
+                    entry.removals += moved.removals;
+                    entry.newest = entry.newest.max(moved.newest);
+                    entry.followed |= moved.followed;
+                }
+                Some(_) => {}
+                None if !links.contains_key(&next) => {
+                    groups[g as usize].members += 1;
+                    links.insert(next, g);
+                }
+                None => {}
+            }
         }
+        let entry = &mut groups[g as usize];
         entry.newest = entry.newest.max(ts(i));
+    }
+    // Rows of a group merged into another belong to that one.
+    for g in grp.iter_mut() {
+        *g = root(groups, *g);
     }
     let gone = |g: &Group| g.removals >= g.members || g.followed;
     x.done.clear();
@@ -389,7 +446,12 @@ pub fn close(
     has_recipient.clear();
     has_recipient.resize(x.groups.len(), false);
     let a_text = done_a.text.as_ref();
-    let deferred = Status::Deferred as u8;
+    let (deferred, sent, bounced, expired) = (
+        Status::Deferred as u8,
+        Status::Sent as u8,
+        Status::Bounced as u8,
+        Status::Expired as u8,
+    );
     for &(i, g, removed) in &a_grp {
         let key = (g, done_a.rcpt[i]);
         let at = *index.entry(key).or_insert_with(|| {
@@ -418,6 +480,17 @@ pub fn close(
         };
         r.attempts += u32::from(done_a.attempted[i]);
         r.deferrals += u32::from(done_a.status[i] == deferred);
+        r.rows += 1;
+        // A hand-off to a content filter logged after the re-injected copy
+        // was delivered or bounced (amavis answers once its re-injection is
+        // done) does not end the journey: that delivery or bounce does.
+        let ended = r.rows > 1
+            && (r.status == bounced
+                || r.status == expired
+                || (r.status == sent && r.provider != HANDOFF));
+        if ended && done_a.provider[i] == HANDOFF && done_a.status[i] == sent {
+            continue;
+        }
         r.final_ts = done_a.ts[i];
         r.final_seq = done_a.seq[i];
         r.status = done_a.status[i];

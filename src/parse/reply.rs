@@ -198,7 +198,13 @@ pub fn requeued_id(reply: &[u8]) -> Option<&[u8]> {
         let id = rest[..len].trim_ascii_end();
         (4..=32).contains(&id.len()).then_some(id)
     };
-    after(b"queued as ").or_else(|| after(b" id="))
+    // Exim's acceptance is `250 OK id=<message id>`; other `id=` (amavis's
+    // own `Ok, discarded, id=01626-01 - INFECTED`) name no queued message.
+    let exim_id = |id: &[u8]| {
+        let parts: Vec<usize> = id.split(|b| *b == b'-').map(<[u8]>::len).collect();
+        matches!(parts.as_slice(), [6, 6, 2] | [6, 11, 4])
+    };
+    after(b"queued as ").or_else(|| after(b"OK id=").filter(|id| exim_id(id)))
 }
 
 #[cfg(test)]
@@ -291,6 +297,12 @@ mod tests {
             Some(&b"1xV6qi-0004PA-2t"[..])
         );
         assert_eq!(requeued_id(b"250 2.0.0 Ok"), None);
+        // amavis discarding a virus names its own id, not a queued message
+        // (a real log: dmlinarr-SecurePostfix).
+        assert_eq!(
+            requeued_id(b"250 2.7.0 Ok, discarded, id=01626-01 - INFECTED: Win.Test.EICAR_HDB-1"),
+            None
+        );
         assert_eq!(requeued_id(b"250 queued as "), None);
         assert_eq!(requeued_id(b"250 queued as \xff\xfe"), None);
     }
