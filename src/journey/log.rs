@@ -456,6 +456,9 @@ impl MessageRows {
 
     /// Keeps the rows of messages still open (`done[i]` false), in place.
     pub fn retain_open(&mut self, done: &[bool]) {
+        if !done.contains(&true) {
+            return;
+        }
         drop_done(&mut self.seq, done);
         drop_done(&mut self.msg, done);
         drop_done(&mut self.kind, done);
@@ -515,6 +518,9 @@ impl AttemptRows {
 
     /// Keeps the rows of messages still open (`done[i]` false), in place.
     pub fn retain_open(&mut self, done: &[bool]) {
+        if !done.contains(&true) {
+            return;
+        }
         drop_done(&mut self.seq, done);
         drop_done(&mut self.msg, done);
         drop_done(&mut self.ts, done);
