@@ -1597,6 +1597,25 @@ fn clock(full: &str) -> &str {
     full.get(11..).unwrap_or(full)
 }
 
+/// "1 deferral for throttling", "1 unknown or disabled recipient": the
+/// first plural noun of a category's phrase, singular.
+fn singular(what: &str) -> String {
+    [
+        "deferrals",
+        "blocks",
+        "failures",
+        "recipients",
+        "rejections",
+    ]
+    .iter()
+    .filter_map(|plural| what.find(plural).map(|at| (at, plural.len())))
+    .min()
+    .map_or_else(
+        || what.to_string(),
+        |(at, len)| format!("{}{}", &what[..at + len - 1], &what[at + len..]),
+    )
+}
+
 struct SummaryInput<'a> {
     mx_replies: u64,
     category: Category,
@@ -1632,6 +1651,13 @@ fn summary_sentence(s: &SummaryInput<'_>) -> String {
         Category::Tls => "TLS failures",
         Category::Remote => "failures inside the receiving system",
         Category::Other | Category::Delivered => "unclassified failures",
+    };
+    let one;
+    let what = if s.count == 1 {
+        one = singular(what);
+        one.as_str()
+    } else {
+        what
     };
     let codes = if s.codes.is_empty() {
         String::new()
@@ -1794,6 +1820,23 @@ fn expiry_finding(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_failure_is_said_in_the_singular() {
+        assert_eq!(
+            singular("deferrals for throttling / rate limiting"),
+            "deferral for throttling / rate limiting"
+        );
+        assert_eq!(
+            singular("unknown or disabled recipients"),
+            "unknown or disabled recipient"
+        );
+        assert_eq!(
+            singular("failures inside the receiving system"),
+            "failure inside the receiving system"
+        );
+        assert_eq!(singular("greylisting deferrals"), "greylisting deferral");
+    }
 
     #[test]
     fn thresholds_from_config_and_flags() {
