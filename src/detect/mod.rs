@@ -1456,9 +1456,13 @@ fn correlation(
             }
         }
     }
+    // The providers each piece of evidence concerns: the addition is about
+    // them, not about every provider where the category fired.
+    let mut involved: std::collections::BTreeSet<&str> = std::collections::BTreeSet::new();
     for (list, ps) in &lists {
         if ps.len() >= 2 {
             evidence.push(format!("{list} named by {}", ps.join(" and ")));
+            involved.extend(ps.iter().copied());
         }
     }
     // 2. One sender domain failing authentication at several receivers.
@@ -1474,6 +1478,7 @@ fn correlation(
         for (d, ps) in &by_sender {
             if ps.len() >= 2 {
                 evidence.push(format!("{d} fails at {}", ps.join(" and ")));
+                involved.extend(ps.iter().copied());
             }
         }
     }
@@ -1495,6 +1500,7 @@ fn correlation(
             v
         });
     if together.len() >= 2 {
+        involved.extend(together.iter().map(|f| f.provider.as_str()));
         evidence.push(format!(
             "episodes began together ({})",
             together
@@ -1522,14 +1528,26 @@ fn correlation(
             "{} of {with_traffic} providers with traffic, at comparable rates",
             own.len()
         ));
+        involved.extend(own.iter().map(|f| f.provider.as_str()));
     }
-    let overlapping = episodic
-        .iter()
-        .enumerate()
-        .any(|(i, x)| episodic[i + 1..].iter().any(|y| y.0 <= x.1 && x.0 <= y.1));
-    if evidence.is_empty() && !overlapping {
+    if evidence.is_empty() {
+        // No evidence: only providers whose episodes overlap in time.
+        for (i, x) in episodic.iter().enumerate() {
+            for y in &episodic[i + 1..] {
+                if y.0 <= x.1 && x.0 <= y.1 {
+                    involved.insert(&x.2.provider);
+                    involved.insert(&y.2.provider);
+                }
+            }
+        }
+    }
+    if involved.len() < 2 {
         return None;
     }
+    let own: Vec<&Finding> = own
+        .iter()
+        .filter(|f| involved.contains(f.provider.as_str()))
+        .collect();
     let members: Vec<String> = own.iter().map(|f| f.provider.clone()).collect();
     let mut f = category_finding(a, reasons, samples, t, c, &members, &members);
     f.onsets = own
