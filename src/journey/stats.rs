@@ -3,7 +3,10 @@
 //! per recipient domain kept as [`Sketch`]es.
 
 use crate::classify::provider::ProviderId;
-use std::collections::{HashMap, HashSet};
+// foldhash, seeded per process (crate::hashing): these tables are updated
+// once per recipient journey, where std's SipHash showed in the profile.
+type HashMap<K, V> = hashbrown::HashMap<K, V, crate::hashing::Seeded>;
+type HashSet<K> = hashbrown::HashSet<K, crate::hashing::Seeded>;
 
 /// How a recipient's journey ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -122,7 +125,7 @@ impl Sketch {
             return;
         }
         self.switch_to_buckets();
-        let mine = self.buckets.get_or_insert_with(HashMap::new);
+        let mine = self.buckets.get_or_insert_with(HashMap::default);
         for v in &other.exact {
             *mine.entry(bucket_of(*v)).or_insert(0) += 1;
         }

@@ -197,14 +197,14 @@ fn text(b: &[u8]) -> String {
 }
 
 /// The `n` largest of `m` by `key`, names from `names`.
-fn top_by(
-    m: &HashMap<u32, (u64, u64)>,
+fn top_by<'a>(
+    m: impl IntoIterator<Item = (&'a u32, &'a (u64, u64))>,
     names: &Interner,
     n: usize,
     by_size: bool,
 ) -> Vec<CountRow> {
     let mut v: Vec<CountRow> = m
-        .iter()
+        .into_iter()
         .map(|(id, (count, bytes))| CountRow {
             // The null sender (bounces) reads as pflogsumm writes it.
             name: match names.get(*id) {
