@@ -355,10 +355,9 @@ impl Worker {
             Record::Callout(d, r) => {
                 // The line is a refusal, or another mail line; the probe is
                 // counted besides (`callouts`).
-                match (r, &header) {
-                    (Some(r), Some(h)) => self.reject(ctx, h, &r),
-                    (Some(_), None) => self.batch.counters.rejects += 1,
-                    (None, _) => self.batch.counters.mail_other += 1,
+                match r {
+                    Some(r) => self.reject_line(ctx, header.as_ref(), &r),
+                    None => self.batch.counters.mail_other += 1,
                 }
                 // A probe of the address at its MX: the probes section and
                 // the provider's probe count, never an attempt or a finding.
@@ -367,10 +366,7 @@ impl Worker {
                     self.delivery(ctx, &h, &d, false);
                 }
             }
-            Record::Reject(r) => match header {
-                Some(h) => self.reject(ctx, &h, &r),
-                None => self.batch.counters.rejects += 1,
-            },
+            Record::Reject(r) => self.reject_line(ctx, header.as_ref(), &r),
             Record::Notice(level, text) => match header {
                 Some(h) => self.notice(ctx, &h, level, text),
                 None => self.batch.counters.notices += 1,
@@ -534,6 +530,14 @@ impl Worker {
             .notices
             .entry((service, level, reason))
             .or_insert(0) += 1;
+    }
+
+    /// A refusal line: tallied with its header, else only counted.
+    fn reject_line(&mut self, ctx: &ScanContext<'_>, h: Option<&Header<'_>>, r: &Reject<'_>) {
+        match h {
+            Some(h) => self.reject(ctx, h, r),
+            None => self.batch.counters.rejects += 1,
+        }
     }
 
     /// Counts one refused inbound command.
@@ -761,11 +765,7 @@ fn syslog_pid<'a>(line: &'a [u8], body: &[u8]) -> Option<&'a [u8]> {
 fn hop_label(hop: &[u8], relay: &[u8], out: &mut Vec<u8>) {
     out.clear();
     let safe = |b: &u8| b.is_ascii_alphanumeric() || matches!(b, b'.' | b':' | b'-');
-    let bracket = memchr::memchr(b'[', hop).and_then(|open| {
-        let close = open + memchr::memchr(b']', &hop[open..])?;
-        Some((&hop[open + 1..close], hop[close + 1..].strip_prefix(b":")))
-    });
-    match bracket {
+    match crate::parse::postfix::address_and_port(hop) {
         Some((address, port)) => {
             let v6 = address.contains(&b':');
             if v6 {

@@ -432,7 +432,7 @@ fn classify_text<'a>(d: &mut Delivery<'a>, relay_field: &'a [u8], text: &'a [u8]
         text = rest;
     }
     let relay_host = host_of(relay_field);
-    let (ip, port) = address_and_port(relay_field);
+    let (ip, port) = address_and_port(relay_field).unwrap_or((b"", None));
     d.local = is_local(d.transport, relay_field, ip);
     // A hand-off by its address: `relay=amavis[127.0.0.1]:10024`, loopback
     // on a port other than SMTP's (content filters listen on 10024, 10026,
@@ -543,16 +543,13 @@ pub(crate) fn is_loopback(host: &[u8]) -> bool {
             && host[4..].iter().all(|b| b.is_ascii_digit() || *b == b'.'))
 }
 
-/// The `[address]` of a relay field and the `port` after it, when given.
-fn address_and_port(relay_field: &[u8]) -> (&[u8], Option<&[u8]>) {
-    let Some(open) = memchr::memchr(b'[', relay_field) else {
-        return (b"", None);
-    };
+/// The `[address]` of a relay field (`name[address]:port`) and the `port`
+/// after it, when given; `None` without a bracketed address.
+pub(crate) fn address_and_port(relay_field: &[u8]) -> Option<(&[u8], Option<&[u8]>)> {
+    let open = memchr::memchr(b'[', relay_field)?;
     let inner = &relay_field[open + 1..];
-    match memchr::memchr(b']', inner) {
-        Some(close) => (&inner[..close], inner[close + 1..].strip_prefix(b":")),
-        None => (b"", None),
-    }
+    let close = memchr::memchr(b']', inner)?;
+    Some((&inner[..close], inner[close + 1..].strip_prefix(b":")))
 }
 
 /// Local delivery: the local/virtual/pipe agents, or LMTP over a unix
