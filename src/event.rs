@@ -139,7 +139,31 @@ pub struct Delivery<'a> {
     pub at_greeting: bool,
 }
 
-impl Delivery<'_> {
+impl<'a> Delivery<'a> {
+    /// An attempt with nothing but its message, recipient and status: no
+    /// relay, code, reply or delay, attempted, not local. The parsers fill
+    /// in what their line says.
+    pub fn new(queue_id: &'a [u8], recipient: &'a [u8], status: Status) -> Delivery<'a> {
+        Delivery {
+            queue_id,
+            recipient,
+            orig_recipient: b"",
+            relay: b"",
+            transport: b"",
+            status,
+            dsn: None,
+            basic: None,
+            reply: b"",
+            delay: None,
+            delays: b"",
+            local: false,
+            loopback: false,
+            hop: b"",
+            attempted: true,
+            at_greeting: false,
+        }
+    }
+
     /// The class of this attempt: from the enhanced code, else from the basic
     /// reply code, else implied by the status.
     pub fn class(&self) -> u8 {

@@ -224,22 +224,11 @@ fn callout_result(text: &[u8], sender: bool) -> Option<(&[u8], &[u8])> {
 fn probe<'a>(address: &'a [u8], host: &'a [u8], reply: &'a [u8]) -> Delivery<'a> {
     let codes = reply_codes(reply);
     Delivery {
-        queue_id: b"",
-        recipient: address,
-        orig_recipient: b"",
         relay: host,
-        transport: b"",
-        status: Status::Undeliverable,
         dsn: codes.dsn,
         basic: codes.basic,
         reply,
-        delay: None,
-        delays: b"",
-        local: false,
-        loopback: false,
-        hop: b"",
-        attempted: true,
-        at_greeting: false,
+        ..Delivery::new(b"", address, Status::Undeliverable)
     }
 }
 
@@ -339,22 +328,12 @@ fn host_error<'a>(msg_id: &'a [u8], h: &'a [u8]) -> EximRecord<'a> {
     let (reply, _) = remote_reply(reason);
     let codes = reply_codes(reply);
     EximRecord::HostError(Delivery {
-        queue_id: msg_id,
-        recipient: b"",
-        orig_recipient: b"",
         relay: host,
-        transport: b"",
-        status: Status::Deferred,
         dsn: codes.dsn,
         basic: codes.basic,
         reply,
-        delay: None,
-        delays: b"",
-        local: false,
-        loopback: false,
-        hop: b"",
-        attempted: true,
         at_greeting: at_greeting(reason),
+        ..Delivery::new(msg_id, b"", Status::Deferred)
     })
 }
 
@@ -460,22 +439,10 @@ fn delivery<'a>(
     }
     let orig = if recipient == first { angle } else { b"" };
     let mut d = Delivery {
-        queue_id: msg_id,
-        recipient,
         orig_recipient: orig,
         relay: host,
         transport,
-        status,
-        dsn: None,
-        basic: None,
-        reply: b"",
-        delay: None,
-        delays: b"",
-        local: false,
-        loopback: false,
-        hop: b"",
-        attempted: true,
-        at_greeting: false,
+        ..Delivery::new(msg_id, recipient, status)
     };
     if status == Status::Sent {
         d.reply = confirmation;

@@ -340,22 +340,8 @@ fn delivery<'a>(
         return Err(Unparsed::NoRecipient);
     }
     let mut d = Delivery {
-        queue_id,
-        recipient,
-        orig_recipient: b"",
-        relay: b"",
         transport: service,
-        status: Status::Sent,
-        dsn: None,
-        basic: None,
-        reply: b"",
-        delay: None,
-        delays: b"",
-        local: false,
-        loopback: false,
-        hop: b"",
-        attempted: true,
-        at_greeting: false,
+        ..Delivery::new(queue_id, recipient, Status::Sent)
     };
     let mut relay_field: &[u8] = b"";
     let mut status = None;
