@@ -33,6 +33,16 @@ fn findings(r: &Value) -> &Vec<Value> {
     r["findings"].as_array().expect("findings array")
 }
 
+/// The provider table's row for `id`.
+fn provider_row<'a>(r: &'a Value, id: &str) -> &'a Value {
+    r["providers"]
+        .as_array()
+        .expect("providers array")
+        .iter()
+        .find(|p| p["provider"] == id)
+        .unwrap_or_else(|| panic!("no provider row {id}: {}", r["providers"]))
+}
+
 fn find<'a>(r: &'a Value, rule: &str, provider: &str) -> &'a Value {
     findings(r)
         .iter()
@@ -648,12 +658,7 @@ fn verification_probes_are_not_deliveries() {
     );
     assert_eq!(r["delivery_attempts"], 160, "every status= line is counted");
     assert_eq!(r["verification_probes"], 60);
-    let yahoo = r["providers"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["provider"] == "yahoo")
-        .unwrap();
+    let yahoo = provider_row(&r, "yahoo");
     assert_eq!(yahoo["attempts"], 100);
     assert_eq!(yahoo["probes"], 60);
     assert_eq!(yahoo["deferred_rate"], 0.0);
@@ -692,15 +697,7 @@ fn a_hand_off_on_loopback_is_not_a_delivery_at_the_recipients_provider() {
     )
     .unwrap();
     let r = json_with(&["--year", "2026"], &[&log]);
-    let provider = |id: &str| {
-        r["providers"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|p| p["provider"] == id)
-            .cloned()
-            .unwrap_or(Value::Null)
-    };
+    let provider = |id: &str| provider_row(&r, id);
     let google = provider("google");
     assert_eq!(google["attempts"], 1, "{google}");
     assert_eq!(google["failed_rate"], 1.0);
@@ -769,12 +766,7 @@ fn ranges_over_midnight_show_both_dates() {
 #[test]
 fn code_titles_follow_the_providers_meaning() {
     let r = json_report(&[&testdata("postfix/mail.log")]);
-    let microsoft = r["providers"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["provider"] == "microsoft")
-        .unwrap();
+    let microsoft = provider_row(&r, "microsoft");
     let title = microsoft["top_codes"]
         .as_array()
         .unwrap()
@@ -940,12 +932,7 @@ fn exim_per_host_errors_are_mx_replies_in_every_table() {
         .map(|x| x["count"].as_u64().unwrap())
         .sum();
     assert_eq!(mx, host_errors, "every per-host error is an MX reply");
-    let google = r["providers"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["provider"] == "google")
-        .unwrap();
+    let google = provider_row(&r, "google");
     // The reasons table counts the recipients' outcomes, as the provider
     // table's codes do: the same deferrals.
     let reasons_deferred: u64 = r["reasons"]
@@ -1113,15 +1100,7 @@ fn a_content_filter_hop_is_stitched_and_its_outage_is_its_own_finding() {
         count(&|l| l.contains(":10024, ") && l.contains("status=sent") && !l.contains("queued as"));
     let google_remote = count(&|l| l.contains("@gmail.com>, relay=gmail-smtp-in"));
     let r = json_with(&["--year", "2026"], &[&log]);
-    let provider = |id: &str| {
-        r["providers"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|p| p["provider"] == id)
-            .cloned()
-            .unwrap()
-    };
+    let provider = |id: &str| provider_row(&r, id);
     assert_eq!(provider("google")["attempts"], google_remote);
     // One journey per original recipient, from its first arrival.
     let j = &r["journeys"];
@@ -1186,12 +1165,7 @@ fn exim_callouts_are_probes() {
     assert_eq!(r["verification_probes"], 30, "{}", r["verification_probes"]);
     assert_eq!(r["inbound_rejects"], 30);
     assert!(findings(&r).is_empty(), "{:?}", findings(&r));
-    let yahoo = r["providers"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["provider"] == "yahoo")
-        .unwrap();
+    let yahoo = provider_row(&r, "yahoo");
     assert_eq!(yahoo["attempts"], 40);
     assert_eq!(yahoo["probes"], 30);
     assert_eq!(yahoo["deferred_rate"], 0.0);
