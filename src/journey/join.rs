@@ -360,6 +360,19 @@ fn some_id(id: u32) -> Option<u32> {
     (id != NO_ID).then_some(id)
 }
 
+/// The complete rows of one table (`done`, found at `offset` in the cut's
+/// per-row tables): each one's index, group and whether it was removed.
+fn complete<'a>(
+    grp: &'a [u32],
+    gone: &'a [bool],
+    offset: usize,
+    done: &'a [bool],
+) -> impl Iterator<Item = (usize, u32, bool)> + 'a {
+    (0..done.len())
+        .filter(move |&i| done[i])
+        .map(move |i| (i, grp[offset + i], gone[offset + i]))
+}
+
 /// Splits the rows into complete journeys and open rows. `everything`: the
 /// input has ended, every group is complete. Groups whose last row is
 /// older than `stale_before` (UTC seconds) are completed too: no MTA keeps
@@ -371,32 +384,21 @@ pub fn close(
     everything: bool,
     stale_before: i64,
 ) -> Closed {
-    let (m_rows, a_rows) = (messages.len(), attempts.len());
+    let m_rows = messages.len();
     cut(x, &messages, &attempts, everything, stale_before);
     let (m_done, a_done) = x.done.split_at(m_rows);
     // The complete rows are read where they are; the open ones are kept by
     // compacting the tables in place afterwards (no copy of either).
     let done_m = &messages;
     let done_a = &attempts;
-    let grp_of = |range: std::ops::Range<usize>, done: &[bool]| -> Vec<(usize, u32, bool)> {
-        range
-            .zip(done)
-            .filter(|(_, d)| **d)
-            .map(|(i, _)| (i, x.grp[i], x.removed[i]))
-            .collect()
-    };
-    let m_grp = grp_of(0..m_rows, m_done);
-    let a_grp: Vec<(usize, u32, bool)> = grp_of(m_rows..m_rows + a_rows, a_done)
-        .into_iter()
-        .map(|(i, g, r)| (i - m_rows, g, r))
-        .collect();
+    let (grp, gone) = (&x.grp, &x.removed);
 
     // Per message.
     let parts = &mut x.parts;
     parts.clear();
     parts.resize_with(x.groups.len(), || None);
     let m_text = done_m.text.as_ref();
-    for &(i, g, removed) in &m_grp {
+    for (i, g, removed) in complete(grp, gone, 0, m_done) {
         let k = done_m.kind[i];
         let t = done_m.ts[i];
         let p = parts[g as usize].get_or_insert_with(|| MessagePart {
@@ -452,7 +454,7 @@ pub fn close(
         Status::Bounced as u8,
         Status::Expired as u8,
     );
-    for &(i, g, removed) in &a_grp {
+    for (i, g, removed) in complete(grp, gone, m_rows, a_done) {
         let key = (g, done_a.rcpt[i]);
         let at = *index.entry(key).or_insert_with(|| {
             has_recipient[g as usize] = true;
