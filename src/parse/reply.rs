@@ -200,11 +200,7 @@ pub fn requeued_id(reply: &[u8]) -> Option<&[u8]> {
     };
     // Exim's acceptance is `250 OK id=<message id>`; other `id=` (amavis's
     // own `Ok, discarded, id=01626-01 - INFECTED`) name no queued message.
-    let exim_id = |id: &[u8]| {
-        let parts: Vec<usize> = id.split(|b| *b == b'-').map(<[u8]>::len).collect();
-        matches!(parts.as_slice(), [6, 6, 2] | [6, 11, 4])
-    };
-    after(b"queued as ").or_else(|| after(b"OK id=").filter(|id| exim_id(id)))
+    after(b"queued as ").or_else(|| after(b"OK id=").filter(|id| super::exim::is_message_id(id)))
 }
 
 #[cfg(test)]
