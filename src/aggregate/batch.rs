@@ -305,6 +305,12 @@ impl QueueId {
     }
 }
 
+impl AsRef<[u8]> for QueueId {
+    fn as_ref(&self) -> &[u8] {
+        self.as_bytes()
+    }
+}
+
 impl std::fmt::Debug for QueueId {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}", String::from_utf8_lossy(self.as_bytes()))
@@ -804,23 +810,31 @@ pub fn message_key(host: &[u8], queue_id: &[u8]) -> u64 {
     std::hash::Hasher::finish(&h)
 }
 
-/// Keeps the [`QUEUE_ID_SAMPLES`] earliest distinct queue ids, sorted.
-fn keep_earliest(samples: &mut Vec<(i64, QueueId)>, sample: (i64, QueueId)) {
-    if samples.iter().any(|(_, q)| *q == sample.1) {
-        return;
-    }
-    let earlier =
-        |a: &(i64, QueueId), b: &(i64, QueueId)| (a.0, a.1.as_bytes()) < (b.0, b.1.as_bytes());
-    if samples.len() == QUEUE_ID_SAMPLES {
-        match samples.last() {
-            Some(last) if earlier(&sample, last) => {
-                samples.pop();
+/// Keeps, sorted, the `limit` earliest distinct keys by (time, key bytes),
+/// each at its earliest time, whatever order they come in (so chunking does
+/// not change them). `make` builds the stored key, only when it is kept.
+pub fn keep_earliest<K: AsRef<[u8]>>(
+    kept: &mut Vec<(i64, K)>,
+    limit: usize,
+    ts: i64,
+    key: &[u8],
+    make: impl FnOnce() -> K,
+) {
+    if let Some(at) = kept.iter().position(|(_, k)| k.as_ref() == key) {
+        if ts >= kept[at].0 {
+            return;
+        }
+        kept.remove(at);
+    } else if kept.len() >= limit {
+        match kept.last() {
+            Some(last) if (ts, key) < (last.0, last.1.as_ref()) => {
+                kept.pop();
             }
             _ => return,
         }
     }
-    let at = samples.partition_point(|s| earlier(s, &sample));
-    samples.insert(at, sample);
+    let at = kept.partition_point(|(t, k)| (*t, k.as_ref()) < (ts, key));
+    kept.insert(at, (ts, make()));
 }
 
 fn add_reason(map: &mut HashMap<ReasonKey, ReasonStats, Fast>, key: ReasonKey, s: ReasonStats) {
@@ -1079,7 +1093,13 @@ impl Batch {
                 .queue_samples
                 .entry((a.provider, a.category))
                 .or_default();
-            keep_earliest(samples, (a.ts, a.queue_id));
+            keep_earliest(
+                samples,
+                QUEUE_ID_SAMPLES,
+                a.ts,
+                a.queue_id.as_bytes(),
+                || a.queue_id,
+            );
             if keeps_recipients(a.category) && !recipient.is_empty() {
                 let r = self.recipients.intern(recipient);
                 *self
@@ -1216,7 +1236,7 @@ impl Batch {
         for (k, ids) in right.queue_samples {
             let mine = self.queue_samples.entry(k).or_default();
             for id in ids {
-                keep_earliest(mine, id);
+                keep_earliest(mine, QUEUE_ID_SAMPLES, id.0, id.1.as_bytes(), || id.1);
             }
         }
         let stg = self.stages.absorb(&right.stages);

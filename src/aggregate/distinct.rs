@@ -168,22 +168,7 @@ impl Reach {
     }
 
     fn keep_name(&mut self, ts: i64, name: &[u8]) {
-        if let Some(seen) = self.named.iter_mut().find(|(_, n)| &**n == name) {
-            // The same recipient again: it keeps its earliest time.
-            seen.0 = seen.0.min(ts);
-            self.named.sort();
-            return;
-        }
-        if self.named.len() == NAMED_RECIPIENTS {
-            match self.named.last() {
-                Some(last) if (ts, name) < (last.0, &*last.1) => {
-                    self.named.pop();
-                }
-                _ => return,
-            }
-        }
-        self.named.push((ts, name.into()));
-        self.named.sort();
+        super::batch::keep_earliest(&mut self.named, NAMED_RECIPIENTS, ts, name, || name.into());
     }
 
     /// Adds `other` (a union).
