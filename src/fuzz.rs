@@ -169,6 +169,95 @@ fn accounted(c: &Counters) -> u64 {
         + c.postscreen
 }
 
+/// Scans `data` in runs of about `cut` bytes, each by its own worker that
+/// joins the journeys it saw begin and end ([`Worker::end_run`]), merged in
+/// order.
+fn scan_in_runs(data: &[u8], cut: usize, ctx: &ScanContext<'_>) -> Batch {
+    let mut pieces = Batch::default();
+    for piece in chunk::line_aligned(data, cut) {
+        let mut w = Worker::new(ctx);
+        w.scan_chunk(ctx, piece);
+        w.end_run(ctx);
+        pieces = pieces.merge(w.take_batch(), ctx.filter);
+    }
+    pieces.finish(ENGINE.providers.other(), ctx.filter);
+    pieces
+}
+
+/// Journeys joined by workers on runs of `cut` bytes against the same
+/// input joined on the merge alone, as [`journey_numbers`] (left: runs).
+pub fn journeys_in_runs(data: &[u8], cut: usize) -> (String, String) {
+    let filter = Filter::default();
+    let ctx = ScanContext {
+        engine: &ENGINE,
+        filter: &filter,
+        clock: clocks()[0],
+        events: None,
+        journeys: true,
+        journey_text: false,
+    };
+    let mut whole = Worker::new(&ctx);
+    whole.scan_chunk(&ctx, data);
+    let mut whole = whole.take_batch();
+    whole.finish(ENGINE.providers.other(), &filter);
+    let runs = scan_in_runs(data, cut, &ctx);
+    (
+        journey_numbers(&runs.journeys.stats),
+        journey_numbers(&whole.journeys.stats),
+    )
+}
+
+/// What two scans' journeys must agree on (sketches compared by what they
+/// answer: their values' order depends on the merge order).
+fn journey_numbers(st: &crate::journey::stats::JourneyStats) -> String {
+    use crate::journey::stats::{DelayStats, Sketch};
+    let sketch = |s: &Sketch| {
+        format!(
+            "{}/{}/{:?}/{:?}",
+            s.count(),
+            s.max(),
+            s.quantile(0.5),
+            s.quantile(0.9)
+        )
+    };
+    let delays = |d: &DelayStats| {
+        format!(
+            "{:?} {} {} {} {:?} {} {} {:?}",
+            d.by_disposition,
+            d.first_attempt,
+            d.after_deferral,
+            d.deferrals_before_delivery,
+            d.attempts,
+            sketch(&d.time_to_deliver),
+            sketch(&d.time_to_fail),
+            d.split.iter().map(sketch).collect::<Vec<_>>()
+        )
+    };
+    let mut providers: Vec<String> = st
+        .by_provider
+        .iter()
+        .map(|(p, d)| format!("{p}: {}", delays(d)))
+        .collect();
+    providers.sort();
+    let t = &st.totals;
+    format!(
+        "messages {} without attempts {} not queued {} cut short {}; received {} ({} B), deferred {}, delivered {} B, {} senders {} sender domains {} recipients {} domains; total {}; {providers:?}",
+        st.messages,
+        st.messages_without_attempts,
+        st.not_queued,
+        st.cut_short,
+        t.received,
+        t.bytes_received,
+        t.deferred_messages,
+        t.bytes_delivered,
+        t.senders.len(),
+        t.sending_domains.len(),
+        t.recipients.len(),
+        t.recipient_domains.len(),
+        delays(&st.total),
+    )
+}
+
 /// The whole scan: one worker over the whole input, many workers over small
 /// pieces merged in order, and the streaming reader all count the same, and
 /// every line is accounted for once.
@@ -201,14 +290,13 @@ pub fn scanner(data: &[u8]) {
     );
 
     let cut = data.first().map_or(1, |&b| usize::from(b % 64) + 1);
-    let mut pieces = Batch::default();
-    for piece in chunk::line_aligned(data, cut) {
-        let mut w = Worker::new(&ctx);
-        w.scan_chunk(&ctx, piece);
-        pieces = pieces.merge(w.take_batch(), &filter);
-    }
-    pieces.finish(ENGINE.providers.other(), &filter);
+    let pieces = scan_in_runs(data, cut, &ctx);
     assert_eq!(pieces.counters, whole.counters, "pieces of {cut} bytes");
+    assert_eq!(
+        journey_numbers(&pieces.journeys.stats),
+        journey_numbers(&whole.journeys.stats),
+        "journeys joined by workers on pieces of {cut} bytes"
+    );
 
     let mut mapped = scan_bytes(data, 2, &ctx);
     mapped.finish(ENGINE.providers.other(), &filter);

@@ -15,7 +15,7 @@ use crate::classify::provider::{HANDOFF, ProviderId, ProviderMap, domain_of, low
 use crate::classify::reason::Masker;
 use crate::event::{Delivery, Level, Queued, Status};
 use crate::filter::Filter;
-use crate::journey::log::{AttemptRow, JourneyLog, Kind, MessageRow};
+use crate::journey::log::{AttemptRow, AttemptRows, JourneyLog, Kind, MessageRow, MessageRows};
 use crate::parse::header::Header;
 use crate::parse::header::Program;
 use crate::parse::journal;
@@ -158,6 +158,10 @@ pub struct Worker {
     journal: Vec<u8>,
     /// Gather journey rows ([`ScanContext::journeys`]).
     journeys: bool,
+    /// The journey join's working tables, kept from run to run.
+    join_scratch: crate::journey::join::Scratch,
+    /// The last run's journey row tables, emptied, for the next batch.
+    spare_rows: Option<(MessageRows, AttemptRows)>,
 }
 
 impl Worker {
@@ -183,6 +187,8 @@ impl Worker {
             masked: Vec::with_capacity(512),
             journal: Vec::new(),
             journeys: ctx.journeys,
+            join_scratch: crate::journey::join::Scratch::default(),
+            spare_rows: None,
         }
     }
 
@@ -202,8 +208,22 @@ impl Worker {
         };
         if self.batch.journeys.log.messages.text.is_some() {
             fresh.journeys.log = JourneyLog::with_text();
+        } else if let Some((m, a)) = self.spare_rows.take() {
+            fresh.journeys.log.messages = m;
+            fresh.journeys.log.attempts = a;
         }
         std::mem::replace(&mut self.batch, fresh)
+    }
+
+    /// The worker's run of the input has ended: what it can finish alone
+    /// (message journeys it saw begin and end) is finished here, in
+    /// parallel, before its batch goes to the merge.
+    pub fn end_run(&mut self, ctx: &ScanContext<'_>) {
+        if self.journeys {
+            self.spare_rows = self
+                .batch
+                .close_journey_run(&mut self.join_scratch, ctx.filter);
+        }
     }
 
     /// Scans a line-aligned chunk (the last line may lack its newline).
@@ -441,7 +461,9 @@ impl Worker {
         if !self.journeys {
             return;
         }
-        let kind = if q.arrival {
+        let kind = if q.arrival && q.sender.is_some() {
+            Kind::Accept
+        } else if q.arrival {
             Kind::Arrive
         } else if q.sender.is_none() && !q.client.is_empty() {
             Kind::Client

@@ -346,3 +346,59 @@ fn a_copy_reinjected_before_the_filter_answers_is_the_same_journey() {
     assert_eq!(t["bounced"], 1);
     assert_eq!(t["handed_off"], 2);
 }
+
+/// Workers join the journeys they see begin and end (the merge only the
+/// rest): on every fixture and lab log, cut into runs of many sizes (so a
+/// client line and its cleanup line, a hand-off and its re-injected copy,
+/// a queue id and its reuse fall in different runs), the journeys come out
+/// as when the merge joins them all.
+#[test]
+fn journeys_joined_in_runs_equal_joined_whole() {
+    let mut logs = vec![
+        testdata("journeys/mail.log"),
+        testdata("shapes/handoff.log"),
+        testdata("shapes/retries.log"),
+        testdata("postfix/mail.log"),
+        testdata("exim/mainlog"),
+    ];
+    if let Some(s) = shared() {
+        logs.push(s.join("lab/postfix/runA/mail.log"));
+        logs.push(s.join("lab/exim/run1/mainlog"));
+        logs.push(s.join("corpora/dmlinarr-SecurePostfix/mail.log"));
+    }
+    for log in &logs {
+        let data = std::fs::read(log).unwrap();
+        // A few runs per file, and runs of a few lines.
+        let sizes = [data.len() / 3 + 1, data.len() / 7 + 1, 65_537, 4_099, 997];
+        for cut in sizes {
+            if data.len() / cut > 2_000 {
+                continue;
+            }
+            let (runs, whole) = mtastat::fuzz::journeys_in_runs(&data, cut);
+            assert_eq!(runs, whole, "{}: runs of {cut} bytes", log.display());
+        }
+    }
+}
+
+/// A queue id taken by a new message while the old one is still open (its
+/// removal line lost): the old one ends there, "removed", whether the new
+/// one was joined by the merge or, alone, by the worker that saw it (which
+/// then tells the merge where it began).
+#[test]
+fn reused_queue_id_ends_the_open_message_across_runs() {
+    let old = "Dec  3 10:00:00 mx postfix/smtpd[1]: 4AB12C0DEF: client=a.example[192.0.2.1]
+Dec  3 10:00:01 mx postfix/cleanup[2]: 4AB12C0DEF: message-id=<x@a.example>
+Dec  3 10:00:01 mx postfix/qmgr[3]: 4AB12C0DEF: from=<s@a.example>, size=100, nrcpt=1 (queue active)
+Dec  3 10:00:02 mx postfix/smtp[4]: 4AB12C0DEF: to=<r@gmail.com>, relay=gmail-smtp-in.l.google.com[192.0.2.9]:25, delay=1, delays=0/0/0/1, dsn=4.7.0, status=deferred (host said: 421 4.7.0 try later)
+";
+    let new = "Dec  3 11:00:00 mx postfix/smtpd[1]: 4AB12C0DEF: client=b.example[192.0.2.2]
+Dec  3 11:00:01 mx postfix/cleanup[2]: 4AB12C0DEF: message-id=<y@b.example>
+Dec  3 11:00:01 mx postfix/qmgr[3]: 4AB12C0DEF: from=<s@b.example>, size=100, nrcpt=1 (queue active)
+Dec  3 11:00:02 mx postfix/smtp[4]: 4AB12C0DEF: to=<r@gmail.com>, relay=gmail-smtp-in.l.google.com[192.0.2.9]:25, delay=1, delays=0/0/0/1, dsn=2.0.0, status=sent (250 ok)
+Dec  3 11:00:02 mx postfix/qmgr[3]: 4AB12C0DEF: removed
+";
+    let data = format!("{old}{new}");
+    let (runs, whole) = mtastat::fuzz::journeys_in_runs(data.as_bytes(), old.len());
+    assert_eq!(runs, whole);
+    assert!(whole.contains("total [1, 0, 0, 0, 1, 0]"), "{whole}");
+}

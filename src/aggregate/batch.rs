@@ -12,7 +12,7 @@ use crate::classify::category::{Blocklist, Category};
 use crate::classify::provider::ProviderId;
 use crate::event::{Level, Status};
 use crate::filter::Filter;
-use crate::journey::log::Remaps;
+use crate::journey::log::{AttemptRows, MessageRows, Remaps};
 use crate::journey::{Journeys, Names as JourneyNames};
 use crate::parse::Unparsed;
 use crate::parse::header::Format;
@@ -1167,6 +1167,30 @@ impl Batch {
             reasons: &self.reasons,
         };
         self.journeys.settle(names, filter, end, newest);
+    }
+
+    /// A worker's run has ended: its journeys of messages it saw begin and
+    /// end are joined and counted here, in parallel, rather than on the
+    /// merging thread ([`crate::journey::Journeys::close_run`]).
+    ///
+    /// Returns the run's emptied row tables for the worker's next run.
+    pub fn close_journey_run(
+        &mut self,
+        scratch: &mut crate::journey::join::Scratch,
+        filter: &Filter,
+    ) -> Option<(MessageRows, AttemptRows)> {
+        let names = JourneyNames {
+            delivered_to: &self.delivered_to,
+            addresses: &self.addresses,
+            senders: &self.senders,
+            clients: &self.clients,
+            domains: &self.domains,
+            reasons: &self.reasons,
+        };
+        let clients = &self.clients;
+        let reinjected =
+            |client: u32| crate::parse::postfix::is_loopback_client(clients.get(client));
+        self.journeys.close_run(scratch, names, filter, &reinjected)
     }
 
     fn merge_tables(mut self, mut right: Batch, filter: &Filter) -> Batch {

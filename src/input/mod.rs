@@ -370,11 +370,15 @@ fn scan_pieces<P: AsRef<[u8]> + Sync>(
             }
             running
         });
+        // Workers (their memos, join tables and row buffers) are kept from
+        // run to run rather than allocated afresh for each.
+        let pool = std::sync::Mutex::new(Vec::<Worker>::new());
         for round in runs.chunks(threads) {
             let batches: Vec<Batch> = round
                 .par_iter()
                 .map(|run| {
-                    let mut w = Worker::new(ctx);
+                    let spare = pool.lock().ok().and_then(|mut p| p.pop());
+                    let mut w = spare.unwrap_or_else(|| Worker::new(ctx));
                     for piece in *run {
                         w.scan_chunk(ctx, piece.as_ref());
                         if count_progress {
@@ -382,7 +386,12 @@ fn scan_pieces<P: AsRef<[u8]> + Sync>(
                             progress::advance(piece.as_ref().len());
                         }
                     }
-                    w.take_batch()
+                    w.end_run(ctx);
+                    let batch = w.take_batch();
+                    if let Ok(mut p) = pool.lock() {
+                        p.push(w);
+                    }
+                    batch
                 })
                 .collect();
             if tx.send(batches).is_err() {

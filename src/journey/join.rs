@@ -19,7 +19,7 @@
 //! polars group-by and join here spent a third of the run's cycles having
 //! the kernel zero freshly allocated pages.
 
-use super::log::{AttemptRows, Kind, MessageRows};
+use super::log::{AttemptRows, Kind, MessageRows, Restart};
 use crate::aggregate::batch::NO_ID;
 use crate::classify::provider::HANDOFF;
 use crate::event::Status;
@@ -32,6 +32,39 @@ pub struct Closed {
     pub open_messages: MessageRows,
     /// Attempt rows of messages still open.
     pub open_attempts: AttemptRows,
+}
+
+/// Which messages a [`close`] may complete.
+#[derive(Clone, Copy)]
+pub enum Scope<'a> {
+    /// The running total: every row before these is in it (or was
+    /// joined), so a message is complete once it left the queue; with
+    /// `everything` (the input ended) every message is, and so is one whose
+    /// newest row is older than `stale_before` (UTC seconds).
+    Total {
+        /// The input has ended.
+        everything: bool,
+        /// Messages quiet since before this are complete.
+        stale_before: i64,
+    },
+    /// One worker's run of the input, which may begin in the middle of a
+    /// message: only a message the run saw begin (at its client, or at
+    /// Exim's `<=`) and leave the queue is complete here — unless its
+    /// client (the interned id given) is one a content filter re-injects
+    /// from (loopback), since a hand-off in an earlier run may name it.
+    Run(&'a dyn Fn(u32) -> bool),
+}
+
+impl std::fmt::Debug for Scope<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Scope::Total {
+                everything,
+                stale_before,
+            } => write!(f, "Total({everything}, {stale_before})"),
+            Scope::Run(_) => f.write_str("Run"),
+        }
+    }
 }
 
 /// What a complete message's rows say, per recipient. `None`: not logged.
@@ -133,6 +166,12 @@ pub struct Scratch {
     index: hashbrown::HashMap<(u32, u64), usize, crate::hashing::Seeded>,
     /// The complete journeys of the last [`close`].
     pub rows: Vec<Joined>,
+    /// Per message of the last [`close`] (by `grp`): counted already.
+    pub counted: Vec<bool>,
+    /// The messages a [`Scope::Run`] close completed: where each began.
+    pub restarts: Vec<Restart>,
+    /// Indices of open rows.
+    keep: Vec<u32>,
 }
 
 impl std::fmt::Debug for Scratch {
@@ -166,6 +205,11 @@ struct Group {
     into: u32,
     /// Log order of its first row.
     start: u64,
+    /// Hash of host + queue id of its first message.
+    key: u64,
+    /// Its first row certainly begins a message, which no hand-off can
+    /// join to another ([`Scope::Run`]).
+    begins: bool,
 }
 
 /// The group `g` stands in now.
@@ -180,8 +224,9 @@ fn root(groups: &[Group], mut g: u32) -> u32 {
 /// queue id only its current message and the kind of its last row. A
 /// message a content filter queued again (its key named by a link row of
 /// the message handed over) joins the group of the message it came from.
-fn cut(x: &mut Scratch, m: &MessageRows, a: &AttemptRows, everything: bool, stale_before: i64) {
+fn cut(x: &mut Scratch, m: &MessageRows, a: &AttemptRows, restarts: &[Restart], scope: Scope<'_>) {
     let (split_at, n) = (m.len(), m.len() + a.len());
+    let total = n + restarts.len();
     // Row `i` of both tables: messages first, then attempts.
     let msg = |i: usize| {
         if i < split_at {
@@ -190,11 +235,14 @@ fn cut(x: &mut Scratch, m: &MessageRows, a: &AttemptRows, everything: bool, stal
             a.msg[i - split_at]
         }
     };
+    // Restarts come after both tables (index `n` on).
     let seq = |i: usize| {
         if i < split_at {
             m.seq[i]
-        } else {
+        } else if i < n {
             a.seq[i - split_at]
+        } else {
+            restarts[i - n].seq
         }
     };
     let ts = |i: usize| {
@@ -212,19 +260,24 @@ fn cut(x: &mut Scratch, m: &MessageRows, a: &AttemptRows, everything: bool, stal
         }
     };
     let child = |i: usize| if i < split_at { m.child[i] } else { 0 };
-    // Log order over both tables: each table is in order already, so the
-    // two runs are merged rather than sorted.
-    let (mut i, mut j) = (0, split_at);
+    // Log order over both tables and the restarts: each is in order
+    // already, so the runs are merged rather than sorted.
+    let (mut i, mut j, mut r) = (0, split_at, n);
     let order = &mut x.order;
     order.clear();
-    order.reserve(n);
-    while i < split_at || j < n {
-        if j >= n || (i < split_at && seq(i) < seq(j)) {
+    order.reserve(total);
+    let at = |k: usize, end: usize| if k < end { seq(k) } else { u64::MAX };
+    while i < split_at || j < n || r < total {
+        let (si, sj, sr) = (at(i, split_at), at(j, n), at(r, total));
+        if i < split_at && si <= sj && si <= sr {
             order.push(i as u32);
             i += 1;
-        } else {
+        } else if j < n && sj <= sr {
             order.push(j as u32);
             j += 1;
+        } else {
+            order.push(r as u32);
+            r += 1;
         }
     }
     let grp = &mut x.grp;
@@ -237,20 +290,37 @@ fn cut(x: &mut Scratch, m: &MessageRows, a: &AttemptRows, everything: bool, stal
     // Re-injected messages not yet seen → the group they continue.
     let links = &mut x.links;
     links.clear();
-    let (client, arrive, remove, link) = (
+    let (client, arrive, accept, remove, link) = (
         Kind::Client as u8,
         Kind::Arrive as u8,
+        Kind::Accept as u8,
         Kind::Remove as u8,
         Kind::Link as u8,
     );
+    let reinjected = match scope {
+        Scope::Run(f) => Some(f),
+        Scope::Total { .. } => None,
+    };
     for &i in order.iter() {
         let i = i as usize;
+        if i >= n {
+            // A message a worker completed began here: the older one with
+            // its queue id, if still open, ended.
+            if let Some((g, _)) = current.remove(&restarts[i - n].msg) {
+                let r = root(groups, g);
+                groups[r as usize].followed = true;
+            }
+            continue;
+        }
         let (k, key) = (kind(i), msg(i));
         let g = match current.get(&key).copied() {
             // A second Message-ID of the same message (cleanup logs each
             // Message-ID header) does not start another.
             Some((g, p))
-                if !(k == client || (k == arrive && p != client && p != arrive) || p == remove) =>
+                if !(k == client
+                    || k == accept
+                    || (k == arrive && p != client && p != arrive && p != accept)
+                    || p == remove) =>
             {
                 root(groups, g)
             }
@@ -263,6 +333,9 @@ fn cut(x: &mut Scratch, m: &MessageRows, a: &AttemptRows, everything: bool, stal
                     Some(g) => root(groups, g),
                     None => {
                         let id = groups.len() as u32;
+                        let begins = reinjected.is_some_and(|reinjected| {
+                            (k == client || k == accept) && !reinjected(m.client[i])
+                        });
                         groups.push(Group {
                             members: 1,
                             removals: 0,
@@ -270,6 +343,8 @@ fn cut(x: &mut Scratch, m: &MessageRows, a: &AttemptRows, everything: bool, stal
                             followed: false,
                             into: id,
                             start: seq(i),
+                            key,
+                            begins,
                         });
                         id
                     }
@@ -303,6 +378,8 @@ fn cut(x: &mut Scratch, m: &MessageRows, a: &AttemptRows, everything: bool, stal
                             followed: false,
                             into: g,
                             start: u64::MAX,
+                            key: 0,
+                            begins: false,
                         },
                     );
                     let entry = &mut groups[g as usize];
@@ -327,13 +404,33 @@ fn cut(x: &mut Scratch, m: &MessageRows, a: &AttemptRows, everything: bool, stal
         *g = root(groups, *g);
     }
     let gone = |g: &Group| g.removals >= g.members || g.followed;
+    let complete = |g: &Group| match scope {
+        Scope::Total {
+            everything,
+            stale_before,
+        } => gone(g) || everything || g.newest < stale_before,
+        Scope::Run(_) => gone(g) && g.begins,
+    };
     x.done.clear();
     x.removed.clear();
     for &g in grp.iter() {
         let group = &groups[g as usize];
-        x.done
-            .push(gone(group) || everything || group.newest < stale_before);
+        x.done.push(complete(group));
         x.removed.push(gone(group));
+    }
+    x.restarts.clear();
+    if matches!(scope, Scope::Run(_)) {
+        // Groups are numbered in the order they began: restarts in order.
+        x.restarts.extend(
+            groups
+                .iter()
+                .enumerate()
+                .filter(|&(id, g)| g.into == id as u32 && complete(g))
+                .map(|(_, g)| Restart {
+                    msg: g.key,
+                    seq: g.start,
+                }),
+        );
     }
 }
 
@@ -373,24 +470,30 @@ fn complete<'a>(
         .map(move |i| (i, grp[offset + i], gone[offset + i]))
 }
 
-/// Splits the rows into complete journeys and open rows. `everything`: the
-/// input has ended, every group is complete. Groups whose last row is
-/// older than `stale_before` (UTC seconds) are completed too: no MTA keeps
-/// a message that long, and it bounds what stays open.
+/// Splits the rows into complete journeys and open rows; which messages
+/// are complete is the [`Scope`]'s to say (a stale one: no MTA keeps a
+/// message that long, and it bounds what stays open). `restarts`: messages
+/// joined elsewhere, in `seq` order, which end an open one with their
+/// queue id.
+///
+/// The open rows come out as new tables (most rows are complete: copying
+/// the few open ones beats compacting every column in place), and the
+/// strings of the export are moved out of `messages` and `attempts`, which
+/// the caller clears and reuses.
 pub fn close(
     x: &mut Scratch,
-    mut messages: MessageRows,
-    mut attempts: AttemptRows,
-    everything: bool,
-    stale_before: i64,
+    messages: &mut MessageRows,
+    attempts: &mut AttemptRows,
+    restarts: &[Restart],
+    scope: Scope<'_>,
 ) -> Closed {
     let m_rows = messages.len();
-    cut(x, &messages, &attempts, everything, stale_before);
+    cut(x, messages, attempts, restarts, scope);
     let (m_done, a_done) = x.done.split_at(m_rows);
     // The complete rows are read where they are; the open ones are kept by
     // compacting the tables in place afterwards (no copy of either).
-    let done_m = &messages;
-    let done_a = &attempts;
+    let done_m = &*messages;
+    let done_a = &*attempts;
     let (grp, gone) = (&x.grp, &x.removed);
 
     // Per message.
@@ -418,7 +521,7 @@ pub fn close(
             message_id: None,
         });
         p.first_seen = p.first_seen.min(t);
-        if k == Kind::Arrive as u8 {
+        if k == Kind::Arrive as u8 || k == Kind::Accept as u8 {
             p.arrived = Some(p.arrived.map_or(t, |a| a.min(t)));
         }
         if k == Kind::Expire as u8 {
@@ -553,10 +656,15 @@ pub fn close(
         fill(&mut row, p);
         rows.push(row);
     }
-    messages.retain_open(m_done);
-    attempts.retain_open(a_done);
+    let keep = &mut x.keep;
+    keep.clear();
+    keep.extend((0..m_rows as u32).filter(|&i| !m_done[i as usize]));
+    let open_messages = messages.take_rows(keep);
+    keep.clear();
+    keep.extend((0..a_done.len() as u32).filter(|&i| !a_done[i as usize]));
+    let open_attempts = attempts.take_rows(keep);
     Closed {
-        open_messages: messages,
-        open_attempts: attempts,
+        open_messages,
+        open_attempts,
     }
 }

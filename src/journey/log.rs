@@ -29,6 +29,10 @@ pub enum Kind {
     /// under another id (`queued as NEWID`): the new message's rows belong
     /// to this message's journey ([`MessageRow::child`]).
     Link = 6,
+    /// Exim's `<=`: the message entered the queue, and the line names its
+    /// sender. Always a new message (Exim does not reuse ids), unlike
+    /// Postfix's cleanup `message-id=`, which continues its client's.
+    Accept = 7,
 }
 
 /// Message-level rows: arrival, client, sender, expiry, removal.
@@ -199,6 +203,20 @@ pub struct JourneyLog {
     pub attempts: AttemptRows,
     /// The next row's `seq`.
     pub next_seq: u64,
+    /// Messages a worker joined and counted itself ([`super::Journeys::close_run`]),
+    /// by key and the `seq` their first row had: the merge's join needs
+    /// only to know that they began there (an older message with the same
+    /// queue id, still open, ended then), not their rows. In `seq` order.
+    pub restarts: Vec<Restart>,
+}
+
+/// A message that began at `seq` and was joined by the worker that saw it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Restart {
+    /// Hash of host + queue id.
+    pub msg: u64,
+    /// Log order of its first row.
+    pub seq: u64,
 }
 
 /// Maps from a right batch's interned ids to the merged batch's.
@@ -289,7 +307,7 @@ impl JourneyLog {
         self.messages.seq.len() + self.attempts.seq.len()
     }
 
-    /// True when no rows are held.
+    /// True when no rows are held (restarts alone end nothing here).
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
@@ -354,6 +372,10 @@ impl JourneyLog {
     pub fn append(&mut self, right: JourneyLog, maps: Remaps<'_>) {
         let offset = self.next_seq;
         self.next_seq += right.next_seq;
+        self.restarts.extend(right.restarts.iter().map(|r| Restart {
+            msg: r.msg,
+            seq: r.seq + offset,
+        }));
         let (m, rm) = (&mut self.messages, right.messages);
         m.seq.extend(rm.seq.iter().map(|s| s + offset));
         m.msg.extend(rm.msg);
@@ -410,16 +432,18 @@ impl JourneyLog {
     }
 }
 
-/// Drops the rows of `v` where `done` holds, in place, keeping the order.
-fn drop_done<T>(v: &mut Vec<T>, done: &[bool]) {
-    let mut i = 0;
-    v.retain(|_| {
-        // A column shorter than the table (text columns only, never in
-        // practice) keeps what it has rather than panicking.
-        let keep = !done.get(i).copied().unwrap_or(false);
-        i += 1;
-        keep
-    });
+/// The values of `v` at `keep` (ascending indices), for a new table.
+fn gather<T: Copy>(v: &[T], keep: &[u32]) -> Vec<T> {
+    keep.iter()
+        .filter_map(|&i| v.get(i as usize).copied())
+        .collect()
+}
+
+/// The strings of `v` at `keep`, moved out (the table is cleared after).
+fn gather_text(v: &mut [String], keep: &[u32]) -> Vec<String> {
+    keep.iter()
+        .filter_map(|&i| v.get_mut(i as usize).map(std::mem::take))
+        .collect()
 }
 
 impl MessageRows {
@@ -454,25 +478,44 @@ impl MessageRows {
         }
     }
 
-    /// Keeps the rows of messages still open (`done[i]` false), in place.
-    pub fn retain_open(&mut self, done: &[bool]) {
-        if !done.contains(&true) {
-            return;
+    /// The rows at `keep` (ascending), in a new table; their strings are
+    /// moved out of this one, which the caller clears and reuses.
+    pub fn take_rows(&mut self, keep: &[u32]) -> MessageRows {
+        MessageRows {
+            seq: gather(&self.seq, keep),
+            msg: gather(&self.msg, keep),
+            kind: gather(&self.kind, keep),
+            ts: gather(&self.ts, keep),
+            sender: gather(&self.sender, keep),
+            sender_domain: gather(&self.sender_domain, keep),
+            size: gather(&self.size, keep),
+            nrcpt: gather(&self.nrcpt, keep),
+            client: gather(&self.client, keep),
+            child: gather(&self.child, keep),
+            text: self.text.as_mut().map(|t| MessageText {
+                queue_id: gather_text(&mut t.queue_id, keep),
+                host: gather_text(&mut t.host, keep),
+                message_id: gather_text(&mut t.message_id, keep),
+            }),
         }
-        drop_done(&mut self.seq, done);
-        drop_done(&mut self.msg, done);
-        drop_done(&mut self.kind, done);
-        drop_done(&mut self.ts, done);
-        drop_done(&mut self.sender, done);
-        drop_done(&mut self.sender_domain, done);
-        drop_done(&mut self.size, done);
-        drop_done(&mut self.nrcpt, done);
-        drop_done(&mut self.client, done);
-        drop_done(&mut self.child, done);
+    }
+
+    /// Empties the table, keeping its buffers.
+    pub fn clear(&mut self) {
+        self.seq.clear();
+        self.msg.clear();
+        self.kind.clear();
+        self.ts.clear();
+        self.sender.clear();
+        self.sender_domain.clear();
+        self.size.clear();
+        self.nrcpt.clear();
+        self.client.clear();
+        self.child.clear();
         if let Some(t) = &mut self.text {
-            drop_done(&mut t.queue_id, done);
-            drop_done(&mut t.host, done);
-            drop_done(&mut t.message_id, done);
+            t.queue_id.clear();
+            t.host.clear();
+            t.message_id.clear();
         }
     }
 }
@@ -516,32 +559,61 @@ impl AttemptRows {
         }
     }
 
-    /// Keeps the rows of messages still open (`done[i]` false), in place.
-    pub fn retain_open(&mut self, done: &[bool]) {
-        if !done.contains(&true) {
-            return;
+    /// The rows at `keep` (ascending), in a new table; their strings are
+    /// moved out of this one, which the caller clears and reuses.
+    pub fn take_rows(&mut self, keep: &[u32]) -> AttemptRows {
+        AttemptRows {
+            seq: gather(&self.seq, keep),
+            msg: gather(&self.msg, keep),
+            ts: gather(&self.ts, keep),
+            rcpt: gather(&self.rcpt, keep),
+            rcpt_name: gather(&self.rcpt_name, keep),
+            provider: gather(&self.provider, keep),
+            domain: gather(&self.domain, keep),
+            status: gather(&self.status, keep),
+            attempted: gather(&self.attempted, keep),
+            dsn: gather(&self.dsn, keep),
+            basic: gather(&self.basic, keep),
+            reason: gather(&self.reason, keep),
+            delay_ms: gather(&self.delay_ms, keep),
+            split: [
+                gather(&self.split[0], keep),
+                gather(&self.split[1], keep),
+                gather(&self.split[2], keep),
+                gather(&self.split[3], keep),
+            ],
+            text: self.text.as_mut().map(|t| AttemptText {
+                queue_id: gather_text(&mut t.queue_id, keep),
+                host: gather_text(&mut t.host, keep),
+                recipient: gather_text(&mut t.recipient, keep),
+                relay: gather_text(&mut t.relay, keep),
+            }),
         }
-        drop_done(&mut self.seq, done);
-        drop_done(&mut self.msg, done);
-        drop_done(&mut self.ts, done);
-        drop_done(&mut self.rcpt, done);
-        drop_done(&mut self.rcpt_name, done);
-        drop_done(&mut self.provider, done);
-        drop_done(&mut self.domain, done);
-        drop_done(&mut self.status, done);
-        drop_done(&mut self.attempted, done);
-        drop_done(&mut self.dsn, done);
-        drop_done(&mut self.basic, done);
-        drop_done(&mut self.reason, done);
-        drop_done(&mut self.delay_ms, done);
+    }
+
+    /// Empties the table, keeping its buffers.
+    pub fn clear(&mut self) {
+        self.seq.clear();
+        self.msg.clear();
+        self.ts.clear();
+        self.rcpt.clear();
+        self.rcpt_name.clear();
+        self.provider.clear();
+        self.domain.clear();
+        self.status.clear();
+        self.attempted.clear();
+        self.dsn.clear();
+        self.basic.clear();
+        self.reason.clear();
+        self.delay_ms.clear();
         for c in &mut self.split {
-            drop_done(c, done);
+            c.clear();
         }
         if let Some(t) = &mut self.text {
-            drop_done(&mut t.queue_id, done);
-            drop_done(&mut t.host, done);
-            drop_done(&mut t.recipient, done);
-            drop_done(&mut t.relay, done);
+            t.queue_id.clear();
+            t.host.clear();
+            t.recipient.clear();
+            t.relay.clear();
         }
     }
 }

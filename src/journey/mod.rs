@@ -101,12 +101,13 @@ impl Journeys {
         self.stats.remap_domains(map);
     }
 
-    /// Takes a worker batch's rows (which come after these in the log).
-    /// Joins run only on the running total, so a worker's batch has rows
-    /// and nothing else.
+    /// Takes a worker batch's journeys (which come after these in the
+    /// log): the rows it left open and the statistics of the messages it
+    /// completed.
     pub fn absorb(&mut self, right: Journeys, maps: log::Remaps<'_>) {
-        debug_assert!(right.open_rows() == 0 && right.stats.messages == 0);
+        debug_assert!(right.open_rows() == 0);
         self.log.append(right.log, maps);
+        self.stats.absorb(right.stats, maps);
         if self.sink.is_none() {
             self.sink = right.sink;
         }
@@ -120,6 +121,39 @@ impl Journeys {
         self.open.0.len() + self.open.1.len()
     }
 
+    /// A worker's run has ended: joins the messages it saw begin and end
+    /// ([`join::Scope::Run`]) and folds them into its statistics, leaving
+    /// only the rows of messages still open, or begun before the run, for
+    /// the merge. `reinjected`: whether an interned client is one a content
+    /// filter re-injects from. With the `--journeys` export nothing is
+    /// joined here: the export's rows keep the order the merge gives them.
+    ///
+    /// Returns the run's row tables, emptied, for the worker's next run
+    /// (the few open rows were copied out of them).
+    pub fn close_run(
+        &mut self,
+        scratch: &mut join::Scratch,
+        names: Names<'_>,
+        filter: &Filter,
+        reinjected: &dyn Fn(u32) -> bool,
+    ) -> Option<(MessageRows, AttemptRows)> {
+        // Export strings are gathered only for the export (whose sink the
+        // running total holds, not the worker).
+        let exported = self.sink.is_some() || self.log.messages.text.is_some();
+        if exported || self.error.is_some() || self.log.is_empty() {
+            return None;
+        }
+        let (m, a) = (&mut self.log.messages, &mut self.log.attempts);
+        let closed = join::close(scratch, m, a, &[], join::Scope::Run(reinjected));
+        let mut m = std::mem::replace(&mut self.log.messages, closed.open_messages);
+        let mut a = std::mem::replace(&mut self.log.attempts, closed.open_attempts);
+        self.log.restarts.append(&mut scratch.restarts);
+        self.fold_closed(scratch, names, filter);
+        m.clear();
+        a.clear();
+        Some((m, a))
+    }
+
     /// Joins the rows gathered so far, if there are enough of them (or
     /// all of them when `end`), keeping open groups for later. `newest`:
     /// the newest line time seen.
@@ -128,10 +162,13 @@ impl Journeys {
             self.log = JourneyLog::default();
             return;
         }
-        if !end && self.log.len() < SETTLE_ROWS.max(self.open_rows()) {
+        let gathered = self.log.len().max(self.log.restarts.len());
+        if !end && gathered < SETTLE_ROWS.max(self.open_rows()) {
             return;
         }
         if self.log.is_empty() && self.open_rows() == 0 {
+            // Restarts only end open messages: there are none.
+            self.log.restarts.clear();
             return;
         }
         self.join_and_fold(names, filter, end, newest);
@@ -140,29 +177,67 @@ impl Journeys {
     fn join_and_fold(&mut self, names: Names<'_>, filter: &Filter, end: bool, newest: i64) {
         let (mut om, mut oa) = std::mem::take(&mut self.open);
         self.log.drain_into(&mut om, &mut oa);
+        let restarts = std::mem::take(&mut self.log.restarts);
         let mut scratch = std::mem::take(&mut self.scratch);
-        let closed = join::close(&mut scratch, om, oa, end, newest.saturating_sub(STALE_SECS));
-        self.fold_closed(&scratch.rows, names, filter);
-        let (om, oa) = (closed.open_messages, closed.open_attempts);
+        let total = |everything, stale_before| join::Scope::Total {
+            everything,
+            stale_before,
+        };
+        let scope = total(end, newest.saturating_sub(STALE_SECS));
+        let closed = join::close(&mut scratch, &mut om, &mut oa, &restarts, scope);
+        self.fold_closed(&mut scratch, names, filter);
+        self.recycle(om, oa);
+        let (mut om, mut oa) = (closed.open_messages, closed.open_attempts);
         if om.len() + oa.len() > OPEN_ROWS_CAP {
             // Over the bound: close what is open as it stands, and say so.
-            let mut messages = std::collections::HashSet::new();
+            let mut messages = hashbrown::HashSet::with_hasher(crate::hashing::Seeded);
             messages.extend(om.msg.iter().chain(&oa.msg).copied());
             self.stats.cut_short += messages.len() as u64;
-            let forced = join::close(&mut scratch, om, oa, true, newest);
-            self.fold_closed(&scratch.rows, names, filter);
+            let forced = join::close(&mut scratch, &mut om, &mut oa, &[], total(true, newest));
+            self.fold_closed(&mut scratch, names, filter);
             self.open = (forced.open_messages, forced.open_attempts);
         } else {
             self.open = (om, oa);
         }
+        // The buffer goes back for the next restarts.
+        let mut restarts = restarts;
+        restarts.clear();
+        self.log.restarts = restarts;
         self.scratch = scratch;
     }
 
-    /// Folds complete journeys into the statistics and the export.
-    fn fold_closed(&mut self, j: &[join::Joined], names: Names<'_>, filter: &Filter) {
-        let mut messages = std::collections::HashSet::new();
-        let mut deferred = std::collections::HashSet::new();
-        let mut kept: Vec<&join::Joined> = Vec::with_capacity(j.len());
+    /// Keeps the larger of a joined table and the log's (emptied) as the
+    /// log's buffer: the next rows then need no fresh allocation.
+    fn recycle(&mut self, mut m: MessageRows, mut a: AttemptRows) {
+        m.clear();
+        a.clear();
+        let (lm, la) = (&mut self.log.messages, &mut self.log.attempts);
+        if m.seq.capacity() > lm.seq.capacity()
+            && lm.is_empty()
+            && m.text.is_some() == lm.text.is_some()
+        {
+            *lm = m;
+        }
+        if a.seq.capacity() > la.seq.capacity()
+            && la.is_empty()
+            && a.text.is_some() == la.text.is_some()
+        {
+            *la = a;
+        }
+    }
+
+    /// Folds the complete journeys of the last join into the statistics
+    /// and the export.
+    fn fold_closed(&mut self, x: &mut join::Scratch, names: Names<'_>, filter: &Filter) {
+        let j = &x.rows;
+        // Per message (`grp`, dense): counted, and counted as deferred.
+        let counted = &mut x.counted;
+        let groups = j.iter().map(|r| r.grp as usize + 1).max().unwrap_or(0);
+        counted.clear();
+        counted.resize(2 * groups, false);
+        let (messages, deferred) = counted.split_at_mut(groups);
+        let mut kept: Vec<&join::Joined> =
+            Vec::with_capacity(if self.sink.is_some() { j.len() } else { 0 });
         for joined in j {
             let r = Row::of(joined);
             let keep_sender = r
@@ -185,19 +260,24 @@ impl Journeys {
                     self.stats.messages_without_attempts += 1;
                     self.stats
                         .message(r.client.is_some(), r.sender, r.sender_domain, r.size);
-                    kept.push(joined);
+                    if self.sink.is_some() {
+                        kept.push(joined);
+                    }
                 } else {
                     self.stats.not_queued += 1;
                 }
                 continue;
             };
-            kept.push(joined);
-            if messages.insert(joined.grp) {
+            if self.sink.is_some() {
+                kept.push(joined);
+            }
+            let g = joined.grp as usize;
+            if !std::mem::replace(&mut messages[g], true) {
                 self.stats.messages += 1;
                 self.stats
                     .message(r.client.is_some(), r.sender, r.sender_domain, r.size);
             }
-            if r.journey.deferrals > 0 && deferred.insert(joined.grp) {
+            if r.journey.deferrals > 0 && !std::mem::replace(&mut deferred[g], true) {
                 self.stats.totals.deferred_messages += 1;
             }
             self.stats.add(p, d, &r.journey);

@@ -277,6 +277,19 @@ pub struct RecipientJourney {
     pub split: Option<[u32; 4]>,
 }
 
+/// The provider a recipient domain is shown under when its journeys ended
+/// at two (mail to it handed to a content filter, then delivered): the
+/// destination rather than the filter, then the lower id — never the order
+/// the journeys were counted in, which depends on how the input was split.
+fn domain_provider(a: ProviderId, b: ProviderId) -> ProviderId {
+    use crate::classify::provider::HANDOFF;
+    match (a == HANDOFF, b == HANDOFF) {
+        (true, false) => b,
+        (false, true) => a,
+        _ => a.min(b),
+    }
+}
+
 /// Domains whose delay statistics are kept (between this and twice this).
 pub const DOMAIN_STATS: usize = 1 << 14;
 
@@ -391,11 +404,63 @@ impl JourneyStats {
         if self.by_domain.len() >= 2 * DOMAIN_STATS {
             self.keep_busiest_domains();
         }
-        self.by_domain
+        let e = self
+            .by_domain
             .entry(domain)
-            .or_insert_with(|| (provider, DelayStats::default()))
-            .1
-            .add(j);
+            .or_insert_with(|| (provider, DelayStats::default()));
+        e.0 = domain_provider(e.0, provider);
+        e.1.add(j);
+    }
+
+    /// Adds a worker's statistics, whose interned ids `maps` renames to
+    /// these.
+    pub fn absorb(&mut self, other: JourneyStats, maps: super::log::Remaps<'_>) {
+        use crate::aggregate::batch::remap;
+        let (t, o) = (&mut self.totals, other.totals);
+        t.received += o.received;
+        t.bytes_received += o.bytes_received;
+        t.deferred_messages += o.deferred_messages;
+        t.bytes_delivered += o.bytes_delivered;
+        let add2 =
+            |mine: &mut HashMap<u32, (u64, u64)>, theirs: HashMap<u32, (u64, u64)>, map: &[u32]| {
+                for (k, (a, b)) in theirs {
+                    let e = mine.entry(remap(map, k)).or_default();
+                    e.0 += a;
+                    e.1 += b;
+                }
+            };
+        add2(&mut t.senders, o.senders, maps.addresses);
+        add2(&mut t.sending_domains, o.sending_domains, maps.senders);
+        add2(&mut t.recipients, o.recipients, maps.recipients);
+        for (k, (a, b, c)) in o.recipient_domains {
+            let e = t
+                .recipient_domains
+                .entry(remap(maps.domains, k))
+                .or_default();
+            e.0 += a;
+            e.1 += b;
+            e.2 += c;
+        }
+        self.messages += other.messages;
+        self.messages_without_attempts += other.messages_without_attempts;
+        self.not_queued += other.not_queued;
+        self.cut_short += other.cut_short;
+        for (p, d) in other.by_provider {
+            self.by_provider.entry(p).or_default().merge(&d);
+        }
+        for (k, (p, d)) in other.by_domain {
+            let e = self
+                .by_domain
+                .entry(remap(maps.domains, k))
+                .or_insert_with(|| (p, DelayStats::default()));
+            e.0 = domain_provider(e.0, p);
+            e.1.merge(&d);
+        }
+        self.domains_dropped |= other.domains_dropped;
+        if self.by_domain.len() >= 2 * DOMAIN_STATS {
+            self.keep_busiest_domains();
+        }
+        self.total.merge(&other.total);
     }
 
     /// Renames recipient-domain ids (`map[old] = new`); domains folded
@@ -409,11 +474,12 @@ impl JourneyStats {
             e.2 += v.2;
         }
         for (d, (p, stats)) in std::mem::take(&mut self.by_domain) {
-            self.by_domain
+            let e = self
+                .by_domain
                 .entry(m(d))
-                .or_insert_with(|| (p, DelayStats::default()))
-                .1
-                .merge(&stats);
+                .or_insert_with(|| (p, DelayStats::default()));
+            e.0 = domain_provider(e.0, p);
+            e.1.merge(&stats);
         }
     }
 

@@ -529,6 +529,16 @@ pub(crate) fn is_loopback(host: &[u8]) -> bool {
             && host[4..].iter().all(|b| b.is_ascii_digit() || *b == b'.'))
 }
 
+/// A client as logged (Postfix `name[address]`, Exim `name [address]`)
+/// on loopback: where a content filter on this host re-injects from.
+pub(crate) fn is_loopback_client(client: &[u8]) -> bool {
+    address_and_port(client).is_some_and(|(address, _)| {
+        let address = address.strip_prefix(b"ipv6:").unwrap_or(address);
+        let v4 = address.strip_prefix(b"::ffff:").unwrap_or(address);
+        is_loopback(address) || is_loopback(v4)
+    })
+}
+
 /// The `[address]` of a relay field (`name[address]:port`) and the `port`
 /// after it, when given; `None` without a bracketed address.
 pub(crate) fn address_and_port(relay_field: &[u8]) -> Option<(&[u8], Option<&[u8]>)> {
