@@ -4,4 +4,5 @@
 pub mod batch;
 pub mod distinct;
 pub mod frame;
+pub mod interner;
 pub mod sinks;
