@@ -142,8 +142,19 @@ fn run(name: &str) {
         .unwrap_or_else(|| panic!("no target {name}"));
     let corpus = corpus(name);
     assert!(!corpus.is_empty(), "empty corpus for {name}");
-    for input in &corpus {
-        harness(input);
+    for (n, input) in corpus.iter().enumerate() {
+        if let Err(e) = panic::catch_unwind(|| harness(input)) {
+            let path = std::env::temp_dir().join(format!("mtastat-fuzz-{name}-corpus-{n}"));
+            let _ = fs::write(&path, input);
+            panic!(
+                "{name}: corpus input {n} failed ({}); kept in {}",
+                e.downcast_ref::<String>()
+                    .map(String::as_str)
+                    .or_else(|| e.downcast_ref::<&str>().copied())
+                    .unwrap_or("panic"),
+                path.display()
+            );
+        }
     }
     let iters = if name == "scanner" {
         iterations() / 10

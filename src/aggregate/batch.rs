@@ -1130,6 +1130,9 @@ impl Batch {
             if right.journeys.sink.is_none() {
                 right.journeys.sink = self.journeys.sink.take();
             }
+            if right.journeys.settle_rows == 0 {
+                right.journeys.settle_rows = self.journeys.settle_rows;
+            }
             return right;
         }
         self.counters.add(&right.counters);

@@ -111,10 +111,7 @@ impl Interner {
     /// order, and drops the rest; returns the id map `old id → new id`, where
     /// a dropped string maps to the overflow label's id.
     pub fn compact(&mut self, keep: impl Fn(u32) -> bool) -> Vec<u32> {
-        let old = std::mem::replace(
-            self,
-            Interner::with_limit(self.limit, self.overflow),
-        );
+        let old = std::mem::replace(self, Interner::with_limit(self.limit, self.overflow));
         let overflow = self.overflow;
         (0..old.len() as u32)
             .map(|id| {

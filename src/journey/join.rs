@@ -41,11 +41,21 @@ pub enum Scope<'a> {
     /// joined), so a message is complete once it left the queue; with
     /// `everything` (the input ended) every message is, and so is one whose
     /// newest row is older than `stale_before` (UTC seconds).
+    ///
+    /// A message from a client a content filter re-injects from (the
+    /// interned id given to `reinjected`) is complete only once quiet since
+    /// `quiet_before` too: the filter's reply naming it (`250 … queued as`)
+    /// may come after its delivery and removal, and would then find it
+    /// joined already, as a message of its own.
     Total {
         /// The input has ended.
         everything: bool,
         /// Messages quiet since before this are complete.
         stale_before: i64,
+        /// Re-injected messages quiet since before this are complete.
+        quiet_before: i64,
+        /// Whether an interned client is one a content filter re-injects from.
+        reinjected: &'a dyn Fn(u32) -> bool,
     },
     /// One worker's run of the input, which may begin in the middle of a
     /// message: only a message the run saw begin (at its client, or at
@@ -61,7 +71,9 @@ impl std::fmt::Debug for Scope<'_> {
             Scope::Total {
                 everything,
                 stale_before,
-            } => write!(f, "Total({everything}, {stale_before})"),
+                quiet_before,
+                ..
+            } => write!(f, "Total({everything}, {stale_before}, {quiet_before})"),
             Scope::Run(_) => f.write_str("Run"),
         }
     }
@@ -127,6 +139,142 @@ pub struct RecipientPart {
     pub split: [Option<u32>; 4],
     /// Rows aggregated (attempts, deferrals and hand-offs).
     pub rows: u32,
+}
+
+impl RecipientPart {
+    /// Adds attempt row `i` (rows come in log order); false when the row
+    /// does not become the recipient's last attempt.
+    fn add(&mut self, a: &AttemptRows, i: usize) -> bool {
+        let before = self.rows;
+        self.attempts += a.tries[i];
+        self.deferrals += a.defers[i];
+        self.rows += a.rows[i];
+        let sent = Status::Sent as u8;
+        // A hand-off to a content filter logged after the re-injected copy
+        // was delivered or bounced (amavis answers once its re-injection is
+        // done) does not end the journey: that delivery or bounce does.
+        let ended = before > 0
+            && (self.status == Status::Bounced as u8
+                || self.status == Status::Expired as u8
+                || (self.status == sent && self.provider != HANDOFF));
+        if ended && a.provider[i] == HANDOFF && a.status[i] == sent {
+            return false;
+        }
+        self.final_ts = a.ts[i];
+        self.final_seq = a.seq[i];
+        self.status = a.status[i];
+        self.provider = a.provider[i];
+        self.domain = a.domain[i];
+        self.rcpt_name = match (self.rcpt_name, some_id(a.rcpt_name[i])) {
+            (Some(x), Some(y)) => Some(x.min(y)),
+            (x, y) => x.or(y),
+        };
+        self.reason = Some(a.reason[i]);
+        self.delay_ms = some_id(a.delay_ms[i]);
+        for (k, s) in self.split.iter_mut().enumerate() {
+            *s = some_id(a.split[k][i]);
+        }
+        true
+    }
+}
+
+/// Folds the rows of messages still open (a message deferred for days has
+/// a qmgr line and an attempt per retry, and each join would cut them all
+/// again): each recipient's attempts become one row that counts them, at
+/// its last attempt's place, and a message's repeated qmgr lines keep only
+/// their first and last. [`close`] then joins them as it would have joined
+/// the rows they stand for. Not with the export's strings (its rows list
+/// every attempt's code).
+pub fn fold_open(x: &mut Scratch, m: &mut MessageRows, a: &mut AttemptRows) {
+    if m.text.is_some() || a.text.is_some() || m.len() + a.len() == 0 {
+        return;
+    }
+    let scope = Scope::Total {
+        everything: false,
+        stale_before: i64::MIN,
+        quiet_before: i64::MIN,
+        reinjected: &|_| false,
+    };
+    cut(x, m, a, &[], scope);
+    let m_rows = m.len();
+    let grp = &x.grp;
+
+    // Attempts: one row per (message, recipient).
+    let index = &mut x.index;
+    index.clear();
+    let mut parts: Vec<(usize, RecipientPart)> = Vec::new();
+    for i in 0..a.len() {
+        let key = (grp[m_rows + i], a.rcpt[i]);
+        let at = *index.entry(key).or_insert_with(|| {
+            parts.push((i, RecipientPart::default()));
+            parts.len() - 1
+        });
+        let (last, part) = &mut parts[at];
+        if part.add(a, i) {
+            *last = i;
+        }
+    }
+    if parts.len() < a.len() {
+        parts.sort_unstable_by_key(|(_, p)| p.final_seq);
+        let mut folded = AttemptRows::default();
+        for (i, p) in &parts {
+            let i = *i;
+            folded.seq.push(p.final_seq);
+            folded.msg.push(a.msg[i]);
+            folded.ts.push(p.final_ts);
+            folded.rcpt.push(a.rcpt[i]);
+            folded.rcpt_name.push(p.rcpt_name.unwrap_or(NO_ID));
+            folded.provider.push(p.provider);
+            folded.domain.push(p.domain);
+            folded.status.push(p.status);
+            folded.tries.push(p.attempts);
+            folded.defers.push(p.deferrals);
+            folded.rows.push(p.rows);
+            folded.dsn.push(a.dsn[i]);
+            folded.basic.push(a.basic[i]);
+            folded.reason.push(p.reason.unwrap_or(NO_ID));
+            folded.delay_ms.push(p.delay_ms.unwrap_or(NO_ID));
+            for (k, s) in p.split.iter().enumerate() {
+                folded.split[k].push(s.unwrap_or(NO_ID));
+            }
+        }
+        *a = folded;
+    }
+
+    // Message rows: a message's qmgr lines after its first fold into it
+    // (the join keeps the least of each field), but for the last, whose
+    // time says how recent the message is.
+    let queued = Kind::Queued as u8;
+    let mut first: hashbrown::HashMap<u32, usize, crate::hashing::Seeded> =
+        hashbrown::HashMap::default();
+    let mut last: hashbrown::HashMap<u32, usize, crate::hashing::Seeded> =
+        hashbrown::HashMap::default();
+    for (i, &g) in grp.iter().enumerate().take(m_rows) {
+        if m.kind[i] == queued {
+            first.entry(g).or_insert(i);
+            last.insert(g, i);
+        }
+    }
+    let mut keep = vec![true; m_rows];
+    for i in 0..m_rows {
+        let g = grp[i];
+        if m.kind[i] != queued || first.get(&g) == Some(&i) || last.get(&g) == Some(&i) {
+            continue;
+        }
+        keep[i] = false;
+        if let Some(&f) = first.get(&g) {
+            m.sender[f] = m.sender[f].min(m.sender[i]);
+            m.sender_domain[f] = m.sender_domain[f].min(m.sender_domain[i]);
+            m.size[f] = m.size[f].min(m.size[i]);
+            m.nrcpt[f] = m.nrcpt[f].min(m.nrcpt[i]);
+            m.client[f] = m.client[f].min(m.client[i]);
+        }
+    }
+    if keep.iter().all(|&k| k) {
+        return;
+    }
+    let rows: Vec<u32> = (0..m_rows as u32).filter(|&i| keep[i as usize]).collect();
+    *m = m.take_rows(&rows);
 }
 
 /// Export strings of a joined row.
@@ -210,6 +358,8 @@ struct Group {
     /// Its first row certainly begins a message, which no hand-off can
     /// join to another ([`Scope::Run`]).
     begins: bool,
+    /// It began at a client a content filter re-injects from.
+    reinjection: bool,
 }
 
 /// The group `g` stands in now.
@@ -298,8 +448,8 @@ fn cut(x: &mut Scratch, m: &MessageRows, a: &AttemptRows, restarts: &[Restart], 
         Kind::Link as u8,
     );
     let reinjected = match scope {
-        Scope::Run(f) => Some(f),
-        Scope::Total { .. } => None,
+        Scope::Run(f) => f,
+        Scope::Total { reinjected, .. } => reinjected,
     };
     for &i in order.iter() {
         let i = i as usize;
@@ -333,9 +483,8 @@ fn cut(x: &mut Scratch, m: &MessageRows, a: &AttemptRows, restarts: &[Restart], 
                     Some(g) => root(groups, g),
                     None => {
                         let id = groups.len() as u32;
-                        let begins = reinjected.is_some_and(|reinjected| {
-                            (k == client || k == accept) && !reinjected(m.client[i])
-                        });
+                        let opens = k == client || k == accept;
+                        let reinjection = opens && reinjected(m.client[i]);
                         groups.push(Group {
                             members: 1,
                             removals: 0,
@@ -344,7 +493,8 @@ fn cut(x: &mut Scratch, m: &MessageRows, a: &AttemptRows, restarts: &[Restart], 
                             into: id,
                             start: seq(i),
                             key,
-                            begins,
+                            begins: opens && !reinjection,
+                            reinjection,
                         });
                         id
                     }
@@ -380,6 +530,7 @@ fn cut(x: &mut Scratch, m: &MessageRows, a: &AttemptRows, restarts: &[Restart], 
                             start: u64::MAX,
                             key: 0,
                             begins: false,
+                            reinjection: false,
                         },
                     );
                     let entry = &mut groups[g as usize];
@@ -408,7 +559,13 @@ fn cut(x: &mut Scratch, m: &MessageRows, a: &AttemptRows, restarts: &[Restart], 
         Scope::Total {
             everything,
             stale_before,
-        } => gone(g) || everything || g.newest < stale_before,
+            quiet_before,
+            ..
+        } => {
+            (gone(g) && (!g.reinjection || g.newest < quiet_before))
+                || everything
+                || g.newest < stale_before
+        }
         Scope::Run(_) => gone(g) && g.begins,
     };
     x.done.clear();
@@ -551,12 +708,6 @@ pub fn close(
     has_recipient.clear();
     has_recipient.resize(x.groups.len(), false);
     let a_text = done_a.text.as_ref();
-    let (deferred, sent, bounced, expired) = (
-        Status::Deferred as u8,
-        Status::Sent as u8,
-        Status::Bounced as u8,
-        Status::Expired as u8,
-    );
     for (i, g, removed) in complete(grp, gone, m_rows, a_done) {
         let key = (g, done_a.rcpt[i]);
         let at = *index.entry(key).or_insert_with(|| {
@@ -583,32 +734,8 @@ pub fn close(
         let Some(r) = row.recipient.as_mut() else {
             continue;
         };
-        r.attempts += u32::from(done_a.attempted[i]);
-        r.deferrals += u32::from(done_a.status[i] == deferred);
-        r.rows += 1;
-        // A hand-off to a content filter logged after the re-injected copy
-        // was delivered or bounced (amavis answers once its re-injection is
-        // done) does not end the journey: that delivery or bounce does.
-        let ended = r.rows > 1
-            && (r.status == bounced
-                || r.status == expired
-                || (r.status == sent && r.provider != HANDOFF));
-        if ended && done_a.provider[i] == HANDOFF && done_a.status[i] == sent {
+        if !r.add(done_a, i) {
             continue;
-        }
-        r.final_ts = done_a.ts[i];
-        r.final_seq = done_a.seq[i];
-        r.status = done_a.status[i];
-        r.provider = done_a.provider[i];
-        r.domain = done_a.domain[i];
-        r.rcpt_name = match (r.rcpt_name, some_id(done_a.rcpt_name[i])) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
-        r.reason = Some(done_a.reason[i]);
-        r.delay_ms = some_id(done_a.delay_ms[i]);
-        for (k, s) in r.split.iter_mut().enumerate() {
-            *s = some_id(done_a.split[k][i]);
         }
         if let (Some(t), Some(x)) = (row.text.as_mut(), a_text) {
             t.recipient = x.recipient.get(i).cloned();

@@ -93,8 +93,14 @@ pub struct AttemptRows {
     pub domain: Vec<u32>,
     /// [`Status`] as a byte.
     pub status: Vec<u8>,
-    /// False for deferrals logged without a try ("delivery temporarily suspended").
-    pub attempted: Vec<bool>,
+    /// Attempts the row stands for: 1, or 0 for deferrals logged without a
+    /// try ("delivery temporarily suspended") and hand-offs; more for a row
+    /// that folds a recipient's earlier rows ([`super::join::fold_open`]).
+    pub tries: Vec<u32>,
+    /// Deferrals the row stands for (1 for a deferral; folded rows: more).
+    pub defers: Vec<u32>,
+    /// Rows the row stands for (1; folded rows: more).
+    pub rows: Vec<u32>,
     /// `Dsn::key()` or 0.
     pub dsn: Vec<u32>,
     /// Basic reply code or 0 (shown when there is no enhanced code).
@@ -292,7 +298,9 @@ impl JourneyLog {
         a.provider.reserve(attempts);
         a.domain.reserve(attempts);
         a.status.reserve(attempts);
-        a.attempted.reserve(attempts);
+        a.tries.reserve(attempts);
+        a.defers.reserve(attempts);
+        a.rows.reserve(attempts);
         a.dsn.reserve(attempts);
         a.basic.reserve(attempts);
         a.reason.reserve(attempts);
@@ -350,7 +358,9 @@ impl JourneyLog {
         a.provider.push(r.provider);
         a.domain.push(r.domain);
         a.status.push(r.status as u8);
-        a.attempted.push(r.attempted);
+        a.tries.push(u32::from(r.attempted));
+        a.defers.push(u32::from(r.status == Status::Deferred));
+        a.rows.push(1);
         a.dsn.push(r.dsn);
         a.basic.push(r.basic);
         a.reason.push(r.reason);
@@ -406,7 +416,9 @@ impl JourneyLog {
         a.domain
             .extend(ra.domain.iter().map(|&x| remap(maps.domains, x)));
         a.status.extend(ra.status);
-        a.attempted.extend(ra.attempted);
+        a.tries.extend(ra.tries);
+        a.defers.extend(ra.defers);
+        a.rows.extend(ra.rows);
         a.dsn.extend(ra.dsn);
         a.basic.extend(ra.basic);
         a.reason
@@ -542,7 +554,9 @@ impl AttemptRows {
         self.provider.append(&mut other.provider);
         self.domain.append(&mut other.domain);
         self.status.append(&mut other.status);
-        self.attempted.append(&mut other.attempted);
+        self.tries.append(&mut other.tries);
+        self.defers.append(&mut other.defers);
+        self.rows.append(&mut other.rows);
         self.dsn.append(&mut other.dsn);
         self.basic.append(&mut other.basic);
         self.reason.append(&mut other.reason);
@@ -571,7 +585,9 @@ impl AttemptRows {
             provider: gather(&self.provider, keep),
             domain: gather(&self.domain, keep),
             status: gather(&self.status, keep),
-            attempted: gather(&self.attempted, keep),
+            tries: gather(&self.tries, keep),
+            defers: gather(&self.defers, keep),
+            rows: gather(&self.rows, keep),
             dsn: gather(&self.dsn, keep),
             basic: gather(&self.basic, keep),
             reason: gather(&self.reason, keep),
@@ -601,7 +617,9 @@ impl AttemptRows {
         self.provider.clear();
         self.domain.clear();
         self.status.clear();
-        self.attempted.clear();
+        self.tries.clear();
+        self.defers.clear();
+        self.rows.clear();
         self.dsn.clear();
         self.basic.clear();
         self.reason.clear();

@@ -27,6 +27,11 @@ pub const SETTLE_ROWS: usize = 1 << 18;
 /// completed as it stands (Postfix's default queue lifetime is 5 days).
 pub const STALE_SECS: i64 = 7 * 86_400;
 
+/// How long a message re-injected by a content filter stays open after its
+/// last line, for the filter's reply that names it: Postfix waits up to
+/// `smtp_data_done_timeout` (600 s) for that reply.
+pub const REINJECTION_QUIET_SECS: i64 = 900;
+
 /// Open rows (messages still in the queue, with their attempts) kept between
 /// joins. Past this the open groups are closed as they stand (pending), and
 /// counted in [`JourneyStats::cut_short`]: a queue of a million messages, or
@@ -74,6 +79,9 @@ pub struct Journeys {
     pub sink: Option<Arc<dyn JourneyWriter>>,
     /// A join that failed (reported; the statistics are then partial).
     pub error: Option<String>,
+    /// Rows gathered before a join runs; 0: [`SETTLE_ROWS`] (tests join
+    /// more often, to see open messages carried from join to join).
+    pub settle_rows: usize,
 }
 
 impl Journeys {
@@ -163,7 +171,12 @@ impl Journeys {
             return;
         }
         let gathered = self.log.len().max(self.log.restarts.len());
-        if !end && gathered < SETTLE_ROWS.max(self.open_rows()) {
+        let every = if self.settle_rows == 0 {
+            SETTLE_ROWS
+        } else {
+            self.settle_rows
+        };
+        if !end && gathered < every.max(self.open_rows()) {
             return;
         }
         if self.log.is_empty() && self.open_rows() == 0 {
@@ -179,9 +192,14 @@ impl Journeys {
         self.log.drain_into(&mut om, &mut oa);
         let restarts = std::mem::take(&mut self.log.restarts);
         let mut scratch = std::mem::take(&mut self.scratch);
+        let clients = names.clients;
+        let reinjected =
+            |client: u32| crate::parse::postfix::is_loopback_client(clients.get(client));
         let total = |everything, stale_before| join::Scope::Total {
             everything,
             stale_before,
+            quiet_before: newest.saturating_sub(REINJECTION_QUIET_SECS),
+            reinjected: &reinjected,
         };
         let scope = total(end, newest.saturating_sub(STALE_SECS));
         let closed = join::close(&mut scratch, &mut om, &mut oa, &restarts, scope);
@@ -197,6 +215,7 @@ impl Journeys {
             self.fold_closed(&mut scratch, names, filter);
             self.open = (forced.open_messages, forced.open_attempts);
         } else {
+            join::fold_open(&mut scratch, &mut om, &mut oa);
             self.open = (om, oa);
         }
         // The buffer goes back for the next restarts.
