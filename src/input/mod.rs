@@ -320,8 +320,12 @@ pub fn scan_bytes(data: &[u8], threads: usize, ctx: &ScanContext<'_>) -> Batch {
 /// [`scan_bytes`], merged into a running total.
 pub fn scan_bytes_into(data: &[u8], threads: usize, ctx: &ScanContext<'_>, total: &mut Batch) {
     let pieces = chunk::line_aligned(data, chunk::target_size(data.len(), threads));
-    scan_pieces(&pieces, ctx, true, total);
+    scan_pieces(&pieces, ctx, true, &WorkerPool::default(), total);
 }
+
+/// Workers (their memos, join tables and row buffers) kept from run to run
+/// of one input, rather than allocated afresh for each.
+type WorkerPool = std::sync::Mutex<Vec<Worker>>;
 
 /// Input one worker scans into one batch before it is merged (in pieces),
 /// when journeys are gathered: their rows are joined on the merging thread,
@@ -345,6 +349,7 @@ fn scan_pieces<P: AsRef<[u8]> + Sync>(
     pieces: &[P],
     ctx: &ScanContext<'_>,
     count_progress: bool,
+    pool: &WorkerPool,
     total: &mut Batch,
 ) {
     let threads = rayon::current_num_threads().max(1);
@@ -373,9 +378,6 @@ fn scan_pieces<P: AsRef<[u8]> + Sync>(
             }
             running
         });
-        // Workers (their memos, join tables and row buffers) are kept from
-        // run to run rather than allocated afresh for each.
-        let pool = std::sync::Mutex::new(Vec::<Worker>::new());
         for round in runs.chunks(threads) {
             let batches: Vec<Batch> = round
                 .par_iter()
@@ -448,6 +450,8 @@ pub fn scan_reader_into<R: Read + Send>(
     let per_round = threads.max(1) * 2;
     let (tx, rx) = std::sync::mpsc::sync_channel::<Block>(per_round);
     let (spare_tx, spare_rx) = std::sync::mpsc::channel::<Vec<u8>>();
+    // One pool for the whole stream: a round is only a few blocks.
+    let pool = WorkerPool::default();
     std::thread::scope(|scope| {
         scope.spawn(move || cut_blocks(reader, &tx, &spare_rx));
         let mut failure = None;
@@ -473,7 +477,7 @@ pub fn scan_reader_into<R: Read + Send>(
                     }
                 }
             }
-            scan_pieces(&blocks, ctx, false, total);
+            scan_pieces(&blocks, ctx, false, &pool, total);
             for mut b in blocks {
                 b.clear();
                 // The reader may have finished; then the buffer just goes.
