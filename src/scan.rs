@@ -195,17 +195,30 @@ impl Worker {
     /// Hands over what this worker has accumulated and starts a new batch.
     /// The memos hold the batch's reason ids, so they go too.
     pub fn take_batch(&mut self) -> Batch {
+        self.take_batch_reusing(None)
+    }
+
+    /// [`Worker::take_batch`], starting the new batch in `spare` (a merged
+    /// batch, emptied here) rather than in freshly allocated tables.
+    pub fn take_batch_reusing(&mut self, spare: Option<Batch>) -> Batch {
         self.categories.clear();
         self.masks.clear();
         self.destinations.clear();
-        let mut fresh = Batch {
-            events: self
-                .batch
-                .events
-                .as_ref()
-                .map(|e| EventBuffer::new(e.sink())),
-            ..Batch::default()
+        let mut fresh = match spare {
+            Some(mut b) => {
+                b.reset();
+                b
+            }
+            None => Batch::default(),
         };
+        fresh.events = self
+            .batch
+            .events
+            .as_ref()
+            .map(|e| EventBuffer::new(e.sink()));
+        // A worker's batch exports nothing itself and joins only its run.
+        fresh.journeys.sink = None;
+        fresh.journeys.settle_rows = 0;
         if self.batch.journeys.log.messages.text.is_some() {
             fresh.journeys.log = JourneyLog::with_text();
         } else if let Some((m, a)) = self.spare_rows.take() {

@@ -1069,10 +1069,114 @@ impl Batch {
     /// then joins the message journeys gathered, if there are enough rows.
     /// (Journeys are joined only here, so `self` must hold everything before
     /// `right`: the running total of the whole input.)
-    pub fn merge(self, right: Batch, filter: &Filter) -> Batch {
-        let mut merged = self.merge_tables(right, filter);
-        merged.settle_journeys(filter, false);
-        merged
+    pub fn merge(mut self, mut right: Batch, filter: &Filter) -> Batch {
+        self.merge_from(&mut right, filter);
+        self
+    }
+
+    /// [`Batch::merge`] in place: `right` is left drained, its tables'
+    /// allocations kept, for [`Batch::reset`] and another run (a batch's
+    /// tables allocated afresh for every run, and freed on the merging
+    /// thread, had the kernel zero new pages for each).
+    pub fn merge_from(&mut self, right: &mut Batch, filter: &Filter) {
+        self.merge_tables(right, filter);
+        self.settle_journeys(filter, false);
+    }
+
+    /// Empties the batch for another run, keeping its tables' allocations
+    /// (and its event buffer's sink). Every field is named: a new one must
+    /// say how it is emptied.
+    pub fn reset(&mut self) {
+        let Batch {
+            counters,
+            span,
+            domains,
+            reasons,
+            senders,
+            recipients,
+            summary,
+            outcomes,
+            timeline,
+            timeline_width,
+            reason_counts,
+            queue_samples,
+            recipient_counts,
+            handoff_hops,
+            reach,
+            deferrals,
+            sender_of,
+            pending_expiries,
+            pending,
+            pending_removals,
+            samples,
+            hosts,
+            relays,
+            events,
+            rejects,
+            stages,
+            clients,
+            addresses,
+            delivered_to,
+            traffic,
+            traffic_now,
+            notices,
+            services,
+            postscreen,
+            connections,
+            sessions,
+            pending_disconnects,
+            session_time,
+            session_by_client,
+            journeys,
+        } = self;
+        *counters = Counters::default();
+        *span = None;
+        for t in [
+            domains,
+            reasons,
+            senders,
+            recipients,
+            hosts,
+            relays,
+            stages,
+            clients,
+            addresses,
+            delivered_to,
+            services,
+        ] {
+            t.clear();
+        }
+        summary.clear();
+        outcomes.clear();
+        timeline.clear();
+        *timeline_width = 1;
+        reason_counts.clear();
+        queue_samples.clear();
+        recipient_counts.clear();
+        handoff_hops.clear();
+        reach.clear();
+        deferrals.clear();
+        sender_of.clear();
+        pending_expiries.clear();
+        pending.clear();
+        pending_removals.clear();
+        for s in samples.iter_mut() {
+            s.clear();
+        }
+        if let Some(e) = events {
+            *e = EventBuffer::new(e.sink());
+        }
+        rejects.clear();
+        traffic.clear();
+        *traffic_now = Batch::default().traffic_now;
+        notices.clear();
+        postscreen.clear();
+        connections.clear();
+        sessions.clear();
+        pending_disconnects.clear();
+        session_time.clear();
+        session_by_client.clear();
+        journeys.reset();
     }
 
     /// Joins the journey rows gathered (all of them when `end`).
@@ -1113,7 +1217,7 @@ impl Batch {
         self.journeys.close_run(scratch, names, filter, &reinjected)
     }
 
-    fn merge_tables(mut self, mut right: Batch, filter: &Filter) -> Batch {
+    fn merge_tables(&mut self, right: &mut Batch, filter: &Filter) {
         // The right's rows name its own interned ids: out before they change.
         right.flush_events();
         right.flush_traffic();
@@ -1127,13 +1231,16 @@ impl Batch {
             && self.pending_expiries.is_empty()
             && self.journeys.is_empty()
         {
-            if right.journeys.sink.is_none() {
-                right.journeys.sink = self.journeys.sink.take();
+            // Nothing here yet: the right's tables become the total, and
+            // this one's empty tables go back in its place.
+            std::mem::swap(self, right);
+            if self.journeys.sink.is_none() {
+                self.journeys.sink = right.journeys.sink.take();
             }
-            if right.journeys.settle_rows == 0 {
-                right.journeys.settle_rows = self.journeys.settle_rows;
+            if self.journeys.settle_rows == 0 {
+                self.journeys.settle_rows = right.journeys.settle_rows;
             }
-            return right;
+            return;
         }
         self.counters.add(&right.counters);
         if self.events.is_none() {
@@ -1159,28 +1266,28 @@ impl Batch {
         let rea = self.reasons.absorb(&right.reasons);
         let snd = self.senders.absorb(&right.senders);
         let rcp = self.recipients.absorb(&right.recipients);
-        for (mut k, n) in right.summary {
+        for (mut k, n) in right.summary.drain() {
             k.domain = remap(&dom, k.domain);
             *self.summary.entry(k).or_insert(0) += n;
         }
-        for (mut k, n) in right.outcomes {
+        for (mut k, n) in right.outcomes.drain() {
             k.sender = remap(&snd, k.sender);
             *self.outcomes.entry(k).or_insert(0) += n;
         }
         self.widen_timeline(right.timeline_width);
         let width = self.timeline_width;
-        for (mut k, n) in right.timeline {
+        for (mut k, n) in right.timeline.drain() {
             k.minute -= k.minute.rem_euclid(width);
             *self.timeline.entry(k).or_insert(0) += n;
         }
         if self.timeline.len() > TIMELINE_CAP {
             self.widen_timeline(width + 1);
         }
-        for (mut k, s) in right.reason_counts {
+        for (mut k, s) in right.reason_counts.drain() {
             k.reason = remap(&rea, k.reason);
             add_reason(&mut self.reason_counts, k, s);
         }
-        for (k, ids) in right.queue_samples {
+        for (k, ids) in right.queue_samples.drain() {
             let mine = self.queue_samples.entry(k).or_default();
             for id in ids {
                 keep_earliest(mine, QUEUE_ID_SAMPLES, id.0, id.1.as_bytes(), || id.1);
@@ -1190,29 +1297,29 @@ impl Batch {
         let cli = self.clients.absorb(&right.clients);
         let adr = self.addresses.absorb(&right.addresses);
         let dlv = self.delivered_to.absorb(&right.delivered_to);
-        for (k, v) in right.traffic {
+        for (k, v) in right.traffic.drain() {
             let mine = self.traffic.entry(k).or_insert([0; Traffic::COLUMNS]);
             for (a, b) in mine.iter_mut().zip(v) {
                 *a += b;
             }
         }
         let svc = self.services.absorb(&right.services);
-        for ((service, level, reason), n) in right.notices {
+        for ((service, level, reason), n) in right.notices.drain() {
             *self
                 .notices
                 .entry((remap(&svc, service), level, remap(&rea, reason)))
                 .or_insert(0) += n;
         }
-        for (action, n) in right.postscreen {
+        for (action, n) in right.postscreen.drain() {
             *self.postscreen.entry(remap(&svc, action)).or_insert(0) += n;
         }
-        for (client, n) in right.connections {
+        for (client, n) in right.connections.drain() {
             *self.connections.entry(remap(&cli, client)).or_insert(0) += n;
         }
-        for (bucket, t) in right.session_time {
+        for (bucket, t) in right.session_time.drain() {
             self.session_time.entry(bucket).or_default().add(t);
         }
-        for (client, t) in right.session_by_client {
+        for (client, t) in right.session_by_client.drain() {
             self.session_by_client
                 .entry(remap(&cli, client))
                 .or_default()
@@ -1220,12 +1327,12 @@ impl Batch {
         }
         // Disconnects on the right end sessions opened on the left; what
         // is still unpaired had its connect before the input.
-        for (key, ts) in right.pending_disconnects {
+        for (key, ts) in right.pending_disconnects.drain(..) {
             if let Some((start, client)) = self.sessions.remove(&key) {
                 self.session(start, ts, client);
             }
         }
-        for (key, (ts, client)) in right.sessions {
+        for (key, (ts, client)) in right.sessions.drain() {
             self.sessions.insert(key, (ts, remap(&cli, client)));
         }
         if let Some((_, newest)) = self.span.or(right.span) {
@@ -1233,7 +1340,7 @@ impl Batch {
                 .retain(|_, (ts, _)| *ts >= newest - SESSION_HORIZON_SECS);
         }
         self.journeys.absorb(
-            right.journeys,
+            std::mem::take(&mut right.journeys),
             Remaps {
                 addresses: &adr,
                 senders: &snd,
@@ -1243,22 +1350,22 @@ impl Batch {
                 recipients: &dlv,
             },
         );
-        for (mut k, n) in right.rejects {
+        for (mut k, n) in right.rejects.drain() {
             k.stage = remap(&stg, k.stage);
             k.reason = remap(&rea, k.reason);
             k.client = remap(&cli, k.client);
             *self.rejects.entry(k).or_insert(0) += n;
         }
-        for ((p, c, r), n) in right.recipient_counts {
+        for ((p, c, r), n) in right.recipient_counts.drain() {
             *self
                 .recipient_counts
                 .entry((p, c, remap(&rcp, r)))
                 .or_insert(0) += n;
         }
-        for (hop, [n, f]) in right.handoff_hops {
+        for (hop, [n, f]) in right.handoff_hops.drain() {
             self.see_hop(&hop, n, f);
         }
-        for (k, r) in right.reach {
+        for (k, r) in right.reach.drain() {
             match self.reach.entry(k) {
                 hashbrown::hash_map::Entry::Occupied(mut e) => e.get_mut().merge(&r),
                 hashbrown::hash_map::Entry::Vacant(e) => {
@@ -1267,7 +1374,7 @@ impl Batch {
             }
         }
         // Expiries on the right look back into deferrals on the left.
-        for mut p in right.pending_expiries {
+        for mut p in right.pending_expiries.drain(..) {
             p.sender = remap(&snd, p.sender);
             p.host = remap(&hst, p.host);
             let last = if p.after_removal {
@@ -1282,7 +1389,7 @@ impl Batch {
         }
         // Attempts on the right look back for their sender on the left,
         // before the right's own senders (later in time) are added.
-        for mut p in right.pending {
+        for mut p in right.pending.drain(..) {
             p.attempt.domain = remap(&dom, p.attempt.domain);
             p.attempt.reason = p.attempt.reason.map(|r| remap(&rea, r));
             p.attempt.host = remap(&hst, p.attempt.host);
@@ -1321,27 +1428,26 @@ impl Batch {
         }
         // Right's removals of messages that started on the left (after the
         // joins above, which needed those entries).
-        for m in right.pending_removals {
+        for m in right.pending_removals.drain() {
             self.forget(m);
         }
-        for (m, mut d) in right.deferrals {
+        for (m, mut d) in right.deferrals.drain() {
             d.domain = remap(&dom, d.domain);
             d.reason = remap(&rea, d.reason);
             self.deferrals.insert(m, d);
         }
-        for (m, mut s) in right.sender_of {
+        for (m, mut s) in right.sender_of.drain() {
             s.domain = remap(&snd, s.domain);
             self.sender_of.insert(m, s);
         }
-        for (mine, theirs) in self.samples.iter_mut().zip(right.samples) {
-            for s in theirs {
+        for (mine, theirs) in self.samples.iter_mut().zip(&mut right.samples) {
+            for s in theirs.drain(..) {
                 if mine.len() < SAMPLES_PER_REASON {
                     mine.push(s);
                 }
             }
         }
         self.evict_old_messages();
-        self
     }
 
     /// When the reason table is close to full, keeps the half of it that

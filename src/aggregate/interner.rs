@@ -107,6 +107,14 @@ impl Interner {
         self.ends.is_empty()
     }
 
+    /// Forgets every string, keeping the buffers for the next ones.
+    pub fn clear(&mut self) {
+        self.table.clear();
+        self.hashes.clear();
+        self.ends.clear();
+        self.bytes.clear();
+    }
+
     /// Keeps the strings `keep` accepts (and the overflow label), in their
     /// order, and drops the rest; returns the id map `old id → new id`, where
     /// a dropped string maps to the overflow label's id.

@@ -367,13 +367,24 @@ fn scan_pieces<P: AsRef<[u8]> + Sync>(
     let filter = ctx.filter;
     let mut running = std::mem::take(total);
     let unknown = ctx.engine.providers.other();
+    // Merged batches, drained, go back to the workers for their next runs:
+    // their tables keep their allocations (fresh ones for every run had the
+    // kernel zero new pages, and the merging thread free them).
+    let recycled = std::sync::Mutex::new(Vec::<Batch>::new());
+    let keep = 2 * threads;
     std::thread::scope(|scope| {
         let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Batch>>(1);
+        let recycled = &recycled;
         let merger = scope.spawn(move || {
             for batches in rx {
-                for b in batches {
-                    running = running.merge(b, filter);
+                for mut b in batches {
+                    running.merge_from(&mut b, filter);
                     running.settle_unjoined(unknown, filter);
+                    if let Ok(mut spare) = recycled.lock()
+                        && spare.len() < keep
+                    {
+                        spare.push(b);
+                    }
                 }
             }
             running
@@ -392,7 +403,8 @@ fn scan_pieces<P: AsRef<[u8]> + Sync>(
                         }
                     }
                     w.end_run(ctx);
-                    let batch = w.take_batch();
+                    let spare = recycled.lock().ok().and_then(|mut r| r.pop());
+                    let batch = w.take_batch_reusing(spare);
                     if let Ok(mut p) = pool.lock() {
                         p.push(w);
                     }

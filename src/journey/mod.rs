@@ -85,6 +85,19 @@ pub struct Journeys {
 }
 
 impl Journeys {
+    /// Empties the journeys for a worker's next run, keeping the row
+    /// tables' and the join's buffers (the export's sink and settings stay).
+    pub fn reset(&mut self) {
+        self.log.messages.clear();
+        self.log.attempts.clear();
+        self.log.restarts.clear();
+        self.log.next_seq = 0;
+        self.open.0.clear();
+        self.open.1.clear();
+        self.stats = JourneyStats::default();
+        self.error = None;
+    }
+
     /// True when nothing was gathered.
     pub fn is_empty(&self) -> bool {
         self.log.is_empty() && self.open_rows() == 0 && self.stats.messages == 0
