@@ -411,12 +411,8 @@ impl Worker {
                 {
                     self.batch.traffic(h.ts, Traffic::CONNECTIONS);
                     let client = self.batch.clients.intern(client);
-                    *self.batch.connections.entry(client).or_insert(0) += 1;
-                    if let Some(pid) = syslog_pid(line, h.body) {
-                        self.batch
-                            .sessions
-                            .insert(message_key(h.host, pid), (h.ts, client));
-                    }
+                    let session = syslog_pid(line, h.body).map(|pid| message_key(h.host, pid));
+                    self.batch.sessions.connect(client, session, h.ts);
                 }
             }
             Record::Disconnect(_) => {
@@ -425,14 +421,16 @@ impl Worker {
                     && ctx.filter.keeps_time(h.ts)
                     && let Some(pid) = syslog_pid(line, h.body)
                 {
-                    self.batch.disconnect(message_key(h.host, pid), h.ts);
+                    self.batch
+                        .sessions
+                        .disconnect(message_key(h.host, pid), h.ts);
                 }
             }
             Record::Postscreen(action) => {
                 self.batch.counters.postscreen += 1;
                 if header.is_some_and(|h| ctx.filter.keeps_time(h.ts)) {
                     let action = self.batch.services.intern(action);
-                    *self.batch.postscreen.entry(action).or_insert(0) += 1;
+                    *self.batch.inbound.postscreen.entry(action).or_insert(0) += 1;
                 }
             }
             Record::FakeDelivery => self.batch.counters.fake_deliveries += 1,
@@ -562,6 +560,7 @@ impl Worker {
         let reason = self.masked_reason(ctx, text);
         *self
             .batch
+            .inbound
             .notices
             .entry((service, level, reason))
             .or_insert(0) += 1;
@@ -590,7 +589,7 @@ impl Worker {
             reason: self.masked_reason(ctx, r.text),
             client: self.batch.clients.intern(r.client),
         };
-        *self.batch.rejects.entry(key).or_insert(0) += 1;
+        *self.batch.inbound.rejects.entry(key).or_insert(0) += 1;
     }
 
     /// Classifies one attempt and hands it to the batch. `host_error`: an Exim

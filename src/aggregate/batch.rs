@@ -7,10 +7,13 @@
 //! lets a Postfix `status=expired` line find its recipient in an earlier chunk.
 
 use crate::aggregate::distinct::{Reach, ReachOf};
+use crate::aggregate::inbound::Inbound;
+use crate::aggregate::sessions::Sessions;
 use crate::aggregate::sinks::{EventBuffer, FLUSH_ROWS, Names};
+use crate::aggregate::tally::{Ids, Tally};
 use crate::classify::category::{Blocklist, Category};
 use crate::classify::provider::ProviderId;
-use crate::event::{Level, Status};
+use crate::event::Status;
 use crate::filter::Filter;
 use crate::journey::log::{AttemptRows, MessageRows, Remaps};
 use crate::journey::{Journeys, Names as JourneyNames};
@@ -631,8 +634,8 @@ pub struct Batch {
     pub relays: Interner,
     /// Rows for `--events`, when exported.
     pub events: Option<EventBuffer>,
-    /// Inbound rejects by kind, stage, code, reason and client.
-    pub rejects: HashMap<RejectKey, u64, Fast>,
+    /// Inbound refusals, daemon notices and postscreen events.
+    pub inbound: Inbound,
     /// SMTP stages named by rejects.
     pub stages: Interner,
     /// Clients named by rejects and by message arrivals.
@@ -646,25 +649,10 @@ pub struct Batch {
     pub traffic: HashMap<i64, [u64; Traffic::COLUMNS], Fast>,
     /// The quarter hour being counted (see [`Batch::traffic`]).
     pub traffic_now: (i64, [u64; Traffic::COLUMNS]),
-    /// Daemon warnings, errors, fatal errors, panics and master messages by
-    /// service, level and masked text.
-    pub notices: HashMap<(u32, Level, u32), u64, Fast>,
     /// Postfix services and postscreen actions named by notices and events.
     pub services: Interner,
-    /// postscreen events by action.
-    pub postscreen: HashMap<u32, u64, Fast>,
-    /// smtpd connections by client.
-    pub connections: HashMap<u32, u64, Fast>,
-    /// Open smtpd sessions by host + smtpd pid: (connect time, client).
-    pub sessions: HashMap<u64, (i64, u32), Fast>,
-    /// Disconnects whose connect was not in this batch: (host + pid, time),
-    /// joined at the merge to the sessions on the left.
-    pub pending_disconnects: Vec<(u64, i64)>,
-    /// Session time of paired connect/disconnects, per quarter hour of the
-    /// disconnect: see [`SessionTime`].
-    pub session_time: HashMap<i64, SessionTime, Fast>,
-    /// Session time per client.
-    pub session_by_client: HashMap<u32, SessionTime, Fast>,
+    /// smtpd connections and sessions.
+    pub sessions: Sessions,
     /// Message journeys: rows not yet joined, open messages, statistics.
     pub journeys: Journeys,
 }
@@ -696,7 +684,7 @@ impl Default for Batch {
             hosts: Interner::with_limit(MAX_HOSTS, OVERFLOW_HOST),
             relays: Interner::with_limit(MAX_RELAYS, b"(more relays than the table holds)"),
             events: None,
-            rejects: HashMap::default(),
+            inbound: Inbound::default(),
             stages: Interner::with_limit(64, b"(other)"),
             clients: Interner::with_limit(MAX_CLIENTS, OVERFLOW_CLIENT),
             addresses: Interner::with_limit(MAX_ADDRESSES, OVERFLOW_ADDRESS),
@@ -706,14 +694,8 @@ impl Default for Batch {
             ),
             traffic: HashMap::default(),
             traffic_now: (i64::MIN, [0; Traffic::COLUMNS]),
-            notices: HashMap::default(),
             services: Interner::with_limit(256, b"(other)"),
-            postscreen: HashMap::default(),
-            connections: HashMap::default(),
-            sessions: HashMap::default(),
-            pending_disconnects: Vec::new(),
-            session_time: HashMap::default(),
-            session_by_client: HashMap::default(),
+            sessions: Sessions::default(),
             journeys: Journeys::default(),
         }
     }
@@ -779,29 +761,6 @@ impl Batch {
             None => (ts, ts),
             Some((a, b)) => (a.min(ts), b.max(ts)),
         });
-    }
-
-    /// An smtpd session ended: its time is counted if its connect is known;
-    /// else the disconnect waits for the merge with the batch on the left.
-    pub fn disconnect(&mut self, key: u64, ts: i64) {
-        match self.sessions.remove(&key) {
-            Some((start, client)) => self.session(start, ts, client),
-            None => self.pending_disconnects.push((key, ts)),
-        }
-    }
-
-    fn session(&mut self, start: i64, end: i64, client: u32) {
-        let secs = u64::try_from(end - start).unwrap_or(0);
-        let one = SessionTime {
-            sessions: 1,
-            secs,
-            max: secs,
-        };
-        self.session_time
-            .entry(end.div_euclid(Traffic::BUCKET))
-            .or_default()
-            .add(one);
-        self.session_by_client.entry(client).or_default().add(one);
     }
 
     /// Counts one line in the per-quarter-hour traffic table. Lines come
@@ -1112,21 +1071,15 @@ impl Batch {
             hosts,
             relays,
             events,
-            rejects,
+            inbound,
             stages,
             clients,
             addresses,
             delivered_to,
             traffic,
             traffic_now,
-            notices,
             services,
-            postscreen,
-            connections,
             sessions,
-            pending_disconnects,
-            session_time,
-            session_by_client,
             journeys,
         } = self;
         *counters = Counters::default();
@@ -1166,16 +1119,10 @@ impl Batch {
         if let Some(e) = events {
             *e = EventBuffer::new(e.sink());
         }
-        rejects.clear();
+        inbound.reset();
         traffic.clear();
         *traffic_now = Batch::default().traffic_now;
-        notices.clear();
-        postscreen.clear();
-        connections.clear();
-        sessions.clear();
-        pending_disconnects.clear();
-        session_time.clear();
-        session_by_client.clear();
+        sessions.reset();
         journeys.reset();
     }
 
@@ -1223,7 +1170,7 @@ impl Batch {
         right.flush_traffic();
         self.flush_traffic();
         if self.counters.lines == 0
-            && self.rejects.is_empty()
+            && self.inbound.rejects.is_empty()
             && self.summary.is_empty()
             && self.deferrals.is_empty()
             && self.sender_of.is_empty()
@@ -1246,8 +1193,6 @@ impl Batch {
         if self.events.is_none() {
             self.events = right.events.take();
         }
-        let hst = self.hosts.absorb(&right.hosts);
-        let rly = self.relays.absorb(&right.relays);
         if let Some((a, b)) = right.span {
             self.see_time(a);
             self.see_time(b);
@@ -1256,22 +1201,44 @@ impl Batch {
             self.compact_domains(right.domains.len(), MAX_DOMAINS / 2);
             right.compact_domains(self.domains.len(), MAX_DOMAINS / 2 - 1);
         }
-        let dom = self.domains.absorb(&right.domains);
         // Both tables keep their heavy hitters when together they would
         // not fit (the right's rows are flushed, its ids free to change).
         if self.reasons.len() + right.reasons.len() >= MAX_REASONS {
             self.compact_reasons(right.reasons.len(), MAX_REASONS / 2);
             right.compact_reasons(self.reasons.len(), MAX_REASONS / 2 - 1);
         }
-        let rea = self.reasons.absorb(&right.reasons);
-        let snd = self.senders.absorb(&right.senders);
-        let rcp = self.recipients.absorb(&right.recipients);
+        let ids = Ids {
+            hosts: self.hosts.absorb(&right.hosts),
+            relays: self.relays.absorb(&right.relays),
+            domains: self.domains.absorb(&right.domains),
+            reasons: self.reasons.absorb(&right.reasons),
+            senders: self.senders.absorb(&right.senders),
+            recipients: self.recipients.absorb(&right.recipients),
+            stages: self.stages.absorb(&right.stages),
+            clients: self.clients.absorb(&right.clients),
+            addresses: self.addresses.absorb(&right.addresses),
+            delivered_to: self.delivered_to.absorb(&right.delivered_to),
+            services: self.services.absorb(&right.services),
+            newest: self.span.or(right.span).map(|(_, z)| z),
+        };
+        let Ids {
+            hosts: hst,
+            relays: rly,
+            domains: dom,
+            reasons: rea,
+            senders: snd,
+            recipients: rcp,
+            clients: cli,
+            addresses: adr,
+            delivered_to: dlv,
+            ..
+        } = &ids;
         for (mut k, n) in right.summary.drain() {
-            k.domain = remap(&dom, k.domain);
+            k.domain = remap(dom, k.domain);
             *self.summary.entry(k).or_insert(0) += n;
         }
         for (mut k, n) in right.outcomes.drain() {
-            k.sender = remap(&snd, k.sender);
+            k.sender = remap(snd, k.sender);
             *self.outcomes.entry(k).or_insert(0) += n;
         }
         self.widen_timeline(right.timeline_width);
@@ -1284,7 +1251,7 @@ impl Batch {
             self.widen_timeline(width + 1);
         }
         for (mut k, s) in right.reason_counts.drain() {
-            k.reason = remap(&rea, k.reason);
+            k.reason = remap(rea, k.reason);
             add_reason(&mut self.reason_counts, k, s);
         }
         for (k, ids) in right.queue_samples.drain() {
@@ -1293,73 +1260,29 @@ impl Batch {
                 keep_earliest(mine, QUEUE_ID_SAMPLES, id.0, id.1.as_bytes(), || id.1);
             }
         }
-        let stg = self.stages.absorb(&right.stages);
-        let cli = self.clients.absorb(&right.clients);
-        let adr = self.addresses.absorb(&right.addresses);
-        let dlv = self.delivered_to.absorb(&right.delivered_to);
         for (k, v) in right.traffic.drain() {
             let mine = self.traffic.entry(k).or_insert([0; Traffic::COLUMNS]);
             for (a, b) in mine.iter_mut().zip(v) {
                 *a += b;
             }
         }
-        let svc = self.services.absorb(&right.services);
-        for ((service, level, reason), n) in right.notices.drain() {
-            *self
-                .notices
-                .entry((remap(&svc, service), level, remap(&rea, reason)))
-                .or_insert(0) += n;
-        }
-        for (action, n) in right.postscreen.drain() {
-            *self.postscreen.entry(remap(&svc, action)).or_insert(0) += n;
-        }
-        for (client, n) in right.connections.drain() {
-            *self.connections.entry(remap(&cli, client)).or_insert(0) += n;
-        }
-        for (bucket, t) in right.session_time.drain() {
-            self.session_time.entry(bucket).or_default().add(t);
-        }
-        for (client, t) in right.session_by_client.drain() {
-            self.session_by_client
-                .entry(remap(&cli, client))
-                .or_default()
-                .add(t);
-        }
-        // Disconnects on the right end sessions opened on the left; what
-        // is still unpaired had its connect before the input.
-        for (key, ts) in right.pending_disconnects.drain(..) {
-            if let Some((start, client)) = self.sessions.remove(&key) {
-                self.session(start, ts, client);
-            }
-        }
-        for (key, (ts, client)) in right.sessions.drain() {
-            self.sessions.insert(key, (ts, remap(&cli, client)));
-        }
-        if let Some((_, newest)) = self.span.or(right.span) {
-            self.sessions
-                .retain(|_, (ts, _)| *ts >= newest - SESSION_HORIZON_SECS);
-        }
+        self.sessions.merge(&mut right.sessions, &ids);
+        self.inbound.merge(&mut right.inbound, &ids);
         self.journeys.absorb(
             std::mem::take(&mut right.journeys),
             Remaps {
-                addresses: &adr,
-                senders: &snd,
-                clients: &cli,
-                domains: &dom,
-                reasons: &rea,
-                recipients: &dlv,
+                addresses: adr,
+                senders: snd,
+                clients: cli,
+                domains: dom,
+                reasons: rea,
+                recipients: dlv,
             },
         );
-        for (mut k, n) in right.rejects.drain() {
-            k.stage = remap(&stg, k.stage);
-            k.reason = remap(&rea, k.reason);
-            k.client = remap(&cli, k.client);
-            *self.rejects.entry(k).or_insert(0) += n;
-        }
         for ((p, c, r), n) in right.recipient_counts.drain() {
             *self
                 .recipient_counts
-                .entry((p, c, remap(&rcp, r)))
+                .entry((p, c, remap(rcp, r)))
                 .or_insert(0) += n;
         }
         for (hop, [n, f]) in right.handoff_hops.drain() {
@@ -1375,8 +1298,8 @@ impl Batch {
         }
         // Expiries on the right look back into deferrals on the left.
         for mut p in right.pending_expiries.drain(..) {
-            p.sender = remap(&snd, p.sender);
-            p.host = remap(&hst, p.host);
+            p.sender = remap(snd, p.sender);
+            p.host = remap(hst, p.host);
             let last = if p.after_removal {
                 None
             } else {
@@ -1390,11 +1313,11 @@ impl Batch {
         // Attempts on the right look back for their sender on the left,
         // before the right's own senders (later in time) are added.
         for mut p in right.pending.drain(..) {
-            p.attempt.domain = remap(&dom, p.attempt.domain);
-            p.attempt.reason = p.attempt.reason.map(|r| remap(&rea, r));
-            p.attempt.host = remap(&hst, p.attempt.host);
-            p.attempt.relay = remap(&rly, p.attempt.relay);
-            p.sender = p.sender.map(|x| remap(&snd, x));
+            p.attempt.domain = remap(dom, p.attempt.domain);
+            p.attempt.reason = p.attempt.reason.map(|r| remap(rea, r));
+            p.attempt.host = remap(hst, p.attempt.host);
+            p.attempt.relay = remap(rly, p.attempt.relay);
+            p.sender = p.sender.map(|x| remap(snd, x));
             if p.after_removal {
                 // Nothing on the left is about this message: final as it is.
                 p.attempt.needs_cause = false;
@@ -1432,12 +1355,12 @@ impl Batch {
             self.forget(m);
         }
         for (m, mut d) in right.deferrals.drain() {
-            d.domain = remap(&dom, d.domain);
-            d.reason = remap(&rea, d.reason);
+            d.domain = remap(dom, d.domain);
+            d.reason = remap(rea, d.reason);
             self.deferrals.insert(m, d);
         }
         for (m, mut s) in right.sender_of.drain() {
-            s.domain = remap(&snd, s.domain);
+            s.domain = remap(snd, s.domain);
             self.sender_of.insert(m, s);
         }
         for (mine, theirs) in self.samples.iter_mut().zip(&mut right.samples) {
@@ -1469,11 +1392,8 @@ impl Batch {
         for (k, s) in &self.reason_counts {
             weight.add(k.reason, s.count);
         }
-        for ((_, _, r), n) in &self.notices {
-            weight.add(*r, *n);
-        }
-        for (k, n) in &self.rejects {
-            weight.add(k.reason, *n);
+        for (r, n) in self.inbound.reason_weights() {
+            weight.add(r, n);
         }
         for d in self.deferrals.values() {
             weight.add(d.reason, 1);
@@ -1490,13 +1410,7 @@ impl Batch {
             k.reason = m(k.reason);
             add_reason(&mut self.reason_counts, k, s);
         }
-        for ((svc, level, r), n) in std::mem::take(&mut self.notices) {
-            *self.notices.entry((svc, level, m(r))).or_insert(0) += n;
-        }
-        for (mut k, n) in std::mem::take(&mut self.rejects) {
-            k.reason = m(k.reason);
-            *self.rejects.entry(k).or_insert(0) += n;
-        }
+        self.inbound.remap_reasons(&map);
         for d in self.deferrals.values_mut() {
             d.reason = m(d.reason);
         }

@@ -4,5 +4,8 @@
 pub mod batch;
 pub mod distinct;
 pub mod frame;
+pub mod inbound;
 pub mod interner;
+pub mod sessions;
 pub mod sinks;
+pub mod tally;

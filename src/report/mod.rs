@@ -597,7 +597,7 @@ pub fn reject_rows_all(batch: &Batch) -> (Vec<RejectRow>, Vec<ClientCount>) {
     type Group = (crate::parse::reject::RejectKind, u32, u16, u32, u32);
     let mut groups: HashMap<Group, (u64, HashMap<u32, u64>)> = HashMap::new();
     let mut clients: HashMap<u32, u64> = HashMap::new();
-    for (k, n) in &batch.rejects {
+    for (k, n) in &batch.inbound.rejects {
         let g = groups
             .entry((k.kind, k.stage, k.basic, k.dsn, k.reason))
             .or_default();

@@ -284,12 +284,12 @@ pub fn build(b: &Batch, report: &Report, zone: Zone, top: usize, gathered: bool)
         .collect();
     let per_day = days.iter().map(|(d, v)| row(d.clone(), v, 1.0)).collect();
     let mut kinds: HashMap<RejectKind, u64> = HashMap::new();
-    for (k, n) in &b.rejects {
+    for (k, n) in &b.inbound.rejects {
         *kinds.entry(k.kind).or_insert(0) += n;
     }
     let kind = |k: RejectKind| kinds.get(&k).copied().unwrap_or(0);
     let mut levels: HashMap<Level, u64> = HashMap::new();
-    for ((_, level, _), n) in &b.notices {
+    for ((_, level, _), n) in &b.inbound.notices {
         *levels.entry(*level).or_insert(0) += n;
     }
     let level = |l: Level| levels.get(&l).copied().unwrap_or(0);
@@ -345,13 +345,13 @@ pub fn build(b: &Batch, report: &Report, zone: Zone, top: usize, gathered: bool)
     });
     delivery_domains.truncate(top);
     let mut by_domain: HashMap<String, (u64, SessionTime)> = HashMap::new();
-    for (c, n) in &b.connections {
+    for (c, n) in &b.sessions.connections {
         by_domain
             .entry(client_domain(b.clients.get(*c)))
             .or_default()
             .0 += n;
     }
-    for (c, t) in &b.session_by_client {
+    for (c, t) in &b.sessions.by_client {
         by_domain
             .entry(client_domain(b.clients.get(*c)))
             .or_default()
@@ -382,7 +382,7 @@ pub fn build(b: &Batch, report: &Report, zone: Zone, top: usize, gathered: bool)
     smtpd_connections.truncate(top);
     let mut session_days: BTreeMap<String, SessionTime> = BTreeMap::new();
     let mut session_hours = [SessionTime::default(); 24];
-    for (bucket, t) in &b.session_time {
+    for (bucket, t) in &b.sessions.by_bucket {
         let stamp = zone.format(bucket * Traffic::BUCKET);
         let hour: usize = stamp.get(11..13).and_then(|h| h.parse().ok()).unwrap_or(0);
         session_days
@@ -412,6 +412,7 @@ pub fn build(b: &Batch, report: &Report, zone: Zone, top: usize, gathered: bool)
         })
         .collect();
     let mut notices: Vec<NoticeRow> = b
+        .inbound
         .notices
         .iter()
         .map(|((service, level, reason), count)| NoticeRow {
@@ -429,6 +430,7 @@ pub fn build(b: &Batch, report: &Report, zone: Zone, top: usize, gathered: bool)
             .then_with(|| a.text.cmp(&b.text))
     });
     let mut postscreen: Vec<CountRow> = b
+        .inbound
         .postscreen
         .iter()
         .map(|(a, n)| CountRow {
