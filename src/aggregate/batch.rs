@@ -11,6 +11,7 @@ use crate::aggregate::inbound::Inbound;
 use crate::aggregate::sessions::Sessions;
 use crate::aggregate::sinks::{EventBuffer, FLUSH_ROWS, Names};
 use crate::aggregate::tally::{Ids, Tally};
+use crate::aggregate::traffic::TrafficTable;
 use crate::classify::category::{Blocklist, Category};
 use crate::classify::provider::ProviderId;
 use crate::event::Status;
@@ -644,11 +645,8 @@ pub struct Batch {
     pub addresses: Interner,
     /// Delivered recipients' addresses (journeys: the top-recipient tables).
     pub delivered_to: Interner,
-    /// Line-level traffic per quarter hour (UTC seconds / 900), for the
-    /// per-day and per-hour tables: see [`Traffic`].
-    pub traffic: HashMap<i64, [u64; Traffic::COLUMNS], Fast>,
-    /// The quarter hour being counted (see [`Batch::traffic`]).
-    pub traffic_now: (i64, [u64; Traffic::COLUMNS]),
+    /// pflogsumm's per-quarter-hour traffic.
+    pub traffic: TrafficTable,
     /// Postfix services and postscreen actions named by notices and events.
     pub services: Interner,
     /// smtpd connections and sessions.
@@ -692,8 +690,7 @@ impl Default for Batch {
                 MAX_ADDRESSES,
                 b"(more recipients than the table holds)",
             ),
-            traffic: HashMap::default(),
-            traffic_now: (i64::MIN, [0; Traffic::COLUMNS]),
+            traffic: TrafficTable::default(),
             services: Interner::with_limit(256, b"(other)"),
             sessions: Sessions::default(),
             journeys: Journeys::default(),
@@ -768,24 +765,12 @@ impl Batch {
     /// added to the table when the next one starts.
     #[inline]
     pub fn traffic(&mut self, ts: i64, column: usize) {
-        let bucket = ts.div_euclid(Traffic::BUCKET);
-        if self.traffic_now.0 != bucket {
-            self.flush_traffic();
-            self.traffic_now.0 = bucket;
-        }
-        self.traffic_now.1[column] += 1;
+        self.traffic.count(ts, column);
     }
 
     /// Adds the quarter hour being counted to the traffic table.
     pub fn flush_traffic(&mut self) {
-        let (bucket, counts) =
-            std::mem::replace(&mut self.traffic_now, (i64::MIN, [0; Traffic::COLUMNS]));
-        if counts.iter().any(|n| *n > 0) {
-            let mine = self.traffic.entry(bucket).or_insert([0; Traffic::COLUMNS]);
-            for (a, b) in mine.iter_mut().zip(counts) {
-                *a += b;
-            }
-        }
+        self.traffic.flush();
     }
 
     /// Counts hand-off attempts and failures to one next hop (a label of
@@ -1077,7 +1062,6 @@ impl Batch {
             addresses,
             delivered_to,
             traffic,
-            traffic_now,
             services,
             sessions,
             journeys,
@@ -1120,8 +1104,7 @@ impl Batch {
             *e = EventBuffer::new(e.sink());
         }
         inbound.reset();
-        traffic.clear();
-        *traffic_now = Batch::default().traffic_now;
+        traffic.reset();
         sessions.reset();
         journeys.reset();
     }
@@ -1260,12 +1243,7 @@ impl Batch {
                 keep_earliest(mine, QUEUE_ID_SAMPLES, id.0, id.1.as_bytes(), || id.1);
             }
         }
-        for (k, v) in right.traffic.drain() {
-            let mine = self.traffic.entry(k).or_insert([0; Traffic::COLUMNS]);
-            for (a, b) in mine.iter_mut().zip(v) {
-                *a += b;
-            }
-        }
+        self.traffic.merge(&mut right.traffic, &ids);
         self.sessions.merge(&mut right.sessions, &ids);
         self.inbound.merge(&mut right.inbound, &ids);
         self.journeys.absorb(

@@ -9,3 +9,4 @@ pub mod interner;
 pub mod sessions;
 pub mod sinks;
 pub mod tally;
+pub mod traffic;

@@ -254,7 +254,7 @@ pub fn build(b: &Batch, report: &Report, zone: Zone, top: usize, gathered: bool)
     let mut days: BTreeMap<String, [u64; Traffic::COLUMNS]> = BTreeMap::new();
     let mut hours = [[0u64; Traffic::COLUMNS]; 24];
     let mut sums = [0u64; Traffic::COLUMNS];
-    for (bucket, v) in &b.traffic {
+    for (bucket, v) in &b.traffic.by_bucket {
         let stamp = zone.format(bucket * Traffic::BUCKET);
         let day = stamp.get(..10).unwrap_or_default().to_string();
         let hour: usize = stamp.get(11..13).and_then(|h| h.parse().ok()).unwrap_or(0);
