@@ -195,7 +195,7 @@ fn file_summary(source: &Source, c: &Counters, mode: ReadMode) -> FileSummary {
 /// The small per-key evidence the findings quote (queue ids, recipients).
 fn samples(b: &Batch, providers: &ProviderMap) -> Samples {
     let mut s = Samples::default();
-    for ((p, c), ids) in &b.queue_samples {
+    for ((p, c), ids) in &b.deliveries.queue_samples {
         s.queue_ids.insert(
             (providers.info(*p).id.clone(), *c),
             ids.iter()
@@ -203,7 +203,7 @@ fn samples(b: &Batch, providers: &ProviderMap) -> Samples {
                 .collect(),
         );
     }
-    for ((p, c, r), n) in &b.recipient_counts {
+    for ((p, c, r), n) in &b.deliveries.recipient_counts {
         s.recipients
             .entry((providers.info(*p).id.clone(), *c))
             .or_default()
@@ -216,13 +216,14 @@ fn samples(b: &Batch, providers: &ProviderMap) -> Samples {
         v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
     }
     s.handoff_hops = b
+        .deliveries
         .handoff_hops
         .iter()
         .map(|(hop, [n, f])| (String::from_utf8_lossy(hop).into_owned(), *n, *f))
         .collect();
     s.handoff_hops
         .sort_by(|a, b| b.2.cmp(&a.2).then(b.1.cmp(&a.1)).then(a.0.cmp(&b.0)));
-    for ((p, of), r) in &b.reach {
+    for ((p, of), r) in &b.deliveries.reach {
         s.reach
             .entry((providers.info(*p).id.clone(), *of))
             .or_default()

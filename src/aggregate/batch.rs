@@ -6,7 +6,8 @@
 //! order (rayon's `reduce` keeps adjacent pieces in order), which is what
 //! lets a Postfix `status=expired` line find its recipient in an earlier chunk.
 
-use crate::aggregate::distinct::{Reach, ReachOf};
+use crate::aggregate::deliveries::{Deliveries, add_reason};
+use crate::aggregate::distinct::ReachOf;
 use crate::aggregate::inbound::Inbound;
 use crate::aggregate::sessions::Sessions;
 use crate::aggregate::sinks::{EventBuffer, FLUSH_ROWS, Names};
@@ -596,26 +597,8 @@ pub struct Batch {
     pub senders: Interner,
     /// Interned recipients (hygiene and mailbox-full failures only).
     pub recipients: Interner,
-    /// Summary counts.
-    pub summary: HashMap<SummaryKey, u64, Fast>,
-    /// Outcome counts (with category and sender).
-    pub outcomes: HashMap<OutcomeKey, u64, Fast>,
-    /// Per-bucket counts (`TimeKey::minute` is the bucket's first minute).
-    pub timeline: HashMap<TimeKey, u64, Fast>,
-    /// Width of the timeline buckets in minutes (one of [`TIMELINE_WIDTHS`]).
-    pub timeline_width: i64,
-    /// Reason counts.
-    pub reason_counts: HashMap<ReasonKey, ReasonStats, Fast>,
-    /// A few queue ids per provider × category.
-    /// (the earliest, by time then id, so chunking does not change them).
-    pub queue_samples: HashMap<(ProviderId, Category), Vec<(i64, QueueId)>, Fast>,
-    /// Failures per provider × category × recipient (hygiene, mailbox full).
-    pub recipient_counts: HashMap<(ProviderId, Category, u32), u64, Fast>,
-    /// Hand-offs by next hop (`127.0.0.1:10024`): attempts and failures, for
-    /// the content filter's own finding. At most [`MAX_HANDOFF_HOPS`].
-    pub handoff_hops: HashMap<Box<[u8]>, [u64; 2], Fast>,
-    /// Distinct messages and recipients the findings count, per provider.
-    pub reach: HashMap<(ProviderId, ReachOf), Reach, Fast>,
+    /// Delivery tallies: summary, outcomes, timeline, reasons, evidence.
+    pub deliveries: Deliveries,
     /// Last deferral per message (host + queue id hash).
     pub deferrals: HashMap<u64, LastDeferral, Fast>,
     /// Sender domain per message (host + queue id hash).
@@ -664,15 +647,7 @@ impl Default for Batch {
             reasons: Interner::with_limit(MAX_REASONS, OVERFLOW_REASON),
             senders: Interner::with_limit(MAX_SENDERS, OVERFLOW_SENDER),
             recipients: Interner::with_limit(MAX_RECIPIENTS, OVERFLOW_RECIPIENT),
-            summary: HashMap::default(),
-            outcomes: HashMap::default(),
-            timeline: HashMap::default(),
-            timeline_width: 1,
-            reason_counts: HashMap::default(),
-            queue_samples: HashMap::default(),
-            recipient_counts: HashMap::default(),
-            reach: HashMap::default(),
-            handoff_hops: HashMap::default(),
+            deliveries: Deliveries::default(),
             deferrals: HashMap::default(),
             sender_of: HashMap::default(),
             pending_expiries: Vec::new(),
@@ -736,10 +711,6 @@ pub fn keep_earliest<K: AsRef<[u8]>>(
     kept.insert(at, (ts, make()));
 }
 
-fn add_reason(map: &mut HashMap<ReasonKey, ReasonStats, Fast>, key: ReasonKey, s: ReasonStats) {
-    map.entry(key).and_modify(|t| t.add(&s)).or_insert(s);
-}
-
 impl ReasonStats {
     /// Adds another tally of the same key.
     pub fn add(&mut self, s: &ReasonStats) {
@@ -773,15 +744,10 @@ impl Batch {
         self.traffic.flush();
     }
 
-    /// Counts hand-off attempts and failures to one next hop (a label of
-    /// address and port characters only, see `scan::hop_label`).
+    /// Counts hand-off attempts and failures to one next hop (see
+    /// [`Deliveries::see_hop`]).
     pub fn see_hop(&mut self, hop: &[u8], attempts: u64, failures: u64) {
-        if let Some(c) = self.handoff_hops.get_mut(hop) {
-            c[0] += attempts;
-            c[1] += failures;
-        } else if self.handoff_hops.len() < MAX_HANDOFF_HOPS {
-            self.handoff_hops.insert(hop.into(), [attempts, failures]);
-        }
+        self.deliveries.see_hop(hop, attempts, failures);
     }
 
     /// Counts a line by its timestamp format.
@@ -860,6 +826,7 @@ impl Batch {
         }
         if !a.host_error {
             *self
+                .deliveries
                 .summary
                 .entry(SummaryKey {
                     provider: a.provider,
@@ -877,6 +844,7 @@ impl Batch {
         }
 
         *self
+            .deliveries
             .outcomes
             .entry(OutcomeKey {
                 provider: a.provider,
@@ -891,11 +859,12 @@ impl Batch {
             })
             .or_insert(0) += 1;
         *self
+            .deliveries
             .timeline
             .entry(TimeKey {
                 minute: {
                     let m = a.ts.div_euclid(60);
-                    m - m.rem_euclid(self.timeline_width)
+                    m - m.rem_euclid(self.deliveries.timeline_width)
                 },
                 provider: a.provider,
                 status: a.status,
@@ -906,26 +875,29 @@ impl Batch {
                 per_host: a.host_error,
             })
             .or_insert(0) += 1;
-        if self.timeline.len() > TIMELINE_CAP {
-            self.widen_timeline(self.timeline_width + 1);
+        if self.deliveries.timeline.len() > TIMELINE_CAP {
+            self.widen_timeline(self.deliveries.timeline_width + 1);
         }
         // Exim's per-host errors are no recipient's outcome: not in the reach.
         if (a.attempted || a.status == Status::Expired) && !a.host_error {
             // The same key in every run (the estimates must not follow the
             // per-process seed of `a.message`).
             let message = crate::hashing::stable(a.queue_id.as_bytes());
-            self.reach
+            self.deliveries
+                .reach
                 .entry((a.provider, ReachOf::Attempts))
                 .or_default()
                 .add(message, a.recipient, a.ts, None);
             if a.category != Category::Delivered {
-                self.reach
+                self.deliveries
+                    .reach
                     .entry((a.provider, ReachOf::Failures(a.category)))
                     .or_default()
                     .add(message, a.recipient, a.ts, Some(recipient));
             }
             if a.status == Status::Expired {
-                self.reach
+                self.deliveries
+                    .reach
                     .entry((a.provider, ReachOf::Expiries))
                     .or_default()
                     .add(message, a.recipient, a.ts, Some(recipient));
@@ -935,7 +907,7 @@ impl Batch {
             return;
         };
         add_reason(
-            &mut self.reason_counts,
+            &mut self.deliveries.reason_counts,
             ReasonKey {
                 provider: a.provider,
                 status: a.status,
@@ -954,6 +926,7 @@ impl Batch {
         );
         if a.attempted || a.status == Status::Expired {
             let samples = self
+                .deliveries
                 .queue_samples
                 .entry((a.provider, a.category))
                 .or_default();
@@ -967,6 +940,7 @@ impl Batch {
             if keeps_recipients(a.category) && !recipient.is_empty() {
                 let r = self.recipients.intern(recipient);
                 *self
+                    .deliveries
                     .recipient_counts
                     .entry((a.provider, a.category, r))
                     .or_insert(0) += 1;
@@ -1038,15 +1012,7 @@ impl Batch {
             reasons,
             senders,
             recipients,
-            summary,
-            outcomes,
-            timeline,
-            timeline_width,
-            reason_counts,
-            queue_samples,
-            recipient_counts,
-            handoff_hops,
-            reach,
+            deliveries,
             deferrals,
             sender_of,
             pending_expiries,
@@ -1083,15 +1049,7 @@ impl Batch {
         ] {
             t.clear();
         }
-        summary.clear();
-        outcomes.clear();
-        timeline.clear();
-        *timeline_width = 1;
-        reason_counts.clear();
-        queue_samples.clear();
-        recipient_counts.clear();
-        handoff_hops.clear();
-        reach.clear();
+        deliveries.reset();
         deferrals.clear();
         sender_of.clear();
         pending_expiries.clear();
@@ -1154,7 +1112,7 @@ impl Batch {
         self.flush_traffic();
         if self.counters.lines == 0
             && self.inbound.rejects.is_empty()
-            && self.summary.is_empty()
+            && self.deliveries.summary.is_empty()
             && self.deferrals.is_empty()
             && self.sender_of.is_empty()
             && self.pending.is_empty()
@@ -1210,39 +1168,12 @@ impl Batch {
             domains: dom,
             reasons: rea,
             senders: snd,
-            recipients: rcp,
             clients: cli,
             addresses: adr,
             delivered_to: dlv,
             ..
         } = &ids;
-        for (mut k, n) in right.summary.drain() {
-            k.domain = remap(dom, k.domain);
-            *self.summary.entry(k).or_insert(0) += n;
-        }
-        for (mut k, n) in right.outcomes.drain() {
-            k.sender = remap(snd, k.sender);
-            *self.outcomes.entry(k).or_insert(0) += n;
-        }
-        self.widen_timeline(right.timeline_width);
-        let width = self.timeline_width;
-        for (mut k, n) in right.timeline.drain() {
-            k.minute -= k.minute.rem_euclid(width);
-            *self.timeline.entry(k).or_insert(0) += n;
-        }
-        if self.timeline.len() > TIMELINE_CAP {
-            self.widen_timeline(width + 1);
-        }
-        for (mut k, s) in right.reason_counts.drain() {
-            k.reason = remap(rea, k.reason);
-            add_reason(&mut self.reason_counts, k, s);
-        }
-        for (k, ids) in right.queue_samples.drain() {
-            let mine = self.queue_samples.entry(k).or_default();
-            for id in ids {
-                keep_earliest(mine, QUEUE_ID_SAMPLES, id.0, id.1.as_bytes(), || id.1);
-            }
-        }
+        self.deliveries.merge(&mut right.deliveries, &ids);
         self.traffic.merge(&mut right.traffic, &ids);
         self.sessions.merge(&mut right.sessions, &ids);
         self.inbound.merge(&mut right.inbound, &ids);
@@ -1257,23 +1188,6 @@ impl Batch {
                 recipients: dlv,
             },
         );
-        for ((p, c, r), n) in right.recipient_counts.drain() {
-            *self
-                .recipient_counts
-                .entry((p, c, remap(rcp, r)))
-                .or_insert(0) += n;
-        }
-        for (hop, [n, f]) in right.handoff_hops.drain() {
-            self.see_hop(&hop, n, f);
-        }
-        for (k, r) in right.reach.drain() {
-            match self.reach.entry(k) {
-                hashbrown::hash_map::Entry::Occupied(mut e) => e.get_mut().merge(&r),
-                hashbrown::hash_map::Entry::Vacant(e) => {
-                    e.insert(r);
-                }
-            }
-        }
         // Expiries on the right look back into deferrals on the left.
         for mut p in right.pending_expiries.drain(..) {
             p.sender = remap(snd, p.sender);
@@ -1367,7 +1281,7 @@ impl Batch {
         // Rows still to be written name reason ids: out before they change.
         self.flush_events();
         let mut weight = Weights::new(self.reasons.len());
-        for (k, s) in &self.reason_counts {
+        for (k, s) in &self.deliveries.reason_counts {
             weight.add(k.reason, s.count);
         }
         for (r, n) in self.inbound.reason_weights() {
@@ -1384,9 +1298,9 @@ impl Batch {
         }
         let map = weight.keep_heaviest(&mut self.reasons, budget);
         let m = |id: u32| remap(&map, id);
-        for (mut k, s) in std::mem::take(&mut self.reason_counts) {
+        for (mut k, s) in std::mem::take(&mut self.deliveries.reason_counts) {
             k.reason = m(k.reason);
-            add_reason(&mut self.reason_counts, k, s);
+            add_reason(&mut self.deliveries.reason_counts, k, s);
         }
         self.inbound.remap_reasons(&map);
         for d in self.deferrals.values_mut() {
@@ -1409,7 +1323,7 @@ impl Batch {
         }
         self.flush_events();
         let mut weight = Weights::new(self.domains.len());
-        for (k, n) in &self.summary {
+        for (k, n) in &self.deliveries.summary {
             weight.add(k.domain, *n);
         }
         for d in self.deferrals.values() {
@@ -1420,9 +1334,9 @@ impl Batch {
         }
         let map = weight.keep_heaviest(&mut self.domains, budget);
         let m = |id: u32| remap(&map, id);
-        for (mut k, n) in std::mem::take(&mut self.summary) {
+        for (mut k, n) in std::mem::take(&mut self.deliveries.summary) {
             k.domain = m(k.domain);
-            *self.summary.entry(k).or_insert(0) += n;
+            *self.deliveries.summary.entry(k).or_insert(0) += n;
         }
         for d in self.deferrals.values_mut() {
             d.domain = m(d.domain);
@@ -1459,25 +1373,9 @@ impl Batch {
         }
     }
 
-    /// Re-buckets the timeline to the first width of [`TIMELINE_WIDTHS`] at
-    /// least `at_least` minutes wide.
+    /// Re-buckets the timeline (see [`Deliveries::widen_timeline`]).
     pub fn widen_timeline(&mut self, at_least: i64) {
-        if at_least <= self.timeline_width {
-            return;
-        }
-        let width = TIMELINE_WIDTHS
-            .into_iter()
-            .find(|w| *w >= at_least)
-            .unwrap_or(TIMELINE_WIDTHS[TIMELINE_WIDTHS.len() - 1]);
-        if width == self.timeline_width {
-            return;
-        }
-        self.timeline_width = width;
-        let old = std::mem::take(&mut self.timeline);
-        for (mut k, n) in old {
-            k.minute -= k.minute.rem_euclid(width);
-            *self.timeline.entry(k).or_insert(0) += n;
-        }
+        self.deliveries.widen_timeline(at_least);
     }
 
     /// Keeps the per-message tables bounded by queue lifetime, not input size.
@@ -1644,10 +1542,10 @@ mod tests {
         let s = b.senders.intern(b"s.example");
         b.contribute(&attempt(2, 1, db, Status::Sent), s, b"", &ALL);
         let m = a.merge(b, &ALL);
-        assert_eq!(m.summary.len(), 1);
-        assert_eq!(m.summary.values().sum::<u64>(), 2);
-        assert_eq!(m.outcomes.len(), 1);
-        assert_eq!(m.timeline.values().sum::<u64>(), 2);
+        assert_eq!(m.deliveries.summary.len(), 1);
+        assert_eq!(m.deliveries.summary.values().sum::<u64>(), 2);
+        assert_eq!(m.deliveries.outcomes.len(), 1);
+        assert_eq!(m.deliveries.timeline.values().sum::<u64>(), 2);
     }
 
     #[test]
@@ -1666,11 +1564,11 @@ mod tests {
         right.see_sender(msg, b"x@later.example", &mut scratch, 99);
         let mut m = left.merge(right, &ALL);
         m.finish(99, &ALL);
-        let (k, n) = m.outcomes.iter().next().unwrap();
+        let (k, n) = m.deliveries.outcomes.iter().next().unwrap();
         assert_eq!(*n, 1);
         assert_eq!(m.senders.get(k.sender), b"promo-blast.example");
         assert_eq!(m.counters.sender_unknown, 0);
-        let ((_, c, r), n) = m.recipient_counts.iter().next().unwrap();
+        let ((_, c, r), n) = m.deliveries.recipient_counts.iter().next().unwrap();
         assert_eq!(
             (*c, m.recipients.get(*r), *n),
             (Category::Hygiene, &b"a@gmail.com"[..], 1)
@@ -1682,7 +1580,7 @@ mod tests {
         let mut b = Batch::default();
         b.attempt(attempt(5, 1, 0, Status::Sent), b"", &ALL);
         b.finish(9, &ALL);
-        assert_eq!(b.summary.values().sum::<u64>(), 1);
+        assert_eq!(b.deliveries.summary.values().sum::<u64>(), 1);
         assert_eq!(b.counters.sender_unknown, 1);
     }
 
@@ -1699,7 +1597,7 @@ mod tests {
         b.attempt(attempt(1, 1, 0, Status::Sent), b"", &f);
         b.attempt(attempt(2, 1, 0, Status::Sent), b"", &f);
         b.finish(9, &f);
-        assert_eq!(b.summary.values().sum::<u64>(), 1);
+        assert_eq!(b.deliveries.summary.values().sum::<u64>(), 1);
         assert_eq!(b.counters.filtered_out, 1);
     }
 
@@ -1739,10 +1637,10 @@ mod tests {
         assert_eq!(right.pending_expiries.len(), 1);
         let mut m = left.merge(right, &ALL);
         m.finish(99, &ALL);
-        let (k, n) = m.summary.iter().next().unwrap();
+        let (k, n) = m.deliveries.summary.iter().next().unwrap();
         assert_eq!((k.provider, k.status, *n), (3, Status::Expired, 1));
         assert_eq!(m.domains.get(k.domain), b"gmail.com");
-        let (o, _) = m.outcomes.iter().next().unwrap();
+        let (o, _) = m.deliveries.outcomes.iter().next().unwrap();
         assert_eq!(o.category, Category::MailboxFull);
         assert_eq!(m.senders.get(o.sender), b"shop.example");
     }
@@ -1762,7 +1660,7 @@ mod tests {
             &ALL,
         );
         b.finish(42, &ALL);
-        let (k, n) = b.summary.iter().next().unwrap();
+        let (k, n) = b.deliveries.summary.iter().next().unwrap();
         assert_eq!((k.provider, k.status, *n), (42, Status::Expired, 1));
         assert_eq!(b.domains.get(k.domain), b"");
     }
@@ -1785,10 +1683,13 @@ mod tests {
             a.ts = minute * 60;
             b.contribute(&a, 0, b"", &ALL);
         }
-        assert_eq!(b.timeline_width, 2);
-        assert!(b.timeline.len() <= TIMELINE_CAP);
-        assert_eq!(b.timeline.values().sum::<u64>(), TIMELINE_CAP as u64 + 10);
-        assert!(b.timeline.keys().all(|k| k.minute % 2 == 0));
+        assert_eq!(b.deliveries.timeline_width, 2);
+        assert!(b.deliveries.timeline.len() <= TIMELINE_CAP);
+        assert_eq!(
+            b.deliveries.timeline.values().sum::<u64>(),
+            TIMELINE_CAP as u64 + 10
+        );
+        assert!(b.deliveries.timeline.keys().all(|k| k.minute % 2 == 0));
         // Merging a finer batch re-buckets it to the coarser width.
         let mut fine = Batch::default();
         fine.counters.lines = 1;
@@ -1796,7 +1697,10 @@ mod tests {
         fine.contribute(&a, 0, b"", &ALL);
         b.counters.lines = 1;
         let m = b.merge(fine, &ALL);
-        assert_eq!(m.timeline_width, 2);
-        assert_eq!(m.timeline.values().sum::<u64>(), TIMELINE_CAP as u64 + 11);
+        assert_eq!(m.deliveries.timeline_width, 2);
+        assert_eq!(
+            m.deliveries.timeline.values().sum::<u64>(),
+            TIMELINE_CAP as u64 + 11
+        );
     }
 }

@@ -85,7 +85,12 @@ pub fn subject_of(key: u32) -> u8 {
 /// Builds the summary frame: one row per provider × domain × status × code,
 /// sorted by count (descending), then provider, domain, status, code.
 pub fn summary_frame(batch: &Batch, providers: &ProviderMap) -> PolarsResult<DataFrame> {
-    let mut rows: Vec<(&SummaryKey, u64)> = batch.summary.iter().map(|(k, n)| (k, *n)).collect();
+    let mut rows: Vec<(&SummaryKey, u64)> = batch
+        .deliveries
+        .summary
+        .iter()
+        .map(|(k, n)| (k, *n))
+        .collect();
     let domain = |k: &SummaryKey| String::from_utf8_lossy(batch.domains.get(k.domain));
     rows.sort_by(|(a, n), (b, m)| {
         m.cmp(n)
@@ -138,7 +143,7 @@ pub fn summary_frame(batch: &Batch, providers: &ProviderMap) -> PolarsResult<Dat
 /// Builds the reasons frame: one row per provider × status × code × masked
 /// reason, with first/last time seen (UTC seconds), sorted by count.
 pub fn reasons_frame(batch: &Batch, providers: &ProviderMap) -> PolarsResult<DataFrame> {
-    let mut rows: Vec<(&ReasonKey, _)> = batch.reason_counts.iter().collect();
+    let mut rows: Vec<(&ReasonKey, _)> = batch.deliveries.reason_counts.iter().collect();
     rows.sort_by(|(a, s), (b, t)| {
         t.count
             .cmp(&s.count)
@@ -202,7 +207,7 @@ pub fn reasons_frame(batch: &Batch, providers: &ProviderMap) -> PolarsResult<Dat
 
 /// Builds the outcomes frame (unsorted: it feeds group-bys, not people).
 pub fn outcomes_frame(batch: &Batch, providers: &ProviderMap) -> PolarsResult<DataFrame> {
-    let rows: Vec<(&OutcomeKey, &u64)> = batch.outcomes.iter().collect();
+    let rows: Vec<(&OutcomeKey, &u64)> = batch.deliveries.outcomes.iter().collect();
     let n = rows.len();
     let mut provider = Vec::with_capacity(n);
     let mut status = Vec::with_capacity(n);
@@ -255,12 +260,24 @@ pub fn outcomes_frame(batch: &Batch, providers: &ProviderMap) -> PolarsResult<Da
 /// them (at most `MAX_BUCKETS` over the log's span): a month of log gives a
 /// frame of thousands of rows, not a million per-minute cells.
 pub fn timeline_frame(batch: &Batch, providers: &ProviderMap) -> PolarsResult<DataFrame> {
-    let first = batch.timeline.keys().map(|k| k.minute).min().unwrap_or(0);
-    let last = batch.timeline.keys().map(|k| k.minute).max().unwrap_or(0);
-    let bucket =
-        crate::detect::timeline::bucket_minutes(last - first + 1).max(batch.timeline_width);
+    let first = batch
+        .deliveries
+        .timeline
+        .keys()
+        .map(|k| k.minute)
+        .min()
+        .unwrap_or(0);
+    let last = batch
+        .deliveries
+        .timeline
+        .keys()
+        .map(|k| k.minute)
+        .max()
+        .unwrap_or(0);
+    let bucket = crate::detect::timeline::bucket_minutes(last - first + 1)
+        .max(batch.deliveries.timeline_width);
     let mut cells: hashbrown::HashMap<TimeKey, u64> = hashbrown::HashMap::new();
-    for (k, n) in &batch.timeline {
+    for (k, n) in &batch.deliveries.timeline {
         let mut k = *k;
         k.minute -= k.minute.rem_euclid(bucket);
         *cells.entry(k).or_insert(0) += n;
@@ -387,7 +404,7 @@ mod tests {
         let g = b.domains.intern(b"gmail.com");
         let google = providers.classify(b"gmail.com", b"", false);
         let code = Dsn::parse(b"4.7.0").unwrap().key();
-        b.summary.insert(
+        b.deliveries.summary.insert(
             SummaryKey {
                 provider: google,
                 domain: g,
@@ -397,7 +414,7 @@ mod tests {
             },
             3,
         );
-        b.summary.insert(
+        b.deliveries.summary.insert(
             SummaryKey {
                 provider: google,
                 domain: g,

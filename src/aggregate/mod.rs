@@ -2,6 +2,7 @@
 //! frames built from them.
 
 pub mod batch;
+pub mod deliveries;
 pub mod distinct;
 pub mod frame;
 pub mod inbound;
