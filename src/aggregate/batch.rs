@@ -17,7 +17,7 @@ use crate::classify::category::{Blocklist, Category};
 use crate::classify::provider::ProviderId;
 use crate::event::Status;
 use crate::filter::Filter;
-use crate::journey::log::{AttemptRows, MessageRows, Remaps};
+use crate::journey::log::{AttemptRows, MessageRows};
 use crate::journey::{Journeys, Names as JourneyNames};
 use crate::parse::Unparsed;
 use crate::parse::header::Format;
@@ -1105,50 +1105,10 @@ impl Batch {
         self.journeys.close_run(scratch, names, filter, &reinjected)
     }
 
-    fn merge_tables(&mut self, right: &mut Batch, filter: &Filter) {
-        // The right's rows name its own interned ids: out before they change.
-        right.flush_events();
-        right.flush_traffic();
-        self.flush_traffic();
-        if self.counters.lines == 0
-            && self.inbound.rejects.is_empty()
-            && self.deliveries.summary.is_empty()
-            && self.deferrals.is_empty()
-            && self.sender_of.is_empty()
-            && self.pending.is_empty()
-            && self.pending_expiries.is_empty()
-            && self.journeys.is_empty()
-        {
-            // Nothing here yet: the right's tables become the total, and
-            // this one's empty tables go back in its place.
-            std::mem::swap(self, right);
-            if self.journeys.sink.is_none() {
-                self.journeys.sink = right.journeys.sink.take();
-            }
-            if self.journeys.settle_rows == 0 {
-                self.journeys.settle_rows = right.journeys.settle_rows;
-            }
-            return;
-        }
-        self.counters.add(&right.counters);
-        if self.events.is_none() {
-            self.events = right.events.take();
-        }
-        if let Some((a, b)) = right.span {
-            self.see_time(a);
-            self.see_time(b);
-        }
-        if self.domains.len() + right.domains.len() >= MAX_DOMAINS {
-            self.compact_domains(right.domains.len(), MAX_DOMAINS / 2);
-            right.compact_domains(self.domains.len(), MAX_DOMAINS / 2 - 1);
-        }
-        // Both tables keep their heavy hitters when together they would
-        // not fit (the right's rows are flushed, its ids free to change).
-        if self.reasons.len() + right.reasons.len() >= MAX_REASONS {
-            self.compact_reasons(right.reasons.len(), MAX_REASONS / 2);
-            right.compact_reasons(self.reasons.len(), MAX_REASONS / 2 - 1);
-        }
-        let ids = Ids {
+    /// Absorbs every interned string of `right` (which comes after this
+    /// batch): the maps from its ids to this batch's, for every piece.
+    fn absorb_names(&mut self, right: &Batch) -> Ids {
+        Ids {
             hosts: self.hosts.absorb(&right.hosts),
             relays: self.relays.absorb(&right.relays),
             domains: self.domains.absorb(&right.domains),
@@ -1161,33 +1121,22 @@ impl Batch {
             delivered_to: self.delivered_to.absorb(&right.delivered_to),
             services: self.services.absorb(&right.services),
             newest: self.span.or(right.span).map(|(_, z)| z),
-        };
+        }
+    }
+
+    /// The sender, deferral and expiry joins of `right`'s pending attempts
+    /// and expiries against this batch, which holds everything before it;
+    /// then `right`'s per-message tables join this batch's. The one merge
+    /// that crosses pieces: a joined attempt is counted into the deliveries.
+    fn merge_joins(&mut self, right: &mut Batch, ids: &Ids, filter: &Filter) {
         let Ids {
             hosts: hst,
             relays: rly,
             domains: dom,
             reasons: rea,
             senders: snd,
-            clients: cli,
-            addresses: adr,
-            delivered_to: dlv,
             ..
-        } = &ids;
-        self.deliveries.merge(&mut right.deliveries, &ids);
-        self.traffic.merge(&mut right.traffic, &ids);
-        self.sessions.merge(&mut right.sessions, &ids);
-        self.inbound.merge(&mut right.inbound, &ids);
-        self.journeys.absorb(
-            std::mem::take(&mut right.journeys),
-            Remaps {
-                addresses: adr,
-                senders: snd,
-                clients: cli,
-                domains: dom,
-                reasons: rea,
-                recipients: dlv,
-            },
-        );
+        } = ids;
         // Expiries on the right look back into deferrals on the left.
         for mut p in right.pending_expiries.drain(..) {
             p.sender = remap(snd, p.sender);
@@ -1255,6 +1204,62 @@ impl Batch {
             s.domain = remap(snd, s.domain);
             self.sender_of.insert(m, s);
         }
+    }
+
+    fn merge_tables(&mut self, right: &mut Batch, filter: &Filter) {
+        // The right's rows name its own interned ids: out before they change.
+        right.flush_events();
+        right.flush_traffic();
+        self.flush_traffic();
+        if self.counters.lines == 0
+            && self.inbound.rejects.is_empty()
+            && self.deliveries.summary.is_empty()
+            && self.deferrals.is_empty()
+            && self.sender_of.is_empty()
+            && self.pending.is_empty()
+            && self.pending_expiries.is_empty()
+            && self.journeys.is_empty()
+        {
+            // Nothing here yet: the right's tables become the total, and
+            // this one's empty tables go back in its place.
+            std::mem::swap(self, right);
+            if self.journeys.sink.is_none() {
+                self.journeys.sink = right.journeys.sink.take();
+            }
+            if self.journeys.settle_rows == 0 {
+                self.journeys.settle_rows = right.journeys.settle_rows;
+            }
+            return;
+        }
+        self.counters.add(&right.counters);
+        if self.events.is_none() {
+            self.events = right.events.take();
+        }
+        if let Some((a, b)) = right.span {
+            self.see_time(a);
+            self.see_time(b);
+        }
+        if self.domains.len() + right.domains.len() >= MAX_DOMAINS {
+            self.compact_domains(right.domains.len(), MAX_DOMAINS / 2);
+            right.compact_domains(self.domains.len(), MAX_DOMAINS / 2 - 1);
+        }
+        // Both tables keep their heavy hitters when together they would
+        // not fit (the right's rows are flushed, its ids free to change).
+        if self.reasons.len() + right.reasons.len() >= MAX_REASONS {
+            self.compact_reasons(right.reasons.len(), MAX_REASONS / 2);
+            right.compact_reasons(self.reasons.len(), MAX_REASONS / 2 - 1);
+        }
+        let ids = self.absorb_names(right);
+        // Each piece adds the right's, its ids renamed.
+        self.deliveries.merge(&mut right.deliveries, &ids);
+        self.traffic.merge(&mut right.traffic, &ids);
+        self.sessions.merge(&mut right.sessions, &ids);
+        self.inbound.merge(&mut right.inbound, &ids);
+        self.journeys
+            .absorb(std::mem::take(&mut right.journeys), &ids);
+        // Then the joins: what the right's attempts and expiries waited for
+        // is on the left now, and they count into the deliveries.
+        self.merge_joins(right, &ids, filter);
         for (mine, theirs) in self.samples.iter_mut().zip(&mut right.samples) {
             for s in theirs.drain(..) {
                 if mine.len() < SAMPLES_PER_REASON {

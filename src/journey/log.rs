@@ -6,6 +6,7 @@
 //! row order stays log order across chunks and files.
 
 use crate::aggregate::batch::NO_ID;
+use crate::aggregate::tally::Ids;
 use crate::classify::provider::ProviderId;
 use crate::event::Status;
 
@@ -225,23 +226,6 @@ pub struct Restart {
     pub seq: u64,
 }
 
-/// Maps from a right batch's interned ids to the merged batch's.
-#[derive(Clone, Copy, Debug)]
-pub struct Remaps<'a> {
-    /// Sender addresses.
-    pub addresses: &'a [u32],
-    /// Sender domains.
-    pub senders: &'a [u32],
-    /// Clients.
-    pub clients: &'a [u32],
-    /// Recipient domains.
-    pub domains: &'a [u32],
-    /// Reasons.
-    pub reasons: &'a [u32],
-    /// Delivered recipients' addresses.
-    pub recipients: &'a [u32],
-}
-
 impl JourneyLog {
     /// Renames reason ids (`map[old] = new`) after the reason table shrank.
     pub fn remap_reasons(&mut self, map: &[u32]) {
@@ -379,7 +363,7 @@ impl JourneyLog {
 
     /// Appends `right`'s rows (which come after these in the log), with its
     /// interned ids remapped to this batch's.
-    pub fn append(&mut self, right: JourneyLog, maps: Remaps<'_>) {
+    pub fn append(&mut self, right: JourneyLog, maps: &Ids) {
         let offset = self.next_seq;
         self.next_seq += right.next_seq;
         self.restarts.extend(right.restarts.iter().map(|r| Restart {
@@ -392,13 +376,13 @@ impl JourneyLog {
         m.kind.extend(rm.kind);
         m.ts.extend(rm.ts);
         m.sender
-            .extend(rm.sender.iter().map(|&x| remap(maps.addresses, x)));
+            .extend(rm.sender.iter().map(|&x| remap(&maps.addresses, x)));
         m.sender_domain
-            .extend(rm.sender_domain.iter().map(|&x| remap(maps.senders, x)));
+            .extend(rm.sender_domain.iter().map(|&x| remap(&maps.senders, x)));
         m.size.extend(rm.size);
         m.nrcpt.extend(rm.nrcpt);
         m.client
-            .extend(rm.client.iter().map(|&x| remap(maps.clients, x)));
+            .extend(rm.client.iter().map(|&x| remap(&maps.clients, x)));
         m.child.extend(rm.child);
         if let (Some(t), Some(rt)) = (&mut m.text, rm.text) {
             t.queue_id.extend(rt.queue_id);
@@ -411,10 +395,10 @@ impl JourneyLog {
         a.ts.extend(ra.ts);
         a.rcpt.extend(ra.rcpt);
         a.rcpt_name
-            .extend(ra.rcpt_name.iter().map(|&x| remap(maps.recipients, x)));
+            .extend(ra.rcpt_name.iter().map(|&x| remap(&maps.delivered_to, x)));
         a.provider.extend(ra.provider);
         a.domain
-            .extend(ra.domain.iter().map(|&x| remap(maps.domains, x)));
+            .extend(ra.domain.iter().map(|&x| remap(&maps.domains, x)));
         a.status.extend(ra.status);
         a.tries.extend(ra.tries);
         a.defers.extend(ra.defers);
@@ -422,7 +406,7 @@ impl JourneyLog {
         a.dsn.extend(ra.dsn);
         a.basic.extend(ra.basic);
         a.reason
-            .extend(ra.reason.iter().map(|&x| remap(maps.reasons, x)));
+            .extend(ra.reason.iter().map(|&x| remap(&maps.reasons, x)));
         a.delay_ms.extend(ra.delay_ms);
         for (col, rc) in a.split.iter_mut().zip(ra.split) {
             col.extend(rc);

@@ -125,7 +125,7 @@ impl Journeys {
     /// Takes a worker batch's journeys (which come after these in the
     /// log): the rows it left open and the statistics of the messages it
     /// completed.
-    pub fn absorb(&mut self, right: Journeys, maps: log::Remaps<'_>) {
+    pub fn absorb(&mut self, right: Journeys, maps: &crate::aggregate::tally::Ids) {
         debug_assert!(right.open_rows() == 0);
         self.log.append(right.log, maps);
         self.stats.absorb(right.stats, maps);

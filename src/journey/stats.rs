@@ -414,7 +414,7 @@ impl JourneyStats {
 
     /// Adds a worker's statistics, whose interned ids `maps` renames to
     /// these.
-    pub fn absorb(&mut self, other: JourneyStats, maps: super::log::Remaps<'_>) {
+    pub fn absorb(&mut self, other: JourneyStats, maps: &crate::aggregate::tally::Ids) {
         use crate::aggregate::batch::remap;
         let (t, o) = (&mut self.totals, other.totals);
         t.received += o.received;
@@ -429,13 +429,13 @@ impl JourneyStats {
                     e.1 += b;
                 }
             };
-        add2(&mut t.senders, o.senders, maps.addresses);
-        add2(&mut t.sending_domains, o.sending_domains, maps.senders);
-        add2(&mut t.recipients, o.recipients, maps.recipients);
+        add2(&mut t.senders, o.senders, &maps.addresses);
+        add2(&mut t.sending_domains, o.sending_domains, &maps.senders);
+        add2(&mut t.recipients, o.recipients, &maps.delivered_to);
         for (k, (a, b, c)) in o.recipient_domains {
             let e = t
                 .recipient_domains
-                .entry(remap(maps.domains, k))
+                .entry(remap(&maps.domains, k))
                 .or_default();
             e.0 += a;
             e.1 += b;
@@ -451,7 +451,7 @@ impl JourneyStats {
         for (k, (p, d)) in other.by_domain {
             let e = self
                 .by_domain
-                .entry(remap(maps.domains, k))
+                .entry(remap(&maps.domains, k))
                 .or_insert_with(|| (p, DelayStats::default()));
             e.0 = domain_provider(e.0, p);
             e.1.merge(&d);
