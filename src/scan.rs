@@ -708,7 +708,7 @@ impl Worker {
                 Status::Deferred
                     if !host_error && (d.attempted || attempt.category != Category::Other) =>
                 {
-                    self.batch.deferrals.insert(
+                    self.batch.joins.deferrals.insert(
                         message,
                         LastDeferral {
                             provider,
@@ -724,7 +724,7 @@ impl Worker {
                 // Exim's "retry timeout exceeded" says nothing of the cause:
                 // the message's last real deferral does.
                 Status::Expired if attempt.category == Category::Other => {
-                    match self.batch.deferrals.get(&message) {
+                    match self.batch.joins.deferrals.get(&message) {
                         Some(last) => {
                             attempt.category = last.category;
                             attempt.blocklist = last.blocklist;

@@ -9,6 +9,7 @@
 use crate::aggregate::deliveries::{Deliveries, add_reason};
 use crate::aggregate::distinct::ReachOf;
 use crate::aggregate::inbound::Inbound;
+use crate::aggregate::joins::Joins;
 use crate::aggregate::sessions::Sessions;
 use crate::aggregate::sinks::{EventBuffer, FLUSH_ROWS, Names};
 use crate::aggregate::tally::{Ids, Tally};
@@ -22,7 +23,7 @@ use crate::journey::{Journeys, Names as JourneyNames};
 use crate::parse::Unparsed;
 use crate::parse::header::Format;
 use crate::parse::reject::RejectKind;
-use hashbrown::{HashMap, HashSet};
+use hashbrown::HashMap;
 use std::hash::BuildHasher;
 
 type Fast = crate::hashing::Seeded;
@@ -599,17 +600,8 @@ pub struct Batch {
     pub recipients: Interner,
     /// Delivery tallies: summary, outcomes, timeline, reasons, evidence.
     pub deliveries: Deliveries,
-    /// Last deferral per message (host + queue id hash).
-    pub deferrals: HashMap<u64, LastDeferral, Fast>,
-    /// Sender domain per message (host + queue id hash).
-    pub sender_of: HashMap<u64, SenderSeen, Fast>,
-    /// Expiries not yet joined to a deferral.
-    pub pending_expiries: Vec<PendingExpiry>,
-    /// Attempts not yet joined to their sender.
-    pub pending: Vec<PendingAttempt>,
-    /// Messages removed from the queue whose state was not in this batch:
-    /// applied to the batch on the left at the merge.
-    pub pending_removals: HashSet<u64, Fast>,
+    /// Per-message state of the sender and expiry joins.
+    pub joins: Joins,
     /// A few sample lines per unparsed reason (raw bytes, escaped on output).
     pub samples: [Vec<Box<[u8]>>; Unparsed::ALL.len()],
     /// Syslog hosts (interned only when events are exported).
@@ -648,11 +640,7 @@ impl Default for Batch {
             senders: Interner::with_limit(MAX_SENDERS, OVERFLOW_SENDER),
             recipients: Interner::with_limit(MAX_RECIPIENTS, OVERFLOW_RECIPIENT),
             deliveries: Deliveries::default(),
-            deferrals: HashMap::default(),
-            sender_of: HashMap::default(),
-            pending_expiries: Vec::new(),
-            pending: Vec::new(),
-            pending_removals: HashSet::default(),
+            joins: Joins::default(),
             samples: Default::default(),
             hosts: Interner::with_limit(MAX_HOSTS, OVERFLOW_HOST),
             relays: Interner::with_limit(MAX_RELAYS, b"(more relays than the table holds)"),
@@ -788,21 +776,23 @@ impl Batch {
         self.counters.senders += 1;
         let domain = sender_domain(sender, scratch);
         let domain = self.senders.intern(domain);
-        self.sender_of.insert(message, SenderSeen { domain, ts });
+        self.joins
+            .sender_of
+            .insert(message, SenderSeen { domain, ts });
         domain
     }
 
     /// Joins an attempt to its sender, or keeps it pending; counts it once joined.
     #[inline]
     pub fn attempt(&mut self, a: Attempt, recipient: &[u8], filter: &Filter) {
-        let sender = self.sender_of.get(&a.message).map(|s| s.domain);
+        let sender = self.joins.sender_of.get(&a.message).map(|s| s.domain);
         match sender {
             Some(sender) if !a.needs_cause => self.contribute(&a, sender, recipient, filter),
-            _ => self.pending.push(PendingAttempt {
+            _ => self.joins.pending.push(PendingAttempt {
                 attempt: a,
                 sender,
                 recipient: (a.category != Category::Delivered).then(|| recipient.into()),
-                after_removal: self.pending_removals.contains(&a.message),
+                after_removal: self.joins.pending_removals.contains(&a.message),
             }),
         }
     }
@@ -950,11 +940,11 @@ impl Batch {
 
     /// Joins an expiry to the message's last deferral, if seen; else keeps it pending.
     pub fn expire(&mut self, mut p: PendingExpiry, filter: &Filter) {
-        match self.deferrals.remove(&p.message) {
+        match self.joins.deferrals.remove(&p.message) {
             Some(last) => self.count_expiry(last, p, filter),
             None => {
-                p.after_removal = self.pending_removals.contains(&p.message);
-                self.pending_expiries.push(p);
+                p.after_removal = self.joins.pending_removals.contains(&p.message);
+                self.joins.pending_expiries.push(p);
             }
         }
     }
@@ -1013,11 +1003,7 @@ impl Batch {
             senders,
             recipients,
             deliveries,
-            deferrals,
-            sender_of,
-            pending_expiries,
-            pending,
-            pending_removals,
+            joins,
             samples,
             hosts,
             relays,
@@ -1050,11 +1036,7 @@ impl Batch {
             t.clear();
         }
         deliveries.reset();
-        deferrals.clear();
-        sender_of.clear();
-        pending_expiries.clear();
-        pending.clear();
-        pending_removals.clear();
+        joins.reset();
         for s in samples.iter_mut() {
             s.clear();
         }
@@ -1138,22 +1120,22 @@ impl Batch {
             ..
         } = ids;
         // Expiries on the right look back into deferrals on the left.
-        for mut p in right.pending_expiries.drain(..) {
+        for mut p in right.joins.pending_expiries.drain(..) {
             p.sender = remap(snd, p.sender);
             p.host = remap(hst, p.host);
             let last = if p.after_removal {
                 None
             } else {
-                self.deferrals.remove(&p.message)
+                self.joins.deferrals.remove(&p.message)
             };
             match last {
                 Some(last) => self.count_expiry(last, p, filter),
-                None => self.pending_expiries.push(p),
+                None => self.joins.pending_expiries.push(p),
             }
         }
         // Attempts on the right look back for their sender on the left,
         // before the right's own senders (later in time) are added.
-        for mut p in right.pending.drain(..) {
+        for mut p in right.joins.pending.drain(..) {
             p.attempt.domain = remap(dom, p.attempt.domain);
             p.attempt.reason = p.attempt.reason.map(|r| remap(rea, r));
             p.attempt.host = remap(hst, p.attempt.host);
@@ -1167,42 +1149,45 @@ impl Batch {
                         let rcpt = p.recipient.as_deref().unwrap_or_default();
                         self.contribute(&p.attempt, sender, rcpt, filter);
                     }
-                    None => self.pending.push(p),
+                    None => self.joins.pending.push(p),
                 }
                 continue;
             }
             if p.attempt.needs_cause {
                 // Everything before the right batch is on the left now.
-                if let Some(last) = self.deferrals.get(&p.attempt.message) {
+                if let Some(last) = self.joins.deferrals.get(&p.attempt.message) {
                     p.attempt.category = last.category;
                     p.attempt.blocklist = last.blocklist;
                 }
                 p.attempt.needs_cause = false;
             }
-            let sender = p
-                .sender
-                .or_else(|| self.sender_of.get(&p.attempt.message).map(|s| s.domain));
+            let sender = p.sender.or_else(|| {
+                self.joins
+                    .sender_of
+                    .get(&p.attempt.message)
+                    .map(|s| s.domain)
+            });
             match sender {
                 Some(sender) => {
                     let rcpt = p.recipient.as_deref().unwrap_or_default();
                     self.contribute(&p.attempt, sender, rcpt, filter);
                 }
-                None => self.pending.push(p),
+                None => self.joins.pending.push(p),
             }
         }
         // Right's removals of messages that started on the left (after the
         // joins above, which needed those entries).
-        for m in right.pending_removals.drain() {
+        for m in right.joins.pending_removals.drain() {
             self.forget(m);
         }
-        for (m, mut d) in right.deferrals.drain() {
+        for (m, mut d) in right.joins.deferrals.drain() {
             d.domain = remap(dom, d.domain);
             d.reason = remap(rea, d.reason);
-            self.deferrals.insert(m, d);
+            self.joins.deferrals.insert(m, d);
         }
-        for (m, mut s) in right.sender_of.drain() {
+        for (m, mut s) in right.joins.sender_of.drain() {
             s.domain = remap(snd, s.domain);
-            self.sender_of.insert(m, s);
+            self.joins.sender_of.insert(m, s);
         }
     }
 
@@ -1214,10 +1199,10 @@ impl Batch {
         if self.counters.lines == 0
             && self.inbound.rejects.is_empty()
             && self.deliveries.summary.is_empty()
-            && self.deferrals.is_empty()
-            && self.sender_of.is_empty()
-            && self.pending.is_empty()
-            && self.pending_expiries.is_empty()
+            && self.joins.deferrals.is_empty()
+            && self.joins.sender_of.is_empty()
+            && self.joins.pending.is_empty()
+            && self.joins.pending_expiries.is_empty()
             && self.journeys.is_empty()
         {
             // Nothing here yet: the right's tables become the total, and
@@ -1292,11 +1277,11 @@ impl Batch {
         for (r, n) in self.inbound.reason_weights() {
             weight.add(r, n);
         }
-        for d in self.deferrals.values() {
+        for d in self.joins.deferrals.values() {
             weight.add(d.reason, 1);
         }
         // Attempts still waiting for their sender are attempts too.
-        for p in &self.pending {
+        for p in &self.joins.pending {
             if let Some(r) = p.attempt.reason {
                 weight.add(r, 1);
             }
@@ -1308,10 +1293,10 @@ impl Batch {
             add_reason(&mut self.deliveries.reason_counts, k, s);
         }
         self.inbound.remap_reasons(&map);
-        for d in self.deferrals.values_mut() {
+        for d in self.joins.deferrals.values_mut() {
             d.reason = m(d.reason);
         }
-        for p in &mut self.pending {
+        for p in &mut self.joins.pending {
             p.attempt.reason = p.attempt.reason.map(m);
         }
         self.journeys.remap_reasons(&map);
@@ -1331,10 +1316,10 @@ impl Batch {
         for (k, n) in &self.deliveries.summary {
             weight.add(k.domain, *n);
         }
-        for d in self.deferrals.values() {
+        for d in self.joins.deferrals.values() {
             weight.add(d.domain, 1);
         }
-        for p in &self.pending {
+        for p in &self.joins.pending {
             weight.add(p.attempt.domain, 1);
         }
         let map = weight.keep_heaviest(&mut self.domains, budget);
@@ -1343,10 +1328,10 @@ impl Batch {
             k.domain = m(k.domain);
             *self.deliveries.summary.entry(k).or_insert(0) += n;
         }
-        for d in self.deferrals.values_mut() {
+        for d in self.joins.deferrals.values_mut() {
             d.domain = m(d.domain);
         }
-        for p in &mut self.pending {
+        for p in &mut self.joins.pending {
             p.attempt.domain = m(p.attempt.domain);
         }
         self.journeys.remap_domains(&map);
@@ -1358,10 +1343,10 @@ impl Batch {
     /// an earlier batch is kept for the merge (up to [`PENDING_REMOVALS_CAP`];
     /// past that, the time-based eviction still bounds the tables).
     pub fn forget(&mut self, message: u64) {
-        let sender = self.sender_of.remove(&message).is_some();
-        let deferral = self.deferrals.remove(&message).is_some();
-        if !sender && !deferral && self.pending_removals.len() < PENDING_REMOVALS_CAP {
-            self.pending_removals.insert(message);
+        let sender = self.joins.sender_of.remove(&message).is_some();
+        let deferral = self.joins.deferrals.remove(&message).is_some();
+        if !sender && !deferral && self.joins.pending_removals.len() < PENDING_REMOVALS_CAP {
+            self.joins.pending_removals.insert(message);
         }
     }
 
@@ -1389,11 +1374,11 @@ impl Batch {
             return;
         };
         let horizon = newest - DEFERRAL_HORIZON_SECS;
-        if self.deferrals.len() >= DEFERRAL_TABLE_SOFT_LIMIT {
-            self.deferrals.retain(|_, d| d.ts >= horizon);
+        if self.joins.deferrals.len() >= DEFERRAL_TABLE_SOFT_LIMIT {
+            self.joins.deferrals.retain(|_, d| d.ts >= horizon);
         }
-        if self.sender_of.len() >= DEFERRAL_TABLE_SOFT_LIMIT {
-            self.sender_of.retain(|_, s| s.ts >= horizon);
+        if self.joins.sender_of.len() >= DEFERRAL_TABLE_SOFT_LIMIT {
+            self.joins.sender_of.retain(|_, s| s.ts >= horizon);
         }
     }
 
@@ -1405,8 +1390,8 @@ impl Batch {
         self.settle_journeys(filter, true);
         self.settle_unjoined(unknown_provider, filter);
         self.flush_events();
-        self.deferrals = HashMap::default();
-        self.sender_of = HashMap::default();
+        self.joins.deferrals = HashMap::default();
+        self.joins.sender_of = HashMap::default();
     }
 
     /// Counts the attempts still waiting for their sender and the expiries
@@ -1417,10 +1402,10 @@ impl Batch {
     /// the total's memory flat on input that never names a sender (a `grep
     /// status=` excerpt, one delivery line repeated).
     pub fn settle_unjoined(&mut self, unknown_provider: ProviderId, filter: &Filter) {
-        if self.pending.is_empty() && self.pending_expiries.is_empty() {
+        if self.joins.pending.is_empty() && self.joins.pending_expiries.is_empty() {
             return;
         }
-        let pending = std::mem::take(&mut self.pending_expiries);
+        let pending = std::mem::take(&mut self.joins.pending_expiries);
         let empty = self.domains.intern(b"");
         let reason = self
             .reasons
@@ -1438,7 +1423,7 @@ impl Batch {
             self.count_expiry(last, p, filter);
         }
         let unknown = self.senders.intern(b"");
-        for p in std::mem::take(&mut self.pending) {
+        for p in std::mem::take(&mut self.joins.pending) {
             let rcpt = p.recipient.as_deref().unwrap_or_default();
             self.contribute(&p.attempt, p.sender.unwrap_or(unknown), rcpt, filter);
         }
@@ -1564,7 +1549,7 @@ mod tests {
         right.counters.lines = 1;
         let d = right.domains.intern(b"gmail.com");
         right.attempt(attempt(msg, 3, d, Status::Bounced), b"a@gmail.com", &ALL);
-        assert_eq!(right.pending.len(), 1, "sender not in this batch");
+        assert_eq!(right.joins.pending.len(), 1, "sender not in this batch");
         // A later sender line for the same queue id must not be used.
         right.see_sender(msg, b"x@later.example", &mut scratch, 99);
         let mut m = left.merge(right, &ALL);
@@ -1613,7 +1598,7 @@ mod tests {
         left.counters.lines = 1;
         let d = left.domains.intern(b"gmail.com");
         let r = left.reasons.intern(b"try later");
-        left.deferrals.insert(
+        left.joins.deferrals.insert(
             msg,
             LastDeferral {
                 provider: 3,
@@ -1639,7 +1624,7 @@ mod tests {
             },
             &ALL,
         );
-        assert_eq!(right.pending_expiries.len(), 1);
+        assert_eq!(right.joins.pending_expiries.len(), 1);
         let mut m = left.merge(right, &ALL);
         m.finish(99, &ALL);
         let (k, n) = m.deliveries.summary.iter().next().unwrap();

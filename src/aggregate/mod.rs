@@ -7,6 +7,7 @@ pub mod distinct;
 pub mod frame;
 pub mod inbound;
 pub mod interner;
+pub mod joins;
 pub mod sessions;
 pub mod sinks;
 pub mod tally;
