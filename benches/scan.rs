@@ -94,6 +94,21 @@ fn scan_one_thread(bencher: Bencher, format: &str) {
     });
 }
 
+/// One worker, one run: the scan and then the journeys the worker joins
+/// itself at the end of its run (issue 16), against `scan_one_thread`.
+#[divan::bench(args = ["postfix", "exim"], sample_count = 10)]
+fn scan_and_join_one_thread(bencher: Bencher, format: &str) {
+    let data = generated(format);
+    let (engine, filter) = (Engine::builtin(), Filter::default());
+    let ctx = context(&engine, &filter);
+    bencher.counter(BytesCount::of_slice(&data)).bench(|| {
+        let mut w = Worker::new(&ctx);
+        w.scan_chunk(&ctx, &data);
+        w.end_run(&ctx);
+        black_box(w.batch.journeys.stats.messages)
+    });
+}
+
 /// Header + body parsing of every line, nothing else (as the scanner
 /// does it: newline search, timestamp cache).
 #[divan::bench(args = ["postfix", "exim"], sample_count = 10)]
