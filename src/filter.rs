@@ -42,15 +42,15 @@ impl Filter {
                 .is_none_or(|p| p.get(usize::from(provider)).copied().unwrap_or(false))
     }
 
-    /// Sender-domain test (`sender` is the message's sender domain, lowercase).
-    #[inline]
     /// True when `ts` is inside `--since`/`--until` (for lines that belong
     /// to no provider, such as inbound rejects).
+    #[inline]
     pub fn keeps_time(&self, ts: UnixSeconds) -> bool {
         self.since.is_none_or(|s| ts >= s) && self.until.is_none_or(|u| ts < u)
     }
 
-    /// True when `sender` passes `--sender-domain` (always, without it).
+    /// True when `sender` (the message's sender domain, lowercase) passes
+    /// `--sender-domain` (always, without it).
     pub fn keeps_sender(&self, sender: &[u8]) -> bool {
         self.sender_domains.is_empty()
             || self
