@@ -84,28 +84,27 @@ fn scan_parallel(bencher: Bencher, format: &str) {
 /// One worker, one chunk: the per-line hot path and its allocations.
 #[divan::bench(args = ["postfix", "exim"], sample_count = 10)]
 fn scan_one_thread(bencher: Bencher, format: &str) {
-    let data = generated(format);
-    let (engine, filter) = (Engine::builtin(), Filter::default());
-    let ctx = context(&engine, &filter);
-    bencher.counter(BytesCount::of_slice(&data)).bench(|| {
-        let mut w = Worker::new(&ctx);
-        w.scan_chunk(&ctx, &data);
-        black_box(w.batch.counters.deliveries)
-    });
+    one_worker(bencher, format, false);
 }
 
 /// One worker, one run: the scan and then the journeys the worker joins
 /// itself at the end of its run (issue 16), against `scan_one_thread`.
 #[divan::bench(args = ["postfix", "exim"], sample_count = 10)]
 fn scan_and_join_one_thread(bencher: Bencher, format: &str) {
+    one_worker(bencher, format, true);
+}
+
+fn one_worker(bencher: Bencher, format: &str, end_run: bool) {
     let data = generated(format);
     let (engine, filter) = (Engine::builtin(), Filter::default());
     let ctx = context(&engine, &filter);
     bencher.counter(BytesCount::of_slice(&data)).bench(|| {
         let mut w = Worker::new(&ctx);
         w.scan_chunk(&ctx, &data);
-        w.end_run(&ctx);
-        black_box(w.batch.journeys.stats.messages)
+        if end_run {
+            w.end_run(&ctx);
+        }
+        black_box((w.batch.counters.deliveries, w.batch.journeys.stats.messages))
     });
 }
 

@@ -169,6 +169,27 @@ fn accounted(c: &Counters) -> u64 {
         + c.postscreen
 }
 
+/// The scan of the fuzz targets: journeys on, no export.
+fn context(filter: &Filter) -> ScanContext<'_> {
+    ScanContext {
+        engine: &ENGINE,
+        filter,
+        clock: clocks()[0],
+        events: None,
+        journeys: true,
+        journey_text: false,
+    }
+}
+
+/// Scans `data` with one worker, joined on the merge alone.
+fn scan_whole(data: &[u8], ctx: &ScanContext<'_>) -> Batch {
+    let mut whole = Worker::new(ctx);
+    whole.scan_chunk(ctx, data);
+    let mut whole = whole.take_batch();
+    whole.finish(ENGINE.providers.other(), ctx.filter);
+    whole
+}
+
 /// Scans `data` in runs of about `cut` bytes, each by its own worker that
 /// joins the journeys it saw begin and end ([`Worker::end_run`]), merged in
 /// order.
@@ -193,18 +214,8 @@ fn scan_in_runs(data: &[u8], cut: usize, ctx: &ScanContext<'_>, settle_rows: usi
 /// every 16 rows, against the same input joined on the merge alone, as [`journey_numbers`] (left: runs).
 pub fn journeys_in_runs(data: &[u8], cut: usize) -> (String, String) {
     let filter = Filter::default();
-    let ctx = ScanContext {
-        engine: &ENGINE,
-        filter: &filter,
-        clock: clocks()[0],
-        events: None,
-        journeys: true,
-        journey_text: false,
-    };
-    let mut whole = Worker::new(&ctx);
-    whole.scan_chunk(&ctx, data);
-    let mut whole = whole.take_batch();
-    whole.finish(ENGINE.providers.other(), &filter);
+    let ctx = context(&filter);
+    let whole = scan_whole(data, &ctx);
     let runs = scan_in_runs(data, cut, &ctx, 16);
     (
         journey_numbers(&runs.journeys.stats),
@@ -268,24 +279,14 @@ fn journey_numbers(st: &crate::journey::stats::JourneyStats) -> String {
 /// every line is accounted for once.
 pub fn scanner(data: &[u8]) {
     let filter = Filter::default();
-    let ctx = ScanContext {
-        engine: &ENGINE,
-        filter: &filter,
-        clock: clocks()[0],
-        events: None,
-        journeys: true,
-        journey_text: false,
-    };
+    let ctx = context(&filter);
     let lines = if data.is_empty() {
         0
     } else {
         data.split(|&b| b == b'\n').count() as u64 - u64::from(data.ends_with(b"\n"))
     };
 
-    let mut whole = Worker::new(&ctx);
-    whole.scan_chunk(&ctx, data);
-    let mut whole = whole.take_batch();
-    whole.finish(ENGINE.providers.other(), &filter);
+    let whole = scan_whole(data, &ctx);
     assert_eq!(whole.counters.lines, lines, "lines");
     assert_eq!(
         accounted(&whole.counters),

@@ -28,6 +28,21 @@ use std::hash::BuildHasher;
 
 type Fast = crate::hashing::Seeded;
 
+/// The interned strings a batch's journeys name ([`JourneyNames`]), borrowed
+/// field by field so that `journeys` itself stays free to borrow mutably.
+macro_rules! journey_names {
+    ($b:expr) => {
+        JourneyNames {
+            delivered_to: &$b.delivered_to,
+            addresses: &$b.addresses,
+            senders: &$b.senders,
+            clients: &$b.clients,
+            domains: &$b.domains,
+            reasons: &$b.reasons,
+        }
+    };
+}
+
 /// At most this many distinct domains are kept per batch; the rest are
 /// counted under [`OVERFLOW_DOMAIN`] (never dropped).
 pub const MAX_DOMAINS: usize = 1 << 20;
@@ -1052,14 +1067,7 @@ impl Batch {
     /// Joins the journey rows gathered (all of them when `end`).
     pub fn settle_journeys(&mut self, filter: &Filter, end: bool) {
         let newest = self.span.map_or(0, |(_, z)| z);
-        let names = JourneyNames {
-            delivered_to: &self.delivered_to,
-            addresses: &self.addresses,
-            senders: &self.senders,
-            clients: &self.clients,
-            domains: &self.domains,
-            reasons: &self.reasons,
-        };
+        let names = journey_names!(self);
         self.journeys.settle(names, filter, end, newest);
     }
 
@@ -1073,18 +1081,8 @@ impl Batch {
         scratch: &mut crate::journey::join::Scratch,
         filter: &Filter,
     ) -> Option<(MessageRows, AttemptRows)> {
-        let names = JourneyNames {
-            delivered_to: &self.delivered_to,
-            addresses: &self.addresses,
-            senders: &self.senders,
-            clients: &self.clients,
-            domains: &self.domains,
-            reasons: &self.reasons,
-        };
-        let clients = &self.clients;
-        let reinjected =
-            |client: u32| crate::parse::postfix::is_loopback_client(clients.get(client));
-        self.journeys.close_run(scratch, names, filter, &reinjected)
+        let names = journey_names!(self);
+        self.journeys.close_run(scratch, names, filter)
     }
 
     /// Absorbs every interned string of `right` (which comes after this

@@ -6,7 +6,7 @@
 
 use super::batch::{
     MAX_HANDOFF_HOPS, OutcomeKey, QUEUE_ID_SAMPLES, QueueId, ReasonKey, ReasonStats, SummaryKey,
-    TIMELINE_CAP, TIMELINE_WIDTHS, TimeKey, keep_earliest,
+    TIMELINE_CAP, TIMELINE_WIDTHS, TimeKey, keep_earliest, remap,
 };
 use super::distinct::{Reach, ReachOf};
 use super::tally::{Ids, Tally};
@@ -103,11 +103,11 @@ impl Deliveries {
 impl Tally for Deliveries {
     fn merge(&mut self, right: &mut Deliveries, ids: &Ids) {
         for (mut k, n) in right.summary.drain() {
-            k.domain = Ids::of(&ids.domains, k.domain);
+            k.domain = remap(&ids.domains, k.domain);
             *self.summary.entry(k).or_insert(0) += n;
         }
         for (mut k, n) in right.outcomes.drain() {
-            k.sender = Ids::of(&ids.senders, k.sender);
+            k.sender = remap(&ids.senders, k.sender);
             *self.outcomes.entry(k).or_insert(0) += n;
         }
         self.widen_timeline(right.timeline_width);
@@ -120,7 +120,7 @@ impl Tally for Deliveries {
             self.widen_timeline(width + 1);
         }
         for (mut k, s) in right.reason_counts.drain() {
-            k.reason = Ids::of(&ids.reasons, k.reason);
+            k.reason = remap(&ids.reasons, k.reason);
             add_reason(&mut self.reason_counts, k, s);
         }
         for (k, samples) in right.queue_samples.drain() {
@@ -132,7 +132,7 @@ impl Tally for Deliveries {
         for ((p, c, r), n) in right.recipient_counts.drain() {
             *self
                 .recipient_counts
-                .entry((p, c, Ids::of(&ids.recipients, r)))
+                .entry((p, c, remap(&ids.recipients, r)))
                 .or_insert(0) += n;
         }
         for (hop, [n, f]) in right.handoff_hops.drain() {

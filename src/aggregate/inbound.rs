@@ -42,23 +42,23 @@ impl Inbound {
 impl Tally for Inbound {
     fn merge(&mut self, right: &mut Inbound, ids: &Ids) {
         for (mut k, n) in right.rejects.drain() {
-            k.stage = Ids::of(&ids.stages, k.stage);
-            k.reason = Ids::of(&ids.reasons, k.reason);
-            k.client = Ids::of(&ids.clients, k.client);
+            k.stage = remap(&ids.stages, k.stage);
+            k.reason = remap(&ids.reasons, k.reason);
+            k.client = remap(&ids.clients, k.client);
             *self.rejects.entry(k).or_insert(0) += n;
         }
         for ((service, level, reason), n) in right.notices.drain() {
             let key = (
-                Ids::of(&ids.services, service),
+                remap(&ids.services, service),
                 level,
-                Ids::of(&ids.reasons, reason),
+                remap(&ids.reasons, reason),
             );
             *self.notices.entry(key).or_insert(0) += n;
         }
         for (action, n) in right.postscreen.drain() {
             *self
                 .postscreen
-                .entry(Ids::of(&ids.services, action))
+                .entry(remap(&ids.services, action))
                 .or_insert(0) += n;
         }
     }

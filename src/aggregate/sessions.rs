@@ -1,7 +1,7 @@
 //! smtpd connections and sessions: who connected, how often, and for how
 //! long (pflogsumm's per-domain connection table and session times).
 
-use super::batch::{SESSION_HORIZON_SECS, SessionTime, Traffic};
+use super::batch::{SESSION_HORIZON_SECS, SessionTime, Traffic, remap};
 use super::tally::{Ids, Tally};
 use hashbrown::HashMap;
 
@@ -61,16 +61,13 @@ impl Tally for Sessions {
     fn merge(&mut self, right: &mut Sessions, ids: &Ids) {
         let cli = &ids.clients;
         for (client, n) in right.connections.drain() {
-            *self.connections.entry(Ids::of(cli, client)).or_insert(0) += n;
+            *self.connections.entry(remap(cli, client)).or_insert(0) += n;
         }
         for (bucket, t) in right.by_bucket.drain() {
             self.by_bucket.entry(bucket).or_default().add(t);
         }
         for (client, t) in right.by_client.drain() {
-            self.by_client
-                .entry(Ids::of(cli, client))
-                .or_default()
-                .add(t);
+            self.by_client.entry(remap(cli, client)).or_default().add(t);
         }
         // Disconnects on the right end sessions opened on the left; what
         // is still unpaired had its connect before the input.
@@ -80,7 +77,7 @@ impl Tally for Sessions {
             }
         }
         for (key, (ts, client)) in right.open.drain() {
-            self.open.insert(key, (ts, Ids::of(cli, client)));
+            self.open.insert(key, (ts, remap(cli, client)));
         }
         if let Some(newest) = ids.newest {
             self.open

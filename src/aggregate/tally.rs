@@ -6,7 +6,7 @@
 //! the maps from the right batch's ids to the merged batch's ([`Ids`]).
 
 /// Maps from a right batch's interned ids to the merged batch's (`map[old]
-/// = new`; see [`super::batch::remap`]), and what else a merge knows.
+/// = new`, read with [`super::batch::remap`]), and what else a merge knows.
 #[derive(Clone, Debug, Default)]
 pub struct Ids {
     /// Syslog hosts.
@@ -33,14 +33,6 @@ pub struct Ids {
     pub services: Vec<u32>,
     /// The newest line time of both batches.
     pub newest: Option<i64>,
-}
-
-impl Ids {
-    /// The merged batch's id of a right batch's `id` in `map`.
-    #[inline]
-    pub fn of(map: &[u32], id: u32) -> u32 {
-        super::batch::remap(map, id)
-    }
 }
 
 /// A piece of a batch's tally.

@@ -215,28 +215,16 @@ pub fn fold_open(x: &mut Scratch, m: &mut MessageRows, a: &mut AttemptRows) {
         }
     }
     if parts.len() < a.len() {
-        parts.sort_unstable_by_key(|(_, p)| p.final_seq);
-        let mut folded = AttemptRows::default();
-        for (i, p) in &parts {
-            let i = *i;
-            folded.seq.push(p.final_seq);
-            folded.msg.push(a.msg[i]);
-            folded.ts.push(p.final_ts);
-            folded.rcpt.push(a.rcpt[i]);
-            folded.rcpt_name.push(p.rcpt_name.unwrap_or(NO_ID));
-            folded.provider.push(p.provider);
-            folded.domain.push(p.domain);
-            folded.status.push(p.status);
-            folded.tries.push(p.attempts);
-            folded.defers.push(p.deferrals);
-            folded.rows.push(p.rows);
-            folded.dsn.push(a.dsn[i]);
-            folded.basic.push(a.basic[i]);
-            folded.reason.push(p.reason.unwrap_or(NO_ID));
-            folded.delay_ms.push(p.delay_ms.unwrap_or(NO_ID));
-            for (k, s) in p.split.iter().enumerate() {
-                folded.split[k].push(s.unwrap_or(NO_ID));
-            }
+        // Each recipient's row is its last attempt's (table order is log
+        // order), with the counts and the delivered name of all of them.
+        parts.sort_unstable_by_key(|(last, _)| *last);
+        let keep: Vec<u32> = parts.iter().map(|(last, _)| *last as u32).collect();
+        let mut folded = a.take_rows(&keep);
+        for (k, (_, p)) in parts.iter().enumerate() {
+            folded.tries[k] = p.attempts;
+            folded.defers[k] = p.deferrals;
+            folded.rows[k] = p.rows;
+            folded.rcpt_name[k] = p.rcpt_name.unwrap_or(NO_ID);
         }
         *a = folded;
     }

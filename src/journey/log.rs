@@ -5,7 +5,7 @@
 //! remaps the right batch's ids and appends its rows after the left's, so
 //! row order stays log order across chunks and files.
 
-use crate::aggregate::batch::NO_ID;
+use crate::aggregate::batch::{NO_ID, remap};
 use crate::aggregate::tally::Ids;
 use crate::classify::provider::ProviderId;
 use crate::event::Status;
@@ -239,14 +239,6 @@ impl JourneyLog {
         for d in &mut self.attempts.domain {
             *d = remap(map, *d);
         }
-    }
-}
-
-pub(crate) fn remap(map: &[u32], id: u32) -> u32 {
-    if id == NO_ID {
-        NO_ID
-    } else {
-        map.get(id as usize).copied().unwrap_or(NO_ID)
     }
 }
 

@@ -56,6 +56,14 @@ pub struct Names<'a> {
     pub reasons: &'a Interner,
 }
 
+impl Names<'_> {
+    /// Whether an interned client is one a content filter on this host
+    /// re-injects from (loopback): its message may be named by a hand-off.
+    pub fn reinjected(&self, client: u32) -> bool {
+        crate::parse::postfix::is_loopback_client(self.clients.get(client))
+    }
+}
+
 /// Takes complete journeys (`--journeys`): the trait an export implements
 /// (`export::journeys::JourneySink`), so the engine never imports it.
 pub trait JourneyWriter: Send + Sync + std::fmt::Debug {
@@ -108,7 +116,7 @@ impl Journeys {
     pub fn remap_reasons(&mut self, map: &[u32]) {
         self.log.remap_reasons(map);
         for r in &mut self.open.1.reason {
-            *r = log::remap(map, *r);
+            *r = crate::aggregate::batch::remap(map, *r);
         }
     }
 
@@ -117,7 +125,7 @@ impl Journeys {
     pub fn remap_domains(&mut self, map: &[u32]) {
         self.log.remap_domains(map);
         for d in &mut self.open.1.domain {
-            *d = log::remap(map, *d);
+            *d = crate::aggregate::batch::remap(map, *d);
         }
         self.stats.remap_domains(map);
     }
@@ -144,10 +152,10 @@ impl Journeys {
 
     /// A worker's run has ended: joins the messages it saw begin and end
     /// ([`join::Scope::Run`]) and folds them into its statistics, leaving
-    /// only the rows of messages still open, or begun before the run, for
-    /// the merge. `reinjected`: whether an interned client is one a content
-    /// filter re-injects from. With the `--journeys` export nothing is
-    /// joined here: the export's rows keep the order the merge gives them.
+    /// only the rows of messages still open, begun before the run, or from
+    /// a client a content filter re-injects from, for the merge. With the
+    /// `--journeys` export nothing is joined here: the export's rows keep
+    /// the order the merge gives them.
     ///
     /// Returns the run's row tables, emptied, for the worker's next run
     /// (the few open rows were copied out of them).
@@ -156,7 +164,6 @@ impl Journeys {
         scratch: &mut join::Scratch,
         names: Names<'_>,
         filter: &Filter,
-        reinjected: &dyn Fn(u32) -> bool,
     ) -> Option<(MessageRows, AttemptRows)> {
         // Export strings are gathered only for the export (whose sink the
         // running total holds, not the worker).
@@ -165,7 +172,8 @@ impl Journeys {
             return None;
         }
         let (m, a) = (&mut self.log.messages, &mut self.log.attempts);
-        let closed = join::close(scratch, m, a, &[], join::Scope::Run(reinjected));
+        let reinjected = |client| names.reinjected(client);
+        let closed = join::close(scratch, m, a, &[], join::Scope::Run(&reinjected));
         let mut m = std::mem::replace(&mut self.log.messages, closed.open_messages);
         let mut a = std::mem::replace(&mut self.log.attempts, closed.open_attempts);
         self.log.restarts.append(&mut scratch.restarts);
@@ -205,9 +213,7 @@ impl Journeys {
         self.log.drain_into(&mut om, &mut oa);
         let restarts = std::mem::take(&mut self.log.restarts);
         let mut scratch = std::mem::take(&mut self.scratch);
-        let clients = names.clients;
-        let reinjected =
-            |client: u32| crate::parse::postfix::is_loopback_client(clients.get(client));
+        let reinjected = |client| names.reinjected(client);
         let total = |everything, stale_before| join::Scope::Total {
             everything,
             stale_before,
