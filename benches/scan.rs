@@ -143,7 +143,7 @@ fn postfix_body(bencher: Bencher) {
     bencher.counter(BytesCount::new(bytes)).bench(|| {
         let mut n = 0usize;
         for (service, body) in &bodies {
-            if let postfix::PostfixRecord::Delivery(_) = postfix::parse(service, body) {
+            if let Record::Delivery(_) = postfix::parse(service, body) {
                 n += 1;
             }
         }
@@ -163,7 +163,7 @@ fn exim_body(bencher: Bencher) {
     bencher.counter(BytesCount::new(bytes)).bench(|| {
         let mut n = 0usize;
         for body in &bodies {
-            if let exim::EximRecord::Delivery(_) = exim::parse(body) {
+            if let Record::Delivery(_) = exim::parse(body) {
                 n += 1;
             }
         }

@@ -13,7 +13,7 @@ use crate::filter::Filter;
 use crate::input::{chunk, scan_bytes, scan_reader};
 use crate::parse::header::parse_header_cached;
 use crate::parse::timestamp::{Clock, StampCache, parse_exim, parse_rfc3164, parse_rfc3339};
-use crate::parse::{exim, journal, parse_body, postfix};
+use crate::parse::{Record, exim, journal, parse_body, postfix};
 use crate::scan::{Engine, ScanContext, Worker};
 use crate::zone::Zone;
 use std::sync::LazyLock;
@@ -106,16 +106,16 @@ pub fn postfix(data: &[u8]) {
     };
     let service = SERVICES[usize::from(pick) % SERVICES.len()];
     match postfix::parse(service, body) {
-        postfix::PostfixRecord::Delivery(d) => {
+        Record::Delivery(d) => {
             for part in [d.queue_id, d.recipient, d.orig_recipient, d.relay, d.reply] {
                 assert!(inside(part, body));
             }
         }
-        postfix::PostfixRecord::Queued(q) => queued_inside(&q, body),
-        postfix::PostfixRecord::Expired { queue_id, sender } => {
+        Record::Queued(q) => queued_inside(&q, body),
+        Record::Expired { queue_id, sender } => {
             assert!(inside(queue_id, body) && inside(sender, body));
         }
-        postfix::PostfixRecord::Removed { queue_id } => assert!(inside(queue_id, body)),
+        Record::Removed { queue_id } => assert!(inside(queue_id, body)),
         _ => {}
     }
 }
@@ -132,13 +132,13 @@ fn queued_inside(q: &crate::event::Queued<'_>, line: &[u8]) {
 /// The Exim body parser.
 pub fn exim(data: &[u8]) {
     match exim::parse(data) {
-        exim::EximRecord::Delivery(d) | exim::EximRecord::HostError(d) => {
+        Record::Delivery(d) | Record::HostError(d) => {
             for part in [d.queue_id, d.recipient, d.orig_recipient, d.relay, d.reply] {
                 assert!(inside(part, data));
             }
         }
-        exim::EximRecord::Received(q) => queued_inside(&q, data),
-        exim::EximRecord::Completed { msg_id } => assert!(inside(msg_id, data)),
+        Record::Queued(q) => queued_inside(&q, data),
+        Record::Removed { queue_id: msg_id } => assert!(inside(msg_id, data)),
         _ => {}
     }
 }

@@ -16,14 +16,14 @@ use crate::classify::reason::Masker;
 use crate::event::{Delivery, Level, Queued, Status};
 use crate::filter::Filter;
 use crate::journey::log::{AttemptRow, AttemptRows, JourneyLog, Kind, MessageRow, MessageRows};
-use crate::parse::header::Header;
 use crate::parse::header::Program;
+use crate::parse::header::{Header, parse_header_cached};
 use crate::parse::journal;
 use crate::parse::reject::Reject;
 use crate::parse::reply::requeued_id;
 use crate::parse::timestamp::Clock;
 use crate::parse::timestamp::StampCache;
-use crate::parse::{Record, Unparsed, parse_body, parse_line_cached};
+use crate::parse::{Record, Unparsed, headerless, parse_body};
 use hashbrown::HashMap;
 use regex_automata::meta::Cache;
 use std::sync::Arc;
@@ -284,15 +284,22 @@ impl Worker {
             match journal::parse(line, &mut buf) {
                 Ok(h) => {
                     let record = parse_body(&h);
-                    self.fold(ctx, line, Some(h), record);
+                    self.fold(ctx, line, Some(&h), &record);
                 }
-                Err(why) => self.fold(ctx, line, None, Record::Unparsed(why)),
+                Err(why) => self.fold(ctx, line, None, &Record::Unparsed(why)),
             }
             self.journal = buf;
             return;
         }
-        let (header, record) = parse_line_cached(line, ctx.clock, &mut self.stamps);
-        self.fold(ctx, line, header, record);
+        // Header and record stay where they were parsed (no tuple to move
+        // them through: copying a freshly written struct stalls the CPU's
+        // store forwarding, measured at 7 % of the scan).
+        let header = parse_header_cached(line, ctx.clock, &mut self.stamps);
+        let record = match &header {
+            Some(h) => parse_body(h),
+            None => headerless(line),
+        };
+        self.fold(ctx, line, header.as_ref(), &record);
     }
 
     /// Counts one parsed line and hands its record on.
@@ -301,10 +308,10 @@ impl Worker {
         &mut self,
         ctx: &ScanContext<'_>,
         line: &[u8],
-        header: Option<Header<'_>>,
-        record: Record<'_>,
+        header: Option<&Header<'_>>,
+        record: &Record<'_>,
     ) {
-        if let Some(h) = &header {
+        if let Some(h) = header {
             self.batch.see_time(h.ts);
             self.batch.see_format(h.format);
         }
@@ -327,14 +334,14 @@ impl Worker {
                     {
                         self.batch.traffic(h.ts, c);
                     }
-                    self.delivery(ctx, &h, &d, false);
+                    self.delivery(ctx, h, d, false);
                 }
-                let text = header.as_ref().map_or(line, |h| h.body);
+                let text = header.map_or(line, |h| h.body);
                 if !text.is_ascii() && std::str::from_utf8(text).is_err() {
                     self.batch.counters.invalid_utf8 += 1;
                 }
             }
-            Record::Expired { queue_id, sender } => {
+            &Record::Expired { queue_id, sender } => {
                 if let Some(h) = header {
                     let sender_address = sender;
                     self.batch.see_delivery(Status::Expired, true);
@@ -360,28 +367,28 @@ impl Worker {
                         let name = fold_domain(sender_address, &mut self.scratch);
                         row.sender = self.batch.addresses.intern(name);
                         row.sender_domain = sender;
-                        self.journey_message(&h, queue_id, row, b"");
+                        self.journey_message(h, queue_id, row, b"");
                     }
                     self.batch.expire(p, ctx.filter);
                 }
             }
             Record::Queued(q) => match header {
-                Some(h) => self.queued(&h, &q, ctx.filter),
+                Some(h) => self.queued(h, q, ctx.filter),
                 None if q.sender.is_some() => self.batch.counters.senders += 1,
                 None => self.batch.counters.mail_other += 1,
             },
             Record::HostError(d) => {
                 self.batch.counters.host_errors += 1;
                 if let Some(h) = header {
-                    self.delivery(ctx, &h, &d, true);
+                    self.delivery(ctx, h, d, true);
                 }
             }
-            Record::Removed { queue_id } => {
+            &Record::Removed { queue_id } => {
                 self.batch.counters.mail_other += 1;
                 if let Some(h) = header {
                     let message = message_key(h.host, queue_id);
                     let row = MessageRow::bare(message, Kind::Remove, h.ts);
-                    self.journey_message(&h, queue_id, row, b"");
+                    self.journey_message(h, queue_id, row, b"");
                     self.batch.forget(message);
                 }
             }
@@ -389,22 +396,22 @@ impl Worker {
                 // The line is a refusal, or another mail line; the probe is
                 // counted besides (`callouts`).
                 match r {
-                    Some(r) => self.reject_line(ctx, header.as_ref(), &r),
+                    Some(r) => self.reject_line(ctx, header, r),
                     None => self.batch.counters.mail_other += 1,
                 }
                 // A probe of the address at its MX: the probes section and
                 // the provider's probe count, never an attempt or a finding.
                 self.batch.counters.callouts += 1;
                 if let Some(h) = header {
-                    self.delivery(ctx, &h, &d, false);
+                    self.delivery(ctx, h, d, false);
                 }
             }
-            Record::Reject(r) => self.reject_line(ctx, header.as_ref(), &r),
-            Record::Notice(level, text) => match header {
-                Some(h) => self.notice(ctx, &h, level, text),
+            Record::Reject(r) => self.reject_line(ctx, header, r),
+            &Record::Notice(level, text) => match header {
+                Some(h) => self.notice(ctx, h, level, text),
                 None => self.batch.counters.notices += 1,
             },
-            Record::Connect(client) => {
+            &Record::Connect(client) => {
                 self.batch.counters.connections += 1;
                 if let Some(h) = header
                     && ctx.filter.keeps_time(h.ts)
@@ -426,7 +433,7 @@ impl Worker {
                         .disconnect(message_key(h.host, pid), h.ts);
                 }
             }
-            Record::Postscreen(action) => {
+            &Record::Postscreen(action) => {
                 self.batch.counters.postscreen += 1;
                 if header.is_some_and(|h| ctx.filter.keeps_time(h.ts)) {
                     let action = self.batch.services.intern(action);
@@ -436,11 +443,11 @@ impl Worker {
             Record::FakeDelivery => self.batch.counters.fake_deliveries += 1,
             Record::MailOther | Record::Continuation => self.batch.counters.mail_other += 1,
             Record::OtherProgram => self.batch.counters.other_program += 1,
-            Record::OtherMta(mta) => {
+            &Record::OtherMta(mta) => {
                 self.batch.counters.other_program += 1;
                 self.batch.counters.other_mta[mta as usize] += 1;
             }
-            Record::Unparsed(why) => self.batch.unparsed(why, line),
+            &Record::Unparsed(why) => self.batch.unparsed(why, line),
         }
     }
 

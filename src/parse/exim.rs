@@ -12,42 +12,11 @@
 //!
 //! Exim logs no `dsn=`: the codes come from the remote reply inside the text.
 
-use super::Unparsed;
 use super::find;
 use super::reject::{self, Reject};
 use super::reply::reply_codes;
+use super::{Record, Unparsed};
 use crate::event::{Delivery, Queued, Status};
-
-/// What an Exim line said, as far as mtastat cares.
-#[derive(Clone, Debug, PartialEq)]
-pub enum EximRecord<'a> {
-    /// `=>`, `->`, `**`, `==`: one recipient's delivery attempt.
-    Delivery(Delivery<'a>),
-    /// `<=`: a message arrived: its envelope sender (`<>` logged as
-    /// empty), size, client and Message-ID.
-    Received(Queued<'a>),
-    /// `<id> H=host [ip]: SMTP error …`: one MX host failed; Exim goes on to
-    /// the next host. No recipient; status deferred.
-    HostError(Delivery<'a>),
-    /// `<id> Completed`: the message left the queue.
-    Completed {
-        /// Exim message id.
-        msg_id: &'a [u8],
-    },
-    /// `*>`: delivery suppressed by `-N`; nothing was sent.
-    FakeDelivery,
-    /// An address-verification callout that failed: a probe of the address
-    /// at its MX (status [`Status::Undeliverable`]), not mail; with the
-    /// refusal it caused, when the line is one (`rejected RCPT <…>: …
-    /// response to "RCPT TO:<…>" from mx [ip] was: 550 …`).
-    Callout(Delivery<'a>, Option<Reject<'a>>),
-    /// The server refused a command (`H=… rejected RCPT <…>: …`).
-    Reject(Reject<'a>),
-    /// A delivery flag we could not take apart.
-    Malformed(Unparsed),
-    /// Everything else: understood, not counted.
-    Other,
-}
 
 /// True for Exim message ids: `1xV6qi-0004PA-2t` (≤ 4.96) and
 /// `1rHNMn-00000000C-0001` style (4.97+: 6-11-4).
@@ -77,9 +46,9 @@ pub fn is_message_id(s: &[u8]) -> bool {
 }
 
 /// Parses one Exim message (body of a mainlog line).
-pub fn parse(body: &[u8]) -> EximRecord<'_> {
+pub fn parse(body: &[u8]) -> Record<'_> {
     let Some(sp) = find::byte(b' ', body) else {
-        return EximRecord::Other;
+        return Record::MailOther;
     };
     let msg_id = &body[..sp];
     if !is_message_id(msg_id) {
@@ -89,14 +58,14 @@ pub fn parse(body: &[u8]) -> EximRecord<'_> {
             && let Some(r) = reject::exim(body)
         {
             return match recipient_callout(body, &r) {
-                Some(probe) => EximRecord::Callout(probe, Some(r)),
-                None => EximRecord::Reject(r),
+                Some(probe) => Record::Callout(probe, Some(r)),
+                None => Record::Reject(r),
             };
         }
         if let Some(probe) = sender_callout(body) {
-            return EximRecord::Callout(probe, None);
+            return Record::Callout(probe, None);
         }
-        return EximRecord::Other;
+        return Record::MailOther;
     }
     let rest = &body[sp + 1..];
     // `<id> F=<sender> H=… P=smtp rejected by local_scan(): …` (sa-exim and
@@ -105,7 +74,7 @@ pub fn parse(body: &[u8]) -> EximRecord<'_> {
         && memchr::memmem::find(rest, b" rejected ").is_some()
         && let Some(r) = reject::exim(rest)
     {
-        return EximRecord::Reject(r);
+        return Record::Reject(r);
     }
     if let Some(h) = rest.strip_prefix(b"H=") {
         // `<id> H=client [ip] … rejected after DATA: …` refuses an inbound
@@ -113,30 +82,30 @@ pub fn parse(body: &[u8]) -> EximRecord<'_> {
         if is_inbound_reject(h)
             && let Some(r) = reject::exim(rest)
         {
-            return EximRecord::Reject(r);
+            return Record::Reject(r);
         }
         return host_error(msg_id, h);
     }
     if rest == b"Completed" {
-        return EximRecord::Completed { msg_id };
+        return Record::Removed { queue_id: msg_id };
     }
     let Some(flag) = rest.get(..3) else {
-        return EximRecord::Other;
+        return Record::MailOther;
     };
     let fields = &rest[3..];
     let status = match flag {
         b"=> " | b"-> " => Status::Sent,
         b"** " => Status::Bounced,
         b"== " => Status::Deferred,
-        b"*> " => return EximRecord::FakeDelivery,
+        b"*> " => return Record::FakeDelivery,
         b"<= " => {
-            return EximRecord::Received(received(msg_id, fields));
+            return Record::Queued(received(msg_id, fields));
         }
-        _ => return EximRecord::Other,
+        _ => return Record::MailOther,
     };
     match delivery(msg_id, status, fields) {
-        Ok(d) => EximRecord::Delivery(d),
-        Err(why) => EximRecord::Malformed(why),
+        Ok(d) => Record::Delivery(d),
+        Err(why) => Record::Unparsed(why),
     }
 }
 
@@ -298,9 +267,9 @@ fn is_inbound_reject(h: &[u8]) -> bool {
 
 /// `gmail-smtp-in.l.google.com [1.2.3.4]: SMTP error from remote mail server
 /// after end of data: 421-4.7.0 …`, or `mx [1.2.3.4] Connection refused`.
-fn host_error<'a>(msg_id: &'a [u8], h: &'a [u8]) -> EximRecord<'a> {
+fn host_error<'a>(msg_id: &'a [u8], h: &'a [u8]) -> Record<'a> {
     let Some(sp) = memchr::memchr(b' ', h) else {
-        return EximRecord::Other;
+        return Record::MailOther;
     };
     let host = &h[..sp];
     let after = &h[sp + 1..];
@@ -308,7 +277,7 @@ fn host_error<'a>(msg_id: &'a [u8], h: &'a [u8]) -> EximRecord<'a> {
         .strip_prefix(b"[")
         .and_then(|a| memchr::memchr(b']', a).map(|end| &a[end + 1..]))
     else {
-        return EximRecord::Other;
+        return Record::MailOther;
     };
     // An optional :port, then ": " or " ".
     let rest = match rest.strip_prefix(b":") {
@@ -323,11 +292,11 @@ fn host_error<'a>(msg_id: &'a [u8], h: &'a [u8]) -> EximRecord<'a> {
         .or_else(|| rest.strip_prefix(b" "))
         .unwrap_or(rest);
     if reason.is_empty() {
-        return EximRecord::Other;
+        return Record::MailOther;
     }
     let (reply, _) = remote_reply(reason);
     let codes = reply_codes(reply);
-    EximRecord::HostError(Delivery {
+    Record::HostError(Delivery {
         relay: host,
         dsn: codes.dsn,
         basic: codes.basic,
@@ -540,25 +509,25 @@ mod tests {
     #[test]
     fn rejected_after_data_is_an_inbound_reject() {
         let r = parse(b"1xV6qi-0004PA-2t H=mail.spammer.example [192.0.2.5] X=TLS1.2:ECDHE-RSA-AES256-GCM-SHA384:256 CV=no F=<a@spammer.example> rejected after DATA: Your message scored 15.2 spam points");
-        let EximRecord::Reject(r) = r else {
+        let Record::Reject(r) = r else {
             panic!("{r:?}")
         };
         assert_eq!(r.stage, b"DATA");
         assert_eq!(r.client, b"mail.spammer.example [192.0.2.5]");
         let t = parse(b"1xV6qi-0004PA-2t H=(helo) [192.0.2.5] P=esmtp temporarily rejected after DATA: try later");
-        assert!(matches!(t, EximRecord::Reject(_)), "{t:?}");
+        assert!(matches!(t, Record::Reject(_)), "{t:?}");
         // Host errors stay host errors, whatever their text says.
         for host_error in [
             &b"1xV6qi-0004PA-2t H=mx.example [192.0.2.1]: SMTP error from remote mail server after RCPT TO:<a@b>: 550 5.7.1 rejected by policy"[..],
             b"1xV6qi-0004PA-2t H=mx.example [192.0.2.1] Connection refused",
         ] {
-            assert!(matches!(parse(host_error), EximRecord::HostError(_)));
+            assert!(matches!(parse(host_error), Record::HostError(_)));
         }
     }
 
     fn del(body: &'static str) -> Delivery<'static> {
         match parse(body.as_bytes()) {
-            EximRecord::Delivery(d) => d,
+            Record::Delivery(d) => d,
             other => panic!("not a delivery: {other:?}"),
         }
     }
@@ -704,7 +673,7 @@ mod tests {
     fn other_records() {
         assert_eq!(
             parse(b"1xV6qi-0004PA-2t <= news@shopmart.example H=(app02) [127.0.0.1] P=esmtps S=1"),
-            EximRecord::Received(Queued {
+            Record::Queued(Queued {
                 queue_id: b"1xV6qi-0004PA-2t",
                 sender: Some(b"news@shopmart.example"),
                 size: Some(1),
@@ -716,7 +685,7 @@ mod tests {
         let full = parse(
             b"1xV6qX-0004Gw-0M <= <> H=mx.x.example (helo.example) [192.0.2.7]:4123 I=[10.0.0.1]:25 P=esmtps X=TLS1.3 S=8766 id=2026.1@saasly.example",
         );
-        let EximRecord::Received(q) = full else {
+        let Record::Queued(q) = full else {
             panic!("{full:?}")
         };
         assert_eq!(q.sender, Some(&b""[..]));
@@ -726,7 +695,7 @@ mod tests {
             (Some(8766), &b"2026.1@saasly.example"[..])
         );
         let local = parse(b"1xV6qX-0004Gw-0M <= root@x U=root P=local S=12");
-        let EximRecord::Received(q) = local else {
+        let Record::Queued(q) = local else {
             panic!("{local:?}")
         };
         assert_eq!(
@@ -735,25 +704,22 @@ mod tests {
         );
         assert_eq!(
             parse(b"1xV6qi-0004PA-2t Completed"),
-            EximRecord::Completed {
-                msg_id: b"1xV6qi-0004PA-2t"
+            Record::Removed {
+                queue_id: b"1xV6qi-0004PA-2t"
             }
         );
-        assert_eq!(
-            parse(b"1xV6qi-0004PA-2t *> a@b R=r"),
-            EximRecord::FakeDelivery
-        );
-        assert_eq!(parse(b"Start queue run: pid=1"), EximRecord::Other);
+        assert_eq!(parse(b"1xV6qi-0004PA-2t *> a@b R=r"), Record::FakeDelivery);
+        assert_eq!(parse(b"Start queue run: pid=1"), Record::MailOther);
         assert_eq!(
             parse(b"1xV6qi-0004PA-2t => "),
-            EximRecord::Malformed(Unparsed::NoRecipient)
+            Record::Unparsed(Unparsed::NoRecipient)
         );
     }
 
     #[test]
     fn host_errors_before_the_next_mx() {
         let r = parse(b"1xV7QH-0005he-2J H=gmail-smtp-in.l.google.com [127.0.0.10]: SMTP error from remote mail server after end of data: 421-4.7.0 [198.51.100.24      15] Our system has detected\\n421 4.7.0 review our Bulk Email Senders Guidelines. x - gsmtp");
-        let EximRecord::HostError(d) = r else {
+        let Record::HostError(d) = r else {
             panic!("not a host error: {r:?}")
         };
         assert_eq!(s(d.relay), "gmail-smtp-in.l.google.com");
@@ -761,18 +727,18 @@ mod tests {
         assert_eq!((d.status, d.recipient), (Status::Deferred, &b""[..]));
         let r =
             parse(b"1xV7QH-0005he-2J H=mail.oldcompany.example [192.0.2.62] Connection refused");
-        let EximRecord::HostError(d) = r else {
+        let Record::HostError(d) = r else {
             panic!("not a host error: {r:?}")
         };
         assert_eq!(s(d.reply), "Connection refused");
         let r = parse(b"1xV7QH-0005he-2J H=mx.slowcorp.example [192.0.2.9]:25: SMTP timeout after initial connection: Connection timed out");
-        let EximRecord::HostError(d) = r else {
+        let Record::HostError(d) = r else {
             panic!("not a host error: {r:?}")
         };
         assert!(d.at_greeting);
         assert!(matches!(
             parse(b"1xV7QH-0005he-2J H=broken"),
-            EximRecord::Other
+            Record::MailOther
         ));
     }
 
@@ -780,8 +746,8 @@ mod tests {
     fn completed() {
         assert_eq!(
             parse(b"1xV7QH-0005he-2J Completed"),
-            EximRecord::Completed {
-                msg_id: b"1xV7QH-0005he-2J"
+            Record::Removed {
+                queue_id: b"1xV7QH-0005he-2J"
             }
         );
     }
@@ -845,7 +811,7 @@ mod tests {
             ),
         ];
         for (line, address, host, with_reject) in lines {
-            let EximRecord::Callout(d, r) = parse(line) else {
+            let Record::Callout(d, r) = parse(line) else {
                 panic!("{}: {:?}", String::from_utf8_lossy(line), parse(line))
             };
             assert_eq!(d.status, Status::Undeliverable);
@@ -859,7 +825,7 @@ mod tests {
             &b"H=(x) [193.31.117.203] F=<k@ejectfox.icu> rejected RCPT <a@rosnix.net>: Previous (cached) callout verification failure"[..],
             b"U=CALLER temporarily rejected MAIL <r1@domain1>: Could not complete sender verify callout",
         ] {
-            assert!(matches!(parse(line), EximRecord::Reject(_)), "{:?}", parse(line));
+            assert!(matches!(parse(line), Record::Reject(_)), "{:?}", parse(line));
         }
     }
 
@@ -868,7 +834,7 @@ mod tests {
     #[test]
     fn local_scan_refusals_are_rejects() {
         let r = parse(b"1j5IBw-00064P-De F=toyaedypo@evowpmy.com H=xdsl-178-35-123-109.soes.su (evowpmy.com) [178.35.123.109] P=smtp rejected by local_scan(): Rejected");
-        let EximRecord::Reject(r) = r else {
+        let Record::Reject(r) = r else {
             panic!("{r:?}")
         };
         assert_eq!(r.stage, b"DATA");

@@ -320,7 +320,7 @@ fn exim_body_in_syslog(body: &[u8]) -> &[u8] {
     body
 }
 
-#[inline]
+#[inline(always)]
 pub(super) fn classify_tag<'a>(tag: &'a [u8], body: &'a [u8]) -> (Program<'a>, &'a [u8]) {
     if tag.starts_with(b"postfix") {
         // postfix/smtp, postfix-out/smtp, postfix/submission/smtpd, postfix

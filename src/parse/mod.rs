@@ -173,26 +173,35 @@ pub fn parse_line(line: &[u8], hint: Clock) -> (Option<Header<'_>>, Record<'_>) 
 }
 
 /// [`parse_line`] with a timestamp cache kept across the lines of a chunk.
-#[inline]
+#[inline(always)]
 pub fn parse_line_cached<'a>(
     line: &'a [u8],
     hint: Clock,
     stamps: &mut StampCache,
 ) -> (Option<Header<'a>>, Record<'a>) {
-    let Some(header) = parse_header_cached(line, hint, stamps) else {
-        // Exim continues a long message on lines that start with a space
-        // (` Suggested action: …` after a TLS error, on every queue run of
-        // 4.86–4.92): they belong to the line above.
-        if line.first() == Some(&b' ')
-            && line.iter().any(|b| !b.is_ascii_whitespace())
-            && !carries_a_tag(line.trim_ascii_start())
-        {
-            return (None, Record::Continuation);
+    match parse_header_cached(line, hint, stamps) {
+        Some(header) => {
+            let record = parse_body(&header);
+            (Some(header), record)
         }
-        return (None, Record::Unparsed(Unparsed::NoHeader));
-    };
-    let record = parse_body(&header);
-    (Some(header), record)
+        None => (None, headerless(line)),
+    }
+}
+
+/// The record of a line without a header of its own.
+#[inline]
+pub fn headerless(line: &[u8]) -> Record<'static> {
+    // Exim continues a long message on lines that start with a space
+    // (` Suggested action: …` after a TLS error, on every queue run of
+    // 4.86–4.92): they belong to the line above.
+    if line.first() == Some(&b' ')
+        && line.iter().any(|b| !b.is_ascii_whitespace())
+        && !carries_a_tag(line.trim_ascii_start())
+    {
+        Record::Continuation
+    } else {
+        Record::Unparsed(Unparsed::NoHeader)
+    }
 }
 
 /// True when `text` starts like a log line's message (`postfix/smtp[8909]:`,
@@ -204,35 +213,11 @@ fn carries_a_tag(text: &[u8]) -> bool {
 }
 
 /// The record in a parsed header's message, by the program that wrote it.
-#[inline]
+#[inline(always)]
 pub fn parse_body<'a>(header: &Header<'a>) -> Record<'a> {
     match header.program {
-        Program::Postfix { service } => match postfix::parse(service, header.body) {
-            postfix::PostfixRecord::Delivery(d) => Record::Delivery(d),
-            postfix::PostfixRecord::Queued(q) => Record::Queued(q),
-            postfix::PostfixRecord::Expired { queue_id, sender } => {
-                Record::Expired { queue_id, sender }
-            }
-            postfix::PostfixRecord::Removed { queue_id } => Record::Removed { queue_id },
-            postfix::PostfixRecord::Reject(r) => Record::Reject(r),
-            postfix::PostfixRecord::Notice(level, text) => Record::Notice(level, text),
-            postfix::PostfixRecord::Connect(client) => Record::Connect(client),
-            postfix::PostfixRecord::Disconnect(client) => Record::Disconnect(client),
-            postfix::PostfixRecord::Postscreen(action) => Record::Postscreen(action),
-            postfix::PostfixRecord::Malformed(why) => Record::Unparsed(why),
-            postfix::PostfixRecord::Other => Record::MailOther,
-        },
-        Program::Exim => match exim::parse(header.body) {
-            exim::EximRecord::Delivery(d) => Record::Delivery(d),
-            exim::EximRecord::Received(q) => Record::Queued(q),
-            exim::EximRecord::HostError(d) => Record::HostError(d),
-            exim::EximRecord::Completed { msg_id } => Record::Removed { queue_id: msg_id },
-            exim::EximRecord::FakeDelivery => Record::FakeDelivery,
-            exim::EximRecord::Reject(r) => Record::Reject(r),
-            exim::EximRecord::Callout(d, r) => Record::Callout(d, r),
-            exim::EximRecord::Malformed(why) => Record::Unparsed(why),
-            exim::EximRecord::Other => Record::MailOther,
-        },
+        Program::Postfix { service } => postfix::parse(service, header.body),
+        Program::Exim => exim::parse(header.body),
         Program::OtherMta(mta) => Record::OtherMta(mta),
         Program::Other => Record::OtherProgram,
     }

@@ -10,55 +10,16 @@
 //! 64591B40D0: removed
 //! ```
 
-use super::Unparsed;
 use super::find;
-use super::reject::{self, Reject};
+use super::reject;
 use super::reply::reply_codes;
+use super::{Record, Unparsed};
 use crate::dsn::Dsn;
 use crate::event::{Delivery, Level, Queued, Status};
 use memchr::memchr;
 
-/// What a Postfix line said, as far as mtastat cares.
-#[derive(Clone, Debug, PartialEq)]
-pub enum PostfixRecord<'a> {
-    /// A `to=<…>, … status=…` line.
-    Delivery(Delivery<'a>),
-    /// qmgr took a message into the active queue (its envelope sender,
-    /// size and recipient count), or smtpd, cleanup or pickup logged its
-    /// arrival (client, Message-ID, local submission).
-    Queued(Queued<'a>),
-    /// qmgr gave up on a message (`status=expired, returned to sender`).
-    Expired {
-        /// Queue id.
-        queue_id: &'a [u8],
-        /// Envelope sender.
-        sender: &'a [u8],
-    },
-    /// qmgr removed a message from the queue (`QID: removed`): its queue id
-    /// may be reused and nothing more will be logged for it.
-    Removed {
-        /// Queue id.
-        queue_id: &'a [u8],
-    },
-    /// smtpd, postscreen or cleanup refused (or warned about) a command.
-    Reject(Reject<'a>),
-    /// A daemon's own `warning:`/`error:`/`fatal:`/`panic:`, or a master
-    /// daemon message: (level, text after the level word).
-    Notice(Level, &'a [u8]),
-    /// smtpd `connect from host[ip]`: the client.
-    Connect(&'a [u8]),
-    /// smtpd `disconnect from host[ip] …`: the client.
-    Disconnect(&'a [u8]),
-    /// A postscreen verdict or event (`PASS NEW`, `DNSBL`, `PREGREET` …).
-    Postscreen(&'a [u8]),
-    /// A line that carries `status=` but is not in any shape we know.
-    Malformed(Unparsed),
-    /// Everything else (smtpd connects, cleanup, warnings …): understood, not counted.
-    Other,
-}
-
 /// Parses one Postfix message body; `service` is the daemon (`smtp`, `qmgr` …).
-pub fn parse<'a>(service: &'a [u8], body: &'a [u8]) -> PostfixRecord<'a> {
+pub fn parse<'a>(service: &'a [u8], body: &'a [u8]) -> Record<'a> {
     if let Some(n) = notice(service, body) {
         return n;
     }
@@ -70,23 +31,23 @@ pub fn parse<'a>(service: &'a [u8], body: &'a [u8]) -> PostfixRecord<'a> {
     };
     if let Some(fields) = rest.strip_prefix(b"to=") {
         return match delivery(service, queue_id, fields) {
-            Ok(d) => PostfixRecord::Delivery(d),
-            Err(why) => PostfixRecord::Malformed(why),
+            Ok(d) => Record::Delivery(d),
+            Err(why) => Record::Unparsed(why),
         };
     }
     if rest == b"removed" {
-        return PostfixRecord::Removed { queue_id };
+        return Record::Removed { queue_id };
     }
     if let Some(fields) = rest.strip_prefix(b"from=") {
         let (sender, after) = address(fields);
         if let Some(after) = after.strip_prefix(b", size=") {
-            return PostfixRecord::Queued(queued(queue_id, sender, after));
+            return Record::Queued(queued(queue_id, sender, after));
         }
         if let Some(st) = after.strip_prefix(b", status=") {
             return if st.starts_with(b"expired") || st.starts_with(b"force-expired") {
-                PostfixRecord::Expired { queue_id, sender }
+                Record::Expired { queue_id, sender }
             } else {
-                PostfixRecord::Malformed(Unparsed::UnknownStatus)
+                Record::Unparsed(Unparsed::UnknownStatus)
             };
         }
     }
@@ -96,9 +57,9 @@ pub fn parse<'a>(service: &'a [u8], body: &'a [u8]) -> PostfixRecord<'a> {
 /// `warning: …`, `error: …`, `fatal: …`, `panic: …` from any daemon, and
 /// whatever the master daemon says. One byte is tested on other lines.
 #[inline]
-fn notice<'a>(service: &[u8], body: &'a [u8]) -> Option<PostfixRecord<'a>> {
+fn notice<'a>(service: &[u8], body: &'a [u8]) -> Option<Record<'a>> {
     if service == b"master" {
-        return Some(PostfixRecord::Notice(Level::Master, body));
+        return Some(Record::Notice(Level::Master, body));
     }
     let level = match body.first()? {
         b'w' => (Level::Warning, &b"warning: "[..]),
@@ -108,7 +69,7 @@ fn notice<'a>(service: &[u8], body: &'a [u8]) -> Option<PostfixRecord<'a>> {
         _ => return None,
     };
     let text = body.strip_prefix(level.1)?;
-    Some(PostfixRecord::Notice(level.0, text))
+    Some(Record::Notice(level.0, text))
 }
 
 /// A postscreen event's name: its leading upper-case words (`PASS NEW`,
@@ -158,46 +119,46 @@ fn leading_number(s: &[u8]) -> (Option<u64>, &[u8]) {
 /// nothing we count. These all start with a queue id (or NOQUEUE) and
 /// `: `, so a line that does not is answered by one byte search.
 #[inline]
-fn inbound<'a>(service: &[u8], body: &'a [u8]) -> PostfixRecord<'a> {
+fn inbound<'a>(service: &[u8], body: &'a [u8]) -> Record<'a> {
     if !matches!(service, b"smtpd" | b"postscreen" | b"cleanup" | b"pickup") {
-        return PostfixRecord::Other;
+        return Record::MailOther;
     }
     if service == b"smtpd" {
         if let Some(client) = body.strip_prefix(b"connect from ") {
-            return PostfixRecord::Connect(client);
+            return Record::Connect(client);
         }
         if let Some(rest) = body.strip_prefix(b"disconnect from ") {
             // `host[ip] ehlo=1 mail=1 … commands=6`: the client is the first word.
-            return PostfixRecord::Disconnect(&rest[..memchr(b' ', rest).unwrap_or(rest.len())]);
+            return Record::Disconnect(&rest[..memchr(b' ', rest).unwrap_or(rest.len())]);
         }
     }
     if service == b"postscreen"
         && let Some(action) = postscreen_action(body)
         && action != b"NOQUEUE"
     {
-        return PostfixRecord::Postscreen(action);
+        return Record::Postscreen(action);
     }
     // The queue id (or NOQUEUE) is at most 15 characters: look no further.
     let head = body.get(..17).unwrap_or(body);
     let (queue_id, rest) = match find::byte(b':', head) {
         Some(colon) if body.get(colon + 1) == Some(&b' ') => (&body[..colon], &body[colon + 2..]),
-        _ => return PostfixRecord::Other,
+        _ => return Record::MailOther,
     };
     if reject::action(rest).is_none() {
         return arrival(service, queue_id, rest);
     }
     match reject::postfix(rest) {
-        Some(r) => PostfixRecord::Reject(r),
-        None => PostfixRecord::Other,
+        Some(r) => Record::Reject(r),
+        None => Record::MailOther,
     }
 }
 
 /// smtpd `QID: client=host[ip]`, cleanup `QID: message-id=<…>`, pickup
 /// `QID: uid=0 from=<…>`: what the journey of a message starts with.
 #[inline]
-fn arrival<'a>(service: &[u8], queue_id: &'a [u8], rest: &'a [u8]) -> PostfixRecord<'a> {
+fn arrival<'a>(service: &[u8], queue_id: &'a [u8], rest: &'a [u8]) -> Record<'a> {
     if queue_id.len() < 5 || queue_id == b"NOQUEUE" || !find::all_alphanumeric(queue_id) {
-        return PostfixRecord::Other;
+        return Record::MailOther;
     }
     let q = match service {
         b"smtpd" => match rest.strip_prefix(b"client=") {
@@ -207,7 +168,7 @@ fn arrival<'a>(service: &[u8], queue_id: &'a [u8], rest: &'a [u8]) -> PostfixRec
                 client: &c[..find::byte(b',', c).unwrap_or(c.len())],
                 ..Queued::default()
             },
-            None => return PostfixRecord::Other,
+            None => return Record::MailOther,
         },
         b"cleanup" => match rest.strip_prefix(b"message-id=") {
             Some(m) => Queued {
@@ -219,7 +180,7 @@ fn arrival<'a>(service: &[u8], queue_id: &'a [u8], rest: &'a [u8]) -> PostfixRec
                 arrival: true,
                 ..Queued::default()
             },
-            None => return PostfixRecord::Other,
+            None => return Record::MailOther,
         },
         // The `from=` here is the submitting user's; qmgr logs the
         // envelope sender next, which is what the sender join uses.
@@ -228,9 +189,9 @@ fn arrival<'a>(service: &[u8], queue_id: &'a [u8], rest: &'a [u8]) -> PostfixRec
             client: b"pickup",
             ..Queued::default()
         },
-        _ => return PostfixRecord::Other,
+        _ => return Record::MailOther,
     };
-    PostfixRecord::Queued(q)
+    Record::Queued(q)
 }
 
 /// Daemons that never log a delivery, a queue sender or a removal: half
@@ -261,13 +222,13 @@ fn logs_queue_events(service: &[u8]) -> bool {
 /// A line we do not model is fine, unless it claims a delivery status
 /// (`status=` followed by a word; smtpd's debug `status=0` is not one).
 #[inline]
-fn other_or_malformed(rest: &[u8]) -> PostfixRecord<'_> {
+fn other_or_malformed(rest: &[u8]) -> Record<'_> {
     let claims_status = memfind_iter!(rest, b"status=")
         .any(|at| rest.get(at + 7).is_some_and(u8::is_ascii_alphabetic));
     if claims_status {
-        PostfixRecord::Malformed(Unparsed::StatusLineShape)
+        Record::Unparsed(Unparsed::StatusLineShape)
     } else {
-        PostfixRecord::Other
+        Record::MailOther
     }
 }
 
@@ -607,7 +568,7 @@ mod tests {
         let body: &'static str = Box::leak(body.to_string().into_boxed_str());
         let service: &'static str = Box::leak(service.to_string().into_boxed_str());
         match parse(service.as_bytes(), body.as_bytes()) {
-            PostfixRecord::Delivery(d) => d,
+            Record::Delivery(d) => d,
             other => panic!("not a delivery: {other:?}"),
         }
     }
@@ -737,7 +698,7 @@ mod tests {
     fn qmgr_lines() {
         assert_eq!(
             parse(b"qmgr", b"9DF7FB422B: from=<alerts@acme-mailer.example>, status=expired, returned to sender"),
-            PostfixRecord::Expired {
+            Record::Expired {
                 queue_id: b"9DF7FB422B",
                 sender: b"alerts@acme-mailer.example"
             }
@@ -747,7 +708,7 @@ mod tests {
                 b"qmgr",
                 b"C7EBEB41B4: from=<>, size=22082, nrcpt=1 (queue active)"
             ),
-            PostfixRecord::Queued(Queued {
+            Record::Queued(Queued {
                 queue_id: b"C7EBEB41B4",
                 sender: Some(b""),
                 size: Some(22082),
@@ -757,7 +718,7 @@ mod tests {
         );
         assert_eq!(
             parse(b"qmgr", b"C7EBEB41B4: removed"),
-            PostfixRecord::Removed {
+            Record::Removed {
                 queue_id: b"C7EBEB41B4"
             }
         );
@@ -769,7 +730,7 @@ mod tests {
             Box::leak(service.to_string().into_boxed_str()).as_bytes(),
             body.as_bytes(),
         ) {
-            PostfixRecord::Queued(q) => q,
+            Record::Queued(q) => q,
             other => panic!("{body}: {other:?}"),
         };
         let c = q("smtpd", "DAE08B40D4: client=localhost[127.0.0.1]");
@@ -796,7 +757,7 @@ mod tests {
             let service = Box::leak(other.0.to_string().into_boxed_str());
             assert_eq!(
                 parse(service.as_bytes(), other.1.as_bytes()),
-                PostfixRecord::Other,
+                Record::MailOther,
                 "{other:?}"
             );
         }
@@ -806,25 +767,25 @@ mod tests {
     fn notices_and_postscreen_events() {
         assert_eq!(
             parse(b"pickup", b"warning: x: y"),
-            PostfixRecord::Notice(Level::Warning, b"x: y")
+            Record::Notice(Level::Warning, b"x: y")
         );
         assert_eq!(
             parse(b"smtpd", b"fatal: no SASL authentication mechanisms"),
-            PostfixRecord::Notice(Level::Fatal, b"no SASL authentication mechanisms")
+            Record::Notice(Level::Fatal, b"no SASL authentication mechanisms")
         );
         assert_eq!(
             parse(
                 b"qmgr",
                 b"panic: myfree: corrupt or unallocated memory block"
             ),
-            PostfixRecord::Notice(Level::Panic, b"myfree: corrupt or unallocated memory block")
+            Record::Notice(Level::Panic, b"myfree: corrupt or unallocated memory block")
         );
         assert_eq!(
             parse(
                 b"master",
                 b"daemon started -- version 3.7.11, configuration /etc/postfix"
             ),
-            PostfixRecord::Notice(
+            Record::Notice(
                 Level::Master,
                 b"daemon started -- version 3.7.11, configuration /etc/postfix"
             )
@@ -847,19 +808,19 @@ mod tests {
         ] {
             assert_eq!(
                 parse(b"postscreen", line.as_bytes()),
-                PostfixRecord::Postscreen(action.as_bytes()),
+                Record::Postscreen(action.as_bytes()),
                 "{line}"
             );
         }
         // postscreen's refusals stay refusals.
         assert!(matches!(
             parse(b"postscreen", b"NOQUEUE: reject: RCPT from [192.0.2.1]:1: 550 5.7.1 Service unavailable; client [192.0.2.1] blocked using zen.spamhaus.org; from=<a@b>, to=<c@d>, proto=ESMTP, helo=<x>"),
-            PostfixRecord::Reject(_)
+            Record::Reject(_)
         ));
         // A queue id is never a level word.
         assert!(!matches!(
             parse(b"smtp", b"F00D1234AB: to=<a@b.example>, relay=none, delay=1, dsn=4.4.1, status=deferred (x)"),
-            PostfixRecord::Notice(..)
+            Record::Notice(..)
         ));
     }
 
@@ -882,31 +843,31 @@ mod tests {
                 b"smtp",
                 b"ABCDE: to=<a@b>, relay=none, dsn=2.0.0, status=failed (x)"
             ),
-            PostfixRecord::Malformed(Unparsed::UnknownStatus)
+            Record::Unparsed(Unparsed::UnknownStatus)
         );
         assert_eq!(
             parse(b"smtp", b"ABCDE: to=<a@b>, relay=none, dsn=2.0.0"),
-            PostfixRecord::Malformed(Unparsed::NoStatus)
+            Record::Unparsed(Unparsed::NoStatus)
         );
         assert_eq!(
             parse(b"smtp", b"ABCDE: to=<>, relay=none, status=sent (x)"),
-            PostfixRecord::Malformed(Unparsed::NoRecipient)
+            Record::Unparsed(Unparsed::NoRecipient)
         );
         assert_eq!(
             parse(b"smtpd", b"connect from unknown[1.2.3.4]"),
-            PostfixRecord::Connect(b"unknown[1.2.3.4]")
+            Record::Connect(b"unknown[1.2.3.4]")
         );
         // sergeymakinen/postfix_exporter testdata: `to=` missing.
         assert_eq!(
             parse(b"smtp", b"123456789AB: user@example.com, relay=x[1.2.3.4]:25, dsn=1.2.3, status=deferred (x)"),
-            PostfixRecord::Malformed(Unparsed::StatusLineShape)
+            Record::Unparsed(Unparsed::StatusLineShape)
         );
         assert_eq!(
             parse(
                 b"smtpd",
                 b"dict_proxy_open: connect to map=unix:passwd.byname status=0 server_flags=fixed"
             ),
-            PostfixRecord::Other
+            Record::MailOther
         );
     }
 
@@ -933,13 +894,13 @@ mod tests {
     fn removed() {
         assert_eq!(
             parse(b"qmgr", b"9DF7FB422B: removed"),
-            PostfixRecord::Removed {
+            Record::Removed {
                 queue_id: b"9DF7FB422B"
             }
         );
         assert_eq!(
             parse(b"qmgr", b"9DF7FB422B: removed twice"),
-            PostfixRecord::Other
+            Record::MailOther
         );
     }
 }
