@@ -6,37 +6,6 @@ use mtastat::report::sanitize::terminal;
 use std::io::{self, Write};
 use std::process::ExitCode;
 
-/// mimalloc keeps freed memory for reuse: the journey join allocates and
-/// frees column buffers of hundreds of MB, which glibc's malloc unmaps and
-/// faults in again on every join (measured below in the README).
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
-// mimalloc's own option setter, from the C library the `mimalloc` crate
-// links (its Rust bindings declare it only behind a feature that would add a
-// crate for one function).
-unsafe extern "C" {
-    fn mi_option_set(option: std::ffi::c_int, value: std::ffi::c_long);
-}
-
-/// `mi_option_purge_delay`: the 15th entry of `mi_option_e` in both mimalloc
-/// v2 and v3 (`mimalloc.h`; v2 also names it `mi_option_reset_delay`).
-const MI_OPTION_PURGE_DELAY: std::ffi::c_int = 15;
-
-/// Freed memory stays with the process instead of going back to the OS 10 ms
-/// later: each worker batch and journey join reuses it rather than having the
-/// kernel fault in and zero fresh (huge) pages. On the 1 GB bench log this cut
-/// page faults 14k → 1.9k and CPU time by a sixth; peak RSS grows by about as
-/// much as was freed and reused (the tables stay bounded: memory still does
-/// not grow with the input). `MIMALLOC_PURGE_DELAY` in the environment wins.
-fn keep_freed_memory() {
-    if std::env::var_os("MIMALLOC_PURGE_DELAY").is_none() {
-        // SAFETY: sets one integer option of the allocator; mimalloc allows
-        // this at any time, from any thread.
-        unsafe { mi_option_set(MI_OPTION_PURGE_DELAY, -1) };
-    }
-}
-
 /// A usage error as one line: clap's first line, the accepted values when it
 /// knows them, and where to look for more.
 fn usage_error(e: &clap::Error) -> String {
@@ -93,7 +62,6 @@ fn stdout_is_open() -> bool {
 }
 
 fn main() -> ExitCode {
-    keep_freed_memory();
     if !stdout_is_open() {
         say(
             "standard output is closed: nowhere to write the report (redirect it, e.g. > /dev/null)",
