@@ -767,8 +767,8 @@ impl Worker {
                 basic: d.basic.unwrap_or(0),
                 reason: attempt.reason.unwrap_or(NO_ID),
                 delay_ms: attempt.delay_ms,
-                split: crate::parse::postfix::parse_delays(d.delays)
-                    .map_or([u32::MAX; 4], |s| s.map(seconds_to_ms)),
+                split: crate::parse::postfix::parse_delays_as(d.delays, seconds_to_ms)
+                    .unwrap_or([u32::MAX; 4]),
             };
             self.batch.journeys.log.attempt(row, || {
                 (
