@@ -328,8 +328,9 @@ pub fn scan_bytes_into(data: &[u8], threads: usize, ctx: &ScanContext<'_>, total
 type WorkerPool = std::sync::Mutex<Vec<Worker>>;
 
 /// Input one worker scans into one batch before it is merged (in pieces),
-/// when journeys are gathered: their rows are joined on the merging thread,
-/// which smaller runs keep busy alongside the scan, in less memory.
+/// when journeys are gathered: the messages a run leaves open are joined on
+/// the merging thread, which smaller runs keep busy alongside the scan, in
+/// less memory.
 const RUN_BYTES: usize = 32 << 20;
 /// The same without journeys: fewer, larger merges.
 const RUN_BYTES_NO_JOURNEYS: usize = 256 << 20;
@@ -338,8 +339,8 @@ const RUN_BYTES_NO_JOURNEYS: usize = 256 << 20;
 /// run of pieces (up to [`RUN_BYTES`]) into one batch; the batches of each
 /// round of runs are merged in input order (which the sender, expiry and
 /// journey joins rely on) by a merging thread while the workers scan the
-/// next round, so the journey join (polars, on the merging thread) and the
-/// scan overlap.
+/// next round, so the merge (interners, tallies, and the journeys a run
+/// could not finish alone) and the scan overlap.
 ///
 /// A fold/reduce tree kept finished batches waiting for their siblings, so
 /// memory grew with the input; rounds of single pieces paid a barrier and a
