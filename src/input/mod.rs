@@ -16,7 +16,6 @@ use crate::parse::Unparsed;
 use crate::parse::timestamp::{Clock, UnixSeconds};
 use crate::scan::{MAX_LINE_LEN, ScanContext, Worker};
 use crate::zone::Zone;
-use rayon::prelude::*;
 use std::fmt;
 use std::fs::File;
 use std::io::{self, Read};
@@ -335,17 +334,21 @@ const RUN_BYTES: usize = 32 << 20;
 /// The same without journeys: fewer, larger merges.
 const RUN_BYTES_NO_JOURNEYS: usize = 256 << 20;
 
-/// Scans line-aligned pieces in parallel: each worker takes a contiguous
-/// run of pieces (up to [`RUN_BYTES`]) into one batch; the batches of each
-/// round of runs are merged in input order (which the sender, expiry and
-/// journey joins rely on) by a merging thread while the workers scan the
-/// next round, so the merge (interners, tallies, and the journeys a run
-/// could not finish alone) and the scan overlap.
+/// Scans line-aligned pieces in parallel: each worker takes the next
+/// contiguous run of pieces (up to [`RUN_BYTES`]) into one batch, and a
+/// merging thread merges the batches in input order (which the sender,
+/// expiry and journey joins rely on) as they arrive, so the merge
+/// (interners, tallies, and the journeys a run could not finish alone) and
+/// the scan overlap.
 ///
 /// A fold/reduce tree kept finished batches waiting for their siblings, so
 /// memory grew with the input; rounds of single pieces paid a barrier and a
-/// merge every few milliseconds. Runs bound both: at most one round being
-/// scanned and one being merged are alive.
+/// merge every few milliseconds. Runs bound both. Workers no longer wait
+/// for each other at the end of a round either: each claims the next run
+/// as soon as it is done, up to [`RUNS_AHEAD`] runs per worker ahead of the
+/// merge (a round's barrier left a worker idle whenever the merging thread
+/// took its core, which it does on two cores: a third of a core on the
+/// 1 GiB bench log).
 fn scan_pieces<P: AsRef<[u8]> + Sync>(
     pieces: &[P],
     ctx: &ScanContext<'_>,
@@ -373,12 +376,20 @@ fn scan_pieces<P: AsRef<[u8]> + Sync>(
     // kernel zero new pages, and the merging thread free them).
     let recycled = std::sync::Mutex::new(Vec::<Batch>::new());
     let keep = 2 * threads;
+    let window = RUNS_AHEAD * threads;
+    let progress = RunProgress::default();
     std::thread::scope(|scope| {
-        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Batch>>(1);
-        let recycled = &recycled;
+        let (tx, rx) = std::sync::mpsc::channel::<(usize, Batch)>();
+        let (recycled, progress) = (&recycled, &progress);
         let merger = scope.spawn(move || {
-            for batches in rx {
-                for mut b in batches {
+            // Ends the workers' wait if this thread dies before the end.
+            let _done = progress.stop_on_drop();
+            // Batches that came in ahead of their turn.
+            let mut early: std::collections::BTreeMap<usize, Batch> = Default::default();
+            let mut next = 0;
+            for (i, b) in rx {
+                early.insert(i, b);
+                while let Some(mut b) = early.remove(&next) {
                     running.merge_from(&mut b, filter);
                     running.settle_unjoined(unknown, filter);
                     if let Ok(mut spare) = recycled.lock()
@@ -386,42 +397,110 @@ fn scan_pieces<P: AsRef<[u8]> + Sync>(
                     {
                         spare.push(b);
                     }
+                    next += 1;
+                    progress.merged(next);
                 }
             }
             running
         });
-        for round in runs.chunks(threads) {
-            let batches: Vec<Batch> = round
-                .par_iter()
-                .map(|run| {
+        rayon::scope(|workers| {
+            for _ in 0..threads {
+                let tx = tx.clone();
+                let runs = &runs;
+                workers.spawn(move |_| {
                     let spare = pool.lock().ok().and_then(|mut p| p.pop());
                     let mut w = spare.unwrap_or_else(|| Worker::new(ctx));
-                    for piece in *run {
-                        w.scan_chunk(ctx, piece.as_ref());
-                        if count_progress {
-                            // Streams count as they are read (see `Counting`).
-                            progress::advance(piece.as_ref().len());
+                    while let Some(i) = progress.claim(runs.len(), window) {
+                        for piece in runs[i] {
+                            w.scan_chunk(ctx, piece.as_ref());
+                            if count_progress {
+                                // Streams count as they are read (see `Counting`).
+                                progress::advance(piece.as_ref().len());
+                            }
+                        }
+                        w.end_run(ctx);
+                        let spare = recycled.lock().ok().and_then(|mut r| r.pop());
+                        if tx.send((i, w.take_batch_reusing(spare))).is_err() {
+                            break;
                         }
                     }
-                    w.end_run(ctx);
-                    let spare = recycled.lock().ok().and_then(|mut r| r.pop());
-                    let batch = w.take_batch_reusing(spare);
                     if let Ok(mut p) = pool.lock() {
                         p.push(w);
                     }
-                    batch
-                })
-                .collect();
-            if tx.send(batches).is_err() {
-                break;
+                });
             }
-        }
+        });
         drop(tx);
         match merger.join() {
             Ok(t) => *total = t,
             Err(panic) => std::panic::resume_unwind(panic),
         }
     });
+}
+
+/// Runs per worker a worker may scan ahead of the merge: bounds the
+/// batches alive (scanned, waiting, being merged) to about this many per
+/// worker, whatever the input's size.
+const RUNS_AHEAD: usize = 2;
+
+/// Which run the workers take next and how many the merge has done.
+#[derive(Default)]
+struct RunProgress {
+    state: std::sync::Mutex<RunState>,
+    changed: std::sync::Condvar,
+}
+
+#[derive(Default)]
+struct RunState {
+    /// The next run to claim.
+    next: usize,
+    /// Runs merged.
+    merged: usize,
+    /// The merge ended (or died): nothing more is claimed.
+    stopped: bool,
+}
+
+impl RunProgress {
+    /// The next run, once fewer than `window` claimed runs wait for the
+    /// merge; `None` when every run is claimed or the merge stopped.
+    fn claim(&self, runs: usize, window: usize) -> Option<usize> {
+        let mut s = self.state.lock().ok()?;
+        loop {
+            if s.stopped || s.next >= runs {
+                return None;
+            }
+            if s.next < s.merged + window.max(1) {
+                s.next += 1;
+                return Some(s.next - 1);
+            }
+            s = self.changed.wait(s).ok()?;
+        }
+    }
+
+    /// `n` runs are merged.
+    fn merged(&self, n: usize) {
+        if let Ok(mut s) = self.state.lock() {
+            s.merged = n;
+        }
+        self.changed.notify_all();
+    }
+
+    /// A guard that stops the claims when dropped (the merge's end).
+    fn stop_on_drop(&self) -> StopOnDrop<'_> {
+        StopOnDrop(self)
+    }
+}
+
+/// See [`RunProgress::stop_on_drop`].
+struct StopOnDrop<'a>(&'a RunProgress);
+
+impl Drop for StopOnDrop<'_> {
+    fn drop(&mut self) {
+        if let Ok(mut s) = self.0.state.lock() {
+            s.stopped = true;
+        }
+        self.0.changed.notify_all();
+    }
 }
 
 /// Bytes per block read from a stream.
