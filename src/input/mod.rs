@@ -814,13 +814,13 @@ Nov 22 12:05:00 mx1 postfix/smtp[3]: ABCDEF: to=<b@gmail.com>, relay=gmail-smtp-
                 .sessions
                 .by_client
                 .values()
-                .map(|t| t.sessions)
+                .map(|t| t.time.sessions)
                 .sum::<u64>(),
             recycled
                 .sessions
                 .by_client
                 .values()
-                .map(|t| t.sessions)
+                .map(|t| t.time.sessions)
                 .sum::<u64>()
         );
     }

@@ -345,18 +345,12 @@ pub fn build(b: &Batch, report: &Report, zone: Zone, top: usize, gathered: bool)
     });
     delivery_domains.truncate(top);
     let mut by_domain: HashMap<String, (u64, SessionTime)> = HashMap::new();
-    for (c, n) in &b.sessions.connections {
-        by_domain
-            .entry(client_domain(b.clients.get(*c)))
-            .or_default()
-            .0 += n;
-    }
     for (c, t) in &b.sessions.by_client {
-        by_domain
+        let d = by_domain
             .entry(client_domain(b.clients.get(*c)))
-            .or_default()
-            .1
-            .add(*t);
+            .or_default();
+        d.0 += t.connections;
+        d.1.add(t.time);
     }
     let session_row = |name: String, connections: u64, t: SessionTime, div: f64| SessionRow {
         name,
