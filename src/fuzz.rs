@@ -225,7 +225,7 @@ pub fn journeys_in_runs(data: &[u8], cut: usize) -> (String, String) {
 
 /// What two scans' journeys must agree on (sketches compared by what they
 /// answer: their values' order depends on the merge order).
-fn journey_numbers(st: &crate::journey::stats::JourneyStats) -> String {
+pub(crate) fn journey_numbers(st: &crate::journey::stats::JourneyStats) -> String {
     use crate::journey::stats::{DelayStats, Sketch};
     let sketch = |s: &Sketch| {
         format!(

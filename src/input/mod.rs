@@ -309,7 +309,8 @@ fn with_clock<'a>(ctx: &ScanContext<'a>, clock: Clock) -> ScanContext<'a> {
     ScanContext { clock, ..*ctx }
 }
 
-/// Scans an in-memory buffer: line-aligned chunks, rayon fold then reduce.
+/// Scans an in-memory buffer: line-aligned chunks, in runs (see
+/// [`scan_pieces`]).
 pub fn scan_bytes(data: &[u8], threads: usize, ctx: &ScanContext<'_>) -> Batch {
     let mut total = Batch::default();
     scan_bytes_into(data, threads, ctx, &mut total);
@@ -356,12 +357,25 @@ fn scan_pieces<P: AsRef<[u8]> + Sync>(
     pool: &WorkerPool,
     total: &mut Batch,
 ) {
-    let threads = rayon::current_num_threads().max(1);
     let run_bytes = if ctx.journeys {
         RUN_BYTES
     } else {
         RUN_BYTES_NO_JOURNEYS
     };
+    scan_pieces_in_runs(pieces, ctx, count_progress, pool, total, run_bytes);
+}
+
+/// [`scan_pieces`] with the run size given (tests make many runs of a
+/// small log with it).
+fn scan_pieces_in_runs<P: AsRef<[u8]> + Sync>(
+    pieces: &[P],
+    ctx: &ScanContext<'_>,
+    count_progress: bool,
+    pool: &WorkerPool,
+    total: &mut Batch,
+    run_bytes: usize,
+) {
+    let threads = rayon::current_num_threads().max(1);
     let piece_len = pieces.first().map_or(1, |p| p.as_ref().len().max(1));
     let per_run = pieces
         .len()
@@ -766,6 +780,73 @@ Nov 22 12:05:00 mx1 postfix/smtp[3]: ABCDEF: to=<b@gmail.com>, relay=gmail-smtp-
     /// nothing of its first run may leak into the second. (The merge drains
     /// the tables; `Batch::reset` must empty the rest: counters, span,
     /// interners. Leaving the counters fails this test.)
+    /// Many runs on four threads arrive at the merge out of order: merged
+    /// in input order, they count what one run over the whole log counts
+    /// (journeys too: a message's rows span runs). The runs of the
+    /// production sizes are tens of MB, so no other test makes more runs
+    /// than threads.
+    #[test]
+    fn runs_merged_in_input_order_whatever_order_they_finish() {
+        let engine = Engine::builtin();
+        let filter = Filter::default();
+        let ctx = ctx(&engine, &filter);
+        let data = std::fs::read(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/postfix/mail.log"),
+        )
+        .unwrap();
+        let scan = |threads: usize, piece: usize, run_bytes: usize| {
+            let pieces = chunk::line_aligned(&data, piece);
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            let mut total = Batch::default();
+            pool.install(|| {
+                scan_pieces_in_runs(
+                    &pieces,
+                    &ctx,
+                    false,
+                    &WorkerPool::default(),
+                    &mut total,
+                    run_bytes,
+                );
+            });
+            total.finish(engine.providers.other(), &filter);
+            (pieces.len(), total)
+        };
+        let (_, whole) = scan(1, data.len() + 1, usize::MAX);
+        let (pieces, runs) = scan(4, 4 << 10, 8 << 10);
+        assert!(pieces > 100, "{pieces} pieces");
+        assert_eq!(runs.counters, whole.counters);
+        let sorted = |b: &Batch| {
+            let mut v: Vec<_> = b
+                .deliveries
+                .summary
+                .iter()
+                .map(|(k, n)| {
+                    (
+                        b.domains.get(k.domain).to_vec(),
+                        k.provider,
+                        k.status,
+                        k.dsn,
+                        *n,
+                    )
+                })
+                .collect();
+            v.sort();
+            v
+        };
+        assert_eq!(sorted(&runs), sorted(&whole));
+        let (j, w) = (&runs.journeys.stats, &whole.journeys.stats);
+        assert!(w.messages > 1000, "{} messages", w.messages);
+        // Sketches compared by what they answer (their values' order
+        // follows the merge order).
+        assert_eq!(
+            crate::fuzz::journey_numbers(j),
+            crate::fuzz::journey_numbers(w)
+        );
+    }
+
     #[test]
     fn a_recycled_batch_counts_like_a_fresh_one() {
         let engine = Engine::builtin();
