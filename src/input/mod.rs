@@ -391,13 +391,13 @@ fn scan_pieces_in_runs<P: AsRef<[u8]> + Sync>(
     let recycled = std::sync::Mutex::new(Vec::<Batch>::new());
     let keep = 2 * threads;
     let window = RUNS_AHEAD * threads;
-    let progress = RunProgress::default();
+    let claims = RunProgress::default();
     std::thread::scope(|scope| {
         let (tx, rx) = std::sync::mpsc::channel::<(usize, Batch)>();
-        let (recycled, progress) = (&recycled, &progress);
+        let (recycled, claims) = (&recycled, &claims);
         let merger = scope.spawn(move || {
             // Ends the workers' wait if this thread dies before the end.
-            let _done = progress.stop_on_drop();
+            let _done = claims.stop_on_drop();
             // Batches that came in ahead of their turn.
             let mut early: std::collections::BTreeMap<usize, Batch> = Default::default();
             let mut next = 0;
@@ -412,7 +412,7 @@ fn scan_pieces_in_runs<P: AsRef<[u8]> + Sync>(
                         spare.push(b);
                     }
                     next += 1;
-                    progress.merged(next);
+                    claims.merged(next);
                 }
             }
             running
@@ -424,7 +424,7 @@ fn scan_pieces_in_runs<P: AsRef<[u8]> + Sync>(
                 workers.spawn(move |_| {
                     let spare = pool.lock().ok().and_then(|mut p| p.pop());
                     let mut w = spare.unwrap_or_else(|| Worker::new(ctx));
-                    while let Some(i) = progress.claim(runs.len(), window) {
+                    while let Some(i) = claims.claim(runs.len(), window) {
                         for piece in runs[i] {
                             w.scan_chunk(ctx, piece.as_ref());
                             if count_progress {
@@ -775,11 +775,14 @@ Nov 22 12:05:00 mx1 postfix/smtp[3]: ABCDEF: to=<b@gmail.com>, relay=gmail-smtp-
         assert_eq!(merged.counters.sender_unknown, 1, "the old sender leaked");
     }
 
-    /// A merged batch goes back to a worker (drained, then reset) for its
-    /// next run: what it counts then must be what a fresh batch counts —
-    /// nothing of its first run may leak into the second. (The merge drains
-    /// the tables; `Batch::reset` must empty the rest: counters, span,
-    /// interners. Leaving the counters fails this test.)
+    /// The Postfix log shipped in `testdata/`.
+    fn postfix_testdata() -> Vec<u8> {
+        std::fs::read(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/postfix/mail.log"),
+        )
+        .unwrap()
+    }
+
     /// Many runs on four threads arrive at the merge out of order: merged
     /// in input order, they count what one run over the whole log counts
     /// (journeys too: a message's rows span runs). The runs of the
@@ -790,10 +793,7 @@ Nov 22 12:05:00 mx1 postfix/smtp[3]: ABCDEF: to=<b@gmail.com>, relay=gmail-smtp-
         let engine = Engine::builtin();
         let filter = Filter::default();
         let ctx = ctx(&engine, &filter);
-        let data = std::fs::read(
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/postfix/mail.log"),
-        )
-        .unwrap();
+        let data = postfix_testdata();
         let scan = |threads: usize, piece: usize, run_bytes: usize| {
             let pieces = chunk::line_aligned(&data, piece);
             let pool = rayon::ThreadPoolBuilder::new()
@@ -847,15 +847,17 @@ Nov 22 12:05:00 mx1 postfix/smtp[3]: ABCDEF: to=<b@gmail.com>, relay=gmail-smtp-
         );
     }
 
+    /// A merged batch goes back to a worker (drained, then reset) for its
+    /// next run: what it counts then must be what a fresh batch counts —
+    /// nothing of its first run may leak into the second. (The merge drains
+    /// the tables; `Batch::reset` must empty the rest: counters, span,
+    /// interners. Leaving the counters fails this test.)
     #[test]
     fn a_recycled_batch_counts_like_a_fresh_one() {
         let engine = Engine::builtin();
         let filter = Filter::default();
         let ctx = ctx(&engine, &filter);
-        let data = std::fs::read(
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/postfix/mail.log"),
-        )
-        .unwrap();
+        let data = postfix_testdata();
         let pieces = chunk::line_aligned(&data, data.len() / 6 + 1);
         let run = |recycle: bool| {
             let mut total = Batch::default();
