@@ -138,7 +138,7 @@ pub fn exim(data: &[u8]) {
             }
         }
         Record::Queued(q) => queued_inside(&q, data),
-        Record::Removed { queue_id: msg_id } => assert!(inside(msg_id, data)),
+        Record::Removed { queue_id } => assert!(inside(queue_id, data)),
         _ => {}
     }
 }

@@ -173,7 +173,7 @@ pub fn parse_line(line: &[u8], hint: Clock) -> (Option<Header<'_>>, Record<'_>) 
 }
 
 /// [`parse_line`] with a timestamp cache kept across the lines of a chunk.
-#[inline(always)]
+#[inline]
 pub fn parse_line_cached<'a>(
     line: &'a [u8],
     hint: Clock,
