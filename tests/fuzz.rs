@@ -148,10 +148,7 @@ fn run(name: &str) {
             let _ = fs::write(&path, input);
             panic!(
                 "{name}: corpus input {n} failed ({}); kept in {}",
-                e.downcast_ref::<String>()
-                    .map(String::as_str)
-                    .or_else(|| e.downcast_ref::<&str>().copied())
-                    .unwrap_or("panic"),
+                panic_text(&*e),
                 path.display()
             );
         }
@@ -170,10 +167,7 @@ fn run(name: &str) {
             let _ = fs::write(&path, &input);
             panic!(
                 "{name}: mutation {i} failed ({}); input kept in {}",
-                e.downcast_ref::<String>()
-                    .map(String::as_str)
-                    .or_else(|| e.downcast_ref::<&str>().copied())
-                    .unwrap_or("panic"),
+                panic_text(&*e),
                 path.display()
             );
         }
@@ -224,4 +218,12 @@ fn fuzz_journal() {
 #[test]
 fn fuzz_scanner() {
     run("scanner");
+}
+
+/// What a caught panic said (its message, when it was a string).
+fn panic_text(e: &(dyn std::any::Any + Send)) -> &str {
+    e.downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| e.downcast_ref::<&str>().copied())
+        .unwrap_or("panic")
 }
