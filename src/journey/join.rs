@@ -19,10 +19,8 @@
 //! polars group-by and join here spent a third of the run's cycles having
 //! the kernel zero freshly allocated pages.
 
-use super::log::{AttemptRows, Kind, MessageRows, Restart};
+use super::log::{AttemptRows, Kind, MessageRow, MessageRows, Restart, StoredAttempt, replaces};
 use crate::aggregate::batch::NO_ID;
-use crate::classify::provider::HANDOFF;
-use crate::event::Status;
 
 /// Rows of one [`close`] call (its complete journeys are in
 /// [`Scratch::rows`]: one row per recipient of each complete message; a
@@ -145,34 +143,32 @@ impl RecipientPart {
     /// Adds attempt row `i` (rows come in log order); false when the row
     /// does not become the recipient's last attempt.
     fn add(&mut self, a: &AttemptRows, i: usize) -> bool {
+        self.add_stored(&a.get(i))
+    }
+
+    /// Adds a stored attempt row (rows come in log order); false when it
+    /// does not become the recipient's last attempt ([`replaces`]).
+    pub(crate) fn add_stored(&mut self, a: &StoredAttempt) -> bool {
         let before = self.rows;
-        self.attempts += a.tries[i];
-        self.deferrals += a.defers[i];
-        self.rows += a.rows[i];
-        let sent = Status::Sent as u8;
-        // A hand-off to a content filter logged after the re-injected copy
-        // was delivered or bounced (amavis answers once its re-injection is
-        // done) does not end the journey: that delivery or bounce does.
-        let ended = before > 0
-            && (self.status == Status::Bounced as u8
-                || self.status == Status::Expired as u8
-                || (self.status == sent && self.provider != HANDOFF));
-        if ended && a.provider[i] == HANDOFF && a.status[i] == sent {
+        self.attempts += a.tries;
+        self.deferrals += a.defers;
+        self.rows += a.rows;
+        if !replaces(before, self.status, self.provider, a) {
             return false;
         }
-        self.final_ts = a.ts[i];
-        self.final_seq = a.seq[i];
-        self.status = a.status[i];
-        self.provider = a.provider[i];
-        self.domain = a.domain[i];
-        self.rcpt_name = match (self.rcpt_name, some_id(a.rcpt_name[i])) {
+        self.final_ts = a.ts;
+        self.final_seq = a.seq;
+        self.status = a.status;
+        self.provider = a.provider;
+        self.domain = a.domain;
+        self.rcpt_name = match (self.rcpt_name, some_id(a.rcpt_name)) {
             (Some(x), Some(y)) => Some(x.min(y)),
             (x, y) => x.or(y),
         };
-        self.reason = Some(a.reason[i]);
-        self.delay_ms = some_id(a.delay_ms[i]);
-        for (k, s) in self.split.iter_mut().enumerate() {
-            *s = some_id(a.split[k][i]);
+        self.reason = Some(a.reason);
+        self.delay_ms = some_id(a.delay_ms);
+        for (s, v) in self.split.iter_mut().zip(a.split) {
+            *s = some_id(v);
         }
         true
     }
@@ -581,7 +577,7 @@ fn cut(x: &mut Scratch, m: &MessageRows, a: &AttemptRows, restarts: &[Restart], 
 
 /// A message's rows, aggregated (sentinels still in: `u32::MAX`, [`NO_ID`],
 /// `u64::MAX` are "none" and lose every `min`).
-struct MessagePart {
+pub(crate) struct MessagePart {
     removed: bool,
     first_seen: i64,
     arrived: Option<i64>,
@@ -596,6 +592,80 @@ struct MessagePart {
     queue_id: Option<String>,
     host: Option<String>,
     message_id: Option<String>,
+}
+
+impl MessagePart {
+    /// A message whose first row was logged at `ts`; `removed`: it left
+    /// the queue.
+    pub(crate) fn new(removed: bool, ts: i64) -> MessagePart {
+        MessagePart {
+            removed,
+            first_seen: ts,
+            arrived: None,
+            sender: NO_ID,
+            sender_domain: NO_ID,
+            size: u64::MAX,
+            nrcpt: u32::MAX,
+            client: NO_ID,
+            expired_at: None,
+            expire_seq: None,
+            stitched: false,
+            queue_id: None,
+            host: None,
+            message_id: None,
+        }
+    }
+
+    /// Adds one of the message's rows (`kind` as a byte, numbered `seq`).
+    pub(crate) fn add(&mut self, seq: u64, kind: u8, r: &MessageRow) {
+        let t = r.ts;
+        self.first_seen = self.first_seen.min(t);
+        if kind == Kind::Arrive as u8 || kind == Kind::Accept as u8 {
+            self.arrived = Some(self.arrived.map_or(t, |a| a.min(t)));
+        }
+        if kind == Kind::Expire as u8 {
+            self.expired_at = Some(self.expired_at.map_or(t, |a| a.max(t)));
+            self.expire_seq = Some(self.expire_seq.map_or(seq, |a| a.max(seq)));
+        }
+        self.sender = self.sender.min(r.sender);
+        self.sender_domain = self.sender_domain.min(r.sender_domain);
+        self.size = self.size.min(r.size);
+        self.nrcpt = self.nrcpt.min(r.nrcpt);
+        self.client = self.client.min(r.client);
+        self.stitched |= r.child != 0;
+    }
+
+    /// Gives a recipient's row (or the message's only one) its message's
+    /// facts.
+    pub(crate) fn fill(&self, row: &mut Joined) {
+        row.removed = self.removed;
+        row.first_seen = Some(self.first_seen);
+        row.arrived = self.arrived;
+        row.sender = some_id(self.sender);
+        row.sender_domain = some_id(self.sender_domain);
+        row.size = (self.size != u64::MAX).then_some(self.size);
+        row.nrcpt = (self.nrcpt != u32::MAX).then_some(self.nrcpt);
+        row.client = some_id(self.client);
+        row.expired_at = self.expired_at;
+        row.expire_seq = self.expire_seq;
+        row.stitched = self.stitched;
+        if let Some(t) = row.text.as_mut() {
+            if self.queue_id.is_some() {
+                t.queue_id.clone_from(&self.queue_id);
+                t.host.clone_from(&self.host);
+            }
+            t.message_id.clone_from(&self.message_id);
+        }
+    }
+}
+
+impl From<&StoredAttempt> for RecipientPart {
+    /// A recipient's part from its attempts folded into one row.
+    fn from(a: &StoredAttempt) -> RecipientPart {
+        let mut part = RecipientPart::default();
+        part.add_stored(a);
+        part
+    }
 }
 
 fn some_id(id: u32) -> Option<u32> {
@@ -647,39 +717,14 @@ pub fn close(
     parts.resize_with(x.groups.len(), || None);
     let m_text = done_m.text.as_ref();
     for (i, g, removed) in complete(grp, gone, 0, m_done) {
-        let k = done_m.kind[i];
-        let t = done_m.ts[i];
-        let p = parts[g as usize].get_or_insert_with(|| MessagePart {
-            removed,
-            first_seen: t,
-            arrived: None,
-            sender: NO_ID,
-            sender_domain: NO_ID,
-            size: u64::MAX,
-            nrcpt: u32::MAX,
-            client: NO_ID,
-            expired_at: None,
-            expire_seq: None,
-            stitched: false,
-            queue_id: m_text.and_then(|x| x.queue_id.get(i).cloned()),
-            host: m_text.and_then(|x| x.host.get(i).cloned()),
-            message_id: None,
+        let row = done_m.get(i);
+        let p = parts[g as usize].get_or_insert_with(|| {
+            let mut p = MessagePart::new(removed, row.ts);
+            p.queue_id = m_text.and_then(|x| x.queue_id.get(i).cloned());
+            p.host = m_text.and_then(|x| x.host.get(i).cloned());
+            p
         });
-        p.first_seen = p.first_seen.min(t);
-        if k == Kind::Arrive as u8 || k == Kind::Accept as u8 {
-            p.arrived = Some(p.arrived.map_or(t, |a| a.min(t)));
-        }
-        if k == Kind::Expire as u8 {
-            p.expired_at = Some(p.expired_at.map_or(t, |a| a.max(t)));
-            let s = done_m.seq[i];
-            p.expire_seq = Some(p.expire_seq.map_or(s, |a| a.max(s)));
-        }
-        p.sender = p.sender.min(done_m.sender[i]);
-        p.sender_domain = p.sender_domain.min(done_m.sender_domain[i]);
-        p.size = p.size.min(done_m.size[i]);
-        p.nrcpt = p.nrcpt.min(done_m.nrcpt[i]);
-        p.client = p.client.min(done_m.client[i]);
-        p.stitched |= done_m.child[i] != 0;
+        p.add(done_m.seq[i], done_m.kind[i], &row);
         if let Some(id) = m_text.and_then(|x| x.message_id.get(i)) {
             if p.message_id.as_ref().is_none_or(|m| id > m) {
                 p.message_id = Some(id.clone());
@@ -687,29 +732,6 @@ pub fn close(
         }
     }
 
-    // A recipient's row gets its message's facts when it is made (the
-    // message rows are all aggregated above): a second pass over the rows
-    // read each back from memory, a fifth of this function's time.
-    let fill = |row: &mut Joined, p: &MessagePart| {
-        row.removed = p.removed;
-        row.first_seen = Some(p.first_seen);
-        row.arrived = p.arrived;
-        row.sender = some_id(p.sender);
-        row.sender_domain = some_id(p.sender_domain);
-        row.size = (p.size != u64::MAX).then_some(p.size);
-        row.nrcpt = (p.nrcpt != u32::MAX).then_some(p.nrcpt);
-        row.client = some_id(p.client);
-        row.expired_at = p.expired_at;
-        row.expire_seq = p.expire_seq;
-        row.stitched = p.stitched;
-        if let Some(t) = row.text.as_mut() {
-            if p.queue_id.is_some() {
-                t.queue_id.clone_from(&p.queue_id);
-                t.host.clone_from(&p.host);
-            }
-            t.message_id.clone_from(&p.message_id);
-        }
-    };
     // Per recipient of a message, in the order first seen.
     let index = &mut x.index;
     index.clear();
@@ -740,7 +762,7 @@ pub fn close(
                 ..Joined::default()
             };
             if let Some(p) = &parts[g as usize] {
-                fill(&mut row, p);
+                p.fill(&mut row);
             }
             rows.push(row);
             rows.len() - 1
@@ -769,7 +791,7 @@ pub fn close(
             text: m_text.map(|_| Box::default()),
             ..Joined::default()
         };
-        fill(&mut row, p);
+        p.fill(&mut row);
         rows.push(row);
     }
     let keep = &mut x.keep;

@@ -36,6 +36,22 @@ pub enum Kind {
     Accept = 7,
 }
 
+impl Kind {
+    /// The kind a table's byte holds (every byte written is a [`Kind`]).
+    pub fn of(byte: u8) -> Kind {
+        match byte {
+            0 => Kind::Arrive,
+            1 => Kind::Client,
+            3 => Kind::Attempt,
+            4 => Kind::Expire,
+            5 => Kind::Remove,
+            6 => Kind::Link,
+            7 => Kind::Accept,
+            _ => Kind::Queued,
+        }
+    }
+}
+
 /// Message-level rows: arrival, client, sender, expiry, removal.
 #[derive(Clone, Debug, Default)]
 pub struct MessageRows {
@@ -201,6 +217,107 @@ impl MessageRow {
     }
 }
 
+/// An attempt row as the tables hold it: one attempt, or a recipient's
+/// attempts folded into the last that counts ([`StoredAttempt::add`]),
+/// with how many rows, tries and deferrals it stands for.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct StoredAttempt {
+    /// Log order.
+    pub seq: u64,
+    /// Hash of host + queue id.
+    pub msg: u64,
+    /// UTC seconds.
+    pub ts: i64,
+    /// Recipient hash.
+    pub rcpt: u64,
+    /// Interned delivered recipient address, or [`NO_ID`].
+    pub rcpt_name: u32,
+    /// Provider id.
+    pub provider: u16,
+    /// Interned recipient domain.
+    pub domain: u32,
+    /// [`Status`] as a byte.
+    pub status: u8,
+    /// Attempts it stands for.
+    pub tries: u32,
+    /// Deferrals it stands for.
+    pub defers: u32,
+    /// Rows it stands for.
+    pub rows: u32,
+    /// `Dsn::key()` or 0.
+    pub dsn: u32,
+    /// Basic reply code or 0.
+    pub basic: u16,
+    /// Interned masked reason or [`NO_ID`].
+    pub reason: u32,
+    /// `delay=` in ms (`u32::MAX`: not logged).
+    pub delay_ms: u32,
+    /// `delays=a/b/c/d` in ms (`u32::MAX`: not logged).
+    pub split: [u32; 4],
+}
+
+impl StoredAttempt {
+    /// Attempt `r`, the row numbered `seq`.
+    pub fn of(seq: u64, r: &AttemptRow) -> StoredAttempt {
+        StoredAttempt {
+            seq,
+            msg: r.msg,
+            ts: r.ts,
+            rcpt: r.rcpt,
+            rcpt_name: r.rcpt_name,
+            provider: r.provider,
+            domain: r.domain,
+            status: r.status as u8,
+            tries: u32::from(r.attempted),
+            defers: u32::from(r.status == Status::Deferred),
+            rows: 1,
+            dsn: r.dsn,
+            basic: r.basic,
+            reason: r.reason,
+            delay_ms: r.delay_ms,
+            split: r.split,
+        }
+    }
+
+    /// Folds `next` (a later row of the same recipient) into this one:
+    /// the counts add up, and `next` becomes the row unless
+    /// [`replaces`] says the recipient's journey had ended before it.
+    /// Returns whether it did.
+    pub fn add(&mut self, next: &StoredAttempt) -> bool {
+        let before = self.rows;
+        self.tries += next.tries;
+        self.defers += next.defers;
+        self.rows += next.rows;
+        if !replaces(before, self.status, self.provider, next) {
+            return false;
+        }
+        let (tries, defers, rows) = (self.tries, self.defers, self.rows);
+        let name = self.rcpt_name.min(next.rcpt_name);
+        *self = StoredAttempt {
+            tries,
+            defers,
+            rows,
+            rcpt_name: if before == 0 { next.rcpt_name } else { name },
+            ..*next
+        };
+        true
+    }
+}
+
+/// Whether a recipient's row `next` becomes its last attempt, after `rows`
+/// rows whose last had `status` at `provider`. A hand-off to a content
+/// filter logged after the re-injected copy was delivered or bounced
+/// (amavis answers once its re-injection is done) does not end the journey:
+/// that delivery or bounce does.
+pub fn replaces(rows: u32, status: u8, provider: u16, next: &StoredAttempt) -> bool {
+    let sent = Status::Sent as u8;
+    let ended = rows > 0
+        && (status == Status::Bounced as u8
+            || status == Status::Expired as u8
+            || (status == sent && provider != crate::classify::provider::HANDOFF));
+    !(ended && next.provider == crate::classify::provider::HANDOFF && next.status == sent)
+}
+
 /// A batch's journey rows.
 #[derive(Clone, Debug, Default)]
 pub struct JourneyLog {
@@ -299,17 +416,8 @@ impl JourneyLog {
     /// Appends a message row; `text` is (queue id, host, Message-ID).
     pub fn message(&mut self, r: MessageRow, text: impl FnOnce() -> (String, String, String)) {
         let m = &mut self.messages;
-        m.seq.push(self.next_seq);
+        m.push(self.next_seq, &r);
         self.next_seq += 1;
-        m.msg.push(r.msg);
-        m.kind.push(r.kind as u8);
-        m.ts.push(r.ts);
-        m.sender.push(r.sender);
-        m.sender_domain.push(r.sender_domain);
-        m.size.push(r.size);
-        m.nrcpt.push(r.nrcpt);
-        m.client.push(r.client);
-        m.child.push(r.child);
         if let Some(t) = &mut m.text {
             let (q, h, id) = text();
             t.queue_id.push(q);
@@ -325,25 +433,8 @@ impl JourneyLog {
         text: impl FnOnce() -> (String, String, String, String),
     ) {
         let a = &mut self.attempts;
-        a.seq.push(self.next_seq);
+        a.push(&StoredAttempt::of(self.next_seq, &r));
         self.next_seq += 1;
-        a.msg.push(r.msg);
-        a.ts.push(r.ts);
-        a.rcpt.push(r.rcpt);
-        a.rcpt_name.push(r.rcpt_name);
-        a.provider.push(r.provider);
-        a.domain.push(r.domain);
-        a.status.push(r.status as u8);
-        a.tries.push(u32::from(r.attempted));
-        a.defers.push(u32::from(r.status == Status::Deferred));
-        a.rows.push(1);
-        a.dsn.push(r.dsn);
-        a.basic.push(r.basic);
-        a.reason.push(r.reason);
-        a.delay_ms.push(r.delay_ms);
-        for (col, v) in a.split.iter_mut().zip(r.split) {
-            col.push(v);
-        }
         if let Some(t) = &mut a.text {
             let (q, h, rcpt, relay) = text();
             t.queue_id.push(q);
@@ -435,6 +526,35 @@ fn gather_text(v: &mut [String], keep: &[u32]) -> Vec<String> {
 }
 
 impl MessageRows {
+    /// Appends row `r`, numbered `seq`.
+    pub fn push(&mut self, seq: u64, r: &MessageRow) {
+        self.seq.push(seq);
+        self.msg.push(r.msg);
+        self.kind.push(r.kind as u8);
+        self.ts.push(r.ts);
+        self.sender.push(r.sender);
+        self.sender_domain.push(r.sender_domain);
+        self.size.push(r.size);
+        self.nrcpt.push(r.nrcpt);
+        self.client.push(r.client);
+        self.child.push(r.child);
+    }
+
+    /// Row `i`.
+    pub fn get(&self, i: usize) -> MessageRow {
+        MessageRow {
+            msg: self.msg[i],
+            kind: Kind::of(self.kind[i]),
+            ts: self.ts[i],
+            sender: self.sender[i],
+            sender_domain: self.sender_domain[i],
+            size: self.size[i],
+            nrcpt: self.nrcpt[i],
+            client: self.client[i],
+            child: self.child[i],
+        }
+    }
+
     /// Rows held.
     pub fn len(&self) -> usize {
         self.seq.len()
@@ -509,6 +629,55 @@ impl MessageRows {
 }
 
 impl AttemptRows {
+    /// Appends `a`.
+    pub fn push(&mut self, a: &StoredAttempt) {
+        self.seq.push(a.seq);
+        self.msg.push(a.msg);
+        self.ts.push(a.ts);
+        self.rcpt.push(a.rcpt);
+        self.rcpt_name.push(a.rcpt_name);
+        self.provider.push(a.provider);
+        self.domain.push(a.domain);
+        self.status.push(a.status);
+        self.tries.push(a.tries);
+        self.defers.push(a.defers);
+        self.rows.push(a.rows);
+        self.dsn.push(a.dsn);
+        self.basic.push(a.basic);
+        self.reason.push(a.reason);
+        self.delay_ms.push(a.delay_ms);
+        for (col, v) in self.split.iter_mut().zip(a.split) {
+            col.push(v);
+        }
+    }
+
+    /// Row `i`.
+    pub fn get(&self, i: usize) -> StoredAttempt {
+        StoredAttempt {
+            seq: self.seq[i],
+            msg: self.msg[i],
+            ts: self.ts[i],
+            rcpt: self.rcpt[i],
+            rcpt_name: self.rcpt_name[i],
+            provider: self.provider[i],
+            domain: self.domain[i],
+            status: self.status[i],
+            tries: self.tries[i],
+            defers: self.defers[i],
+            rows: self.rows[i],
+            dsn: self.dsn[i],
+            basic: self.basic[i],
+            reason: self.reason[i],
+            delay_ms: self.delay_ms[i],
+            split: [
+                self.split[0][i],
+                self.split[1][i],
+                self.split[2][i],
+                self.split[3][i],
+            ],
+        }
+    }
+
     /// Rows held.
     pub fn len(&self) -> usize {
         self.seq.len()
