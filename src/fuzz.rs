@@ -181,8 +181,14 @@ fn context(filter: &Filter) -> ScanContext<'_> {
     }
 }
 
-/// Scans `data` with one worker, joined on the merge alone.
+/// Scans `data` with one worker, joined on the merge alone: with the
+/// export's strings kept, the worker hands every journey row to the merge
+/// (no sink: nothing is written).
 fn scan_whole(data: &[u8], ctx: &ScanContext<'_>) -> Batch {
+    let ctx = &ScanContext {
+        journey_text: true,
+        ..*ctx
+    };
     let mut whole = Worker::new(ctx);
     whole.scan_chunk(ctx, data);
     let mut whole = whole.take_batch();
@@ -191,8 +197,8 @@ fn scan_whole(data: &[u8], ctx: &ScanContext<'_>) -> Batch {
 }
 
 /// Scans `data` in runs of about `cut` bytes, each by its own worker that
-/// joins the journeys it saw begin and end ([`Worker::end_run`]), merged in
-/// order.
+/// counts the journeys it saw begin and end ([`crate::journey::live`]),
+/// merged in order.
 /// `settle_rows`: join at the merge every so many rows (0: as in a run),
 /// so that open messages are carried (and folded) from join to join as on
 /// a log of gigabytes. (Not on arbitrary input: a line 20 days off makes
@@ -210,13 +216,15 @@ fn scan_in_runs(data: &[u8], cut: usize, ctx: &ScanContext<'_>, settle_rows: usi
     pieces
 }
 
-/// Journeys joined by workers on runs of `cut` bytes, and by the merge
-/// every 16 rows, against the same input joined on the merge alone, as [`journey_numbers`] (left: runs).
-pub fn journeys_in_runs(data: &[u8], cut: usize) -> (String, String) {
+/// Journeys counted by workers on runs of `cut` bytes, the rest joined by
+/// the merge every `settle_rows` rows (0: at its usual pace), against the
+/// same input joined on the merge alone, as [`journey_numbers`] (left:
+/// runs).
+pub fn journeys_in_runs(data: &[u8], cut: usize, settle_rows: usize) -> (String, String) {
     let filter = Filter::default();
     let ctx = context(&filter);
     let whole = scan_whole(data, &ctx);
-    let runs = scan_in_runs(data, cut, &ctx, 16);
+    let runs = scan_in_runs(data, cut, &ctx, settle_rows);
     (
         journey_numbers(&runs.journeys.stats),
         journey_numbers(&whole.journeys.stats),

@@ -15,7 +15,7 @@ use crate::classify::provider::{HANDOFF, ProviderId, ProviderMap, domain_of, low
 use crate::classify::reason::Masker;
 use crate::event::{Delivery, Level, Queued, Status};
 use crate::filter::Filter;
-use crate::journey::log::{AttemptRow, AttemptRows, JourneyLog, Kind, MessageRow, MessageRows};
+use crate::journey::log::{AttemptRow, JourneyLog, Kind, MessageRow};
 use crate::parse::header::Program;
 use crate::parse::header::{Header, parse_header_cached};
 use crate::parse::journal;
@@ -156,12 +156,11 @@ pub struct Worker {
     masked: Vec<u8>,
     /// A journal entry's decoded host, tag and message.
     journal: Vec<u8>,
-    /// Gather journey rows ([`ScanContext::journeys`]).
+    /// Gather journeys ([`ScanContext::journeys`]).
     journeys: bool,
-    /// The journey join's working tables, kept from run to run.
-    join_scratch: crate::journey::join::Scratch,
-    /// The last run's journey row tables, emptied, for the next batch.
-    spare_rows: Option<(MessageRows, AttemptRows)>,
+    /// Keep every journey row for the merge, with its strings
+    /// ([`ScanContext::journey_text`]), rather than finish journeys here.
+    journey_text: bool,
 }
 
 impl Worker {
@@ -187,8 +186,7 @@ impl Worker {
             masked: Vec::with_capacity(512),
             journal: Vec::new(),
             journeys: ctx.journeys,
-            join_scratch: crate::journey::join::Scratch::default(),
-            spare_rows: None,
+            journey_text: ctx.journey_text,
         }
     }
 
@@ -221,22 +219,18 @@ impl Worker {
         fresh.journeys.settle_rows = 0;
         if self.batch.journeys.log.messages.text.is_some() {
             fresh.journeys.log = JourneyLog::with_text();
-        } else if let Some((m, a)) = self.spare_rows.take() {
-            fresh.journeys.log.messages = m;
-            fresh.journeys.log.attempts = a;
         }
+        // A batch leaves with its open messages as rows; their tables stay.
+        self.batch.journeys.end_run();
+        std::mem::swap(&mut fresh.journeys.live, &mut self.batch.journeys.live);
         std::mem::replace(&mut self.batch, fresh)
     }
 
-    /// The worker's run of the input has ended: what it can finish alone
-    /// (message journeys it saw begin and end) is finished here, in
-    /// parallel, before its batch goes to the merge.
-    pub fn end_run(&mut self, ctx: &ScanContext<'_>) {
-        if self.journeys {
-            self.spare_rows = self
-                .batch
-                .close_journey_run(&mut self.join_scratch, ctx.filter);
-        }
+    /// The worker's run of the input has ended: the journeys it saw begin
+    /// and end were counted as they ended; the others go to the merge as
+    /// rows.
+    pub fn end_run(&mut self, _ctx: &ScanContext<'_>) {
+        self.batch.journeys.end_run();
     }
 
     /// Scans a line-aligned chunk (the last line may lack its newline).
@@ -244,7 +238,7 @@ impl Worker {
         self.batch.counters.bytes += chunk.len() as u64;
         // Room for the chunk's journey rows at busy-log densities (a message
         // row per ~250 bytes, an attempt per ~600), instead of doubling.
-        if ctx.journeys {
+        if ctx.journeys && ctx.journey_text {
             self.batch
                 .journeys
                 .log
@@ -367,7 +361,7 @@ impl Worker {
                         let name = fold_domain(sender_address, &mut self.scratch);
                         row.sender = self.batch.addresses.intern(name);
                         row.sender_domain = sender;
-                        self.journey_message(h, queue_id, row, b"");
+                        self.journey_message(h, queue_id, row, b"", ctx.filter);
                     }
                     self.batch.expire(p, ctx.filter);
                 }
@@ -388,7 +382,7 @@ impl Worker {
                 if let Some(h) = header {
                     let message = message_key(h.host, queue_id);
                     let row = MessageRow::bare(message, Kind::Remove, h.ts);
-                    self.journey_message(h, queue_id, row, b"");
+                    self.journey_message(h, queue_id, row, b"", ctx.filter);
                     self.batch.forget(message);
                 }
             }
@@ -505,10 +499,11 @@ impl Worker {
         if !q.client.is_empty() {
             row.client = self.batch.clients.intern(q.client);
         }
-        self.journey_message(h, q.queue_id, row, q.message_id);
+        self.journey_message(h, q.queue_id, row, q.message_id, filter);
     }
 
-    /// Appends a message-level journey row (when journeys are gathered).
+    /// A message-level journey row (when journeys are gathered): into
+    /// its message's journey, or kept for the export.
     #[inline]
     fn journey_message(
         &mut self,
@@ -516,8 +511,13 @@ impl Worker {
         queue_id: &[u8],
         row: MessageRow,
         message_id: &[u8],
+        filter: &Filter,
     ) {
         if !self.journeys {
+            return;
+        }
+        if !self.journey_text {
+            self.batch.live_message(row, filter);
             return;
         }
         self.batch.journeys.log.message(row, || {
@@ -770,19 +770,23 @@ impl Worker {
                 split: crate::parse::postfix::parse_delays_as(d.delays, seconds_to_ms)
                     .unwrap_or([u32::MAX; 4]),
             };
-            self.batch.journeys.log.attempt(row, || {
-                (
-                    String::from_utf8_lossy(d.queue_id).into_owned(),
-                    String::from_utf8_lossy(h.host).into_owned(),
-                    String::from_utf8_lossy(d.recipient).into_owned(),
-                    String::from_utf8_lossy(d.relay).into_owned(),
-                )
-            });
+            if self.journey_text {
+                self.batch.journeys.log.attempt(row, || {
+                    (
+                        String::from_utf8_lossy(d.queue_id).into_owned(),
+                        String::from_utf8_lossy(h.host).into_owned(),
+                        String::from_utf8_lossy(d.recipient).into_owned(),
+                        String::from_utf8_lossy(d.relay).into_owned(),
+                    )
+                });
+            } else {
+                self.batch.live_attempt(&row, ctx.filter);
+            }
             // The filter queued it again: that message continues this one.
             if let Some(id) = handed_off.then(|| requeued_id(d.reply)).flatten() {
                 let mut link = MessageRow::bare(message, Kind::Link, h.ts);
                 link.child = message_key(h.host, id);
-                self.journey_message(h, d.queue_id, link, b"");
+                self.journey_message(h, d.queue_id, link, b"", ctx.filter);
             }
         }
         self.batch.attempt(attempt, d.recipient, ctx.filter);

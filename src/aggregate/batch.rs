@@ -18,7 +18,7 @@ use crate::classify::category::{Blocklist, Category};
 use crate::classify::provider::ProviderId;
 use crate::event::Status;
 use crate::filter::Filter;
-use crate::journey::log::{AttemptRows, MessageRows};
+use crate::journey::log::{AttemptRow, MessageRow};
 use crate::journey::{Journeys, Names as JourneyNames};
 use crate::parse::Unparsed;
 use crate::parse::header::Format;
@@ -1071,18 +1071,16 @@ impl Batch {
         self.journeys.settle(names, filter, end, newest);
     }
 
-    /// A worker's run has ended: its journeys of messages it saw begin and
-    /// end are joined and counted here, in parallel, rather than on the
-    /// merging thread ([`crate::journey::Journeys::close_run`]).
-    ///
-    /// Returns the run's emptied row tables for the worker's next run.
-    pub fn close_journey_run(
-        &mut self,
-        scratch: &mut crate::journey::join::Scratch,
-        filter: &Filter,
-    ) -> Option<(MessageRows, AttemptRows)> {
+    /// A worker's journey row of a message ([`crate::journey::live`]).
+    pub fn live_message(&mut self, row: MessageRow, filter: &Filter) {
         let names = journey_names!(self);
-        self.journeys.close_run(scratch, names, filter)
+        self.journeys.live_message(row, names, filter);
+    }
+
+    /// A worker's journey row of an attempt.
+    pub fn live_attempt(&mut self, row: &AttemptRow, filter: &Filter) {
+        let names = journey_names!(self);
+        self.journeys.live_attempt(row, names, filter);
     }
 
     /// Absorbs every interned string of `right` (which comes after this

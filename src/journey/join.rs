@@ -32,48 +32,37 @@ pub struct Closed {
     pub open_attempts: AttemptRows,
 }
 
-/// Which messages a [`close`] may complete.
+/// Which messages a [`close`] may complete. Every row before these is in
+/// the running total (or was joined), so a message is complete once it left
+/// the queue; with `everything` (the input ended) every message is, and so
+/// is one whose newest row is older than `stale_before` (UTC seconds).
+///
+/// A message from a client a content filter re-injects from (the interned
+/// id given to `reinjected`) is complete only once quiet since
+/// `quiet_before` too: the filter's reply naming it (`250 … queued as`) may
+/// come after its delivery and removal, and would then find it joined
+/// already, as a message of its own.
 #[derive(Clone, Copy)]
-pub enum Scope<'a> {
-    /// The running total: every row before these is in it (or was
-    /// joined), so a message is complete once it left the queue; with
-    /// `everything` (the input ended) every message is, and so is one whose
-    /// newest row is older than `stale_before` (UTC seconds).
-    ///
-    /// A message from a client a content filter re-injects from (the
-    /// interned id given to `reinjected`) is complete only once quiet since
-    /// `quiet_before` too: the filter's reply naming it (`250 … queued as`)
-    /// may come after its delivery and removal, and would then find it
-    /// joined already, as a message of its own.
-    Total {
-        /// The input has ended.
-        everything: bool,
-        /// Messages quiet since before this are complete.
-        stale_before: i64,
-        /// Re-injected messages quiet since before this are complete.
-        quiet_before: i64,
-        /// Whether an interned client is one a content filter re-injects from.
-        reinjected: &'a dyn Fn(u32) -> bool,
-    },
-    /// One worker's run of the input, which may begin in the middle of a
-    /// message: only a message the run saw begin (at its client, or at
-    /// Exim's `<=`) and leave the queue is complete here — unless its
-    /// client (the interned id given) is one a content filter re-injects
-    /// from (loopback), since a hand-off in an earlier run may name it.
-    Run(&'a dyn Fn(u32) -> bool),
+pub struct Scope<'a> {
+    /// The input has ended.
+    pub everything: bool,
+    /// Messages quiet since before this are complete.
+    pub stale_before: i64,
+    /// Re-injected messages quiet since before this are complete.
+    pub quiet_before: i64,
+    /// Whether an interned client is one a content filter re-injects from.
+    pub reinjected: &'a dyn Fn(u32) -> bool,
 }
 
 impl std::fmt::Debug for Scope<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Scope::Total {
-                everything,
-                stale_before,
-                quiet_before,
-                ..
-            } => write!(f, "Total({everything}, {stale_before}, {quiet_before})"),
-            Scope::Run(_) => f.write_str("Run"),
-        }
+        let Scope {
+            everything,
+            stale_before,
+            quiet_before,
+            ..
+        } = self;
+        write!(f, "Scope({everything}, {stale_before}, {quiet_before})")
     }
 }
 
@@ -181,15 +170,22 @@ impl RecipientPart {
 /// their first and last. [`close`] then joins them as it would have joined
 /// the rows they stand for. Not with the export's strings (its rows list
 /// every attempt's code).
-pub fn fold_open(x: &mut Scratch, m: &mut MessageRows, a: &mut AttemptRows) {
+pub fn fold_open(
+    x: &mut Scratch,
+    m: &mut MessageRows,
+    a: &mut AttemptRows,
+    reinjected: &dyn Fn(u32) -> bool,
+) {
     if m.text.is_some() || a.text.is_some() || m.len() + a.len() == 0 {
         return;
     }
-    let scope = Scope::Total {
+    // The messages are cut as the join cuts them (which clients are a
+    // filter's re-injection decides which messages a hand-off stitches).
+    let scope = Scope {
         everything: false,
         stale_before: i64::MIN,
         quiet_before: i64::MIN,
-        reinjected: &|_| false,
+        reinjected,
     };
     cut(x, m, a, &[], scope);
     let m_rows = m.len();
@@ -291,7 +287,9 @@ pub struct Scratch {
     done: Vec<bool>,
     removed: Vec<bool>,
     groups: Vec<Group>,
-    current: hashbrown::HashMap<u64, (u32, u8), crate::hashing::Seeded>,
+    /// Queue id → its message's group, last row kind, and whether it is
+    /// plain (see [`cut`]).
+    current: hashbrown::HashMap<u64, (u32, u8, bool), crate::hashing::Seeded>,
     links: hashbrown::HashMap<u64, u32, crate::hashing::Seeded>,
     parts: Vec<Option<MessagePart>>,
     has_recipient: Vec<bool>,
@@ -300,8 +298,6 @@ pub struct Scratch {
     pub rows: Vec<Joined>,
     /// Per message of the last [`close`] (by `grp`): counted already.
     pub counted: Vec<bool>,
-    /// The messages a [`Scope::Run`] close completed: where each began.
-    pub restarts: Vec<Restart>,
     /// Indices of open rows.
     keep: Vec<u32>,
 }
@@ -327,21 +323,17 @@ struct Group {
     /// again for it (stitched by a [`Kind::Link`] row).
     members: u32,
     /// Removals seen: complete when every member left the queue.
+    /// (A member whose queue id another message took without its removal
+    /// logged counts as removed: one member, not the whole group, which may
+    /// still wait for a filter's copy.)
     removals: u32,
     /// Newest row time.
     newest: i64,
-    /// Another message took the first member's queue id.
-    followed: bool,
     /// The group it was merged into (itself while it stands alone): a
     /// re-injected message logged before the hand-off that names it.
     into: u32,
     /// Log order of its first row.
     start: u64,
-    /// Hash of host + queue id of its first message.
-    key: u64,
-    /// Its first row certainly begins a message, which no hand-off can
-    /// join to another ([`Scope::Run`]).
-    begins: bool,
     /// It began at a client a content filter re-injects from.
     reinjection: bool,
 }
@@ -358,6 +350,12 @@ fn root(groups: &[Group], mut g: u32) -> u32 {
 /// queue id only its current message and the kind of its last row. A
 /// message a content filter queued again (its key named by a link row of
 /// the message handed over) joins the group of the message it came from.
+///
+/// A message is *plain* when its first row is its client (smtpd `client=`,
+/// pickup, Exim `<=`) and that client is not one a content filter
+/// re-injects from: it is never a filter's re-injected copy, so no hand-off
+/// (`queued as`) stitches it to another message, whichever comes first and
+/// however the input is split into runs.
 fn cut(x: &mut Scratch, m: &MessageRows, a: &AttemptRows, restarts: &[Restart], scope: Scope<'_>) {
     let (split_at, n) = (m.len(), m.len() + a.len());
     let total = n + restarts.len();
@@ -431,61 +429,64 @@ fn cut(x: &mut Scratch, m: &MessageRows, a: &AttemptRows, restarts: &[Restart], 
         Kind::Remove as u8,
         Kind::Link as u8,
     );
-    let reinjected = match scope {
-        Scope::Run(f) => f,
-        Scope::Total { reinjected, .. } => reinjected,
-    };
+    let reinjected = scope.reinjected;
     for &i in order.iter() {
         let i = i as usize;
         if i >= n {
             // A message a worker completed began here: the older one with
-            // its queue id, if still open, ended.
-            if let Some((g, _)) = current.remove(&restarts[i - n].msg) {
+            // its queue id, if still queued, left.
+            if let Some((g, p, _)) = current.remove(&restarts[i - n].msg)
+                && p != remove
+            {
                 let r = root(groups, g);
-                groups[r as usize].followed = true;
+                groups[r as usize].removals += 1;
             }
             continue;
         }
         let (k, key) = (kind(i), msg(i));
-        let g = match current.get(&key).copied() {
+        let (g, plain) = match current.get(&key).copied() {
             // A second Message-ID of the same message (cleanup logs each
             // Message-ID header) does not start another.
-            Some((g, p))
+            Some((g, p, plain))
                 if !(k == client
                     || k == accept
                     || (k == arrive && p != client && p != arrive && p != accept)
                     || p == remove) =>
             {
-                root(groups, g)
+                (root(groups, g), plain)
             }
             before => {
-                if let Some((g, _)) = before {
+                // Another message took the id: the one it named left.
+                if let Some((g, p, _)) = before
+                    && p != remove
+                {
                     let r = root(groups, g);
-                    groups[r as usize].followed = true;
+                    groups[r as usize].removals += 1;
                 }
-                match links.remove(&key) {
+                let opens = k == client || k == accept;
+                let reinjection = opens && reinjected(m.client[i]);
+                let plain = opens && !reinjection;
+                // A plain message is never a content filter's copy.
+                let linked = if plain { None } else { links.remove(&key) };
+                let g = match linked {
                     Some(g) => root(groups, g),
                     None => {
                         let id = groups.len() as u32;
-                        let opens = k == client || k == accept;
-                        let reinjection = opens && reinjected(m.client[i]);
                         groups.push(Group {
                             members: 1,
                             removals: 0,
                             newest: i64::MIN,
-                            followed: false,
                             into: id,
                             start: seq(i),
-                            key,
-                            begins: opens && !reinjection,
                             reinjection,
                         });
                         id
                     }
-                }
+                };
+                (g, plain)
             }
         };
-        current.insert(key, (g, k));
+        current.insert(key, (g, k, plain));
         grp[i] = g;
         if k == remove {
             groups[g as usize].removals += 1;
@@ -493,14 +494,15 @@ fn cut(x: &mut Scratch, m: &MessageRows, a: &AttemptRows, restarts: &[Restart], 
         let next = child(i);
         if k == link && next != 0 && next != key {
             match current.get(&next).copied() {
+                // Its own message: nothing to stitch.
+                Some((b, _, _)) if root(groups, b) == g => {}
                 // The filter queued it again and its lines came before the
                 // hand-off's reply (amavis re-injects, and the message may be
                 // delivered and removed, before it answers): the two groups
                 // become one. A message that began before this one is an
                 // older one that had the same queue id.
-                Some((b, _))
-                    if root(groups, b) != g
-                        && groups[root(groups, b) as usize].start > groups[g as usize].start =>
+                Some((b, _, false))
+                    if groups[root(groups, b) as usize].start > groups[g as usize].start =>
                 {
                     let b = root(groups, b);
                     let moved = std::mem::replace(
@@ -509,11 +511,8 @@ fn cut(x: &mut Scratch, m: &MessageRows, a: &AttemptRows, restarts: &[Restart], 
                             members: 0,
                             removals: 0,
                             newest: i64::MIN,
-                            followed: false,
                             into: g,
                             start: u64::MAX,
-                            key: 0,
-                            begins: false,
                             reinjection: false,
                         },
                     );
@@ -521,14 +520,19 @@ fn cut(x: &mut Scratch, m: &MessageRows, a: &AttemptRows, restarts: &[Restart], 
                     entry.members += moved.members;
                     entry.removals += moved.removals;
                     entry.newest = entry.newest.max(moved.newest);
-                    entry.followed |= moved.followed;
                 }
-                Some(_) => {}
-                None if !links.contains_key(&next) => {
+                // An older copy still in the queue under that id: the id
+                // cannot name a new one yet.
+                Some((_, p, false)) if p != remove => {}
+                // Not seen yet, an older message that has left the queue
+                // (Postfix and Exim reuse ids), or a plain one (received
+                // from a client, never a filter's copy): the next
+                // re-injected message with that id continues this one.
+                _ if !links.contains_key(&next) => {
                     groups[g as usize].members += 1;
                     links.insert(next, g);
                 }
-                None => {}
+                _ => {}
             }
         }
         let entry = &mut groups[g as usize];
@@ -538,19 +542,11 @@ fn cut(x: &mut Scratch, m: &MessageRows, a: &AttemptRows, restarts: &[Restart], 
     for g in grp.iter_mut() {
         *g = root(groups, *g);
     }
-    let gone = |g: &Group| g.removals >= g.members || g.followed;
-    let complete = |g: &Group| match scope {
-        Scope::Total {
-            everything,
-            stale_before,
-            quiet_before,
-            ..
-        } => {
-            (gone(g) && (!g.reinjection || g.newest < quiet_before))
-                || everything
-                || g.newest < stale_before
-        }
-        Scope::Run(_) => gone(g) && g.begins,
+    let gone = |g: &Group| g.removals >= g.members;
+    let complete = |g: &Group| {
+        (gone(g) && (!g.reinjection || g.newest < scope.quiet_before))
+            || scope.everything
+            || g.newest < scope.stale_before
     };
     x.done.clear();
     x.removed.clear();
@@ -558,20 +554,6 @@ fn cut(x: &mut Scratch, m: &MessageRows, a: &AttemptRows, restarts: &[Restart], 
         let group = &groups[g as usize];
         x.done.push(complete(group));
         x.removed.push(gone(group));
-    }
-    x.restarts.clear();
-    if matches!(scope, Scope::Run(_)) {
-        // Groups are numbered in the order they began: restarts in order.
-        x.restarts.extend(
-            groups
-                .iter()
-                .enumerate()
-                .filter(|&(id, g)| g.into == id as u32 && complete(g))
-                .map(|(_, g)| Restart {
-                    msg: g.key,
-                    seq: g.start,
-                }),
-        );
     }
 }
 

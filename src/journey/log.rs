@@ -1,9 +1,10 @@
-//! The raw material of journeys: one row per message event, in log order.
-//!
-//! Workers only append rows (plain column `Vec`s, no map, no polars): the
-//! joining happens later, on the merging thread (see [`super::join`]). Rows name strings by the batch's interned ids; a merge
-//! remaps the right batch's ids and appends its rows after the left's, so
-//! row order stays log order across chunks and files.
+//! Journey rows: one per message event, in log order, in plain column
+//! `Vec`s. The merge joins them ([`super::join`]): every row with the
+//! `--journeys` export, else only what a worker could not finish itself
+//! ([`super::live`], whose folded rows stand for several). Rows name
+//! strings by the batch's interned ids; a merge remaps the right batch's
+//! ids and appends its rows after the left's, so row order stays log order
+//! across chunks and files.
 
 use crate::aggregate::batch::{NO_ID, remap};
 use crate::aggregate::tally::Ids;

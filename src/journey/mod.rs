@@ -1,13 +1,18 @@
 //! Message journeys: what happened to each recipient of each message, from
 //! arrival to its final disposition, and how long it took.
 //!
-//! Workers append rows ([`log`]); the merging thread joins them
-//! ([`join`]) whenever enough have gathered, keeping only the groups still
-//! open (messages in the queue), and folds complete journeys into bounded
-//! statistics ([`stats`]) and, when asked, the `--journeys` export. Memory
-//! follows the queue and the batch size, not the log's length.
+//! A worker follows each message of its run as the lines come ([`live`])
+//! and counts a journey into bounded statistics ([`stats`]) the moment the
+//! message leaves the queue. What it cannot finish alone (messages still
+//! queued when its run ends, begun in an earlier run, or passed through a
+//! content filter) goes to the merging thread as rows ([`log`]), which joins
+//! them ([`join`]) whenever enough have gathered, keeping only the groups
+//! still open. With the `--journeys` export every row goes to the merge, so
+//! the export's rows come out in one order. Memory follows the queue and the
+//! run size, not the log's length.
 
 pub mod join;
+pub mod live;
 pub mod log;
 pub mod stats;
 
@@ -15,7 +20,8 @@ use crate::aggregate::batch::Interner;
 use crate::classify::provider::{HANDOFF, ProviderId};
 use crate::event::Status;
 use crate::filter::Filter;
-use log::{AttemptRows, JourneyLog, MessageRows};
+use live::Live;
+use log::{AttemptRow, AttemptRows, JourneyLog, MessageRow, MessageRows, StoredAttempt};
 use stats::{Disposition, JourneyStats, RecipientJourney};
 use std::sync::Arc;
 
@@ -86,6 +92,8 @@ pub struct Journeys {
     pub log: JourneyLog,
     /// Rows of messages still open after the last join (in log order).
     open: (MessageRows, AttemptRows),
+    /// A worker's messages while it scans its run (empty between runs).
+    pub live: Live,
     /// The join's working tables, reused from join to join.
     scratch: join::Scratch,
     /// What complete journeys add up to.
@@ -122,6 +130,7 @@ impl Journeys {
     /// (`map[old] = new`), in the rows gathered and the open groups.
     pub fn remap_reasons(&mut self, map: &[u32]) {
         self.log.remap_reasons(map);
+        self.live.remap_reasons(map);
         for r in &mut self.open.1.reason {
             *r = crate::aggregate::batch::remap(map, *r);
         }
@@ -131,6 +140,7 @@ impl Journeys {
     /// in the rows, the open groups and the per-domain statistics.
     pub fn remap_domains(&mut self, map: &[u32]) {
         self.log.remap_domains(map);
+        self.live.remap_domains(map);
         for d in &mut self.open.1.domain {
             *d = crate::aggregate::batch::remap(map, *d);
         }
@@ -141,7 +151,7 @@ impl Journeys {
     /// log): the rows it left open and the statistics of the messages it
     /// completed.
     pub fn absorb(&mut self, right: Journeys, maps: &crate::aggregate::tally::Ids) {
-        debug_assert!(right.open_rows() == 0);
+        debug_assert!(right.open_rows() == 0 && right.live.is_empty());
         self.log.append(right.log, maps);
         self.stats.absorb(right.stats, maps);
         if self.sink.is_none() {
@@ -157,37 +167,41 @@ impl Journeys {
         self.open.0.len() + self.open.1.len()
     }
 
-    /// A worker's run has ended: joins the messages it saw begin and end
-    /// ([`join::Scope::Run`]) and folds them into its statistics, leaving
-    /// only the rows of messages still open, begun before the run, or from
-    /// a client a content filter re-injects from, for the merge. With the
-    /// `--journeys` export nothing is joined here: the export's rows keep
-    /// the order the merge gives them.
-    ///
-    /// Returns the run's row tables, emptied, for the worker's next run
-    /// (the few open rows were copied out of them).
-    pub fn close_run(
-        &mut self,
-        scratch: &mut join::Scratch,
-        names: Names<'_>,
-        filter: &Filter,
-    ) -> Option<(MessageRows, AttemptRows)> {
-        // Export strings are gathered only for the export (whose sink the
-        // running total holds, not the worker).
-        let exported = self.sink.is_some() || self.log.messages.text.is_some();
-        if exported || self.error.is_some() || self.log.is_empty() {
-            return None;
-        }
-        let (m, a) = (&mut self.log.messages, &mut self.log.attempts);
+    /// A worker's message row: into its message's journey
+    /// ([`live::Live`]), which is counted here if it completes.
+    pub fn live_message(&mut self, row: MessageRow, names: Names<'_>, filter: &Filter) {
+        let seq = self.log.next_seq;
+        self.log.next_seq += 1;
+        let mut fold = Fold {
+            stats: &mut self.stats,
+            names,
+            filter,
+        };
         let reinjected = |client| names.reinjected(client);
-        let closed = join::close(scratch, m, a, &[], join::Scope::Run(&reinjected));
-        let mut m = std::mem::replace(&mut self.log.messages, closed.open_messages);
-        let mut a = std::mem::replace(&mut self.log.attempts, closed.open_attempts);
-        self.log.restarts.append(&mut scratch.restarts);
-        self.fold_closed(scratch, names, filter);
-        m.clear();
-        a.clear();
-        Some((m, a))
+        self.live
+            .message(seq, row, reinjected, &mut self.log.restarts, &mut fold);
+    }
+
+    /// A worker's attempt row: into its recipient's journey.
+    pub fn live_attempt(&mut self, row: &AttemptRow, names: Names<'_>, filter: &Filter) {
+        let seq = self.log.next_seq;
+        self.log.next_seq += 1;
+        let mut fold = Fold {
+            stats: &mut self.stats,
+            names,
+            filter,
+        };
+        self.live.attempt(
+            StoredAttempt::of(seq, row),
+            &mut self.log.restarts,
+            &mut fold,
+        );
+    }
+
+    /// A worker's run has ended: the messages it could not finish go to
+    /// the merge as rows ([`live::Live::close`]).
+    pub fn end_run(&mut self) {
+        self.live.close(&mut self.log);
     }
 
     /// Joins the rows gathered so far, if there are enough of them (or
@@ -221,7 +235,7 @@ impl Journeys {
         let restarts = std::mem::take(&mut self.log.restarts);
         let mut scratch = std::mem::take(&mut self.scratch);
         let reinjected = |client| names.reinjected(client);
-        let total = |everything, stale_before| join::Scope::Total {
+        let total = |everything, stale_before| join::Scope {
             everything,
             stale_before,
             quiet_before: newest.saturating_sub(REINJECTION_QUIET_SECS),
@@ -241,7 +255,7 @@ impl Journeys {
             self.fold_closed(&mut scratch, names, filter);
             self.open = (forced.open_messages, forced.open_attempts);
         } else {
-            join::fold_open(&mut scratch, &mut om, &mut oa);
+            join::fold_open(&mut scratch, &mut om, &mut oa, &reinjected);
             self.open = (om, oa);
         }
         // The buffer goes back for the next restarts.
@@ -283,50 +297,20 @@ impl Journeys {
         let (messages, deferred) = counted.split_at_mut(groups);
         let mut kept: Vec<&join::Joined> =
             Vec::with_capacity(if self.sink.is_some() { j.len() } else { 0 });
+        let exporting = self.sink.is_some();
         for joined in j {
-            let r = Row::of(joined);
-            let keep_sender = r
-                .sender_domain
-                .is_none_or(|d| filter.keeps_sender(names.senders.get(d)));
-            let when = r.final_ts.or(r.first_seen).unwrap_or(0);
-            let keep = keep_sender
-                && match r.provider {
-                    Some(p) => filter.keeps(when, p),
-                    None => filter.keeps_time(when),
-                };
-            if !keep {
-                continue;
-            }
-            let (Some(p), Some(d)) = (r.provider, r.domain) else {
-                // No attempt: queued and removed without one (discarded,
-                // deleted), or never queued at all.
-                if r.queued {
-                    self.stats.messages += 1;
-                    self.stats.messages_without_attempts += 1;
-                    self.stats
-                        .message(r.client.is_some(), r.sender, r.sender_domain, r.size);
-                    if self.sink.is_some() {
-                        kept.push(joined);
-                    }
-                } else {
-                    self.stats.not_queued += 1;
-                }
-                continue;
-            };
-            if self.sink.is_some() {
+            let g = joined.grp as usize;
+            if fold_row(
+                &mut self.stats,
+                joined,
+                names,
+                filter,
+                &mut messages[g],
+                &mut deferred[g],
+            ) && exporting
+            {
                 kept.push(joined);
             }
-            let g = joined.grp as usize;
-            if !std::mem::replace(&mut messages[g], true) {
-                self.stats.messages += 1;
-                self.stats
-                    .message(r.client.is_some(), r.sender, r.sender_domain, r.size);
-            }
-            if r.journey.deferrals > 0 && !std::mem::replace(&mut deferred[g], true) {
-                self.stats.totals.deferred_messages += 1;
-            }
-            self.stats.add(p, d, &r.journey);
-            self.stats.recipient(d, r.rcpt_name, r.size, &r.journey);
         }
         if let Some(sink) = &self.sink {
             // A stable order run after run (group ids come from seeded
@@ -348,6 +332,78 @@ impl Journeys {
             sink.write(&kept, names);
         }
     }
+}
+
+/// Counts the complete journeys of a worker's run as they complete.
+struct Fold<'a> {
+    stats: &'a mut JourneyStats,
+    names: Names<'a>,
+    filter: &'a Filter,
+}
+
+impl live::Finish for Fold<'_> {
+    fn finish(&mut self, rows: &[join::Joined]) {
+        let (mut counted, mut deferred) = (false, false);
+        for joined in rows {
+            fold_row(
+                self.stats,
+                joined,
+                self.names,
+                self.filter,
+                &mut counted,
+                &mut deferred,
+            );
+        }
+    }
+}
+
+/// Counts one recipient's complete journey (`joined`) in `stats`, unless
+/// the filter leaves it out; `counted` and `deferred` are its message's
+/// (counted once as a message, and once as deferred). Returns whether it
+/// was kept.
+fn fold_row(
+    stats: &mut JourneyStats,
+    joined: &join::Joined,
+    names: Names<'_>,
+    filter: &Filter,
+    counted: &mut bool,
+    deferred: &mut bool,
+) -> bool {
+    let r = Row::of(joined);
+    let keep_sender = r
+        .sender_domain
+        .is_none_or(|d| filter.keeps_sender(names.senders.get(d)));
+    let when = r.final_ts.or(r.first_seen).unwrap_or(0);
+    let keep = keep_sender
+        && match r.provider {
+            Some(p) => filter.keeps(when, p),
+            None => filter.keeps_time(when),
+        };
+    if !keep {
+        return false;
+    }
+    let (Some(p), Some(d)) = (r.provider, r.domain) else {
+        // No attempt: queued and removed without one (discarded, deleted),
+        // or never queued at all.
+        if r.queued {
+            stats.messages += 1;
+            stats.messages_without_attempts += 1;
+            stats.message(r.client.is_some(), r.sender, r.sender_domain, r.size);
+            return true;
+        }
+        stats.not_queued += 1;
+        return false;
+    };
+    if !std::mem::replace(counted, true) {
+        stats.messages += 1;
+        stats.message(r.client.is_some(), r.sender, r.sender_domain, r.size);
+    }
+    if r.journey.deferrals > 0 && !std::mem::replace(deferred, true) {
+        stats.totals.deferred_messages += 1;
+    }
+    stats.add(p, d, &r.journey);
+    stats.recipient(d, r.rcpt_name, r.size, &r.journey);
+    true
 }
 
 /// One joined row, read.
