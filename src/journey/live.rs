@@ -194,23 +194,17 @@ impl Live {
         restarts: &mut Vec<Restart>,
         done: &mut impl Finish,
     ) -> u32 {
-        let before = self.current.get(&key).copied();
-        if let Some(c) = before
-            && !begins_another(kind, c.last)
-        {
-            self.current.insert(
-                key,
-                Current {
-                    message: c.message,
-                    last: kind,
-                },
-            );
-            return c.message;
-        }
-        if let Some(c) = before {
-            self.messages[c.message as usize].gone = true;
-            if self.finishes(c.message) {
-                self.finish(c.message, restarts, done);
+        let before = match self.current.get_mut(&key) {
+            Some(c) if !begins_another(kind, c.last) => {
+                c.last = kind;
+                return c.message;
+            }
+            before => before.map(|c| c.message),
+        };
+        if let Some(old) = before {
+            self.messages[old as usize].gone = true;
+            if self.finishes(old) {
+                self.finish(old, restarts, done);
             }
         }
         let opens = kind == Kind::Client || kind == Kind::Accept;

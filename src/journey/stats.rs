@@ -58,7 +58,10 @@ impl Disposition {
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Sketch {
     exact: Vec<u32>,
-    buckets: Option<HashMap<u16, u64>>,
+    /// Values per bucket, [`BUCKETS`] of them, once past [`EXACT`] values
+    /// (empty before): a counter per bucket rather than a map, which
+    /// hashed every delay of every delivery three times.
+    buckets: Vec<u64>,
     count: u64,
     max: u32,
     sum: u64,
@@ -68,13 +71,62 @@ pub struct Sketch {
 const EXACT: usize = 4096;
 /// Bucket growth factor.
 const GROWTH: f64 = 1.02;
+/// Buckets a `u32` needs: `bucket_of(u32::MAX) + 1`.
+const BUCKETS: usize = 1122;
 
-fn bucket_of(v: u32) -> u16 {
+/// The bucket of `v`, by its definition: 0 for 0, else
+/// `1 + floor(ln v / ln 1.02)`.
+fn bucket_by_log(v: u32) -> u16 {
     if v == 0 {
         0
     } else {
         1 + (f64::from(v).ln() / GROWTH.ln()) as u16
     }
+}
+
+/// Per bucket, the least value in it (`bucket_by_log` never decreases, so
+/// a value's bucket is the last whose least value is not above it); per
+/// power of two `2^e`, the bucket of `2^e`.
+struct BucketTable {
+    least: Vec<u32>,
+    octave: [u16; 33],
+}
+
+static BUCKET_TABLE: std::sync::LazyLock<BucketTable> = std::sync::LazyLock::new(|| {
+    let mut least = vec![0u32; BUCKETS];
+    for (b, slot) in least.iter_mut().enumerate().skip(1) {
+        // The least v with bucket_by_log(v) >= b.
+        let (mut lo, mut hi) = (1u64, u64::from(u32::MAX) + 1);
+        while lo < hi {
+            let mid = (lo + hi) / 2;
+            if u64::from(bucket_by_log(mid as u32)) >= b as u64 {
+                hi = mid;
+            } else {
+                lo = mid + 1;
+            }
+        }
+        *slot = lo.min(u64::from(u32::MAX)) as u32;
+    }
+    let mut octave = [0u16; 33];
+    for (e, slot) in octave.iter_mut().enumerate().take(32) {
+        *slot = bucket_by_log(1u32 << e);
+    }
+    octave[32] = (BUCKETS - 1) as u16;
+    BucketTable { least, octave }
+});
+
+/// [`bucket_by_log`] without a logarithm: a few comparisons within the
+/// value's power of two. Computed for every delay of every delivery.
+#[inline]
+fn bucket_of(v: u32) -> u16 {
+    if v == 0 {
+        return 0;
+    }
+    let t = &*BUCKET_TABLE;
+    let e = (31 - v.leading_zeros()) as usize;
+    let (lo, hi) = (usize::from(t.octave[e]), usize::from(t.octave[e + 1]));
+    let within = &t.least[lo..=hi];
+    (lo + within.partition_point(|&least| least <= v) - 1) as u16
 }
 
 /// A value representing bucket `b` (its geometric middle).
@@ -86,30 +138,52 @@ fn bucket_value(b: u16) -> f64 {
     }
 }
 
+/// A value and its bucket, found once for the several sketches it goes to.
+#[derive(Clone, Copy, Debug)]
+pub struct Bucketed {
+    value: u32,
+    bucket: u16,
+}
+
+impl Bucketed {
+    /// `v` with its bucket.
+    pub fn of(v: u32) -> Bucketed {
+        Bucketed {
+            value: v,
+            bucket: bucket_of(v),
+        }
+    }
+}
+
 impl Sketch {
     /// Adds one value.
     pub fn add(&mut self, v: u32) {
+        self.add_bucketed(Bucketed::of(v));
+    }
+
+    /// Adds one value whose bucket is known.
+    pub fn add_bucketed(&mut self, v: Bucketed) {
         self.count += 1;
-        self.sum += u64::from(v);
-        self.max = self.max.max(v);
-        match &mut self.buckets {
-            Some(b) => *b.entry(bucket_of(v)).or_insert(0) += 1,
-            None => {
-                self.exact.push(v);
-                if self.exact.len() > EXACT {
-                    self.switch_to_buckets();
-                }
+        self.sum += u64::from(v.value);
+        self.max = self.max.max(v.value);
+        if self.buckets.is_empty() {
+            self.exact.push(v.value);
+            if self.exact.len() > EXACT {
+                self.switch_to_buckets();
             }
+        } else {
+            self.buckets[usize::from(v.bucket)] += 1;
         }
     }
 
     fn switch_to_buckets(&mut self) {
-        let mut b = self.buckets.take().unwrap_or_default();
+        if self.buckets.is_empty() {
+            self.buckets = vec![0; BUCKETS];
+        }
         for v in self.exact.drain(..) {
-            *b.entry(bucket_of(v)).or_insert(0) += 1;
+            self.buckets[usize::from(bucket_of(v))] += 1;
         }
         self.exact = Vec::new();
-        self.buckets = Some(b);
     }
 
     /// Adds every value of `other`.
@@ -117,7 +191,7 @@ impl Sketch {
         self.count += other.count;
         self.sum += other.sum;
         self.max = self.max.max(other.max);
-        if self.buckets.is_none() && other.buckets.is_none() {
+        if self.buckets.is_empty() && other.buckets.is_empty() {
             self.exact.extend_from_slice(&other.exact);
             if self.exact.len() > EXACT {
                 self.switch_to_buckets();
@@ -125,12 +199,11 @@ impl Sketch {
             return;
         }
         self.switch_to_buckets();
-        let mine = self.buckets.get_or_insert_with(HashMap::default);
         for v in &other.exact {
-            *mine.entry(bucket_of(*v)).or_insert(0) += 1;
+            self.buckets[usize::from(bucket_of(*v))] += 1;
         }
-        for (k, n) in other.buckets.iter().flatten() {
-            *mine.entry(*k).or_insert(0) += n;
+        for (mine, n) in self.buckets.iter_mut().zip(&other.buckets) {
+            *mine += n;
         }
     }
 
@@ -160,14 +233,12 @@ impl Sketch {
             return None;
         }
         let rank = ((q * self.count as f64).ceil() as u64).clamp(1, self.count);
-        if let Some(b) = &self.buckets {
-            let mut keys: Vec<_> = b.iter().collect();
-            keys.sort_unstable();
+        if !self.buckets.is_empty() {
             let mut seen = 0;
-            for (k, n) in keys {
+            for (k, n) in self.buckets.iter().enumerate() {
                 seen += n;
                 if seen >= rank {
-                    return Some(bucket_value(*k).min(f64::from(self.max)));
+                    return Some(bucket_value(k as u16).min(f64::from(self.max)));
                 }
             }
             return Some(f64::from(self.max));
@@ -231,6 +302,12 @@ impl DelayStats {
 
     /// Adds one recipient's journey.
     pub fn add(&mut self, j: &RecipientJourney) {
+        self.add_with(j, &Delays::of(j));
+    }
+
+    /// [`DelayStats::add`] with the journey's delays bucketed once for the
+    /// total, its provider and its domain.
+    fn add_with(&mut self, j: &RecipientJourney, d: &Delays) {
         self.by_disposition[j.disposition as usize] += 1;
         if j.attempts > 0 {
             self.attempts[(j.attempts as usize).min(10) - 1] += 1;
@@ -243,21 +320,36 @@ impl DelayStats {
                     self.after_deferral += 1;
                 }
                 self.deferrals_before_delivery += u64::from(j.deferrals);
-                if let Some(ms) = j.time_ms {
-                    self.time_to_deliver.add(ms);
+                if let Some(ms) = d.time {
+                    self.time_to_deliver.add_bucketed(ms);
                 }
-                if let Some(split) = j.split {
+                if let Some(split) = d.split {
                     for (s, v) in self.split.iter_mut().zip(split) {
-                        s.add(v);
+                        s.add_bucketed(v);
                     }
                 }
             }
             Disposition::Bounced | Disposition::Expired => {
-                if let Some(ms) = j.time_ms {
-                    self.time_to_fail.add(ms);
+                if let Some(ms) = d.time {
+                    self.time_to_fail.add_bucketed(ms);
                 }
             }
             Disposition::Pending | Disposition::Removed | Disposition::HandedOff => {}
+        }
+    }
+}
+
+/// A journey's delays with their buckets.
+struct Delays {
+    time: Option<Bucketed>,
+    split: Option<[Bucketed; 4]>,
+}
+
+impl Delays {
+    fn of(j: &RecipientJourney) -> Delays {
+        Delays {
+            time: j.time_ms.map(Bucketed::of),
+            split: j.split.map(|s| s.map(Bucketed::of)),
         }
     }
 }
@@ -399,8 +491,12 @@ impl JourneyStats {
 
     /// Adds one recipient's journey.
     pub fn add(&mut self, provider: ProviderId, domain: u32, j: &RecipientJourney) {
-        self.total.add(j);
-        self.by_provider.entry(provider).or_default().add(j);
+        let d = Delays::of(j);
+        self.total.add_with(j, &d);
+        self.by_provider
+            .entry(provider)
+            .or_default()
+            .add_with(j, &d);
         if self.by_domain.len() >= 2 * DOMAIN_STATS {
             self.keep_busiest_domains();
         }
@@ -409,7 +505,7 @@ impl JourneyStats {
             .entry(domain)
             .or_insert_with(|| (provider, DelayStats::default()));
         e.0 = domain_provider(e.0, provider);
-        e.1.add(j);
+        e.1.add_with(j, &d);
     }
 
     /// Adds a worker's statistics, whose interned ids `maps` renames to
@@ -502,6 +598,24 @@ impl JourneyStats {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The table finds every value's bucket as the logarithm does: every
+    /// value below 2^22, each bucket's edges, and the largest.
+    #[test]
+    fn buckets_without_a_logarithm_equal_the_definition() {
+        assert_eq!(usize::from(bucket_by_log(u32::MAX)) + 1, BUCKETS);
+        for v in 0..(1u32 << 22) {
+            assert_eq!(bucket_of(v), bucket_by_log(v), "{v}");
+        }
+        for &least in &BUCKET_TABLE.least {
+            for v in [least.saturating_sub(1), least, least.saturating_add(1)] {
+                assert_eq!(bucket_of(v), bucket_by_log(v), "{v}");
+            }
+        }
+        for v in [u32::MAX, u32::MAX - 1, 1 << 31, (1 << 31) - 1] {
+            assert_eq!(bucket_of(v), bucket_by_log(v), "{v}");
+        }
+    }
 
     #[test]
     fn exact_quantiles_by_nearest_rank() {
