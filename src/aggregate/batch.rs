@@ -1236,8 +1236,7 @@ impl Batch {
         self.traffic.merge(&mut right.traffic, &ids);
         self.sessions.merge(&mut right.sessions, &ids);
         self.inbound.merge(&mut right.inbound, &ids);
-        self.journeys
-            .absorb(std::mem::take(&mut right.journeys), &ids);
+        self.journeys.absorb(&mut right.journeys, &ids);
         // Then the joins: what the right's attempts and expiries waited for
         // is on the left now, and they count into the deliveries.
         self.merge_joins(right, &ids, filter);

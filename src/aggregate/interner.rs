@@ -16,11 +16,22 @@ use std::hash::BuildHasher;
 /// strings to its overflow label, like past its count limit.
 const MAX_BYTES: usize = 1 << 30;
 
+/// A table entry: an id and its string's place in the buffer (which holds
+/// at most [`MAX_BYTES`], so `u32` offsets).
+#[derive(Clone, Copy, Debug)]
+struct Slot {
+    id: u32,
+    start: u32,
+    len: u32,
+}
+
 /// Interns byte strings to dense `u32` ids.
 #[derive(Clone, Default)]
 pub struct Interner {
-    /// Ids, found by hash.
-    table: HashTable<u32>,
+    /// Ids, found by hash, each with where its string lies in `bytes`: a
+    /// lookup reads the string straight from the slot it probes (through
+    /// `ends` it missed the cache once more per lookup).
+    table: HashTable<Slot>,
     /// Per id: its string's hash, and where it ends in `bytes`.
     hashes: Vec<u64>,
     ends: Vec<usize>,
@@ -73,17 +84,28 @@ impl Interner {
     }
 
     fn find(&self, s: &[u8], hash: u64) -> Option<u32> {
-        self.table.find(hash, |&id| self.get(id) == s).copied()
+        let bytes = &self.bytes;
+        self.table
+            .find(hash, |slot| {
+                slot.len as usize == s.len()
+                    && bytes.get(slot.start as usize..(slot.start + slot.len) as usize) == Some(s)
+            })
+            .map(|slot| slot.id)
     }
 
     fn push(&mut self, s: &[u8], hash: u64) -> u32 {
         let id = self.ends.len() as u32;
+        let slot = Slot {
+            id,
+            start: self.bytes.len() as u32,
+            len: s.len() as u32,
+        };
         self.bytes.extend_from_slice(s);
         self.ends.push(self.bytes.len());
         self.hashes.push(hash);
         let hashes = &self.hashes;
         self.table
-            .insert_unique(hash, id, |&id| hashes[id as usize]);
+            .insert_unique(hash, slot, |slot| hashes[slot.id as usize]);
         id
     }
 

@@ -117,7 +117,7 @@ impl Journeys {
         self.log.next_seq = 0;
         self.open.0.clear();
         self.open.1.clear();
-        self.stats = JourneyStats::default();
+        self.stats.clear();
         self.error = None;
     }
 
@@ -150,15 +150,16 @@ impl Journeys {
     /// Takes a worker batch's journeys (which come after these in the
     /// log): the rows it left open and the statistics of the messages it
     /// completed.
-    pub fn absorb(&mut self, right: Journeys, maps: &crate::aggregate::tally::Ids) {
+    /// Its tables are left empty with their memory, for the batch's reuse.
+    pub fn absorb(&mut self, right: &mut Journeys, maps: &crate::aggregate::tally::Ids) {
         debug_assert!(right.open_rows() == 0 && right.live.is_empty());
-        self.log.append(right.log, maps);
-        self.stats.absorb(right.stats, maps);
+        self.log.append(std::mem::take(&mut right.log), maps);
+        self.stats.absorb(&mut right.stats, maps);
         if self.sink.is_none() {
-            self.sink = right.sink;
+            self.sink = right.sink.take();
         }
         if self.error.is_none() {
-            self.error = right.error;
+            self.error = right.error.take();
         }
     }
 

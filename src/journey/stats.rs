@@ -510,25 +510,30 @@ impl JourneyStats {
 
     /// Adds a worker's statistics, whose interned ids `maps` renames to
     /// these.
-    pub fn absorb(&mut self, other: JourneyStats, maps: &crate::aggregate::tally::Ids) {
+    pub fn absorb(&mut self, other: &mut JourneyStats, maps: &crate::aggregate::tally::Ids) {
         use crate::aggregate::batch::remap;
-        let (t, o) = (&mut self.totals, other.totals);
+        let (t, o) = (&mut self.totals, &mut other.totals);
         t.received += o.received;
         t.bytes_received += o.bytes_received;
         t.deferred_messages += o.deferred_messages;
         t.bytes_delivered += o.bytes_delivered;
-        let add2 =
-            |mine: &mut HashMap<u32, (u64, u64)>, theirs: HashMap<u32, (u64, u64)>, map: &[u32]| {
-                for (k, (a, b)) in theirs {
-                    let e = mine.entry(remap(map, k)).or_default();
-                    e.0 += a;
-                    e.1 += b;
-                }
-            };
-        add2(&mut t.senders, o.senders, &maps.addresses);
-        add2(&mut t.sending_domains, o.sending_domains, &maps.senders);
-        add2(&mut t.recipients, o.recipients, &maps.delivered_to);
-        for (k, (a, b, c)) in o.recipient_domains {
+        let add2 = |mine: &mut HashMap<u32, (u64, u64)>,
+                    theirs: &mut HashMap<u32, (u64, u64)>,
+                    map: &[u32]| {
+            for (k, (a, b)) in theirs.drain() {
+                let e = mine.entry(remap(map, k)).or_default();
+                e.0 += a;
+                e.1 += b;
+            }
+        };
+        add2(&mut t.senders, &mut o.senders, &maps.addresses);
+        add2(
+            &mut t.sending_domains,
+            &mut o.sending_domains,
+            &maps.senders,
+        );
+        add2(&mut t.recipients, &mut o.recipients, &maps.delivered_to);
+        for (k, (a, b, c)) in o.recipient_domains.drain() {
             let e = t
                 .recipient_domains
                 .entry(remap(&maps.domains, k))
@@ -541,10 +546,10 @@ impl JourneyStats {
         self.messages_without_attempts += other.messages_without_attempts;
         self.not_queued += other.not_queued;
         self.cut_short += other.cut_short;
-        for (p, d) in other.by_provider {
+        for (p, d) in other.by_provider.drain() {
             self.by_provider.entry(p).or_default().merge(&d);
         }
-        for (k, (p, d)) in other.by_domain {
+        for (k, (p, d)) in other.by_domain.drain() {
             let e = self
                 .by_domain
                 .entry(remap(&maps.domains, k))
@@ -557,6 +562,53 @@ impl JourneyStats {
             self.keep_busiest_domains();
         }
         self.total.merge(&other.total);
+        other.clear();
+    }
+
+    /// Empties the statistics, keeping the tables' memory. (Every field is
+    /// named: a new one must say how it empties.)
+    pub fn clear(&mut self) {
+        let JourneyStats {
+            totals,
+            messages,
+            messages_without_attempts,
+            not_queued,
+            cut_short,
+            by_provider,
+            by_domain,
+            domains_dropped,
+            total,
+        } = self;
+        let Totals {
+            received,
+            bytes_received,
+            deferred_messages,
+            bytes_delivered,
+            senders,
+            sending_domains,
+            recipients,
+            recipient_domains,
+        } = totals;
+        for n in [
+            received,
+            bytes_received,
+            deferred_messages,
+            bytes_delivered,
+            messages,
+            messages_without_attempts,
+            not_queued,
+            cut_short,
+        ] {
+            *n = 0;
+        }
+        senders.clear();
+        sending_domains.clear();
+        recipients.clear();
+        recipient_domains.clear();
+        by_provider.clear();
+        by_domain.clear();
+        *domains_dropped = false;
+        *total = DelayStats::default();
     }
 
     /// Renames recipient-domain ids (`map[old] = new`); domains folded
