@@ -81,29 +81,31 @@ fn scan_parallel(bencher: Bencher, format: &str) {
         .bench(|| black_box(scan_bytes(&data, rayon::current_num_threads(), &ctx)));
 }
 
-/// One worker, one chunk: the per-line hot path and its allocations.
+/// One worker, one run: the per-line hot path and its allocations, message
+/// journeys included (counted as messages leave the queue, the rest handed
+/// over as rows at the run's end), as the default report scans.
 #[divan::bench(args = ["postfix", "exim"], sample_count = 10)]
 fn scan_one_thread(bencher: Bencher, format: &str) {
-    one_worker(bencher, format, false);
-}
-
-/// One worker, one run: the scan and then the journeys the worker joins
-/// itself at the end of its run (issue 16), against `scan_one_thread`.
-#[divan::bench(args = ["postfix", "exim"], sample_count = 10)]
-fn scan_and_join_one_thread(bencher: Bencher, format: &str) {
     one_worker(bencher, format, true);
 }
 
-fn one_worker(bencher: Bencher, format: &str, end_run: bool) {
+/// [`scan_one_thread`] without journeys (`--no-journeys`): what they cost.
+#[divan::bench(args = ["postfix", "exim"], sample_count = 10)]
+fn scan_without_journeys_one_thread(bencher: Bencher, format: &str) {
+    one_worker(bencher, format, false);
+}
+
+fn one_worker(bencher: Bencher, format: &str, journeys: bool) {
     let data = generated(format);
     let (engine, filter) = (Engine::builtin(), Filter::default());
-    let ctx = context(&engine, &filter);
+    let ctx = ScanContext {
+        journeys,
+        ..context(&engine, &filter)
+    };
     bencher.counter(BytesCount::of_slice(&data)).bench(|| {
         let mut w = Worker::new(&ctx);
         w.scan_chunk(&ctx, &data);
-        if end_run {
-            w.end_run(&ctx);
-        }
+        w.end_run(&ctx);
         black_box((w.batch.counters.deliveries, w.batch.journeys.stats.messages))
     });
 }
