@@ -139,9 +139,9 @@ impl RecipientPart {
     /// does not become the recipient's last attempt ([`replaces`]).
     pub(crate) fn add_stored(&mut self, a: &StoredAttempt) -> bool {
         let before = self.rows;
-        self.attempts += a.tries;
-        self.deferrals += a.defers;
-        self.rows += a.rows;
+        self.attempts = self.attempts.saturating_add(a.tries);
+        self.deferrals = self.deferrals.saturating_add(a.defers);
+        self.rows = self.rows.saturating_add(a.rows);
         if !replaces(before, self.status, self.provider, a) {
             return false;
         }

@@ -286,9 +286,11 @@ impl StoredAttempt {
     /// Returns whether it did.
     pub fn add(&mut self, next: &StoredAttempt) -> bool {
         let before = self.rows;
-        self.tries += next.tries;
-        self.defers += next.defers;
-        self.rows += next.rows;
+        // Saturating: one forged line repeated billions of times stays a
+        // count, never a wrap or a panic.
+        self.tries = self.tries.saturating_add(next.tries);
+        self.defers = self.defers.saturating_add(next.defers);
+        self.rows = self.rows.saturating_add(next.rows);
         if !replaces(before, self.status, self.provider, next) {
             return false;
         }
