@@ -560,13 +560,12 @@ pub fn parse_delays(s: &[u8]) -> Option<[f32; 4]> {
 /// from memory just after it was written element by element, a store the
 /// CPU cannot forward to the wider load: 2 % of the scan.)
 #[inline]
-pub fn parse_delays_as<T: Copy + Default>(s: &[u8], f: impl Fn(f32) -> T) -> Option<[T; 4]> {
-    let mut out = [T::default(); 4];
+pub fn parse_delays_as<T: Copy>(s: &[u8], f: impl Fn(f32) -> T) -> Option<[T; 4]> {
+    // Four values, then the array (no `Default` needed for a placeholder).
     let mut parts = s.split(|b| *b == b'/');
-    for slot in &mut out {
-        *slot = f(parse_delay(parts.next()?)?);
-    }
-    parts.next().is_none().then_some(out)
+    let mut next = || parts.next().and_then(parse_delay).map(&f);
+    let (a, b, c, d) = (next()?, next()?, next()?, next()?);
+    parts.next().is_none().then_some([a, b, c, d])
 }
 
 #[cfg(test)]
