@@ -330,8 +330,8 @@ pub struct JourneyLog {
     pub attempts: AttemptRows,
     /// The next row's `seq`.
     pub next_seq: u64,
-    /// Messages a worker joined and counted itself ([`super::Journeys::close_run`]),
-    /// by key and the `seq` their first row had: the merge's join needs
+    /// Messages a worker joined and counted itself ([`super::live`]), by
+    /// key and the `seq` their first row had: the merge's join needs
     /// only to know that they began there (an older message with the same
     /// queue id, still open, ended then), not their rows. In `seq` order.
     pub restarts: Vec<Restart>,
