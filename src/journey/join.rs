@@ -19,7 +19,7 @@
 //! polars group-by and join here spent a third of the run's cycles having
 //! the kernel zero freshly allocated pages.
 
-use super::log::{AttemptRows, Kind, MessageRow, MessageRows, Restart, StoredAttempt, replaces};
+use super::log::{AttemptRows, Kind, MessageRow, MessageRows, Restart, StoredAttempt};
 use crate::aggregate::batch::NO_ID;
 
 /// Rows of one [`close`] call (its complete journeys are in
@@ -128,41 +128,6 @@ pub struct RecipientPart {
     pub rows: u32,
 }
 
-impl RecipientPart {
-    /// Adds attempt row `i` (rows come in log order); false when the row
-    /// does not become the recipient's last attempt.
-    fn add(&mut self, a: &AttemptRows, i: usize) -> bool {
-        self.add_stored(&a.get(i))
-    }
-
-    /// Adds a stored attempt row (rows come in log order); false when it
-    /// does not become the recipient's last attempt ([`replaces`]).
-    pub(crate) fn add_stored(&mut self, a: &StoredAttempt) -> bool {
-        let before = self.rows;
-        self.attempts = self.attempts.saturating_add(a.tries);
-        self.deferrals = self.deferrals.saturating_add(a.defers);
-        self.rows = self.rows.saturating_add(a.rows);
-        if !replaces(before, self.status, self.provider, a) {
-            return false;
-        }
-        self.final_ts = a.ts;
-        self.final_seq = a.seq;
-        self.status = a.status;
-        self.provider = a.provider;
-        self.domain = a.domain;
-        self.rcpt_name = match (self.rcpt_name, some_id(a.rcpt_name)) {
-            (Some(x), Some(y)) => Some(x.min(y)),
-            (x, y) => x.or(y),
-        };
-        self.reason = Some(a.reason);
-        self.delay_ms = some_id(a.delay_ms);
-        for (s, v) in self.split.iter_mut().zip(a.split) {
-            *s = some_id(v);
-        }
-        true
-    }
-}
-
 /// Folds the rows of messages still open (a message deferred for days has
 /// a qmgr line and an attempt per retry, and each join would cut them all
 /// again): each recipient's attempts become one row that counts them, at
@@ -191,34 +156,32 @@ pub fn fold_open(
     let m_rows = m.len();
     let grp = &x.grp;
 
-    // Attempts: one row per (message, recipient).
+    // Attempts: one row per (message, recipient), its rows folded as a
+    // worker folds them ([`StoredAttempt::add`]).
     let index = &mut x.index;
     index.clear();
-    let mut parts: Vec<(usize, RecipientPart)> = Vec::new();
+    let folded = &mut x.folded;
+    folded.clear();
     for i in 0..a.len() {
-        let key = (grp[m_rows + i], a.rcpt[i]);
-        let at = *index.entry(key).or_insert_with(|| {
-            parts.push((i, RecipientPart::default()));
-            parts.len() - 1
-        });
-        let (last, part) = &mut parts[at];
-        if part.add(a, i) {
-            *last = i;
+        let row = a.get(i);
+        match index.entry((grp[m_rows + i], row.rcpt)) {
+            hashbrown::hash_map::Entry::Occupied(at) => {
+                folded[*at.get()].add(&row);
+            }
+            hashbrown::hash_map::Entry::Vacant(at) => {
+                at.insert(folded.len());
+                folded.push(row);
+            }
         }
     }
-    if parts.len() < a.len() {
-        // Each recipient's row is its last attempt's (table order is log
-        // order), with the counts and the delivered name of all of them.
-        parts.sort_unstable_by_key(|(last, _)| *last);
-        let keep: Vec<u32> = parts.iter().map(|(last, _)| *last as u32).collect();
-        let mut folded = a.take_rows(&keep);
-        for (k, (_, p)) in parts.iter().enumerate() {
-            folded.tries[k] = p.attempts;
-            folded.defers[k] = p.deferrals;
-            folded.rows[k] = p.rows;
-            folded.rcpt_name[k] = p.rcpt_name.unwrap_or(NO_ID);
+    if folded.len() < a.len() {
+        // Each recipient's row at its last attempt's place (table order is
+        // log order).
+        folded.sort_unstable_by_key(|f| f.seq);
+        a.clear();
+        for f in folded.iter() {
+            a.push(f);
         }
-        *a = folded;
     }
 
     // Message rows: a message's qmgr lines after its first fold into it
@@ -294,6 +257,8 @@ pub struct Scratch {
     parts: Vec<Option<MessagePart>>,
     has_recipient: Vec<bool>,
     index: hashbrown::HashMap<(u32, u64), usize, crate::hashing::Seeded>,
+    /// Per recipient of a message: its attempts folded into one row.
+    folded: Vec<StoredAttempt>,
     /// The complete journeys of the last [`close`].
     pub rows: Vec<Joined>,
     /// Per message of the last [`close`] (by `grp`): counted already.
@@ -642,11 +607,23 @@ impl MessagePart {
 }
 
 impl From<&StoredAttempt> for RecipientPart {
-    /// A recipient's part from its attempts folded into one row.
+    /// A recipient's part from its attempts folded into one row
+    /// ([`StoredAttempt::add`]).
     fn from(a: &StoredAttempt) -> RecipientPart {
-        let mut part = RecipientPart::default();
-        part.add_stored(a);
-        part
+        RecipientPart {
+            attempts: a.tries,
+            deferrals: a.defers,
+            final_ts: a.ts,
+            final_seq: a.seq,
+            status: a.status,
+            provider: a.provider,
+            domain: a.domain,
+            rcpt_name: some_id(a.rcpt_name),
+            reason: Some(a.reason),
+            delay_ms: some_id(a.delay_ms),
+            split: a.split.map(some_id),
+            rows: a.rows,
+        }
     }
 }
 
@@ -714,9 +691,12 @@ pub fn close(
         }
     }
 
-    // Per recipient of a message, in the order first seen.
+    // Per recipient of a message, in the order first seen: its attempts
+    // folded as a worker folds them ([`StoredAttempt::add`]).
     let index = &mut x.index;
     index.clear();
+    let folded = &mut x.folded;
+    folded.clear();
     let rows = &mut x.rows;
     rows.clear();
     let has_recipient = &mut x.has_recipient;
@@ -724,43 +704,48 @@ pub fn close(
     has_recipient.resize(x.groups.len(), false);
     let a_text = done_a.text.as_ref();
     for (i, g, removed) in complete(grp, gone, m_rows, a_done) {
-        let key = (g, done_a.rcpt[i]);
-        let at = *index.entry(key).or_insert_with(|| {
-            has_recipient[g as usize] = true;
-            let mut row = Joined {
-                grp: g,
-                removed,
-                recipient: Some(RecipientPart {
-                    rcpt_name: None,
-                    ..RecipientPart::default()
-                }),
-                text: a_text.map(|x| {
-                    Box::new(JoinedText {
-                        queue_id: x.queue_id.get(i).cloned(),
-                        host: x.host.get(i).cloned(),
-                        ..JoinedText::default()
-                    })
-                }),
-                ..Joined::default()
-            };
-            if let Some(p) = &parts[g as usize] {
-                p.fill(&mut row);
+        let attempt = done_a.get(i);
+        let at = match index.entry((g, attempt.rcpt)) {
+            hashbrown::hash_map::Entry::Occupied(at) => {
+                let at = *at.get();
+                if !folded[at].add(&attempt) {
+                    continue;
+                }
+                at
             }
-            rows.push(row);
-            rows.len() - 1
-        });
-        let row = &mut rows[at];
-        let Some(r) = row.recipient.as_mut() else {
-            continue;
+            hashbrown::hash_map::Entry::Vacant(at) => {
+                has_recipient[g as usize] = true;
+                let mut row = Joined {
+                    grp: g,
+                    removed,
+                    text: a_text.map(|x| {
+                        Box::new(JoinedText {
+                            queue_id: x.queue_id.get(i).cloned(),
+                            host: x.host.get(i).cloned(),
+                            ..JoinedText::default()
+                        })
+                    }),
+                    ..Joined::default()
+                };
+                if let Some(p) = &parts[g as usize] {
+                    p.fill(&mut row);
+                }
+                at.insert(rows.len());
+                rows.push(row);
+                folded.push(attempt);
+                rows.len() - 1
+            }
         };
-        if !r.add(done_a, i) {
-            continue;
-        }
-        if let (Some(t), Some(x)) = (row.text.as_mut(), a_text) {
+        if let (Some(t), Some(x)) = (rows[at].text.as_mut(), a_text) {
             t.recipient = x.recipient.get(i).cloned();
             t.relay = x.relay.get(i).cloned();
             t.codes.push((done_a.dsn[i], done_a.basic[i]));
         }
+    }
+    // Each recipient's row gets its folded attempts (rows and folds were
+    // made together, in the same order).
+    for (row, f) in rows.iter_mut().zip(folded.iter()) {
+        row.recipient = Some(RecipientPart::from(f));
     }
     // Messages without any attempt, on their own.
     for (g, p) in parts.iter().enumerate() {

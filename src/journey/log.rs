@@ -312,7 +312,7 @@ impl StoredAttempt {
 /// filter logged after the re-injected copy was delivered or bounced
 /// (amavis answers once its re-injection is done) does not end the journey:
 /// that delivery or bounce does.
-pub fn replaces(rows: u32, status: u8, provider: u16, next: &StoredAttempt) -> bool {
+fn replaces(rows: u32, status: u8, provider: u16, next: &StoredAttempt) -> bool {
     let sent = Status::Sent as u8;
     let ended = rows > 0
         && (status == Status::Bounced as u8

@@ -171,20 +171,28 @@ impl Journeys {
     /// A worker's message row: into its message's journey
     /// ([`live::Live`]), which is counted here if it completes.
     pub fn live_message(&mut self, row: MessageRow, names: Names<'_>, filter: &Filter) {
-        let seq = self.log.next_seq;
-        self.log.next_seq += 1;
-        let mut fold = Fold {
-            stats: &mut self.stats,
-            names,
-            filter,
-        };
-        let reinjected = |client| names.reinjected(client);
-        self.live
-            .message(seq, row, reinjected, &mut self.log.restarts, &mut fold);
+        self.live_row(names, filter, |live, seq, restarts, fold| {
+            let reinjected = |client| names.reinjected(client);
+            live.message(seq, row, reinjected, restarts, fold);
+        });
     }
 
     /// A worker's attempt row: into its recipient's journey.
     pub fn live_attempt(&mut self, row: &AttemptRow, names: Names<'_>, filter: &Filter) {
+        self.live_row(names, filter, |live, seq, restarts, fold| {
+            live.attempt(StoredAttempt::of(seq, row), restarts, fold);
+        });
+    }
+
+    /// Numbers a worker's next row (log order) and gives `add` the live
+    /// journeys, the row's number, the restarts, and the statistics a
+    /// completed journey is counted into.
+    fn live_row<'a>(
+        &'a mut self,
+        names: Names<'a>,
+        filter: &'a Filter,
+        add: impl FnOnce(&mut Live, u64, &mut Vec<log::Restart>, &mut Fold<'a>),
+    ) {
         let seq = self.log.next_seq;
         self.log.next_seq += 1;
         let mut fold = Fold {
@@ -192,11 +200,7 @@ impl Journeys {
             names,
             filter,
         };
-        self.live.attempt(
-            StoredAttempt::of(seq, row),
-            &mut self.log.restarts,
-            &mut fold,
-        );
+        add(&mut self.live, seq, &mut self.log.restarts, &mut fold);
     }
 
     /// A worker's run has ended: the messages it could not finish go to
