@@ -217,7 +217,7 @@ impl Worker {
         // A worker's batch exports nothing itself and joins only its run.
         fresh.journeys.sink = None;
         fresh.journeys.settle_rows = 0;
-        if self.batch.journeys.log.messages.text.is_some() {
+        if self.journey_text {
             fresh.journeys.log = JourneyLog::with_text();
         }
         // A batch leaves with its open messages as rows; their tables stay.
