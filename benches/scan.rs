@@ -67,6 +67,8 @@ fn context<'a>(engine: &'a Engine, filter: &'a Filter) -> ScanContext<'a> {
         events: None,
         journeys: true,
         journey_text: false,
+        // As the default report: no per-address tables.
+        per_address: false,
     }
 }
 

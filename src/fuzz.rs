@@ -178,6 +178,7 @@ fn context(filter: &Filter) -> ScanContext<'_> {
         events: None,
         journeys: true,
         journey_text: false,
+        per_address: true,
     }
 }
 

@@ -104,6 +104,7 @@ pub fn analyze(
         events: events.as_ref(),
         journeys: settings.journeys,
         journey_text: journeys.is_some(),
+        per_address: settings.per_address || journeys.is_some(),
     };
     let mut total = Batch::default();
     total.journeys.sink = journeys
@@ -540,6 +541,7 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome, Error> {
     }
     let settings = InputSettings {
         journeys: !common.no_journeys,
+        per_address: matches!(args.command, Some(Command::Summary(_))),
         year: common.year,
         zone: log_zone,
         threads: rayon::current_num_threads(),

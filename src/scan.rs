@@ -77,6 +77,11 @@ pub struct ScanContext<'a> {
     /// Keep the strings the `--journeys` export shows (queue ids, hosts,
     /// addresses, Message-IDs) in the journey rows.
     pub journey_text: bool,
+    /// Intern every sender and delivered recipient address: only the
+    /// `summary` tables (top senders and recipients) and the `--journeys`
+    /// export show them. Off, the default report skips a string lookup
+    /// per delivery and the merge re-interns no address.
+    pub per_address: bool,
 }
 
 /// Distinct reply shapes whose category a worker remembers.
@@ -161,6 +166,8 @@ pub struct Worker {
     /// Keep every journey row for the merge, with its strings
     /// ([`ScanContext::journey_text`]), rather than finish journeys here.
     journey_text: bool,
+    /// Intern addresses ([`ScanContext::per_address`]).
+    per_address: bool,
 }
 
 impl Worker {
@@ -187,6 +194,7 @@ impl Worker {
             journal: Vec::new(),
             journeys: ctx.journeys,
             journey_text: ctx.journey_text,
+            per_address: ctx.per_address,
         }
     }
 
@@ -358,8 +366,10 @@ impl Worker {
                     };
                     if self.journeys {
                         let mut row = MessageRow::bare(p.message, Kind::Expire, h.ts);
-                        let name = fold_domain(sender_address, &mut self.scratch);
-                        row.sender = self.batch.addresses.intern(name);
+                        if self.per_address {
+                            let name = fold_domain(sender_address, &mut self.scratch);
+                            row.sender = self.batch.addresses.intern(name);
+                        }
                         row.sender_domain = sender;
                         self.journey_message(h, queue_id, row, b"", ctx.filter);
                     }
@@ -485,10 +495,12 @@ impl Worker {
         let mut row = MessageRow::bare(message, kind, h.ts);
         if let (Some(sender), Some(domain)) = (q.sender, sender_domain) {
             row.sender_domain = domain;
-            row.sender = self
-                .batch
-                .addresses
-                .intern(fold_domain(sender, &mut self.scratch));
+            if self.per_address {
+                row.sender = self
+                    .batch
+                    .addresses
+                    .intern(fold_domain(sender, &mut self.scratch));
+            }
         }
         if let Some(size) = q.size {
             row.size = size;
@@ -753,7 +765,7 @@ impl Worker {
                 msg: message,
                 ts: h.ts,
                 rcpt: BytesMemo::<u32>::hash(d.recipient),
-                rcpt_name: if d.status == Status::Sent && !handed_off {
+                rcpt_name: if self.per_address && d.status == Status::Sent && !handed_off {
                     let name = fold_domain(d.recipient, &mut self.scratch);
                     self.batch.delivered_to.intern(name)
                 } else {

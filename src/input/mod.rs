@@ -108,6 +108,8 @@ pub const LIVE_SECS: i64 = 300;
 pub struct InputSettings {
     /// Gather message journeys (`--no-journeys` turns them off).
     pub journeys: bool,
+    /// Count per sender and recipient address (`summary` shows them).
+    pub per_address: bool,
     /// `--year`: forces the year of RFC 3164 timestamps.
     pub year: Option<i32>,
     /// `--tz`: the zone of timestamps written without one.
@@ -738,6 +740,7 @@ mod tests {
             events: None,
             journeys: true,
             journey_text: false,
+            per_address: true,
         }
     }
 
