@@ -69,6 +69,7 @@ fn context<'a>(engine: &'a Engine, filter: &'a Filter) -> ScanContext<'a> {
         journey_text: false,
         // As the default report: no per-address tables.
         per_address: false,
+        summary_tables: false,
     }
 }
 

@@ -179,6 +179,7 @@ fn context(filter: &Filter) -> ScanContext<'_> {
         journeys: true,
         journey_text: false,
         per_address: true,
+        summary_tables: true,
     }
 }
 

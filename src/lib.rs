@@ -104,7 +104,8 @@ pub fn analyze(
         events: events.as_ref(),
         journeys: settings.journeys,
         journey_text: journeys.is_some(),
-        per_address: settings.per_address || journeys.is_some(),
+        per_address: settings.summary || journeys.is_some(),
+        summary_tables: settings.summary,
     };
     let mut total = Batch::default();
     total.journeys.sink = journeys
@@ -541,7 +542,7 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome, Error> {
     }
     let settings = InputSettings {
         journeys: !common.no_journeys,
-        per_address: matches!(args.command, Some(Command::Summary(_))),
+        summary: matches!(args.command, Some(Command::Summary(_))),
         year: common.year,
         zone: log_zone,
         threads: rayon::current_num_threads(),

@@ -82,6 +82,9 @@ pub struct ScanContext<'a> {
     /// export show them. Off, the default report skips a string lookup
     /// per delivery and the merge re-interns no address.
     pub per_address: bool,
+    /// Gather what only `summary` shows: pflogsumm's per-quarter-hour
+    /// traffic and its smtpd sessions per client.
+    pub summary_tables: bool,
 }
 
 /// Distinct reply shapes whose category a worker remembers.
@@ -168,6 +171,8 @@ pub struct Worker {
     journey_text: bool,
     /// Intern addresses ([`ScanContext::per_address`]).
     per_address: bool,
+    /// Count traffic and sessions ([`ScanContext::summary_tables`]).
+    summary_tables: bool,
 }
 
 impl Worker {
@@ -195,6 +200,15 @@ impl Worker {
             journeys: ctx.journeys,
             journey_text: ctx.journey_text,
             per_address: ctx.per_address,
+            summary_tables: ctx.summary_tables,
+        }
+    }
+
+    /// Counts a line in pflogsumm's traffic table, when `summary` runs.
+    #[inline]
+    fn traffic(&mut self, ts: i64, column: usize) {
+        if self.summary_tables {
+            self.batch.traffic(ts, column);
         }
     }
 
@@ -334,7 +348,7 @@ impl Worker {
                     if let Some(c) = column
                         && ctx.filter.keeps_time(h.ts)
                     {
-                        self.batch.traffic(h.ts, c);
+                        self.traffic(h.ts, c);
                     }
                     self.delivery(ctx, h, d, false);
                 }
@@ -348,7 +362,7 @@ impl Worker {
                     let sender_address = sender;
                     self.batch.see_delivery(Status::Expired, true);
                     if ctx.filter.keeps_time(h.ts) {
-                        self.batch.traffic(h.ts, Traffic::EXPIRED);
+                        self.traffic(h.ts, Traffic::EXPIRED);
                     }
                     let sender = sender_domain(sender, &mut self.scratch);
                     let sender = self.batch.senders.intern(sender);
@@ -419,6 +433,7 @@ impl Worker {
                 self.batch.counters.connections += 1;
                 if let Some(h) = header
                     && ctx.filter.keeps_time(h.ts)
+                    && self.summary_tables
                 {
                     self.batch.traffic(h.ts, Traffic::CONNECTIONS);
                     let client = self.batch.clients.intern(client);
@@ -429,6 +444,7 @@ impl Worker {
             Record::Disconnect(_) => {
                 self.batch.counters.mail_other += 1;
                 if let Some(h) = header
+                    && self.summary_tables
                     && ctx.filter.keeps_time(h.ts)
                     && let Some(pid) = syslog_pid(line, h.body)
                 {
@@ -466,7 +482,7 @@ impl Worker {
         if received {
             self.batch.counters.received += 1;
             if filter.keeps_time(h.ts) {
-                self.batch.traffic(h.ts, Traffic::RECEIVED);
+                self.traffic(h.ts, Traffic::RECEIVED);
             }
         }
         let message = message_key(h.host, q.queue_id);
@@ -599,7 +615,7 @@ impl Worker {
         if !ctx.filter.keeps_time(h.ts) {
             return;
         }
-        self.batch.traffic(h.ts, Traffic::REJECTED);
+        self.traffic(h.ts, Traffic::REJECTED);
         let key = RejectKey {
             kind: r.kind,
             stage: self.batch.stages.intern(r.stage),

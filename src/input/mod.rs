@@ -108,8 +108,9 @@ pub const LIVE_SECS: i64 = 300;
 pub struct InputSettings {
     /// Gather message journeys (`--no-journeys` turns them off).
     pub journeys: bool,
-    /// Count per sender and recipient address (`summary` shows them).
-    pub per_address: bool,
+    /// The run prints `summary`: gather its tables too (per-address
+    /// senders and recipients, traffic, sessions).
+    pub summary: bool,
     /// `--year`: forces the year of RFC 3164 timestamps.
     pub year: Option<i32>,
     /// `--tz`: the zone of timestamps written without one.
@@ -741,6 +742,7 @@ mod tests {
             journeys: true,
             journey_text: false,
             per_address: true,
+            summary_tables: true,
         }
     }
 
