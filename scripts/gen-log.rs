@@ -18,7 +18,7 @@
 //! benchmark harness can include this file as a module and generate its input
 //! in memory. Writes ~300 MB/s: 2 GB in a few seconds.
 
-use std::collections::BinaryHeap;
+use std::collections::{BinaryHeap, HashMap};
 use std::io::{self, Write};
 
 /// xorshift64*: tiny, fast, deterministic.
@@ -371,6 +371,10 @@ pub struct Generator {
     t: i64,
     next_msg: u64,
     retries: BinaryHeap<Retry>,
+    /// Recipients still waiting for a retry, per message: the message
+    /// leaves the queue (`removed`, `Completed`) with its last one, as an
+    /// MTA logs it, not with the first one done.
+    waiting: HashMap<u64, usize>,
     pid: u64,
     stamp_for: i64,
     stamp: String,
@@ -387,6 +391,7 @@ impl Generator {
             t: 1_795_896_000,
             next_msg: 0,
             retries: BinaryHeap::new(),
+            waiting: HashMap::new(),
             pid: 20_000,
             stamp_for: i64::MIN,
             stamp: String::new(),
@@ -547,6 +552,8 @@ impl Generator {
         }
         if done == n {
             self.finish(out, &q, t)?;
+        } else {
+            self.waiting.insert(msg, n - done);
         }
         Ok(())
     }
@@ -581,7 +588,14 @@ impl Generator {
             (r.first, r.at),
             false,
         )? {
-            self.finish(out, &q, r.at)?;
+            let left = self.waiting.get_mut(&r.msg).map(|n| {
+                *n = n.saturating_sub(1);
+                *n
+            });
+            if left.unwrap_or(0) == 0 {
+                self.waiting.remove(&r.msg);
+                self.finish(out, &q, r.at)?;
+            }
         }
         Ok(())
     }

@@ -206,9 +206,14 @@ fn scan_whole(data: &[u8], ctx: &ScanContext<'_>) -> Batch {
 /// a log of gigabytes. (Not on arbitrary input: a line 20 days off makes
 /// a message stale at one join and not at another.)
 fn scan_in_runs(data: &[u8], cut: usize, ctx: &ScanContext<'_>, settle_rows: usize) -> Batch {
+    scan_runs(&chunk::line_aligned(data, cut), ctx, settle_rows)
+}
+
+/// [`scan_in_runs`] on runs given.
+fn scan_runs(runs: &[&[u8]], ctx: &ScanContext<'_>, settle_rows: usize) -> Batch {
     let mut pieces = Batch::default();
     pieces.journeys.settle_rows = settle_rows;
-    for piece in chunk::line_aligned(data, cut) {
+    for &piece in runs {
         let mut w = Worker::new(ctx);
         w.scan_chunk(ctx, piece);
         w.end_run(ctx);
@@ -218,19 +223,43 @@ fn scan_in_runs(data: &[u8], cut: usize, ctx: &ScanContext<'_>, settle_rows: usi
     pieces
 }
 
-/// Journeys counted by workers on runs of `cut` bytes, the rest joined by
-/// the merge every `settle_rows` rows (0: at its usual pace), against the
-/// same input joined on the merge alone, as [`journey_numbers`] (left:
-/// runs).
-pub fn journeys_in_runs(data: &[u8], cut: usize, settle_rows: usize) -> (String, String) {
+/// The line counters (the sender join's among them) and the journeys
+/// counted by workers on runs of `cut` bytes, the rest joined by the merge
+/// every `settle_rows` rows (0: at its usual pace), against the same input
+/// scanned whole and joined on the merge alone, as [`journey_numbers`]
+/// (left: runs). Where the input is cut must change nothing.
+pub fn in_runs_and_whole(data: &[u8], cut: usize, settle_rows: usize) -> (String, String) {
     let filter = Filter::default();
     let ctx = context(&filter);
     let whole = scan_whole(data, &ctx);
     let runs = scan_in_runs(data, cut, &ctx, settle_rows);
-    (
-        journey_numbers(&runs.journeys.stats),
-        journey_numbers(&whole.journeys.stats),
-    )
+    (run_numbers(&runs), run_numbers(&whole))
+}
+
+/// [`in_runs_and_whole`] with the input cut after the lines given (by
+/// number, from 1): every way of cutting a short log can be tried.
+pub fn cut_after_lines_and_whole(data: &[u8], after: &[usize]) -> (String, String) {
+    let filter = Filter::default();
+    let ctx = context(&filter);
+    let ends: Vec<usize> = memchr::memchr_iter(b'\n', data).map(|i| i + 1).collect();
+    let mut runs = Vec::new();
+    let mut start = 0;
+    for &line in after {
+        if let Some(&end) = ends.get(line.wrapping_sub(1))
+            && end > start
+        {
+            runs.push(&data[start..end]);
+            start = end;
+        }
+    }
+    runs.push(&data[start..]);
+    let whole = scan_whole(data, &ctx);
+    (run_numbers(&scan_runs(&runs, &ctx, 0)), run_numbers(&whole))
+}
+
+/// What a scan in runs and the same scan whole must agree on.
+fn run_numbers(b: &Batch) -> String {
+    format!("{:?}\n{}", b.counters, journey_numbers(&b.journeys.stats))
 }
 
 /// What two scans' journeys must agree on (sketches compared by what they

@@ -1335,12 +1335,16 @@ impl Batch {
 
     /// A message left the queue: drop its sender and last deferral, so these
     /// tables hold the queue, not the log. A removal whose message started in
-    /// an earlier batch is kept for the merge (up to [`PENDING_REMOVALS_CAP`];
-    /// past that, the time-based eviction still bounds the tables).
+    /// an earlier batch — its sender is not here, whatever else is — is kept
+    /// for the merge (up to [`PENDING_REMOVALS_CAP`]; past that, the
+    /// time-based eviction still bounds the tables). A deferral here once
+    /// counted as "started here": the sender stayed in the merged total, and
+    /// attempts logged after the removal found it or not depending on where
+    /// the input was cut.
     pub fn forget(&mut self, message: u64) {
         let sender = self.joins.sender_of.remove(&message).is_some();
-        let deferral = self.joins.deferrals.remove(&message).is_some();
-        if !sender && !deferral && self.joins.pending_removals.len() < PENDING_REMOVALS_CAP {
+        self.joins.deferrals.remove(&message);
+        if !sender && self.joins.pending_removals.len() < PENDING_REMOVALS_CAP {
             self.joins.pending_removals.insert(message);
         }
     }
