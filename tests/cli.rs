@@ -380,7 +380,7 @@ print(any(r['domain'].startswith("'=") for r in rows))"#,
     assert_eq!(lines[1], "True", "formula cell neutralised");
 
     if !common::has_python_module("pyarrow") {
-        eprintln!("skipping Parquet read-back: pyarrow not installed (.ci/run installs it)");
+        common::require_tool("pyarrow", "the Parquet read-back; .ci/run installs it");
         return;
     }
     let script = format!(
@@ -547,7 +547,7 @@ fn completions_and_man_page() {
                 String::from_utf8_lossy(&done.stderr)
             );
         }
-        Err(_) => eprintln!("skipping the groff check: groff is not installed"),
+        Err(_) => common::require_tool("groff", "the man page check; .ci/run installs groff-base"),
     }
 }
 
@@ -560,7 +560,7 @@ fn progress_bar_only_on_a_terminal() {
         .output()
         .is_err()
     {
-        eprintln!("skipping: script(1) is not installed to provide a terminal");
+        common::require_tool("script(1)", "util-linux, to provide a terminal");
         return;
     }
     let dir = tempfile::tempdir().unwrap();

@@ -23,7 +23,10 @@ fn prometheus_textfile_parses_and_matches_the_report() {
     // No temp file left for the collector to trip over.
     assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
     if !has_python_module("prometheus_client") {
-        eprintln!("skipping the parser check: python3 -m pip install prometheus-client");
+        common::require_tool(
+            "prometheus-client",
+            "the parser check: python3 -m pip install prometheus-client",
+        );
         return;
     }
     let script = format!(
@@ -146,7 +149,7 @@ fn provider_file_adds_and_renames_providers() {
 #[test]
 fn events_export_reproduces_the_summary_in_duckdb() {
     if !has_python_module("duckdb") {
-        eprintln!("skipping: python3 -m pip install duckdb");
+        common::require_tool("duckdb", "python3 -m pip install duckdb");
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -284,7 +287,7 @@ fn html_report_loads_in_a_browser_with_charts_and_inert_log_text() {
     );
     assert!(page.contains("&quot;&gt;&lt;img src=x onerror="));
     let Some(browser) = chromium() else {
-        eprintln!("skipping the browser check: chromium is not installed (.ci/run installs it)");
+        common::require_tool("chromium", "the browser check; .ci/run installs it");
         return;
     };
     let profile = dir.path().join("profile");

@@ -254,7 +254,7 @@ print(len(v), q(0.5), q(0.9), q(0.99), v[-1])
 #[test]
 fn parquet_journeys_read_back_with_pyarrow() {
     if !has_python_module("pyarrow") {
-        eprintln!("skipping: pyarrow not installed (.ci/run installs it)");
+        common::require_tool("pyarrow", "the Parquet read-back; .ci/run installs it");
         return;
     }
     let log = testdata("journeys/mail.log");

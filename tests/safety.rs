@@ -211,7 +211,7 @@ fn devices_fifos_and_symlinks_are_not_replaced() {
 #[test]
 fn a_link_planted_by_another_user_is_refused() {
     if !is_root() {
-        eprintln!("skipping: needs root to plant a link owned by another user");
+        common::require_tool("root", "to plant a link owned by another user");
         return;
     }
     let dir = tempfile::tempdir().unwrap();
