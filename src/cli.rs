@@ -223,11 +223,11 @@ pub struct Common {
     pub fail_on: Option<FailOn>,
 
     /// Add or rename providers from this TOML file [default:
-    /// $XDG_CONFIG_HOME/mtastat/providers.toml when it exists; see README].
+    /// $XDG_CONFIG_HOME/mtastat/providers.toml when it exists; see docs/guide.md].
     #[arg(long, value_name = "PATH")]
     pub providers: Option<PathBuf>,
 
-    /// Read finding thresholds from this file (`key = value` lines; see README).
+    /// Read finding thresholds from this file (`key = value` lines; see docs/findings.md).
     #[arg(long, value_name = "PATH")]
     pub config: Option<PathBuf>,
 

@@ -622,3 +622,84 @@ fn cut_names_say_so() {
     assert!(text.contains("  oldcompany.exam… "), "{text}");
     assert!(!text.contains("oldcompany.examp "), "{text}");
 }
+
+/// Issue 17 item 7: the README is the front door and the rest lives in
+/// `docs/`; every relative link between them leads to a file that exists
+/// and, with an anchor, to a heading of that file.
+#[test]
+fn readme_and_docs_links_resolve() {
+    fn slug(heading: &str) -> String {
+        heading
+            .trim_start_matches('#')
+            .trim()
+            .to_lowercase()
+            .chars()
+            .filter(|c| c.is_alphanumeric() || *c == ' ' || *c == '-')
+            .map(|c| if c == ' ' { '-' } else { c })
+            .collect()
+    }
+    fn anchors(text: &str) -> Vec<String> {
+        let mut fenced = false;
+        let mut out = Vec::new();
+        for line in text.lines() {
+            if line.starts_with("```") {
+                fenced = !fenced;
+            } else if !fenced && line.starts_with('#') {
+                out.push(slug(line));
+            }
+        }
+        out
+    }
+    let root = common::root();
+    let mut pages = vec![root.join("README.md")];
+    for e in std::fs::read_dir(root.join("docs")).unwrap() {
+        let p = e.unwrap().path();
+        if p.extension().is_some_and(|x| x == "md") {
+            pages.push(p);
+        }
+    }
+    assert!(pages.len() >= 8, "{pages:?}");
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    assert!(
+        readme.len() <= 15 * 1024,
+        "README is {} bytes",
+        readme.len()
+    );
+    assert!(
+        readme.contains("cargo run --release -- testdata/postfix/mail.log\ncargo test --release\n")
+    );
+    let mut checked = 0;
+    for page in &pages {
+        let text = std::fs::read_to_string(page).unwrap();
+        let dir = page.parent().unwrap();
+        for (i, _) in text.match_indices("](") {
+            let rest = &text[i + 2..];
+            let Some(end) = rest.find(')') else { continue };
+            let target = &rest[..end];
+            if target.starts_with("http") || target.contains(' ') {
+                continue;
+            }
+            let (file, anchor) = target.split_once('#').unwrap_or((target, ""));
+            let path = if file.is_empty() {
+                page.clone()
+            } else {
+                dir.join(file)
+            };
+            assert!(
+                path.exists(),
+                "{}: link to {target}: no such file",
+                page.display()
+            );
+            if !anchor.is_empty() {
+                let there = std::fs::read_to_string(&path).unwrap();
+                assert!(
+                    anchors(&there).iter().any(|a| a == anchor),
+                    "{}: link to {target}: no such heading",
+                    page.display()
+                );
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked > 10, "{checked} links");
+}

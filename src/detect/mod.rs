@@ -54,7 +54,7 @@ impl Severity {
     }
 }
 
-/// The knobs of the rules. Defaults are documented in the README; each can be
+/// The knobs of the rules. Defaults are documented in docs/findings.md; each can be
 /// set in a config file (`--config`) or by a flag.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Thresholds {
