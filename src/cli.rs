@@ -37,18 +37,10 @@ pub struct Args {
     #[command(flatten)]
     pub common: Common,
 
-    /// Write the summary frame as CSV to this file (atomically).
-    #[arg(long, value_name = "PATH")]
-    pub csv: Option<PathBuf>,
-
-    /// Write the summary frame as Parquet (zstd) to this file (atomically).
-    #[arg(long, value_name = "PATH")]
-    pub parquet: Option<PathBuf>,
-
-    /// Write the report as one self-contained HTML page (charts, no scripts,
-    /// nothing fetched) to this file (atomically).
-    #[arg(long, value_name = "PATH")]
-    pub html: Option<PathBuf>,
+    /// The exports made from the finished report (their options live with
+    /// their registry, `app::exports`).
+    #[command(flatten)]
+    pub exports: crate::app::exports::ReportExportArgs,
 
     /// Write one row per delivery attempt as Parquet under this directory,
     /// partitioned date=YYYY-MM-DD/host=NAME/ (replaces the partitions it writes).
@@ -60,11 +52,6 @@ pub struct Args {
     /// in .csv, else Parquet (zstd). Streamed, written atomically.
     #[arg(long, value_name = "PATH")]
     pub journeys: Option<PathBuf>,
-
-    /// Write metrics for node_exporter's textfile collector to this file
-    /// (atomically; e.g. /var/lib/prometheus/node-exporter/mtastat.prom).
-    #[arg(long, value_name = "PATH")]
-    pub prometheus: Option<PathBuf>,
 
     /// Subcommands.
     #[command(subcommand)]

@@ -335,3 +335,77 @@ fn html_report_loads_in_a_browser_with_charts_and_inert_log_text() {
     assert!(dom.contains("class=\"episode\""), "finding episodes shaded");
     assert!(dom.contains("class=\"finding critical\""));
 }
+
+/// Issue 17's proof of the export registry: `--findings-jsonl` (one file
+/// in `export/`, one row and option in `app/exports.rs`). One JSON object
+/// per line, one line per finding of the report, each with the run it came
+/// from; reply text chosen by a sender reaches the SIEM escaped.
+#[test]
+fn findings_as_json_lines_for_a_siem() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = testdata("postfix/mail.log");
+    let out = dir.path().join("findings.jsonl");
+    mtastat()
+        .arg("--findings-jsonl")
+        .arg(&out)
+        .arg(&log)
+        .assert()
+        .success();
+    let report = json_with(&[], &[&log]);
+    let findings = report["findings"].as_array().unwrap();
+    assert!(findings.len() >= 5, "{}", findings.len());
+    let text = fs::read_to_string(&out).unwrap();
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), findings.len());
+    for (line, finding) in lines.iter().zip(findings) {
+        for key in [
+            "rule", "severity", "provider", "count", "since", "summary", "action",
+        ] {
+            assert_eq!(line[key], finding[key], "{key}");
+        }
+        let at = line["generated_at"].as_str().unwrap();
+        assert!(
+            at.len() == 20 && at.ends_with('Z') && at.as_bytes()[10] == b'T',
+            "{at}"
+        );
+        assert_eq!(line["tool"], "mtastat");
+        assert_eq!(line["time_zone"], report["time_zone"]);
+        assert_eq!(line["period_first"], report["period"]["first"]);
+    }
+    // No temp file left beside it.
+    assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+
+    // A reply with a terminal escape and a bidi override, deferred often
+    // enough to be a finding.
+    let mut hostile = String::new();
+    for i in 0..40 {
+        hostile.push_str(&format!(
+            "Nov 22 12:{:02}:00 mx1 postfix/smtp[9]: 5C{i:08X}: to=<u{i}@gmail.com>, relay=gmail-smtp-in.l.google.com[192.0.2.1]:25, delay=1, delays=0/0/0/1, dsn=4.7.0, status=deferred (host gmail-smtp-in.l.google.com[192.0.2.1] said: 421 4.7.0 \u{1b}[2J slow down \u{202e}gpj.exe (in reply to end of DATA command))\n",
+            i % 60
+        ));
+    }
+    let log = dir.path().join("mail.log");
+    fs::write(&log, hostile).unwrap();
+    let assert = mtastat()
+        .args(["--findings-jsonl", "-"])
+        .arg(&log)
+        .assert()
+        .success();
+    let bytes = &assert.get_output().stdout;
+    let text = String::from_utf8(bytes.clone()).unwrap();
+    assert!(!text.is_empty(), "a finding was expected");
+    assert!(
+        !text.contains('\u{1b}') && !text.contains('\u{202e}'),
+        "{text}"
+    );
+    assert!(
+        text.contains("\\\\x1b[2J") && text.contains("\\\\u{202e}"),
+        "{text}"
+    );
+    for l in text.lines() {
+        serde_json::from_str::<serde_json::Value>(l).unwrap();
+    }
+}

@@ -35,16 +35,46 @@ pub(super) struct Made<'a> {
     pub last_line: Option<i64>,
 }
 
+/// The options of the exports made from the finished report, flattened
+/// into the command line's arguments: each is one field here and one row
+/// of [`REPORT_EXPORTS`].
+#[derive(clap::Args, Clone, Debug, Default)]
+pub struct ReportExportArgs {
+    /// Write the summary frame as CSV to this file (atomically).
+    #[arg(long, value_name = "PATH")]
+    pub csv: Option<PathBuf>,
+
+    /// Write the summary frame as Parquet (zstd) to this file (atomically).
+    #[arg(long, value_name = "PATH")]
+    pub parquet: Option<PathBuf>,
+
+    /// Write the report as one self-contained HTML page (charts, no scripts,
+    /// nothing fetched) to this file (atomically).
+    #[arg(long, value_name = "PATH")]
+    pub html: Option<PathBuf>,
+
+    /// Write metrics for node_exporter's textfile collector to this file
+    /// (atomically; e.g. /var/lib/prometheus/node-exporter/mtastat.prom).
+    #[arg(long, value_name = "PATH")]
+    pub prometheus: Option<PathBuf>,
+
+    /// Write the findings as JSON Lines, one finding per line with the run
+    /// it came from, for a SIEM or a log shipper (atomically; `-` for
+    /// standard output).
+    #[arg(long, value_name = "PATH")]
+    pub findings_jsonl: Option<PathBuf>,
+}
+
 /// An export made from the finished report.
 struct ReportExport {
     /// Where the arguments hold its path.
-    path: fn(&Args) -> Option<&Path>,
+    path: fn(&ReportExportArgs) -> Option<&Path>,
     /// Writes it.
     write: fn(&Made<'_>, &export::Target) -> io::Result<()>,
 }
 
 /// The report's exports, in the order they are checked and written.
-const REPORT_EXPORTS: [ReportExport; 4] = [
+const REPORT_EXPORTS: [ReportExport; 5] = [
     // --csv: the summary frame.
     ReportExport {
         path: |a| a.csv.as_deref(),
@@ -67,6 +97,11 @@ const REPORT_EXPORTS: [ReportExport; 4] = [
     ReportExport {
         path: |a| a.prometheus.as_deref(),
         write: |m, t| export::prometheus::write(m.report, config::now(), m.last_line, t),
+    },
+    // --findings-jsonl: the findings for a SIEM.
+    ReportExport {
+        path: |a| a.findings_jsonl.as_deref(),
+        write: |m, t| export::findings::write(m.report, config::now(), t),
     },
 ];
 
@@ -98,7 +133,7 @@ impl Targets {
             ..Targets::default()
         };
         for (i, e) in REPORT_EXPORTS.iter().enumerate() {
-            if let Some(path) = (e.path)(args) {
+            if let Some(path) = (e.path)(&args.exports) {
                 t.report.push((i, path.to_path_buf(), resolve(path)?));
             }
         }

@@ -11,7 +11,7 @@
 mod compare;
 pub(crate) mod config;
 mod docs;
-mod exports;
+pub mod exports;
 mod report;
 mod summary;
 

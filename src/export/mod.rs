@@ -5,6 +5,7 @@
 //! replace).
 
 pub mod events;
+pub mod findings;
 pub mod journeys;
 pub mod prometheus;
 pub mod target;
