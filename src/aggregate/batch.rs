@@ -592,12 +592,6 @@ pub const PENDING_REMOVALS_CAP: usize = 1 << 16;
 /// Content-filter hops kept apart (a server has one or two).
 pub const MAX_HANDOFF_HOPS: usize = 16;
 
-/// Whether findings list this category's recipients.
-#[inline]
-pub fn keeps_recipients(c: Category) -> bool {
-    matches!(c, Category::Hygiene | Category::MailboxFull)
-}
-
 /// Everything a worker accumulates.
 #[derive(Clone, Debug)]
 pub struct Batch {
@@ -942,7 +936,7 @@ impl Batch {
                 a.queue_id.as_bytes(),
                 || a.queue_id,
             );
-            if keeps_recipients(a.category) && !recipient.is_empty() {
+            if a.category.spec().lists_recipients && !recipient.is_empty() {
                 let r = self.recipients.intern(recipient);
                 *self
                     .deliveries

@@ -72,40 +72,21 @@ impl Category {
         Category::Other,
     ];
 
+    /// Everything said about this category in one place: its names, the
+    /// words a finding uses, and how the rules treat it ([`Spec`]).
+    #[inline]
+    pub fn spec(self) -> &'static Spec {
+        &SPECS[self as usize]
+    }
+
     /// Machine name used in frames and JSON.
     pub fn as_str(self) -> &'static str {
-        match self {
-            Category::Delivered => "delivered",
-            Category::Throttling => "throttling",
-            Category::Policy => "policy",
-            Category::Auth => "auth",
-            Category::Network => "network",
-            Category::Hygiene => "hygiene",
-            Category::MailboxFull => "mailbox_full",
-            Category::Greylisting => "greylisting",
-            Category::Content => "content",
-            Category::Tls => "tls",
-            Category::Remote => "remote",
-            Category::Other => "other",
-        }
+        self.spec().name
     }
 
     /// Human title for the report.
     pub fn title(self) -> &'static str {
-        match self {
-            Category::Delivered => "delivered",
-            Category::Throttling => "throttling / rate limiting",
-            Category::Policy => "policy / reputation blocks",
-            Category::Auth => "authentication (SPF/DKIM/DMARC/PTR)",
-            Category::Network => "network / routing / DNS",
-            Category::Hygiene => "list hygiene (unknown or disabled recipients)",
-            Category::MailboxFull => "mailbox full",
-            Category::Greylisting => "greylisting",
-            Category::Content => "message size / content",
-            Category::Tls => "TLS",
-            Category::Remote => "receiving system trouble",
-            Category::Other => "unclassified failures",
-        }
+        self.spec().title
     }
 
     /// Parses [`Category::as_str`].
@@ -113,6 +94,235 @@ impl Category {
         Category::ALL.into_iter().find(|c| c.as_str() == s)
     }
 }
+
+/// How a category's findings are graded (the reasons are on the rows of
+/// [`SPECS`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Grading {
+    /// By the share of attempts (or of the worst episode).
+    ByShare,
+    /// By share, and at least a warning: every one is mail refused for a
+    /// reason the sender controls.
+    AtLeastWarning,
+    /// By the hard-bounce rate against the guideline (warning at it,
+    /// critical at five times it).
+    BounceGuideline,
+    /// By share, at most a warning: the recipients' side, usually resolved
+    /// on retry.
+    AtMostWarning,
+    /// Always info: a deliberate, harmless deferral.
+    AlwaysInfo,
+}
+
+/// One category, described once: adding a category is its variant, its
+/// row here, its markers in the classifier below and its action sentence
+/// (`detect/rules.rs`). The detection engine reads these fields instead of
+/// matching on categories.
+#[derive(Debug)]
+pub struct Spec {
+    /// Machine name in frames and JSON (`category`).
+    pub name: &'static str,
+    /// Title in the report.
+    pub title: &'static str,
+    /// The finding's rule name (`rule`).
+    pub rule: &'static str,
+    /// What its failures are called in a finding's sentence (plural).
+    pub noun: &'static str,
+    /// How its findings are graded.
+    pub grading: Grading,
+    /// Deterministic failures (the same sender fails every time): half the
+    /// usual count is already a pattern, and a finding is dated by its first
+    /// failure, not by an outbreak.
+    pub deterministic: bool,
+    /// A verdict on the sender's reputation: refusals by single MX hosts
+    /// raise it to a warning even when the next MX took the mail.
+    pub reputation: bool,
+    /// The sender causes it: findings name the sender domains that
+    /// concentrate the failures.
+    pub sender_driven: bool,
+    /// Findings list the recipients (and the batch keeps their addresses).
+    pub lists_recipients: bool,
+    /// Only failures repeated for the same recipient are a pattern.
+    pub repeats_only: bool,
+    /// The recipients' side: however many providers show it, it is never
+    /// one finding across providers.
+    pub recipients_side: bool,
+    /// At comparable rates at most providers with traffic, the cause is
+    /// this side's (network, TLS, authentication).
+    pub shared_when_uniform: bool,
+}
+
+/// The rows of [`Category::spec`], in [`Category`] order.
+const SPECS: [Spec; 12] = [
+    Spec {
+        name: "delivered",
+        title: "delivered",
+        rule: "unclassified",
+        noun: "unclassified failures",
+        grading: Grading::ByShare,
+        deterministic: false,
+        reputation: false,
+        sender_driven: false,
+        lists_recipients: false,
+        repeats_only: false,
+        recipients_side: false,
+        shared_when_uniform: false,
+    },
+    Spec {
+        name: "throttling",
+        title: "throttling / rate limiting",
+        rule: "throttling",
+        noun: "deferrals for throttling / rate limiting",
+        grading: Grading::ByShare,
+        deterministic: false,
+        reputation: true,
+        sender_driven: true,
+        lists_recipients: false,
+        repeats_only: false,
+        recipients_side: false,
+        shared_when_uniform: false,
+    },
+    Spec {
+        name: "policy",
+        title: "policy / reputation blocks",
+        rule: "policy_block",
+        noun: "policy / reputation blocks",
+        grading: Grading::AtLeastWarning,
+        deterministic: false,
+        reputation: true,
+        sender_driven: true,
+        lists_recipients: false,
+        repeats_only: false,
+        recipients_side: false,
+        shared_when_uniform: false,
+    },
+    Spec {
+        name: "auth",
+        title: "authentication (SPF/DKIM/DMARC/PTR)",
+        rule: "authentication",
+        noun: "authentication failures",
+        grading: Grading::AtLeastWarning,
+        deterministic: true,
+        reputation: true,
+        sender_driven: true,
+        lists_recipients: false,
+        repeats_only: false,
+        recipients_side: false,
+        shared_when_uniform: true,
+    },
+    Spec {
+        name: "network",
+        title: "network / routing / DNS",
+        rule: "network",
+        noun: "network / DNS failures",
+        grading: Grading::ByShare,
+        deterministic: false,
+        reputation: false,
+        sender_driven: false,
+        lists_recipients: false,
+        repeats_only: false,
+        recipients_side: false,
+        shared_when_uniform: true,
+    },
+    Spec {
+        name: "hygiene",
+        title: "list hygiene (unknown or disabled recipients)",
+        rule: "list_hygiene",
+        noun: "unknown or disabled recipients",
+        grading: Grading::BounceGuideline,
+        deterministic: false,
+        reputation: false,
+        sender_driven: false,
+        lists_recipients: true,
+        repeats_only: false,
+        recipients_side: true,
+        shared_when_uniform: false,
+    },
+    Spec {
+        name: "mailbox_full",
+        title: "mailbox full",
+        rule: "mailbox_full",
+        noun: "mailbox-full failures",
+        grading: Grading::AtMostWarning,
+        deterministic: false,
+        reputation: false,
+        sender_driven: false,
+        lists_recipients: true,
+        repeats_only: true,
+        recipients_side: true,
+        shared_when_uniform: false,
+    },
+    Spec {
+        name: "greylisting",
+        title: "greylisting",
+        rule: "greylisting",
+        noun: "greylisting deferrals",
+        grading: Grading::AlwaysInfo,
+        deterministic: false,
+        reputation: false,
+        sender_driven: false,
+        lists_recipients: false,
+        repeats_only: false,
+        recipients_side: true,
+        shared_when_uniform: false,
+    },
+    Spec {
+        name: "content",
+        title: "message size / content",
+        rule: "size_content",
+        noun: "size / content rejections",
+        grading: Grading::ByShare,
+        deterministic: false,
+        reputation: false,
+        sender_driven: true,
+        lists_recipients: false,
+        repeats_only: false,
+        recipients_side: true,
+        shared_when_uniform: false,
+    },
+    Spec {
+        name: "tls",
+        title: "TLS",
+        rule: "tls",
+        noun: "TLS failures",
+        grading: Grading::ByShare,
+        deterministic: false,
+        reputation: false,
+        sender_driven: false,
+        lists_recipients: false,
+        repeats_only: false,
+        recipients_side: false,
+        shared_when_uniform: true,
+    },
+    Spec {
+        name: "remote",
+        title: "receiving system trouble",
+        rule: "remote_trouble",
+        noun: "failures inside the receiving system",
+        grading: Grading::ByShare,
+        deterministic: false,
+        reputation: false,
+        sender_driven: false,
+        lists_recipients: false,
+        repeats_only: false,
+        recipients_side: true,
+        shared_when_uniform: false,
+    },
+    Spec {
+        name: "other",
+        title: "unclassified failures",
+        rule: "unclassified",
+        noun: "unclassified failures",
+        grading: Grading::ByShare,
+        deterministic: false,
+        reputation: false,
+        sender_driven: false,
+        lists_recipients: false,
+        repeats_only: false,
+        recipients_side: false,
+        shared_when_uniform: true,
+    },
+];
 
 /// A blocklist named in a reply text.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -763,6 +973,17 @@ fn text_meaning(o: &Outcome<'_>, f: &Found) -> Category {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_category_has_its_own_spec_row() {
+        let mut names = std::collections::HashSet::new();
+        for (i, c) in Category::ALL.into_iter().enumerate() {
+            assert_eq!(c as usize, i, "{c:?}");
+            assert!(names.insert(c.spec().name), "{c:?}");
+            assert_eq!(Category::from_name(c.as_str()), Some(c));
+        }
+        assert_eq!(SPECS.len(), Category::ALL.len());
+    }
     use proptest::prelude::*;
 
     fn classify(provider: &str, status: Status, code: &str, reply: &str) -> (Category, Blocklist) {

@@ -23,7 +23,7 @@ pub mod timeline;
 
 use crate::aggregate::distinct::{NAMED_RECIPIENTS, Reach, ReachOf};
 use crate::aggregate::frame::{bools, i64s, strs, totals_by, u64s};
-use crate::classify::category::{Blocklist, Category};
+use crate::classify::category::{Blocklist, Category, Grading};
 use crate::classify::providers::{HANDOFF_ID, LOCAL_ID};
 use crate::zone::Zone;
 use polars::prelude::*;
@@ -861,7 +861,7 @@ pub fn detect(
         let dominance = ratio(*n, tot.failures);
         // Authentication failures are deterministic (the same sender fails
         // every time), so half the usual count is already a pattern.
-        let needed = if *c == Category::Auth {
+        let needed = if c.spec().deterministic {
             (t.min_count / 2).max(3)
         } else {
             t.min_count
@@ -871,7 +871,7 @@ pub fn detect(
         let mx_fires = mx >= needed && ratio(mx, tot.attempts + mx) >= t.min_share;
         let mut fires =
             (*n >= needed && (share >= t.min_share || dominance >= t.dominance)) || mx_fires;
-        if *c == Category::MailboxFull {
+        if c.spec().repeats_only {
             // Only repeated failures for the same recipients are a pattern.
             fires &= samples
                 .recipients
@@ -1174,7 +1174,7 @@ fn category_finding(
     };
     // Authentication fails for the same senders every time: its rate follows
     // the sender mix, not an outbreak, so it is dated by its first failure.
-    let chronic = c == Category::Auth;
+    let chronic = c.spec().deterministic;
     let how_bad = when(grid, &att_series, &fail_series, share, chronic, t, a.zone);
     let w = if mx_replies == 0 {
         how_bad.clone()
@@ -1211,13 +1211,13 @@ fn category_finding(
     // your reputation even when the next MX took the mail.
     if mx_replies >= t.min_count
         && ratio(mx_replies, attempts + mx_replies) >= t.min_share
-        && matches!(c, Category::Throttling | Category::Policy | Category::Auth)
+        && c.spec().reputation
     {
         severity = severity.max(Severity::Warning);
     }
     let severity = affected.cap(severity, t);
 
-    let recipient_list = matches!(c, Category::Hygiene | Category::MailboxFull).then(|| {
+    let recipient_list = c.spec().lists_recipients.then(|| {
         let mut all: HashMap<&str, u64> = HashMap::new();
         for p in &scope_providers {
             for (r, n) in samples.recipients.get(&key(p)).into_iter().flatten() {
@@ -1271,10 +1271,7 @@ fn category_finding(
     };
     // Naming senders makes sense where the sender causes the failure, not
     // where it merely mails the same full or unknown mailboxes.
-    let sender_driven = matches!(
-        c,
-        Category::Auth | Category::Policy | Category::Throttling | Category::Content
-    );
+    let sender_driven = c.spec().sender_driven;
     let concentrated_senders: Vec<String> = if senders_concentrated && sender_driven {
         sender_counts
             .iter()
@@ -1355,7 +1352,7 @@ fn category_finding(
         (summary, action)
     };
     Finding {
-        rule: rules::rule_name(c),
+        rule: c.spec().rule,
         category: c.as_str(),
         severity,
         provider: provider_name,
@@ -1383,7 +1380,7 @@ fn category_finding(
         episodes: w.episodes,
         sender_domains,
         senders_concentrated,
-        bounce_rate: (c == Category::Hygiene).then_some(bounce_rate),
+        bounce_rate: (c.spec().grading == Grading::BounceGuideline).then_some(bounce_rate),
         recipient_list,
         evidence,
         sample_queue_ids,
@@ -1423,16 +1420,7 @@ fn correlation(
     with_traffic: usize,
 ) -> Option<Finding> {
     // The recipients' side, however many providers show it.
-    if own.len() < 2
-        || matches!(
-            c,
-            Category::MailboxFull
-                | Category::Greylisting
-                | Category::Content
-                | Category::Remote
-                | Category::Hygiene
-        )
-    {
+    if own.len() < 2 || c.spec().recipients_side {
         return None;
     }
     let mut evidence: Vec<String> = Vec::new();
@@ -1466,7 +1454,7 @@ fn correlation(
         }
     }
     // 2. One sender domain failing authentication at several receivers.
-    if c == Category::Auth {
+    if c.spec().deterministic && c.spec().sender_driven {
         let mut by_sender: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
         for f in own.iter().filter(|f| f.senders_concentrated) {
             for d in f.sender_domains.iter().take(3) {
@@ -1517,10 +1505,8 @@ fn correlation(
     let (lo, hi) = shares
         .iter()
         .fold((f64::MAX, 0.0f64), |(lo, hi), s| (lo.min(*s), hi.max(*s)));
-    if matches!(
-        c,
-        Category::Network | Category::Tls | Category::Auth | Category::Other
-    ) && own.len() >= t.global_providers
+    if c.spec().shared_when_uniform
+        && own.len() >= t.global_providers
         && own.len() * 2 >= with_traffic
         && lo * 4.0 >= hi
     {
@@ -1577,7 +1563,7 @@ fn correlation(
         })
         .collect::<Vec<_>>()
         .join(", ");
-    let what = rules::rule_name(c).replace('_', " ");
+    let what = c.spec().rule.replace('_', " ");
     let lead = format!("{what} at {} providers at once: {each}", own.len());
     if evidence.is_empty() {
         f.your_side = None;
@@ -1657,19 +1643,7 @@ fn summary_sentence(s: &SummaryInput<'_>) -> String {
     } else {
         s.provider.to_string()
     };
-    let what = match s.category {
-        Category::Throttling => "deferrals for throttling / rate limiting",
-        Category::Policy => "policy / reputation blocks",
-        Category::Auth => "authentication failures",
-        Category::Network => "network / DNS failures",
-        Category::Hygiene => "unknown or disabled recipients",
-        Category::MailboxFull => "mailbox-full failures",
-        Category::Greylisting => "greylisting deferrals",
-        Category::Content => "size / content rejections",
-        Category::Tls => "TLS failures",
-        Category::Remote => "failures inside the receiving system",
-        Category::Other | Category::Delivered => "unclassified failures",
-    };
+    let what = s.category.spec().noun;
     let one;
     let what = if s.count == 1 {
         one = singular(what);
@@ -1726,7 +1700,7 @@ fn summary_sentence(s: &SummaryInput<'_>) -> String {
             s.mx_replies
         ));
     }
-    if s.category == Category::Hygiene {
+    if s.category.spec().grading == Grading::BounceGuideline {
         out.push_str(&format!(
             "; hard-bounce rate {} (guideline {})",
             percent(s.bounce_rate),

@@ -4,24 +4,7 @@
 //! place, next to the reasons for each threshold.
 
 use super::{Severity, Thresholds};
-use crate::classify::category::Category;
-
-/// The rule name of a category's finding (the `rule` field).
-pub fn rule_name(c: Category) -> &'static str {
-    match c {
-        Category::Throttling => "throttling",
-        Category::Policy => "policy_block",
-        Category::Auth => "authentication",
-        Category::Network => "network",
-        Category::Hygiene => "list_hygiene",
-        Category::MailboxFull => "mailbox_full",
-        Category::Greylisting => "greylisting",
-        Category::Content => "size_content",
-        Category::Tls => "tls",
-        Category::Remote => "remote_trouble",
-        Category::Other | Category::Delivered => "unclassified",
-    }
-}
+use crate::classify::category::{Category, Grading};
 
 /// The rule name of the expiry finding.
 pub const EXPIRY_RULE: &str = "expiry";
@@ -37,20 +20,18 @@ pub fn by_share(share: f64, t: &Thresholds) -> Severity {
     }
 }
 
-/// Severity of a category finding.
-///
-/// * authentication and policy blocks are at least a warning: each one is a
-///   message refused for a reason the sender controls;
-/// * list hygiene is judged by the hard-bounce rate against the guideline
-///   (2 %: warning at the guideline, critical at 5 × the guideline);
-/// * mailbox-full is at most a warning and greylisting always info: both
-///   are the recipients' side and usually resolve on retry;
-/// * everything else by share (of all attempts, or during the worst episode).
+/// Severity of a category finding, by its [`Grading`]: authentication and
+/// policy blocks are at least a warning (each is a message refused for a
+/// reason the sender controls); list hygiene is judged by the hard-bounce
+/// rate against the guideline (2 %: warning at the guideline, critical at
+/// 5 × the guideline); mailbox-full is at most a warning and greylisting
+/// always info (the recipients' side, usually resolved on retry);
+/// everything else by share (of all attempts, or during the worst episode).
 pub fn severity(c: Category, share: f64, bounce_rate: f64, t: &Thresholds) -> Severity {
     let base = by_share(share, t);
-    match c {
-        Category::Auth | Category::Policy => base.max(Severity::Warning),
-        Category::Hygiene => {
+    match c.spec().grading {
+        Grading::AtLeastWarning => base.max(Severity::Warning),
+        Grading::BounceGuideline => {
             if bounce_rate >= t.bounce_guideline * 5.0 {
                 Severity::Critical
             } else if bounce_rate >= t.bounce_guideline {
@@ -59,9 +40,9 @@ pub fn severity(c: Category, share: f64, bounce_rate: f64, t: &Thresholds) -> Se
                 Severity::Info
             }
         }
-        Category::MailboxFull => base.min(Severity::Warning),
-        Category::Greylisting => Severity::Info,
-        _ => base,
+        Grading::AtMostWarning => base.min(Severity::Warning),
+        Grading::AlwaysInfo => Severity::Info,
+        Grading::ByShare => base,
     }
 }
 
