@@ -12,7 +12,7 @@ use crate::export::events::EventSink;
 use crate::export::journeys::JourneySink;
 use crate::filter::Filter;
 use crate::input::{self, InputSettings, ReadMode, Source};
-use crate::parse::header::Format;
+use crate::parse::header::LineFormat;
 use crate::report::{self, FileSummary, Period, Report};
 use crate::scan::{Engine, ScanContext};
 use crate::zone::Zone;
@@ -118,11 +118,11 @@ fn not_a_mail_log(c: &Counters) -> Option<String> {
 }
 
 fn file_summary(source: &Source, c: &Counters, mode: ReadMode) -> FileSummary {
-    let (best, n) = Format::ALL
+    let (best, n) = LineFormat::ALL
         .iter()
         .map(|f| (*f, c.by_format[*f as usize]))
         .max_by_key(|(_, n)| *n)
-        .unwrap_or((Format::Syslog, 0));
+        .unwrap_or((LineFormat::Syslog, 0));
     FileSummary {
         path: source.label(),
         format: if n == 0 {

@@ -83,15 +83,6 @@ impl Status {
     }
 }
 
-/// Which MTA wrote a line.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Mta {
-    /// Postfix (any instance or service name).
-    Postfix,
-    /// Exim (mainlog or syslog).
-    Exim,
-}
-
 /// One delivery attempt for one recipient.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Delivery<'a> {

@@ -10,7 +10,7 @@ use crate::aggregate::batch::{
     fold_domain, message_key, sender_domain,
 };
 use crate::aggregate::sinks::{EventBuffer, EventWriter};
-use crate::classify::category::{Blocklist, Category, Classifier, Outcome};
+use crate::classify::category::{Answer, Blocklist, Category, Classifier};
 use crate::classify::provider::{HANDOFF, ProviderId, ProviderMap, domain_of, lowercase_into};
 use crate::classify::reason::Masker;
 use crate::event::{Delivery, Level, Queued, Status};
@@ -706,7 +706,7 @@ impl Worker {
             }
         }
         if !matches!(d.status, Status::Sent | Status::Deliverable) {
-            let outcome = Outcome {
+            let outcome = Answer {
                 provider,
                 status: d.status,
                 dsn: d.dsn,

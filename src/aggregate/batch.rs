@@ -1,17 +1,17 @@
-//! Per-worker accumulators: what one rayon worker learns from its chunks.
+//! Per-worker accumulators: what one worker learns from its run of the input.
 //!
 //! A `Batch` is small and bounded by what is *distinct* in the input
 //! (providers × domains × statuses × codes, masked reasons), never by its
-//! size. Workers fold lines into their own batch; batches are merged in file
-//! order (rayon's `reduce` keeps adjacent pieces in order), which is what
-//! lets a Postfix `status=expired` line find its recipient in an earlier chunk.
+//! size. Workers fold lines into their own batch; a merging thread merges
+//! the batches in input order (`input::scan_pieces_in_runs`), which is what
+//! lets a Postfix `status=expired` line find its recipient in an earlier run.
 
 use crate::aggregate::deliveries::{Deliveries, add_reason};
 use crate::aggregate::distinct::ReachOf;
 use crate::aggregate::inbound::Inbound;
 use crate::aggregate::joins::Joins;
 use crate::aggregate::sessions::Sessions;
-use crate::aggregate::sinks::{EventBuffer, FLUSH_ROWS, Names};
+use crate::aggregate::sinks::{EventBuffer, EventNames, FLUSH_ROWS};
 use crate::aggregate::tally::{Ids, Tally};
 use crate::aggregate::traffic::TrafficTable;
 use crate::classify::category::{Blocklist, Category};
@@ -19,9 +19,9 @@ use crate::classify::provider::ProviderId;
 use crate::event::Status;
 use crate::filter::Filter;
 use crate::journey::log::{AttemptRow, MessageRow};
-use crate::journey::{Journeys, Names as JourneyNames};
+use crate::journey::{JourneyNames, Journeys};
 use crate::parse::Unparsed;
-use crate::parse::header::Format;
+use crate::parse::header::LineFormat;
 use crate::parse::reject::RejectKind;
 use hashbrown::HashMap;
 use std::hash::BuildHasher;
@@ -420,7 +420,7 @@ pub struct Counters {
     /// Lines whose text had invalid UTF-8 (kept as bytes, escaped on output).
     pub invalid_utf8: u64,
     /// Lines by timestamp format.
-    pub by_format: [u64; Format::ALL.len()],
+    pub by_format: [u64; LineFormat::ALL.len()],
 }
 
 impl Counters {
@@ -749,7 +749,7 @@ impl Batch {
 
     /// Counts a line by its timestamp format.
     #[inline]
-    pub fn see_format(&mut self, f: Format) {
+    pub fn see_format(&mut self, f: LineFormat) {
         self.counters.by_format[f as usize] += 1;
     }
 
@@ -1346,7 +1346,7 @@ impl Batch {
     /// Writes out the event rows held (`--events`).
     pub fn flush_events(&mut self) {
         if let Some(events) = &mut self.events {
-            events.flush(&Names {
+            events.flush(&EventNames {
                 hosts: &self.hosts,
                 senders: &self.senders,
                 domains: &self.domains,

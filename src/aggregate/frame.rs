@@ -1,4 +1,5 @@
-//! The only place that builds polars frames from batches.
+//! The polars frames built from the merged batch (summary, outcomes,
+//! timeline, reasons), which detection and the report read.
 //!
 //! Frames are built column-wise after the parallel scan (polars: building
 //! from rows is "a lot slower than creating the Series in a columnar

@@ -14,7 +14,7 @@ pub const FLUSH_ROWS: usize = 1 << 18;
 /// Takes a batch's attempt rows (`--events`).
 pub trait EventWriter: Send + Sync + std::fmt::Debug {
     /// Writes the buffer's rows, whose ids name strings in `names`.
-    fn write(&self, rows: &EventBuffer, names: &Names<'_>);
+    fn write(&self, rows: &EventBuffer, names: &EventNames<'_>);
 }
 
 /// One batch's rows, as interned ids of that batch (resolved when written).
@@ -49,7 +49,7 @@ pub struct EventBuffer {
 }
 
 /// The interners a buffer's ids refer to.
-pub struct Names<'a> {
+pub struct EventNames<'a> {
     /// Syslog hosts.
     pub hosts: &'a Interner,
     /// Sender domains.
@@ -115,7 +115,7 @@ impl EventBuffer {
     }
 
     /// Hands the rows held to the sink and empties the buffer.
-    pub fn flush(&mut self, names: &Names<'_>) {
+    pub fn flush(&mut self, names: &EventNames<'_>) {
         if self.is_empty() {
             return;
         }

@@ -314,7 +314,7 @@ impl Sinks {
             }
         }
         if let (Some(sink), Some(path)) = (&self.journeys, journeys_path(args)) {
-            let names = crate::journey::Names {
+            let names = crate::journey::JourneyNames {
                 delivered_to: &b.delivered_to,
                 addresses: &b.addresses,
                 senders: &b.senders,

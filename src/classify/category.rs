@@ -693,9 +693,9 @@ fn bit(m: Marker) -> u32 {
     }
 }
 
-/// What the classifier needs to know about one failed attempt.
+/// A receiver's answer to one failed attempt: what the classifier reads.
 #[derive(Clone, Copy, Debug)]
-pub struct Outcome<'a> {
+pub struct Answer<'a> {
     /// Provider of the recipient.
     pub provider: ProviderId,
     /// Status of the attempt.
@@ -802,7 +802,7 @@ impl Classifier {
     }
 
     /// The category (and the blocklist, for policy blocks that name one).
-    pub fn classify(&self, o: &Outcome<'_>) -> (Category, Blocklist) {
+    pub fn classify(&self, o: &Answer<'_>) -> (Category, Blocklist) {
         if matches!(o.status, Status::Sent | Status::Deliverable) {
             return (Category::Delivered, Blocklist::None);
         }
@@ -821,7 +821,7 @@ fn parts(d: Option<Dsn>) -> Option<(u8, u16, u16)> {
     d.map(|d| (d.class, d.subject, d.detail))
 }
 
-fn decide(family: Family, o: &Outcome<'_>, f: &Found) -> (Category, Blocklist) {
+fn decide(family: Family, o: &Answer<'_>, f: &Found) -> (Category, Blocklist) {
     let code = parts(o.dsn);
     // 1. A named blocklist decides, whatever the code.
     if let Some(list) = f.blocklist {
@@ -950,7 +950,7 @@ fn registry_meaning(code: (u8, u16, u16), f: &Found, at_greeting: bool) -> Optio
     })
 }
 
-fn text_meaning(o: &Outcome<'_>, f: &Found) -> Category {
+fn text_meaning(o: &Answer<'_>, f: &Found) -> Category {
     use Category::*;
     let greeting_421 = o.at_greeting && o.basic == Some(421);
     if f.has(Marker::Auth) {
@@ -1004,7 +1004,7 @@ mod tests {
             .find(|i| map.info(*i).id == provider)
             .unwrap_or(map.other());
         let basic = reply.get(..3).and_then(|s| s.parse().ok());
-        c.classify(&Outcome {
+        c.classify(&Answer {
             provider: id,
             status,
             dsn: Dsn::parse(code.as_bytes()),
@@ -1418,7 +1418,7 @@ mod tests {
         ) {
             let map = ProviderMap::builtin();
             let c = Classifier::new(&map);
-            let _ = c.classify(&Outcome {
+            let _ = c.classify(&Answer {
                 provider,
                 status: Status::Deferred,
                 dsn: Some(Dsn { class, subject, detail }),

@@ -514,7 +514,7 @@ fn collect_counts<K: std::hash::Hash + Eq>(
     out
 }
 
-fn aggregate(f: &Frames<'_>) -> PolarsResult<Aggregates> {
+fn gather(f: &Frames<'_>) -> PolarsResult<Aggregates> {
     let o = f.outcomes;
     let failed = is_failure();
     let totals_df = group(
@@ -841,7 +841,7 @@ pub fn detect(
     t: &Thresholds,
     zone: Zone,
 ) -> PolarsResult<Vec<Finding>> {
-    let mut a = aggregate(frames)?;
+    let mut a = gather(frames)?;
     a.zone = zone;
     let reasons = reason_index(frames.reasons)?;
     let mut findings = Vec::new();

@@ -35,7 +35,7 @@ use super::target::{cleanup, remove_temps};
 use crate::aggregate::batch::{NO_DELAY, NO_SUBJECT, OVERFLOW_HOST, subject_byte};
 #[cfg(doc)]
 use crate::aggregate::sinks::FLUSH_ROWS;
-use crate::aggregate::sinks::{EventBuffer, EventWriter, Names};
+use crate::aggregate::sinks::{EventBuffer, EventNames, EventWriter};
 use crate::dsn::Dsn;
 use crate::zone::format_wall;
 use polars::prelude::*;
@@ -438,7 +438,7 @@ pub fn partition_value(host: &[u8]) -> String {
 
 impl EventWriter for EventSink {
     /// Writes a batch's rows, one file per (date, host).
-    fn write(&self, b: &EventBuffer, names: &Names<'_>) {
+    fn write(&self, b: &EventBuffer, names: &EventNames<'_>) {
         let mut groups: BTreeMap<(i64, u32), Vec<usize>> = BTreeMap::new();
         for (i, (&ts, &host)) in b.ts.iter().zip(&b.host).enumerate() {
             groups
@@ -460,7 +460,12 @@ impl EventWriter for EventSink {
 
 impl EventSink {
     /// The rows `rows` of a batch's buffer as an events frame.
-    fn frame(&self, b: &EventBuffer, rows: &[usize], names: &Names<'_>) -> PolarsResult<DataFrame> {
+    fn frame(
+        &self,
+        b: &EventBuffer,
+        rows: &[usize],
+        names: &EventNames<'_>,
+    ) -> PolarsResult<DataFrame> {
         let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
         let ts: Vec<i64> = rows.iter().map(|&i| b.ts[i] * 1000).collect();
         let queue: Vec<String> = rows

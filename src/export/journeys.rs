@@ -34,7 +34,7 @@ use super::target::{Output, Target};
 use crate::aggregate::batch::NO_ID;
 use crate::dsn::Dsn;
 use crate::journey::join::{Joined, JoinedText};
-use crate::journey::{JourneyWriter, Names};
+use crate::journey::{JourneyNames, JourneyWriter};
 use crate::report::sanitize::csv_cell;
 use polars::prelude::*;
 use polars_io::prelude::{CsvWriter, ParquetCompression, ParquetWriter, SerWriter};
@@ -77,7 +77,7 @@ impl std::fmt::Debug for JourneySink {
 
 impl JourneyWriter for JourneySink {
     /// Appends complete journeys (rows from [`crate::journey::join`]).
-    fn write(&self, joined: &[&Joined], names: Names<'_>) {
+    fn write(&self, joined: &[&Joined], names: JourneyNames<'_>) {
         self.write_rows(joined, names);
     }
 }
@@ -103,7 +103,7 @@ impl JourneySink {
         })
     }
 
-    fn write_rows(&self, joined: &[&Joined], names: Names<'_>) {
+    fn write_rows(&self, joined: &[&Joined], names: JourneyNames<'_>) {
         let Ok(mut state) = self.state.lock() else {
             return;
         };
@@ -152,7 +152,7 @@ impl JourneySink {
     }
 
     /// Finishes the file and renames it into place; returns the rows written.
-    pub fn commit(&self, names: Names<'_>) -> io::Result<u64> {
+    pub fn commit(&self, names: JourneyNames<'_>) -> io::Result<u64> {
         let mut state = self
             .state
             .lock()
@@ -190,7 +190,7 @@ impl JourneySink {
     }
 
     /// The export columns for joined rows.
-    fn frame(&self, j: &[&Joined], names: Names<'_>) -> PolarsResult<DataFrame> {
+    fn frame(&self, j: &[&Joined], names: JourneyNames<'_>) -> PolarsResult<DataFrame> {
         let n = j.len();
         let csv = self.format == Format::Csv;
         let text = |s: &[u8]| -> String {

@@ -54,7 +54,7 @@ pub const OPEN_ROWS_CAP: usize = 1 << 20;
 
 /// Interned strings the journeys name, for the export.
 #[derive(Clone, Copy, Debug)]
-pub struct Names<'a> {
+pub struct JourneyNames<'a> {
     /// Delivered recipients' addresses.
     pub delivered_to: &'a Interner,
     /// Sender addresses.
@@ -69,7 +69,7 @@ pub struct Names<'a> {
     pub reasons: &'a Interner,
 }
 
-impl Names<'_> {
+impl JourneyNames<'_> {
     /// Whether an interned client is one a content filter on this host
     /// re-injects from (loopback): its message may be named by a hand-off.
     pub fn reinjected(&self, client: u32) -> bool {
@@ -82,7 +82,7 @@ impl Names<'_> {
 pub trait JourneyWriter: Send + Sync + std::fmt::Debug {
     /// Appends complete journeys, in the order given; their ids name strings
     /// in `names`.
-    fn write(&self, rows: &[&join::Joined], names: Names<'_>);
+    fn write(&self, rows: &[&join::Joined], names: JourneyNames<'_>);
 }
 
 /// Journey state of a batch: rows not yet joined, open groups, statistics.
@@ -170,7 +170,7 @@ impl Journeys {
 
     /// A worker's message row: into its message's journey
     /// ([`live::Live`]), which is counted here if it completes.
-    pub fn live_message(&mut self, row: MessageRow, names: Names<'_>, filter: &Filter) {
+    pub fn live_message(&mut self, row: MessageRow, names: JourneyNames<'_>, filter: &Filter) {
         self.live_row(names, filter, |live, seq, restarts, fold| {
             let reinjected = |client| names.reinjected(client);
             live.message(seq, row, reinjected, restarts, fold);
@@ -178,7 +178,7 @@ impl Journeys {
     }
 
     /// A worker's attempt row: into its recipient's journey.
-    pub fn live_attempt(&mut self, row: &AttemptRow, names: Names<'_>, filter: &Filter) {
+    pub fn live_attempt(&mut self, row: &AttemptRow, names: JourneyNames<'_>, filter: &Filter) {
         self.live_row(names, filter, |live, seq, restarts, fold| {
             live.attempt(StoredAttempt::of(seq, row), restarts, fold);
         });
@@ -189,7 +189,7 @@ impl Journeys {
     /// completed journey is counted into.
     fn live_row<'a>(
         &'a mut self,
-        names: Names<'a>,
+        names: JourneyNames<'a>,
         filter: &'a Filter,
         add: impl FnOnce(&mut Live, u64, &mut Vec<log::Restart>, &mut Fold<'a>),
     ) {
@@ -212,7 +212,7 @@ impl Journeys {
     /// Joins the rows gathered so far, if there are enough of them (or
     /// all of them when `end`), keeping open groups for later. `newest`:
     /// the newest line time seen.
-    pub fn settle(&mut self, names: Names<'_>, filter: &Filter, end: bool, newest: i64) {
+    pub fn settle(&mut self, names: JourneyNames<'_>, filter: &Filter, end: bool, newest: i64) {
         if self.error.is_some() {
             self.log = JourneyLog::default();
             return;
@@ -234,7 +234,7 @@ impl Journeys {
         self.join_and_fold(names, filter, end, newest);
     }
 
-    fn join_and_fold(&mut self, names: Names<'_>, filter: &Filter, end: bool, newest: i64) {
+    fn join_and_fold(&mut self, names: JourneyNames<'_>, filter: &Filter, end: bool, newest: i64) {
         let (mut om, mut oa) = std::mem::take(&mut self.open);
         self.log.drain_into(&mut om, &mut oa);
         let restarts = std::mem::take(&mut self.log.restarts);
@@ -292,7 +292,7 @@ impl Journeys {
 
     /// Folds the complete journeys of the last join into the statistics
     /// and the export.
-    fn fold_closed(&mut self, x: &mut join::Scratch, names: Names<'_>, filter: &Filter) {
+    fn fold_closed(&mut self, x: &mut join::Scratch, names: JourneyNames<'_>, filter: &Filter) {
         let j = &x.rows;
         // Per message (`grp`, dense): counted, and counted as deferred.
         let counted = &mut x.counted;
@@ -342,7 +342,7 @@ impl Journeys {
 /// Counts the complete journeys of a worker's run as they complete.
 struct Fold<'a> {
     stats: &'a mut JourneyStats,
-    names: Names<'a>,
+    names: JourneyNames<'a>,
     filter: &'a Filter,
 }
 
@@ -369,7 +369,7 @@ impl live::Finish for Fold<'_> {
 fn fold_row(
     stats: &mut JourneyStats,
     joined: &join::Joined,
-    names: Names<'_>,
+    names: JourneyNames<'_>,
     filter: &Filter,
     counted: &mut bool,
     deferred: &mut bool,

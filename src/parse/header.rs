@@ -17,7 +17,7 @@ use memchr::memchr;
 
 /// The timestamp style a line was written in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Format {
+pub enum LineFormat {
     /// `Nov 22 12:39:02 host tag[pid]: …` (syslog, postlogd, journalctl short).
     Syslog,
     /// `2026-11-22T07:55:37.249744-05:00 host tag[pid]: …` (rsyslog, short-iso).
@@ -32,25 +32,25 @@ pub enum Format {
     Syslog5424,
 }
 
-impl Format {
+impl LineFormat {
     /// Name used in the report and JSON.
     pub fn as_str(self) -> &'static str {
         match self {
-            Format::Syslog => "syslog",
-            Format::SyslogIso => "syslog-iso",
-            Format::EximMainlog => "exim-mainlog",
-            Format::JournalJson => "journal-json",
-            Format::Syslog5424 => "syslog-5424",
+            LineFormat::Syslog => "syslog",
+            LineFormat::SyslogIso => "syslog-iso",
+            LineFormat::EximMainlog => "exim-mainlog",
+            LineFormat::JournalJson => "journal-json",
+            LineFormat::Syslog5424 => "syslog-5424",
         }
     }
 
     /// Every format, in index order.
-    pub const ALL: [Format; 5] = [
-        Format::Syslog,
-        Format::SyslogIso,
-        Format::EximMainlog,
-        Format::JournalJson,
-        Format::Syslog5424,
+    pub const ALL: [LineFormat; 5] = [
+        LineFormat::Syslog,
+        LineFormat::SyslogIso,
+        LineFormat::EximMainlog,
+        LineFormat::JournalJson,
+        LineFormat::Syslog5424,
     ];
 }
 
@@ -131,7 +131,7 @@ pub struct Header<'a> {
     /// The program.
     pub program: Program<'a>,
     /// The timestamp style.
-    pub format: Format,
+    pub format: LineFormat,
     /// Everything after the header (for Exim: after timestamp and `[pid]`).
     pub body: &'a [u8],
 }
@@ -154,12 +154,12 @@ pub fn parse_header_cached<'a>(
         b'1'..=b'9' if line.get(1) == Some(&b' ') => rfc5424(line),
         b'A'..=b'Z' => {
             let (ts, used) = stamps.rfc3164(line, hint)?;
-            syslog_rest(line, ts, used, Format::Syslog)
+            syslog_rest(line, ts, used, LineFormat::Syslog)
         }
         b'0'..=b'9' => match line.get(10)? {
             b'T' => {
                 let (ts, used) = parse_rfc3339(line)?;
-                syslog_rest(line, ts, used, Format::SyslogIso)
+                syslog_rest(line, ts, used, LineFormat::SyslogIso)
             }
             b' ' => {
                 let (ts, used) = stamps.exim(line, hint.zone)?;
@@ -168,7 +168,7 @@ pub fn parse_header_cached<'a>(
                     ts,
                     host: b"",
                     program: Program::Exim,
-                    format: Format::EximMainlog,
+                    format: LineFormat::EximMainlog,
                     body,
                 })
             }
@@ -214,7 +214,7 @@ fn rfc5424(line: &[u8]) -> Option<Header<'_>> {
         ts,
         host,
         program,
-        format: Format::Syslog5424,
+        format: LineFormat::Syslog5424,
         body,
     })
 }
@@ -271,10 +271,15 @@ fn exim_body(rest: &[u8]) -> Option<&[u8]> {
 
 /// After a syslog timestamp: ` host tag[pid]: message`.
 #[inline]
-fn syslog_rest(line: &[u8], ts: UnixSeconds, used: usize, format: Format) -> Option<Header<'_>> {
+fn syslog_rest(
+    line: &[u8],
+    ts: UnixSeconds,
+    used: usize,
+    format: LineFormat,
+) -> Option<Header<'_>> {
     // journalctl -o short-precise adds microseconds to the RFC 3164 stamp.
     let mut at = used;
-    if format == Format::Syslog && line.get(at) == Some(&b'.') {
+    if format == LineFormat::Syslog && line.get(at) == Some(&b'.') {
         at += 1;
         while line.get(at).is_some_and(u8::is_ascii_digit) {
             at += 1;
@@ -357,14 +362,14 @@ mod tests {
         assert_eq!(x.host, b"mx1");
         assert_eq!(x.program, Program::Postfix { service: b"smtp" });
         assert_eq!(x.body, b"ABC: to=<a@b>");
-        assert_eq!(x.format, Format::Syslog);
+        assert_eq!(x.format, LineFormat::Syslog);
     }
 
     #[test]
     fn postfix_iso_and_instances() {
         let x = h("2026-11-22T07:55:37.249744-05:00 mx1 postfix/submission/smtpd[9]: x").unwrap();
         assert_eq!(x.program, Program::Postfix { service: b"smtpd" });
-        assert_eq!(x.format, Format::SyslogIso);
+        assert_eq!(x.format, LineFormat::SyslogIso);
         let x = h("Nov 22 12:39:02 mx1 postfix-out/smtp[123]: y").unwrap();
         assert_eq!(x.program, Program::Postfix { service: b"smtp" });
         let x = h("Nov 22 12:39:02 mx1 postfix[123]: y").unwrap();
@@ -397,7 +402,7 @@ mod tests {
     #[test]
     fn rfc5424() {
         let x = h("<22>1 2026-11-22T13:00:01.185246+01:00 mx1 postfix/smtp 374637 - - 4A1B2C3D4E: to=<a@b>, status=sent").unwrap();
-        assert_eq!(x.format, Format::Syslog5424);
+        assert_eq!(x.format, LineFormat::Syslog5424);
         assert_eq!(x.host, b"mx1");
         assert_eq!(x.program, Program::Postfix { service: b"smtp" });
         assert_eq!(x.body, b"4A1B2C3D4E: to=<a@b>, status=sent");

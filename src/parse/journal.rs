@@ -13,7 +13,7 @@
 //! owns; the header then borrows from that buffer instead of the line.
 
 use super::Unparsed;
-use super::header::{Format, Header, classify_tag};
+use super::header::{Header, LineFormat, classify_tag};
 use super::timestamp::UnixSeconds;
 use serde::Deserialize;
 use serde::de::{self, Deserializer, SeqAccess, Visitor};
@@ -191,7 +191,7 @@ pub fn parse<'a>(line: &[u8], buf: &'a mut Vec<u8>) -> Result<Header<'a>, Unpars
         ts,
         host,
         program,
-        format: Format::JournalJson,
+        format: LineFormat::JournalJson,
         body,
     })
 }
