@@ -20,7 +20,7 @@ use mtastat::input::scan_bytes;
 use mtastat::parse::timestamp::Clock;
 use mtastat::parse::{Record, exim, parse_line_cached, postfix};
 use mtastat::scan::{Engine, ScanContext, Worker};
-use mtastat::zone::Zone;
+use mtastat::time::zone::Zone;
 
 #[global_allocator]
 static ALLOC: AllocProfiler = AllocProfiler::system();

@@ -15,7 +15,7 @@ use crate::input::{self, InputSettings, ReadMode, Source};
 use crate::parse::header::LineFormat;
 use crate::report::{self, FileSummary, Period, Report};
 use crate::scan::{Engine, ScanContext};
-use crate::zone::Zone;
+use crate::time::zone::Zone;
 use crate::{aggregate, event, journey, parse};
 use std::sync::Arc;
 

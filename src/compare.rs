@@ -5,7 +5,7 @@
 //! two columns are measured identically.
 
 use crate::detect::Finding;
-use crate::report::sanitize::{ellipsize, terminal};
+use crate::escape::{ellipsize, terminal};
 use crate::report::terminal::{Style, WIDTH, thousands};
 use crate::report::{CodeCount, Period, ProviderSummary, ReasonRow, Report};
 use serde::Serialize;
@@ -167,7 +167,7 @@ pub fn render(c: &Comparison, s: Style) -> String {
             "period      {} → {} {}",
             p.first,
             p.last,
-            crate::report::sanitize::terminal(&c.time_zone)
+            crate::escape::terminal(&c.time_zone)
         );
     }
     let _ = writeln!(o);
@@ -246,7 +246,7 @@ pub fn render(c: &Comparison, s: Style) -> String {
         }
         for f in &side.findings {
             // Times alone on one day; both dates when the range spans days.
-            let until = crate::zone::range_end(&f.since, &f.until);
+            let until = crate::time::zone::range_end(&f.since, &f.until);
             let since = if until.len() < f.until.len() {
                 f.since.get(11..).unwrap_or(&f.since)
             } else {

@@ -5,8 +5,10 @@
 //! and a delivery is matched to its sender before `--sender-domain` decides.
 
 use crate::classify::provider::ProviderId;
-use crate::parse::timestamp::{UnixSeconds, days_from_civil, parse_rfc3339};
-use crate::zone::Zone;
+use crate::parse::timestamp::parse_rfc3339;
+use crate::time::UnixSeconds;
+use crate::time::days_from_civil;
+use crate::time::zone::Zone;
 
 /// What to keep. The default keeps everything.
 #[derive(Clone, Debug, Default)]

@@ -15,7 +15,7 @@ use crate::parse::header::parse_header_cached;
 use crate::parse::timestamp::{Clock, StampCache, parse_exim, parse_rfc3164, parse_rfc3339};
 use crate::parse::{Record, exim, journal, parse_body, postfix};
 use crate::scan::{Engine, ScanContext, Worker};
-use crate::zone::Zone;
+use crate::time::zone::Zone;
 use std::sync::LazyLock;
 
 /// A harness: runs the code under test on one input; panics on a finding.

@@ -36,6 +36,7 @@ pub mod compare;
 pub mod detect;
 pub mod dsn;
 pub mod error;
+pub mod escape;
 pub mod event;
 pub mod export;
 pub mod filter;
@@ -47,7 +48,7 @@ pub mod journey;
 pub mod parse;
 pub mod report;
 pub mod scan;
-pub mod zone;
+pub mod time;
 
 pub use analysis::{Analysis, analyze, build_report};
 pub use app::{Outcome, run};

@@ -2,7 +2,7 @@
 
 use clap::Parser;
 use mtastat::cli::Args;
-use mtastat::report::sanitize::terminal;
+use mtastat::escape::terminal;
 use std::io::{self, Write};
 use std::process::ExitCode;
 

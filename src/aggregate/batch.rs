@@ -578,13 +578,11 @@ pub const NULL_SENDER: &[u8] = b"<>";
 /// The sender-domain label of a sender without a domain (`root`).
 pub const UNQUALIFIED_SENDER: &[u8] = b"(unqualified)";
 
+pub use crate::time::grid::TIMELINE_WIDTHS;
 /// The timeline holds at most about this many cells; past it, buckets get
 /// wider (see [`TIMELINE_WIDTHS`]), so memory follows the summary, not the
 /// log's length.
 pub const TIMELINE_CAP: usize = 1 << 15;
-/// Timeline bucket widths in minutes; each divides the next, so re-bucketing
-/// to the next width is exact.
-pub const TIMELINE_WIDTHS: [i64; 9] = [1, 2, 10, 30, 60, 120, 360, 720, 1440];
 
 /// Removals kept for the merge, per batch.
 pub const PENDING_REMOVALS_CAP: usize = 1 << 16;

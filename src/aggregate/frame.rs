@@ -275,8 +275,8 @@ pub fn timeline_frame(batch: &Batch, providers: &ProviderMap) -> PolarsResult<Da
         .map(|k| k.minute)
         .max()
         .unwrap_or(0);
-    let bucket = crate::detect::timeline::bucket_minutes(last - first + 1)
-        .max(batch.deliveries.timeline_width);
+    let bucket =
+        crate::time::grid::bucket_minutes(last - first + 1).max(batch.deliveries.timeline_width);
     let mut cells: hashbrown::HashMap<TimeKey, u64> = hashbrown::HashMap::new();
     for (k, n) in &batch.deliveries.timeline {
         let mut k = *k;

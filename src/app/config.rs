@@ -8,9 +8,9 @@ use crate::detect::{Finding, Severity, Thresholds};
 use crate::error::Error;
 use crate::filter::{self, Filter};
 use crate::input::{self, InputSettings};
-use crate::parse::timestamp::UnixSeconds;
 use crate::scan::Engine;
-use crate::zone::Zone;
+use crate::time::UnixSeconds;
+use crate::time::zone::Zone;
 use std::io::IsTerminal;
 
 /// Everything a run needs from its arguments, resolved and checked before

@@ -107,7 +107,7 @@ fn apply_entry(map: &mut ProviderMap, e: &Entry) -> Result<(), String> {
         KindName::Gateway => Kind::Gateway,
     });
     if let Some(name) = &e.name
-        && (name.chars().count() > 80 || name.chars().any(crate::report::sanitize::needs_escape))
+        && (name.chars().count() > 80 || name.chars().any(crate::escape::needs_escape))
     {
         return Err(
             "name must be at most 80 characters, without control or invisible characters".into(),

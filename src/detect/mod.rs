@@ -25,7 +25,7 @@ use crate::aggregate::distinct::{NAMED_RECIPIENTS, Reach, ReachOf};
 use crate::aggregate::frame::{bools, i64s, strs, totals_by, u64s};
 use crate::classify::category::{Blocklist, Category, Grading};
 use crate::classify::providers::{HANDOFF_ID, LOCAL_ID};
-use crate::zone::Zone;
+use crate::time::zone::Zone;
 use polars::prelude::*;
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
@@ -1557,7 +1557,7 @@ fn correlation(
                     "{} {}–{}",
                     m.provider,
                     clock(&m.since),
-                    crate::zone::range_end(&m.since, &m.until)
+                    crate::time::zone::range_end(&m.since, &m.until)
                 )
             }
         })
@@ -1661,7 +1661,7 @@ fn summary_sentence(s: &SummaryInput<'_>) -> String {
         format!(
             ", steady from {} to {}: {} of its attempts",
             s.when.since,
-            crate::zone::range_end(&s.when.since, &s.when.until),
+            crate::time::zone::range_end(&s.when.since, &s.when.until),
             percent(s.share)
         )
     } else {
@@ -1670,7 +1670,7 @@ fn summary_sentence(s: &SummaryInput<'_>) -> String {
             s.when.since,
             percent(s.when.peak_share),
             time(&s.when.since),
-            crate::zone::range_end(&s.when.since, &s.when.until),
+            crate::time::zone::range_end(&s.when.since, &s.when.until),
             percent(s.when.baseline),
             percent(s.share)
         )
@@ -1767,7 +1767,7 @@ fn expiry_finding(
         affected.phrase(),
         percent(share),
         w.since,
-        crate::zone::range_end(&w.since, &w.until)
+        crate::time::zone::range_end(&w.since, &w.until)
     );
     Finding {
         rule: rules::EXPIRY_RULE,

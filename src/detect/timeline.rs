@@ -15,61 +15,9 @@
 //! bucket departs (the problem is there all along, e.g. a sender that always
 //! fails SPF), the finding is *steady*: it spans the first to the last failure.
 
-use crate::zone::Zone;
+pub use crate::time::grid::{Grid, MAX_BUCKETS, bucket_minutes};
+use crate::time::zone::Zone;
 use serde::Serialize;
-
-/// At most this many buckets per series.
-pub const MAX_BUCKETS: i64 = 720;
-
-/// The bucket width (minutes) for a span of minutes: one of the widths the
-/// aggregate timeline itself widens through, so buckets stay aligned.
-pub fn bucket_minutes(span_minutes: i64) -> i64 {
-    crate::aggregate::batch::TIMELINE_WIDTHS
-        .into_iter()
-        .find(|w| (span_minutes + w - 1) / w <= MAX_BUCKETS)
-        .unwrap_or(1440)
-}
-
-/// Buckets over a time range: `start` minute and width in minutes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Grid {
-    /// First minute (minutes since the epoch).
-    pub start: i64,
-    /// Width of a bucket in minutes.
-    pub width: i64,
-    /// Number of buckets.
-    pub len: usize,
-}
-
-impl Grid {
-    /// A grid covering minutes `first..=last`.
-    pub fn covering(first: i64, last: i64) -> Grid {
-        Grid::covering_at_least(first, last, 1)
-    }
-
-    /// A grid covering minutes `first..=last` with buckets at least
-    /// `min_width` minutes wide (the width the data was collected at).
-    pub fn covering_at_least(first: i64, last: i64, min_width: i64) -> Grid {
-        let span = (last - first + 1).max(1);
-        let width = bucket_minutes(span).max(min_width);
-        let start = first - first.rem_euclid(width);
-        let len = usize::try_from((last - start) / width + 1).unwrap_or(1);
-        Grid { start, width, len }
-    }
-
-    /// The bucket of a minute (clamped into the grid).
-    pub fn index(&self, minute: i64) -> usize {
-        let i = (minute - self.start).div_euclid(self.width).max(0);
-        usize::try_from(i)
-            .unwrap_or(0)
-            .min(self.len.saturating_sub(1))
-    }
-
-    /// First minute of bucket `i`.
-    pub fn minute_of(&self, i: usize) -> i64 {
-        self.start + i as i64 * self.width
-    }
-}
 
 /// The bucket volume the typical *attempt* sits in (attempt-weighted
 /// median), so a long thin tail of retries does not make busy hours look

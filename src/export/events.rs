@@ -37,7 +37,7 @@ use crate::aggregate::batch::{NO_DELAY, NO_SUBJECT, OVERFLOW_HOST, subject_byte}
 use crate::aggregate::sinks::FLUSH_ROWS;
 use crate::aggregate::sinks::{EventBuffer, EventNames, EventWriter};
 use crate::dsn::Dsn;
-use crate::zone::format_wall;
+use crate::time::zone::format_wall;
 use polars::prelude::*;
 use polars_io::prelude::{ParquetCompression, ParquetWriter};
 use std::collections::BTreeMap;
@@ -100,7 +100,7 @@ impl EventSink {
         if removed > 0 {
             eprintln!(
                 "mtastat: removed {removed} unfinished file(s) of an interrupted earlier run from {}",
-                crate::report::sanitize::terminal(&dir.display().to_string())
+                crate::escape::terminal(&dir.display().to_string())
             );
         }
         let stamp = std::time::SystemTime::now()

@@ -12,8 +12,9 @@
 
 use super::target::{Target, write_to};
 use crate::detect::Finding;
-use crate::report::{Report, sanitize};
-use crate::zone::Zone;
+use crate::escape;
+use crate::report::Report;
+use crate::time::zone::Zone;
 use serde::Serialize;
 use serde_json::Value;
 use std::io::{self, Write};
@@ -67,7 +68,7 @@ fn rfc3339_utc(t: i64) -> String {
 fn escape_strings(v: &mut Value) {
     match v {
         Value::String(s) => {
-            if let std::borrow::Cow::Owned(e) = sanitize::terminal(s) {
+            if let std::borrow::Cow::Owned(e) = escape::terminal(s) {
                 *s = e;
             }
         }
@@ -76,7 +77,7 @@ fn escape_strings(v: &mut Value) {
             let entries = std::mem::take(o);
             for (k, mut x) in entries {
                 escape_strings(&mut x);
-                o.insert(sanitize::terminal(&k).into_owned(), x);
+                o.insert(escape::terminal(&k).into_owned(), x);
             }
         }
         _ => {}

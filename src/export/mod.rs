@@ -10,7 +10,7 @@ pub mod journeys;
 pub mod prometheus;
 pub mod target;
 
-use crate::report::sanitize::csv_cell;
+use crate::escape::csv_cell;
 use polars::prelude::*;
 use polars_io::prelude::{CsvWriter, ParquetCompression, ParquetWriter, SerWriter};
 use std::io;

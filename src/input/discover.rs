@@ -156,7 +156,11 @@ fn time_key(path: &Path, settings: InputSettings) -> Option<UnixSeconds> {
 /// The time a file's year-less lines are read against: the date in a
 /// date-named rotation's name, else its modification time. Ordering the
 /// files and scanning them must agree, so both ask here.
-pub fn year_reference(path: &Path, mtime: UnixSeconds, zone: crate::zone::Zone) -> UnixSeconds {
+pub fn year_reference(
+    path: &Path,
+    mtime: UnixSeconds,
+    zone: crate::time::zone::Zone,
+) -> UnixSeconds {
     rotation_date(path, zone).unwrap_or(mtime)
 }
 
@@ -173,7 +177,7 @@ fn strip_compression(name: &str) -> &str {
 /// `mail.log-20261122.gz`, logrotate's `dateext`), in `zone`: the year of
 /// its year-less lines comes from the name, which survives a copy that
 /// changes the file's mtime.
-fn rotation_date(path: &Path, zone: crate::zone::Zone) -> Option<UnixSeconds> {
+fn rotation_date(path: &Path, zone: crate::time::zone::Zone) -> Option<UnixSeconds> {
     let name = strip_compression(path.file_name()?.to_str()?);
     let (base, date) = name.rsplit_once('-')?;
     if !MAIL_LOG_NAMES.contains(&base)
@@ -192,7 +196,7 @@ fn rotation_date(path: &Path, zone: crate::zone::Zone) -> Option<UnixSeconds> {
     {
         return None;
     }
-    let wall = crate::parse::timestamp::days_from_civil(year, month, day) * 86_400 + 86_399;
+    let wall = crate::time::days_from_civil(year, month, day) * 86_400 + 86_399;
     Some(zone.to_utc(wall))
 }
 
@@ -232,8 +236,8 @@ mod tests {
 
     #[test]
     fn rotation_dates_from_names() {
-        let utc = crate::zone::Zone::UTC;
-        let day = |y, m, d| crate::parse::timestamp::days_from_civil(y, m, d) * 86_400 + 86_399;
+        let utc = crate::time::zone::Zone::UTC;
+        let day = |y, m, d| crate::time::days_from_civil(y, m, d) * 86_400 + 86_399;
         assert_eq!(
             rotation_date(Path::new("/var/log/maillog-20210926"), utc),
             Some(day(2021, 9, 26))

@@ -15,7 +15,7 @@ use crate::aggregate::batch::{Batch, Counters};
 use crate::parse::Unparsed;
 use crate::parse::timestamp::{Clock, UnixSeconds};
 use crate::scan::{MAX_LINE_LEN, ScanContext, Worker};
-use crate::zone::Zone;
+use crate::time::zone::Zone;
 use std::fmt;
 use std::fs::File;
 use std::io::{self, Read};

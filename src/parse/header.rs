@@ -317,7 +317,7 @@ fn exim_body_in_syslog(body: &[u8]) -> &[u8] {
     if body.len() > 19
         && body[0].is_ascii_digit()
         && body.get(10) == Some(&b' ')
-        && let Some((_, used)) = parse_exim(body, crate::zone::Zone::UTC)
+        && let Some((_, used)) = parse_exim(body, crate::time::zone::Zone::UTC)
         && let Some(rest) = exim_body(&body[used..])
     {
         return rest;

@@ -14,7 +14,7 @@
 
 use super::Unparsed;
 use super::header::{Header, LineFormat, classify_tag};
-use super::timestamp::UnixSeconds;
+use crate::time::UnixSeconds;
 use serde::Deserialize;
 use serde::de::{self, Deserializer, SeqAccess, Visitor};
 use std::borrow::Cow;

@@ -316,8 +316,8 @@ mod tests {
         /// Timestamps: parse what we format, for any time from 1970 to 2200.
         #[test]
         fn exim_timestamps_round_trip(t in 0i64..7_258_118_400) {
-            let text = crate::zone::format_wall(t);
-            prop_assert_eq!(timestamp::parse_exim(text.as_bytes(), crate::zone::Zone::UTC), Some((t, 19)));
+            let text = crate::time::zone::format_wall(t);
+            prop_assert_eq!(timestamp::parse_exim(text.as_bytes(), crate::time::zone::Zone::UTC), Some((t, 19)));
         }
     }
 }

@@ -2,9 +2,9 @@
 //! are why people run mtastat during an incident.
 
 use super::Timeline;
-use super::sanitize::{ellipsize, terminal};
 use super::terminal::{Style, WIDTH, thousands};
 use crate::detect::{Finding, Severity};
+use crate::escape::{ellipsize, terminal};
 use std::fmt::Write as _;
 
 /// Findings shown in full; the rest are listed one line each.
@@ -26,7 +26,7 @@ fn wrap(text: &str, width: usize, indent: &str) -> String {
     let mut out = String::new();
     let mut line = 0usize;
     for word in text.split(' ') {
-        let w = super::sanitize::width(word);
+        let w = crate::escape::width(word);
         if line > 0 && line + 1 + w > width {
             out.push('\n');
             out.push_str(indent);
@@ -74,7 +74,7 @@ pub fn render_findings(o: &mut String, findings: &[Finding], s: Style) {
                 format!(
                     "since {} (until {})",
                     f.since,
-                    crate::zone::range_end(&f.since, &f.until)
+                    crate::time::zone::range_end(&f.since, &f.until)
                 )
             }
         );
@@ -89,8 +89,8 @@ pub fn render_findings(o: &mut String, findings: &[Finding], s: Style) {
                 .map(|e| {
                     format!(
                         "{}–{} ({})",
-                        crate::zone::range_end(&f.since, &e.since_time),
-                        crate::zone::range_end(&e.since_time, &e.until_time),
+                        crate::time::zone::range_end(&f.since, &e.since_time),
+                        crate::time::zone::range_end(&e.since_time, &e.until_time),
                         thousands(e.count)
                     )
                 })
@@ -210,7 +210,7 @@ pub fn render_timeline(o: &mut String, t: Option<&Timeline>, zone: &str, s: Styl
         s.dim(&format!(
             "{} → {} {}, {} min per column; height = share of attempts",
             t.start,
-            crate::zone::range_end(&t.start, &t.end),
+            crate::time::zone::range_end(&t.start, &t.end),
             terminal(zone),
             per as i64 * t.bucket_minutes
         ))

@@ -7,10 +7,10 @@
 //! then HTML-escaped), and the page's Content-Security-Policy forbids
 //! scripts altogether, so a reply text holding `<script>` is only text.
 
-use super::sanitize::terminal;
 use super::{ProviderSummary, Report, Timeline};
 use crate::detect::{Finding, Severity};
-use crate::parse::timestamp::days_from_civil;
+use crate::escape::terminal;
+use crate::time::days_from_civil;
 use std::fmt::Write as _;
 
 /// Text for HTML (element content and quoted attribute values).

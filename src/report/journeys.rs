@@ -2,10 +2,10 @@
 //! many attempts, and how long it took, per provider and per busiest
 //! recipient domain; and where Postfix spent the time (`delays=a/b/c/d`).
 
-use super::sanitize::{ellipsize, terminal};
 use super::terminal::{Style, WIDTH, thousands};
 use crate::aggregate::batch::Batch;
 use crate::classify::provider::ProviderMap;
+use crate::escape::{ellipsize, terminal};
 use crate::journey::stats::{DelayStats, Disposition, Sketch};
 use serde::Serialize;
 use std::fmt::Write as _;

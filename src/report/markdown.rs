@@ -4,9 +4,9 @@
 //! terminal, then every character Markdown gives a meaning to, so a reply
 //! text cannot open a link, an image, a table cell or HTML.
 
-use super::sanitize::terminal;
 use super::{ProviderSummary, Report};
 use crate::detect::Finding;
+use crate::escape::terminal;
 use std::fmt::Write as _;
 
 /// Findings listed with their evidence; the rest get one line.

@@ -5,13 +5,13 @@
 //! masked reason (not cut at 65 characters), smtpd connections, daemon
 //! warnings/fatal errors/panics/master messages, postscreen events.
 
-use super::sanitize::{ellipsize, terminal};
 use super::terminal::{Style, WIDTH, thousands};
 use super::{ReasonRow, RejectRow, Report};
 use crate::aggregate::batch::{Batch, Interner, SessionTime, Traffic};
+use crate::escape::{ellipsize, terminal};
 use crate::event::Level;
 use crate::parse::reject::RejectKind;
-use crate::zone::Zone;
+use crate::time::zone::Zone;
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;

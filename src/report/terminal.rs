@@ -1,8 +1,8 @@
 //! The terminal report: readable at 100 columns, colour only when asked.
 
-use super::sanitize::{ellipsize, terminal};
 use super::{ProviderSummary, ReasonRow, Report};
 use crate::detect::{Finding, Severity};
+use crate::escape::{ellipsize, terminal};
 use std::fmt::Write as _;
 use std::io::{self, Write};
 

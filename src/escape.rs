@@ -1,6 +1,8 @@
 //! Log text is attacker-controlled: anyone who can send mail chooses bytes
 //! that end up in reply texts and addresses. Nothing from a log line reaches
-//! a terminal or a spreadsheet without passing through here.
+//! a terminal, a SIEM or a spreadsheet without passing through here. A leaf:
+//! the renderers (`report/`, `compare`) and the exports (`export/`) both use
+//! it, and it imports nothing of the crate.
 
 use std::borrow::Cow;
 

@@ -5,7 +5,7 @@
 //! Zone rules come from jiff: the system's tz database when there is one,
 //! the copy compiled in otherwise (slim containers ship without tzdata).
 
-use crate::parse::timestamp::{UnixSeconds, civil_from_days, days_from_civil};
+use super::{UnixSeconds, civil_from_days, days_from_civil};
 use jiff::Timestamp;
 use jiff::civil::DateTime;
 use jiff::tz::TimeZone;
