@@ -139,7 +139,10 @@ fn postfix_body(bencher: Bencher) {
         .filter_map(|l| {
             let h = mtastat::parse::header::parse_header(l, HINT)?;
             match h.program {
-                mtastat::parse::header::Program::Postfix { service } => Some((service, h.body)),
+                mtastat::parse::header::Program::Mta {
+                    reader: mtastat::parse::mta::POSTFIX,
+                    service,
+                } => Some((service, h.body)),
                 _ => None,
             }
         })

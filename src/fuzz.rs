@@ -12,8 +12,9 @@ use crate::aggregate::batch::{Batch, Counters};
 use crate::filter::Filter;
 use crate::input::{chunk, scan_bytes, scan_reader};
 use crate::parse::header::parse_header_cached;
+use crate::parse::mta::{self, READERS, Reader};
 use crate::parse::timestamp::{Clock, StampCache, parse_exim, parse_rfc3164, parse_rfc3339};
-use crate::parse::{Record, exim, journal, parse_body, postfix};
+use crate::parse::{Record, journal, parse_body};
 use crate::scan::{Engine, ScanContext, Worker};
 use crate::time::zone::Zone;
 use std::sync::LazyLock;
@@ -23,11 +24,12 @@ pub type Harness = fn(&[u8]);
 
 /// The targets, by name (the names of the cargo-fuzz targets and of the
 /// corpus directories under `testdata/fuzz/`).
-pub const TARGETS: [(&str, Harness); 6] = [
+pub const TARGETS: [(&str, Harness); 7] = [
     ("timestamp", timestamp),
     ("header", header),
     ("postfix", postfix),
     ("exim", exim),
+    ("readers", readers),
     ("journal", journal),
     ("scanner", scanner),
 ];
@@ -84,31 +86,42 @@ pub fn header(data: &[u8]) {
     }
 }
 
-const SERVICES: [&[u8]; 12] = [
-    b"smtp",
-    b"lmtp",
-    b"qmgr",
-    b"local",
-    b"virtual",
-    b"pipe",
-    b"error",
-    b"bounce",
-    b"smtpd",
-    b"cleanup",
-    b"pickup",
-    b"postscreen",
-];
-
 /// The Postfix body parser (the first byte picks the daemon).
 pub fn postfix(data: &[u8]) {
-    let Some((&pick, body)) = data.split_first() else {
+    reader(&READERS[usize::from(mta::POSTFIX)], data);
+}
+
+/// The Exim body parser (the whole input is its body, as the corpus was
+/// made).
+pub fn exim(data: &[u8]) {
+    body(&READERS[usize::from(mta::EXIM)], b"", data);
+}
+
+/// Every MTA of [`mta::READERS`]: the first byte picks the MTA, the second
+/// its service, the rest is the body. A new row is fuzzed without a
+/// harness of its own.
+pub fn readers(data: &[u8]) {
+    let Some((&pick, rest)) = data.split_first() else {
         return;
     };
-    let service = SERVICES[usize::from(pick) % SERVICES.len()];
-    match postfix::parse(service, body) {
-        Record::Delivery(d) => {
+    reader(&READERS[usize::from(pick) % READERS.len()], rest);
+}
+
+/// One MTA's parser, the first byte picking the service.
+fn reader(r: &Reader, data: &[u8]) {
+    let Some((&pick, rest)) = data.split_first() else {
+        return;
+    };
+    let service = r.services[usize::from(pick) % r.services.len().max(1)];
+    body(r, service, rest);
+}
+
+/// Every slice of the record borrows from the body (or is a constant label).
+fn body(r: &Reader, service: &[u8], body: &[u8]) {
+    match (r.parse)(service, body) {
+        Record::Delivery(d) | Record::HostError(d) | Record::Callout(d, _) => {
             for part in [d.queue_id, d.recipient, d.orig_recipient, d.relay, d.reply] {
-                assert!(inside(part, body));
+                assert!(inside(part, body), "{}", r.name);
             }
         }
         Record::Queued(q) => queued_inside(&q, body),
@@ -127,20 +140,6 @@ fn queued_inside(q: &crate::event::Queued<'_>, line: &[u8]) {
         assert!(inside(part, line));
     }
     assert!(inside(q.client, line) || matches!(q.client, b"pickup" | b"local"));
-}
-
-/// The Exim body parser.
-pub fn exim(data: &[u8]) {
-    match exim::parse(data) {
-        Record::Delivery(d) | Record::HostError(d) => {
-            for part in [d.queue_id, d.recipient, d.orig_recipient, d.relay, d.reply] {
-                assert!(inside(part, data));
-            }
-        }
-        Record::Queued(q) => queued_inside(&q, data),
-        Record::Removed { queue_id } => assert!(inside(queue_id, data)),
-        _ => {}
-    }
 }
 
 /// The journal JSON parser.

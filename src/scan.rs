@@ -588,7 +588,7 @@ impl Worker {
             return;
         }
         let service = match h.program {
-            Program::Postfix { service } => service,
+            Program::Mta { service, .. } => service,
             _ => b"",
         };
         let service = self.batch.services.intern(service);

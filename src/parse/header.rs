@@ -57,14 +57,15 @@ impl LineFormat {
 /// Which program wrote the message part.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Program<'a> {
-    /// Postfix; `service` is the last component of the tag (`smtp` in
-    /// `postfix-out/smtp`, `smtpd` in `postfix/submission/smtpd`).
-    Postfix {
-        /// The daemon name.
+    /// An MTA mtastat reads: a row of [`super::mta::READERS`] (Postfix,
+    /// Exim's mainlog or syslog tag …).
+    Mta {
+        /// Its index in [`super::mta::READERS`].
+        reader: u8,
+        /// The service the tag names (`smtp` in `postfix-out/smtp`,
+        /// `smtpd` in `postfix/submission/smtpd`; empty when none).
         service: &'a [u8],
     },
-    /// Exim (mainlog, or a syslog tag starting with `exim`).
-    Exim,
     /// Another MTA whose lines mtastat does not read (said in the report,
     /// never just "other programs").
     OtherMta(OtherMta),
@@ -167,7 +168,10 @@ pub fn parse_header_cached<'a>(
                 Some(Header {
                     ts,
                     host: b"",
-                    program: Program::Exim,
+                    program: Program::Mta {
+                        reader: super::mta::EXIM,
+                        service: b"",
+                    },
                     format: LineFormat::EximMainlog,
                     body,
                 })
@@ -313,7 +317,7 @@ fn syslog_rest(
 
 /// Exim through syslog may still carry its own timestamp inside the message.
 #[inline]
-fn exim_body_in_syslog(body: &[u8]) -> &[u8] {
+pub(super) fn exim_body_in_syslog(body: &[u8]) -> &[u8] {
     if body.len() > 19
         && body[0].is_ascii_digit()
         && body.get(10) == Some(&b' ')
@@ -330,16 +334,13 @@ fn exim_body_in_syslog(body: &[u8]) -> &[u8] {
 /// two-thirds of the header parser's samples (issue 16).
 #[inline(always)]
 pub(super) fn classify_tag<'a>(tag: &'a [u8], body: &'a [u8]) -> (Program<'a>, &'a [u8]) {
-    if tag.starts_with(b"postfix") {
-        // postfix/smtp, postfix-out/smtp, postfix/submission/smtpd, postfix
-        let service = match memchr::memrchr(b'/', tag) {
-            Some(slash) => &tag[slash + 1..],
-            None => b"",
-        };
-        (Program::Postfix { service }, body)
-    } else if tag.starts_with(b"exim") {
-        (Program::Exim, exim_body_in_syslog(body))
-    } else if let Some(mta) = OtherMta::of_tag(tag) {
+    for (i, r) in super::mta::READERS.iter().enumerate() {
+        if let Some(service) = (r.tag)(tag) {
+            let reader = i as u8;
+            return (Program::Mta { reader, service }, (r.body)(body));
+        }
+    }
+    if let Some(mta) = OtherMta::of_tag(tag) {
         (Program::OtherMta(mta), body)
     } else {
         (Program::Other, body)
@@ -349,6 +350,7 @@ pub(super) fn classify_tag<'a>(tag: &'a [u8], body: &'a [u8]) -> (Program<'a>, &
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::parse::mta::{EXIM, POSTFIX};
 
     const HINT: Clock = crate::parse::timestamp::TEST_HINT;
 
@@ -360,7 +362,13 @@ mod tests {
     fn postfix_syslog() {
         let x = h("Nov 22 12:39:02 mx1 postfix/smtp[123]: ABC: to=<a@b>").unwrap();
         assert_eq!(x.host, b"mx1");
-        assert_eq!(x.program, Program::Postfix { service: b"smtp" });
+        assert_eq!(
+            x.program,
+            Program::Mta {
+                reader: POSTFIX,
+                service: b"smtp"
+            }
+        );
         assert_eq!(x.body, b"ABC: to=<a@b>");
         assert_eq!(x.format, LineFormat::Syslog);
     }
@@ -368,12 +376,30 @@ mod tests {
     #[test]
     fn postfix_iso_and_instances() {
         let x = h("2026-11-22T07:55:37.249744-05:00 mx1 postfix/submission/smtpd[9]: x").unwrap();
-        assert_eq!(x.program, Program::Postfix { service: b"smtpd" });
+        assert_eq!(
+            x.program,
+            Program::Mta {
+                reader: POSTFIX,
+                service: b"smtpd"
+            }
+        );
         assert_eq!(x.format, LineFormat::SyslogIso);
         let x = h("Nov 22 12:39:02 mx1 postfix-out/smtp[123]: y").unwrap();
-        assert_eq!(x.program, Program::Postfix { service: b"smtp" });
+        assert_eq!(
+            x.program,
+            Program::Mta {
+                reader: POSTFIX,
+                service: b"smtp"
+            }
+        );
         let x = h("Nov 22 12:39:02 mx1 postfix[123]: y").unwrap();
-        assert_eq!(x.program, Program::Postfix { service: b"" });
+        assert_eq!(
+            x.program,
+            Program::Mta {
+                reader: POSTFIX,
+                service: b""
+            }
+        );
     }
 
     #[test]
@@ -386,14 +412,26 @@ mod tests {
     #[test]
     fn exim_forms() {
         let x = h("2026-11-22 12:39:03 1xV6qi-0004PA-2t => a@b R=r T=t").unwrap();
-        assert_eq!(x.program, Program::Exim);
+        assert_eq!(
+            x.program,
+            Program::Mta {
+                reader: EXIM,
+                service: b""
+            }
+        );
         assert_eq!(x.body, b"1xV6qi-0004PA-2t => a@b R=r T=t");
         let y = h("2026-11-22 12:39:03.123 +0000 [4711] 1xV6qi-0004PA-2t => a@b").unwrap();
         assert_eq!(y.body, b"1xV6qi-0004PA-2t => a@b");
         assert_eq!(y.ts, x.ts);
         let z = h("Jun 29 16:04:19 server exim[1234]: 2026-06-29 16:04:19 1xV6qi-0004PA-2t => a@b")
             .unwrap();
-        assert_eq!(z.program, Program::Exim);
+        assert_eq!(
+            z.program,
+            Program::Mta {
+                reader: EXIM,
+                service: b""
+            }
+        );
         assert_eq!(z.body, b"1xV6qi-0004PA-2t => a@b");
         let w = h("Jun 29 16:04:19 server exim4[1234]: 1xV6qi-0004PA-2t == a@b").unwrap();
         assert_eq!(w.body, b"1xV6qi-0004PA-2t == a@b");
@@ -404,14 +442,26 @@ mod tests {
         let x = h("<22>1 2026-11-22T13:00:01.185246+01:00 mx1 postfix/smtp 374637 - - 4A1B2C3D4E: to=<a@b>, status=sent").unwrap();
         assert_eq!(x.format, LineFormat::Syslog5424);
         assert_eq!(x.host, b"mx1");
-        assert_eq!(x.program, Program::Postfix { service: b"smtp" });
+        assert_eq!(
+            x.program,
+            Program::Mta {
+                reader: POSTFIX,
+                service: b"smtp"
+            }
+        );
         assert_eq!(x.body, b"4A1B2C3D4E: to=<a@b>, status=sent");
         let iso =
             h("2026-11-22T13:00:01.185246+01:00 mx1 postfix/smtp[374637]: 4A1B2C3D4E: x").unwrap();
         assert_eq!(x.ts, iso.ts);
         // Structured data, with an escaped bracket inside a quoted value; a BOM.
         let y = h("<22>1 2026-11-22T12:00:01Z mx1 exim 99 - [meta a=\"x\\]y\"][o b=\"c\"] \u{feff}1xV6qi-0004PA-2t => a@b").unwrap();
-        assert_eq!(y.program, Program::Exim);
+        assert_eq!(
+            y.program,
+            Program::Mta {
+                reader: EXIM,
+                service: b""
+            }
+        );
         assert_eq!(y.body, b"1xV6qi-0004PA-2t => a@b");
         // Without PRI (some container runtimes), nil host.
         let z = h("1 2026-11-22T12:00:01Z - postfix/qmgr - - - ABC: removed").unwrap();

@@ -216,11 +216,14 @@ mod tests {
         let mut buf = Vec::new();
         let h = parse(json.as_bytes(), &mut buf)?;
         let program = match h.program {
-            Program::Postfix { service } if service == b"smtp" => {
-                Program::Postfix { service: b"smtp" }
-            }
-            Program::Postfix { .. } => Program::Postfix { service: b"?" },
-            Program::Exim => Program::Exim,
+            Program::Mta { reader, service } if service == b"smtp" => Program::Mta {
+                reader,
+                service: b"smtp",
+            },
+            Program::Mta { reader, .. } => Program::Mta {
+                reader,
+                service: b"?",
+            },
             Program::OtherMta(m) => Program::OtherMta(m),
             Program::Other => Program::Other,
         };
@@ -240,7 +243,13 @@ mod tests {
         .unwrap();
         assert_eq!(ts, 1_795_351_142);
         assert_eq!(host, "mx1");
-        assert_eq!(program, Program::Postfix { service: b"smtp" });
+        assert_eq!(
+            program,
+            Program::Mta {
+                reader: crate::parse::mta::POSTFIX,
+                service: b"smtp"
+            }
+        );
         assert_eq!(
             body,
             r#"ABC: to=<a@b.example>, status=bounced (said: 550 "no")"#
@@ -257,7 +266,13 @@ mod tests {
         )
         .unwrap();
         assert_eq!(h.body, b"hi\xff");
-        assert_eq!(h.program, Program::Exim);
+        assert_eq!(
+            h.program,
+            Program::Mta {
+                reader: crate::parse::mta::EXIM,
+                service: b""
+            }
+        );
         assert_eq!(h.host, b"");
         // A field logged twice: the first value.
         let (_, _, _, body) = entry(

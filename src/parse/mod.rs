@@ -33,6 +33,7 @@ pub mod exim;
 pub mod find;
 pub mod header;
 pub mod journal;
+pub mod mta;
 pub mod postfix;
 pub mod reject;
 pub mod reply;
@@ -216,8 +217,10 @@ fn carries_a_tag(text: &[u8]) -> bool {
 #[inline(always)]
 pub fn parse_body<'a>(header: &Header<'a>) -> Record<'a> {
     match header.program {
-        Program::Postfix { service } => postfix::parse(service, header.body),
-        Program::Exim => exim::parse(header.body),
+        Program::Mta { reader, service } => match mta::READERS.get(usize::from(reader)) {
+            Some(r) => (r.parse)(service, header.body),
+            None => Record::OtherProgram,
+        },
         Program::OtherMta(mta) => Record::OtherMta(mta),
         Program::Other => Record::OtherProgram,
     }
