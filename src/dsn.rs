@@ -86,6 +86,17 @@ impl Dsn {
     }
 }
 
+/// The subject of a code key ([`Dsn::key`]; 0 is "no enhanced code"):
+/// `None` without a code — the one definition every frame, export and
+/// metric uses (the summary frame once said 0, the x.0 "other" subject,
+/// and Prometheus then counted code-less failures as family `4.0`, where
+/// the events export said null). Subjects past 255 are not RFC 3463's and
+/// read as 255.
+#[inline]
+pub fn subject_of_key(key: u32) -> Option<u8> {
+    (key != 0).then(|| u8::try_from(Dsn::from_key(key).subject).unwrap_or(u8::MAX))
+}
+
 /// A period ending a sentence right after the code (`... 5.7.1.`) is not part of it.
 #[inline]
 fn is_sentence_end(s: &[u8], end: usize) -> bool {

@@ -409,3 +409,42 @@ fn findings_as_json_lines_for_a_siem() {
         serde_json::from_str::<serde_json::Value>(l).unwrap();
     }
 }
+
+/// One definition of "no enhanced code": Prometheus counted code-less
+/// failures (Exim's `defer (111): Connection refused`) as family `4.0`,
+/// the x.0 "other" subject, because the summary frame wrote subject 0 for
+/// them while the exporter looked for another sentinel; the JSON rows said
+/// 0 too, and the events export null. Now `x` in Prometheus, null in the
+/// frame, the JSON and the events.
+#[test]
+fn failures_without_an_enhanced_code_are_family_x_and_subject_null() {
+    let log = testdata("exim/mainlog");
+    let out = mtastat()
+        .args(["--prometheus", "-"])
+        .arg(&log)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains(r#"status="deferred",family="4.x"} 155"#),
+        "{text}"
+    );
+    assert!(!text.contains(r#"family="4.0""#), "{text}");
+    let report = json_with(&[], &[&log]);
+    let coded_less: Vec<&serde_json::Value> = report["deliveries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["dsn"] == "")
+        .collect();
+    assert!(!coded_less.is_empty());
+    for r in coded_less {
+        assert!(r["subject"].is_null(), "{r}");
+    }
+    for r in report["deliveries"].as_array().unwrap() {
+        if r["dsn"] != "" {
+            assert!(r["subject"].is_u64(), "{r}");
+        }
+    }
+}

@@ -177,8 +177,8 @@ pub struct TimeKey {
     pub status: Status,
     /// Class (2/4/5).
     pub class: u8,
-    /// Subject of the code, [`NO_SUBJECT`] when there was none.
-    pub subject: u8,
+    /// Subject of the code, `None` when there was none.
+    pub subject: Option<u8>,
     /// Category.
     pub category: Category,
     /// False for deferrals the MTA logged without trying.
@@ -186,9 +186,6 @@ pub struct TimeKey {
     /// An Exim per-host error: one MX's reply, not a recipient's outcome.
     pub per_host: bool,
 }
-
-/// `subject` of a timeline cell without an enhanced code.
-pub const NO_SUBJECT: u8 = u8::MAX;
 
 /// One row of the reasons table: provider × status × code × masked text.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -866,7 +863,7 @@ impl Batch {
                 provider: a.provider,
                 status: a.status,
                 class: a.class,
-                subject: subject_byte(a.dsn),
+                subject: crate::dsn::subject_of_key(a.dsn),
                 category: a.category,
                 attempted: a.attempted,
                 per_host: a.host_error,
@@ -1418,16 +1415,6 @@ impl Batch {
             let rcpt = p.recipient.as_deref().unwrap_or_default();
             self.contribute(&p.attempt, p.sender.unwrap_or(unknown), rcpt, filter);
         }
-    }
-}
-
-/// The subject byte of a code key ([`NO_SUBJECT`] when there is none).
-#[inline]
-pub fn subject_byte(dsn: u32) -> u8 {
-    if dsn == 0 {
-        NO_SUBJECT
-    } else {
-        u8::try_from(crate::dsn::Dsn::from_key(dsn).subject).unwrap_or(NO_SUBJECT - 1)
     }
 }
 

@@ -74,15 +74,6 @@ pub fn dsn_string(key: u32) -> String {
     }
 }
 
-/// The subject of a code key; 0 (other/undefined) when there is no code.
-pub fn subject_of(key: u32) -> u8 {
-    if key == 0 {
-        0
-    } else {
-        u8::try_from(Dsn::from_key(key).subject).unwrap_or(u8::MAX)
-    }
-}
-
 /// Builds the summary frame: one row per provider × domain × status × code,
 /// sorted by count (descending), then provider, domain, status, code.
 pub fn summary_frame(batch: &Batch, providers: &ProviderMap) -> PolarsResult<DataFrame> {
@@ -122,7 +113,7 @@ pub fn summary_frame(batch: &Batch, providers: &ProviderMap) -> PolarsResult<Dat
         status.push(k.status.as_str());
         dsn.push(dsn_string(k.dsn));
         class.push(k.class);
-        subject.push(subject_of(k.dsn));
+        subject.push(crate::dsn::subject_of_key(k.dsn));
         count.push(*c);
     }
     let domains: Vec<&str> = domains.iter().map(String::as_str).collect();
@@ -177,7 +168,7 @@ pub fn reasons_frame(batch: &Batch, providers: &ProviderMap) -> PolarsResult<Dat
         status.push(k.status.as_str());
         dsn.push(dsn_string(k.dsn));
         class.push(k.class);
-        subject.push(subject_of(k.dsn));
+        subject.push(crate::dsn::subject_of_key(k.dsn));
         category.push(k.category.as_str());
         reason.push(String::from_utf8_lossy(batch.reasons.get(k.reason)).into_owned());
         count.push(s.count);
@@ -227,7 +218,7 @@ pub fn outcomes_frame(batch: &Batch, providers: &ProviderMap) -> PolarsResult<Da
         status.push(k.status.as_str());
         dsn.push(dsn_string(k.dsn));
         class.push(k.class);
-        subject.push(subject_of(k.dsn));
+        subject.push(crate::dsn::subject_of_key(k.dsn));
         category.push(k.category.as_str());
         blocklist.push(k.blocklist.name());
         sender.push(String::from_utf8_lossy(batch.senders.get(k.sender)).into_owned());
@@ -361,6 +352,11 @@ pub fn u64s(df: &DataFrame, name: &str) -> PolarsResult<Vec<u64>> {
         .iter()
         .map(|v| v.unwrap_or(0))
         .collect())
+}
+
+/// A u8 column that may hold nulls.
+pub fn opt_u8s(df: &DataFrame, name: &str) -> PolarsResult<Vec<Option<u8>>> {
+    Ok(df.column(name)?.u8()?.iter().collect())
 }
 
 /// A u8 column (nulls as 0).

@@ -32,7 +32,7 @@
 //! `date` and `host` are the partition columns (from the path).
 
 use super::target::{cleanup, remove_temps};
-use crate::aggregate::batch::{NO_DELAY, NO_SUBJECT, OVERFLOW_HOST, subject_byte};
+use crate::aggregate::batch::{NO_DELAY, OVERFLOW_HOST};
 #[cfg(doc)]
 use crate::aggregate::sinks::FLUSH_ROWS;
 use crate::aggregate::sinks::{EventBuffer, EventNames, EventWriter};
@@ -501,7 +501,7 @@ impl EventSink {
         let class: Vec<u8> = rows.iter().map(|&i| b.class[i]).collect();
         let subject: Vec<Option<u8>> = rows
             .iter()
-            .map(|&i| Some(subject_byte(b.dsn[i])).filter(|&s| s != NO_SUBJECT))
+            .map(|&i| crate::dsn::subject_of_key(b.dsn[i]))
             .collect();
         let delay: Vec<Option<f64>> = rows
             .iter()

@@ -8,7 +8,6 @@
 //! domains or reply texts, so the series count cannot grow with the log.
 
 use super::{Target, write_to};
-use crate::aggregate::batch::NO_SUBJECT;
 use crate::report::Report;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -44,10 +43,9 @@ pub fn render(report: &Report, now: i64, last_log_time: Option<i64>) -> String {
             .entry((&r.provider, &r.status, r.class))
             .or_default() += r.count;
         if r.class == 4 || r.class == 5 {
-            let fam = if r.subject == NO_SUBJECT {
-                format!("{}.x", r.class)
-            } else {
-                format!("{}.{}", r.class, r.subject)
+            let fam = match r.subject {
+                None => format!("{}.x", r.class),
+                Some(s) => format!("{}.{s}", r.class),
             };
             *by_family.entry((&r.provider, &r.status, fam)).or_default() += r.count;
         }

@@ -9,7 +9,7 @@ pub mod summary;
 pub mod terminal;
 
 use crate::aggregate::batch::Batch;
-use crate::aggregate::frame::{SUMMARY_COLUMNS, bools, i64s, strs, totals_by, u8s, u64s};
+use crate::aggregate::frame::{SUMMARY_COLUMNS, bools, i64s, opt_u8s, strs, totals_by, u8s, u64s};
 use crate::classify::provider::ProviderMap;
 use crate::detect::{Finding, Thresholds};
 use crate::dsn::{self, Dsn};
@@ -243,8 +243,8 @@ pub struct SummaryRow {
     pub dsn: String,
     /// 2, 4 or 5.
     pub class: u8,
-    /// 0–7 (0 also when there is no code).
-    pub subject: u8,
+    /// 0–7; null when the reply had no enhanced code.
+    pub subject: Option<u8>,
     /// Attempts.
     pub count: u64,
 }
@@ -260,8 +260,8 @@ pub struct ReasonRow {
     pub dsn: String,
     /// Class.
     pub class: u8,
-    /// Subject.
-    pub subject: u8,
+    /// Subject; null without an enhanced code.
+    pub subject: Option<u8>,
     /// The masked reply text.
     pub reason: String,
     /// Attempts.
@@ -276,7 +276,7 @@ pub struct ReasonRow {
 pub fn summary_rows(df: &DataFrame) -> PolarsResult<Vec<SummaryRow>> {
     let [p, d, s, c, k, j, n] = SUMMARY_COLUMNS;
     let (p, d, s, c) = (strs(df, p)?, strs(df, d)?, strs(df, s)?, strs(df, c)?);
-    let (k, j, n) = (u8s(df, k)?, u8s(df, j)?, u64s(df, n)?);
+    let (k, j, n) = (u8s(df, k)?, opt_u8s(df, j)?, u64s(df, n)?);
     Ok((0..df.height())
         .map(|i| SummaryRow {
             provider: p[i].clone(),
@@ -299,7 +299,11 @@ pub fn reason_rows(df: &DataFrame, zone: Zone, per_host: bool) -> PolarsResult<V
         strs(df, "dsn")?,
         strs(df, "reason")?,
     );
-    let (k, j, n) = (u8s(df, "class")?, u8s(df, "subject")?, u64s(df, "count")?);
+    let (k, j, n) = (
+        u8s(df, "class")?,
+        opt_u8s(df, "subject")?,
+        u64s(df, "count")?,
+    );
     let (f, l) = (i64s(df, "first_seen")?, i64s(df, "last_seen")?);
     let host = bools(df, "per_host")?;
     Ok((0..df.height())
@@ -415,7 +419,7 @@ pub fn provider_summaries(
     let (fp, fc, fs, fnn) = (
         strs(&families, "provider")?,
         u8s(&families, "class")?,
-        u8s(&families, "subject")?,
+        opt_u8s(&families, "subject")?,
         u64s(&families, "count")?,
     );
     let has_code: Vec<bool> = families
@@ -426,7 +430,7 @@ pub fn provider_summaries(
         .collect();
     for i in 0..families.height() {
         if let Some(p) = out.iter_mut().find(|p| p.provider == fp[i]) {
-            let subject = has_code[i].then_some(fs[i]);
+            let subject = if has_code[i] { fs[i] } else { None };
             p.families.push(FamilyCount {
                 class: fc[i],
                 subject,
