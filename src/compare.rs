@@ -4,10 +4,10 @@
 //! Everything is taken from the one report (same scan, same filters), so the
 //! two columns are measured identically.
 
-use crate::detect::Finding;
 use crate::escape::{ellipsize, terminal};
-use crate::report::terminal::{Style, WIDTH, thousands};
-use crate::report::{CodeCount, Period, ProviderSummary, ReasonRow, Report};
+use crate::model::Finding;
+use crate::model::{CodeCount, Period, ProviderSummary, ReasonRow, Report};
+use crate::report::style::{Style, WIDTH, thousands};
 use serde::Serialize;
 use std::fmt::Write as _;
 

@@ -45,10 +45,12 @@ pub mod fuzz;
 pub mod hashing;
 pub mod input;
 pub mod journey;
+pub mod model;
 pub mod parse;
 pub mod report;
 pub mod scan;
 pub mod time;
 
-pub use analysis::{Analysis, analyze, build_report};
+pub use analysis::{Analysis, analyze};
 pub use app::{Outcome, run};
+pub use model::build_report;

@@ -4,7 +4,8 @@
 use super::config::{Config, Format};
 use crate::compare::{self, Comparison};
 use crate::error::Error;
-use crate::report::{self, Report};
+use crate::model::Report;
+use crate::report;
 use std::io::Write;
 
 /// Prints the comparison of the two providers the command named.

@@ -15,11 +15,12 @@ pub mod exports;
 mod report;
 mod summary;
 
-use crate::analysis::{analyze, build_report};
+use crate::analysis::analyze;
 use crate::cli::{Args, Command};
 use crate::error::Error;
 use crate::input::{self, Source};
-use crate::report::FileSummary;
+use crate::model::FileSummary;
+use crate::model::build_report;
 use config::Config;
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;

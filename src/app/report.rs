@@ -3,7 +3,8 @@
 
 use super::config::{Config, Format, severity_floor};
 use crate::error::Error;
-use crate::report::{self, Report};
+use crate::model::Report;
+use crate::report;
 use std::io::Write;
 
 /// Prints the report in the format asked for.

@@ -4,7 +4,8 @@ use super::config::{Config, Format};
 use crate::analysis::Analysis;
 use crate::cli::SummaryArgs;
 use crate::error::Error;
-use crate::report::{self, Report};
+use crate::model::{self, Report};
+use crate::report;
 use std::io::Write;
 
 /// Prints the summary (its header is the report's).
@@ -15,7 +16,7 @@ pub(super) fn print(
     args: &SummaryArgs,
     out: &mut dyn Write,
 ) -> Result<(), Error> {
-    let sum = report::summary::build(
+    let sum = model::summary::build(
         &analysis.batch,
         report,
         config.shown_in,

@@ -11,9 +11,9 @@
 //! findings writes an empty file, which says "nothing found" as plainly.
 
 use super::target::{Target, write_to};
-use crate::detect::Finding;
 use crate::escape;
-use crate::report::Report;
+use crate::model::Finding;
+use crate::model::Report;
 use crate::time::zone::Zone;
 use serde::Serialize;
 use serde_json::Value;

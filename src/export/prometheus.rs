@@ -8,7 +8,7 @@
 //! domains or reply texts, so the series count cannot grow with the log.
 
 use super::{Target, write_to};
-use crate::report::Report;
+use crate::model::Report;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::io::{self, Write as _};

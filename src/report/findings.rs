@@ -1,10 +1,10 @@
 //! The findings and the timeline in the terminal report: first, because they
 //! are why people run mtastat during an incident.
 
-use super::Timeline;
-use super::terminal::{Style, WIDTH, thousands};
-use crate::detect::{Finding, Severity};
+use super::style::{Style, WIDTH, thousands};
 use crate::escape::{ellipsize, terminal};
+use crate::model::Timeline;
+use crate::model::{Finding, Severity};
 use std::fmt::Write as _;
 
 /// Findings shown in full; the rest are listed one line each.

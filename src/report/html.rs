@@ -7,9 +7,9 @@
 //! then HTML-escaped), and the page's Content-Security-Policy forbids
 //! scripts altogether, so a reply text holding `<script>` is only text.
 
-use super::{ProviderSummary, Report, Timeline};
-use crate::detect::{Finding, Severity};
 use crate::escape::terminal;
+use crate::model::{Finding, Severity};
+use crate::model::{ProviderSummary, Report, Timeline};
 use crate::time::days_from_civil;
 use std::fmt::Write as _;
 
@@ -491,7 +491,7 @@ fn provider_table(o: &mut String, providers: &[ProviderSummary]) {
 }
 
 /// Delivery times per provider and busiest domain.
-fn journeys(o: &mut String, j: &super::journeys::JourneyReport) {
+fn journeys(o: &mut String, j: &crate::model::journeys::JourneyReport) {
     if j.recipients == 0 {
         return;
     }

@@ -4,9 +4,9 @@
 //! terminal, then every character Markdown gives a meaning to, so a reply
 //! text cannot open a link, an image, a table cell or HTML.
 
-use super::{ProviderSummary, Report};
-use crate::detect::Finding;
 use crate::escape::terminal;
+use crate::model::Finding;
+use crate::model::{ProviderSummary, Report};
 use std::fmt::Write as _;
 
 /// Findings listed with their evidence; the rest get one line.
@@ -104,7 +104,7 @@ pub fn render(report: &Report) -> String {
 }
 
 /// Delivery times per provider: dispositions, first-attempt share, p50/p90/max.
-fn journeys(o: &mut String, j: &super::journeys::JourneyReport) {
+fn journeys(o: &mut String, j: &crate::model::journeys::JourneyReport) {
     if j.recipients == 0 {
         return;
     }
