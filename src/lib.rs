@@ -3,10 +3,10 @@
 //! Data flows one way:
 //!
 //! ```text
-//! input ─► scan ─► parse ─► classify ─► aggregate ─► detect ─► report / export
-//! mmap,    lines   header,  provider,   per-worker    findings  terminal, JSON,
-//! stream           Postfix, category,   batches ─►    episodes  CSV, Parquet,
-//!                  Exim     masked      polars frames           compare
+//! input ─► scan ─► parse ─► classify ─► aggregate ─► detect ─► model ─► render / export
+//! mmap,    lines   header,  provider,   per-worker    findings  Report   terminal, JSON,
+//! stream           Postfix, category,   batches ─►    episodes  values   Markdown, HTML;
+//!                  Exim     masked      polars frames                    CSV, Parquet, …
 //!                           reason
 //! ```
 //!
@@ -19,11 +19,13 @@
 //!   sender and expiries to their deferrals, merges in input order and builds
 //!   the polars frames ([`filter`] decides what counts).
 //! * [`detect`] reads the frames and says what is wrong, where and since when.
-//! * [`report`] and [`export`] present it; [`compare`] puts two providers side by side.
+//! * [`model`] makes the report's values ([`build_report`]); [`render`]
+//!   writes them (one [`render::Render`] per format) and [`export`] exports
+//!   them. [`time`] and [`escape`] are leaves every stage may use.
 //! * [`analysis`] is the library's entry: [`analyze`] scans and merges a set
-//!   of inputs, [`build_report`] makes the report from them. [`app`] is the
-//!   command line around it (arguments resolved once, one file per command,
-//!   the exports' registry); `main.rs` only parses and exits.
+//!   of inputs. [`app`] is the command line around it (arguments resolved
+//!   once, one file per command, the exports' registry); `main.rs` only
+//!   parses and exits.
 
 #![deny(missing_docs)]
 
@@ -32,7 +34,6 @@ pub mod analysis;
 pub mod app;
 pub mod classify;
 pub mod cli;
-pub mod compare;
 pub mod detect;
 pub mod dsn;
 pub mod error;
@@ -47,7 +48,7 @@ pub mod input;
 pub mod journey;
 pub mod model;
 pub mod parse;
-pub mod report;
+pub mod render;
 pub mod scan;
 pub mod time;
 

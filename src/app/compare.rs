@@ -2,10 +2,10 @@
 //! JSON.
 
 use super::config::{Config, Format};
-use crate::compare::{self, Comparison};
 use crate::error::Error;
 use crate::model::Report;
-use crate::report;
+use crate::model::compare::Comparison;
+use crate::render;
 use std::io::Write;
 
 /// Prints the comparison of the two providers the command named.
@@ -19,8 +19,8 @@ pub(super) fn print(config: &Config, report: &Report, out: &mut dyn Write) -> Re
         serde_json::to_writer_pretty(&mut *out, &cmp).map_err(|e| Error::Output(e.into()))?;
         writeln!(out).map_err(Error::Output)
     } else {
-        let style = report::terminal::Style::new(config.colour);
-        out.write_all(compare::render(&cmp, style).as_bytes())
+        let style = render::style::Style::new(config.colour);
+        out.write_all(render::compare::render(&cmp, style).as_bytes())
             .map_err(Error::Output)
     }
 }

@@ -11,10 +11,10 @@ use crate::error::Error;
 use crate::export::{self, events::EventSink, journeys::JourneySink};
 use crate::input::Source;
 use crate::model::Report;
-use crate::report;
+use crate::render::{self, Render};
 use crate::scan::Engine;
 use polars::prelude::DataFrame;
-use std::io::{self, Write};
+use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -89,10 +89,7 @@ const REPORT_EXPORTS: [ReportExport; 5] = [
     // --html: one self-contained page.
     ReportExport {
         path: |a| a.html.as_deref(),
-        write: |m, t| {
-            let page = report::html::render(m.report);
-            export::write_to(t, |w| w.write_all(page.as_bytes()))
-        },
+        write: |m, t| export::write_to(t, |w| render::Html.render(m.report, w)),
     },
     // --prometheus: the node_exporter textfile.
     ReportExport {

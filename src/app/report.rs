@@ -4,25 +4,18 @@
 use super::config::{Config, Format, severity_floor};
 use crate::error::Error;
 use crate::model::Report;
-use crate::report;
+use crate::render::{self, Render};
 use std::io::Write;
 
 /// Prints the report in the format asked for.
 pub(super) fn print(config: &Config, report: &Report, out: &mut dyn Write) -> Result<(), Error> {
-    let style = report::terminal::Style::new(config.colour);
-    match config.format {
-        Format::Json => {
-            serde_json::to_writer_pretty(&mut *out, report).map_err(|e| Error::Output(e.into()))?;
-            writeln!(out).map_err(Error::Output)
-        }
-        Format::Markdown => out
-            .write_all(report::markdown::render(report).as_bytes())
-            .map_err(Error::Output),
-        Format::Text if config.quiet => {
-            let text =
-                report::terminal::render_quiet(report, severity_floor(config.fail_on), style);
-            out.write_all(text.as_bytes()).map_err(Error::Output)
-        }
-        Format::Text => report::terminal::write(report, style, out).map_err(Error::Output),
-    }
+    let renderer: Box<dyn Render> = match config.format {
+        Format::Json => Box::new(render::Json),
+        Format::Markdown => Box::new(render::Markdown),
+        Format::Text => Box::new(render::Terminal {
+            style: render::style::Style::new(config.colour),
+            quiet: config.quiet.then(|| severity_floor(config.fail_on)),
+        }),
+    };
+    renderer.render(report, out).map_err(Error::Output)
 }

@@ -5,7 +5,7 @@ use crate::analysis::Analysis;
 use crate::cli::SummaryArgs;
 use crate::error::Error;
 use crate::model::{self, Report};
-use crate::report;
+use crate::render;
 use std::io::Write;
 
 /// Prints the summary (its header is the report's).
@@ -27,10 +27,10 @@ pub(super) fn print(
         serde_json::to_writer_pretty(&mut *out, &sum).map_err(|e| Error::Output(e.into()))?;
         writeln!(out).map_err(Error::Output)
     } else {
-        let style = report::terminal::Style::new(config.colour);
+        let style = render::style::Style::new(config.colour);
         let mut text = String::new();
-        report::terminal::header_only(&mut text, report, style);
-        report::summary::render(&mut text, &sum, style);
+        render::terminal::header_only(&mut text, report, style);
+        render::summary::render(&mut text, &sum, style);
         out.write_all(text.as_bytes()).map_err(Error::Output)
     }
 }

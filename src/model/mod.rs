@@ -5,6 +5,7 @@
 //! renderers (`report/`: terminal, JSON, Markdown, HTML) and the exports
 //! read these values only.
 
+pub mod compare;
 pub mod journeys;
 pub mod summary;
 
