@@ -351,19 +351,6 @@ impl PartialOrd for Retry {
     }
 }
 
-/// Days since 1970-01-01 → (year, month 1–12, day).
-fn civil(days: i64) -> (i64, usize, i64) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (yoe + era * 400 + i64::from(m <= 2), m as usize, d)
-}
-
 /// The generator state.
 pub struct Generator {
     rng: Rng,
@@ -400,11 +387,14 @@ impl Generator {
 
     fn stamp(&mut self, t: i64) -> &str {
         if t != self.stamp_for {
-            let (y, m, d) = civil(t.div_euclid(86_400));
+            let (y, m, d) = mtastat::time::civil_from_days(t.div_euclid(86_400));
             let s = t.rem_euclid(86_400);
             let (hh, mm, ss) = (s / 3600, s / 60 % 60, s % 60);
             self.stamp = match self.flavor {
-                Flavor::Postfix => format!("{} {d:>2} {hh:02}:{mm:02}:{ss:02}", MONTHS[m - 1]),
+                Flavor::Postfix => format!(
+                    "{} {d:>2} {hh:02}:{mm:02}:{ss:02}",
+                    MONTHS[(m as usize).saturating_sub(1) % 12]
+                ),
                 Flavor::Exim => format!("{y}-{m:02}-{d:02} {hh:02}:{mm:02}:{ss:02}"),
             };
             self.stamp_for = t;
