@@ -121,16 +121,6 @@ impl fmt::Display for Dsn {
     }
 }
 
-/// RFC 3463 §3.2 class names.
-pub fn class_name(class: u8) -> &'static str {
-    match class {
-        2 => "success",
-        4 => "transient failure",
-        5 => "permanent failure",
-        _ => "unknown",
-    }
-}
-
 /// RFC 3463 subject names (`X.n.X`), as the report labels code families.
 pub fn subject_name(subject: u16) -> &'static str {
     match subject {

@@ -29,26 +29,30 @@
 
 #![deny(missing_docs)]
 
-pub mod aggregate;
+// Private by default: the API is the analysis (`analyze`), its model
+// (`build_report`, `model::Report`) and `run`; the other public modules
+// serve the binary, the benchmarks, the fuzz targets and the integration
+// tests (the parsers, the scanner, input, filter, time, escape, cli, error).
+pub(crate) mod aggregate;
 pub mod analysis;
-pub mod app;
-pub mod classify;
+pub(crate) mod app;
+pub(crate) mod classify;
 pub mod cli;
-pub mod detect;
-pub mod dsn;
+pub(crate) mod detect;
+pub(crate) mod dsn;
 pub mod error;
 pub mod escape;
-pub mod event;
-pub mod export;
+pub(crate) mod event;
+pub(crate) mod export;
 pub mod filter;
 #[doc(hidden)]
 pub mod fuzz;
-pub mod hashing;
+pub(crate) mod hashing;
 pub mod input;
-pub mod journey;
+pub(crate) mod journey;
 pub mod model;
 pub mod parse;
-pub mod render;
+pub(crate) mod render;
 pub mod scan;
 pub mod time;
 

@@ -2,7 +2,7 @@
 //!
 //! A series is one provider's attempts and one category's failures per
 //! bucket. Buckets are one minute wide until the log spans more than
-//! [`MAX_BUCKETS`] minutes, then wider (2, 10, 30 minutes, 1, 2, 6, 12
+//! [`crate::time::grid::MAX_BUCKETS`] minutes, then wider (2, 10, 30 minutes, 1, 2, 6, 12
 //! hours, 1 day), so a month of logs still gives a few hundred buckets.
 //!
 //! An episode is a run of buckets whose failure rate departs from the
@@ -15,7 +15,7 @@
 //! bucket departs (the problem is there all along, e.g. a sender that always
 //! fails SPF), the finding is *steady*: it spans the first to the last failure.
 
-pub use crate::time::grid::{Grid, MAX_BUCKETS, bucket_minutes};
+pub use crate::time::grid::Grid;
 use crate::time::zone::Zone;
 use serde::Serialize;
 
@@ -258,6 +258,7 @@ pub fn find_episodes(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::time::grid::bucket_minutes;
 
     #[test]
     fn bucket_widths_adapt_to_the_span() {
