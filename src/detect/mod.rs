@@ -831,6 +831,110 @@ fn when(
     }
 }
 
+/// What every rule reads: the counts gathered from the frames, the reply
+/// index, the samples the findings quote, and the thresholds.
+struct Evidence<'a> {
+    a: &'a Aggregates,
+    reasons: &'a ReasonIndex,
+    samples: &'a Samples,
+    t: &'a Thresholds,
+}
+
+/// A rule: reads the evidence, says what it finds.
+trait Rule {
+    fn findings(&self, e: &Evidence<'_>) -> Vec<Finding>;
+}
+
+/// One finding per provider where a failure category fires (its own
+/// episode and onset), and the finding several share, when they do.
+struct CategoryRule;
+
+impl Rule for CategoryRule {
+    fn findings(&self, e: &Evidence<'_>) -> Vec<Finding> {
+        let (a, samples, t) = (e.a, e.samples, e.t);
+        let mut findings = Vec::new();
+        // Which (provider, category) pairs fire.
+        let mut fired: BTreeMap<Category, Vec<String>> = BTreeMap::new();
+        let keys: std::collections::BTreeSet<&(String, Category)> =
+            a.cats.keys().chain(a.mx_cats.keys()).collect();
+        for key @ (p, c) in keys {
+            let n = &a.cats.get(key).map_or(0, |x| x.0);
+            let mx = a.mx_cats.get(key).copied().unwrap_or(0);
+            let tot = a.totals.get(p).unwrap_or(&ProviderTotals {
+                attempts: 0,
+                failures: 0,
+            });
+            let share = ratio(*n, tot.attempts);
+            let dominance = ratio(*n, tot.failures);
+            // Authentication failures are deterministic (the same sender fails
+            // every time), so half the usual count is already a pattern.
+            let needed = if c.spec().deterministic {
+                (t.min_count / 2).max(3)
+            } else {
+                t.min_count
+            };
+            // Exim's per-host errors fire on their own (a storm at Gmail's
+            // first MX while the next ones accept), as MX replies.
+            let mx_fires = mx >= needed && ratio(mx, tot.attempts + mx) >= t.min_share;
+            let mut fires =
+                (*n >= needed && (share >= t.min_share || dominance >= t.dominance)) || mx_fires;
+            if c.spec().repeats_only {
+                // Only repeated failures for the same recipients are a pattern.
+                fires &= samples
+                    .recipients
+                    .get(&(p.clone(), *c))
+                    .is_some_and(|r| r.iter().any(|(_, k)| *k > 1));
+            }
+            if fires {
+                fired.entry(*c).or_default().push(p.clone());
+            }
+        }
+        // Receivers only: local delivery and the hand-off to a content filter
+        // are this server's own.
+        let receiver = |p: &str| p != LOCAL_ID && p != HANDOFF_ID;
+        let with_traffic: Vec<&String> = a
+            .totals
+            .iter()
+            .filter(|(p, tot)| tot.attempts >= t.min_count && receiver(p))
+            .map(|(p, _)| p)
+            .collect();
+        for (c, providers) in &fired {
+            // Every provider with a problem gets its own finding, episode and
+            // onset; what several share is an addition, never a replacement.
+            let own: Vec<Finding> = providers
+                .iter()
+                .map(|p| category_finding(e, *c, std::slice::from_ref(p), providers))
+                .collect();
+            let receivers: Vec<Finding> = own
+                .iter()
+                .filter(|f| receiver(&f.provider))
+                .cloned()
+                .collect();
+            if let Some(f) = correlation(e, *c, &receivers, with_traffic.len()) {
+                findings.push(f);
+            }
+            findings.extend(own);
+        }
+        findings
+    }
+}
+
+/// Messages that expired after repeated deferral, per provider.
+struct ExpiryRule;
+
+impl Rule for ExpiryRule {
+    fn findings(&self, e: &Evidence<'_>) -> Vec<Finding> {
+        e.a.expired
+            .iter()
+            .filter(|(_, n)| **n >= e.t.min_count)
+            .map(|(p, n)| expiry_finding(e, p, *n))
+            .collect()
+    }
+}
+
+/// The rules, in the order their findings are listed before sorting.
+const RULES: [&dyn Rule; 2] = [&CategoryRule, &ExpiryRule];
+
 /// Runs every rule over the frames.
 ///
 /// Times in the findings (since, until, first and last seen) are written in
@@ -844,85 +948,13 @@ pub fn detect(
     let mut a = gather(frames)?;
     a.zone = zone;
     let reasons = reason_index(frames.reasons)?;
-    let mut findings = Vec::new();
-
-    // Which (provider, category) pairs fire.
-    let mut fired: BTreeMap<Category, Vec<String>> = BTreeMap::new();
-    let keys: std::collections::BTreeSet<&(String, Category)> =
-        a.cats.keys().chain(a.mx_cats.keys()).collect();
-    for key @ (p, c) in keys {
-        let n = &a.cats.get(key).map_or(0, |x| x.0);
-        let mx = a.mx_cats.get(key).copied().unwrap_or(0);
-        let tot = a.totals.get(p).unwrap_or(&ProviderTotals {
-            attempts: 0,
-            failures: 0,
-        });
-        let share = ratio(*n, tot.attempts);
-        let dominance = ratio(*n, tot.failures);
-        // Authentication failures are deterministic (the same sender fails
-        // every time), so half the usual count is already a pattern.
-        let needed = if c.spec().deterministic {
-            (t.min_count / 2).max(3)
-        } else {
-            t.min_count
-        };
-        // Exim's per-host errors fire on their own (a storm at Gmail's
-        // first MX while the next ones accept), as MX replies.
-        let mx_fires = mx >= needed && ratio(mx, tot.attempts + mx) >= t.min_share;
-        let mut fires =
-            (*n >= needed && (share >= t.min_share || dominance >= t.dominance)) || mx_fires;
-        if c.spec().repeats_only {
-            // Only repeated failures for the same recipients are a pattern.
-            fires &= samples
-                .recipients
-                .get(&(p.clone(), *c))
-                .is_some_and(|r| r.iter().any(|(_, k)| *k > 1));
-        }
-        if fires {
-            fired.entry(*c).or_default().push(p.clone());
-        }
-    }
-    // Receivers only: local delivery and the hand-off to a content filter
-    // are this server's own.
-    let receiver = |p: &str| p != LOCAL_ID && p != HANDOFF_ID;
-    let with_traffic: Vec<&String> = a
-        .totals
-        .iter()
-        .filter(|(p, tot)| tot.attempts >= t.min_count && receiver(p))
-        .map(|(p, _)| p)
-        .collect();
-    for (c, providers) in &fired {
-        // Every provider with a problem gets its own finding, episode and
-        // onset; what several share is an addition, never a replacement.
-        let own: Vec<Finding> = providers
-            .iter()
-            .map(|p| {
-                category_finding(
-                    &a,
-                    &reasons,
-                    samples,
-                    t,
-                    *c,
-                    std::slice::from_ref(p),
-                    providers,
-                )
-            })
-            .collect();
-        let receivers: Vec<Finding> = own
-            .iter()
-            .filter(|f| receiver(&f.provider))
-            .cloned()
-            .collect();
-        if let Some(f) = correlation(&a, &reasons, samples, t, *c, &receivers, with_traffic.len()) {
-            findings.push(f);
-        }
-        findings.extend(own);
-    }
-    for (p, n) in &a.expired {
-        if *n >= t.min_count {
-            findings.push(expiry_finding(&a, &reasons, samples, t, p, *n));
-        }
-    }
+    let e = Evidence {
+        a: &a,
+        reasons: &reasons,
+        samples,
+        t,
+    };
+    let mut findings: Vec<Finding> = RULES.iter().flat_map(|r| r.findings(&e)).collect();
     // Most severe first; at one severity the providers' own findings come
     // before what they have in common.
     findings.sort_by(|x, y| {
@@ -1070,16 +1102,13 @@ fn code_list(codes: &[Count], n: usize) -> String {
         .join("/")
 }
 
-#[allow(clippy::too_many_arguments)]
 fn category_finding(
-    a: &Aggregates,
-    reasons: &ReasonIndex,
-    samples: &Samples,
-    t: &Thresholds,
+    e: &Evidence<'_>,
     c: Category,
     scope_providers: &[String],
     fired_at: &[String],
 ) -> Finding {
+    let (a, reasons, samples, t) = (e.a, e.reasons, e.samples, e.t);
     let scope_providers = scope_providers.to_vec();
     let provider: Option<&String> = match scope_providers.as_slice() {
         [one] => Some(one),
@@ -1411,14 +1440,12 @@ fn main_episode(f: &Finding) -> Option<(i64, i64)> {
 /// side* only on evidence; replies that carry a provider's own verdict (its
 /// own block list, its rate limit) stay that provider's finding.
 fn correlation(
-    a: &Aggregates,
-    reasons: &ReasonIndex,
-    samples: &Samples,
-    t: &Thresholds,
+    e: &Evidence<'_>,
     c: Category,
     own: &[Finding],
     with_traffic: usize,
 ) -> Option<Finding> {
+    let (a, t) = (e.a, e.t);
     // The recipients' side, however many providers show it.
     if own.len() < 2 || c.spec().recipients_side {
         return None;
@@ -1535,7 +1562,7 @@ fn correlation(
         .filter(|f| involved.contains(f.provider.as_str()))
         .collect();
     let members: Vec<String> = own.iter().map(|f| f.provider.clone()).collect();
-    let mut f = category_finding(a, reasons, samples, t, c, &members, &members);
+    let mut f = category_finding(e, c, &members, &members);
     f.onsets = own
         .iter()
         .map(|m| Onset {
@@ -1711,14 +1738,8 @@ fn summary_sentence(s: &SummaryInput<'_>) -> String {
     out
 }
 
-fn expiry_finding(
-    a: &Aggregates,
-    reasons: &ReasonIndex,
-    samples: &Samples,
-    t: &Thresholds,
-    provider: &str,
-    n: u64,
-) -> Finding {
+fn expiry_finding(e: &Evidence<'_>, provider: &str, n: u64) -> Finding {
+    let (a, reasons, samples, t) = (e.a, e.reasons, e.samples, e.t);
     let attempts = a.totals.get(provider).map_or(0, |x| x.attempts);
     let failures = a.totals.get(provider).map_or(0, |x| x.failures);
     let share = ratio(n, attempts);
