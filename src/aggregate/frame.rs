@@ -169,7 +169,7 @@ pub fn reasons_frame(batch: &Batch, providers: &ProviderMap) -> PolarsResult<Dat
         dsn.push(dsn_string(k.dsn));
         class.push(k.class);
         subject.push(crate::dsn::subject_of_key(k.dsn));
-        category.push(k.category.as_str());
+        category.push(k.category as u8);
         reason.push(String::from_utf8_lossy(batch.reasons.get(k.reason)).into_owned());
         count.push(s.count);
         tried.push(s.tried);
@@ -219,7 +219,7 @@ pub fn outcomes_frame(batch: &Batch, providers: &ProviderMap) -> PolarsResult<Da
         dsn.push(dsn_string(k.dsn));
         class.push(k.class);
         subject.push(crate::dsn::subject_of_key(k.dsn));
-        category.push(k.category.as_str());
+        category.push(k.category as u8);
         blocklist.push(k.blocklist.name());
         sender.push(String::from_utf8_lossy(batch.senders.get(k.sender)).into_owned());
         attempted.push(k.attempted);
@@ -294,7 +294,7 @@ pub fn timeline_frame(batch: &Batch, providers: &ProviderMap) -> PolarsResult<Da
         status.push(k.status.as_str());
         class.push(k.class);
         subject.push(k.subject);
-        category.push(k.category.as_str());
+        category.push(k.category as u8);
         attempted.push(k.attempted);
         count.push(*c);
     }

@@ -88,11 +88,6 @@ impl Category {
     pub fn title(self) -> &'static str {
         self.spec().title
     }
-
-    /// Parses [`Category::as_str`].
-    pub fn from_name(s: &str) -> Option<Category> {
-        Category::ALL.into_iter().find(|c| c.as_str() == s)
-    }
 }
 
 /// How a category's findings are graded (the reasons are on the rows of
@@ -980,7 +975,6 @@ mod tests {
         for (i, c) in Category::ALL.into_iter().enumerate() {
             assert_eq!(c as usize, i, "{c:?}");
             assert!(names.insert(c.spec().name), "{c:?}");
-            assert_eq!(Category::from_name(c.as_str()), Some(c));
         }
         assert_eq!(SPECS.len(), Category::ALL.len());
     }

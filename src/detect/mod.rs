@@ -22,7 +22,7 @@ pub mod rules;
 pub mod timeline;
 
 use crate::aggregate::distinct::{NAMED_RECIPIENTS, Reach, ReachOf};
-use crate::aggregate::frame::{bools, i64s, strs, totals_by, u64s};
+use crate::aggregate::frame::{bools, i64s, strs, totals_by, u8s, u64s};
 use crate::classify::category::{Blocklist, Category, Grading};
 use crate::classify::providers::{HANDOFF_ID, LOCAL_ID};
 use crate::time::zone::Zone;
@@ -446,7 +446,7 @@ fn mx_reply() -> Expr {
 }
 
 fn is_failure() -> Expr {
-    col("category").neq(lit(Category::Delivered.as_str()))
+    col("category").neq(lit(Category::Delivered as u8))
 }
 
 fn sum_where(cond: Expr, name: &str) -> Expr {
@@ -496,8 +496,17 @@ fn group(df: &DataFrame, filter: Expr, keys: &[&str], aggs: Vec<Expr>) -> Polars
         .collect()
 }
 
-fn category(name: &str) -> Category {
-    Category::from_name(name).unwrap_or(Category::Other)
+/// A frame's category column (`Category as u8`), typed again.
+fn categories(df: &DataFrame, name: &str) -> PolarsResult<Vec<Category>> {
+    Ok(u8s(df, name)?
+        .into_iter()
+        .map(|c| {
+            Category::ALL
+                .get(usize::from(c))
+                .copied()
+                .unwrap_or(Category::Other)
+        })
+        .collect())
 }
 
 /// Pushes `(key, name, count)` rows into per-key lists sorted by count.
@@ -555,23 +564,23 @@ fn gather(f: &Frames<'_>) -> PolarsResult<Aggregates> {
     )?;
     let (cp, cc, cn, cb, ce) = (
         strs(&cats_df, "provider")?,
-        strs(&cats_df, "category")?,
+        categories(&cats_df, "category")?,
         u64s(&cats_df, "n")?,
         u64s(&cats_df, "bounced")?,
         u64s(&cats_df, "expired")?,
     );
     let cats = (0..cp.len())
-        .map(|i| ((cp[i].clone(), category(&cc[i])), (cn[i], cb[i], ce[i])))
+        .map(|i| ((cp[i].clone(), cc[i]), (cn[i], cb[i], ce[i])))
         .collect();
 
     let mx_df = totals_by(o, &["provider", "category"], Some(mx_reply()))?;
     let (mp, mc, mn) = (
         strs(&mx_df, "provider")?,
-        strs(&mx_df, "category")?,
+        categories(&mx_df, "category")?,
         u64s(&mx_df, "count")?,
     );
     let mx_cats = (0..mp.len())
-        .map(|i| ((mp[i].clone(), category(&mc[i])), mn[i]))
+        .map(|i| ((mp[i].clone(), mc[i]), mn[i]))
         .collect();
 
     let by_key =
@@ -579,7 +588,7 @@ fn gather(f: &Frames<'_>) -> PolarsResult<Aggregates> {
             let df = totals_by(o, &["provider", "category", extra], Some(filter))?;
             let (p, c, x, n) = (
                 strs(&df, "provider")?,
-                strs(&df, "category")?,
+                categories(&df, "category")?,
                 strs(&df, extra)?,
                 u64s(&df, "count")?,
             );
@@ -589,7 +598,7 @@ fn gather(f: &Frames<'_>) -> PolarsResult<Aggregates> {
                 } else {
                     x[i].clone()
                 };
-                ((p[i].clone(), category(&c[i])), name, n[i])
+                ((p[i].clone(), c[i]), name, n[i])
             })))
         };
     let recipients_failed = counted().and(failed.clone());
@@ -618,16 +627,15 @@ fn gather(f: &Frames<'_>) -> PolarsResult<Aggregates> {
     )?;
     let (ep, ec, en) = (
         strs(&ex, "provider")?,
-        strs(&ex, "category")?,
+        categories(&ex, "category")?,
         u64s(&ex, "count")?,
     );
     let mut expired: BTreeMap<String, u64> = BTreeMap::new();
     for i in 0..ep.len() {
         *expired.entry(ep[i].clone()).or_default() += en[i];
     }
-    let expired_cats = collect_counts(
-        (0..ep.len()).map(|i| (ep[i].clone(), category(&ec[i]).title().to_string(), en[i])),
-    );
+    let expired_cats =
+        collect_counts((0..ep.len()).map(|i| (ep[i].clone(), ec[i].title().to_string(), en[i])));
 
     // Timeline: attempts per minute × provider, failures per minute × provider × category.
     let t = f.timeline;
@@ -653,7 +661,7 @@ fn gather(f: &Frames<'_>) -> PolarsResult<Aggregates> {
     let (fm, fp, fc, fs, fnn) = (
         i64s(&tf_df, "minute")?,
         strs(&tf_df, "provider")?,
-        strs(&tf_df, "category")?,
+        categories(&tf_df, "category")?,
         strs(&tf_df, "status")?,
         u64s(&tf_df, "count")?,
     );
@@ -662,7 +670,7 @@ fn gather(f: &Frames<'_>) -> PolarsResult<Aggregates> {
     for i in 0..fm.len() {
         let minute = fm[i] / 60;
         *tl_fails
-            .entry((fp[i].clone(), category(&fc[i])))
+            .entry((fp[i].clone(), fc[i]))
             .or_default()
             .entry(minute)
             .or_default() += fnn[i];
@@ -678,13 +686,13 @@ fn gather(f: &Frames<'_>) -> PolarsResult<Aggregates> {
     let (xm, xp, xc, xn) = (
         i64s(&tm_df, "minute")?,
         strs(&tm_df, "provider")?,
-        strs(&tm_df, "category")?,
+        categories(&tm_df, "category")?,
         u64s(&tm_df, "count")?,
     );
     let mut tl_mx: HashMap<(String, Category), BTreeMap<i64, u64>> = HashMap::new();
     for i in 0..xm.len() {
         *tl_mx
-            .entry((xp[i].clone(), category(&xc[i])))
+            .entry((xp[i].clone(), xc[i]))
             .or_default()
             .entry(xm[i] / 60)
             .or_default() += xn[i];
@@ -991,7 +999,7 @@ fn reason_index(df: &DataFrame) -> PolarsResult<ReasonIndex> {
         strs(df, "provider")?,
         strs(df, "status")?,
         strs(df, "dsn")?,
-        strs(df, "category")?,
+        categories(df, "category")?,
         strs(df, "reason")?,
         u64s(df, "tried")?,
         i64s(df, "first_seen")?,
@@ -1004,7 +1012,7 @@ fn reason_index(df: &DataFrame) -> PolarsResult<ReasonIndex> {
         if n[i] == 0 {
             continue;
         }
-        out.entry((p[i].clone(), category(&c[i])))
+        out.entry((p[i].clone(), c[i]))
             .or_default()
             .push(IndexedReason {
                 reason: r[i].clone(),
