@@ -30,7 +30,7 @@ use std::sync::Arc;
 
 /// Lines longer than this are counted as [`Unparsed::TooLong`] and not parsed:
 /// no MTA writes them, and it bounds the work per line.
-pub const MAX_LINE_LEN: usize = 1 << 20;
+pub(crate) const MAX_LINE_LEN: usize = 1 << 20;
 
 /// The read-only tables every scan uses: providers, reason masker, category
 /// classifier. Build once per run.

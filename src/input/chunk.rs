@@ -6,7 +6,7 @@ use memchr::memchr;
 /// a `\n` (the last piece ends where `data` ends). No line is ever split, so
 /// every piece can be scanned on its own; a single line longer than `target`
 /// simply makes its piece longer.
-pub fn line_aligned(data: &[u8], target: usize) -> Vec<&[u8]> {
+pub(crate) fn line_aligned(data: &[u8], target: usize) -> Vec<&[u8]> {
     let target = target.max(1);
     let mut pieces = Vec::with_capacity(data.len() / target + 1);
     let mut start = 0;
@@ -28,7 +28,7 @@ pub fn line_aligned(data: &[u8], target: usize) -> Vec<&[u8]> {
 
 /// A chunk size that gives every thread several pieces (for balance) without
 /// making pieces so small that per-piece overhead shows.
-pub fn target_size(len: usize, threads: usize) -> usize {
+pub(crate) fn target_size(len: usize, threads: usize) -> usize {
     const MIN: usize = 256 << 10;
     const MAX: usize = 16 << 20;
     (len / (threads.max(1) * 8)).clamp(MIN, MAX)

@@ -6,7 +6,7 @@ use std::io::{self, Read};
 
 /// A compression format mtastat reads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Compression {
+pub(crate) enum Compression {
     /// gzip, including multi-member files (`cat a.gz b.gz`).
     Gzip,
     /// Zstandard, all frames.

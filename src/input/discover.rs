@@ -17,11 +17,11 @@ use std::time::SystemTime;
 /// File-name beginnings that mark a mail log: Debian/Ubuntu `mail.log`,
 /// RHEL `maillog`, Exim `mainlog`, cPanel `exim_mainlog` — with any
 /// rotation suffix (`.1`, `.2.gz`, `-20261122`, `-20261122.gz`).
-pub const MAIL_LOG_NAMES: [&str; 4] = ["mail.log", "maillog", "mainlog", "exim_mainlog"];
+pub(crate) const MAIL_LOG_NAMES: [&str; 4] = ["mail.log", "maillog", "mainlog", "exim_mainlog"];
 
 /// Where a postmaster looks for this host's mail log, in order: Debian and
 /// Ubuntu, RHEL/Fedora/FreeBSD, Debian's Exim, other Exims, cPanel.
-pub const DEFAULT_LOGS: [&str; 6] = [
+pub(crate) const DEFAULT_LOGS: [&str; 6] = [
     "/var/log/mail.log",
     "/var/log/maillog",
     "/var/log/exim4/mainlog",
@@ -32,7 +32,7 @@ pub const DEFAULT_LOGS: [&str; 6] = [
 
 /// The journal query for hosts that log mail only to journald (Debian 12
 /// and others without rsyslog): every message of the mail facility.
-pub const JOURNAL_COMMAND: [&str; 5] = [
+pub(crate) const JOURNAL_COMMAND: [&str; 5] = [
     "journalctl",
     "-o",
     "json",
@@ -43,7 +43,7 @@ pub const JOURNAL_COMMAND: [&str; 5] = [
 /// This host's mail log when no file is named: the first of
 /// [`DEFAULT_LOGS`] that exists (under `$MTASTAT_DEFAULT_ROOT`, a test
 /// hook, when set), else `None` (then the journal is read).
-pub fn default_log() -> Option<PathBuf> {
+pub(crate) fn default_log() -> Option<PathBuf> {
     let root = std::env::var_os("MTASTAT_DEFAULT_ROOT").map(PathBuf::from);
     DEFAULT_LOGS.iter().find_map(|p| {
         let path = match &root {
@@ -64,7 +64,10 @@ const PEEK: usize = 64 << 10;
 ///
 /// With standard input among the sources nothing is reordered (it cannot be
 /// peeked without being consumed). A directory without mail logs is an error.
-pub fn expand(sources: &[Source], settings: InputSettings) -> (Vec<Source>, Vec<InputError>) {
+pub(crate) fn expand(
+    sources: &[Source],
+    settings: InputSettings,
+) -> (Vec<Source>, Vec<InputError>) {
     let mut files = Vec::with_capacity(sources.len());
     let mut errors = Vec::new();
     for s in sources {
@@ -127,7 +130,7 @@ fn mail_logs_in(dir: &Path) -> io::Result<Vec<PathBuf>> {
 
 /// `mail.log`, `mail.log.1`, `mail.log.2.gz`, `maillog-20261122` …, but not
 /// `mail.logger` or `mainlog.swp`.
-pub fn is_mail_log_name(name: &str) -> bool {
+pub(crate) fn is_mail_log_name(name: &str) -> bool {
     MAIL_LOG_NAMES.iter().any(|base| {
         name.strip_prefix(base).is_some_and(|rest| {
             let rest = strip_compression(rest);
@@ -156,7 +159,7 @@ fn time_key(path: &Path, settings: InputSettings) -> Option<UnixSeconds> {
 /// The time a file's year-less lines are read against: the date in a
 /// date-named rotation's name, else its modification time. Ordering the
 /// files and scanning them must agree, so both ask here.
-pub fn year_reference(
+pub(crate) fn year_reference(
     path: &Path,
     mtime: UnixSeconds,
     zone: crate::time::zone::Zone,

@@ -8,7 +8,7 @@ use std::io;
 use std::sync::Once;
 
 /// Maps `file` read-only and advises sequential access.
-pub fn map(file: &File) -> io::Result<Mmap> {
+pub(crate) fn map(file: &File) -> io::Result<Mmap> {
     install_sigbus_handler();
     // SAFETY: the mapping is read-only and private to this process. If another
     // process truncates the file while we scan it (logrotate's copytruncate),

@@ -1,11 +1,11 @@
 //! Getting bytes: memory-mapped files scanned in parallel, or a bounded
 //! block reader for stdin, pipes and other non-regular files.
 
-pub mod chunk;
-pub mod decode;
-pub mod discover;
+pub(crate) mod chunk;
+pub(crate) mod decode;
+pub(crate) mod discover;
 mod mmap;
-pub mod progress;
+pub(crate) mod progress;
 
 use progress::Counting;
 
@@ -52,7 +52,7 @@ impl Source {
 
 /// Why an input could not be read: one line, naming the file and the cause.
 #[derive(Debug)]
-pub struct InputError {
+pub(crate) struct InputError {
     /// The input's label.
     pub input: String,
     /// The cause.
@@ -75,7 +75,7 @@ impl std::error::Error for InputError {}
 
 /// How the input was read (reported, and useful when diagnosing speed).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ReadMode {
+pub(crate) enum ReadMode {
     /// Memory-mapped and split into parallel chunks.
     Mmap,
     /// Read in blocks (stdin, pipes, special files).
@@ -101,7 +101,7 @@ impl ReadMode {
 }
 
 /// A file modified this recently is read, not mapped (see [`ReadMode::Live`]).
-pub const LIVE_SECS: i64 = 300;
+pub(crate) const LIVE_SECS: i64 = 300;
 
 /// Settings that hold for every input.
 #[derive(Clone, Copy, Debug)]
@@ -132,7 +132,7 @@ impl InputSettings {
 
 /// One input, scanned (merged into the running total).
 #[derive(Debug)]
-pub struct Scanned {
+pub(crate) struct Scanned {
     /// Its line counters (what it added to the total's).
     pub counters: Counters,
     /// How it was read.
@@ -146,7 +146,7 @@ pub struct Scanned {
 /// Scans one input and merges it into `total`, which holds every input
 /// before it (joins across files, such as message journeys over a log
 /// rotation, need it).
-pub fn scan(
+pub(crate) fn scan(
     source: &Source,
     settings: InputSettings,
     ctx: &ScanContext<'_>,
@@ -321,7 +321,12 @@ pub fn scan_bytes(data: &[u8], threads: usize, ctx: &ScanContext<'_>) -> Batch {
 }
 
 /// [`scan_bytes`], merged into a running total.
-pub fn scan_bytes_into(data: &[u8], threads: usize, ctx: &ScanContext<'_>, total: &mut Batch) {
+pub(crate) fn scan_bytes_into(
+    data: &[u8],
+    threads: usize,
+    ctx: &ScanContext<'_>,
+    total: &mut Batch,
+) {
     let pieces = chunk::line_aligned(data, chunk::target_size(data.len(), threads));
     scan_pieces(&pieces, ctx, true, &WorkerPool::default(), total);
 }
@@ -552,7 +557,7 @@ enum Block {
 /// at the decoder's speed. A line longer than [`MAX_LINE_LEN`] is counted
 /// and skipped without ever being held whole. Returns the batch and the
 /// read error that ended the input early, if any.
-pub fn scan_reader<R: Read + Send>(
+pub(crate) fn scan_reader<R: Read + Send>(
     reader: R,
     threads: usize,
     ctx: &ScanContext<'_>,
@@ -563,7 +568,7 @@ pub fn scan_reader<R: Read + Send>(
 }
 
 /// [`scan_reader`], merged into a running total; returns the read error.
-pub fn scan_reader_into<R: Read + Send>(
+pub(crate) fn scan_reader_into<R: Read + Send>(
     reader: R,
     threads: usize,
     ctx: &ScanContext<'_>,
@@ -700,11 +705,11 @@ fn cut_blocks<R: Read>(
 }
 
 /// Largest settings file read (`--config`, `--providers`).
-pub const MAX_SETTINGS_FILE: u64 = 1 << 20;
+pub(crate) const MAX_SETTINGS_FILE: u64 = 1 << 20;
 
 /// Reads a settings file of at most [`MAX_SETTINGS_FILE`] bytes as UTF-8:
 /// `--config /dev/zero` is an error, not the OOM killer.
-pub fn read_small_file(path: &Path) -> io::Result<String> {
+pub(crate) fn read_small_file(path: &Path) -> io::Result<String> {
     let file = File::open(path)?;
     let mut text = String::new();
     file.take(MAX_SETTINGS_FILE + 1).read_to_string(&mut text)?;

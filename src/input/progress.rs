@@ -13,11 +13,11 @@ use std::sync::OnceLock;
 static BAR: OnceLock<ProgressBar> = OnceLock::new();
 
 /// Inputs smaller than this finish before a bar would be worth reading.
-pub const MIN_BYTES: u64 = 64 << 20;
+pub(crate) const MIN_BYTES: u64 = 64 << 20;
 
 /// Shows a bar for `total` input bytes on stderr. Call once, before the
 /// scan; later calls do nothing.
-pub fn start(total: u64) {
+pub(crate) fn start(total: u64) {
     let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr_with_hz(8));
     let style = ProgressStyle::with_template(
         "{spinner} {bytes}/{total_bytes} [{wide_bar}] {binary_bytes_per_sec} {eta}",
@@ -30,21 +30,21 @@ pub fn start(total: u64) {
 
 /// Counts `bytes` of input as consumed.
 #[inline]
-pub fn advance(bytes: usize) {
+pub(crate) fn advance(bytes: usize) {
     if let Some(bar) = BAR.get() {
         bar.inc(bytes as u64);
     }
 }
 
 /// Removes the bar (before the report is printed).
-pub fn finish() {
+pub(crate) fn finish() {
     if let Some(bar) = BAR.get() {
         bar.finish_and_clear();
     }
 }
 
 /// A reader that counts what passes through it as consumed input.
-pub struct Counting<R>(pub R);
+pub(crate) struct Counting<R>(pub R);
 
 impl<R: Read> Read for Counting<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
