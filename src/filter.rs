@@ -145,10 +145,7 @@ fn parse_date_time(s: &str, zone: Zone) -> Option<UnixSeconds> {
     let year: i32 = s.get(0..4)?.parse().ok()?;
     let month: u32 = s.get(5..7)?.parse().ok()?;
     let day: u32 = s.get(8..10)?.parse().ok()?;
-    if !(1..=12).contains(&month)
-        || day < 1
-        || day > crate::parse::timestamp::days_in_month(year, month)
-    {
+    if !(1..=12).contains(&month) || day < 1 || day > crate::time::days_in_month(year, month) {
         return None;
     }
     let date = days_from_civil(year, month, day) * 86_400;

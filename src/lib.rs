@@ -49,6 +49,7 @@ pub mod filter;
 pub mod fuzz;
 pub(crate) mod hashing;
 pub mod input;
+pub(crate) mod intern;
 pub(crate) mod journey;
 pub mod model;
 pub mod parse;

@@ -12,12 +12,13 @@ use crate::aggregate::inbound::Inbound;
 use crate::aggregate::joins::Joins;
 use crate::aggregate::sessions::Sessions;
 use crate::aggregate::sinks::{EventBuffer, EventNames, FLUSH_ROWS};
-use crate::aggregate::tally::{Ids, Tally};
+use crate::aggregate::tally::Tally;
 use crate::aggregate::traffic::TrafficTable;
 use crate::classify::category::{Blocklist, Category};
 use crate::classify::provider::ProviderId;
 use crate::event::Status;
 use crate::filter::Filter;
+use crate::intern::Ids;
 use crate::journey::log::{AttemptRow, MessageRow};
 use crate::journey::{JourneyNames, Journeys};
 use crate::parse::Unparsed;
@@ -90,7 +91,8 @@ pub const OVERFLOW_HOST: &[u8] = b"(more hosts than the table holds)";
 /// Relay hosts kept by name for the events export.
 pub const MAX_RELAYS: usize = 1 << 18;
 
-pub use super::interner::Interner;
+use crate::intern::remap;
+pub use crate::intern::{Interner, NO_ID};
 
 /// How many attempts name each id of an interner, for keeping the heavy
 /// hitters when it is compacted.
@@ -120,12 +122,6 @@ impl Weights {
         }
         table.compact(|id| keep.get(id as usize).copied().unwrap_or(false))
     }
-}
-
-/// Maps an id through an [`Interner::absorb`] table.
-#[inline]
-pub(crate) fn remap(map: &[u32], id: u32) -> u32 {
-    map.get(id as usize).copied().unwrap_or(id)
 }
 
 /// One row of the summary: provider × domain × status × code.
@@ -300,8 +296,6 @@ pub struct Attempt {
     pub delay_ms: u32,
 }
 
-/// An interned id that names nothing (reads as the empty string).
-pub const NO_ID: u32 = u32::MAX;
 /// [`Attempt::delay_ms`] when no delay was logged.
 pub const NO_DELAY: u32 = u32::MAX;
 

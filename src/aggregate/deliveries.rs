@@ -6,12 +6,14 @@
 
 use super::batch::{
     MAX_HANDOFF_HOPS, OutcomeKey, QUEUE_ID_SAMPLES, QueueId, ReasonKey, ReasonStats, SummaryKey,
-    TIMELINE_CAP, TIMELINE_WIDTHS, TimeKey, keep_earliest, remap,
+    TIMELINE_CAP, TIMELINE_WIDTHS, TimeKey, keep_earliest,
 };
 use super::distinct::{Reach, ReachOf};
-use super::tally::{Ids, Tally};
+use super::tally::Tally;
 use crate::classify::category::Category;
 use crate::classify::provider::ProviderId;
+use crate::intern::Ids;
+use crate::intern::remap;
 use hashbrown::HashMap;
 
 type Fast = crate::hashing::Seeded;

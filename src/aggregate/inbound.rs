@@ -1,9 +1,11 @@
 //! What the server said to clients and to itself: refused commands, daemon
 //! notices (warnings, errors, panics) and postscreen's actions.
 
-use super::batch::{RejectKey, remap};
-use super::tally::{Ids, Tally};
+use super::batch::RejectKey;
+use super::tally::Tally;
 use crate::event::Level;
+use crate::intern::Ids;
+use crate::intern::remap;
 use hashbrown::HashMap;
 
 type Fast = crate::hashing::Seeded;

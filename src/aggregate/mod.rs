@@ -6,7 +6,6 @@ pub mod deliveries;
 pub mod distinct;
 pub mod frame;
 pub mod inbound;
-pub mod interner;
 pub mod joins;
 pub mod sessions;
 pub mod sinks;

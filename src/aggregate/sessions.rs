@@ -1,8 +1,10 @@
 //! smtpd connections and sessions: who connected, how often, and for how
 //! long (pflogsumm's per-domain connection table and session times).
 
-use super::batch::{SESSION_HORIZON_SECS, SessionTime, Traffic, remap};
-use super::tally::{Ids, Tally};
+use super::batch::{SESSION_HORIZON_SECS, SessionTime, Traffic};
+use super::tally::Tally;
+use crate::intern::Ids;
+use crate::intern::remap;
 use hashbrown::HashMap;
 
 type Fast = crate::hashing::Seeded;

@@ -3,9 +3,10 @@
 //! one way — scan → aggregate → export — so the engine defines the trait
 //! and never imports the export.
 
-use super::batch::{Attempt, Interner, QueueId};
+use super::batch::{Attempt, QueueId};
 use crate::classify::provider::ProviderId;
 use crate::event::Status;
+use crate::intern::Interner;
 use std::sync::Arc;
 
 /// Rows a batch holds before it writes them out.

@@ -5,35 +5,7 @@
 //! Pieces name log strings by the batch's interned ids; a merge hands them
 //! the maps from the right batch's ids to the merged batch's ([`Ids`]).
 
-/// Maps from a right batch's interned ids to the merged batch's (`map[old]
-/// = new`, read with [`super::batch::remap`]), and what else a merge knows.
-#[derive(Clone, Debug, Default)]
-pub struct Ids {
-    /// Syslog hosts.
-    pub hosts: Vec<u32>,
-    /// Relays.
-    pub relays: Vec<u32>,
-    /// Recipient domains.
-    pub domains: Vec<u32>,
-    /// Masked reasons.
-    pub reasons: Vec<u32>,
-    /// Sender domains.
-    pub senders: Vec<u32>,
-    /// Sampled recipients.
-    pub recipients: Vec<u32>,
-    /// Reject stages.
-    pub stages: Vec<u32>,
-    /// Clients.
-    pub clients: Vec<u32>,
-    /// Sender addresses.
-    pub addresses: Vec<u32>,
-    /// Delivered recipients' addresses.
-    pub delivered_to: Vec<u32>,
-    /// Postfix services and postscreen actions.
-    pub services: Vec<u32>,
-    /// The newest line time of both batches.
-    pub newest: Option<i64>,
-}
+use crate::intern::Ids;
 
 /// A piece of a batch's tally.
 pub trait Tally: Default {

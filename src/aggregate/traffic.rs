@@ -3,7 +3,8 @@
 //! the report derives per-hour and per-day tables in any time zone.
 
 use super::batch::Traffic;
-use super::tally::{Ids, Tally};
+use super::tally::Tally;
+use crate::intern::Ids;
 use hashbrown::HashMap;
 
 type Fast = crate::hashing::Seeded;

@@ -31,9 +31,9 @@
 
 use super::Format;
 use super::target::{Output, Target};
-use crate::aggregate::batch::NO_ID;
 use crate::dsn::Dsn;
 use crate::escape::csv_cell;
+use crate::intern::NO_ID;
 use crate::journey::join::{Joined, JoinedText};
 use crate::journey::{JourneyNames, JourneyWriter};
 use polars::prelude::*;
@@ -206,13 +206,12 @@ impl JourneySink {
                 .map(|x| x.text.as_deref().and_then(f).map(|s| text(s.as_bytes())))
                 .collect()
         };
-        let named = |ids: Vec<Option<u32>>,
-                     table: &crate::aggregate::batch::Interner|
-         -> Vec<Option<String>> {
-            ids.into_iter()
-                .map(|v| v.filter(|id| *id != NO_ID).map(|id| text(table.get(id))))
-                .collect()
-        };
+        let named =
+            |ids: Vec<Option<u32>>, table: &crate::intern::Interner| -> Vec<Option<String>> {
+                ids.into_iter()
+                    .map(|v| v.filter(|id| *id != NO_ID).map(|id| text(table.get(id))))
+                    .collect()
+            };
         let codes: Vec<String> = j
             .iter()
             .map(|x| {

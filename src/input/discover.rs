@@ -8,7 +8,7 @@ use super::InputSettings;
 use super::decode::Compression;
 use super::{InputError, Source};
 use crate::parse::header::parse_header;
-use crate::parse::timestamp::{Clock, UnixSeconds};
+use crate::time::{Clock, UnixSeconds};
 use std::fs::{self, File};
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
@@ -195,7 +195,7 @@ fn rotation_date(path: &Path, zone: crate::time::zone::Zone) -> Option<UnixSecon
     if !(1970..=9999).contains(&year)
         || !(1..=12).contains(&month)
         || day == 0
-        || day > crate::parse::timestamp::days_in_month(year, month)
+        || day > crate::time::days_in_month(year, month)
     {
         return None;
     }

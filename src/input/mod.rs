@@ -13,9 +13,9 @@ use decode::Compression;
 
 use crate::aggregate::batch::{Batch, Counters};
 use crate::parse::Unparsed;
-use crate::parse::timestamp::{Clock, UnixSeconds};
 use crate::scan::{MAX_LINE_LEN, ScanContext, Worker};
 use crate::time::zone::Zone;
+use crate::time::{Clock, UnixSeconds};
 use std::fmt;
 use std::fs::File;
 use std::io::{self, Read};

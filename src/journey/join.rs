@@ -20,7 +20,7 @@
 //! the kernel zero freshly allocated pages.
 
 use super::log::{AttemptRows, Kind, MessageRow, MessageRows, Restart, StoredAttempt};
-use crate::aggregate::batch::NO_ID;
+use crate::intern::NO_ID;
 
 /// Rows of one [`close`] call (its complete journeys are in
 /// [`Scratch::rows`]: one row per recipient of each complete message; a

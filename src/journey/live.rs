@@ -154,7 +154,7 @@ impl Live {
             a.seq,
             a.msg,
             Kind::Attempt,
-            crate::aggregate::batch::NO_ID,
+            crate::intern::NO_ID,
             |_| false,
             restarts,
             done,
@@ -429,14 +429,14 @@ impl Live {
     /// Renames reason ids after the reason table was compacted.
     pub fn remap_reasons(&mut self, map: &[u32]) {
         for r in &mut self.recipients {
-            r.attempt.reason = crate::aggregate::batch::remap(map, r.attempt.reason);
+            r.attempt.reason = crate::intern::remap(map, r.attempt.reason);
         }
     }
 
     /// Renames recipient-domain ids after the domain table was compacted.
     pub fn remap_domains(&mut self, map: &[u32]) {
         for r in &mut self.recipients {
-            r.attempt.domain = crate::aggregate::batch::remap(map, r.attempt.domain);
+            r.attempt.domain = crate::intern::remap(map, r.attempt.domain);
         }
     }
 }
@@ -468,9 +468,9 @@ fn alloc<T>(table: &mut Vec<T>, free: &mut Vec<u32>, value: T) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::aggregate::batch::NO_ID;
     use crate::classify::provider::HANDOFF;
     use crate::event::Status;
+    use crate::intern::NO_ID;
     use crate::journey::Row;
     use crate::journey::log::AttemptRow;
     use crate::journey::stats::Disposition;

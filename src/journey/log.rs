@@ -6,10 +6,10 @@
 //! ids and appends its rows after the left's, so row order stays log order
 //! across chunks and files.
 
-use crate::aggregate::batch::{NO_ID, remap};
-use crate::aggregate::tally::Ids;
 use crate::classify::provider::ProviderId;
 use crate::event::Status;
+use crate::intern::Ids;
+use crate::intern::{NO_ID, remap};
 
 /// What a row records.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

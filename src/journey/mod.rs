@@ -16,10 +16,10 @@ pub mod live;
 pub mod log;
 pub mod stats;
 
-use crate::aggregate::batch::Interner;
 use crate::classify::provider::{HANDOFF, ProviderId};
 use crate::event::Status;
 use crate::filter::Filter;
+use crate::intern::Interner;
 use live::Live;
 use log::{AttemptRow, AttemptRows, JourneyLog, MessageRow, MessageRows, StoredAttempt};
 use stats::{Disposition, JourneyStats, RecipientJourney};
@@ -132,7 +132,7 @@ impl Journeys {
         self.log.remap_reasons(map);
         self.live.remap_reasons(map);
         for r in &mut self.open.1.reason {
-            *r = crate::aggregate::batch::remap(map, *r);
+            *r = crate::intern::remap(map, *r);
         }
     }
 
@@ -142,7 +142,7 @@ impl Journeys {
         self.log.remap_domains(map);
         self.live.remap_domains(map);
         for d in &mut self.open.1.domain {
-            *d = crate::aggregate::batch::remap(map, *d);
+            *d = crate::intern::remap(map, *d);
         }
         self.stats.remap_domains(map);
     }
@@ -151,7 +151,7 @@ impl Journeys {
     /// log): the rows it left open and the statistics of the messages it
     /// completed.
     /// Its tables are left empty with their memory, for the batch's reuse.
-    pub fn absorb(&mut self, right: &mut Journeys, maps: &crate::aggregate::tally::Ids) {
+    pub fn absorb(&mut self, right: &mut Journeys, maps: &crate::intern::Ids) {
         debug_assert!(right.open_rows() == 0 && right.live.is_empty());
         self.log.append(std::mem::take(&mut right.log), maps);
         self.stats.absorb(&mut right.stats, maps);

@@ -510,8 +510,8 @@ impl JourneyStats {
 
     /// Adds a worker's statistics, whose interned ids `maps` renames to
     /// these.
-    pub fn absorb(&mut self, other: &mut JourneyStats, maps: &crate::aggregate::tally::Ids) {
-        use crate::aggregate::batch::remap;
+    pub fn absorb(&mut self, other: &mut JourneyStats, maps: &crate::intern::Ids) {
+        use crate::intern::remap;
         let (t, o) = (&mut self.totals, &mut other.totals);
         t.received += o.received;
         t.bytes_received += o.bytes_received;
@@ -614,7 +614,7 @@ impl JourneyStats {
     /// Renames recipient-domain ids (`map[old] = new`); domains folded
     /// into one id have their numbers added.
     pub fn remap_domains(&mut self, map: &[u32]) {
-        let m = |id: u32| crate::aggregate::batch::remap(map, id);
+        let m = |id: u32| crate::intern::remap(map, id);
         for (d, v) in std::mem::take(&mut self.totals.recipient_domains) {
             let e = self.totals.recipient_domains.entry(m(d)).or_default();
             e.0 += v.0;

@@ -6,8 +6,9 @@
 //! warnings/fatal errors/panics/master messages, postscreen events.
 
 use super::{ReasonRow, RejectRow, Report};
-use crate::aggregate::batch::{Batch, Interner, SessionTime, Traffic};
+use crate::aggregate::batch::{Batch, SessionTime, Traffic};
 use crate::event::Level;
+use crate::intern::Interner;
 use crate::parse::reject::RejectKind;
 use crate::time::zone::Zone;
 use serde::Serialize;

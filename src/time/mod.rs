@@ -4,8 +4,11 @@
 //! all depend on it, never the other way round (zones and the timestamp
 //! parser, the tallies and the detection once imported each other).
 
+mod clock;
 pub mod grid;
 pub mod zone;
+
+pub use clock::Clock;
 
 /// Seconds since the Unix epoch, UTC.
 pub type UnixSeconds = i64;
@@ -36,4 +39,16 @@ pub fn civil_from_days(days: i64) -> (i32, u32, u32) {
     let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
     let year = (yoe + era * 400 + i64::from(month <= 2)) as i32;
     (year, month, day)
+}
+
+/// Days in `month` of `year` (Gregorian): a `Feb 29` of a common year, or an
+/// `Apr 31`, is not a date (it was read as the 1st of the next month).
+#[inline]
+pub fn days_in_month(year: i32, month: u32) -> u32 {
+    match month {
+        4 | 6 | 9 | 11 => 30,
+        2 if year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) => 29,
+        2 => 28,
+        _ => 31,
+    }
 }

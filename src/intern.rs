@@ -1,4 +1,6 @@
-//! Byte strings → dense `u32` ids, so hot keys are small and `Copy`.
+//! Byte strings → dense `u32` ids, so hot keys are small and `Copy`; and
+//! the id maps of a merge. A leaf: the workers' tallies, the journeys and
+//! the exports all name log strings by these ids.
 //!
 //! The strings live end to end in one buffer and each one's hash is kept
 //! beside it: a new string costs no allocation of its own (two boxed copies
@@ -160,6 +162,45 @@ impl Interner {
             .map(|id| self.intern_hashed(other.get(id), other.hashes[id as usize]))
             .collect()
     }
+}
+
+/// An interned id that names nothing (reads as the empty string).
+pub const NO_ID: u32 = u32::MAX;
+
+/// Maps an id through an [`Interner::absorb`] table.
+#[inline]
+pub(crate) fn remap(map: &[u32], id: u32) -> u32 {
+    map.get(id as usize).copied().unwrap_or(id)
+}
+
+/// Maps from a right batch's interned ids to the merged batch's (`map[old]
+/// = new`, read with [`remap`]), and what else a merge knows.
+#[derive(Clone, Debug, Default)]
+pub struct Ids {
+    /// Syslog hosts.
+    pub hosts: Vec<u32>,
+    /// Relays.
+    pub relays: Vec<u32>,
+    /// Recipient domains.
+    pub domains: Vec<u32>,
+    /// Masked reasons.
+    pub reasons: Vec<u32>,
+    /// Sender domains.
+    pub senders: Vec<u32>,
+    /// Sampled recipients.
+    pub recipients: Vec<u32>,
+    /// Reject stages.
+    pub stages: Vec<u32>,
+    /// Clients.
+    pub clients: Vec<u32>,
+    /// Sender addresses.
+    pub addresses: Vec<u32>,
+    /// Delivered recipients' addresses.
+    pub delivered_to: Vec<u32>,
+    /// Postfix services and postscreen actions.
+    pub services: Vec<u32>,
+    /// The newest line time of both batches.
+    pub newest: Option<i64>,
 }
 
 #[cfg(test)]
