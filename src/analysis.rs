@@ -3,14 +3,14 @@
 //! The library's entry point; the command line (`app`) calls it.
 
 use crate::aggregate::batch::{Batch, Counters};
-use crate::export::events::EventSink;
-use crate::export::journeys::JourneySink;
+use crate::aggregate::sinks::EventWriter;
 use crate::filter::Filter;
 use crate::input::{self, InputSettings, ReadMode, Source};
-use crate::model::FileSummary;
+use crate::journey::JourneyWriter;
+use crate::parse;
 use crate::parse::header::LineFormat;
 use crate::scan::{Engine, ScanContext};
-use crate::{aggregate, journey, parse};
+use serde::Serialize;
 use std::sync::Arc;
 
 /// The analysis of a set of inputs: the merged batch and per-file summaries.
@@ -24,17 +24,54 @@ pub struct Analysis {
     pub errors: Vec<String>,
 }
 
+/// One input, as read.
+#[derive(Clone, Debug, Serialize)]
+pub struct FileSummary {
+    /// Path as given (`-` for stdin).
+    pub path: String,
+    /// Timestamp style of most lines, or `unknown`.
+    pub format: String,
+    /// How it was read: `mmap`, `stream`, `stream (live file)`, or the
+    /// compression (`gzip`, `zstd`, `bzip2`, `xz`).
+    pub read: &'static str,
+    /// Bytes.
+    pub bytes: u64,
+    /// Lines.
+    pub lines: u64,
+    /// Delivery attempts.
+    pub delivery_attempts: u64,
+    /// Lines not understood.
+    pub unparsed_lines: u64,
+    /// The error, when the file could not be read (then all counts are 0)
+    /// or was read only in part (then the counts are what was read).
+    pub error: Option<String>,
+}
+
+impl FileSummary {
+    /// An input that could not be read at all.
+    pub fn unread(path: String, error: String) -> FileSummary {
+        FileSummary {
+            path,
+            format: "unknown".into(),
+            read: "none",
+            bytes: 0,
+            lines: 0,
+            delivery_attempts: 0,
+            unparsed_lines: 0,
+            error: Some(error),
+        }
+    }
+}
+
 /// Scans `sources` in order and merges what they hold.
 pub fn analyze(
     sources: &[Source],
     engine: &Engine,
     filter: &Filter,
     settings: InputSettings,
-    events: Option<&Arc<EventSink>>,
-    journeys: Option<&Arc<JourneySink>>,
+    events: Option<Arc<dyn EventWriter>>,
+    journeys: Option<Arc<dyn JourneyWriter>>,
 ) -> Analysis {
-    // The engine sees the exports through its own traits.
-    let events: Option<Arc<dyn aggregate::sinks::EventWriter>> = events.cloned().map(|e| e as _);
     // input::scan sets the clock per file (from --year or the file's mtime).
     let ctx = ScanContext {
         engine,
@@ -47,9 +84,7 @@ pub fn analyze(
         summary_tables: settings.summary,
     };
     let mut total = Batch::default();
-    total.journeys.sink = journeys
-        .cloned()
-        .map(|j| j as Arc<dyn journey::JourneyWriter>);
+    total.journeys.sink = journeys;
     let mut files = Vec::with_capacity(sources.len());
     let mut errors = Vec::new();
     for source in sources {

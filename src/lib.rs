@@ -37,7 +37,6 @@ pub(crate) mod aggregate;
 pub mod analysis;
 pub(crate) mod app;
 pub(crate) mod classify;
-pub mod cli;
 pub(crate) mod detect;
 pub(crate) mod dsn;
 pub mod error;
@@ -58,5 +57,5 @@ pub mod scan;
 pub mod time;
 
 pub use analysis::{Analysis, analyze};
-pub use app::{Outcome, run};
+pub use app::{Outcome, cli, run};
 pub use model::build_report;

@@ -2,8 +2,8 @@
 //! table, colour and `--fail-on`, each from the arguments once, with the
 //! one-line usage error a bad value deserves.
 
+use crate::app::cli::{Args, ColorChoice, Command, Common, FailOn, OutputFormat};
 use crate::classify::{self, provider::ProviderMap};
-use crate::cli::{Args, ColorChoice, Command, Common, FailOn, OutputFormat};
 use crate::detect::{Finding, Severity, Thresholds};
 use crate::error::Error;
 use crate::filter::{self, Filter};

@@ -2,7 +2,7 @@
 //! argument parser's own definition, so they never drift from it.
 
 use super::Outcome;
-use crate::cli::Args;
+use crate::app::cli::Args;
 use crate::error::Error;
 use std::io::Write;
 

@@ -6,10 +6,12 @@
 
 use super::config;
 use crate::aggregate::batch::{Batch, MAX_HOSTS};
-use crate::cli::{Args, Common};
+use crate::aggregate::sinks::EventWriter;
+use crate::app::cli::{Args, Common};
 use crate::error::Error;
 use crate::export::{self, events::EventSink, journeys::JourneySink};
 use crate::input::Source;
+use crate::journey::JourneyWriter;
 use crate::model::Report;
 use crate::render::{self, Render};
 use crate::scan::Engine;
@@ -271,6 +273,16 @@ pub(super) struct Sinks {
 }
 
 impl Sinks {
+    /// The events export as the scan sees it (its own trait).
+    pub fn event_writer(&self) -> Option<Arc<dyn EventWriter>> {
+        self.events.clone().map(|e| e as _)
+    }
+
+    /// The journeys export as the scan sees it.
+    pub fn journey_writer(&self) -> Option<Arc<dyn JourneyWriter>> {
+        self.journeys.clone().map(|j| j as _)
+    }
+
     /// Starts the streamed exports asked for.
     pub fn start(
         args: &Args,

@@ -8,6 +8,7 @@
 //! module: a program that embeds mtastat calls `analyze` and
 //! `build_report` itself.
 
+pub mod cli;
 mod compare;
 pub(crate) mod config;
 mod docs;
@@ -16,7 +17,7 @@ mod report;
 mod summary;
 
 use crate::analysis::analyze;
-use crate::cli::{Args, Command};
+use crate::app::cli::{Args, Command};
 use crate::error::Error;
 use crate::input::{self, Source};
 use crate::model::FileSummary;
@@ -62,8 +63,8 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome, Error> {
         &config.engine,
         &config.filter,
         config.settings,
-        sinks.events.as_ref(),
-        sinks.journeys.as_ref(),
+        sinks.event_writer(),
+        sinks.journey_writer(),
     );
     input::progress::finish();
     sinks.commit(args, &analysis.batch, &mut export_errors);
@@ -87,7 +88,7 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome, Error> {
         &config.thresholds,
         config.shown_in,
     )?;
-    let findings_failed = config::fails(&report.findings, common.fail_on);
+    let findings_failed = config::fails(&report.findings, config.fail_on);
     // Each export on its own: one that fails is reported (exit 2) and the
     // others, and the output, are still written.
     let made = exports::Made {

@@ -2,7 +2,7 @@
 
 use super::config::{Config, Format};
 use crate::analysis::Analysis;
-use crate::cli::SummaryArgs;
+use crate::app::cli::SummaryArgs;
 use crate::error::Error;
 use crate::model::{self, Report};
 use crate::render;

@@ -181,14 +181,6 @@ impl JourneySink {
         Ok(state.rows)
     }
 
-    /// Removes the temp file (after an error elsewhere).
-    pub fn discard(&self) {
-        if let Ok(mut state) = self.state.lock() {
-            state.writer = None;
-            state.output = None;
-        }
-    }
-
     /// The export columns for joined rows.
     fn frame(&self, j: &[&Joined], names: JourneyNames<'_>) -> PolarsResult<DataFrame> {
         let n = j.len();

@@ -16,6 +16,7 @@ use crate::aggregate::batch::Batch;
 use crate::aggregate::frame::{SUMMARY_COLUMNS, bools, i64s, opt_u8s, strs, totals_by, u8s, u64s};
 use crate::aggregate::frame::{outcomes_frame, reasons_frame, summary_frame, timeline_frame};
 use crate::analysis::Analysis;
+pub use crate::analysis::FileSummary;
 use crate::classify::provider::ProviderMap;
 use crate::detect::Thresholds;
 use crate::detect::{self, Frames, Samples};
@@ -110,29 +111,6 @@ pub struct Report {
     pub journeys: journeys::JourneyReport,
 }
 
-/// One input file.
-#[derive(Clone, Debug, Serialize)]
-pub struct FileSummary {
-    /// Path as given (`-` for stdin).
-    pub path: String,
-    /// Timestamp style of most lines, or `unknown`.
-    pub format: String,
-    /// How it was read: `mmap`, `stream`, `stream (live file)`, or the
-    /// compression (`gzip`, `zstd`, `bzip2`, `xz`).
-    pub read: &'static str,
-    /// Bytes.
-    pub bytes: u64,
-    /// Lines.
-    pub lines: u64,
-    /// Delivery attempts.
-    pub delivery_attempts: u64,
-    /// Lines not understood.
-    pub unparsed_lines: u64,
-    /// The error, when the file could not be read (then all counts are 0)
-    /// or was read only in part (then the counts are what was read).
-    pub error: Option<String>,
-}
-
 /// A reason lines were not understood.
 #[derive(Clone, Debug, Serialize)]
 pub struct UnparsedReason {
@@ -153,22 +131,6 @@ pub struct Period {
     pub first: String,
     /// `YYYY-MM-DD HH:MM:SS` in `time_zone`.
     pub last: String,
-}
-
-impl FileSummary {
-    /// An input that could not be read at all.
-    pub fn unread(path: String, error: String) -> FileSummary {
-        FileSummary {
-            path,
-            format: "unknown".into(),
-            read: "none",
-            bytes: 0,
-            lines: 0,
-            delivery_attempts: 0,
-            unparsed_lines: 0,
-            error: Some(error),
-        }
-    }
 }
 
 /// Status totals and code mix of one provider.

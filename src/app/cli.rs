@@ -40,7 +40,7 @@ pub struct Args {
     /// The exports made from the finished report (their options live with
     /// their registry, `app::exports`).
     #[command(flatten)]
-    pub exports: crate::app::exports::ReportExportArgs,
+    pub exports: super::exports::ReportExportArgs,
 
     /// Write one row per delivery attempt as Parquet under this directory,
     /// partitioned date=YYYY-MM-DD/host=NAME/ (replaces the partitions it writes).
