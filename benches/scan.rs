@@ -15,11 +15,11 @@ mod gen_log;
 
 use divan::counter::BytesCount;
 use divan::{AllocProfiler, Bencher, black_box};
+use mtastat::analysis::scan_bytes;
+use mtastat::analysis::{Engine, ScanContext, Worker};
 use mtastat::filter::Filter;
-use mtastat::input::scan_bytes;
 use mtastat::parse::timestamp::Clock;
 use mtastat::parse::{Record, exim, parse_line_cached, postfix};
-use mtastat::scan::{Engine, ScanContext, Worker};
 use mtastat::time::zone::Zone;
 
 #[global_allocator]
@@ -108,7 +108,7 @@ fn one_worker(bencher: Bencher, format: &str, journeys: bool) {
     bencher.counter(BytesCount::of_slice(&data)).bench(|| {
         let mut w = Worker::new(&ctx);
         w.scan_chunk(&ctx, &data);
-        w.end_run(&ctx);
+        w.end_run();
         black_box((w.batch.counters.deliveries, w.batch.journeys.stats.messages))
     });
 }

@@ -3,13 +3,16 @@
 //! The library's entry point; the command line (`app`) calls it.
 
 use crate::aggregate::batch::{Batch, Counters};
+use crate::aggregate::runs::Runs;
+pub use crate::aggregate::runs::scan_bytes;
 use crate::aggregate::sinks::EventWriter;
+pub use crate::aggregate::worker::{ScanContext, Worker};
+pub use crate::classify::Engine;
 use crate::filter::Filter;
 use crate::input::{self, InputSettings, ReadMode, Source};
 use crate::journey::JourneyWriter;
 use crate::parse;
 use crate::parse::header::LineFormat;
-use crate::scan::{Engine, ScanContext};
 use serde::Serialize;
 use std::sync::Arc;
 
@@ -72,7 +75,7 @@ pub fn analyze(
     events: Option<Arc<dyn EventWriter>>,
     journeys: Option<Arc<dyn JourneyWriter>>,
 ) -> Analysis {
-    // input::scan sets the clock per file (from --year or the file's mtime).
+    // Input sets the clock per file (from --year, the mtime or the rotation date).
     let ctx = ScanContext {
         engine,
         filter,
@@ -85,16 +88,16 @@ pub fn analyze(
     };
     let mut total = Batch::default();
     total.journeys.sink = journeys;
+    let mut runs = Runs::new(ctx, total);
     let mut files = Vec::with_capacity(sources.len());
     let mut errors = Vec::new();
     for source in sources {
-        match input::scan(source, settings, &ctx, &mut total) {
-            Ok(scanned) => {
-                let mut summary = file_summary(source, &scanned.counters, scanned.mode);
-                let problem = scanned
-                    .problem
-                    .map(|p| p.to_string())
-                    .or_else(|| not_a_mail_log(&scanned.counters));
+        let before = runs.total().counters;
+        match input::feed(source, settings, &mut runs) {
+            Ok(fed) => {
+                let counters = runs.total().counters.since(&before);
+                let mut summary = file_summary(source, &counters, fed.mode);
+                let problem = fed.problem.or_else(|| not_a_mail_log(&counters));
                 if let Some(problem) = problem {
                     let msg = format!("{}: {problem}", source.label());
                     summary.error = Some(msg.clone());
@@ -109,6 +112,7 @@ pub fn analyze(
             }
         }
     }
+    let mut total = runs.into_total();
     total.finish(engine.providers.other(), filter);
     Analysis {
         batch: total,

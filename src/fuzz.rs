@@ -9,13 +9,15 @@
 //! pieces or streamed.
 
 use crate::aggregate::batch::{Batch, Counters};
+use crate::aggregate::runs::{scan_bytes, scan_reader};
+use crate::aggregate::worker::{ScanContext, Worker};
+use crate::classify::Engine;
 use crate::filter::Filter;
-use crate::input::{chunk, scan_bytes, scan_reader};
+use crate::input::chunk;
 use crate::parse::header::parse_header_cached;
 use crate::parse::mta::{self, READERS, Reader};
 use crate::parse::timestamp::{Clock, StampCache, parse_exim, parse_rfc3164, parse_rfc3339};
 use crate::parse::{Record, journal, parse_body};
-use crate::scan::{Engine, ScanContext, Worker};
 use crate::time::zone::Zone;
 use std::sync::LazyLock;
 
@@ -215,7 +217,7 @@ fn scan_runs(runs: &[&[u8]], ctx: &ScanContext<'_>, settle_rows: usize) -> Batch
     for &piece in runs {
         let mut w = Worker::new(ctx);
         w.scan_chunk(ctx, piece);
-        w.end_run(ctx);
+        w.end_run();
         pieces = pieces.merge(w.take_batch(), ctx.filter);
     }
     pieces.finish(ENGINE.providers.other(), ctx.filter);

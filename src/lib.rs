@@ -53,7 +53,7 @@ pub(crate) mod journey;
 pub mod model;
 pub mod parse;
 pub(crate) mod render;
-pub mod scan;
+pub(crate) mod scan;
 pub mod time;
 
 pub use analysis::{Analysis, analyze};

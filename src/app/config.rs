@@ -3,12 +3,12 @@
 //! one-line usage error a bad value deserves.
 
 use crate::app::cli::{Args, ColorChoice, Command, Common, FailOn, OutputFormat};
+use crate::classify::Engine;
 use crate::classify::{self, provider::ProviderMap};
 use crate::detect::{Finding, Severity, Thresholds};
 use crate::error::Error;
 use crate::filter::{self, Filter};
 use crate::input::{self, InputSettings};
-use crate::scan::Engine;
 use crate::time::UnixSeconds;
 use crate::time::zone::Zone;
 use std::io::IsTerminal;

@@ -49,7 +49,8 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome, Error> {
     };
     let config = Config::resolve(args, common)?;
     let (named, mut journal) = named_inputs(files)?;
-    let (sources, missing) = input::discover::expand(&named, config.settings);
+    let (sources, missing) =
+        input::discover::expand(&named, config.settings, crate::parse::header::line_time);
     let targets = exports::Targets::check(args, common, &sources)?;
     let mut export_errors = Vec::new();
     if targets.any_file() {

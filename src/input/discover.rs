@@ -7,7 +7,6 @@
 use super::InputSettings;
 use super::decode::Compression;
 use super::{InputError, Source};
-use crate::parse::header::parse_header;
 use crate::time::{Clock, UnixSeconds};
 use std::fs::{self, File};
 use std::io::{self, Read};
@@ -60,13 +59,19 @@ const MAIL_LOG_DIRS: [&str; 2] = ["exim4", "exim"];
 /// Decoded bytes looked at for a file's first timestamp.
 const PEEK: usize = 64 << 10;
 
-/// Expands directories and orders the files by their first timestamp.
+/// How a line's time is read (the line header parser, which input does
+/// not import: the caller hands it over).
+pub(crate) type LineTime = fn(&[u8], Clock) -> Option<UnixSeconds>;
+
+/// Expands directories and orders the files by their first timestamp,
+/// read with `line_time`.
 ///
 /// With standard input among the sources nothing is reordered (it cannot be
 /// peeked without being consumed). A directory without mail logs is an error.
 pub(crate) fn expand(
     sources: &[Source],
     settings: InputSettings,
+    line_time: LineTime,
 ) -> (Vec<Source>, Vec<InputError>) {
     let mut files = Vec::with_capacity(sources.len());
     let mut errors = Vec::new();
@@ -95,7 +100,7 @@ pub(crate) fn expand(
             .enumerate()
             .map(|(i, s)| {
                 let key = match &s {
-                    Source::Path(p) => time_key(p, settings),
+                    Source::Path(p) => time_key(p, settings, line_time),
                     Source::Stdin => None,
                 };
                 (key, i, s)
@@ -144,7 +149,7 @@ pub(crate) fn is_mail_log_name(name: &str) -> bool {
 }
 
 /// When a file starts: its first timestamp, else its modification time.
-fn time_key(path: &Path, settings: InputSettings) -> Option<UnixSeconds> {
+fn time_key(path: &Path, settings: InputSettings, line_time: LineTime) -> Option<UnixSeconds> {
     let meta = fs::metadata(path).ok()?;
     let mtime = meta
         .modified()
@@ -153,7 +158,7 @@ fn time_key(path: &Path, settings: InputSettings) -> Option<UnixSeconds> {
         .ok()?
         .as_secs() as UnixSeconds;
     let reference = year_reference(path, mtime, settings.zone);
-    Some(first_time(path, settings.clock(reference)).unwrap_or(mtime))
+    Some(first_time(path, settings.clock(reference), line_time).unwrap_or(mtime))
 }
 
 /// The time a file's year-less lines are read against: the date in a
@@ -204,7 +209,7 @@ fn rotation_date(path: &Path, zone: crate::time::zone::Zone) -> Option<UnixSecon
 }
 
 /// The first timestamp in the first [`PEEK`] decoded bytes of a file.
-fn first_time(path: &Path, hint: Clock) -> Option<UnixSeconds> {
+fn first_time(path: &Path, hint: Clock, line_time: LineTime) -> Option<UnixSeconds> {
     if !fs::metadata(path).ok()?.is_file() {
         return None;
     }
@@ -218,7 +223,7 @@ fn first_time(path: &Path, hint: Clock) -> Option<UnixSeconds> {
     let got = read_some(&mut reader, &mut buf);
     buf[..got]
         .split(|b| *b == b'\n')
-        .find_map(|line| parse_header(line, hint).map(|h| h.ts))
+        .find_map(|line| line_time(line, hint))
 }
 
 /// Reads until `buf` is full, the end, or an error; returns the bytes read.

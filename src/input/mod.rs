@@ -1,5 +1,10 @@
-//! Getting bytes: memory-mapped files scanned in parallel, or a bounded
-//! block reader for stdin, pipes and other non-regular files.
+//! Getting bytes: memory-mapped files cut into line-aligned pieces, or a
+//! bounded block reader for stdin, pipes, live and compressed files.
+//!
+//! Input decides only how an input's bytes arrive; where they go is a
+//! [`Sink`] the caller gives (the analysis gives aggregate's parallel runs).
+//! So input imports no later stage: it knows lines only as far as it must
+//! cut at newlines and never hold a line longer than [`MAX_LINE_LEN`].
 
 pub(crate) mod chunk;
 pub(crate) mod decode;
@@ -11,9 +16,6 @@ use progress::Counting;
 
 use decode::Compression;
 
-use crate::aggregate::batch::{Batch, Counters};
-use crate::parse::Unparsed;
-use crate::scan::{MAX_LINE_LEN, ScanContext, Worker};
 use crate::time::zone::Zone;
 use crate::time::{Clock, UnixSeconds};
 use std::fmt;
@@ -130,47 +132,60 @@ impl InputSettings {
     }
 }
 
-/// One input, scanned (merged into the running total).
+/// Lines longer than this are never held whole: a stream skips them to
+/// their end and hands the sink their first bytes and length. No MTA
+/// writes them, and it bounds the memory and the work per line.
+pub(crate) const MAX_LINE_LEN: usize = 1 << 20;
+
+/// Bytes of an over-long line kept as its sample.
+const OVERLONG_SAMPLE: usize = 1 << 10;
+
+/// Where an input's bytes go, in input order.
+pub trait Sink {
+    /// A new input begins: its timestamps without a year or a zone are read
+    /// with `clock` (from `--year`, its mtime or its rotation date).
+    fn begin(&mut self, clock: Clock);
+    /// Line-aligned pieces (every piece ends with a newline but perhaps the
+    /// input's last), in order. `count_progress`: the bytes were mapped, not
+    /// read, so the progress bar advances as they are scanned (a stream's
+    /// bytes count as they are read).
+    fn pieces<P: AsRef<[u8]> + Sync>(&mut self, pieces: &[P], count_progress: bool);
+    /// A stream's line longer than [`MAX_LINE_LEN`] that did not end in the
+    /// read block after its start: skipped to its end, never held whole,
+    /// and handed over as its first bytes and its length (newline
+    /// included). Shorter over-long lines arrive in pieces, and the scan
+    /// counts them the same way.
+    fn overlong(&mut self, sample: &[u8], len: u64);
+    /// Bytes taken so far (a file that comes out shorter than it was is
+    /// told by this).
+    fn bytes(&self) -> u64;
+}
+
+/// How one input was read.
 #[derive(Debug)]
-pub(crate) struct Scanned {
-    /// Its line counters (what it added to the total's).
-    pub counters: Counters,
+pub(crate) struct Fed {
     /// How it was read.
     pub mode: ReadMode,
     /// Why the input may be incomplete (corrupt compressed data, a read
-    /// error, a file that shrank while being read): the batch holds what
+    /// error, a file that shrank while being read): the sink holds what
     /// was read before.
     pub problem: Option<String>,
 }
 
-/// Scans one input and merges it into `total`, which holds every input
-/// before it (joins across files, such as message journeys over a log
-/// rotation, need it).
-pub(crate) fn scan(
+/// Reads one input into `sink`, which holds every input before it (joins
+/// across files, such as message journeys over a log rotation, need it).
+pub(crate) fn feed(
     source: &Source,
     settings: InputSettings,
-    ctx: &ScanContext<'_>,
-    total: &mut Batch,
-) -> Result<Scanned, InputError> {
-    let before = total.counters;
-    let mut scanned = scan_into(source, settings, ctx, total)?;
-    scanned.counters = total.counters.since(&before);
-    Ok(scanned)
-}
-
-fn scan_into(
-    source: &Source,
-    settings: InputSettings,
-    ctx: &ScanContext<'_>,
-    total: &mut Batch,
-) -> Result<Scanned, InputError> {
+    sink: &mut impl Sink,
+) -> Result<Fed, InputError> {
     let err = |cause| InputError {
         input: source.label(),
         cause,
     };
     match source {
         Source::Stdin => {
-            let ctx = with_clock(ctx, settings.clock(now()));
+            sink.begin(settings.clock(now()));
             let mut stdin = io::BufReader::with_capacity(1 << 16, io::stdin());
             let head = io::BufRead::fill_buf(&mut stdin).map_err(err)?;
             match Compression::sniff(head) {
@@ -181,18 +196,10 @@ fn scan_into(
                         ReadMode::Decompressed(c),
                         None,
                         settings,
-                        &ctx,
-                        total,
+                        sink,
                     ))
                 }
-                None => Ok(streamed(
-                    stdin,
-                    ReadMode::Stream,
-                    None,
-                    settings,
-                    &ctx,
-                    total,
-                )),
+                None => Ok(streamed(stdin, ReadMode::Stream, None, settings, sink)),
             }
         }
         Source::Path(path) => {
@@ -206,23 +213,18 @@ fn scan_into(
                 .ok()
                 .and_then(|t| t.duration_since(SystemTime::UNIX_EPOCH).ok())
                 .map_or_else(now, |d| d.as_secs() as UnixSeconds);
-            let ctx = with_clock(
-                ctx,
-                settings.clock(discover::year_reference(path, mtime, settings.zone)),
-            );
+            sink.begin(settings.clock(discover::year_reference(path, mtime, settings.zone)));
             if !meta.is_file() {
                 return Ok(streamed(
                     Counting(file),
                     ReadMode::Stream,
                     None,
                     settings,
-                    &ctx,
-                    total,
+                    sink,
                 ));
             }
             if meta.len() == 0 {
-                return Ok(Scanned {
-                    counters: Counters::default(),
+                return Ok(Fed {
                     mode: ReadMode::Mmap,
                     problem: None,
                 });
@@ -236,8 +238,7 @@ fn scan_into(
                     ReadMode::Decompressed(c),
                     None,
                     settings,
-                    &ctx,
-                    total,
+                    sink,
                 ));
             }
             // Written to lately, or dated at most as far ahead as a
@@ -249,14 +250,12 @@ fn scan_into(
                     ReadMode::Live,
                     Some(meta.len()),
                     settings,
-                    &ctx,
-                    total,
+                    sink,
                 ));
             }
             let map = mmap::map(&file).map_err(err)?;
-            scan_bytes_into(&map, settings.threads, &ctx, total);
-            Ok(Scanned {
-                counters: Counters::default(),
+            feed_bytes(&map, settings.threads, sink);
+            Ok(Fed {
                 mode: ReadMode::Mmap,
                 problem: None,
             })
@@ -264,42 +263,39 @@ fn scan_into(
     }
 }
 
-/// Scans a reader with [`scan_reader`]; a read error or a file that came
-/// out shorter than it was (`expected` bytes) becomes the scan's problem.
+/// Reads a stream with [`feed_reader`]; a read error or a file that came
+/// out shorter than it was (`expected` bytes) becomes the input's problem.
 fn streamed<R: Read + Send>(
     reader: R,
     mode: ReadMode,
     expected: Option<u64>,
     settings: InputSettings,
-    ctx: &ScanContext<'_>,
-    total: &mut Batch,
-) -> Scanned {
-    let before = total.counters;
-    let error = scan_reader_into(reader, settings.threads, ctx, total);
-    let batch = total.counters.since(&before);
+    sink: &mut impl Sink,
+) -> Fed {
+    let before = sink.bytes();
+    let error = feed_reader(reader, settings.threads, sink);
+    let bytes = sink.bytes() - before;
     let problem = match (error, expected) {
         (Some(e), _) => Some(match mode {
             ReadMode::Decompressed(c) => format!(
-                "{} data is corrupt or truncated after {} decompressed bytes ({e}); counted what came before",
+                "{} data is corrupt or truncated after {bytes} decompressed bytes ({e}); counted what came before",
                 c.as_str(),
-                batch.bytes
             ),
-            _ => format!(
-                "read error after {} bytes ({e}); counted what came before",
-                batch.bytes
-            ),
+            _ => format!("read error after {bytes} bytes ({e}); counted what came before"),
         }),
-        (None, Some(len)) if batch.bytes < len => Some(format!(
-            "file shrank while being read ({len} bytes at open, {} read): truncated or rotated with copytruncate; counted what was read",
-            batch.bytes
+        (None, Some(len)) if bytes < len => Some(format!(
+            "file shrank while being read ({len} bytes at open, {bytes} read): truncated or rotated with copytruncate; counted what was read",
         )),
         _ => None,
     };
-    Scanned {
-        counters: batch,
-        mode,
-        problem,
-    }
+    Fed { mode, problem }
+}
+
+/// Feeds an in-memory buffer (a mapped file) as line-aligned pieces sized
+/// for `threads` workers.
+pub fn feed_bytes(data: &[u8], threads: usize, sink: &mut impl Sink) {
+    let pieces = chunk::line_aligned(data, chunk::target_size(data.len(), threads));
+    sink.pieces(&pieces, true);
 }
 
 fn now() -> UnixSeconds {
@@ -308,238 +304,8 @@ fn now() -> UnixSeconds {
         .map_or(0, |d| d.as_secs() as UnixSeconds)
 }
 
-fn with_clock<'a>(ctx: &ScanContext<'a>, clock: Clock) -> ScanContext<'a> {
-    ScanContext { clock, ..*ctx }
-}
-
-/// Scans an in-memory buffer: line-aligned chunks, in runs (see
-/// [`scan_pieces`]).
-pub fn scan_bytes(data: &[u8], threads: usize, ctx: &ScanContext<'_>) -> Batch {
-    let mut total = Batch::default();
-    scan_bytes_into(data, threads, ctx, &mut total);
-    total
-}
-
-/// [`scan_bytes`], merged into a running total.
-pub(crate) fn scan_bytes_into(
-    data: &[u8],
-    threads: usize,
-    ctx: &ScanContext<'_>,
-    total: &mut Batch,
-) {
-    let pieces = chunk::line_aligned(data, chunk::target_size(data.len(), threads));
-    scan_pieces(&pieces, ctx, true, &WorkerPool::default(), total);
-}
-
-/// Workers (their memos, join tables and row buffers) kept from run to run
-/// of one input, rather than allocated afresh for each.
-type WorkerPool = std::sync::Mutex<Vec<Worker>>;
-
-/// Input one worker scans into one batch before it is merged (in pieces),
-/// when journeys are gathered: the messages a run leaves open are joined on
-/// the merging thread, which smaller runs keep busy alongside the scan, in
-/// less memory.
-const RUN_BYTES: usize = 32 << 20;
-/// The same without journeys: fewer, larger merges.
-const RUN_BYTES_NO_JOURNEYS: usize = 256 << 20;
-
-/// Scans line-aligned pieces in parallel: each worker takes the next
-/// contiguous run of pieces (up to [`RUN_BYTES`]) into one batch, and a
-/// merging thread merges the batches in input order (which the sender,
-/// expiry and journey joins rely on) as they arrive, so the merge
-/// (interners, tallies, and the journeys a run could not finish alone) and
-/// the scan overlap.
-///
-/// A fold/reduce tree kept finished batches waiting for their siblings, so
-/// memory grew with the input; rounds of single pieces paid a barrier and a
-/// merge every few milliseconds. Runs bound both. Workers no longer wait
-/// for each other at the end of a round either: each claims the next run
-/// as soon as it is done, up to [`RUNS_AHEAD`] runs per worker ahead of the
-/// merge (a round's barrier left a worker idle whenever the merging thread
-/// took its core, which it does on two cores: a third of a core on the
-/// 1 GiB bench log).
-fn scan_pieces<P: AsRef<[u8]> + Sync>(
-    pieces: &[P],
-    ctx: &ScanContext<'_>,
-    count_progress: bool,
-    pool: &WorkerPool,
-    total: &mut Batch,
-) {
-    let run_bytes = if ctx.journeys {
-        RUN_BYTES
-    } else {
-        RUN_BYTES_NO_JOURNEYS
-    };
-    scan_pieces_in_runs(pieces, ctx, count_progress, pool, total, run_bytes);
-}
-
-/// [`scan_pieces`] with the run size given (tests make many runs of a
-/// small log with it).
-fn scan_pieces_in_runs<P: AsRef<[u8]> + Sync>(
-    pieces: &[P],
-    ctx: &ScanContext<'_>,
-    count_progress: bool,
-    pool: &WorkerPool,
-    total: &mut Batch,
-    run_bytes: usize,
-) {
-    let threads = rayon::current_num_threads().max(1);
-    let piece_len = pieces.first().map_or(1, |p| p.as_ref().len().max(1));
-    let runs = guided_runs(pieces, threads, (run_bytes / piece_len).max(1));
-    let filter = ctx.filter;
-    let mut running = std::mem::take(total);
-    let unknown = ctx.engine.providers.other();
-    // Merged batches, drained, go back to the workers for their next runs:
-    // their tables keep their allocations (fresh ones for every run had the
-    // kernel zero new pages, and the merging thread free them).
-    let recycled = std::sync::Mutex::new(Vec::<Batch>::new());
-    let keep = 2 * threads;
-    let window = RUNS_AHEAD * threads;
-    let claims = RunProgress::default();
-    std::thread::scope(|scope| {
-        let (tx, rx) = std::sync::mpsc::channel::<(usize, Batch)>();
-        let (recycled, claims) = (&recycled, &claims);
-        let merger = scope.spawn(move || {
-            // Ends the workers' wait if this thread dies before the end.
-            let _done = claims.stop_on_drop();
-            // Batches that came in ahead of their turn.
-            let mut early: std::collections::BTreeMap<usize, Batch> = Default::default();
-            let mut next = 0;
-            for (i, b) in rx {
-                early.insert(i, b);
-                while let Some(mut b) = early.remove(&next) {
-                    running.merge_from(&mut b, filter);
-                    running.settle_unjoined(unknown, filter);
-                    if let Ok(mut spare) = recycled.lock()
-                        && spare.len() < keep
-                    {
-                        spare.push(b);
-                    }
-                    next += 1;
-                    claims.merged(next);
-                }
-            }
-            running
-        });
-        rayon::scope(|workers| {
-            for _ in 0..threads {
-                let tx = tx.clone();
-                let runs = &runs;
-                workers.spawn(move |_| {
-                    let spare = pool.lock().ok().and_then(|mut p| p.pop());
-                    let mut w = spare.unwrap_or_else(|| Worker::new(ctx));
-                    while let Some(i) = claims.claim(runs.len(), window) {
-                        for piece in runs[i] {
-                            w.scan_chunk(ctx, piece.as_ref());
-                            if count_progress {
-                                // Streams count as they are read (see `Counting`).
-                                progress::advance(piece.as_ref().len());
-                            }
-                        }
-                        w.end_run(ctx);
-                        let spare = recycled.lock().ok().and_then(|mut r| r.pop());
-                        if tx.send((i, w.take_batch_reusing(spare))).is_err() {
-                            break;
-                        }
-                    }
-                    if let Ok(mut p) = pool.lock() {
-                        p.push(w);
-                    }
-                });
-            }
-        });
-        drop(tx);
-        match merger.join() {
-            Ok(t) => *total = t,
-            Err(panic) => std::panic::resume_unwind(panic),
-        }
-    });
-}
-
-/// Cuts `pieces` into runs of at most `most` pieces that shrink towards
-/// the end (each a share of what is left), so the workers finish together:
-/// with equal runs, the last one found one worker scanning alone while the
-/// other waited (50 ms of a 0.68 s run on the 1 GiB log without journeys,
-/// four runs of 256 MB).
-fn guided_runs<P>(pieces: &[P], threads: usize, most: usize) -> Vec<&[P]> {
-    let mut runs = Vec::new();
-    let mut rest = pieces;
-    while !rest.is_empty() {
-        let n = (rest.len() / (2 * threads.max(1))).clamp(1, most.max(1));
-        let (run, tail) = rest.split_at(n.min(rest.len()));
-        runs.push(run);
-        rest = tail;
-    }
-    runs
-}
-
-/// Runs per worker a worker may scan ahead of the merge: bounds the
-/// batches alive (scanned, waiting, being merged) to about this many per
-/// worker, whatever the input's size.
-const RUNS_AHEAD: usize = 2;
-
-/// Which run the workers take next and how many the merge has done.
-#[derive(Default)]
-struct RunProgress {
-    state: std::sync::Mutex<RunState>,
-    changed: std::sync::Condvar,
-}
-
-#[derive(Default)]
-struct RunState {
-    /// The next run to claim.
-    next: usize,
-    /// Runs merged.
-    merged: usize,
-    /// The merge ended (or died): nothing more is claimed.
-    stopped: bool,
-}
-
-impl RunProgress {
-    /// The next run, once fewer than `window` claimed runs wait for the
-    /// merge; `None` when every run is claimed or the merge stopped.
-    fn claim(&self, runs: usize, window: usize) -> Option<usize> {
-        let mut s = self.state.lock().ok()?;
-        loop {
-            if s.stopped || s.next >= runs {
-                return None;
-            }
-            if s.next < s.merged + window.max(1) {
-                s.next += 1;
-                return Some(s.next - 1);
-            }
-            s = self.changed.wait(s).ok()?;
-        }
-    }
-
-    /// `n` runs are merged.
-    fn merged(&self, n: usize) {
-        if let Ok(mut s) = self.state.lock() {
-            s.merged = n;
-        }
-        self.changed.notify_all();
-    }
-
-    /// A guard that stops the claims when dropped (the merge's end).
-    fn stop_on_drop(&self) -> StopOnDrop<'_> {
-        StopOnDrop(self)
-    }
-}
-
-/// See [`RunProgress::stop_on_drop`].
-struct StopOnDrop<'a>(&'a RunProgress);
-
-impl Drop for StopOnDrop<'_> {
-    fn drop(&mut self) {
-        if let Ok(mut s) = self.0.state.lock() {
-            s.stopped = true;
-        }
-        self.0.changed.notify_all();
-    }
-}
-
 /// Bytes per block read from a stream.
-const BLOCK: usize = 4 << 20;
+pub(crate) const BLOCK: usize = 4 << 20;
 
 /// What the reader thread hands to the scanning side.
 enum Block {
@@ -551,34 +317,20 @@ enum Block {
     Failed(io::Error),
 }
 
-/// Scans a stream in bounded memory. A reader thread (decompressing, when
+/// Feeds a stream in bounded memory. A reader thread (decompressing, when
 /// the reader is a decoder) cuts the input into blocks of whole lines while
-/// the rayon workers scan the blocks before them, so a `.gz` file is read
-/// at the decoder's speed. A line longer than [`MAX_LINE_LEN`] is counted
-/// and skipped without ever being held whole. Returns the batch and the
-/// read error that ended the input early, if any.
-pub(crate) fn scan_reader<R: Read + Send>(
+/// the sink scans the blocks before them, so a `.gz` file is read at the
+/// decoder's speed. A line longer than [`MAX_LINE_LEN`] is handed over as
+/// [`Sink::overlong`], never held whole. Returns the read error that ended
+/// the input early, if any.
+pub(crate) fn feed_reader<R: Read + Send>(
     reader: R,
     threads: usize,
-    ctx: &ScanContext<'_>,
-) -> (Batch, Option<io::Error>) {
-    let mut total = Batch::default();
-    let error = scan_reader_into(reader, threads, ctx, &mut total);
-    (total, error)
-}
-
-/// [`scan_reader`], merged into a running total; returns the read error.
-pub(crate) fn scan_reader_into<R: Read + Send>(
-    reader: R,
-    threads: usize,
-    ctx: &ScanContext<'_>,
-    total: &mut Batch,
+    sink: &mut impl Sink,
 ) -> Option<io::Error> {
     let per_round = threads.max(1) * 2;
     let (tx, rx) = std::sync::mpsc::sync_channel::<Block>(per_round);
     let (spare_tx, spare_rx) = std::sync::mpsc::channel::<Vec<u8>>();
-    // One pool for the whole stream: a round is only a few blocks.
-    let pool = WorkerPool::default();
     std::thread::scope(|scope| {
         scope.spawn(move || cut_blocks(reader, &tx, &spare_rx));
         let mut failure = None;
@@ -588,11 +340,7 @@ pub(crate) fn scan_reader_into<R: Read + Send>(
             while blocks.len() < per_round {
                 match rx.recv() {
                     Ok(Block::Lines(b)) => blocks.push(b),
-                    Ok(Block::Overlong { sample, len }) => {
-                        total.counters.lines += 1;
-                        total.counters.bytes += len;
-                        total.unparsed(Unparsed::TooLong, &sample);
-                    }
+                    Ok(Block::Overlong { sample, len }) => sink.overlong(&sample, len),
                     Ok(Block::Failed(e)) => {
                         failure = Some(e);
                         done = true;
@@ -604,7 +352,7 @@ pub(crate) fn scan_reader_into<R: Read + Send>(
                     }
                 }
             }
-            scan_pieces(&blocks, ctx, false, &pool, total);
+            sink.pieces(&blocks, false);
             for mut b in blocks {
                 b.clear();
                 // The reader may have finished; then the buffer just goes.
@@ -689,7 +437,7 @@ fn cut_blocks<R: Read>(
                 tx.send(Block::Lines(buf))
             }
             None if buf.len() > MAX_LINE_LEN => {
-                let sample = buf[..buf.len().min(crate::aggregate::batch::SAMPLE_LEN)].to_vec();
+                let sample = buf[..buf.len().min(OVERLONG_SAMPLE)].to_vec();
                 skipping = Some((sample, buf.len() as u64));
                 Ok(())
             }
@@ -748,243 +496,97 @@ fn read_some<R: Read>(r: &mut R, buf: &mut [u8]) -> (usize, Option<io::Error>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::filter::Filter;
-    use crate::scan::Engine;
 
-    fn ctx<'a>(engine: &'a Engine, filter: &'a Filter) -> ScanContext<'a> {
-        ScanContext {
-            engine,
-            filter,
-            clock: Clock::fixed(2026, Zone::UTC),
-            events: None,
-            journeys: true,
-            journey_text: false,
-            per_address: true,
-            summary_tables: true,
+    /// A sink that keeps what it is given.
+    #[derive(Default)]
+    struct Recorder {
+        clocks: usize,
+        bytes: Vec<u8>,
+        pieces: usize,
+        overlong: Vec<(Vec<u8>, u64)>,
+    }
+
+    impl Sink for Recorder {
+        fn begin(&mut self, _clock: Clock) {
+            self.clocks += 1;
         }
-    }
-
-    const LOG: &str = "Nov 22 12:39:02 mx1 postfix/smtp[1]: ABCDEF: to=<a@gmail.com>, relay=gmail-smtp-in.l.google.com[1.2.3.4]:25, delay=1, delays=0/0/0/1, dsn=4.7.0, status=deferred (host gmail-smtp-in.l.google.com[1.2.3.4] said: 421 4.7.0 Try again later (in reply to end of DATA command))\n\
-Nov 22 12:39:03 mx1 postfix/qmgr[2]: ABCDEF: from=<s@x.example>, status=expired, returned to sender\n\
-garbage line\n\
-\n\
-Nov 22 12:39:04 mx1 postfix/smtpd[3]: connect from x[1.2.3.4]\n";
-
-    /// Postfix reuses short queue ids. A delivery after its id's `removed`
-    /// must not take the old message's sender from an earlier chunk (the
-    /// merge applied the removal only after joining; found by the scanner
-    /// fuzz target).
-    #[test]
-    fn reused_queue_id_after_removal_is_not_joined_across_chunks() {
-        let engine = Engine::builtin();
-        let filter = Filter::default();
-        let ctx = ctx(&engine, &filter);
-        let first = "Nov 22 12:00:00 mx1 postfix/qmgr[2]: ABCDEF: from=<s@old.example>, size=1, nrcpt=1 (queue active)\n\
-Nov 22 12:00:01 mx1 postfix/smtp[3]: ABCDEF: to=<a@gmail.com>, relay=gmail-smtp-in.l.google.com[1.2.3.4]:25, delay=1, delays=0/0/0/1, dsn=2.0.0, status=sent (250 2.0.0 OK)\n";
-        let second = "Nov 22 12:00:02 mx1 postfix/qmgr[2]: ABCDEF: removed\n\
-Nov 22 12:05:00 mx1 postfix/smtp[3]: ABCDEF: to=<b@gmail.com>, relay=gmail-smtp-in.l.google.com[1.2.3.4]:25, delay=1, delays=0/0/0/1, dsn=2.0.0, status=sent (250 2.0.0 OK)\n";
-        let mut whole = Worker::new(&ctx);
-        whole.scan_chunk(&ctx, format!("{first}{second}").as_bytes());
-        let mut whole = whole.take_batch();
-        whole.finish(engine.providers.other(), &filter);
-        let mut merged = Batch::default();
-        for piece in [first, second] {
-            let mut w = Worker::new(&ctx);
-            w.scan_chunk(&ctx, piece.as_bytes());
-            merged = merged.merge(w.take_batch(), &filter);
-        }
-        merged.finish(engine.providers.other(), &filter);
-        assert_eq!(whole.counters.sender_unknown, 1);
-        assert_eq!(merged.counters.sender_unknown, 1, "the old sender leaked");
-    }
-
-    /// The Postfix log shipped in `testdata/`.
-    fn postfix_testdata() -> Vec<u8> {
-        std::fs::read(
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/postfix/mail.log"),
-        )
-        .unwrap()
-    }
-
-    /// Many runs on four threads arrive at the merge out of order: merged
-    /// in input order, they count what one run over the whole log counts
-    /// (journeys too: a message's rows span runs). The runs of the
-    /// production sizes are tens of MB, so no other test makes more runs
-    /// than threads.
-    #[test]
-    fn runs_merged_in_input_order_whatever_order_they_finish() {
-        let engine = Engine::builtin();
-        let filter = Filter::default();
-        let ctx = ctx(&engine, &filter);
-        let data = postfix_testdata();
-        let scan = |threads: usize, piece: usize, run_bytes: usize| {
-            let pieces = chunk::line_aligned(&data, piece);
-            let pool = rayon::ThreadPoolBuilder::new()
-                .num_threads(threads)
-                .build()
-                .unwrap();
-            let mut total = Batch::default();
-            pool.install(|| {
-                scan_pieces_in_runs(
-                    &pieces,
-                    &ctx,
-                    false,
-                    &WorkerPool::default(),
-                    &mut total,
-                    run_bytes,
-                );
-            });
-            total.finish(engine.providers.other(), &filter);
-            (pieces.len(), total)
-        };
-        let (_, whole) = scan(1, data.len() + 1, usize::MAX);
-        let (pieces, runs) = scan(4, 4 << 10, 8 << 10);
-        assert!(pieces > 100, "{pieces} pieces");
-        assert_eq!(runs.counters, whole.counters);
-        let sorted = |b: &Batch| {
-            let mut v: Vec<_> = b
-                .deliveries
-                .summary
-                .iter()
-                .map(|(k, n)| {
-                    (
-                        b.domains.get(k.domain).to_vec(),
-                        k.provider,
-                        k.status,
-                        k.dsn,
-                        *n,
-                    )
-                })
-                .collect();
-            v.sort();
-            v
-        };
-        assert_eq!(sorted(&runs), sorted(&whole));
-        let (j, w) = (&runs.journeys.stats, &whole.journeys.stats);
-        assert!(w.messages > 1000, "{} messages", w.messages);
-        // Sketches compared by what they answer (their values' order
-        // follows the merge order).
-        assert_eq!(
-            crate::fuzz::journey_numbers(j),
-            crate::fuzz::journey_numbers(w)
-        );
-    }
-
-    /// A merged batch goes back to a worker (drained, then reset) for its
-    /// next run: what it counts then must be what a fresh batch counts —
-    /// nothing of its first run may leak into the second. (The merge drains
-    /// the tables; `Batch::reset` must empty the rest: counters, span,
-    /// interners. Leaving the counters fails this test.)
-    #[test]
-    fn a_recycled_batch_counts_like_a_fresh_one() {
-        let engine = Engine::builtin();
-        let filter = Filter::default();
-        let ctx = ctx(&engine, &filter);
-        let data = postfix_testdata();
-        let pieces = chunk::line_aligned(&data, data.len() / 6 + 1);
-        let run = |recycle: bool| {
-            let mut total = Batch::default();
-            let mut spare: Option<Batch> = None;
-            let mut w = Worker::new(&ctx);
-            for piece in &pieces {
-                w.scan_chunk(&ctx, piece);
-                w.end_run(&ctx);
-                let mut b = w.take_batch_reusing(spare.take());
-                total.merge_from(&mut b, &filter);
-                if recycle {
-                    spare = Some(b);
-                }
-            }
-            total.finish(engine.providers.other(), &filter);
-            total
-        };
-        let (fresh, recycled) = (run(false), run(true));
-        assert!(pieces.len() > 3);
-        assert_eq!(recycled.counters, fresh.counters);
-        let mut a: Vec<_> = fresh.deliveries.summary.iter().collect();
-        let mut b: Vec<_> = recycled.deliveries.summary.iter().collect();
-        a.sort();
-        b.sort();
-        assert_eq!(a.len(), b.len());
-        assert_eq!(
-            fresh.deliveries.summary.values().sum::<u64>(),
-            recycled.deliveries.summary.values().sum::<u64>()
-        );
-        assert_eq!(
-            fresh.journeys.stats.messages,
-            recycled.journeys.stats.messages
-        );
-        assert_eq!(fresh.journeys.stats.total, recycled.journeys.stats.total);
-        assert_eq!(
-            fresh
-                .sessions
-                .by_client
-                .values()
-                .map(|t| t.time.sessions)
-                .sum::<u64>(),
-            recycled
-                .sessions
-                .by_client
-                .values()
-                .map(|t| t.time.sessions)
-                .sum::<u64>()
-        );
-    }
-
-    #[test]
-    fn guided_runs_cover_the_input_in_order_and_shrink_to_single_pieces() {
-        for (len, threads, most) in [(0, 2, 4), (1, 2, 4), (64, 2, 16), (64, 2, 2), (7, 8, 3)] {
-            let pieces: Vec<usize> = (0..len).collect();
-            let runs = guided_runs(&pieces, threads, most);
-            let flat: Vec<usize> = runs.iter().flat_map(|r| r.iter().copied()).collect();
-            assert_eq!(flat, pieces, "{len} pieces, {threads} threads");
-            assert!(runs.iter().all(|r| !r.is_empty() && r.len() <= most));
-            // Sizes never grow, and the input ends in single pieces.
-            assert!(runs.windows(2).all(|w| w[0].len() >= w[1].len()));
-            if len > 0 {
-                assert_eq!(runs.last().map(|r| r.len()), Some(1));
+        fn pieces<P: AsRef<[u8]> + Sync>(&mut self, pieces: &[P], _count_progress: bool) {
+            for p in pieces {
+                let p = p.as_ref();
+                // Every piece ends at a newline but the input's last.
+                assert!(p.ends_with(b"\n") || self.overlong.len() < 2);
+                self.bytes.extend_from_slice(p);
+                self.pieces += 1;
             }
         }
-        // 1 GiB in 16 MB pieces, 256 MB runs, two workers: not four equal runs.
-        let pieces = [0u8; 64];
-        let sizes: Vec<usize> = guided_runs(&pieces, 2, 16)
-            .iter()
-            .map(|r| r.len())
-            .collect();
-        assert_eq!(&sizes[..4], &[16, 12, 9, 6]);
-    }
-
-    #[test]
-    fn stream_and_mmap_paths_agree() {
-        let (e, f) = (Engine::builtin(), Filter::default());
-        let c = ctx(&e, &f);
-        let a = scan_bytes(LOG.as_bytes(), 2, &c);
-        let (b, e) = scan_reader(LOG.as_bytes(), 2, &c);
-        assert!(e.is_none());
-        for batch in [&a, &b] {
-            assert_eq!(batch.counters.lines, 5);
-            assert_eq!(batch.counters.blank, 1);
-            assert_eq!(batch.counters.unparsed_total(), 1);
-            assert_eq!(batch.counters.deliveries, 2, "deferral + joined expiry");
-            assert_eq!(batch.counters.by_status[3], 1);
+        fn overlong(&mut self, sample: &[u8], len: u64) {
+            self.overlong.push((sample.to_vec(), len));
+        }
+        fn bytes(&self) -> u64 {
+            self.bytes.len() as u64 + self.overlong.iter().map(|o| o.1).sum::<u64>()
         }
     }
 
+    fn lines(n: usize) -> Vec<u8> {
+        (0..n)
+            .flat_map(|i| format!("line {i} of the input\n").into_bytes())
+            .collect()
+    }
+
     #[test]
-    fn overlong_stream_line_is_counted_not_held() {
-        let (e, f) = (Engine::builtin(), Filter::default());
-        let c = ctx(&e, &f);
-        let mut data = vec![b'x'; MAX_LINE_LEN + BLOCK + 10];
+    fn mapped_and_streamed_bytes_reach_the_sink_whole_and_in_order() {
+        let data = lines(400_000);
+        let mut mapped = Recorder::default();
+        feed_bytes(&data, 4, &mut mapped);
+        assert_eq!(mapped.bytes, data);
+        assert!(mapped.pieces > 1, "cut for four workers");
+        let mut streamed = Recorder::default();
+        assert!(feed_reader(&data[..], 2, &mut streamed).is_none());
+        assert_eq!(streamed.bytes, data);
+        assert!(streamed.overlong.is_empty());
+    }
+
+    #[test]
+    fn an_overlong_stream_line_is_handed_over_by_length_not_held() {
+        let mut data = lines(10);
+        let long = MAX_LINE_LEN + 3 * BLOCK + 10;
+        data.extend(std::iter::repeat_n(b'x', long));
         data.push(b'\n');
-        data.extend_from_slice(LOG.as_bytes());
-        let (b, _) = scan_reader(&data[..], 1, &c);
-        assert_eq!(b.counters.unparsed[Unparsed::TooLong.index()], 1);
-        assert_eq!(
-            b.counters.bytes,
-            data.len() as u64,
-            "skipped bytes are counted"
+        let tail = lines(3);
+        data.extend_from_slice(&tail);
+        let mut sink = Recorder::default();
+        assert!(feed_reader(&data[..], 1, &mut sink).is_none());
+        assert_eq!(sink.overlong.len(), 1);
+        let (sample, len) = &sink.overlong[0];
+        assert_eq!(*len, long as u64 + 1, "newline included");
+        assert!(sample.len() <= OVERLONG_SAMPLE && sample.iter().all(|&b| b == b'x'));
+        assert_eq!(sink.bytes, [lines(10), tail].concat());
+        assert_eq!(sink.bytes(), data.len() as u64);
+    }
+
+    #[test]
+    fn a_file_that_shrinks_while_read_is_a_problem_not_an_error() {
+        let data = lines(100);
+        let mut sink = Recorder::default();
+        let settings = InputSettings {
+            journeys: true,
+            summary: false,
+            year: Some(2026),
+            zone: Zone::UTC,
+            threads: 1,
+        };
+        let fed = streamed(
+            &data[..],
+            ReadMode::Live,
+            Some(data.len() as u64 + 50),
+            settings,
+            &mut sink,
         );
-        assert_eq!(b.counters.deliveries, 2);
-        assert_eq!(b.counters.lines, 6);
+        let problem = fed.problem.unwrap_or_default();
+        assert!(
+            problem.starts_with("file shrank while being read"),
+            "{problem}"
+        );
+        assert_eq!(sink.bytes, data);
     }
 }

@@ -137,6 +137,12 @@ pub struct Header<'a> {
     pub body: &'a [u8],
 }
 
+/// The time of `line`, if it has a header mtastat reads (input orders
+/// rotated files by their first one).
+pub fn line_time(line: &[u8], hint: Clock) -> Option<UnixSeconds> {
+    parse_header(line, hint).map(|h| h.ts)
+}
+
 /// Parses the header of `line`; `None` when no known shape matches.
 #[inline]
 pub fn parse_header(line: &[u8], hint: Clock) -> Option<Header<'_>> {
