@@ -227,7 +227,7 @@ fn scan_runs(runs: &[&[u8]], ctx: &ScanContext<'_>, settle_rows: usize) -> Batch
 /// The line counters (the sender join's among them) and the journeys
 /// counted by workers on runs of `cut` bytes, the rest joined by the merge
 /// every `settle_rows` rows (0: at its usual pace), against the same input
-/// scanned whole and joined on the merge alone, as [`journey_numbers`]
+/// scanned whole and joined on the merge alone, as [`JourneyStats::fingerprint`](crate::journey::stats::JourneyStats::fingerprint)
 /// (left: runs). Where the input is cut must change nothing.
 pub fn in_runs_and_whole(data: &[u8], cut: usize, settle_rows: usize) -> (String, String) {
     let filter = Filter::default();
@@ -260,58 +260,7 @@ pub fn cut_after_lines_and_whole(data: &[u8], after: &[usize]) -> (String, Strin
 
 /// What a scan in runs and the same scan whole must agree on.
 fn run_numbers(b: &Batch) -> String {
-    format!("{:?}\n{}", b.counters, journey_numbers(&b.journeys.stats))
-}
-
-/// What two scans' journeys must agree on (sketches compared by what they
-/// answer: their values' order depends on the merge order).
-pub(crate) fn journey_numbers(st: &crate::journey::stats::JourneyStats) -> String {
-    use crate::journey::stats::{DelayStats, Sketch};
-    let sketch = |s: &Sketch| {
-        format!(
-            "{}/{}/{:?}/{:?}",
-            s.count(),
-            s.max(),
-            s.quantile(0.5),
-            s.quantile(0.9)
-        )
-    };
-    let delays = |d: &DelayStats| {
-        format!(
-            "{:?} {} {} {} {:?} {} {} {:?}",
-            d.by_disposition,
-            d.first_attempt,
-            d.after_deferral,
-            d.deferrals_before_delivery,
-            d.attempts,
-            sketch(&d.time_to_deliver),
-            sketch(&d.time_to_fail),
-            d.split.iter().map(sketch).collect::<Vec<_>>()
-        )
-    };
-    let mut providers: Vec<String> = st
-        .by_provider
-        .iter()
-        .map(|(p, d)| format!("{p}: {}", delays(d)))
-        .collect();
-    providers.sort();
-    let t = &st.totals;
-    format!(
-        "messages {} without attempts {} not queued {} cut short {}; received {} ({} B), deferred {}, delivered {} B, {} senders {} sender domains {} recipients {} domains; total {}; {providers:?}",
-        st.messages,
-        st.messages_without_attempts,
-        st.not_queued,
-        st.cut_short,
-        t.received,
-        t.bytes_received,
-        t.deferred_messages,
-        t.bytes_delivered,
-        t.senders.len(),
-        t.sending_domains.len(),
-        t.recipients.len(),
-        t.recipient_domains.len(),
-        delays(&st.total),
-    )
+    format!("{:?}\n{}", b.counters, b.journeys.stats.fingerprint())
 }
 
 /// The whole scan: one worker over the whole input, many workers over small
@@ -339,8 +288,8 @@ pub fn scanner(data: &[u8]) {
     let pieces = scan_in_runs(data, cut, &ctx, 0);
     assert_eq!(pieces.counters, whole.counters, "pieces of {cut} bytes");
     assert_eq!(
-        journey_numbers(&pieces.journeys.stats),
-        journey_numbers(&whole.journeys.stats),
+        pieces.journeys.stats.fingerprint(),
+        whole.journeys.stats.fingerprint(),
         "journeys joined by workers on pieces of {cut} bytes"
     );
 

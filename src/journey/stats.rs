@@ -647,6 +647,59 @@ impl JourneyStats {
     }
 }
 
+impl JourneyStats {
+    /// What two scans' journeys must agree on (sketches compared by what they
+    /// answer: their values' order depends on the merge order).
+    pub(crate) fn fingerprint(&self) -> String {
+        let st = self;
+        let sketch = |s: &Sketch| {
+            format!(
+                "{}/{}/{:?}/{:?}",
+                s.count(),
+                s.max(),
+                s.quantile(0.5),
+                s.quantile(0.9)
+            )
+        };
+        let delays = |d: &DelayStats| {
+            format!(
+                "{:?} {} {} {} {:?} {} {} {:?}",
+                d.by_disposition,
+                d.first_attempt,
+                d.after_deferral,
+                d.deferrals_before_delivery,
+                d.attempts,
+                sketch(&d.time_to_deliver),
+                sketch(&d.time_to_fail),
+                d.split.iter().map(sketch).collect::<Vec<_>>()
+            )
+        };
+        let mut providers: Vec<String> = st
+            .by_provider
+            .iter()
+            .map(|(p, d)| format!("{p}: {}", delays(d)))
+            .collect();
+        providers.sort();
+        let t = &st.totals;
+        format!(
+            "messages {} without attempts {} not queued {} cut short {}; received {} ({} B), deferred {}, delivered {} B, {} senders {} sender domains {} recipients {} domains; total {}; {providers:?}",
+            st.messages,
+            st.messages_without_attempts,
+            st.not_queued,
+            st.cut_short,
+            t.received,
+            t.bytes_received,
+            t.deferred_messages,
+            t.bytes_delivered,
+            t.senders.len(),
+            t.sending_domains.len(),
+            t.recipients.len(),
+            t.recipient_domains.len(),
+            delays(&st.total),
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
