@@ -520,7 +520,7 @@ impl Worker {
     }
 
     /// The interned masked form of a reply text. Identical reply bytes
-    /// (Yahoo's [TSS04], Microsoft's 4.7.650 …) are masked once; the regex
+    /// (Yahoo's `[TSS04]`, Microsoft's 4.7.650 …) are masked once; the regex
     /// runs only for replies not seen lately.
     #[inline]
     fn masked_reason(&mut self, ctx: &ScanContext<'_>, reply: &[u8]) -> u32 {

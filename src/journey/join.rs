@@ -110,7 +110,7 @@ pub struct RecipientPart {
     pub final_ts: i64,
     /// The last attempt's row number.
     pub final_seq: u64,
-    /// The last attempt's status (a [`Status`] byte).
+    /// The last attempt's status (a [`Status`](crate::event::Status) byte).
     pub status: u8,
     /// The last attempt's provider.
     pub provider: u16,
