@@ -150,7 +150,7 @@ fn every_journey_shape_on_a_hand_written_log() {
     assert!(
         md.contains("## Message journeys")
             && md.contains(
-                "| google | 2 | 2 | 0 | 0 | 0 | 50.0% | 50.0% | 1.5s | 30m02s | 30m02s |"
+                "| google | 2 | 2 | 0 | 0 | 0 | 50.0 | 50.0 | 1.5s | 30m02s | 30m02s | 30m02s |"
             ),
         "{md}"
     );

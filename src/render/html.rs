@@ -7,6 +7,7 @@
 //! then HTML-escaped), and the page's Content-Security-Policy forbids
 //! scripts altogether, so a reply text holding `<script>` is only text.
 
+use super::table;
 use crate::escape::terminal;
 use crate::model::{Finding, Severity};
 use crate::model::{ProviderSummary, Report, Timeline};
@@ -46,7 +47,7 @@ h1 { font-size: 22px; margin: 0 0 4px; } h2 { font-size: 18px; margin: 32px 0 8p
 table { border-collapse: collapse; width: 100%; margin: 8px 0; font-size: 13px; }
 th, td { text-align: left; padding: 4px 8px; border-bottom: 1px solid var(--rule); vertical-align: top; }
 th { background: var(--card); } td.n, th.n { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
-td.reason { word-break: break-word; }
+td { overflow-wrap: anywhere; } td.sub { padding-left: 24px; }
 .legend span { display: inline-block; margin-right: 14px; font-size: 12px; color: var(--dim); }
 .legend i { display: inline-block; width: 10px; height: 10px; margin-right: 4px; vertical-align: -1px; }
 svg { display: block; max-width: 100%; height: auto; } svg text { font: 11px system-ui, sans-serif; fill: var(--dim); }
@@ -461,33 +462,8 @@ fn provider_table(o: &mut String, providers: &[ProviderSummary]) {
     if providers.is_empty() {
         return;
     }
-    let _ = writeln!(
-        o,
-        "<h2>Providers</h2><table><tr><th>provider</th><th class=\"n\">attempts</th><th class=\"n\">sent</th><th class=\"n\">deferred</th><th class=\"n\">bounced</th><th class=\"n\">expired</th><th class=\"n\">deferred %</th><th class=\"n\">failed %</th><th>top codes</th></tr>"
-    );
-    for p in providers {
-        let n = |s: &str| p.status_count(s);
-        let codes: Vec<String> = p
-            .top_codes
-            .iter()
-            .take(4)
-            .map(|c| format!("{} ×{}", escape(&c.dsn), c.count))
-            .collect();
-        let _ = writeln!(
-            o,
-            "<tr><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{:.1}</td><td class=\"n\">{:.1}</td><td>{}</td></tr>",
-            escape(&p.name),
-            p.attempts,
-            n("sent"),
-            n("deferred"),
-            n("bounced"),
-            n("expired"),
-            p.deferred_rate * 100.0,
-            p.failed_rate * 100.0,
-            codes.join(", ")
-        );
-    }
-    let _ = writeln!(o, "</table>");
+    let _ = writeln!(o, "<h2>Providers</h2>");
+    table::providers(providers).html(o, "providers", escape);
 }
 
 /// Delivery times per provider and busiest domain.
@@ -497,67 +473,19 @@ fn journeys(o: &mut String, j: &crate::model::journeys::JourneyReport) {
     }
     let _ = writeln!(
         o,
-        "<h2>Message journeys</h2><p class=\"meta\">{} messages, {} recipients, each counted once, from arrival to its final disposition</p><table id=\"journeys\"><tr><th>provider / domain</th><th class=\"n\">recipients</th><th class=\"n\">delivered</th><th class=\"n\">bounced</th><th class=\"n\">expired</th><th class=\"n\">pending</th><th class=\"n\">1st attempt</th><th class=\"n\">p50</th><th class=\"n\">p90</th><th class=\"n\">p99</th><th class=\"n\">max</th></tr>",
+        "<h2>Message journeys</h2><p class=\"meta\">{} messages, {} recipients, each counted once, from arrival to its final disposition</p>",
         j.messages, j.recipients
     );
-    let time = super::journeys::time_cell;
-    let rows = j
-        .providers
-        .iter()
-        .chain(std::iter::once(&j.total))
-        .chain(j.domains.iter());
-    for r in rows {
-        let name = match &r.domain {
-            Some(d) => format!("&nbsp;&nbsp;{}", escape(d)),
-            None => escape(&r.provider),
-        };
-        let _ = writeln!(
-            o,
-            "<tr><td>{name}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
-            r.recipients,
-            r.delivered,
-            r.bounced,
-            r.expired,
-            r.pending,
-            r.first_attempt_share
-                .map_or_else(|| "-".into(), |v| format!("{:.0}%", v * 100.0)),
-            time(&r.time_to_deliver, |v| v.p50),
-            time(&r.time_to_deliver, |v| v.p90),
-            time(&r.time_to_deliver, |v| v.p99),
-            time(&r.time_to_deliver, |v| v.max),
-        );
-    }
-    let _ = writeln!(o, "</table>");
+    table::journeys(j).html(o, "journeys", escape);
 }
 
 fn reasons(o: &mut String, report: &Report) {
-    let rows: Vec<_> = report
-        .reasons
-        .iter()
-        .filter(|r| r.status != "sent")
-        .take(25)
-        .collect();
-    if rows.is_empty() {
+    let t = table::failure_replies(report, 25);
+    if t.rows.is_empty() {
         return;
     }
-    let _ = writeln!(
-        o,
-        "<h2>Top failure replies</h2><table id=\"reasons\"><tr><th>provider</th><th>status</th><th>code</th><th class=\"n\">count</th><th>reply (masked)</th><th>first seen</th><th>last seen</th></tr>"
-    );
-    for r in rows {
-        let _ = writeln!(
-            o,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td class=\"n\">{}</td><td class=\"reason\">{}</td><td>{}</td><td>{}</td></tr>",
-            escape(&r.provider),
-            escape(&r.status),
-            escape(&r.dsn),
-            r.count,
-            escape(&r.reason),
-            escape(&r.first_seen),
-            escape(&r.last_seen)
-        );
-    }
-    let _ = writeln!(o, "</table>");
+    let _ = writeln!(o, "<h2>Top failure replies</h2>");
+    t.html(o, "reasons", escape);
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 //! terminal, then every character Markdown gives a meaning to, so a reply
 //! text cannot open a link, an image, a table cell or HTML.
 
+use super::table;
 use crate::escape::terminal;
 use crate::model::Finding;
 use crate::model::{ProviderSummary, Report};
@@ -63,10 +64,6 @@ fn code_span(s: &str) -> String {
     format!("{fence} {} {fence}", s.replace('|', "\\|"))
 }
 
-fn percent(x: f64) -> String {
-    format!("{:.1}%", x * 100.0)
-}
-
 /// Renders the whole report.
 pub fn render(report: &Report) -> String {
     let mut o = String::new();
@@ -103,7 +100,8 @@ pub fn render(report: &Report) -> String {
     o
 }
 
-/// Delivery times per provider: dispositions, first-attempt share, p50/p90/max.
+/// Delivery times per provider and busiest domain: dispositions,
+/// first-attempt share, p50/p90/p99/max.
 fn journeys(o: &mut String, j: &crate::model::journeys::JourneyReport) {
     if j.recipients == 0 {
         return;
@@ -113,29 +111,7 @@ fn journeys(o: &mut String, j: &crate::model::journeys::JourneyReport) {
         "\n## Message journeys\n\n{} messages, {} recipients, each counted once (arrival to final disposition).\n",
         j.messages, j.recipients
     );
-    let _ = writeln!(
-        o,
-        "| provider | recipients | delivered | bounced | expired | pending | 1st attempt | after deferral | p50 | p90 | max |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
-    );
-    let time = super::journeys::time_cell;
-    let pct = |x: Option<f64>| x.map_or_else(|| "-".into(), percent);
-    for r in j.providers.iter().chain(std::iter::once(&j.total)) {
-        let _ = writeln!(
-            o,
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
-            escape(&r.provider),
-            r.recipients,
-            r.delivered,
-            r.bounced,
-            r.expired,
-            r.pending,
-            pct(r.first_attempt_share),
-            pct(r.after_deferral_share),
-            time(&r.time_to_deliver, |v| v.p50),
-            time(&r.time_to_deliver, |v| v.p90),
-            time(&r.time_to_deliver, |v| v.max),
-        );
-    }
+    table::journeys(j).markdown(o, escape);
 }
 
 fn findings(o: &mut String, findings: &[Finding]) {
@@ -200,59 +176,16 @@ fn providers(o: &mut String, providers: &[ProviderSummary]) {
         return;
     }
     let _ = writeln!(o, "\n## Delivery attempts by provider\n");
-    let _ = writeln!(
-        o,
-        "| provider | attempts | sent | deferred | bounced | expired | deferred % | failed % | top codes |"
-    );
-    let _ = writeln!(o, "|---|---:|---:|---:|---:|---:|---:|---:|---|");
-    for p in providers {
-        let n = |status: &str| p.status_count(status);
-        let codes: Vec<String> = p
-            .top_codes
-            .iter()
-            .take(3)
-            .map(|c| format!("{} ×{}", escape(&c.dsn), c.count))
-            .collect();
-        let _ = writeln!(
-            o,
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
-            escape(&p.name),
-            p.attempts,
-            n("sent"),
-            n("deferred"),
-            n("bounced"),
-            n("expired"),
-            percent(p.deferred_rate),
-            percent(p.failed_rate),
-            codes.join(", ")
-        );
-    }
+    table::providers(providers).markdown(o, escape);
 }
 
 fn replies(o: &mut String, report: &Report) {
-    let failing: Vec<_> = report
-        .reasons
-        .iter()
-        .filter(|r| r.status != "sent")
-        .take(REPLIES)
-        .collect();
-    if failing.is_empty() {
+    let t = table::failure_replies(report, REPLIES);
+    if t.rows.is_empty() {
         return;
     }
     let _ = writeln!(o, "\n## Top failure replies\n");
-    let _ = writeln!(o, "| provider | status | code | count | reply |");
-    let _ = writeln!(o, "|---|---|---|---:|---|");
-    for r in failing {
-        let _ = writeln!(
-            o,
-            "| {} | {} | {} | {} | {} |",
-            escape(&r.provider),
-            escape(&r.status),
-            escape(&r.dsn),
-            r.count,
-            escape(&r.reason)
-        );
-    }
+    t.markdown(o, escape);
 }
 
 #[cfg(test)]

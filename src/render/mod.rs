@@ -1,7 +1,8 @@
 //! The renderers, one file per format behind one [`Render`] trait: the
 //! terminal report (findings and sparklines in `findings.rs`, journeys,
 //! `summary`, `compare`), JSON, Markdown and HTML with inline SVG charts,
-//! and the terminal's look (`style.rs`). They read the values of
+//! the tables Markdown and HTML share (`table.rs`) and the terminal's look
+//! (`style.rs`). They read the values of
 //! [`crate::model`] and nothing earlier in the flow.
 
 pub mod compare;
@@ -11,6 +12,7 @@ pub mod journeys;
 pub mod markdown;
 pub mod style;
 pub mod summary;
+pub mod table;
 pub mod terminal;
 
 use crate::model::{Report, Severity};

@@ -1,0 +1,274 @@
+//! The tables the Markdown and HTML reports share (providers, journeys, top
+//! failure replies): columns and cells are made once from the model, and
+//! each format only writes them, escaping every cell its own way. A column
+//! added here appears in both; they used to be written twice, and had
+//! drifted (Markdown showed three codes, HTML four; percentages with and
+//! without `%`; p99 and the busiest domains only in HTML).
+
+use super::journeys::time_cell;
+use crate::model::journeys::JourneyReport;
+use crate::model::{ProviderSummary, Report};
+use std::fmt::Write as _;
+
+/// A column: its title and whether it holds numbers (right-aligned).
+#[derive(Clone, Copy, Debug)]
+pub struct Column {
+    /// Header text.
+    pub title: &'static str,
+    /// Right-aligned.
+    pub numeric: bool,
+}
+
+const fn text(title: &'static str) -> Column {
+    Column {
+        title,
+        numeric: false,
+    }
+}
+
+const fn number(title: &'static str) -> Column {
+    Column {
+        title,
+        numeric: true,
+    }
+}
+
+/// One row: raw cells (log text unescaped: each format escapes) and
+/// whether it sits under the row before (a domain under the providers).
+#[derive(Clone, Debug)]
+pub struct Row {
+    /// One cell per column.
+    pub cells: Vec<String>,
+    /// A sub-row, shown indented.
+    pub indented: bool,
+}
+
+/// A table of the report.
+#[derive(Clone, Debug)]
+pub struct Table {
+    /// The columns.
+    pub columns: &'static [Column],
+    /// The rows.
+    pub rows: Vec<Row>,
+}
+
+impl Table {
+    fn push(&mut self, cells: Vec<String>, indented: bool) {
+        debug_assert_eq!(cells.len(), self.columns.len());
+        self.rows.push(Row { cells, indented });
+    }
+
+    /// As a GitHub-flavoured Markdown table; `escape` makes a cell inert.
+    pub fn markdown(&self, o: &mut String, escape: fn(&str) -> String) {
+        let titles: Vec<&str> = self.columns.iter().map(|c| c.title).collect();
+        let _ = writeln!(o, "| {} |", titles.join(" | "));
+        let rule: Vec<&str> = self
+            .columns
+            .iter()
+            .map(|c| if c.numeric { "---:" } else { "---" })
+            .collect();
+        let _ = writeln!(o, "|{}|", rule.join("|"));
+        for row in &self.rows {
+            let cells: Vec<String> = row
+                .cells
+                .iter()
+                .enumerate()
+                .map(|(i, c)| {
+                    let c = escape(c);
+                    if i == 0 && row.indented {
+                        format!("↳ {c}")
+                    } else {
+                        c
+                    }
+                })
+                .collect();
+            let _ = writeln!(o, "| {} |", cells.join(" | "));
+        }
+    }
+
+    /// As an HTML table with `id`; `escape` makes a cell text.
+    pub fn html(&self, o: &mut String, id: &str, escape: fn(&str) -> String) {
+        let _ = write!(o, "<table id=\"{id}\"><tr>");
+        for c in self.columns {
+            let class = if c.numeric { " class=\"n\"" } else { "" };
+            let _ = write!(o, "<th{class}>{}</th>", c.title);
+        }
+        let _ = writeln!(o, "</tr>");
+        for row in &self.rows {
+            let _ = write!(o, "<tr>");
+            for (c, cell) in self.columns.iter().zip(&row.cells) {
+                let class = match (c.numeric, row.indented) {
+                    (true, _) => " class=\"n\"",
+                    (false, true) => " class=\"sub\"",
+                    (false, false) => "",
+                };
+                let _ = write!(o, "<td{class}>{}</td>", escape(cell));
+            }
+            let _ = writeln!(o, "</tr>");
+        }
+        let _ = writeln!(o, "</table>");
+    }
+}
+
+fn percent(x: f64) -> String {
+    format!("{:.1}", x * 100.0)
+}
+
+/// Codes shown per provider.
+const TOP_CODES: usize = 4;
+
+const PROVIDER_COLUMNS: &[Column] = &[
+    text("provider"),
+    number("attempts"),
+    number("sent"),
+    number("deferred"),
+    number("bounced"),
+    number("expired"),
+    number("deferred %"),
+    number("failed %"),
+    text("top codes"),
+];
+
+/// Delivery attempts by provider and status, rates, the top codes.
+pub fn providers(providers: &[ProviderSummary]) -> Table {
+    let mut t = Table {
+        columns: PROVIDER_COLUMNS,
+        rows: Vec::with_capacity(providers.len()),
+    };
+    for p in providers {
+        let n = |status: &str| p.status_count(status).to_string();
+        let codes: Vec<String> = p
+            .top_codes
+            .iter()
+            .take(TOP_CODES)
+            .map(|c| format!("{} ×{}", c.dsn, c.count))
+            .collect();
+        t.push(
+            vec![
+                p.name.clone(),
+                p.attempts.to_string(),
+                n("sent"),
+                n("deferred"),
+                n("bounced"),
+                n("expired"),
+                percent(p.deferred_rate),
+                percent(p.failed_rate),
+                codes.join(", "),
+            ],
+            false,
+        );
+    }
+    t
+}
+
+const JOURNEY_COLUMNS: &[Column] = &[
+    text("provider / domain"),
+    number("recipients"),
+    number("delivered"),
+    number("bounced"),
+    number("expired"),
+    number("pending"),
+    number("1st attempt %"),
+    number("after deferral %"),
+    number("p50"),
+    number("p90"),
+    number("p99"),
+    number("max"),
+];
+
+/// Recipients' journeys per provider, all recipients, then the busiest
+/// domains (indented): dispositions, first-attempt share, delivery times.
+pub fn journeys(j: &JourneyReport) -> Table {
+    let mut t = Table {
+        columns: JOURNEY_COLUMNS,
+        rows: Vec::new(),
+    };
+    let share = |x: Option<f64>| x.map_or_else(|| "-".into(), percent);
+    let rows = j
+        .providers
+        .iter()
+        .chain(std::iter::once(&j.total))
+        .chain(j.domains.iter());
+    for r in rows {
+        let name = r.domain.clone().unwrap_or_else(|| r.provider.clone());
+        let time = |f| time_cell(&r.time_to_deliver, f);
+        t.push(
+            vec![
+                name,
+                r.recipients.to_string(),
+                r.delivered.to_string(),
+                r.bounced.to_string(),
+                r.expired.to_string(),
+                r.pending.to_string(),
+                share(r.first_attempt_share),
+                share(r.after_deferral_share),
+                time(|v| v.p50),
+                time(|v| v.p90),
+                time(|v| v.p99),
+                time(|v| v.max),
+            ],
+            r.domain.is_some(),
+        );
+    }
+    t
+}
+
+const REPLY_COLUMNS: &[Column] = &[
+    text("provider"),
+    text("status"),
+    text("code"),
+    number("count"),
+    text("reply (masked)"),
+    text("first seen"),
+    text("last seen"),
+];
+
+/// The `n` most frequent masked replies of failed attempts.
+pub fn failure_replies(report: &Report, n: usize) -> Table {
+    let mut t = Table {
+        columns: REPLY_COLUMNS,
+        rows: Vec::new(),
+    };
+    for r in report.reasons.iter().filter(|r| r.status != "sent").take(n) {
+        t.push(
+            vec![
+                r.provider.clone(),
+                r.status.clone(),
+                r.dsn.clone(),
+                r.count.to_string(),
+                r.reason.clone(),
+                r.first_seen.clone(),
+                r.last_seen.clone(),
+            ],
+            false,
+        );
+    }
+    t
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn both_formats_escape_every_cell_and_keep_the_shape() {
+        const COLUMNS: &[Column] = &[text("name"), number("n")];
+        let mut t = Table {
+            columns: COLUMNS,
+            rows: Vec::new(),
+        };
+        t.push(vec!["a|b<script>".into(), "3".into()], false);
+        t.push(vec!["sub".into(), "4".into()], true);
+        let mut md = String::new();
+        t.markdown(&mut md, super::super::markdown::escape);
+        assert_eq!(
+            md,
+            "| name | n |\n|---|---:|\n| a\\|b&lt;script&gt; | 3 |\n| ↳ sub | 4 |\n"
+        );
+        let mut html = String::new();
+        t.html(&mut html, "t", super::super::html::escape);
+        assert!(html.contains("<td>a|b&lt;script&gt;</td><td class=\"n\">3</td>"));
+        assert!(html.contains("<td class=\"sub\">sub</td>"));
+        assert!(!html.contains("<script>"));
+    }
+}
