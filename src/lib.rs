@@ -61,6 +61,7 @@ pub mod parse;
 pub(crate) mod render;
 pub(crate) mod scan;
 pub mod time;
+pub(crate) mod trace;
 
 pub use analysis::{Analysis, analyze};
 pub use app::{Outcome, cli, run};

@@ -18,6 +18,8 @@ const STAGES: &[(&str, u32)] = &[
     ("journey", 6),
     ("aggregate", 7),
     ("analysis", 8),
+    // Another consumer of input's bytes, beside the analysis.
+    ("trace", 8),
     ("detect", 9),
     ("model", 10),
     ("render", 11),

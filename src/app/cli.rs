@@ -122,6 +122,11 @@ pub enum Command {
     /// deferral/bounce/reject detail by masked reason, smtpd connections,
     /// warnings, fatal errors, panics, postscreen.
     Summary(Box<SummaryArgs>),
+    /// What happened to a message: its journey (arrival, hand-offs through
+    /// content filters and relays, every attempt, each recipient's end)
+    /// and its log lines, found by queue id, Message-ID, address
+    /// (`@domain` for a whole domain), client IP or SASL user.
+    Trace(Box<TraceArgs>),
     /// Print a shell completion script, e.g.
     /// `mtastat completions bash > /etc/bash_completion.d/mtastat`.
     Completions {
@@ -146,6 +151,32 @@ pub struct CompareArgs {
     #[arg(value_name = "FILE")]
     pub files: Vec<PathBuf>,
     /// Options shared with the report.
+    #[command(flatten)]
+    pub common: Common,
+}
+
+/// `mtastat trace WHAT [FILE]...`
+#[derive(Debug, ClapArgs)]
+pub struct TraceArgs {
+    /// What to look for: a queue id, a Message-ID (`<…>`), an address
+    /// (`@example.com` for a whole domain), a client IP or a SASL user.
+    #[arg(value_name = "WHAT")]
+    pub what: String,
+    /// Log files, directories, rotated and compressed; `-` reads standard
+    /// input.
+    #[arg(value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// How to read WHAT when its shape could be two things (a SASL user
+    /// named like a queue id).
+    #[arg(long = "as", value_enum, value_name = "KIND")]
+    pub kind: Option<crate::trace::query::Kind>,
+    /// Messages shown at most; how many matched in all is always said.
+    #[arg(long, default_value_t = 100, value_name = "N")]
+    pub limit: usize,
+    /// Only the journeys, without each message's log lines.
+    #[arg(long)]
+    pub no_lines: bool,
+    /// Options shared with the report (--since, --until, --json, --tz …).
     #[command(flatten)]
     pub common: Common,
 }

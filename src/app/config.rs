@@ -73,6 +73,11 @@ impl Config {
                 "summary prints text or JSON (--format text|json)".into(),
             ));
         }
+        if matches!(args.command, Some(Command::Trace(_))) && format == Format::Markdown {
+            return Err(Error::Usage(
+                "trace prints text or JSON (--format text|json)".into(),
+            ));
+        }
         if common.no_journeys && args.journeys.is_some() {
             return Err(Error::Usage(
                 "--journeys exports what --no-journeys turns off: use one of them".into(),

@@ -15,6 +15,7 @@ mod docs;
 pub mod exports;
 mod report;
 mod summary;
+mod trace;
 
 use crate::analysis::analyze;
 use crate::app::cli::{Args, Command};
@@ -45,12 +46,20 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome, Error> {
         Some(Command::Man) => return docs::man(out),
         Some(Command::Compare(c)) => (&c.files, &c.common),
         Some(Command::Summary(c)) => (&c.files, &c.common),
+        Some(Command::Trace(c)) => (&c.files, &c.common),
         None => (&args.files, &args.common),
     };
     let config = Config::resolve(args, common)?;
     let (named, mut journal) = named_inputs(files)?;
     let (sources, missing) =
         input::discover::expand(&named, config.settings, crate::parse::header::line_time);
+    if let Some(Command::Trace(t)) = &args.command {
+        let outcome = trace::run(&config, t, &sources, missing, out);
+        if let Some(mut child) = journal.take() {
+            let _ = child.wait();
+        }
+        return outcome;
+    }
     let targets = exports::Targets::check(args, common, &sources)?;
     let mut export_errors = Vec::new();
     if targets.any_file() {
@@ -153,7 +162,7 @@ fn spawn_journal() -> std::io::Result<(std::process::Child, PathBuf)> {
 
 /// A progress bar on stderr when the files are large and stderr is a
 /// terminal (never for cron or pipes).
-fn start_progress(sources: &[Source]) {
+pub(super) fn start_progress(sources: &[Source]) {
     let total: u64 = sources
         .iter()
         .filter_map(|s| match s {

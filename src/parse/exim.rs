@@ -18,6 +18,13 @@ use super::reply::reply_codes;
 use super::{Record, Unparsed};
 use crate::event::{Delivery, Queued, Status};
 
+/// The message id an Exim line is about: its first word, when it is one.
+pub fn message_id_of(body: &[u8]) -> Option<&[u8]> {
+    let end = memchr::memchr(b' ', body).unwrap_or(body.len());
+    let id = &body[..end];
+    (id.len() >= 16 && is_message_id(id)).then_some(id)
+}
+
 /// True for Exim message ids: `1xV6qi-0004PA-2t` (≤ 4.96) and
 /// `1rHNMn-00000000C-0001` style (4.97+: 6-11-4).
 #[inline]

@@ -18,6 +18,9 @@ pub struct Reader {
     pub tag: fn(&[u8]) -> Option<&[u8]>,
     /// The part of the message after the tag its parser reads.
     pub body: fn(&[u8]) -> &[u8],
+    /// The queue (or message) id a body's line is about, if any: `trace`
+    /// follows a message by it through every line, modelled or not.
+    pub message: fn(&[u8]) -> Option<&[u8]>,
     /// Reads one message: the service and the body.
     pub parse: for<'a> fn(&'a [u8], &'a [u8]) -> Record<'a>,
     /// Services the fuzz harness tries (the first byte of an input picks
@@ -36,6 +39,7 @@ pub const READERS: [Reader; 2] = [
         name: "postfix",
         tag: postfix_tag,
         body: whole,
+        message: postfix::queue_id_of,
         parse: postfix::parse,
         services: &[
             b"smtp",
@@ -56,6 +60,7 @@ pub const READERS: [Reader; 2] = [
         name: "exim",
         tag: exim_tag,
         body: header::exim_body_in_syslog,
+        message: exim::message_id_of,
         parse: exim_parse,
         services: &[b""],
     },

@@ -232,6 +232,13 @@ fn other_or_malformed(rest: &[u8]) -> Record<'_> {
     }
 }
 
+/// The queue id a Postfix line is about (`NOQUEUE` is none).
+pub fn queue_id_of(body: &[u8]) -> Option<&[u8]> {
+    split_queue_id(body)
+        .map(|(id, _)| id)
+        .filter(|id| *id != b"NOQUEUE")
+}
+
 /// `QUEUEID: rest` — short hex ids, long ids (`4Ps9Pb5Bb5z2Bm0`), `NOQUEUE`.
 #[inline]
 fn split_queue_id(body: &[u8]) -> Option<(&[u8], &[u8])> {

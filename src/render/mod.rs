@@ -14,6 +14,7 @@ pub mod style;
 pub mod summary;
 pub mod table;
 pub mod terminal;
+pub mod trace;
 
 use crate::model::{Report, Severity};
 use std::io::{self, Write};

@@ -1,0 +1,570 @@
+//! `mtastat trace WHAT`: what happened to a message, from the log itself.
+//!
+//! One pass over every input, as input feeds it (mapped, streamed,
+//! decompressed, rotated files oldest first): each mail line is filed under
+//! its message (host and queue id). A message stays in the table while it
+//! is in the queue, with its first lines kept in case a later line makes it
+//! match (the recipient of its third attempt); when it leaves the queue
+//! unmatched, it goes. A matched message keeps all its lines, and pulls in
+//! the messages it is linked to: the copy a content filter re-queued
+//! (`queued as ID`), the one it was re-queued from, and those with its
+//! Message-ID (the next hop's queue id, on another host in the same input).
+//! So memory is bounded by the queue, not the input, and the lines never
+//! need a second pass.
+//!
+//! The journey of each message is then read from its own lines
+//! ([`journey`]).
+
+pub mod journey;
+pub mod query;
+
+use crate::classify::Engine;
+use crate::classify::provider::{ProviderMap, domain_of, lowercase_into};
+use crate::event::{Delivery, Status};
+use crate::filter::Filter;
+use crate::input::Sink;
+use crate::parse::header::{Program, parse_header_cached};
+use crate::parse::mta::READERS;
+use crate::parse::reply::requeued_id;
+use crate::parse::timestamp::StampCache;
+use crate::parse::{Record, parse_body};
+use crate::time::Clock;
+use hashbrown::HashMap;
+use query::Query;
+
+/// Lines of a message kept while it does not match (its arrival, sender,
+/// first attempts): a later match shows them; more are counted, not kept.
+const HEAD_LINES: usize = 24;
+/// Lines kept of a matched message (one retried every few minutes for
+/// five days has ~3000); more are counted.
+const MAX_LINES: usize = 10_000;
+/// Links (queue ids and Message-IDs of traces) kept at most: past it, new
+/// traces beyond the shown ones are counted without their links, and a
+/// message with two queue ids may count twice.
+const MAX_LINKS: usize = 1 << 20;
+/// Messages kept after they left the queue unmatched, waiting for the copy
+/// a content filter queued (logged later, sometimes): the oldest go first.
+const MAX_PARKED: usize = 1 << 16;
+/// Messages in the queue at once that the table follows; past it the
+/// oldest unmatched ones are let go (a queue this large is an incident of
+/// its own).
+const MAX_OPEN: usize = 1 << 20;
+
+/// A host and a queue id.
+type Key = (Box<[u8]>, Box<[u8]>);
+
+/// A [`Key`] borrowed from a line: looked up without allocating (a line
+/// that opens no message costs no allocation). Hashes as the tuple does.
+#[derive(Hash)]
+struct KeyRef<'a>(&'a [u8], &'a [u8]);
+
+impl hashbrown::Equivalent<Key> for KeyRef<'_> {
+    fn equivalent(&self, key: &Key) -> bool {
+        self.0 == key.0.as_ref() && self.1 == key.1.as_ref()
+    }
+}
+
+type Table<K, V> = HashMap<K, V, crate::hashing::Seeded>;
+
+/// One message's lines, as kept.
+#[derive(Debug, Default)]
+pub struct Message {
+    /// Syslog host (empty for Exim's own log).
+    pub host: Vec<u8>,
+    /// Queue (or Exim message) id.
+    pub queue_id: Vec<u8>,
+    /// Its lines' bytes, end to end.
+    text: Vec<u8>,
+    /// (time, input order, start, length) of each kept line.
+    lines: Vec<(i64, u64, u32, u32)>,
+    /// Lines not kept (past [`HEAD_LINES`] before a match, or [`MAX_LINES`]).
+    pub not_kept: u64,
+    /// Its Message-ID, once logged.
+    message_id: Option<Box<[u8]>>,
+    /// Queue ids a content filter or relay re-queued it as.
+    queued_as: Vec<Box<[u8]>>,
+    /// The trace it belongs to, once it matches or is linked to one that does.
+    group: Option<usize>,
+    /// Messages that left the queue before it, linked to it by `queued as`.
+    before: Vec<Message>,
+    /// Input order of its first line.
+    first: u64,
+}
+
+impl Message {
+    fn keep(&mut self, ts: i64, seq: u64, line: &[u8]) {
+        let room = if self.group.is_some() {
+            MAX_LINES
+        } else {
+            HEAD_LINES
+        };
+        if self.lines.len() >= room || self.text.len() + line.len() > u32::MAX as usize {
+            self.not_kept += 1;
+            return;
+        }
+        self.lines
+            .push((ts, seq, self.text.len() as u32, line.len() as u32));
+        self.text.extend_from_slice(line);
+    }
+
+    /// Its kept lines: (time, input order, bytes).
+    pub fn lines(&self) -> impl Iterator<Item = (i64, u64, &[u8])> {
+        self.lines.iter().map(|&(ts, seq, start, len)| {
+            let (start, len) = (start as usize, len as usize);
+            (ts, seq, &self.text[start..start + len])
+        })
+    }
+}
+
+/// One trace: the messages a match pulled together.
+#[derive(Debug, Default)]
+pub struct Traced {
+    /// Its messages (queue ids), in the order they were first seen.
+    pub messages: Vec<Message>,
+}
+
+/// What the scan found.
+#[derive(Debug)]
+pub struct Found {
+    /// The first `limit` traces, in the order they matched.
+    pub traces: Vec<Traced>,
+    /// Traces that matched in all.
+    pub matched: u64,
+    /// Lines read.
+    pub lines: u64,
+}
+
+/// The trace scan: an [`input::Sink`](crate::input::Sink).
+pub struct Tracer<'a> {
+    query: &'a Query,
+    providers: &'a ProviderMap,
+    /// Scratch for a hand-off's lowercased domain and relay.
+    domain: Vec<u8>,
+    relay: Vec<u8>,
+    filter: &'a Filter,
+    clock: Clock,
+    stamps: StampCache,
+    limit: usize,
+    open: Table<Key, Message>,
+    /// Queue ids (any host) of traces: a `queued as` naming one links.
+    by_queue_id: Table<Box<[u8]>, usize>,
+    /// Message-IDs of traces: a message logging one joins.
+    by_message_id: Table<Box<[u8]>, usize>,
+    /// Open messages by Message-ID (to join a trace that starts later).
+    open_by_message_id: Table<Box<[u8]>, Vec<Key>>,
+    /// Messages that left the queue handed to a content filter whose copy
+    /// was not logged yet, by the copy's queue id (and in the order parked).
+    parked: Table<Box<[u8]>, Message>,
+    parked_order: std::collections::VecDeque<Box<[u8]>>,
+    /// Union-find over trace numbers (links can join two traces).
+    parent: Vec<usize>,
+    /// Finished messages of traces, by trace number.
+    done: Vec<Vec<Message>>,
+    seq: u64,
+    bytes: u64,
+    /// Messages whose group is beyond `limit`: counted, lines not kept.
+    matched: u64,
+}
+
+impl<'a> Tracer<'a> {
+    /// A scan for `query`, keeping the first `limit` traces.
+    pub fn new(
+        query: &'a Query,
+        providers: &'a ProviderMap,
+        filter: &'a Filter,
+        clock: Clock,
+        limit: usize,
+    ) -> Tracer<'a> {
+        Tracer {
+            query,
+            providers,
+            domain: Vec::new(),
+            relay: Vec::new(),
+            filter,
+            clock,
+            stamps: StampCache::default(),
+            limit,
+            open: Table::default(),
+            by_queue_id: Table::default(),
+            by_message_id: Table::default(),
+            open_by_message_id: Table::default(),
+            parked: Table::default(),
+            parked_order: std::collections::VecDeque::new(),
+            parent: Vec::new(),
+            done: Vec::new(),
+            seq: 0,
+            bytes: 0,
+            matched: 0,
+        }
+    }
+
+    fn root(&mut self, mut g: usize) -> usize {
+        while self.parent[g] != g {
+            self.parent[g] = self.parent[self.parent[g]];
+            g = self.parent[g];
+        }
+        g
+    }
+
+    fn new_group(&mut self) -> usize {
+        let g = self.parent.len();
+        self.parent.push(g);
+        self.done.push(Vec::new());
+        self.matched += 1;
+        g
+    }
+
+    /// Joins two traces (a link found between them): one trace then.
+    fn union(&mut self, a: usize, b: usize) -> usize {
+        let (a, b) = (self.root(a), self.root(b));
+        if a == b {
+            return a;
+        }
+        let (keep, gone) = (a.min(b), a.max(b));
+        self.parent[gone] = keep;
+        let moved = std::mem::take(&mut self.done[gone]);
+        self.done[keep].extend(moved);
+        self.matched = self.matched.saturating_sub(1);
+        keep
+    }
+
+    /// Puts the open message `key` in trace `g` (and what it links to).
+    fn join(&mut self, key: &Key, g: usize) {
+        let Some(m) = self.open.get_mut(key) else {
+            return;
+        };
+        let g = match m.group {
+            Some(old) => self.union(old, g),
+            None => g,
+        };
+        let Some(m) = self.open.get_mut(key) else {
+            return;
+        };
+        m.group = Some(g);
+        let queue_id = m.queue_id.clone().into_boxed_slice();
+        let message_id = m.message_id.clone();
+        let queued_as = m.queued_as.clone();
+        let before = std::mem::take(&mut m.before);
+        for b in before {
+            self.finish(b, Some(g));
+        }
+        if !self.may_link(g) {
+            return;
+        }
+        self.by_queue_id.insert(queue_id, g);
+        for q in queued_as {
+            self.by_queue_id.insert(q, g);
+        }
+        if let Some(mid) = message_id {
+            self.link_message_id(mid, g);
+        }
+    }
+
+    /// Whether trace `g`'s links are kept: always for the shown ones, for
+    /// the others while there is room.
+    fn may_link(&mut self, g: usize) -> bool {
+        self.root(g) < self.limit || self.by_queue_id.len() + self.by_message_id.len() < MAX_LINKS
+    }
+
+    /// Whether a delivery handed the message to a content filter on this
+    /// host, which queued it again (a loopback relay, as the report's
+    /// journeys tell it): its `queued as` is a local queue id. A remote
+    /// server's `queued as` is its own id, not one of ours.
+    fn is_handoff(&mut self, d: &Delivery<'_>) -> bool {
+        if !matches!(d.status, Status::Sent) {
+            return false;
+        }
+        lowercase_into(domain_of(d.recipient), &mut self.domain);
+        lowercase_into(d.relay, &mut self.relay);
+        self.providers.classify(&self.domain, &self.relay, d.local) == self.providers.handoff()
+    }
+
+    /// Trace `g` has this Message-ID: open messages with it join.
+    fn link_message_id(&mut self, mid: Box<[u8]>, g: usize) {
+        if self.by_message_id.contains_key(&mid) {
+            return;
+        }
+        self.by_message_id.insert(mid.clone(), g);
+        if let Some(keys) = self.open_by_message_id.get(&mid).cloned() {
+            for k in keys {
+                if self.open.get(&k).is_some_and(|m| m.group.is_none()) {
+                    self.join(&k, g);
+                }
+            }
+        }
+    }
+
+    /// A message is done with: kept in its trace, or let go.
+    fn finish(&mut self, mut m: Message, group: Option<usize>) {
+        if let Some(mid) = &m.message_id
+            && let Some(keys) = self.open_by_message_id.get_mut(mid)
+        {
+            keys.retain(|(h, q)| {
+                !(h.as_ref() == m.host.as_slice() && q.as_ref() == m.queue_id.as_slice())
+            });
+            if keys.is_empty() {
+                self.open_by_message_id.remove(mid);
+            }
+        }
+        let Some(g) = group.or(m.group) else {
+            return;
+        };
+        let g = self.root(g);
+        if g < self.limit {
+            m.group = Some(g);
+            let before = std::mem::take(&mut m.before);
+            self.done[g].push(m);
+            for b in before {
+                self.finish(b, Some(g));
+            }
+        }
+    }
+
+    /// Keeps a message that left the queue until its copy `next` is logged.
+    fn park(&mut self, next: Box<[u8]>, m: Message) {
+        while self.parked.len() >= MAX_PARKED {
+            let Some(old) = self.parked_order.pop_front() else {
+                break;
+            };
+            if let Some(gone) = self.parked.remove(&old) {
+                self.finish(gone, None);
+            }
+        }
+        self.parked_order.push_back(next.clone());
+        if let Some(older) = self.parked.insert(next, m) {
+            self.finish(older, None);
+        }
+    }
+
+    /// Lets the oldest unmatched open message go when the table is full.
+    fn make_room(&mut self) {
+        if self.open.len() < MAX_OPEN {
+            return;
+        }
+        let oldest = self
+            .open
+            .iter()
+            .filter(|(_, m)| m.group.is_none())
+            .min_by_key(|(_, m)| m.first)
+            .map(|(k, _)| k.clone());
+        if let Some(k) = oldest
+            && let Some(m) = self.open.remove(&k)
+        {
+            self.finish(m, None);
+        }
+    }
+
+    /// Whether a line of an open message can change anything beyond
+    /// being kept: a Message-ID, a hand-off, a match, the end.
+    fn links_or_matches(&self, id: &[u8], record: &Record<'_>, line: &[u8]) -> bool {
+        match record {
+            Record::Queued(q) if !q.message_id.is_empty() => true,
+            Record::Removed { .. } => true,
+            Record::Delivery(d) if requeued_id(d.reply).is_some() => true,
+            _ => self.query.matches(id, record, line),
+        }
+    }
+
+    fn line(&mut self, line: &[u8]) {
+        self.seq += 1;
+        let line = match crate::scan::line(line) {
+            crate::scan::Line::Text(l) => l,
+            _ => return,
+        };
+        let Some(h) = parse_header_cached(line, self.clock, &mut self.stamps) else {
+            return;
+        };
+        let Program::Mta { reader, .. } = h.program else {
+            return;
+        };
+        if !self.filter.keeps_time(h.ts) {
+            return;
+        }
+        let Some(r) = READERS.get(usize::from(reader)) else {
+            return;
+        };
+        let Some(id) = (r.message)(h.body) else {
+            return;
+        };
+        let record = parse_body(&h);
+        let seq = self.seq;
+        if let Some(m) = self.open.get_mut(&KeyRef(h.host, id)) {
+            m.keep(h.ts, seq, line);
+            if !self.links_or_matches(id, &record, line) {
+                return;
+            }
+        }
+        let key: Key = (h.host.into(), id.into());
+        if !self.open.contains_key(&key) {
+            self.make_room();
+            let mut m = Message {
+                host: h.host.to_vec(),
+                queue_id: id.to_vec(),
+                first: self.seq,
+                // A message's first lines fit without regrowing.
+                text: Vec::with_capacity(8 * 192),
+                lines: Vec::with_capacity(8),
+                ..Message::default()
+            };
+            // The copy of a message that left the queue before it was logged.
+            if let Some(p) = self.parked.remove(id) {
+                m.before.push(p);
+            }
+            m.keep(h.ts, seq, line);
+            self.open.insert(key.clone(), m);
+            // A re-queued copy, or the next hop, of a traced message.
+            if let Some(&g) = self.by_queue_id.get(id) {
+                self.join(&key, g);
+            }
+        }
+        // Links this line makes.
+        if let Record::Queued(q) = &record
+            && q.message_id.iter().any(|b| !matches!(b, b'<' | b'>'))
+        {
+            let mid: Box<[u8]> = q.message_id.into();
+            if let Some(m) = self.open.get_mut(&key)
+                && m.message_id.is_none()
+            {
+                m.message_id = Some(mid.clone());
+                self.open_by_message_id
+                    .entry(mid.clone())
+                    .or_default()
+                    .push(key.clone());
+            }
+            if let Some(&g) = self.by_message_id.get(&mid) {
+                self.join(&key, g);
+            }
+        }
+        if let Record::Delivery(d) = &record
+            && let Some(next) = requeued_id(d.reply)
+            && self.is_handoff(d)
+        {
+            let next: Box<[u8]> = next.into();
+            let group = self.open.get(&key).and_then(|m| m.group);
+            match group {
+                Some(g) => {
+                    if self.may_link(g) {
+                        self.by_queue_id.insert(next.clone(), g);
+                    }
+                    // The copy is usually in the queue already.
+                    let copy = (key.0.clone(), next.clone());
+                    if self.open.contains_key(&copy) {
+                        self.join(&copy, g);
+                    }
+                }
+                None => {
+                    // The copy may match later: it pulls this one in.
+                    let copy = (key.0.clone(), next.clone());
+                    match self.open.get(&copy).and_then(|m| m.group) {
+                        Some(g) => self.join(&key, g),
+                        None => {
+                            if let Some(m) = self.open.get_mut(&key) {
+                                m.queued_as.push(next);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        if self.query.matches(id, &record, line) {
+            let g = match self.open.get(&key).and_then(|m| m.group) {
+                Some(g) => g,
+                None => self.new_group(),
+            };
+            self.join(&key, g);
+        }
+        if let Record::Removed { .. } = record
+            && let Some(m) = self.open.remove(&key)
+        {
+            if m.group.is_none() && !m.queued_as.is_empty() {
+                // Kept with its copy until that leaves the queue.
+                let copy = (key.0.clone(), m.queued_as[0].clone());
+                if let Some(c) = self.open.get_mut(&copy) {
+                    c.before.push(m);
+                    return;
+                }
+                self.park(copy.1, m);
+                return;
+            }
+            self.finish(m, None);
+        }
+    }
+
+    /// The traces, once the inputs are read: messages still in the queue
+    /// at the end of the log are kept as they are.
+    pub fn finish_all(mut self) -> Found {
+        let open: Vec<Message> = self.open.drain().map(|(_, m)| m).collect();
+        for m in open {
+            self.finish(m, None);
+        }
+        let mut traces = Vec::new();
+        for g in 0..self.done.len().min(self.limit) {
+            if self.parent[g] != g || self.done[g].is_empty() {
+                continue;
+            }
+            let mut messages = std::mem::take(&mut self.done[g]);
+            messages.sort_by_key(|m| m.first);
+            traces.push(Traced { messages });
+        }
+        traces.sort_by_key(|t| t.messages.first().map_or(0, |m| m.first));
+        Found {
+            traces,
+            matched: self.matched,
+            lines: self.seq,
+        }
+    }
+}
+
+impl Sink for Tracer<'_> {
+    fn begin(&mut self, clock: Clock) {
+        self.clock = clock;
+        self.stamps = StampCache::default();
+    }
+
+    fn pieces<P: AsRef<[u8]> + Sync>(&mut self, pieces: &[P], count_progress: bool) {
+        for p in pieces {
+            let p = p.as_ref();
+            self.bytes += p.len() as u64;
+            crate::scan::for_each_line(p, |l| self.line(l));
+            if count_progress {
+                crate::input::progress::advance(p.len());
+            }
+        }
+    }
+
+    fn overlong(&mut self, _sample: &[u8], len: u64) {
+        self.seq += 1;
+        self.bytes += len;
+    }
+
+    fn bytes(&self) -> u64 {
+        self.bytes
+    }
+}
+
+/// Traces `query` through `sources` (in order): the first `limit` traces
+/// and how many matched, with each message's journey.
+pub fn trace(
+    sources: &[crate::input::Source],
+    settings: crate::input::InputSettings,
+    engine: &Engine,
+    filter: &Filter,
+    query: &Query,
+    limit: usize,
+    shown_in: crate::time::zone::Zone,
+) -> (journey::TraceReport, Vec<String>) {
+    let mut tracer = Tracer::new(query, &engine.providers, filter, settings.clock(0), limit);
+    let mut errors = Vec::new();
+    for source in sources {
+        match crate::input::feed(source, settings, &mut tracer) {
+            Ok(fed) => {
+                if let Some(p) = fed.problem {
+                    errors.push(format!("{}: {p}", source.label()));
+                }
+            }
+            Err(e) => errors.push(e.to_string()),
+        }
+    }
+    let found = tracer.finish_all();
+    (journey::report(query, &found, engine, shown_in), errors)
+}
