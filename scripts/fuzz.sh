@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECS=${SECS:-600}
-TARGETS=${TARGETS:-"timestamp header postfix exim readers journal scanner"}
+TARGETS=${TARGETS:-"timestamp header postfix exim readers journal scanner trace"}
 JOBS=${JOBS:-2}
 fuzz() { local sub=$1; shift; cargo +nightly fuzz "$sub" --fuzz-dir scripts/fuzz -s none -O "$@"; }
 fuzz build

@@ -26,7 +26,7 @@ pub type Harness = fn(&[u8]);
 
 /// The targets, by name (the names of the cargo-fuzz targets and of the
 /// corpus directories under `testdata/fuzz/`).
-pub const TARGETS: [(&str, Harness); 7] = [
+pub const TARGETS: [(&str, Harness); 8] = [
     ("timestamp", timestamp),
     ("header", header),
     ("postfix", postfix),
@@ -34,6 +34,7 @@ pub const TARGETS: [(&str, Harness); 7] = [
     ("readers", readers),
     ("journal", journal),
     ("scanner", scanner),
+    ("trace", trace),
 ];
 
 static BERLIN: LazyLock<Zone> = LazyLock::new(|| Zone::parse("Europe/Berlin").unwrap_or(Zone::UTC));
@@ -301,4 +302,54 @@ pub fn scanner(data: &[u8]) {
     assert!(error.is_none());
     streamed.finish(ENGINE.providers.other(), &filter);
     assert_eq!(streamed.counters, whole.counters, "streamed");
+}
+
+/// `trace` over any input, for every kind of query (and the first queue id
+/// the input holds): no panic, and every line a trace keeps is a line of
+/// the input, kept once.
+pub fn trace(data: &[u8]) {
+    use crate::trace::{Tracer, journey, query::Query};
+    let filter = Filter::default();
+    let first_id = data
+        .split(|&b| b == b'\n')
+        .find_map(|l| {
+            let h = crate::parse::header::parse_header(l, clocks()[0])?;
+            let crate::parse::header::Program::Mta { reader, .. } = h.program else {
+                return None;
+            };
+            (READERS.get(usize::from(reader))?.message)(h.body)
+        })
+        .and_then(|id| std::str::from_utf8(id).ok())
+        .unwrap_or("ABCDEF1234")
+        .to_string();
+    let lines: std::collections::HashSet<&[u8]> = data
+        .split(|&b| b == b'\n')
+        .map(|l| l.strip_suffix(b"\r").unwrap_or(l))
+        .collect();
+    for what in [
+        first_id.as_str(),
+        "<a@b.example>",
+        "x@gmail.com",
+        "@gmail.com",
+        "192.0.2.7",
+        "bob",
+    ] {
+        let Ok(query) = Query::parse(what, None) else {
+            continue;
+        };
+        let mut tracer = Tracer::new(&query, &ENGINE.providers, &filter, clocks()[0], 5);
+        crate::input::feed_bytes(data, 1, &mut tracer);
+        let found = tracer.finish_all();
+        for t in &found.traces {
+            for m in &t.messages {
+                let mut seen = std::collections::HashSet::new();
+                for (_, seq, line) in m.lines() {
+                    assert!(lines.contains(line), "{what}: a kept line not in the input");
+                    assert!(seen.insert(seq), "{what}: a line kept twice");
+                }
+            }
+        }
+        let report = journey::report(&query, &found, &ENGINE, Zone::UTC);
+        assert!(report.traces.len() <= 5 && report.matched >= report.traces.len() as u64);
+    }
 }

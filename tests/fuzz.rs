@@ -186,7 +186,8 @@ fn every_target_has_a_test() {
             "exim",
             "readers",
             "journal",
-            "scanner"
+            "scanner",
+            "trace"
         ]
     );
 }
@@ -234,4 +235,9 @@ fn panic_text(e: &(dyn std::any::Any + Send)) -> &str {
         .map(String::as_str)
         .or_else(|| e.downcast_ref::<&str>().copied())
         .unwrap_or("panic")
+}
+
+#[test]
+fn fuzz_trace() {
+    run("trace");
 }

@@ -61,7 +61,10 @@ fn rotate(log: &Path, dir: &Path, name: &str) -> usize {
         .unwrap();
     fs::write(dir.join(format!("{name}.1")), &text[..at]).unwrap();
     fs::write(dir.join(name), &text[at..]).unwrap();
-    let gz = sh(&format!("gzip -n '{}' && echo ok", dir.join(format!("{name}.1")).display()));
+    let gz = sh(&format!(
+        "gzip -n '{}' && echo ok",
+        dir.join(format!("{name}.1")).display()
+    ));
     assert_eq!(gz, "ok", "gzip is needed to make the rotated file");
     cut
 }
@@ -143,7 +146,11 @@ fn trace_follows_a_message_through_a_content_filter() {
         ("39A39D1AD4", ["39A39D1AD4", "2A6CFCBEE5"], "bounced"),
         ("2A6CFCBEE5", ["39A39D1AD4", "2A6CFCBEE5"], "bounced"),
         ("u1@outlook.com", ["DF0E0E7258", "CD9D49E003"], "delivered"),
-        ("<2@shop.example>", ["D1E4DCD5E6", "48BD9271F9"], "delivered"),
+        (
+            "<2@shop.example>",
+            ["D1E4DCD5E6", "48BD9271F9"],
+            "delivered",
+        ),
     ] {
         let found = traces(&[what, &log]);
         assert_eq!(found.len(), 1, "{what}");
@@ -196,9 +203,21 @@ fn trace_counts_every_match_and_prints_the_limit() {
     assert!(json.status.success(), "a limit is not an error");
     assert_eq!(String::from_utf8_lossy(&json.stdout).lines().count(), 3);
     let said = String::from_utf8_lossy(&json.stderr);
-    assert!(said.contains(&format!("{expected} messages matched")), "{said}");
+    assert!(
+        said.contains(&format!("{expected} messages matched")),
+        "{said}"
+    );
     // --until cuts what is looked at.
-    let early = traces(&["@gmail.com", "--until", "2026-11-22 12:10", "--limit", "10000", "--year", "2026", &log.display().to_string()]);
+    let early = traces(&[
+        "@gmail.com",
+        "--until",
+        "2026-11-22 12:10",
+        "--limit",
+        "10000",
+        "--year",
+        "2026",
+        &log.display().to_string(),
+    ]);
     assert!(!early.is_empty() && (early.len() as u64) < expected);
     for t in &early {
         for l in lines(t) {
@@ -235,7 +254,10 @@ Nov 22 12:00:02 mx1 postfix/qmgr[9]: 2B3C4D5E6F: from=<bobby@corp.example>, size
         assert_eq!(t["events"][1]["dsn"], "4.7.28");
         assert_eq!(t["events"][1]["provider"], "google");
     }
-    assert!(traces(&["192.0.2", &log]).is_empty(), "not an IP: a user name nobody has");
+    assert!(
+        traces(&["192.0.2", &log]).is_empty(),
+        "not an IP: a user name nobody has"
+    );
 }
 
 /// Log text is attacker-controlled: nothing of it reaches the terminal
@@ -258,7 +280,10 @@ Nov 22 12:00:01 mx1 postfix/smtp[10]: 1A2B3C4D5E: to=<x@gmail.com>, relay=none, 
     assert!(out.status.success());
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("1A2B3C4D5E"), "{text}");
-    assert!(!text.contains('\x1b') && !text.contains('\x07') && !text.contains('\u{202e}'), "{text:?}");
+    assert!(
+        !text.contains('\x1b') && !text.contains('\x07') && !text.contains('\u{202e}'),
+        "{text:?}"
+    );
     let out = mtastat()
         .args(["trace", "1A2B3C4D5E"])
         .arg(dir.path().join("no-such.log"))
@@ -274,4 +299,46 @@ Nov 22 12:00:01 mx1 postfix/smtp[10]: 1A2B3C4D5E: to=<x@gmail.com>, relay=none, 
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
+}
+
+/// A bounce is part of what happened to a message: the notification
+/// Postfix's bounce daemon queued (`sender non-delivery notification: ID`)
+/// and Exim's `<= <> R=ID` join the trace of the message they are about,
+/// whichever of the two ids is asked for; their recipients (the sender)
+/// are marked as notifications. The pairs come from grep, not mtastat.
+#[test]
+fn trace_follows_a_message_to_its_bounce() {
+    let Some(shared) = shared() else { return };
+    for (rel, pairs) in [
+        (
+            "lab/postfix/runA/mail.log",
+            r"grep -a 'sender non-delivery notification: ' '{log}' | head -3 | sed -E 's/.*\]: ([0-9A-F]+): sender non-delivery notification: ([0-9A-F]+)$/\1 \2/'",
+        ),
+        (
+            "lab/exim/run1/mainlog",
+            r#"grep -a ' <= <> R=' '{log}' | head -3 | awk '{ sub(/^R=/, "", $6); print $6, $3 }'"#,
+        ),
+    ] {
+        let log = shared.join(rel);
+        let pairs = sh(&pairs.replace("{log}", &log.display().to_string()));
+        let pairs: Vec<(&str, &str)> = pairs.lines().filter_map(|l| l.split_once(' ')).collect();
+        assert!(!pairs.is_empty(), "{rel}: no bounces");
+        for (original, notice) in pairs {
+            for what in [original, notice] {
+                let found = traces(&[what, &log.display().to_string()]);
+                assert_eq!(found.len(), 1, "{rel} {what}");
+                let ids = queue_ids(&found[0]);
+                assert!(
+                    ids.contains(&original.to_string()) && ids.contains(&notice.to_string()),
+                    "{rel} {what}: {ids:?}"
+                );
+                let recipients = found[0]["recipients"].as_array().unwrap();
+                assert!(
+                    recipients.iter().any(|r| r["notification"] == true)
+                        && recipients.iter().any(|r| r["notification"] == false),
+                    "{rel} {what}: {recipients:?}"
+                );
+            }
+        }
+    }
 }

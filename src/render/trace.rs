@@ -91,8 +91,9 @@ fn message(o: &mut String, n: usize, t: &TracedMessage, lines: bool, s: Style) {
         for r in &t.recipients {
             let _ = writeln!(
                 o,
-                "     {:<36} {} after {} attempt{}, {}{}",
+                "     {:<36} {}{} after {} attempt{}, {}{}",
                 terminal(&r.address),
+                if r.notification { "bounce notice " } else { "" },
                 s.paint(colour(r.disposition), r.disposition),
                 r.attempts,
                 if r.attempts == 1 { "" } else { "s" },
@@ -163,7 +164,7 @@ fn event(o: &mut String, e: &Event, s: Style) {
         parts.push(format!("queued as {}", terminal(q)));
     }
     let step = format!(
-        "   {time}  {:<10} {:<16} {}",
+        "   {time}  {:<10} {:<16}  {}",
         e.kind,
         terminal(&e.queue_id),
         parts.join("  ")

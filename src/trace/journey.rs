@@ -117,6 +117,9 @@ pub struct Recipient {
     pub time: String,
     /// The last code.
     pub dsn: Option<String>,
+    /// A delivery status notification (a bounce, `<>` sender) about the
+    /// message, not the message itself.
+    pub notification: bool,
 }
 
 fn text(b: &[u8]) -> String {
@@ -173,6 +176,17 @@ fn traced(t: &Traced, engine: &Engine, zone: Zone) -> TracedMessage {
     let (mut scratch, mut masked, mut domain) = (Vec::new(), Vec::new(), Vec::new());
     // The lines' own times are known: the clock only has to parse them.
     let clock = Clock::fixed(1970, Zone::UTC);
+    // Queue ids whose envelope sender is `<>`: notifications.
+    let notices: Vec<&[u8]> = lines
+        .iter()
+        .filter_map(|&(_, _, m, line)| {
+            let h = parse_header(line, clock)?;
+            match parse_body(&h) {
+                Record::Queued(q) if q.sender == Some(b"") => Some(m.queue_id.as_slice()),
+                _ => None,
+            }
+        })
+        .collect();
     for &(ts, _, m, line) in &lines {
         let Some(h) = parse_header(line, clock) else {
             continue;
@@ -197,6 +211,7 @@ fn traced(t: &Traced, engine: &Engine, zone: Zone) -> TracedMessage {
                 }
                 if let Some(s) = q.sender
                     && out.sender.is_none()
+                    && !notices.contains(&m.queue_id.as_slice())
                 {
                     out.sender = Some(if s.is_empty() { "<>".into() } else { text(s) });
                 }
@@ -246,7 +261,15 @@ fn traced(t: &Traced, engine: &Engine, zone: Zone) -> TracedMessage {
                 e.dsn = d.dsn.map(|c| c.to_string());
                 e.queued_as = handoff.map(text);
                 if !d.recipient.is_empty() {
-                    disposition(&mut out.recipients, d.recipient, d.status, &e, handoff);
+                    let notice = notices.contains(&m.queue_id.as_slice());
+                    disposition(
+                        &mut out.recipients,
+                        d.recipient,
+                        d.status,
+                        &e,
+                        handoff,
+                        notice,
+                    );
                 }
                 out.events.push(e);
             }
@@ -275,11 +298,12 @@ fn disposition(
     status: Status,
     e: &Event,
     handoff: Option<&[u8]>,
+    notification: bool,
 ) {
     let address = text(address);
     let i = match recipients
         .iter()
-        .position(|r| r.address.eq_ignore_ascii_case(&address))
+        .position(|r| r.notification == notification && r.address.eq_ignore_ascii_case(&address))
     {
         Some(i) => i,
         None => {
@@ -289,6 +313,7 @@ fn disposition(
                 attempts: 0,
                 time: String::new(),
                 dsn: None,
+                notification,
             });
             recipients.len() - 1
         }

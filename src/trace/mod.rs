@@ -134,6 +134,38 @@ pub struct Found {
     pub lines: u64,
 }
 
+/// What a Postfix bounce daemon logs when it queues a notification about
+/// a message: `QID: sender non-delivery notification: NEWQID` (or
+/// `delivery status notification` for delay warnings and DSN successes).
+const NOTIFICATION: &[u8] = b" notification: ";
+
+/// A message another line says this one is related to.
+enum Related<'a> {
+    /// A notification about this message, queued as this id.
+    Child(&'a [u8]),
+    /// This message is a notification about that one (Exim `<= <> R=ID`).
+    Parent(&'a [u8]),
+}
+
+/// The notification a line links its message to, if any.
+fn related<'a>(record: &Record<'a>, body: &'a [u8]) -> Option<Related<'a>> {
+    match record {
+        Record::MailOther => {
+            let at = memchr::memmem::find(body, NOTIFICATION)? + NOTIFICATION.len();
+            let id = body[at..].trim_ascii_end();
+            (id.len() >= 5 && id.iter().all(u8::is_ascii_alphanumeric))
+                .then_some(Related::Child(id))
+        }
+        Record::Queued(q) if q.arrival && q.sender == Some(b"") => {
+            let at = memchr::memmem::find(body, b" R=")? + 3;
+            let rest = &body[at..];
+            let id = &rest[..memchr::memchr(b' ', rest).unwrap_or(rest.len())];
+            (id.len() >= 16 && crate::parse::exim::is_message_id(id)).then_some(Related::Parent(id))
+        }
+        _ => None,
+    }
+}
+
 /// The trace scan: an [`input::Sink`](crate::input::Sink).
 pub struct Tracer<'a> {
     query: &'a Query,
@@ -230,10 +262,11 @@ impl<'a> Tracer<'a> {
 
     /// Puts the open message `key` in trace `g` (and what it links to).
     fn join(&mut self, key: &Key, g: usize) {
-        let Some(m) = self.open.get_mut(key) else {
+        let Some(current) = self.open.get(key).map(|m| m.group) else {
             return;
         };
-        let g = match m.group {
+        let g = match current {
+            Some(old) if self.root(old) == self.root(g) => return,
             Some(old) => self.union(old, g),
             None => g,
         };
@@ -253,10 +286,40 @@ impl<'a> Tracer<'a> {
         }
         self.by_queue_id.insert(queue_id, g);
         for q in queued_as {
+            // A copy or a bounce already in the queue joins now, a later
+            // one when it is logged.
+            let child = (key.0.clone(), q.clone());
             self.by_queue_id.insert(q, g);
+            if self.open.contains_key(&child) {
+                self.join(&child, g);
+            }
         }
         if let Some(mid) = message_id {
             self.link_message_id(mid, g);
+        }
+    }
+
+    /// `key` made `child` (a content filter's copy, a bounce): one joins
+    /// the other's trace, whichever has one, now or when it gets one.
+    fn link_child(&mut self, key: &Key, child: Box<[u8]>) {
+        let child_key = (key.0.clone(), child.clone());
+        let parent_group = self.open.get(key).and_then(|m| m.group);
+        let child_group = self.open.get(&child_key).and_then(|m| m.group);
+        match (parent_group, child_group) {
+            (Some(g), _) => {
+                if self.may_link(g) {
+                    self.by_queue_id.insert(child, g);
+                }
+                if self.open.contains_key(&child_key) {
+                    self.join(&child_key, g);
+                }
+            }
+            (None, Some(g)) => self.join(key, g),
+            (None, None) => {
+                if let Some(m) = self.open.get_mut(key) {
+                    m.queued_as.push(child);
+                }
+            }
         }
     }
 
@@ -361,6 +424,7 @@ impl<'a> Tracer<'a> {
             Record::Queued(q) if !q.message_id.is_empty() => true,
             Record::Removed { .. } => true,
             Record::Delivery(d) if requeued_id(d.reply).is_some() => true,
+            Record::MailOther if memchr::memmem::find(line, NOTIFICATION).is_some() => true,
             _ => self.query.matches(id, record, line),
         }
     }
@@ -439,32 +503,19 @@ impl<'a> Tracer<'a> {
             && let Some(next) = requeued_id(d.reply)
             && self.is_handoff(d)
         {
-            let next: Box<[u8]> = next.into();
-            let group = self.open.get(&key).and_then(|m| m.group);
-            match group {
-                Some(g) => {
-                    if self.may_link(g) {
-                        self.by_queue_id.insert(next.clone(), g);
-                    }
-                    // The copy is usually in the queue already.
-                    let copy = (key.0.clone(), next.clone());
-                    if self.open.contains_key(&copy) {
-                        self.join(&copy, g);
-                    }
-                }
-                None => {
-                    // The copy may match later: it pulls this one in.
-                    let copy = (key.0.clone(), next.clone());
-                    match self.open.get(&copy).and_then(|m| m.group) {
-                        Some(g) => self.join(&key, g),
-                        None => {
-                            if let Some(m) = self.open.get_mut(&key) {
-                                m.queued_as.push(next);
-                            }
-                        }
-                    }
+            self.link_child(&key, next.into());
+        }
+        match related(&record, h.body) {
+            Some(Related::Child(child)) => self.link_child(&key, child.into()),
+            Some(Related::Parent(parent)) => {
+                let parent_key = (key.0.clone(), parent.into());
+                if self.open.contains_key(&parent_key) {
+                    self.link_child(&parent_key, key.1.clone());
+                } else if let Some(&g) = self.by_queue_id.get(parent) {
+                    self.join(&key, g);
                 }
             }
+            None => {}
         }
         if self.query.matches(id, &record, line) {
             let g = match self.open.get(&key).and_then(|m| m.group) {
