@@ -76,6 +76,54 @@ pub fn ellipsize(s: &str, max: usize) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// The value Hive, Spark, Trino and DuckDB read as NULL: rows without a
+/// syslog host (Exim's own mainlog). No host name encodes to it.
+pub const NULL_PARTITION: &str = "__HIVE_DEFAULT_PARTITION__";
+
+/// Encoded host names longer than this are cut and given a hash suffix, so
+/// `host=VALUE` and the staging name beside it fit a 255-byte file name.
+pub(crate) const MAX_PARTITION_VALUE: usize = 200;
+/// Bytes of the encoded name kept before the hash suffix.
+const KEPT_BEFORE_HASH: usize = 160;
+
+/// A host name as a path component: anything but `[A-Za-z0-9._-]` becomes
+/// `%XX`, so a hostile host name cannot climb out of the directory; a name
+/// that would read as Hive's NULL gets its first byte encoded; a long one is
+/// cut at [`KEPT_BEFORE_HASH`] bytes and ends in `~` and 16 hex digits of its
+/// BLAKE3 hash (`~` never appears otherwise), so it fits a file name and
+/// stays distinct.
+pub fn partition_value(host: &[u8]) -> String {
+    if host.is_empty() {
+        return NULL_PARTITION.into();
+    }
+    let mut out = String::with_capacity(host.len());
+    for &b in host {
+        if b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || (b == b'.' && !out.is_empty()) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    if out == NULL_PARTITION {
+        out.replace_range(..1, "%5F");
+    }
+    if out.len() > MAX_PARTITION_VALUE {
+        let mut cut = KEPT_BEFORE_HASH;
+        // Never cut inside a %XX escape.
+        let bytes = out.as_bytes();
+        while cut > 0 && bytes[cut.saturating_sub(2)..cut].contains(&b'%') {
+            cut -= 1;
+        }
+        let hash = blake3::hash(host);
+        out.truncate(cut);
+        out.push('~');
+        for b in &hash.as_bytes()[..8] {
+            out.push_str(&format!("{b:02x}"));
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -53,6 +53,7 @@ pub mod filter;
 #[doc(hidden)]
 pub mod fuzz;
 pub(crate) mod hashing;
+pub(crate) mod history;
 pub mod input;
 pub(crate) mod intern;
 pub(crate) mod journey;

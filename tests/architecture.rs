@@ -21,12 +21,14 @@ const STAGES: &[(&str, u32)] = &[
     // Another consumer of input's bytes, beside the analysis.
     ("trace", 8),
     ("detect", 9),
-    ("model", 10),
-    ("render", 11),
-    ("export", 11),
-    ("app", 12),
+    // --state's days: read after detection, judged into the model.
+    ("history", 10),
+    ("model", 11),
+    ("render", 12),
+    ("export", 12),
+    ("app", 13),
     // The fuzz harnesses drive every stage; nothing in the crate uses them.
-    ("fuzz", 13),
+    ("fuzz", 14),
 ];
 
 /// Modules every stage may use; they use only each other.

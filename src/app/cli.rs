@@ -236,9 +236,23 @@ pub struct Common {
     #[arg(long, short = 'q', conflicts_with = "json")]
     pub quiet: bool,
 
-    /// Exit with status 1 when a finding of this severity or worse is found.
+    /// Exit with status 1 when a finding of this severity or worse is found
+    /// (`new`: a warning or worse that the days stored with --state have
+    /// not seen).
     #[arg(long, value_enum, value_name = "SEVERITY")]
     pub fail_on: Option<FailOn>,
+
+    /// Remember this server's days in DIR (one Parquet file per day and
+    /// host; a day run again replaces its file) and compare each run's
+    /// findings with them: new here, usual here, rising; a trend per
+    /// provider.
+    #[arg(long, value_name = "DIR")]
+    pub state: Option<PathBuf>,
+
+    /// The host name the --state files are kept under (default: this
+    /// machine's).
+    #[arg(long, value_name = "NAME", requires = "state")]
+    pub state_host: Option<String>,
 
     /// Add or rename providers from this TOML file [default:
     /// $XDG_CONFIG_HOME/mtastat/providers.toml when it exists; see docs/guide.md].
@@ -322,6 +336,8 @@ pub enum FailOn {
     Warning,
     /// Only critical findings.
     Critical,
+    /// A warning or worse that the stored days (--state) have not seen.
+    New,
 }
 
 /// `--color` values.

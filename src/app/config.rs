@@ -12,6 +12,7 @@ use crate::input::{self, InputSettings};
 use crate::time::UnixSeconds;
 use crate::time::zone::Zone;
 use std::io::IsTerminal;
+use std::path::PathBuf;
 
 /// Everything a run needs from its arguments, resolved and checked before
 /// any input is read (like ripgrep's `HiArgs`): a bad value is one line and
@@ -37,6 +38,8 @@ pub(crate) struct Config {
     pub format: Format,
     /// `compare A B`: the two provider ids.
     pub compared: Option<[u16; 2]>,
+    /// `--state DIR` and the host its files are kept under.
+    pub state: Option<(PathBuf, String)>,
 }
 
 /// What the report is printed as.
@@ -66,6 +69,14 @@ impl Config {
             return Err(Error::Usage(
                 "--quiet prints text: use it without --format json/markdown".into(),
             ));
+        }
+        if common.fail_on == Some(FailOn::New) && common.state.is_none() {
+            return Err(Error::Usage(
+                "--fail-on new needs --state DIR (the days it compares with)".into(),
+            ));
+        }
+        if matches!(&common.state_host, Some(h) if h.is_empty() || h.len() > 253) {
+            return Err(Error::Usage("--state-host: 1 to 253 characters".into()));
         }
         let summary = matches!(args.command, Some(Command::Summary(_)));
         if summary && format == Format::Markdown {
@@ -115,6 +126,10 @@ impl Config {
             colour: colour(common.color),
             fail_on: common.fail_on,
             quiet: common.quiet,
+            state: common.state.clone().map(|dir| {
+                let host = common.state_host.clone().unwrap_or_else(this_host);
+                (dir, host)
+            }),
             format,
             compared,
         })
@@ -269,14 +284,26 @@ pub(crate) fn provider_map(common: &Common) -> Result<ProviderMap, Error> {
 pub(crate) fn severity_floor(fail_on: Option<FailOn>) -> Severity {
     match fail_on {
         Some(FailOn::Critical) => Severity::Critical,
-        Some(FailOn::Warning) | None => Severity::Warning,
+        Some(FailOn::Warning | FailOn::New) | None => Severity::Warning,
     }
 }
 
 /// True when `--fail-on` was given and a finding reached its severity.
 pub(crate) fn fails(findings: &[Finding], fail_on: Option<FailOn>) -> bool {
+    let new_only = fail_on == Some(FailOn::New);
     fail_on.is_some()
-        && findings
-            .iter()
-            .any(|f| f.severity >= severity_floor(fail_on))
+        && findings.iter().any(|f| {
+            f.severity >= severity_floor(fail_on)
+                && (!new_only || f.history.as_ref().is_some_and(|h| h.verdict == "new"))
+        })
+}
+
+/// This machine's host name (the default `--state-host`; the kernel's,
+/// as `hostname` prints it), `localhost` when it has none.
+fn this_host() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "localhost".into())
 }

@@ -92,12 +92,22 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome, Error> {
             .push(FileSummary::unread(e.input.clone(), msg.clone()));
         analysis.errors.push(msg);
     }
-    let (report, summary) = build_report(
+    let (mut report, summary) = build_report(
         &analysis,
         &config.engine.providers,
         &config.thresholds,
         config.shown_in,
     )?;
+    if let Some((dir, host)) = &config.state {
+        remember(
+            &mut report,
+            &analysis,
+            &config,
+            dir,
+            host,
+            &mut export_errors,
+        );
+    }
     let findings_failed = config::fails(&report.findings, config.fail_on);
     // Each export on its own: one that fails is reported (exit 2) and the
     // others, and the output, are still written.
@@ -120,6 +130,27 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome, Error> {
         export_errors,
         findings_failed,
     })
+}
+
+/// `--state DIR`: the report against the stored days before this run's,
+/// then this run's days stored (a day run again replaces its file).
+fn remember(
+    report: &mut crate::model::Report,
+    analysis: &crate::analysis::Analysis,
+    config: &Config,
+    dir: &std::path::Path,
+    host: &str,
+    errors: &mut Vec<String>,
+) {
+    use crate::history::History;
+    let run = History::of_run(&analysis.batch, &config.engine.providers, config.shown_in);
+    let Some(&first) = run.days.first() else {
+        return;
+    };
+    let (past, problems) = History::load(dir, host, first);
+    errors.extend(problems.into_iter().map(|p| format!("--state: {p}")));
+    crate::model::with_history(report, &past, &run);
+    errors.extend(crate::export::state::write_days(dir, host, &run));
 }
 
 /// The inputs as named, or with no file argument this host's mail log,

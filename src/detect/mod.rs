@@ -301,6 +301,33 @@ pub struct Finding {
     pub summary: String,
     /// What to do next, in one sentence.
     pub action: String,
+    /// What the days stored with `--state` say of it (new here, usual
+    /// here, rising); `None` without `--state`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub history: Option<Baseline>,
+}
+
+/// A finding against this server's own stored days (`--state`).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Baseline {
+    /// `new` (not on any stored day), `usual` (on most stored days, at
+    /// about today's level: its severity was lowered one step), `rising`
+    /// (well above its median), `returning` (seen before, not lately), or
+    /// `no history` (no stored day to compare with).
+    pub verdict: &'static str,
+    /// Stored days compared with (at most 30, before this run).
+    pub days_observed: u32,
+    /// Of those, days it occurred on.
+    pub days_seen: u32,
+    /// Its median count per day over the last 7 stored days.
+    pub median_per_day: f64,
+    /// This run's count per day.
+    pub per_day_now: f64,
+    /// The severity before the baseline lowered it (`usual` only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub severity_before: Option<Severity>,
+    /// In one sentence.
+    pub said: String,
 }
 
 /// One provider's part in a cross-provider finding.
@@ -1389,6 +1416,7 @@ fn category_finding(
         (summary, action)
     };
     Finding {
+        history: None,
         rule: c.spec().rule,
         category: c.as_str(),
         severity,
@@ -1799,6 +1827,7 @@ fn expiry_finding(e: &Evidence<'_>, provider: &str, n: u64) -> Finding {
         crate::time::zone::range_end(&w.since, &w.until)
     );
     Finding {
+        history: None,
         rule: rules::EXPIRY_RULE,
         category: "expired",
         severity: affected.cap(rules::by_share(share * 5.0, t).max(Severity::Warning), t),

@@ -37,6 +37,7 @@ use crate::aggregate::batch::{NO_DELAY, OVERFLOW_HOST};
 use crate::aggregate::sinks::FLUSH_ROWS;
 use crate::aggregate::sinks::{EventBuffer, EventNames, EventWriter};
 use crate::dsn::Dsn;
+use crate::escape::partition_value;
 use crate::time::zone::format_wall;
 use polars::prelude::*;
 use polars_io::prelude::{ParquetCompression, ParquetWriter};
@@ -49,16 +50,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 /// The lock file in the dataset directory: one writer at a time.
 pub const LOCK_FILE: &str = ".mtastat.lock";
-
-/// The value Hive, Spark, Trino and DuckDB read as NULL: rows without a
-/// syslog host (Exim's own mainlog). No host name encodes to it.
-pub const NULL_PARTITION: &str = "__HIVE_DEFAULT_PARTITION__";
-
-/// Encoded host names longer than this are cut and given a hash suffix, so
-/// `host=VALUE` and the staging name beside it fit a 255-byte file name.
-const MAX_PARTITION_VALUE: usize = 200;
-/// Bytes of the encoded name kept before the hash suffix.
-const KEPT_BEFORE_HASH: usize = 160;
 
 /// A partition directory being built: the hidden staging directory and the
 /// files written into it.
@@ -398,44 +389,6 @@ fn switch(staging: &Path, partition: &Path) -> io::Result<()> {
     fs::rename(&aside, staging)
 }
 
-/// A host name as a path component: anything but `[A-Za-z0-9._-]` becomes
-/// `%XX`, so a hostile host name cannot climb out of the directory; a name
-/// that would read as Hive's NULL gets its first byte encoded; a long one is
-/// cut at [`KEPT_BEFORE_HASH`] bytes and ends in `~` and 16 hex digits of its
-/// BLAKE3 hash (`~` never appears otherwise), so it fits a file name and
-/// stays distinct.
-pub fn partition_value(host: &[u8]) -> String {
-    if host.is_empty() {
-        return NULL_PARTITION.into();
-    }
-    let mut out = String::with_capacity(host.len());
-    for &b in host {
-        if b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || (b == b'.' && !out.is_empty()) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    if out == NULL_PARTITION {
-        out.replace_range(..1, "%5F");
-    }
-    if out.len() > MAX_PARTITION_VALUE {
-        let mut cut = KEPT_BEFORE_HASH;
-        // Never cut inside a %XX escape.
-        let bytes = out.as_bytes();
-        while cut > 0 && bytes[cut.saturating_sub(2)..cut].contains(&b'%') {
-            cut -= 1;
-        }
-        let hash = blake3::hash(host);
-        out.truncate(cut);
-        out.push('~');
-        for b in &hash.as_bytes()[..8] {
-            out.push_str(&format!("{b:02x}"));
-        }
-    }
-    out
-}
-
 impl EventWriter for EventSink {
     /// Writes a batch's rows, one file per (date, host).
     fn write(&self, b: &EventBuffer, names: &EventNames<'_>) {
@@ -537,6 +490,7 @@ impl EventSink {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::escape::{MAX_PARTITION_VALUE, NULL_PARTITION};
 
     /// Rows past the host table's limit go to a partition no host can
     /// name, counted (they went under a made-up host name before).

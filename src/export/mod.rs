@@ -8,6 +8,7 @@ pub mod events;
 pub mod findings;
 pub mod journeys;
 pub mod prometheus;
+pub mod state;
 pub mod target;
 
 use crate::escape::csv_cell;

@@ -95,6 +95,9 @@ pub struct Report {
     pub findings: Vec<Finding>,
     /// Per-provider attempts, deferrals and failures over time.
     pub timeline: Option<Timeline>,
+    /// Per provider, the days stored with `--state` and this run's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trend: Option<Vec<crate::history::ProviderTrend>>,
     /// Per provider: status totals, code families, top codes.
     pub providers: Vec<ProviderSummary>,
     /// The summary frame's rows.
@@ -674,6 +677,27 @@ fn samples(b: &Batch, providers: &ProviderMap) -> Samples {
     s
 }
 
+/// The report against the days stored with `--state` (`past`): each
+/// finding says whether this server has seen it (a usual one drops a
+/// severity step, so the order is made again) and each provider gets its
+/// trend over the stored days and this run's (`run`).
+pub(crate) fn with_history(
+    report: &mut Report,
+    past: &crate::history::History,
+    run: &crate::history::History,
+) {
+    crate::history::judge(&mut report.findings, past, run);
+    report
+        .findings
+        .sort_by_key(|f| std::cmp::Reverse(f.severity));
+    let ids: Vec<String> = report
+        .providers
+        .iter()
+        .map(|p| p.provider.clone())
+        .collect();
+    report.trend = Some(crate::history::trend(past, run, &ids));
+}
+
 /// Builds the report (and the summary frame behind it) from an analysis.
 pub fn build_report(
     analysis: &Analysis,
@@ -740,6 +764,7 @@ pub fn build_report(
         thresholds: thresholds.clone(),
         findings,
         timeline: self::timeline(&timeline, zone)?,
+        trend: None,
         providers: provider_summaries(&summary, providers)?,
         deliveries: summary_rows(&summary)?,
         reasons: reason_rows(&reasons, zone, false)?,

@@ -80,6 +80,22 @@ pub fn render_findings(o: &mut String, findings: &[Finding], s: Style) {
         );
         let _ = writeln!(o, "  {} {}", badge(f.severity, s), s.bold(&terminal(&head)));
         let _ = writeln!(o, "{INDENT}{}", wrap(&terminal(&f.summary), body, INDENT));
+        if let Some(h) = &f.history {
+            let tag = match h.verdict {
+                "new" => s.paint("1;35", "NEW HERE"),
+                "usual" => s.paint("32", "usual here"),
+                "rising" => s.paint("1;33", "RISING"),
+                other => s.dim(other),
+            };
+            let lowered = h
+                .severity_before
+                .map_or_else(String::new, |b| format!(" (was {})", b.as_str()));
+            let _ = writeln!(
+                o,
+                "{INDENT}{tag}{lowered}: {}",
+                wrap(&terminal(&h.said), body.saturating_sub(14), INDENT)
+            );
+        }
         let _ = writeln!(o, "{INDENT}{}", s.dim(&wrap(&f.scope, body, INDENT)));
         if f.episodes.len() > 1 && !f.steady {
             let eps: Vec<String> = f
@@ -196,6 +212,44 @@ fn squeeze(v: &[u64], cols: usize) -> Vec<u64> {
     v.chunks(per).map(|c| c.iter().sum()).collect()
 }
 
+/// Writes each provider's stored days (`--state`) and this run's, as
+/// sparklines of failure rate, with how it moved against the stored week.
+pub fn render_trend(o: &mut String, trend: Option<&Vec<crate::history::ProviderTrend>>, s: Style) {
+    let Some(trend) = trend else { return };
+    let days = trend.first().map_or(0, |t| t.days.len());
+    let _ = writeln!(
+        o,
+        "\n{}  {}",
+        s.bold("Trend"),
+        s.dim(&format!(
+            "{days} days: the stored ones (--state), then this run's; height = failed share, to each provider's worst day"
+        ))
+    );
+    for t in trend.iter().take(8) {
+        // Scaled to the provider's worst day: a week at 0.1 % and a day at
+        // 11 % are told apart.
+        let top = t.days.iter().map(|d| d.failed_rate).fold(0.0, f64::max);
+        let bar = |d: &crate::history::DayPoint| match d.attempts {
+            0 => ' ',
+            _ if top <= 0.0 => '▁',
+            _ => {
+                const LEVELS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+                LEVELS[((d.failed_rate / top * 7.0).round() as usize).min(7)]
+            }
+        };
+        let stored: String = t.days.iter().filter(|d| !d.this_run).map(bar).collect();
+        let now: String = t.days.iter().filter(|d| d.this_run).map(bar).collect();
+        let _ = writeln!(
+            o,
+            "  {:<12} {}{}  {}",
+            ellipsize(&terminal(&t.provider), 12),
+            s.dim(&stored),
+            s.paint("31", &now),
+            s.dim(&terminal(&t.said))
+        );
+    }
+}
+
 /// Writes the per-provider sparklines of deferral and failure rate.
 pub fn render_timeline(o: &mut String, t: Option<&Timeline>, zone: &str, s: Style) {
     let Some(t) = t else { return };
@@ -250,6 +304,7 @@ mod tests {
     #[test]
     fn compact_findings_keep_readable_names() {
         let f = Finding {
+            history: None,
             rule: "mailbox_full",
             category: "mailbox_full",
             severity: crate::detect::Severity::Warning,

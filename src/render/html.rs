@@ -48,6 +48,8 @@ table { border-collapse: collapse; width: 100%; margin: 8px 0; font-size: 13px; 
 th, td { text-align: left; padding: 4px 8px; border-bottom: 1px solid var(--rule); vertical-align: top; }
 th { background: var(--card); } td.n, th.n { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 td { overflow-wrap: anywhere; } td.sub { padding-left: 24px; }
+.history b { text-transform: uppercase; font-size: 11px; padding: 1px 6px; border-radius: 4px; color: #fff; background: var(--other); margin-right: 6px; }
+.history.new b { background: #8250df; } .history.rising b { background: #9a6700; } .history.usual b { background: var(--sent); }
 .legend span { display: inline-block; margin-right: 14px; font-size: 12px; color: var(--dim); }
 .legend i { display: inline-block; width: 10px; height: 10px; margin-right: 4px; vertical-align: -1px; }
 svg { display: block; max-width: 100%; height: auto; } svg text { font: 11px system-ui, sans-serif; fill: var(--dim); }
@@ -71,6 +73,7 @@ pub fn render(report: &Report) -> String {
     if let Some(t) = &report.timeline {
         timelines(&mut o, t, &report.findings, &report.time_zone);
     }
+    trend(&mut o, report.trend.as_ref());
     families(&mut o, &report.providers);
     provider_table(&mut o, &report.providers);
     journeys(&mut o, &report.journeys);
@@ -137,6 +140,15 @@ fn findings(o: &mut String, findings: &[Finding]) {
             summary = escape(&f.summary),
             action = escape(&f.action),
         );
+        if let Some(b) = &f.history {
+            let _ = writeln!(
+                o,
+                "<p class=\"history {}\"><b>{}</b> {}</p>",
+                escape(&b.verdict.replace(' ', "-")),
+                escape(b.verdict),
+                escape(&b.said)
+            );
+        }
         if !f.evidence.is_empty() {
             let _ = writeln!(
                 o,
@@ -456,6 +468,66 @@ fn families(o: &mut String, providers: &[ProviderSummary]) {
         })
         .collect();
     stacked_bars(o, "families", "failures by code family", &rows);
+}
+
+/// Each provider's failed share over the stored days (`--state`) and this
+/// run's (the last points, marked), one small chart each.
+fn trend(o: &mut String, trend: Option<&Vec<crate::history::ProviderTrend>>) {
+    let Some(trend) = trend else { return };
+    let _ = writeln!(
+        o,
+        "<h2>Trend</h2><p class=\"meta\">Failed share per day: the days stored with --state, then this run's (dots).</p>"
+    );
+    let (w, h, pad) = (320.0, 70.0, 6.0);
+    for t in trend.iter().take(8) {
+        let n = t.days.len().max(1);
+        let top = t
+            .days
+            .iter()
+            .map(|d| d.failed_rate)
+            .fold(0.0_f64, f64::max)
+            .max(0.001);
+        let xy = |i: usize, r: f64| {
+            let x = pad
+                + (w - 2.0 * pad)
+                    * if n > 1 {
+                        i as f64 / (n - 1) as f64
+                    } else {
+                        0.5
+                    };
+            let y = h - pad - (h - 2.0 * pad) * (r / top);
+            (x, y)
+        };
+        let points: Vec<String> = t
+            .days
+            .iter()
+            .enumerate()
+            .map(|(i, d)| {
+                let (x, y) = xy(i, d.failed_rate);
+                format!("{x:.1},{y:.1}")
+            })
+            .collect();
+        let _ = write!(
+            o,
+            "<div class=\"chart\"><b>{}</b> <span class=\"meta\">{}</span><svg viewBox=\"0 0 {w} {h}\" width=\"{w}\" height=\"{h}\" role=\"img\" aria-label=\"failed share per day at {}\"><polyline fill=\"none\" stroke=\"var(--bounced)\" stroke-width=\"1.5\" points=\"{}\"/>",
+            escape(&t.provider),
+            escape(&t.said),
+            escape(&t.provider),
+            points.join(" ")
+        );
+        for (i, d) in t.days.iter().enumerate() {
+            let (x, y) = xy(i, d.failed_rate);
+            let r = if d.this_run { 3.5 } else { 1.5 };
+            let _ = write!(
+                o,
+                "<circle cx=\"{x:.1}\" cy=\"{y:.1}\" r=\"{r}\" fill=\"var(--bounced)\"><title>{} {:.1} % of {} attempts</title></circle>",
+                escape(&d.day),
+                100.0 * d.failed_rate,
+                d.attempts
+            );
+        }
+        let _ = writeln!(o, "</svg></div>");
+    }
 }
 
 fn provider_table(o: &mut String, providers: &[ProviderSummary]) {

@@ -143,6 +143,14 @@ fn findings(o: &mut String, findings: &[Finding]) {
         }
         let _ = writeln!(o, "### {}. {head}\n", i + 1);
         let _ = writeln!(o, "{}\n", escape(&f.summary));
+        if let Some(h) = &f.history {
+            let _ = writeln!(
+                o,
+                "*History:* **{}**: {}\n",
+                escape(h.verdict),
+                escape(&h.said)
+            );
+        }
         let _ = writeln!(o, "*Action:* {}\n", escape(&f.action));
         if !f.evidence.is_empty() {
             let _ = writeln!(o, "| count | code | reply | first seen | last seen |");

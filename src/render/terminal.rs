@@ -54,6 +54,7 @@ pub fn render(report: &Report, style: Style) -> String {
     }
     super::findings::render_findings(&mut o, &report.findings, style);
     super::findings::render_timeline(&mut o, report.timeline.as_ref(), &report.time_zone, style);
+    super::findings::render_trend(&mut o, report.trend.as_ref(), style);
     status_table(&mut o, report, style);
     family_table(&mut o, report, style);
     super::journeys::render(&mut o, &report.journeys, style);
