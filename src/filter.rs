@@ -105,7 +105,8 @@ pub fn parse_time_spec(spec: &str, now: UnixSeconds, zone: Zone) -> Result<UnixS
     ))
 }
 
-fn parse_duration(s: &str) -> Option<i64> {
+/// `90s`, `30m`, `1h`, `2d`, `1w` in seconds.
+pub(crate) fn parse_duration(s: &str) -> Option<i64> {
     let unit_at = s.find(|c: char| !c.is_ascii_digit())?;
     let (n, unit) = s.split_at(unit_at);
     let n: i64 = n.parse().ok()?;

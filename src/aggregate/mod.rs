@@ -12,4 +12,5 @@ pub mod sessions;
 pub mod sinks;
 pub mod tally;
 pub mod traffic;
+pub mod window;
 pub mod worker;

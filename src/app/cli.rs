@@ -127,6 +127,10 @@ pub enum Command {
     /// and its log lines, found by queue id, Message-ID, address
     /// (`@domain` for a whole domain), client IP or SASL user.
     Trace(Box<TraceArgs>),
+    /// Follow a live log: per provider the last 5 and 60 minutes, the
+    /// current findings (new ones marked), the top replies of the last 5
+    /// minutes; a full-screen view, or one JSON object per refresh.
+    Watch(Box<WatchArgs>),
     /// Print a shell completion script, e.g.
     /// `mtastat completions bash > /etc/bash_completion.d/mtastat`.
     Completions {
@@ -179,6 +183,44 @@ pub struct TraceArgs {
     /// Options shared with the report (--since, --until, --json, --tz …).
     #[command(flatten)]
     pub common: Common,
+}
+
+/// `mtastat watch [FILE]`
+#[derive(Debug, ClapArgs)]
+pub struct WatchArgs {
+    /// The log to follow (default: this host's mail log). It is followed
+    /// through logrotate's rename and copytruncate.
+    #[arg(value_name = "FILE")]
+    pub file: Option<PathBuf>,
+    /// How much of the log the view covers (`1h`, `30m`, at most `1d`);
+    /// that much of the file's end is read first, so the view starts full.
+    #[arg(long, default_value = "1h", value_name = "DURATION", value_parser = window_minutes)]
+    pub window: i64,
+    /// Seconds between refreshes.
+    #[arg(long, default_value_t = 2.0, value_name = "SECONDS")]
+    pub interval: f64,
+    /// One JSON object per refresh on standard output, instead of the
+    /// full-screen view (for scripts).
+    #[arg(long)]
+    pub json_lines: bool,
+    /// Rewrite this node_exporter textfile at every refresh (atomically).
+    #[arg(long, value_name = "FILE")]
+    pub prometheus: Option<PathBuf>,
+    /// Stop after this many refreshes.
+    #[arg(long, value_name = "N")]
+    pub count: Option<u64>,
+    /// Options shared with the report (--tz, --provider, --year …).
+    #[command(flatten)]
+    pub common: Common,
+}
+
+fn window_minutes(s: &str) -> Result<i64, String> {
+    match crate::filter::parse_duration(s) {
+        Some(secs) if (60..=86_400).contains(&secs) => Ok(secs / 60),
+        _ => Err(format!(
+            "{s:?}: a duration from 1m to 1d, such as 1h or 30m"
+        )),
+    }
 }
 
 /// `mtastat summary [--top N] [FILE]...`

@@ -16,6 +16,7 @@ pub mod exports;
 mod report;
 mod summary;
 mod trace;
+mod watch;
 
 use crate::analysis::analyze;
 use crate::app::cli::{Args, Command};
@@ -47,6 +48,10 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome, Error> {
         Some(Command::Compare(c)) => (&c.files, &c.common),
         Some(Command::Summary(c)) => (&c.files, &c.common),
         Some(Command::Trace(c)) => (&c.files, &c.common),
+        Some(Command::Watch(w)) => {
+            let config = Config::resolve(args, &w.common)?;
+            return watch::run(&config, w, out);
+        }
         None => (&args.files, &args.common),
     };
     let config = Config::resolve(args, common)?;

@@ -9,6 +9,7 @@
 pub(crate) mod chunk;
 pub(crate) mod decode;
 pub(crate) mod discover;
+pub(crate) mod follow;
 mod mmap;
 pub(crate) mod progress;
 

@@ -7,6 +7,7 @@
 
 pub mod compare;
 pub mod journeys;
+pub mod live;
 pub mod summary;
 
 /// The findings are the report's too: renderers and exports read them from here.

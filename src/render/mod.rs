@@ -15,6 +15,7 @@ pub mod summary;
 pub mod table;
 pub mod terminal;
 pub mod trace;
+pub mod watch;
 
 use crate::model::{Report, Severity};
 use std::io::{self, Write};
