@@ -20,7 +20,7 @@ pub mod query;
 
 use crate::classify::Engine;
 use crate::classify::provider::{ProviderMap, domain_of, lowercase_into};
-use crate::event::{Delivery, Status};
+use crate::event::Status;
 use crate::filter::Filter;
 use crate::input::Sink;
 use crate::parse::header::{Program, parse_header_cached};
@@ -41,10 +41,17 @@ const MAX_LINES: usize = 10_000;
 /// Links (queue ids and Message-IDs of traces) kept at most: past it, new
 /// traces beyond the shown ones are counted without their links, and a
 /// message with two queue ids may count twice.
-const MAX_LINKS: usize = 1 << 20;
+const MAX_LINKS: usize = 1 << 18;
+/// An unmatched message silent this long (log time) has left the queue
+/// without a `removed` line (a milter reject, a lost line): it is let go.
+/// Postfix retries a deferred message at least every 4000 s by default.
+const SILENT_SECS: i64 = 6 * 3600;
+/// Lines between two sweeps for such messages.
+const SWEEP_LINES: u64 = 1 << 21;
+
 /// Messages kept after they left the queue unmatched, waiting for the copy
 /// a content filter queued (logged later, sometimes): the oldest go first.
-const MAX_PARKED: usize = 1 << 16;
+const MAX_PARKED: usize = 1 << 13;
 /// Messages in the queue at once that the table follows; past it the
 /// oldest unmatched ones are let go (a queue this large is an incident of
 /// its own).
@@ -89,14 +96,18 @@ pub struct Message {
     before: Vec<Message>,
     /// Input order of its first line.
     first: u64,
+    /// Time of its newest line.
+    last: i64,
 }
 
 impl Message {
-    fn keep(&mut self, ts: i64, seq: u64, line: &[u8]) {
-        let room = if self.group.is_some() {
-            MAX_LINES
-        } else {
-            HEAD_LINES
+    /// Keeps a line; `shown`: its trace is among those printed (the
+    /// others are only counted, and keep no more than an unmatched one).
+    fn keep(&mut self, ts: i64, seq: u64, line: &[u8], limit: usize) {
+        self.last = self.last.max(ts);
+        let room = match self.group {
+            Some(g) if g < limit => MAX_LINES,
+            _ => HEAD_LINES,
         };
         if self.lines.len() >= room || self.text.len() + line.len() > u32::MAX as usize {
             self.not_kept += 1;
@@ -166,16 +177,146 @@ fn related<'a>(record: &Record<'a>, body: &'a [u8]) -> Option<Related<'a>> {
     }
 }
 
+/// What one mail line says, read off it without the table (in parallel,
+/// a piece per task); the table then only files it.
+struct Said<'a> {
+    /// The line's index in its piece.
+    index: u32,
+    line: &'a [u8],
+    ts: i64,
+    host: &'a [u8],
+    id: &'a [u8],
+    /// The Message-ID it logs.
+    message_id: Option<&'a [u8]>,
+    /// The queue id a content filter on this host queued the message as.
+    handoff: Option<&'a [u8]>,
+    /// A bounce it links to.
+    related: Option<Related<'a>>,
+    /// It is about what is traced.
+    matches: bool,
+    /// The message left the queue.
+    removed: bool,
+}
+
+impl Said<'_> {
+    /// Whether it can change anything beyond being kept.
+    fn links(&self) -> bool {
+        self.message_id.is_some()
+            || self.handoff.is_some()
+            || self.related.is_some()
+            || self.matches
+            || self.removed
+    }
+}
+
+/// What reading a line needs, shared by the tasks.
+#[derive(Clone, Copy)]
+struct Reader<'a> {
+    query: &'a Query,
+    providers: &'a ProviderMap,
+    filter: &'a Filter,
+    clock: Clock,
+}
+
+impl Reader<'_> {
+    /// A piece's line count and what its mail lines say.
+    fn piece<'p>(&self, piece: &'p [u8]) -> (u64, Vec<Said<'p>>) {
+        let mut stamps = StampCache::default();
+        let (mut domain, mut relay) = (Vec::new(), Vec::new());
+        let mut said = Vec::new();
+        let mut index = 0u32;
+        crate::scan::for_each_line(piece, |line| {
+            if let Some(s) = self.line(index, line, &mut stamps, &mut domain, &mut relay) {
+                said.push(s);
+            }
+            index = index.wrapping_add(1);
+        });
+        (u64::from(index), said)
+    }
+
+    fn line<'p>(
+        &self,
+        index: u32,
+        line: &'p [u8],
+        stamps: &mut StampCache,
+        domain: &mut Vec<u8>,
+        relay: &mut Vec<u8>,
+    ) -> Option<Said<'p>> {
+        let crate::scan::Line::Text(line) = crate::scan::line(line) else {
+            return None;
+        };
+        let h = parse_header_cached(line, self.clock, stamps)?;
+        let Program::Mta { reader, .. } = h.program else {
+            return None;
+        };
+        if !self.filter.keeps_time(h.ts) {
+            return None;
+        }
+        let id = (READERS.get(usize::from(reader))?.message)(h.body)?;
+        let record = parse_body(&h);
+        let message_id = match &record {
+            Record::Queued(q) if q.message_id.iter().any(|b| !matches!(b, b'<' | b'>')) => {
+                Some(q.message_id)
+            }
+            _ => None,
+        };
+        // A content filter on this host queued it again (a loopback relay,
+        // as the report's journeys tell it): its `queued as` is a local
+        // queue id; a remote server's is its own.
+        let handoff = match &record {
+            Record::Delivery(d) if matches!(d.status, Status::Sent) => {
+                requeued_id(d.reply).filter(|_| {
+                    lowercase_into(domain_of(d.recipient), domain);
+                    lowercase_into(d.relay, relay);
+                    self.providers.classify(domain, relay, d.local) == self.providers.handoff()
+                })
+            }
+            _ => None,
+        };
+        Some(Said {
+            index,
+            line,
+            ts: h.ts,
+            host: h.host,
+            id,
+            message_id,
+            handoff,
+            related: related(&record, h.body),
+            matches: self.query.matches(id, &record, line),
+            removed: matches!(record, Record::Removed { .. }),
+        })
+    }
+}
+
+/// Bytes of a piece read as one task: a group of them is what is held
+/// at once (about 130 bytes per mail line), whatever the input's size.
+const SUB_PIECE: usize = 4 << 20;
+
+/// Reads a group of pieces in parallel.
+fn read_group<'p, P: AsRef<[u8]> + Sync>(
+    reader: &Reader<'_>,
+    group: &'p [P],
+    count_progress: bool,
+) -> Vec<(u64, Vec<Said<'p>>)> {
+    use rayon::prelude::*;
+    group
+        .par_iter()
+        .map(|p| {
+            let said = reader.piece(p.as_ref());
+            if count_progress {
+                crate::input::progress::advance(p.as_ref().len());
+            }
+            said
+        })
+        .collect()
+}
+
 /// The trace scan: an [`input::Sink`](crate::input::Sink).
 pub struct Tracer<'a> {
     query: &'a Query,
     providers: &'a ProviderMap,
-    /// Scratch for a hand-off's lowercased domain and relay.
-    domain: Vec<u8>,
-    relay: Vec<u8>,
     filter: &'a Filter,
     clock: Clock,
-    stamps: StampCache,
     limit: usize,
     open: Table<Key, Message>,
     /// Queue ids (any host) of traces: a `queued as` naming one links.
@@ -194,6 +335,9 @@ pub struct Tracer<'a> {
     done: Vec<Vec<Message>>,
     seq: u64,
     bytes: u64,
+    /// The newest line time, and the line count at the last sweep.
+    newest: i64,
+    swept: u64,
     /// Messages whose group is beyond `limit`: counted, lines not kept.
     matched: u64,
 }
@@ -210,11 +354,8 @@ impl<'a> Tracer<'a> {
         Tracer {
             query,
             providers,
-            domain: Vec::new(),
-            relay: Vec::new(),
             filter,
             clock,
-            stamps: StampCache::default(),
             limit,
             open: Table::default(),
             by_queue_id: Table::default(),
@@ -226,6 +367,8 @@ impl<'a> Tracer<'a> {
             done: Vec::new(),
             seq: 0,
             bytes: 0,
+            newest: i64::MIN,
+            swept: 0,
             matched: 0,
         }
     }
@@ -241,7 +384,10 @@ impl<'a> Tracer<'a> {
     fn new_group(&mut self) -> usize {
         let g = self.parent.len();
         self.parent.push(g);
-        self.done.push(Vec::new());
+        // Only shown traces keep their messages.
+        if g < self.limit {
+            self.done.push(Vec::new());
+        }
         self.matched += 1;
         g
     }
@@ -254,8 +400,11 @@ impl<'a> Tracer<'a> {
         }
         let (keep, gone) = (a.min(b), a.max(b));
         self.parent[gone] = keep;
-        let moved = std::mem::take(&mut self.done[gone]);
-        self.done[keep].extend(moved);
+        if let Some(moved) = self.done.get_mut(gone).map(std::mem::take)
+            && let Some(kept) = self.done.get_mut(keep)
+        {
+            kept.extend(moved);
+        }
         self.matched = self.matched.saturating_sub(1);
         keep
     }
@@ -329,19 +478,6 @@ impl<'a> Tracer<'a> {
         self.root(g) < self.limit || self.by_queue_id.len() + self.by_message_id.len() < MAX_LINKS
     }
 
-    /// Whether a delivery handed the message to a content filter on this
-    /// host, which queued it again (a loopback relay, as the report's
-    /// journeys tell it): its `queued as` is a local queue id. A remote
-    /// server's `queued as` is its own id, not one of ours.
-    fn is_handoff(&mut self, d: &Delivery<'_>) -> bool {
-        if !matches!(d.status, Status::Sent) {
-            return false;
-        }
-        lowercase_into(domain_of(d.recipient), &mut self.domain);
-        lowercase_into(d.relay, &mut self.relay);
-        self.providers.classify(&self.domain, &self.relay, d.local) == self.providers.handoff()
-    }
-
     /// Trace `g` has this Message-ID: open messages with it join.
     fn link_message_id(&mut self, mid: Box<[u8]>, g: usize) {
         if self.by_message_id.contains_key(&mid) {
@@ -357,8 +493,8 @@ impl<'a> Tracer<'a> {
         }
     }
 
-    /// A message is done with: kept in its trace, or let go.
-    fn finish(&mut self, mut m: Message, group: Option<usize>) {
+    /// A message left the queue: it is no longer found by its Message-ID.
+    fn forget_message_id(&mut self, m: &Message) {
         if let Some(mid) = &m.message_id
             && let Some(keys) = self.open_by_message_id.get_mut(mid)
         {
@@ -369,6 +505,11 @@ impl<'a> Tracer<'a> {
                 self.open_by_message_id.remove(mid);
             }
         }
+    }
+
+    /// A message is done with: kept in its trace, or let go.
+    fn finish(&mut self, mut m: Message, group: Option<usize>) {
+        self.forget_message_id(&m);
         let Some(g) = group.or(m.group) else {
             return;
         };
@@ -385,6 +526,7 @@ impl<'a> Tracer<'a> {
 
     /// Keeps a message that left the queue until its copy `next` is logged.
     fn park(&mut self, next: Box<[u8]>, m: Message) {
+        self.forget_message_id(&m);
         while self.parked.len() >= MAX_PARKED {
             let Some(old) = self.parked_order.pop_front() else {
                 break;
@@ -417,56 +559,24 @@ impl<'a> Tracer<'a> {
         }
     }
 
-    /// Whether a line of an open message can change anything beyond
-    /// being kept: a Message-ID, a hand-off, a match, the end.
-    fn links_or_matches(&self, id: &[u8], record: &Record<'_>, line: &[u8]) -> bool {
-        match record {
-            Record::Queued(q) if !q.message_id.is_empty() => true,
-            Record::Removed { .. } => true,
-            Record::Delivery(d) if requeued_id(d.reply).is_some() => true,
-            Record::MailOther if memchr::memmem::find(line, NOTIFICATION).is_some() => true,
-            _ => self.query.matches(id, record, line),
-        }
-    }
-
-    fn line(&mut self, line: &[u8]) {
-        self.seq += 1;
-        let line = match crate::scan::line(line) {
-            crate::scan::Line::Text(l) => l,
-            _ => return,
-        };
-        let Some(h) = parse_header_cached(line, self.clock, &mut self.stamps) else {
-            return;
-        };
-        let Program::Mta { reader, .. } = h.program else {
-            return;
-        };
-        if !self.filter.keeps_time(h.ts) {
-            return;
-        }
-        let Some(r) = READERS.get(usize::from(reader)) else {
-            return;
-        };
-        let Some(id) = (r.message)(h.body) else {
-            return;
-        };
-        let record = parse_body(&h);
-        let seq = self.seq;
-        if let Some(m) = self.open.get_mut(&KeyRef(h.host, id)) {
-            m.keep(h.ts, seq, line);
-            if !self.links_or_matches(id, &record, line) {
+    /// Files one mail line (`seq` in input order) and makes its links.
+    fn apply(&mut self, seq: u64, said: &Said<'_>) {
+        let (host, id, line) = (said.host, said.id, said.line);
+        if let Some(m) = self.open.get_mut(&KeyRef(host, id)) {
+            m.keep(said.ts, seq, line, self.limit);
+            if !said.links() {
                 return;
             }
         }
-        let key: Key = (h.host.into(), id.into());
+        let key: Key = (host.into(), id.into());
         if !self.open.contains_key(&key) {
             self.make_room();
             let mut m = Message {
-                host: h.host.to_vec(),
+                host: host.to_vec(),
                 queue_id: id.to_vec(),
-                first: self.seq,
+                first: seq,
                 // A message's first lines fit without regrowing.
-                text: Vec::with_capacity(8 * 192),
+                text: Vec::with_capacity(1024),
                 lines: Vec::with_capacity(8),
                 ..Message::default()
             };
@@ -474,7 +584,7 @@ impl<'a> Tracer<'a> {
             if let Some(p) = self.parked.remove(id) {
                 m.before.push(p);
             }
-            m.keep(h.ts, seq, line);
+            m.keep(said.ts, seq, line, self.limit);
             self.open.insert(key.clone(), m);
             // A re-queued copy, or the next hop, of a traced message.
             if let Some(&g) = self.by_queue_id.get(id) {
@@ -482,10 +592,8 @@ impl<'a> Tracer<'a> {
             }
         }
         // Links this line makes.
-        if let Record::Queued(q) = &record
-            && q.message_id.iter().any(|b| !matches!(b, b'<' | b'>'))
-        {
-            let mid: Box<[u8]> = q.message_id.into();
+        if let Some(mid) = said.message_id {
+            let mid: Box<[u8]> = mid.into();
             if let Some(m) = self.open.get_mut(&key)
                 && m.message_id.is_none()
             {
@@ -499,13 +607,10 @@ impl<'a> Tracer<'a> {
                 self.join(&key, g);
             }
         }
-        if let Record::Delivery(d) = &record
-            && let Some(next) = requeued_id(d.reply)
-            && self.is_handoff(d)
-        {
+        if let Some(next) = said.handoff {
             self.link_child(&key, next.into());
         }
-        match related(&record, h.body) {
+        match said.related {
             Some(Related::Child(child)) => self.link_child(&key, child.into()),
             Some(Related::Parent(parent)) => {
                 let parent_key = (key.0.clone(), parent.into());
@@ -517,14 +622,14 @@ impl<'a> Tracer<'a> {
             }
             None => {}
         }
-        if self.query.matches(id, &record, line) {
+        if said.matches {
             let g = match self.open.get(&key).and_then(|m| m.group) {
                 Some(g) => g,
                 None => self.new_group(),
             };
             self.join(&key, g);
         }
-        if let Record::Removed { .. } = record
+        if said.removed
             && let Some(m) = self.open.remove(&key)
         {
             if m.group.is_none() && !m.queued_as.is_empty() {
@@ -539,6 +644,51 @@ impl<'a> Tracer<'a> {
             }
             self.finish(m, None);
         }
+    }
+
+    /// Files a piece's lines, read before.
+    fn apply_piece(&mut self, (lines, said): &(u64, Vec<Said<'_>>)) {
+        let base = self.seq;
+        for s in said {
+            self.newest = self.newest.max(s.ts);
+            self.apply(base + u64::from(s.index) + 1, s);
+        }
+        self.seq = base + lines;
+        if self.seq - self.swept >= SWEEP_LINES {
+            self.swept = self.seq;
+            self.sweep();
+        }
+    }
+
+    /// Lets go of unmatched messages silent for [`SILENT_SECS`]: they left
+    /// the queue without saying so, and would hold memory to the end.
+    fn sweep(&mut self) {
+        let before = self.newest - SILENT_SECS;
+        let gone: Vec<Key> = self
+            .open
+            .iter()
+            .filter(|(_, m)| m.group.is_none() && m.last < before)
+            .map(|(k, _)| k.clone())
+            .collect();
+        for k in gone {
+            if let Some(m) = self.open.remove(&k) {
+                self.finish(m, None);
+            }
+        }
+        // Copies that were never logged (a notification the log does not
+        // show) are not waited for any longer.
+        let stale: Vec<Box<[u8]>> = self
+            .parked
+            .iter()
+            .filter(|(_, m)| m.last < before)
+            .map(|(k, _)| k.clone())
+            .collect();
+        for k in stale {
+            if let Some(m) = self.parked.remove(&k) {
+                self.finish(m, None);
+            }
+        }
+        self.parked_order.retain(|k| self.parked.contains_key(k));
     }
 
     /// The traces, once the inputs are read: messages still in the queue
@@ -569,18 +719,44 @@ impl<'a> Tracer<'a> {
 impl Sink for Tracer<'_> {
     fn begin(&mut self, clock: Clock) {
         self.clock = clock;
-        self.stamps = StampCache::default();
     }
 
     fn pieces<P: AsRef<[u8]> + Sync>(&mut self, pieces: &[P], count_progress: bool) {
-        for p in pieces {
-            let p = p.as_ref();
-            self.bytes += p.len() as u64;
-            crate::scan::for_each_line(p, |l| self.line(l));
-            if count_progress {
-                crate::input::progress::advance(p.len());
-            }
+        let reader = Reader {
+            query: self.query,
+            providers: self.providers,
+            filter: self.filter,
+            clock: self.clock,
+        };
+        // Pieces cut small (a mapped file comes in a few large ones): a
+        // group's readings are what is held at once.
+        let small: Vec<&[u8]> = pieces
+            .iter()
+            .flat_map(|p| crate::input::chunk::line_aligned(p.as_ref(), SUB_PIECE))
+            .collect();
+        let pieces = &small[..];
+        let read = |group| read_group(&reader, group, count_progress);
+        // Pieces are read in parallel a group at a time, and a group is
+        // filed (in order, on one thread: the table is one) while the next
+        // is read.
+        let group = 2 * rayon::current_num_threads().max(1);
+        let mut groups = pieces.chunks(group);
+        let mut pending = groups.next().map(read);
+        for next in groups {
+            let (said, ()) = rayon::join(
+                || read(next),
+                || {
+                    for p in pending.iter().flatten() {
+                        self.apply_piece(p);
+                    }
+                },
+            );
+            pending = Some(said);
         }
+        for p in pending.iter().flatten() {
+            self.apply_piece(p);
+        }
+        self.bytes += pieces.iter().map(|p| p.len() as u64).sum::<u64>();
     }
 
     fn overlong(&mut self, _sample: &[u8], len: u64) {
