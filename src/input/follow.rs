@@ -195,7 +195,11 @@ mod tests {
             "the old file's last line, then the new file"
         );
         assert!(c.rotated);
-        // copytruncate: emptied in place, written again.
+        append(&log, "a longer line than what follows the truncation\n");
+        look(&mut f);
+        // copytruncate: emptied in place, written again. (As with tail -F,
+        // a file written past the old length between two looks is taken
+        // for grown: the new lines before that length are not read.)
         std::fs::write(&log, "").unwrap();
         append(&log, "seven\n");
         let (s, c) = look(&mut f);
