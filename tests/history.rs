@@ -105,7 +105,12 @@ fn three_days_of_history_tell_the_usual_from_the_new() {
     json(&state, &d21);
     assert_eq!(
         stored(&state),
-        ["day=2026-11-20/mx1.parquet", "day=2026-11-21/mx1.parquet"]
+        [
+            "day=2026-11-20/mx1.journeys.parquet",
+            "day=2026-11-20/mx1.parquet",
+            "day=2026-11-21/mx1.journeys.parquet",
+            "day=2026-11-21/mx1.parquet"
+        ]
     );
 
     // Day three: the incidents of the days before are usual here (their
@@ -164,12 +169,21 @@ fn three_days_of_history_tell_the_usual_from_the_new() {
         days[1]["attempts"].as_u64().unwrap() + 40
     );
     assert!(days[2]["failed_rate"].as_f64().unwrap() > days[1]["failed_rate"].as_f64().unwrap());
+    // Journey statistics are stored per day and come back in the trend.
+    let google = trend.iter().find(|t| t["provider"] == "google").unwrap();
+    for d in google["days"].as_array().unwrap() {
+        assert!(d["p90_delivery_seconds"].as_f64().is_some(), "{d}");
+    }
+    assert!(
+        google["said"].as_str().unwrap().contains("p90 delivery"),
+        "{google}"
+    );
 
     // Running a day again replaces its file: still one per day and host,
     // and day three judged the same way.
     let again = json(&state, &d22);
     assert_eq!(again["findings"], third["findings"]);
-    assert_eq!(stored(&state).len(), 3);
+    assert_eq!(stored(&state).len(), 6);
 
     // --fail-on new: 1 on the injected day; the same log without the
     // injection (every finding seen before) passes.
@@ -206,6 +220,44 @@ fn three_days_of_history_tell_the_usual_from_the_new() {
     );
     let page = fs::read_to_string(&html).unwrap();
     assert!(page.contains("<h2>Trend</h2>") && page.contains("class=\"history new\""));
+}
+
+/// A finding well above its median is rising, against the day and against
+/// the same hour of the stored days.
+#[test]
+fn a_rising_finding_is_compared_by_day_and_by_hour() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    run(&state, &day_log(dir.path(), 20, true), &[]);
+    run(&state, &day_log(dir.path(), 21, true), &[]);
+    // Day three: the Spamhaus listing five times over, in the same hour.
+    let base = fs::read_to_string(day_log(dir.path(), 22, false)).unwrap();
+    let mut text = base;
+    for i in 0..200u32 {
+        let id = format!("FADE{i:06X}");
+        let t = format!("Nov 22 13:{:02}:{:02}", i / 5, i % 60);
+        text.push_str(&format!(
+            "{t} mx1 postfix/qmgr[900]: {id}: from=<news@shop.example>, size=4000, nrcpt=1 (queue active)\n\
+{t} mx1 postfix/smtp[9{i:03}]: {id}: to=<user{i}@outlook.com>, relay=outlook-com.olc.protection.outlook.com[52.101.68.2]:25, delay=1, delays=0/0/0/1, dsn=5.7.1, status=bounced (host outlook-com.olc.protection.outlook.com[52.101.68.2] said: 550 5.7.1 Service unavailable, Client host [192.0.2.1] blocked using Spamhaus. To request removal from this list see https://www.spamhaus.org/query/ip/192.0.2.1 AS(1440) (in reply to RCPT TO command))\n\
+{t} mx1 postfix/qmgr[900]: {id}: removed\n"
+        ));
+    }
+    let log = dir.path().join("mail-22-storm.log");
+    fs::write(&log, text).unwrap();
+    let report = json(&state, &log);
+    let f = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["provider"] == "microsoft" && f["category"] == "policy")
+        .unwrap();
+    assert_eq!(f["history"]["verdict"], "rising", "{f}");
+    let said = f["history"]["said"].as_str().unwrap();
+    assert!(
+        said.contains("5× the 2-day median (40/day, now 200/day)"),
+        "{said}"
+    );
+    assert!(said.contains("× the 2-day median for 13:00"), "{said}");
 }
 
 /// `--fail-on new` needs the days it compares with.

@@ -148,7 +148,22 @@ fn remember(
     errors: &mut Vec<String>,
 ) {
     use crate::history::History;
-    let run = History::of_run(&analysis.batch, &config.engine.providers, config.shown_in);
+    let mut run = History::of_run(&analysis.batch, &config.engine.providers, config.shown_in);
+    if let Some(day) = run.main_day() {
+        for r in &report.journeys.providers {
+            let q = r.time_to_deliver.as_ref();
+            let j = crate::history::JourneyDay {
+                recipients: r.recipients,
+                delivered: r.delivered,
+                bounced: r.bounced,
+                expired: r.expired,
+                first_attempt_share: r.first_attempt_share,
+                p50: q.map(|q| q.p50),
+                p90: q.map(|q| q.p90),
+            };
+            run.set_journeys(day, &r.provider, j);
+        }
+    }
     let Some(&first) = run.days.first() else {
         return;
     };

@@ -41,8 +41,17 @@ pub fn day_file(dir: &Path, day: i64, host: &str) -> PathBuf {
         .join(format!("{}.parquet", partition_value(host.as_bytes())))
 }
 
-/// Writes every day of `run` for `host` into `dir`; returns what could not
-/// be written (one line each), having written the rest.
+/// The file a day's journey statistics of `host` are kept in.
+pub fn journey_file(dir: &Path, day: i64, host: &str) -> PathBuf {
+    dir.join(format!("day={}", day_name(day))).join(format!(
+        "{}.journeys.parquet",
+        partition_value(host.as_bytes())
+    ))
+}
+
+/// Writes every day of `run` for `host` into `dir` (and its journey
+/// statistics under its main day); returns what could not be written (one
+/// line each), having written the rest.
 pub fn write_days(dir: &Path, host: &str, run: &History) -> Vec<String> {
     let mut errors = Vec::new();
     // DIR itself may be a link an administrator made (to a bigger disk);
@@ -55,8 +64,13 @@ pub fn write_days(dir: &Path, host: &str, run: &History) -> Vec<String> {
     } {
         return vec![format!("--state: {e}")];
     }
-    for &day in &run.days {
-        let path = day_file(dir, day, host);
+    let main = run.main_day();
+    let files = run
+        .days
+        .iter()
+        .map(|&d| (d, day_file(dir, d, host), false))
+        .chain(main.map(|d| (d, journey_file(dir, d, host), true)));
+    for (day, path, journeys) in files {
         let result = path
             .parent()
             .map_or(Ok(()), real_dir)
@@ -69,9 +83,12 @@ pub fn write_days(dir: &Path, host: &str, run: &History) -> Vec<String> {
                 )),
             })
             .and_then(|t| {
-                let df = run
-                    .day_frame(day, host)
-                    .map_err(|e| format!("{}: {e}", path.display()))?;
+                let df = if journeys {
+                    run.journey_frame(day, host)
+                } else {
+                    run.day_frame(day, host)
+                }
+                .map_err(|e| format!("{}: {e}", path.display()))?;
                 write_frame(&df, &t, Format::Parquet)
                     .map_err(|e| format!("{}: {e}", path.display()))
             });

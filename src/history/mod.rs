@@ -71,12 +71,48 @@ struct Cell {
     category: &'static str,
 }
 
+/// The stored journey file's columns (one row per provider of the run's
+/// main day).
+pub const JOURNEY_COLUMNS: [&str; 10] = [
+    "day",
+    "host",
+    "provider",
+    "recipients",
+    "delivered",
+    "bounced",
+    "expired",
+    "first_attempt_share",
+    "p50_delivery_seconds",
+    "p90_delivery_seconds",
+];
+
+/// A provider's message journeys on a day.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct JourneyDay {
+    /// Recipients whose journey was in the log.
+    pub recipients: u64,
+    /// Of those, delivered.
+    pub delivered: u64,
+    /// Bounced.
+    pub bounced: u64,
+    /// Expired.
+    pub expired: u64,
+    /// Delivered at the first attempt / delivered.
+    pub first_attempt_share: Option<f64>,
+    /// Median time to deliver, seconds.
+    pub p50: Option<f64>,
+    /// 90th percentile time to deliver, seconds.
+    pub p90: Option<f64>,
+}
+
 /// Attempts per day of one host: this run's, or the stored ones.
 #[derive(Clone, Debug, Default)]
 pub struct History {
     /// Days (numbers) it holds.
     pub days: BTreeSet<i64>,
     cells: BTreeMap<Cell, u64>,
+    /// Journeys per (day, provider), where stored.
+    journeys: BTreeMap<(i64, String), JourneyDay>,
 }
 
 fn status_name(s: &str) -> Option<&'static str> {
@@ -109,6 +145,133 @@ impl History {
             *h.cells.entry(cell).or_default() += n;
         }
         h
+    }
+
+    /// The day holding most of the run's attempts: its journey statistics
+    /// are stored under it (journeys are counted per run, not per day; a
+    /// nightly run over yesterday's log is one day).
+    pub fn main_day(&self) -> Option<i64> {
+        let mut per_day: BTreeMap<i64, u64> = BTreeMap::new();
+        for (c, n) in &self.cells {
+            *per_day.entry(c.day).or_default() += n;
+        }
+        per_day
+            .into_iter()
+            .max_by_key(|(d, n)| (*n, std::cmp::Reverse(*d)))
+            .map(|(d, _)| d)
+    }
+
+    /// Sets a provider's journeys on `day` (this run's, from the report).
+    pub fn set_journeys(&mut self, day: i64, provider: &str, j: JourneyDay) {
+        self.journeys.insert((day, provider.to_string()), j);
+    }
+
+    /// The run's journeys as the stored frame (rows for `day`).
+    pub fn journey_frame(&self, day: i64, host: &str) -> PolarsResult<DataFrame> {
+        let rows: Vec<(&String, &JourneyDay)> = self
+            .journeys
+            .iter()
+            .filter(|((d, _), _)| *d == day)
+            .map(|((_, p), j)| (p, j))
+            .collect();
+        let n = rows.len();
+        let name = day_name(day);
+        let c = JOURNEY_COLUMNS;
+        DataFrame::new(
+            n,
+            vec![
+                Column::new(c[0].into(), vec![name.as_str(); n]),
+                Column::new(c[1].into(), vec![host; n]),
+                Column::new(
+                    c[2].into(),
+                    rows.iter().map(|r| r.0.as_str()).collect::<Vec<_>>(),
+                ),
+                Column::new(
+                    c[3].into(),
+                    rows.iter().map(|r| r.1.recipients).collect::<Vec<_>>(),
+                ),
+                Column::new(
+                    c[4].into(),
+                    rows.iter().map(|r| r.1.delivered).collect::<Vec<_>>(),
+                ),
+                Column::new(
+                    c[5].into(),
+                    rows.iter().map(|r| r.1.bounced).collect::<Vec<_>>(),
+                ),
+                Column::new(
+                    c[6].into(),
+                    rows.iter().map(|r| r.1.expired).collect::<Vec<_>>(),
+                ),
+                Column::new(
+                    c[7].into(),
+                    rows.iter()
+                        .map(|r| r.1.first_attempt_share)
+                        .collect::<Vec<_>>(),
+                ),
+                Column::new(
+                    c[8].into(),
+                    rows.iter().map(|r| r.1.p50).collect::<Vec<_>>(),
+                ),
+                Column::new(
+                    c[9].into(),
+                    rows.iter().map(|r| r.1.p90).collect::<Vec<_>>(),
+                ),
+            ],
+        )
+    }
+
+    /// Adds a stored day's journeys frame (as read back).
+    fn absorb_journeys(&mut self, day: i64, df: &DataFrame) -> Result<(), String> {
+        let col = |name: &str, t: &DataType| -> Result<Column, String> {
+            df.column(name)
+                .and_then(|c| c.cast(t))
+                .map_err(|e| e.to_string())
+        };
+        let provider = col("provider", &DataType::String)?;
+        let provider = provider.str().map_err(|e| e.to_string())?;
+        let (rc, dc) = (
+            col("recipients", &DataType::Int64)?,
+            col("delivered", &DataType::Int64)?,
+        );
+        let (bc, ec) = (
+            col("bounced", &DataType::Int64)?,
+            col("expired", &DataType::Int64)?,
+        );
+        let (bc, ec) = (
+            bc.i64().map_err(|e| e.to_string())?,
+            ec.i64().map_err(|e| e.to_string())?,
+        );
+        let (fa, p50, p90) = (
+            col("first_attempt_share", &DataType::Float64)?,
+            col("p50_delivery_seconds", &DataType::Float64)?,
+            col("p90_delivery_seconds", &DataType::Float64)?,
+        );
+        let (rc, dc) = (
+            rc.i64().map_err(|e| e.to_string())?,
+            dc.i64().map_err(|e| e.to_string())?,
+        );
+        let (fa, p50, p90) = (
+            fa.f64().map_err(|e| e.to_string())?,
+            p50.f64().map_err(|e| e.to_string())?,
+            p90.f64().map_err(|e| e.to_string())?,
+        );
+        let finite = |x: Option<f64>| x.filter(|v| v.is_finite() && *v >= 0.0);
+        for i in 0..df.height() {
+            let Some(p) = provider.get(i) else { continue };
+            self.journeys.insert(
+                (day, p.chars().take(64).collect()),
+                JourneyDay {
+                    recipients: rc.get(i).unwrap_or(0).max(0) as u64,
+                    delivered: dc.get(i).unwrap_or(0).max(0) as u64,
+                    bounced: bc.get(i).unwrap_or(0).max(0) as u64,
+                    expired: ec.get(i).unwrap_or(0).max(0) as u64,
+                    first_attempt_share: finite(fa.get(i)).map(|x| x.min(1.0)),
+                    p50: finite(p50.get(i)),
+                    p90: finite(p90.get(i)),
+                },
+            );
+        }
+        Ok(())
     }
 
     /// One day's cells as the stored frame.
@@ -202,10 +365,9 @@ impl History {
         let Ok(entries) = std::fs::read_dir(dir) else {
             return (h, problems);
         };
-        let file = format!(
-            "{}.parquet",
-            crate::escape::partition_value(host.as_bytes())
-        );
+        let stem = crate::escape::partition_value(host.as_bytes());
+        let file = format!("{stem}.parquet");
+        let journey_file = format!("{stem}.journeys.parquet");
         for entry in entries.flatten() {
             let name = entry.file_name();
             let Some(day) = name
@@ -221,6 +383,16 @@ impl History {
             // A day directory that is a symlink is not one of ours.
             if !entry.file_type().is_ok_and(|t| t.is_dir()) {
                 continue;
+            }
+            let journeys = entry.path().join(&journey_file);
+            if let Ok(f) = std::fs::File::open(&journeys) {
+                let read = ParquetReader::new(f)
+                    .finish()
+                    .map_err(|e| e.to_string())
+                    .and_then(|df| h.absorb_journeys(day, &df));
+                if let Err(e) = read {
+                    problems.push(format!("{}: {e}", journeys.display()));
+                }
             }
             let path = entry.path().join(&file);
             let Ok(f) = std::fs::File::open(&path) else {
@@ -257,12 +429,17 @@ impl History {
         out
     }
 
-    /// Per day: failures of `category` (or expiries, for `expired`) at
-    /// `provider` (`all`: every provider).
+    /// Per day: failures of `category` at `provider` in hour `hour` (every
+    /// hour when `None`).
     fn failures(&self, provider: &str, category: &str) -> BTreeMap<i64, u64> {
+        self.failures_at(provider, category, None)
+    }
+
+    /// [`History::failures`] in one hour of the day.
+    fn failures_at(&self, provider: &str, category: &str, hour: Option<i32>) -> BTreeMap<i64, u64> {
         let mut out: BTreeMap<i64, u64> = self.days.iter().map(|d| (*d, 0)).collect();
         for (c, n) in &self.cells {
-            if provider != "all" && c.provider != provider {
+            if (provider != "all" && c.provider != provider) || hour.is_some_and(|h| h != c.hour) {
                 continue;
             }
             let hit = if category == "expired" {
@@ -315,6 +492,43 @@ fn per_day(n: f64) -> String {
     }
 }
 
+/// The onset hour against the same hour of the stored days: `; 12× the
+/// 7-day median for 14:00 (3 then, 36 now)`, or nothing to add.
+fn this_hour(f: &Finding, past: &History, run: &History) -> String {
+    // `since` is `YYYY-MM-DD HH:MM` in the zone the days are kept in.
+    let (Some(day), Some(hour)) = (
+        f.since.get(..10).and_then(day_number),
+        f.since.get(11..13).and_then(|h| h.parse::<i32>().ok()),
+    ) else {
+        return String::new();
+    };
+    let now = run
+        .failures_at(&f.provider, f.category, Some(hour))
+        .get(&day)
+        .copied()
+        .unwrap_or(0);
+    let before: Vec<u64> = past
+        .failures_at(&f.provider, f.category, Some(hour))
+        .values()
+        .rev()
+        .take(MEDIAN_DAYS)
+        .copied()
+        .collect();
+    let med = median(before.clone());
+    if now == 0 || before.is_empty() {
+        String::new()
+    } else if med == 0.0 {
+        format!("; none at {hour:02}:00 on the stored days, {now} now")
+    } else {
+        format!(
+            "; {:.0}× the {}-day median for {hour:02}:00 ({} then, {now} now)",
+            now as f64 / med,
+            before.len(),
+            per_day(med)
+        )
+    }
+}
+
 /// Says of each finding what the stored days say; lowers a usual one's
 /// severity a step.
 pub fn judge(findings: &mut [Finding], past: &History, run: &History) {
@@ -362,11 +576,12 @@ pub fn judge(findings: &mut [Finding], past: &History, run: &History) {
             (
                 "rising",
                 format!(
-                    "{what} {at} {:.0}× the {}-day median ({}/day, now {}/day)",
+                    "{what} {at} {:.0}× the {}-day median ({}/day, now {}/day){}",
                     now / med,
                     recent.len(),
                     per_day(med),
-                    per_day(now)
+                    per_day(now),
+                    this_hour(f, past, run)
                 ),
             )
         } else {
@@ -418,6 +633,10 @@ pub struct DayPoint {
     pub deferred_rate: f64,
     /// (Bounced + expired) / attempts.
     pub failed_rate: f64,
+    /// 90th percentile time to deliver (seconds), where journeys were
+    /// stored for the day.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub p90_delivery_seconds: Option<f64>,
 }
 
 fn rate(n: u64, d: u64) -> f64 {
@@ -430,18 +649,38 @@ pub fn trend(past: &History, run: &History, providers: &[String]) -> Vec<Provide
     let mut out = Vec::new();
     for p in providers {
         let (before, now) = (past.totals(p), run.totals(p));
-        let point = |(d, t): (&i64, &[u64; 3]), this_run| DayPoint {
+        let point = |(d, t): (&i64, &[u64; 3]), this_run, h: &History| DayPoint {
             day: day_name(*d),
             this_run,
             attempts: t[0],
             deferred_rate: rate(t[1], t[0]),
             failed_rate: rate(t[2], t[0]),
+            p90_delivery_seconds: h.journeys.get(&(*d, p.clone())).and_then(|j| j.p90),
         };
-        let mut days: Vec<DayPoint> = before.iter().map(|x| point(x, false)).collect();
-        days.extend(now.iter().map(|x| point(x, true)));
+        let mut days: Vec<DayPoint> = before.iter().map(|x| point(x, false, past)).collect();
+        days.extend(now.iter().map(|x| point(x, true, run)));
         let week: Vec<&[u64; 3]> = before.values().rev().take(MEDIAN_DAYS).collect();
         let (wa, wf) = week.iter().fold((0, 0), |(a, f), t| (a + t[0], f + t[2]));
         let (na, nf) = now.values().fold((0, 0), |(a, f), t| (a + t[0], f + t[2]));
+        let stored_p90: Vec<u64> = days
+            .iter()
+            .rev()
+            .filter(|d| !d.this_run)
+            .take(MEDIAN_DAYS)
+            .filter_map(|d| d.p90_delivery_seconds.map(|s| (s * 1000.0) as u64))
+            .collect();
+        let now_p90 = days
+            .iter()
+            .rev()
+            .find_map(|d| d.this_run.then_some(d.p90_delivery_seconds).flatten());
+        let delivery = match (now_p90, stored_p90.is_empty()) {
+            (Some(n), false) => format!(
+                "; p90 delivery {:.1}s against {:.1}s",
+                n,
+                median(stored_p90) / 1000.0
+            ),
+            _ => String::new(),
+        };
         let said = if week.is_empty() {
             "no stored days yet".to_string()
         } else {
@@ -452,7 +691,7 @@ pub fn trend(past: &History, run: &History, providers: &[String]) -> Vec<Provide
                 week.len(),
                 na / (now.len().max(1) as u64),
                 wa / (week.len() as u64)
-            )
+            ) + &delivery
         };
         out.push(ProviderTrend {
             provider: p.clone(),
