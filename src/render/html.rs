@@ -31,6 +31,12 @@ pub fn escape(s: &str) -> String {
     out
 }
 
+/// The page's style sheet (for the tables' tests).
+#[cfg(test)]
+pub(crate) fn render_css_for_tests() -> &'static str {
+    CSS
+}
+
 const CSS: &str = r#"
 :root { --sent:#2e7d32; --deferred:#f9a825; --bounced:#c62828; --expired:#6d1b1b; --other:#9e9e9e;
         --ink:#1f2328; --dim:#59636e; --rule:#d1d9e0; --bg:#ffffff; --card:#f6f8fa; }
@@ -47,7 +53,7 @@ h1 { font-size: 22px; margin: 0 0 4px; } h2 { font-size: 18px; margin: 32px 0 8p
 table { border-collapse: collapse; width: 100%; margin: 8px 0; font-size: 13px; }
 th, td { text-align: left; padding: 4px 8px; border-bottom: 1px solid var(--rule); vertical-align: top; }
 th { background: var(--card); } td.n, th.n { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
-td { overflow-wrap: anywhere; } td.sub { padding-left: 24px; }
+td.reason { overflow-wrap: anywhere; } td.sub { padding-left: 24px; }
 .history b { text-transform: uppercase; font-size: 11px; padding: 1px 6px; border-radius: 4px; color: #fff; background: var(--other); margin-right: 6px; }
 .history.new b { background: #8250df; } .history.rising b { background: #9a6700; } .history.usual b { background: var(--sent); }
 .legend span { display: inline-block; margin-right: 14px; font-size: 12px; color: var(--dim); }

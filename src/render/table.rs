@@ -10,19 +10,24 @@ use crate::model::journeys::JourneyReport;
 use crate::model::{ProviderSummary, Report};
 use std::fmt::Write as _;
 
-/// A column: its title and whether it holds numbers (right-aligned).
+/// A column: its title, whether it holds numbers (right-aligned) or long
+/// log text (wrapped anywhere in HTML: a reply without spaces must not
+/// widen the page).
 #[derive(Clone, Copy, Debug)]
 pub struct Column {
     /// Header text.
     pub title: &'static str,
     /// Right-aligned.
     pub numeric: bool,
+    /// Long text, wrapped anywhere.
+    pub long: bool,
 }
 
 const fn text(title: &'static str) -> Column {
     Column {
         title,
         numeric: false,
+        long: false,
     }
 }
 
@@ -30,6 +35,15 @@ const fn number(title: &'static str) -> Column {
     Column {
         title,
         numeric: true,
+        long: false,
+    }
+}
+
+const fn long_text(title: &'static str) -> Column {
+    Column {
+        title,
+        numeric: false,
+        long: true,
     }
 }
 
@@ -97,10 +111,11 @@ impl Table {
         for row in &self.rows {
             let _ = write!(o, "<tr>");
             for (c, cell) in self.columns.iter().zip(&row.cells) {
-                let class = match (c.numeric, row.indented) {
-                    (true, _) => " class=\"n\"",
-                    (false, true) => " class=\"sub\"",
-                    (false, false) => "",
+                let class = match (c.numeric, row.indented, c.long) {
+                    (true, _, _) => " class=\"n\"",
+                    (false, true, _) => " class=\"sub\"",
+                    (false, false, true) => " class=\"reason\"",
+                    (false, false, false) => "",
                 };
                 let _ = write!(o, "<td{class}>{}</td>", escape(cell));
             }
@@ -218,7 +233,7 @@ const REPLY_COLUMNS: &[Column] = &[
     text("status"),
     text("code"),
     number("count"),
-    text("reply (masked)"),
+    long_text("reply (masked)"),
     text("first seen"),
     text("last seen"),
 ];
@@ -270,5 +285,26 @@ mod tests {
         assert!(html.contains("<td>a|b&lt;script&gt;</td><td class=\"n\">3</td>"));
         assert!(html.contains("<td class=\"sub\">sub</td>"));
         assert!(!html.contains("<script>"));
+    }
+
+    /// Only long log text may wrap anywhere: a code such as 4.7.28 broke
+    /// into `4.7.2` and `8` when every cell could.
+    #[test]
+    fn only_long_text_columns_wrap_anywhere() {
+        const COLUMNS: &[Column] = &[text("code"), long_text("reply")];
+        let mut t = Table {
+            columns: COLUMNS,
+            rows: Vec::new(),
+        };
+        t.push(vec!["4.7.28".into(), "x".repeat(300)], false);
+        let mut html = String::new();
+        t.html(&mut html, "t", super::super::html::escape);
+        assert!(
+            html.contains("<td>4.7.28</td><td class=\"reason\">"),
+            "{html}"
+        );
+        let css = super::super::html::render_css_for_tests();
+        assert!(css.contains("td.reason { overflow-wrap: anywhere; }"));
+        assert!(!css.contains("td { overflow-wrap"));
     }
 }
