@@ -342,3 +342,36 @@ fn trace_follows_a_message_to_its_bounce() {
         }
     }
 }
+
+/// A content filter reached by a name on a loopback address
+/// (`relay=amavis[127.0.0.1]:10024`) is a hand-off as in the report's
+/// journeys: its `queued as` is the message's next queue id. (trace asked
+/// the provider table alone, which knows loopback names, not addresses,
+/// and lost the copy.)
+#[test]
+fn trace_follows_a_filter_named_on_a_loopback_address() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("mail.log");
+    fs::write(
+        &log,
+        "Nov 22 12:00:00 mx1 postfix/qmgr[9]: 1A2B3C4D5E: from=<news@shop.example>, size=100, nrcpt=1 (queue active)\n\
+Nov 22 12:00:00 mx1 postfix/smtpd[7]: 6F7E8D9C0B: client=localhost[127.0.0.1]\n\
+Nov 22 12:00:01 mx1 postfix/smtp[10]: 1A2B3C4D5E: to=<x@gmail.com>, relay=amavis[127.0.0.1]:10024, delay=1, delays=0/0/0/1, dsn=2.0.0, status=sent (250 2.0.0 Ok, id=123-45, from MTA([127.0.0.1]:10025): 250 2.0.0 Ok: queued as 6F7E8D9C0B)\n\
+Nov 22 12:00:01 mx1 postfix/qmgr[9]: 1A2B3C4D5E: removed\n\
+Nov 22 12:00:01 mx1 postfix/qmgr[9]: 6F7E8D9C0B: from=<news@shop.example>, size=200, nrcpt=1 (queue active)\n\
+Nov 22 12:00:02 mx1 postfix/smtp[11]: 6F7E8D9C0B: to=<x@gmail.com>, relay=gmail-smtp-in.l.google.com[142.250.1.1]:25, delay=1, delays=0/0/0/1, dsn=2.0.0, status=sent (250 2.0.0 OK)\n\
+Nov 22 12:00:02 mx1 postfix/qmgr[9]: 6F7E8D9C0B: removed\n",
+    )
+    .unwrap();
+    let found = traces(&["1A2B3C4D5E", &log.display().to_string()]);
+    assert_eq!(found.len(), 1);
+    assert_eq!(queue_ids(&found[0]), ["1A2B3C4D5E", "6F7E8D9C0B"]);
+    let events = found[0]["events"].as_array().unwrap();
+    assert!(
+        events
+            .iter()
+            .any(|e| e["kind"] == "handoff" && e["provider"] == "handoff"),
+        "{events:?}"
+    );
+    assert_eq!(found[0]["recipients"][0]["disposition"], "delivered");
+}

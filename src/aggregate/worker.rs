@@ -611,13 +611,7 @@ impl Worker {
             None => {
                 lowercase_into(raw_domain, &mut self.domain);
                 lowercase_into(d.relay, &mut self.relay);
-                let provider = if d.loopback {
-                    engine.providers.handoff()
-                } else {
-                    engine
-                        .providers
-                        .classify(&self.domain, &self.relay, d.local)
-                };
+                let provider = engine.providers.of_delivery(d, &self.domain, &self.relay);
                 if self
                     .batch
                     .compact_domains(1, crate::aggregate::batch::MAX_DOMAINS / 2)

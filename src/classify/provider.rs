@@ -172,6 +172,24 @@ impl ProviderMap {
         false
     }
 
+    /// A delivery's provider as every count of it is made: a next hop on a
+    /// loopback address at a filter's port (`relay=amavis[127.0.0.1]:10024`)
+    /// is a hand-off whatever its name, else [`ProviderMap::classify`].
+    /// `domain` and `relay` must already be lowercase.
+    #[inline]
+    pub fn of_delivery(
+        &self,
+        d: &crate::event::Delivery<'_>,
+        domain: &[u8],
+        relay: &[u8],
+    ) -> ProviderId {
+        if d.loopback {
+            self.handoff
+        } else {
+            self.classify(domain, relay, d.local)
+        }
+    }
+
     /// Classifies one delivery. `domain` and `relay` must already be lowercase.
     #[inline]
     pub fn classify(&self, domain: &[u8], relay: &[u8], local: bool) -> ProviderId {

@@ -234,12 +234,9 @@ fn traced(t: &Traced, engine: &Engine, zone: Zone) -> TracedMessage {
                 lowercase_into(domain_of(d.recipient), &mut domain);
                 let mut relay = Vec::new();
                 lowercase_into(d.relay, &mut relay);
-                let p = engine.providers.classify(&domain, &relay, d.local);
-                // A content filter on this host queued it again; a remote
-                // server's `queued as` is its own id.
-                let handoff = requeued_id(d.reply).filter(|_| {
-                    p == engine.providers.handoff() && matches!(d.status, Status::Sent)
-                });
+                let p = engine.providers.of_delivery(&d, &domain, &relay);
+                let handoff =
+                    requeued_id(d.reply).filter(|_| super::handed_off(&d, p, &engine.providers));
                 let kind = match (handoff, d.recipient.is_empty()) {
                     (Some(_), _) => "handoff",
                     (None, true) => "host error",

@@ -19,8 +19,8 @@ pub mod journey;
 pub mod query;
 
 use crate::classify::Engine;
-use crate::classify::provider::{ProviderMap, domain_of, lowercase_into};
-use crate::event::Status;
+use crate::classify::provider::{ProviderId, ProviderMap, domain_of, lowercase_into};
+use crate::event::{Delivery, Status};
 use crate::filter::Filter;
 use crate::input::Sink;
 use crate::parse::header::{Program, parse_header_cached};
@@ -177,6 +177,14 @@ fn related<'a>(record: &Record<'a>, body: &'a [u8]) -> Option<Related<'a>> {
     }
 }
 
+/// Whether delivery `d` (of `provider`) handed the message to a content
+/// filter on this host, which accepted it: its `queued as` is then a local
+/// queue id (a remote server's is its own). The report's journeys decide the
+/// same way.
+pub(crate) fn handed_off(d: &Delivery<'_>, provider: ProviderId, providers: &ProviderMap) -> bool {
+    provider == providers.handoff() && matches!(d.status, Status::Sent)
+}
+
 /// What one mail line says, read off it without the table (in parallel,
 /// a piece per task); the table then only files it.
 struct Said<'a> {
@@ -264,13 +272,15 @@ impl Reader<'_> {
         // as the report's journeys tell it): its `queued as` is a local
         // queue id; a remote server's is its own.
         let handoff = match &record {
-            Record::Delivery(d) if matches!(d.status, Status::Sent) => {
-                requeued_id(d.reply).filter(|_| {
-                    lowercase_into(domain_of(d.recipient), domain);
-                    lowercase_into(d.relay, relay);
-                    self.providers.classify(domain, relay, d.local) == self.providers.handoff()
-                })
-            }
+            Record::Delivery(d) => requeued_id(d.reply).filter(|_| {
+                lowercase_into(domain_of(d.recipient), domain);
+                lowercase_into(d.relay, relay);
+                handed_off(
+                    d,
+                    self.providers.of_delivery(d, domain, relay),
+                    self.providers,
+                )
+            }),
             _ => None,
         };
         Some(Said {
