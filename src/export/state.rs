@@ -10,8 +10,7 @@
 
 use super::target::Target;
 use super::{Format, write_frame};
-use crate::escape::partition_value;
-use crate::history::{History, day_name};
+use crate::history::{History, day_name, state_file_name};
 use std::fs;
 use std::io;
 use std::os::unix::fs::DirBuilderExt;
@@ -35,18 +34,11 @@ fn real_dir(path: &Path) -> Result<(), String> {
     }
 }
 
-/// The file a day of `host` is kept in.
-pub fn day_file(dir: &Path, day: i64, host: &str) -> PathBuf {
+/// The file a day of `host` is kept in (its journey statistics' when
+/// `journeys`); [`History::load`] reads the same names.
+fn state_file(dir: &Path, day: i64, host: &str, journeys: bool) -> PathBuf {
     dir.join(format!("day={}", day_name(day)))
-        .join(format!("{}.parquet", partition_value(host.as_bytes())))
-}
-
-/// The file a day's journey statistics of `host` are kept in.
-pub fn journey_file(dir: &Path, day: i64, host: &str) -> PathBuf {
-    dir.join(format!("day={}", day_name(day))).join(format!(
-        "{}.journeys.parquet",
-        partition_value(host.as_bytes())
-    ))
+        .join(state_file_name(host, journeys))
 }
 
 /// Writes every day of `run` for `host` into `dir` (and its journey
@@ -68,9 +60,10 @@ pub fn write_days(dir: &Path, host: &str, run: &History) -> Vec<String> {
     let files = run
         .days
         .iter()
-        .map(|&d| (d, day_file(dir, d, host), false))
-        .chain(main.map(|d| (d, journey_file(dir, d, host), true)));
-    for (day, path, journeys) in files {
+        .map(|&d| (d, false))
+        .chain(main.map(|d| (d, true)));
+    for (day, journeys) in files {
+        let path = state_file(dir, day, host, journeys);
         let result = path
             .parent()
             .map_or(Ok(()), real_dir)

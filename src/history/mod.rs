@@ -41,6 +41,17 @@ pub fn day_name(day: i64) -> String {
     format!("{y:04}-{m:02}-{d:02}")
 }
 
+/// The name of a day directory's file for `host`: `HOST.parquet`, or
+/// `HOST.journeys.parquet` for its journey statistics (HOST encoded like
+/// the events' host partitions). The writer and [`History::load`] share it.
+pub fn state_file_name(host: &str, journeys: bool) -> String {
+    let kind = if journeys { ".journeys" } else { "" };
+    format!(
+        "{}{kind}.parquet",
+        crate::escape::partition_value(host.as_bytes())
+    )
+}
+
 /// The day number of `YYYY-MM-DD`, if it is one.
 pub fn day_number(name: &str) -> Option<i64> {
     let b = name.as_bytes();
@@ -58,6 +69,33 @@ pub fn day_number(name: &str) -> Option<i64> {
         return None;
     }
     Some(days_from_civil(y, m, d))
+}
+
+/// A stored frame's column cast to `t` (a file written by another version
+/// or by hand may hold other widths); one line when it cannot be.
+fn column_as(df: &DataFrame, name: &str, t: &DataType) -> Result<Column, String> {
+    df.column(name)
+        .and_then(|c| c.cast(t))
+        .map_err(|e| e.to_string())
+}
+
+/// A stored frame's text column.
+fn texts(df: &DataFrame, name: &str) -> Result<Vec<Option<String>>, String> {
+    let c = column_as(df, name, &DataType::String)?;
+    let ca = c.str().map_err(|e| e.to_string())?;
+    Ok(ca.iter().map(|v| v.map(str::to_string)).collect())
+}
+
+/// A stored frame's integer column.
+fn numbers(df: &DataFrame, name: &str) -> Result<Vec<Option<i64>>, String> {
+    let c = column_as(df, name, &DataType::Int64)?;
+    Ok(c.i64().map_err(|e| e.to_string())?.iter().collect())
+}
+
+/// A stored frame's float column.
+fn floats(df: &DataFrame, name: &str) -> Result<Vec<Option<f64>>, String> {
+    let c = column_as(df, name, &DataType::Float64)?;
+    Ok(c.f64().map_err(|e| e.to_string())?.iter().collect())
 }
 
 /// One stored cell.
@@ -222,52 +260,28 @@ impl History {
 
     /// Adds a stored day's journeys frame (as read back).
     fn absorb_journeys(&mut self, day: i64, df: &DataFrame) -> Result<(), String> {
-        let col = |name: &str, t: &DataType| -> Result<Column, String> {
-            df.column(name)
-                .and_then(|c| c.cast(t))
-                .map_err(|e| e.to_string())
-        };
-        let provider = col("provider", &DataType::String)?;
-        let provider = provider.str().map_err(|e| e.to_string())?;
-        let (rc, dc) = (
-            col("recipients", &DataType::Int64)?,
-            col("delivered", &DataType::Int64)?,
-        );
-        let (bc, ec) = (
-            col("bounced", &DataType::Int64)?,
-            col("expired", &DataType::Int64)?,
-        );
-        let (bc, ec) = (
-            bc.i64().map_err(|e| e.to_string())?,
-            ec.i64().map_err(|e| e.to_string())?,
-        );
+        let provider = texts(df, "provider")?;
+        let (rc, dc) = (numbers(df, "recipients")?, numbers(df, "delivered")?);
+        let (bc, ec) = (numbers(df, "bounced")?, numbers(df, "expired")?);
         let (fa, p50, p90) = (
-            col("first_attempt_share", &DataType::Float64)?,
-            col("p50_delivery_seconds", &DataType::Float64)?,
-            col("p90_delivery_seconds", &DataType::Float64)?,
-        );
-        let (rc, dc) = (
-            rc.i64().map_err(|e| e.to_string())?,
-            dc.i64().map_err(|e| e.to_string())?,
-        );
-        let (fa, p50, p90) = (
-            fa.f64().map_err(|e| e.to_string())?,
-            p50.f64().map_err(|e| e.to_string())?,
-            p90.f64().map_err(|e| e.to_string())?,
+            floats(df, "first_attempt_share")?,
+            floats(df, "p50_delivery_seconds")?,
+            floats(df, "p90_delivery_seconds")?,
         );
         let finite = |x: Option<f64>| x.filter(|v| v.is_finite() && *v >= 0.0);
+        let count = |v: &[Option<i64>], i: usize| v[i].unwrap_or(0).max(0) as u64;
         for i in 0..df.height() {
-            let Some(p) = provider.get(i) else { continue };
+            let Some(p) = &provider[i] else { continue };
             self.journeys.insert(
                 (day, p.chars().take(64).collect()),
                 JourneyDay {
-                    recipients: rc.get(i).unwrap_or(0).max(0) as u64,
-                    delivered: dc.get(i).unwrap_or(0).max(0) as u64,
-                    bounced: bc.get(i).unwrap_or(0).max(0) as u64,
-                    expired: ec.get(i).unwrap_or(0).max(0) as u64,
-                    first_attempt_share: finite(fa.get(i)).map(|x| x.min(1.0)),
-                    p50: finite(p50.get(i)),
-                    p90: finite(p90.get(i)),
+                    recipients: count(&rc, i),
+                    delivered: count(&dc, i),
+                    bounced: count(&bc, i),
+                    expired: count(&ec, i),
+                    first_attempt_share: finite(fa[i]).map(|x| x.min(1.0)),
+                    p50: finite(p50[i]),
+                    p90: finite(p90[i]),
                 },
             );
         }
@@ -314,25 +328,13 @@ impl History {
 
     /// Adds a stored day's frame (as read back).
     fn absorb(&mut self, day: i64, df: &DataFrame) -> Result<(), String> {
-        let text = |name: &str| -> Result<Vec<Option<String>>, String> {
-            let s = df.column(name).map_err(|e| e.to_string())?;
-            let s = s.cast(&DataType::String).map_err(|e| e.to_string())?;
-            let ca = s.str().map_err(|e| e.to_string())?;
-            Ok(ca.iter().map(|v| v.map(str::to_string)).collect())
-        };
-        let number = |name: &str| -> Result<Vec<Option<i64>>, String> {
-            let s = df.column(name).map_err(|e| e.to_string())?;
-            let s = s.cast(&DataType::Int64).map_err(|e| e.to_string())?;
-            let ca = s.i64().map_err(|e| e.to_string())?;
-            Ok(ca.iter().collect())
-        };
         let (hour, provider, status, class, category, attempts) = (
-            number("hour")?,
-            text("provider")?,
-            text("status")?,
-            number("class")?,
-            text("category")?,
-            number("attempts")?,
+            numbers(df, "hour")?,
+            texts(df, "provider")?,
+            texts(df, "status")?,
+            numbers(df, "class")?,
+            texts(df, "category")?,
+            numbers(df, "attempts")?,
         );
         self.days.insert(day);
         for i in 0..df.height() {
@@ -365,9 +367,8 @@ impl History {
         let Ok(entries) = std::fs::read_dir(dir) else {
             return (h, problems);
         };
-        let stem = crate::escape::partition_value(host.as_bytes());
-        let file = format!("{stem}.parquet");
-        let journey_file = format!("{stem}.journeys.parquet");
+        let file = state_file_name(host, false);
+        let journey_file = state_file_name(host, true);
         for entry in entries.flatten() {
             let name = entry.file_name();
             let Some(day) = name

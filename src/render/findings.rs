@@ -192,9 +192,11 @@ pub fn render_findings(o: &mut String, findings: &[Finding], s: Style) {
     }
 }
 
+/// A sparkline's eight heights.
+const LEVELS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+
 /// Eight levels for a rate in (0, 1]; `▁` for zero, space for no traffic.
 fn spark(attempts: u64, failed: u64) -> char {
-    const LEVELS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
     if attempts == 0 {
         return ' ';
     }
@@ -232,10 +234,7 @@ pub fn render_trend(o: &mut String, trend: Option<&Vec<crate::history::ProviderT
         let bar = |d: &crate::history::DayPoint| match d.attempts {
             0 => ' ',
             _ if top <= 0.0 => '▁',
-            _ => {
-                const LEVELS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
-                LEVELS[((d.failed_rate / top * 7.0).round() as usize).min(7)]
-            }
+            _ => LEVELS[((d.failed_rate / top * 7.0).round() as usize).min(7)],
         };
         let stored: String = t.days.iter().filter(|d| !d.this_run).map(bar).collect();
         let now: String = t.days.iter().filter(|d| d.this_run).map(bar).collect();

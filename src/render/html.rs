@@ -156,26 +156,7 @@ fn findings(o: &mut String, findings: &[Finding]) {
             );
         }
         if !f.evidence.is_empty() {
-            let _ = writeln!(
-                o,
-                "<table><tr><th class=\"n\">count</th><th>code</th><th>reply</th><th>first seen</th><th>last seen</th></tr>"
-            );
-            for e in f.evidence.iter().take(3) {
-                let _ = writeln!(
-                    o,
-                    "<tr><td class=\"n\">{}</td><td>{}</td><td class=\"reason\">{}</td><td>{}</td><td>{}</td></tr>",
-                    e.count,
-                    escape(&e.dsn),
-                    if e.per_host {
-                        format!("(one MX host) {}", escape(&e.reason))
-                    } else {
-                        escape(&e.reason)
-                    },
-                    escape(&e.first_seen),
-                    escape(&e.last_seen)
-                );
-            }
-            let _ = writeln!(o, "</table>");
+            table::evidence(f, 3).html(o, None, escape);
         }
         let _ = writeln!(o, "</div>");
     }
@@ -541,7 +522,7 @@ fn provider_table(o: &mut String, providers: &[ProviderSummary]) {
         return;
     }
     let _ = writeln!(o, "<h2>Providers</h2>");
-    table::providers(providers).html(o, "providers", escape);
+    table::providers(providers).html(o, Some("providers"), escape);
 }
 
 /// Delivery times per provider and busiest domain.
@@ -554,7 +535,7 @@ fn journeys(o: &mut String, j: &crate::model::journeys::JourneyReport) {
         "<h2>Message journeys</h2><p class=\"meta\">{} messages, {} recipients, each counted once, from arrival to its final disposition</p>",
         j.messages, j.recipients
     );
-    table::journeys(j).html(o, "journeys", escape);
+    table::journeys(j).html(o, Some("journeys"), escape);
 }
 
 fn reasons(o: &mut String, report: &Report) {
@@ -563,7 +544,7 @@ fn reasons(o: &mut String, report: &Report) {
         return;
     }
     let _ = writeln!(o, "<h2>Top failure replies</h2>");
-    t.html(o, "reasons", escape);
+    t.html(o, Some("reasons"), escape);
 }
 
 #[cfg(test)]

@@ -153,23 +153,7 @@ fn findings(o: &mut String, findings: &[Finding]) {
         }
         let _ = writeln!(o, "*Action:* {}\n", escape(&f.action));
         if !f.evidence.is_empty() {
-            let _ = writeln!(o, "| count | code | reply | first seen | last seen |");
-            let _ = writeln!(o, "|---:|---|---|---|---|");
-            for e in f.evidence.iter().take(3) {
-                let _ = writeln!(
-                    o,
-                    "| {} | {} | {} | {} | {} |",
-                    e.count,
-                    escape(&e.dsn),
-                    if e.per_host {
-                        format!("(one MX host) {}", escape(&e.reason))
-                    } else {
-                        escape(&e.reason)
-                    },
-                    e.first_seen,
-                    e.last_seen
-                );
-            }
+            table::evidence(f, 3).markdown(o, escape);
             let _ = writeln!(o);
         }
         if !f.sample_queue_ids.is_empty() {

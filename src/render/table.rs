@@ -7,7 +7,7 @@
 
 use super::journeys::time_cell;
 use crate::model::journeys::JourneyReport;
-use crate::model::{ProviderSummary, Report};
+use crate::model::{Finding, ProviderSummary, Report};
 use std::fmt::Write as _;
 
 /// A column: its title, whether it holds numbers (right-aligned) or long
@@ -55,6 +55,9 @@ pub struct Row {
     pub cells: Vec<String>,
     /// A sub-row, shown indented.
     pub indented: bool,
+    /// Our own words before the long-text cell (`(one MX host)`), written
+    /// as they are: the cell itself is log text and escaped.
+    pub lead: Option<&'static str>,
 }
 
 /// A table of the report.
@@ -69,7 +72,19 @@ pub struct Table {
 impl Table {
     fn push(&mut self, cells: Vec<String>, indented: bool) {
         debug_assert_eq!(cells.len(), self.columns.len());
-        self.rows.push(Row { cells, indented });
+        self.rows.push(Row {
+            cells,
+            indented,
+            lead: None,
+        });
+    }
+
+    /// `cell`, escaped, after the row's lead when its column is long text.
+    fn cell(row: &Row, column: &Column, cell: &str, escape: fn(&str) -> String) -> String {
+        match (column.long, row.lead) {
+            (true, Some(lead)) => format!("{lead} {}", escape(cell)),
+            _ => escape(cell),
+        }
     }
 
     /// As a GitHub-flavoured Markdown table; `escape` makes a cell inert.
@@ -86,9 +101,10 @@ impl Table {
             let cells: Vec<String> = row
                 .cells
                 .iter()
+                .zip(self.columns)
                 .enumerate()
-                .map(|(i, c)| {
-                    let c = escape(c);
+                .map(|(i, (c, column))| {
+                    let c = Self::cell(row, column, c, escape);
                     if i == 0 && row.indented {
                         format!("↳ {c}")
                     } else {
@@ -100,9 +116,14 @@ impl Table {
         }
     }
 
-    /// As an HTML table with `id`; `escape` makes a cell text.
-    pub fn html(&self, o: &mut String, id: &str, escape: fn(&str) -> String) {
-        let _ = write!(o, "<table id=\"{id}\"><tr>");
+    /// As an HTML table (with `id` when given); `escape` makes a cell text.
+    pub fn html(&self, o: &mut String, id: Option<&str>, escape: fn(&str) -> String) {
+        match id {
+            Some(id) => {
+                let _ = write!(o, "<table id=\"{id}\"><tr>");
+            }
+            None => o.push_str("<table><tr>"),
+        }
         for c in self.columns {
             let class = if c.numeric { " class=\"n\"" } else { "" };
             let _ = write!(o, "<th{class}>{}</th>", c.title);
@@ -117,7 +138,7 @@ impl Table {
                     (false, false, true) => " class=\"reason\"",
                     (false, false, false) => "",
                 };
-                let _ = write!(o, "<td{class}>{}</td>", escape(cell));
+                let _ = write!(o, "<td{class}>{}</td>", Self::cell(row, c, cell, escape));
             }
             let _ = writeln!(o, "</tr>");
         }
@@ -261,6 +282,38 @@ pub fn failure_replies(report: &Report, n: usize) -> Table {
     t
 }
 
+const EVIDENCE_COLUMNS: &[Column] = &[
+    number("count"),
+    text("code"),
+    long_text("reply"),
+    text("first seen"),
+    text("last seen"),
+];
+
+/// A finding's first `n` masked replies, as its evidence.
+pub fn evidence(f: &Finding, n: usize) -> Table {
+    let mut t = Table {
+        columns: EVIDENCE_COLUMNS,
+        rows: Vec::new(),
+    };
+    for e in f.evidence.iter().take(n) {
+        t.push(
+            vec![
+                e.count.to_string(),
+                e.dsn.clone(),
+                e.reason.clone(),
+                e.first_seen.clone(),
+                e.last_seen.clone(),
+            ],
+            false,
+        );
+        if let Some(row) = t.rows.last_mut() {
+            row.lead = e.per_host.then_some("(one MX host)");
+        }
+    }
+    t
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -281,7 +334,7 @@ mod tests {
             "| name | n |\n|---|---:|\n| a\\|b&lt;script&gt; | 3 |\n| ↳ sub | 4 |\n"
         );
         let mut html = String::new();
-        t.html(&mut html, "t", super::super::html::escape);
+        t.html(&mut html, Some("t"), super::super::html::escape);
         assert!(html.contains("<td>a|b&lt;script&gt;</td><td class=\"n\">3</td>"));
         assert!(html.contains("<td class=\"sub\">sub</td>"));
         assert!(!html.contains("<script>"));
@@ -298,7 +351,7 @@ mod tests {
         };
         t.push(vec!["4.7.28".into(), "x".repeat(300)], false);
         let mut html = String::new();
-        t.html(&mut html, "t", super::super::html::escape);
+        t.html(&mut html, Some("t"), super::super::html::escape);
         assert!(
             html.contains("<td>4.7.28</td><td class=\"reason\">"),
             "{html}"
