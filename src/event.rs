@@ -184,11 +184,53 @@ pub struct Queued<'a> {
     /// The sending client (`client=host[ip]`, Exim `H=`, `pickup` for local
     /// submission); empty when the line does not name it.
     pub client: &'a [u8],
+    /// The SASL user the client authenticated as (Postfix smtpd
+    /// `sasl_username=`, Exim `A=authenticator:user`); empty when none.
+    pub sasl_user: &'a [u8],
     /// The `Message-ID` header (cleanup `message-id=`, Exim `id=`).
     pub message_id: &'a [u8],
     /// This line marks the message's arrival (cleanup, Exim `<=`), not a
     /// later step such as qmgr taking it from the deferred queue again.
     pub arrival: bool,
+}
+
+/// A client's failed SMTP AUTH: Postfix smtpd `warning: host[ip]: SASL
+/// LOGIN authentication failed: reason, sasl_username=user`, Exim `name
+/// authenticator failed for (helo) [ip]: 535 … (set_id=user)`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AuthFailure<'a> {
+    /// The client as logged (`host[ip]`, Exim `host (helo) [ip]:port`).
+    pub client: &'a [u8],
+    /// The user name tried, when the line names it; empty otherwise.
+    pub user: &'a [u8],
+    /// The failure text after the mechanism (Postfix) or the client (Exim).
+    pub reason: &'a [u8],
+    /// The whole text (Postfix: after `warning: `), for the notices table.
+    pub text: &'a [u8],
+    /// The MTA logged it as a warning (Postfix), which the warnings table
+    /// counts; Exim's is a plain main-log line.
+    pub warning: bool,
+}
+
+impl AuthFailure<'_> {
+    /// True when the server, not the client, failed: the authentication
+    /// backend was unreachable or refused temporarily (Postfix "Connection
+    /// lost to authentication server", Cyrus "generic failure", Exim's 435
+    /// and 454). A dead dovecot makes every login fail: that is no attack.
+    pub fn server_side(&self) -> bool {
+        const SERVER: [&[u8]; 4] = [
+            b"authentication server",
+            b"generic failure",
+            b"Unable to authenticate at present",
+            b"Temporary authentication failure",
+        ];
+        let r = self.reason.trim_ascii_start();
+        r.starts_with(b"435 ")
+            || r.starts_with(b"454 ")
+            || SERVER
+                .iter()
+                .any(|m| memchr::memmem::find(self.reason, m).is_some())
+    }
 }
 
 /// How serious a daemon's own message is (Postfix `warning:`, `fatal:` …).

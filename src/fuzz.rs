@@ -261,7 +261,29 @@ pub fn cut_after_lines_and_whole(data: &[u8], after: &[usize]) -> (String, Strin
 
 /// What a scan in runs and the same scan whole must agree on.
 fn run_numbers(b: &Batch) -> String {
-    format!("{:?}\n{}", b.counters, b.journeys.stats.fingerprint())
+    // Who handed each attempt over (the origin join) must not depend on
+    // where the input was cut either.
+    let mut origins: Vec<String> = b
+        .deliveries
+        .summary
+        .iter()
+        .map(|(k, n)| {
+            format!(
+                "{:?} {:?} {} {:?} {n}",
+                String::from_utf8_lossy(b.domains.get(k.domain)),
+                k.status,
+                k.dsn,
+                String::from_utf8_lossy(b.origins.get(k.origin)),
+            )
+        })
+        .collect();
+    origins.sort();
+    format!(
+        "{:?}\n{}\n{}",
+        b.counters,
+        b.journeys.stats.fingerprint(),
+        origins.join("\n")
+    )
 }
 
 /// The whole scan: one worker over the whole input, many workers over small

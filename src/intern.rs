@@ -199,6 +199,10 @@ pub struct Ids {
     pub delivered_to: Vec<u32>,
     /// Postfix services and postscreen actions.
     pub services: Vec<u32>,
+    /// Origins (client and SASL user).
+    pub origins: Vec<u32>,
+    /// The authentication tables' names.
+    pub auth_names: Vec<u32>,
     /// The newest line time of both batches.
     pub newest: Option<i64>,
 }

@@ -47,7 +47,15 @@ fn json_has_the_documented_shape() {
         .map(String::as_str)
         .collect();
     let mut want = vec![
-        "provider", "domain", "status", "dsn", "class", "subject", "count",
+        "provider",
+        "domain",
+        "status",
+        "dsn",
+        "class",
+        "subject",
+        "count",
+        "sasl_user",
+        "client",
     ];
     want.sort();
     let mut got = keys.clone();
@@ -370,7 +378,7 @@ fn csv_and_parquet_exports_read_back() {
     let script = format!(
         r#"import csv,sys
 rows=list(csv.DictReader(open('{}', newline='')))
-assert list(rows[0].keys())==['provider','domain','status','dsn','class','subject','count'], rows[0].keys()
+assert list(rows[0].keys())==['provider','domain','status','dsn','class','subject','count','sasl_user','client'], rows[0].keys()
 print(sum(int(r['count']) for r in rows))
 print(any(r['domain'].startswith("'=") for r in rows))"#,
         csv.display()
@@ -394,7 +402,7 @@ print(t.schema.field('class').type, t.schema.field('count').type)"#,
     let lines = python(&script);
     assert_eq!(
         lines[0],
-        "['provider', 'domain', 'status', 'dsn', 'class', 'subject', 'count']"
+        "['provider', 'domain', 'status', 'dsn', 'class', 'subject', 'count', 'sasl_user', 'client']"
     );
     assert_eq!(lines[1].parse::<u64>().unwrap(), total);
     assert_eq!(lines[2], "uint8 uint64");

@@ -6,6 +6,7 @@
 //! the batches in input order (`input::scan_pieces_in_runs`), which is what
 //! lets a Postfix `status=expired` line find its recipient in an earlier run.
 
+use crate::aggregate::auth::Auth;
 use crate::aggregate::deliveries::{Deliveries, add_reason};
 use crate::aggregate::distinct::ReachOf;
 use crate::aggregate::inbound::Inbound;
@@ -137,6 +138,8 @@ pub struct SummaryKey {
     pub dsn: u32,
     /// Class (2/4/5): from the code, else the basic reply code, else the status.
     pub class: u8,
+    /// Interned origin (see [`Batch::origins`]).
+    pub origin: u32,
 }
 
 /// One row of the outcomes table: what the findings engine works on.
@@ -156,6 +159,8 @@ pub struct OutcomeKey {
     pub blocklist: Blocklist,
     /// Interned sender domain (empty: unknown, `<>`: null sender).
     pub sender: u32,
+    /// Interned origin (see [`Batch::origins`]).
+    pub origin: u32,
     /// False for deferrals the MTA logged without trying.
     pub attempted: bool,
     /// An Exim per-host error: one MX's reply, not a recipient's outcome.
@@ -306,6 +311,8 @@ pub struct PendingAttempt {
     pub attempt: Attempt,
     /// Its sender, when known already (an expiry waiting only for its cause).
     pub sender: Option<u32>,
+    /// Its origin and SASL user, when known already.
+    pub origin: Option<Origin>,
     /// The recipient of a failure, which findings may name.
     pub recipient: Option<Box<[u8]>>,
     /// The message was removed earlier in this batch (its queue id is being
@@ -347,14 +354,62 @@ pub struct PendingExpiry {
     pub after_removal: bool,
     /// Interned syslog host ([`NO_ID`] unless events are exported).
     pub host: u32,
+    /// The message's last deferral, when found in a batch that did not
+    /// know the message's origin: the expiry waits for the merge with it.
+    pub last: Option<LastDeferral>,
+    /// The message's origin, once known.
+    pub origin: Option<Origin>,
 }
 
-/// The sender domain of a message, as last seen.
+/// Who handed a message to us: an id of [`Batch::origins`] (client and
+/// SASL user) and the SASL user's id in [`Batch::auth_names`] ([`NO_ID`]
+/// when it did not authenticate).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Origin {
+    /// Interned `name[ip]` NUL `user` (empty: not in the input).
+    pub origin: u32,
+    /// The SASL user in `auth_names`, or [`NO_ID`].
+    pub user: u32,
+}
+
+/// The sender domain of a message, as last seen, and its origin.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SenderSeen {
     /// Interned sender domain.
     pub domain: u32,
+    /// Its origin; `None` when the line naming it (Postfix smtpd's
+    /// `client=`, before the sender line) is not in this batch: attempts
+    /// then wait for the merge, which looks left.
+    pub origin: Option<Origin>,
     /// When the sender line was seen.
+    pub ts: i64,
+}
+
+/// A content filter's hand-off, as its copy will need it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Handed {
+    /// The origin of the message handed over.
+    Known(Origin),
+    /// The key of the message handed over, whose origin is further left.
+    Via(u64),
+}
+
+/// A copy re-injected from loopback, its origin not settled in its batch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Reinjected {
+    /// The origin its own arrival line gives (the filter on loopback).
+    pub own: Origin,
+    /// The message it was handed as, when the hand-off was in this batch
+    /// but that message's origin was not.
+    pub via: Option<u64>,
+}
+
+/// A message's origin seen before its sender line (Postfix smtpd).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OriginSeen {
+    /// The origin.
+    pub origin: Origin,
+    /// When.
     pub ts: i64,
 }
 
@@ -404,6 +459,8 @@ pub struct Counters {
     pub notices: u64,
     /// postscreen events other than its rejects.
     pub postscreen: u64,
+    /// Failed SMTP AUTH lines (also counted as notices or mail lines).
+    pub auth_failures: u64,
     /// Attempts whose message's sender line was not in the input.
     pub sender_unknown: u64,
     /// Lines not understood, by reason.
@@ -444,6 +501,7 @@ impl Counters {
         d.connections -= before.connections;
         d.notices -= before.notices;
         d.postscreen -= before.postscreen;
+        d.auth_failures -= before.auth_failures;
         d.sender_unknown -= before.sender_unknown;
         d.invalid_utf8 -= before.invalid_utf8;
         for (a, b) in d.by_status.iter_mut().zip(before.by_status) {
@@ -480,6 +538,7 @@ impl Counters {
         self.connections += o.connections;
         self.notices += o.notices;
         self.postscreen += o.postscreen;
+        self.auth_failures += o.auth_failures;
         self.sender_unknown += o.sender_unknown;
         self.invalid_utf8 += o.invalid_utf8;
         for (a, b) in self.by_status.iter_mut().zip(o.by_status) {
@@ -626,7 +685,21 @@ pub struct Batch {
     pub sessions: Sessions,
     /// Message journeys: rows not yet joined, open messages, statistics.
     pub journeys: Journeys,
+    /// Who handed each message over: the client (`name[ip]`, `local`) and
+    /// the SASL user, NUL between; empty when the input does not say.
+    pub origins: Interner,
+    /// Clients, user names, networks and recipient domains of [`Auth`].
+    pub auth_names: Interner,
+    /// Logins, failed logins and each SASL user's mail.
+    pub auth: Auth,
 }
+
+/// Origins kept apart; past this, [`OVERFLOW_ORIGIN`].
+pub const MAX_ORIGINS: usize = 1 << 16;
+/// The origin once [`MAX_ORIGINS`] is reached.
+pub const OVERFLOW_ORIGIN: &[u8] = b"(more clients than the table holds)\0";
+/// Names [`Batch::auth_names`] holds at most.
+pub const MAX_AUTH_NAMES: usize = 1 << 20;
 
 impl Default for Batch {
     fn default() -> Self {
@@ -655,6 +728,9 @@ impl Default for Batch {
             services: Interner::with_limit(256, b"(other)"),
             sessions: Sessions::default(),
             journeys: Journeys::default(),
+            origins: Interner::with_limit(MAX_ORIGINS, OVERFLOW_ORIGIN),
+            auth_names: Interner::with_limit(MAX_AUTH_NAMES, b"(more names than the table holds)"),
+            auth: Auth::default(),
         }
     }
 }
@@ -774,21 +850,122 @@ impl Batch {
         self.counters.senders += 1;
         let domain = sender_domain(sender, scratch);
         let domain = self.senders.intern(domain);
+        // The origin came on an earlier line (smtpd), or with an earlier
+        // sender line of the same message (qmgr logs one per retry).
+        let origin = match self.joins.origin_of.remove(&message) {
+            Some(o) => Some(o.origin),
+            None => self.joins.sender_of.get(&message).and_then(|s| s.origin),
+        };
         self.joins
             .sender_of
-            .insert(message, SenderSeen { domain, ts });
+            .insert(message, SenderSeen { domain, origin, ts });
         domain
+    }
+
+    /// Remembers who handed a message over (before its sender line).
+    pub fn see_origin(&mut self, message: u64, origin: Origin, ts: i64) {
+        self.joins
+            .origin_of
+            .insert(message, OriginSeen { origin, ts });
+    }
+
+    /// A content filter on loopback took `original` and queued it again
+    /// as `copy` (the hand-off line's `queued as`).
+    pub fn handed_off(&mut self, original: u64, copy: u64) {
+        let known = self
+            .joins
+            .sender_of
+            .get(&original)
+            .and_then(|s| s.origin)
+            .or_else(|| self.joins.origin_of.get(&original).map(|o| o.origin));
+        let handed = match known {
+            Some(origin) => Handed::Known(origin),
+            None => Handed::Via(original),
+        };
+        self.joins.handed.insert(copy, handed);
+    }
+
+    /// A message a client on loopback handed over (`own` its origin): a
+    /// content filter's copy takes the origin of the message it was handed,
+    /// if a hand-off line named it before. `None`: not known in this batch,
+    /// settled at the merge (its attempts wait).
+    pub fn reinjected_origin(&mut self, message: u64, own: Origin) -> Option<Origin> {
+        let via = match self.joins.handed.get(&message) {
+            Some(&Handed::Known(origin)) => return Some(origin),
+            Some(&Handed::Via(original)) => Some(original),
+            None => None,
+        };
+        self.joins
+            .reinjected
+            .insert(message, Reinjected { own, via });
+        None
+    }
+
+    /// Settles the copies this batch could not, with nothing to its left:
+    /// the hand-off was not before them, so each keeps its own origin.
+    fn settle_reinjected_alone(&mut self) {
+        if self.joins.reinjected.is_empty() {
+            return;
+        }
+        let ts = self.span.map_or(0, |(_, z)| z);
+        for (&copy, r) in &self.joins.reinjected {
+            match self.joins.sender_of.get_mut(&copy) {
+                Some(s) => s.origin = Some(r.own),
+                // Its sender line is to come, in a batch on the right.
+                None => {
+                    self.joins
+                        .origin_of
+                        .insert(copy, OriginSeen { origin: r.own, ts });
+                }
+            }
+        }
+        // Only attempts whose sender line came before them: a copy's
+        // arrival logged after its attempt (Exim's test suite does that)
+        // names no origin for it, wherever the input is cut.
+        for p in &mut self.joins.pending {
+            if p.origin.is_none()
+                && p.sender.is_some()
+                && let Some(r) = self.joins.reinjected.get(&p.attempt.message)
+            {
+                p.origin = Some(r.own);
+            }
+        }
+        for p in &mut self.joins.pending_expiries {
+            if p.origin.is_none()
+                && let Some(r) = self.joins.reinjected.get(&p.message)
+            {
+                p.origin = Some(r.own);
+            }
+        }
+        self.joins.reinjected.clear();
+        // A hand-off whose original's origin is nowhere before names none.
+        self.joins
+            .handed
+            .retain(|_, h| matches!(h, Handed::Known(_)));
+    }
+
+    /// The origin of unknown origin.
+    pub fn no_origin(&mut self) -> Origin {
+        Origin {
+            origin: self.origins.intern(b""),
+            user: NO_ID,
+        }
     }
 
     /// Joins an attempt to its sender, or keeps it pending; counts it once joined.
     #[inline]
     pub fn attempt(&mut self, a: Attempt, recipient: &[u8], filter: &Filter) {
-        let sender = self.joins.sender_of.get(&a.message).map(|s| s.domain);
-        match sender {
-            Some(sender) if !a.needs_cause => self.contribute(&a, sender, recipient, filter),
+        let seen = self.joins.sender_of.get(&a.message);
+        let sender = seen.map(|s| s.domain);
+        let origin = seen.and_then(|s| s.origin);
+        match (sender, origin) {
+            (Some(sender), Some(origin)) if !a.needs_cause => {
+                self.contribute(&a, sender, origin, recipient, filter)
+            }
             _ => self.joins.pending.push(PendingAttempt {
                 attempt: a,
                 sender,
+                origin,
                 recipient: (a.category != Category::Delivered).then(|| recipient.into()),
                 after_removal: self.joins.pending_removals.contains(&a.message),
             }),
@@ -796,7 +973,14 @@ impl Batch {
     }
 
     /// Adds one attempt whose sender is known to every table, if the filter keeps it.
-    pub fn contribute(&mut self, a: &Attempt, sender: u32, recipient: &[u8], filter: &Filter) {
+    pub fn contribute(
+        &mut self,
+        a: &Attempt,
+        sender: u32,
+        origin: Origin,
+        recipient: &[u8],
+        filter: &Filter,
+    ) {
         if !filter.keeps(a.ts, a.provider) || !filter.keeps_sender(self.senders.get(sender)) {
             self.counters.filtered_out += 1;
             return;
@@ -807,7 +991,7 @@ impl Batch {
         if !a.host_error
             && let Some(events) = &mut self.events
         {
-            events.push(a, sender);
+            events.push(a, sender, origin.origin);
             if events.len() >= FLUSH_ROWS {
                 self.flush_events();
             }
@@ -822,8 +1006,13 @@ impl Batch {
                     status: a.status,
                     dsn: a.dsn,
                     class: a.class,
+                    origin: origin.origin,
                 })
                 .or_insert(0) += 1;
+        }
+        if origin.user != NO_ID && a.attempted && !a.host_error {
+            let domain = self.auth_names.intern(self.domains.get(a.domain));
+            self.auth.recipient_domain(origin.user, domain, a.ts);
         }
         if a.status.is_probe() {
             // A probe tests an address: in the summary (and the probes
@@ -842,6 +1031,7 @@ impl Batch {
                 category: a.category,
                 blocklist: a.blocklist,
                 sender,
+                origin: origin.origin,
                 attempted: a.attempted,
                 per_host: a.host_error,
             })
@@ -938,16 +1128,25 @@ impl Batch {
 
     /// Joins an expiry to the message's last deferral, if seen; else keeps it pending.
     pub fn expire(&mut self, mut p: PendingExpiry, filter: &Filter) {
-        match self.joins.deferrals.remove(&p.message) {
-            Some(last) => self.count_expiry(last, p, filter),
-            None => {
+        let origin = self.joins.sender_of.get(&p.message).and_then(|s| s.origin);
+        match (self.joins.deferrals.remove(&p.message), origin) {
+            (Some(last), Some(origin)) => self.count_expiry(last, p, origin, filter),
+            (last, origin) => {
+                p.last = last;
+                p.origin = origin;
                 p.after_removal = self.joins.pending_removals.contains(&p.message);
                 self.joins.pending_expiries.push(p);
             }
         }
     }
 
-    fn count_expiry(&mut self, last: LastDeferral, p: PendingExpiry, filter: &Filter) {
+    fn count_expiry(
+        &mut self,
+        last: LastDeferral,
+        p: PendingExpiry,
+        origin: Origin,
+        filter: &Filter,
+    ) {
         let a = Attempt {
             ts: p.ts,
             message: p.message,
@@ -968,7 +1167,7 @@ impl Batch {
             relay: NO_ID,
             delay_ms: NO_DELAY,
         };
-        self.contribute(&a, p.sender, b"", filter);
+        self.contribute(&a, p.sender, origin, b"", filter);
     }
 
     /// Merges `right` (which comes *after* `self` in the input) into `self`,
@@ -1015,6 +1214,9 @@ impl Batch {
             services,
             sessions,
             journeys,
+            origins,
+            auth_names,
+            auth,
         } = self;
         *counters = Counters::default();
         *span = None;
@@ -1030,9 +1232,12 @@ impl Batch {
             addresses,
             delivered_to,
             services,
+            origins,
+            auth_names,
         ] {
             t.clear();
         }
+        auth.reset();
         deliveries.reset();
         joins.reset();
         for s in samples.iter_mut() {
@@ -1081,6 +1286,8 @@ impl Batch {
             addresses: self.addresses.absorb(&right.addresses),
             delivered_to: self.delivered_to.absorb(&right.delivered_to),
             services: self.services.absorb(&right.services),
+            origins: self.origins.absorb(&right.origins),
+            auth_names: self.auth_names.absorb(&right.auth_names),
             newest: self.span.or(right.span).map(|(_, z)| z),
         }
     }
@@ -1096,19 +1303,93 @@ impl Batch {
             domains: dom,
             reasons: rea,
             senders: snd,
+            origins: org,
+            auth_names: aun,
             ..
         } = ids;
+        let map_origin = |o: Origin| Origin {
+            origin: remap(org, o.origin),
+            user: remap(aun, o.user),
+        };
+        // The right's messages whose sender line came without their origin
+        // (Postfix smtpd's `client=` in a batch before): the left knows it.
+        for s in right.joins.sender_of.values_mut() {
+            s.origin = s.origin.map(map_origin);
+        }
+        let left_origin = |joins: &super::joins::Joins, message: u64| {
+            joins
+                .sender_of
+                .get(&message)
+                .and_then(|s| s.origin)
+                .or_else(|| joins.origin_of.get(&message).map(|o| o.origin))
+        };
+        for o in right.joins.origin_of.values_mut() {
+            o.origin = map_origin(o.origin);
+        }
+        // Copies re-injected from loopback whose hand-off or original was
+        // on the left: the original's origin, or their own.
+        let mut settled: HashMap<u64, Origin, Fast> = HashMap::default();
+        for h in right.joins.handed.values_mut() {
+            if let Handed::Known(o) = h {
+                *o = map_origin(*o);
+            }
+        }
+        for (copy, r) in right.joins.reinjected.drain() {
+            let from_left = match r.via {
+                Some(original) => left_origin(&self.joins, original),
+                None => match self.joins.handed.get(&copy) {
+                    Some(&Handed::Known(o)) => Some(o),
+                    _ => None,
+                },
+            };
+            let origin = from_left.unwrap_or_else(|| map_origin(r.own));
+            match right.joins.sender_of.get_mut(&copy) {
+                Some(s) => s.origin = Some(origin),
+                None => {
+                    let ts = right.span.map_or(0, |(_, z)| z);
+                    right
+                        .joins
+                        .origin_of
+                        .insert(copy, OriginSeen { origin, ts });
+                }
+            }
+            settled.insert(copy, origin);
+        }
+        for (copy, h) in right.joins.handed.drain() {
+            let origin = match h {
+                Handed::Known(o) => Some(o),
+                Handed::Via(original) => left_origin(&self.joins, original),
+            };
+            if let Some(o) = origin {
+                self.joins.handed.insert(copy, Handed::Known(o));
+            }
+        }
         // Expiries on the right look back into deferrals on the left.
         for mut p in right.joins.pending_expiries.drain(..) {
             p.sender = remap(snd, p.sender);
             p.host = remap(hst, p.host);
+            if let Some(last) = &mut p.last {
+                last.domain = remap(dom, last.domain);
+                last.reason = remap(rea, last.reason);
+            }
             let last = if p.after_removal {
-                None
+                p.last
             } else {
-                self.joins.deferrals.remove(&p.message)
+                p.last.or_else(|| self.joins.deferrals.remove(&p.message))
+            };
+            p.origin = p.origin.map(map_origin);
+            let origin = if p.after_removal {
+                p.origin
+            } else {
+                p.origin
+                    .or_else(|| settled.get(&p.message).copied())
+                    .or_else(|| left_origin(&self.joins, p.message))
             };
             match last {
-                Some(last) => self.count_expiry(last, p, filter),
+                Some(last) => {
+                    let origin = origin.unwrap_or_else(|| self.no_origin());
+                    self.count_expiry(last, p, origin, filter);
+                }
                 None => self.joins.pending_expiries.push(p),
             }
         }
@@ -1120,13 +1401,15 @@ impl Batch {
             p.attempt.host = remap(hst, p.attempt.host);
             p.attempt.relay = remap(rly, p.attempt.relay);
             p.sender = p.sender.map(|x| remap(snd, x));
+            p.origin = p.origin.map(map_origin);
             if p.after_removal {
                 // Nothing on the left is about this message: final as it is.
                 p.attempt.needs_cause = false;
                 match p.sender {
                     Some(sender) => {
                         let rcpt = p.recipient.as_deref().unwrap_or_default();
-                        self.contribute(&p.attempt, sender, rcpt, filter);
+                        let origin = p.origin.unwrap_or_else(|| self.no_origin());
+                        self.contribute(&p.attempt, sender, origin, rcpt, filter);
                     }
                     None => self.joins.pending.push(p),
                 }
@@ -1146,12 +1429,26 @@ impl Batch {
                     .get(&p.attempt.message)
                     .map(|s| s.domain)
             });
+            // Everything before is on the left: an origin not found there
+            // is not in the input.
+            let origin = p
+                .origin
+                .or_else(|| {
+                    // (As in `settle_reinjected_alone`: only after its sender line.)
+                    p.sender
+                        .and_then(|_| settled.get(&p.attempt.message).copied())
+                })
+                .or_else(|| left_origin(&self.joins, p.attempt.message));
             match sender {
                 Some(sender) => {
                     let rcpt = p.recipient.as_deref().unwrap_or_default();
-                    self.contribute(&p.attempt, sender, rcpt, filter);
+                    let origin = origin.unwrap_or_else(|| self.no_origin());
+                    self.contribute(&p.attempt, sender, origin, rcpt, filter);
                 }
-                None => self.joins.pending.push(p),
+                None => {
+                    p.origin = origin;
+                    self.joins.pending.push(p);
+                }
             }
         }
         // Right's removals of messages that started on the left (after the
@@ -1166,7 +1463,13 @@ impl Batch {
         }
         for (m, mut s) in right.joins.sender_of.drain() {
             s.domain = remap(snd, s.domain);
+            if s.origin.is_none() {
+                s.origin = Some(left_origin(&self.joins, m).unwrap_or_else(|| self.no_origin()));
+            }
             self.joins.sender_of.insert(m, s);
+        }
+        for (m, o) in right.joins.origin_of.drain() {
+            self.joins.origin_of.insert(m, o);
         }
     }
 
@@ -1213,6 +1516,9 @@ impl Batch {
             self.compact_reasons(right.reasons.len(), MAX_REASONS / 2);
             right.compact_reasons(self.reasons.len(), MAX_REASONS / 2 - 1);
         }
+        // What the left could not settle alone is final now: nothing
+        // comes before it (the right's joins below look into it).
+        self.settle_reinjected_alone();
         let ids = self.absorb_names(right);
         // Each piece adds the right's, its ids renamed.
         self.deliveries.merge(&mut right.deliveries, &ids);
@@ -1220,6 +1526,7 @@ impl Batch {
         self.sessions.merge(&mut right.sessions, &ids);
         self.inbound.merge(&mut right.inbound, &ids);
         self.journeys.absorb(&mut right.journeys, &ids);
+        self.auth.merge(&mut right.auth, &ids.auth_names);
         // Then the joins: what the right's attempts and expiries waited for
         // is on the left now, and they count into the deliveries.
         self.merge_joins(right, &ids, filter);
@@ -1264,6 +1571,9 @@ impl Batch {
                 weight.add(r, 1);
             }
         }
+        for last in self.joins.pending_expiries.iter().filter_map(|p| p.last) {
+            weight.add(last.reason, 1);
+        }
         let map = weight.keep_heaviest(&mut self.reasons, budget);
         let m = |id: u32| remap(&map, id);
         for (mut k, s) in std::mem::take(&mut self.deliveries.reason_counts) {
@@ -1276,6 +1586,14 @@ impl Batch {
         }
         for p in &mut self.joins.pending {
             p.attempt.reason = p.attempt.reason.map(m);
+        }
+        for last in self
+            .joins
+            .pending_expiries
+            .iter_mut()
+            .filter_map(|p| p.last.as_mut())
+        {
+            last.reason = m(last.reason);
         }
         self.journeys.remap_reasons(&map);
         true
@@ -1300,6 +1618,9 @@ impl Batch {
         for p in &self.joins.pending {
             weight.add(p.attempt.domain, 1);
         }
+        for last in self.joins.pending_expiries.iter().filter_map(|p| p.last) {
+            weight.add(last.domain, 1);
+        }
         let map = weight.keep_heaviest(&mut self.domains, budget);
         let m = |id: u32| remap(&map, id);
         for (mut k, n) in std::mem::take(&mut self.deliveries.summary) {
@@ -1311,6 +1632,14 @@ impl Batch {
         }
         for p in &mut self.joins.pending {
             p.attempt.domain = m(p.attempt.domain);
+        }
+        for last in self
+            .joins
+            .pending_expiries
+            .iter_mut()
+            .filter_map(|p| p.last.as_mut())
+        {
+            last.domain = m(last.domain);
         }
         self.journeys.remap_domains(&map);
         true
@@ -1325,9 +1654,19 @@ impl Batch {
     /// attempts logged after the removal found it or not depending on where
     /// the input was cut.
     pub fn forget(&mut self, message: u64) {
-        let sender = self.joins.sender_of.remove(&message).is_some();
+        self.joins.origin_of.remove(&message);
+        self.joins.handed.remove(&message);
+        let seen = self.joins.sender_of.remove(&message);
+        if let Some(user) = seen.and_then(|s| s.origin).map(|o| o.user)
+            && user != NO_ID
+        {
+            self.auth.removed(user, message);
+        }
+        // A sender line here without the message's origin (a retry's
+        // qmgr `from=`): its origin, on the left, must go too.
+        let started_here = seen.is_some_and(|s| s.origin.is_some());
         self.joins.deferrals.remove(&message);
-        if !sender && self.joins.pending_removals.len() < PENDING_REMOVALS_CAP {
+        if !started_here && self.joins.pending_removals.len() < PENDING_REMOVALS_CAP {
             self.joins.pending_removals.insert(message);
         }
     }
@@ -1341,6 +1680,7 @@ impl Batch {
                 domains: &self.domains,
                 relays: &self.relays,
                 reasons: &self.reasons,
+                origins: &self.origins,
             });
         }
     }
@@ -1362,6 +1702,15 @@ impl Batch {
         if self.joins.sender_of.len() >= DEFERRAL_TABLE_SOFT_LIMIT {
             self.joins.sender_of.retain(|_, s| s.ts >= horizon);
         }
+        // Messages refused after smtpd took them (a milter, cleanup) never
+        // reach the sender line that would take their origin.
+        if self.joins.origin_of.len() >= DEFERRAL_TABLE_SOFT_LIMIT {
+            self.joins.origin_of.retain(|_, o| o.ts >= horizon);
+        }
+        // Hand-offs whose copy never showed (the filter lost or refused it).
+        if self.joins.handed.len() >= 4 * DEFERRAL_TABLE_SOFT_LIMIT {
+            self.joins.handed.clear();
+        }
     }
 
     /// Counts what never found its partner: expiries without a deferral
@@ -1374,6 +1723,8 @@ impl Batch {
         self.flush_events();
         self.joins.deferrals = HashMap::default();
         self.joins.sender_of = HashMap::default();
+        self.joins.origin_of = HashMap::default();
+        self.joins.handed = HashMap::default();
     }
 
     /// Counts the attempts still waiting for their sender and the expiries
@@ -1384,6 +1735,7 @@ impl Batch {
     /// the total's memory flat on input that never names a sender (a `grep
     /// status=` excerpt, one delivery line repeated).
     pub fn settle_unjoined(&mut self, unknown_provider: ProviderId, filter: &Filter) {
+        self.settle_reinjected_alone();
         if self.joins.pending.is_empty() && self.joins.pending_expiries.is_empty() {
             return;
         }
@@ -1392,7 +1744,13 @@ impl Batch {
         let reason = self
             .reasons
             .intern(b"(expired; no earlier deferral of this message in the input)");
+        let none = self.no_origin();
         for p in pending {
+            if let Some(last) = p.last {
+                let origin = p.origin.unwrap_or(none);
+                self.count_expiry(last, p, origin, filter);
+                continue;
+            }
             let last = LastDeferral {
                 provider: unknown_provider,
                 domain: empty,
@@ -1402,12 +1760,19 @@ impl Batch {
                 recipient: 0,
                 ts: p.ts,
             };
-            self.count_expiry(last, p, filter);
+            self.count_expiry(last, p, none, filter);
         }
         let unknown = self.senders.intern(b"");
         for p in std::mem::take(&mut self.joins.pending) {
             let rcpt = p.recipient.as_deref().unwrap_or_default();
-            self.contribute(&p.attempt, p.sender.unwrap_or(unknown), rcpt, filter);
+            let origin = p.origin.unwrap_or(none);
+            self.contribute(
+                &p.attempt,
+                p.sender.unwrap_or(unknown),
+                origin,
+                rcpt,
+                filter,
+            );
         }
     }
 }
@@ -1443,6 +1808,11 @@ pub fn sender_domain<'s>(sender: &[u8], scratch: &'s mut Vec<u8>) -> &'s [u8] {
 
 #[cfg(test)]
 mod tests {
+    /// An origin for tests (its id need not be interned).
+    const NONE: Origin = Origin {
+        origin: 0,
+        user: NO_ID,
+    };
     use super::*;
 
     const ALL: Filter = Filter {
@@ -1497,12 +1867,12 @@ mod tests {
         let da = a.domains.intern(b"x.example");
         a.counters.lines = 1;
         let s = a.senders.intern(b"s.example");
-        a.contribute(&attempt(1, 1, da, Status::Sent), s, b"", &ALL);
+        a.contribute(&attempt(1, 1, da, Status::Sent), s, NONE, b"", &ALL);
         let mut b = Batch::default();
         b.domains.intern(b"other.example");
         let db = b.domains.intern(b"x.example");
         let s = b.senders.intern(b"s.example");
-        b.contribute(&attempt(2, 1, db, Status::Sent), s, b"", &ALL);
+        b.contribute(&attempt(2, 1, db, Status::Sent), s, NONE, b"", &ALL);
         let m = a.merge(b, &ALL);
         assert_eq!(m.deliveries.summary.len(), 1);
         assert_eq!(m.deliveries.summary.values().sum::<u64>(), 2);
@@ -1587,6 +1957,8 @@ mod tests {
         let sender = right.senders.intern(b"shop.example");
         right.expire(
             PendingExpiry {
+                last: None,
+                origin: None,
                 message: msg,
                 queue_id: QueueId::new(b"ABCDEF"),
                 sender,
@@ -1612,6 +1984,8 @@ mod tests {
         let mut b = Batch::default();
         b.expire(
             PendingExpiry {
+                last: None,
+                origin: None,
                 message: 7,
                 queue_id: QueueId::default(),
                 sender: 0,
@@ -1643,7 +2017,7 @@ mod tests {
         let mut a = attempt(1, 1, 0, Status::Sent);
         for minute in 0..(TIMELINE_CAP as i64 + 10) {
             a.ts = minute * 60;
-            b.contribute(&a, 0, b"", &ALL);
+            b.contribute(&a, 0, NONE, b"", &ALL);
         }
         assert_eq!(b.deliveries.timeline_width, 2);
         assert!(b.deliveries.timeline.len() <= TIMELINE_CAP);
@@ -1656,7 +2030,7 @@ mod tests {
         let mut fine = Batch::default();
         fine.counters.lines = 1;
         a.ts = 61;
-        fine.contribute(&a, 0, b"", &ALL);
+        fine.contribute(&a, 0, NONE, b"", &ALL);
         b.counters.lines = 1;
         let m = b.merge(fine, &ALL);
         assert_eq!(m.deliveries.timeline_width, 2);

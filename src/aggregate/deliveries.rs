@@ -106,10 +106,12 @@ impl Tally for Deliveries {
     fn merge(&mut self, right: &mut Deliveries, ids: &Ids) {
         for (mut k, n) in right.summary.drain() {
             k.domain = remap(&ids.domains, k.domain);
+            k.origin = remap(&ids.origins, k.origin);
             *self.summary.entry(k).or_insert(0) += n;
         }
         for (mut k, n) in right.outcomes.drain() {
             k.sender = remap(&ids.senders, k.sender);
+            k.origin = remap(&ids.origins, k.origin);
             *self.outcomes.entry(k).or_insert(0) += n;
         }
         self.widen_timeline(right.timeline_width);

@@ -10,10 +10,20 @@ use crate::classify::provider::ProviderMap;
 use crate::dsn::Dsn;
 use polars::prelude::*;
 
-/// The summary frame's columns, in order. This schema is stable: it is the
-/// CSV/Parquet export and the `deliveries` array of `--json`.
-pub const SUMMARY_COLUMNS: [&str; 7] = [
-    "provider", "domain", "status", "dsn", "class", "subject", "count",
+/// The summary frame's columns, in order. This schema is stable (columns
+/// are only ever added at the end): it is the CSV/Parquet export and the
+/// `deliveries` array of `--json`. `sasl_user` and `client` say who handed
+/// the mail over (see [`origin_parts`]).
+pub const SUMMARY_COLUMNS: [&str; 9] = [
+    "provider",
+    "domain",
+    "status",
+    "dsn",
+    "class",
+    "subject",
+    "count",
+    "sasl_user",
+    "client",
 ];
 
 /// The reasons frame's columns, in order.
@@ -34,7 +44,7 @@ pub const REASON_COLUMNS: [&str; 12] = [
 
 /// The outcomes frame's columns: the summary without the recipient domain,
 /// with what the findings engine needs (category, blocklist, sender domain).
-pub const OUTCOME_COLUMNS: [&str; 11] = [
+pub const OUTCOME_COLUMNS: [&str; 13] = [
     "provider",
     "status",
     "dsn",
@@ -46,6 +56,8 @@ pub const OUTCOME_COLUMNS: [&str; 11] = [
     "attempted",
     "count",
     "per_host",
+    "sasl_user",
+    "client",
 ];
 
 /// The timeline frame's columns: one row per minute × provider × status ×
@@ -64,6 +76,19 @@ pub const TIMELINE_COLUMNS: [&str; 10] = [
     "count",
     "per_host",
 ];
+
+/// An origin's client (`name[ip]`, `local`; empty when the input does not
+/// say) and SASL user (empty when none).
+pub fn origin_parts(origin: &[u8]) -> (String, String) {
+    let (client, user) = match memchr::memchr(0, origin) {
+        Some(nul) => (&origin[..nul], &origin[nul + 1..]),
+        None => (origin, &b""[..]),
+    };
+    (
+        String::from_utf8_lossy(client).into_owned(),
+        String::from_utf8_lossy(user).into_owned(),
+    )
+}
 
 /// `4.7.0` or `""`.
 pub fn dsn_string(key: u32) -> String {
@@ -98,6 +123,7 @@ pub fn summary_frame(batch: &Batch, providers: &ProviderMap) -> PolarsResult<Dat
             .then_with(|| a.status.cmp(&b.status))
             .then_with(|| a.dsn.cmp(&b.dsn))
             .then_with(|| a.class.cmp(&b.class))
+            .then_with(|| batch.origins.get(a.origin).cmp(batch.origins.get(b.origin)))
     });
     let n = rows.len();
     let mut provider = Vec::with_capacity(n);
@@ -107,7 +133,12 @@ pub fn summary_frame(batch: &Batch, providers: &ProviderMap) -> PolarsResult<Dat
     let mut class = Vec::with_capacity(n);
     let mut subject = Vec::with_capacity(n);
     let mut count = Vec::with_capacity(n);
+    let mut users = Vec::with_capacity(n);
+    let mut clients = Vec::with_capacity(n);
     for (k, c) in &rows {
+        let (client, user) = origin_parts(batch.origins.get(k.origin));
+        users.push(user);
+        clients.push(client);
         provider.push(providers.info(k.provider).id.as_str());
         domains.push(domain(k).into_owned());
         status.push(k.status.as_str());
@@ -128,6 +159,8 @@ pub fn summary_frame(batch: &Batch, providers: &ProviderMap) -> PolarsResult<Dat
             Column::new(SUMMARY_COLUMNS[4].into(), class),
             Column::new(SUMMARY_COLUMNS[5].into(), subject),
             Column::new(SUMMARY_COLUMNS[6].into(), count),
+            Column::new(SUMMARY_COLUMNS[7].into(), users),
+            Column::new(SUMMARY_COLUMNS[8].into(), clients),
         ],
     )
 }
@@ -212,7 +245,12 @@ pub fn outcomes_frame(batch: &Batch, providers: &ProviderMap) -> PolarsResult<Da
     let mut attempted = Vec::with_capacity(n);
     let mut count = Vec::with_capacity(n);
     let mut per_host = Vec::with_capacity(n);
+    let mut users = Vec::with_capacity(n);
+    let mut clients = Vec::with_capacity(n);
     for (k, c) in rows {
+        let (client, user) = origin_parts(batch.origins.get(k.origin));
+        users.push(user);
+        clients.push(client);
         per_host.push(k.per_host);
         provider.push(providers.info(k.provider).id.as_str());
         status.push(k.status.as_str());
@@ -242,6 +280,8 @@ pub fn outcomes_frame(batch: &Batch, providers: &ProviderMap) -> PolarsResult<Da
             Column::new(c[8].into(), attempted),
             Column::new(c[9].into(), count),
             Column::new(c[10].into(), per_host),
+            Column::new(c[11].into(), users),
+            Column::new(c[12].into(), clients),
         ],
     )
 }
@@ -408,6 +448,7 @@ mod tests {
                 status: Status::Deferred,
                 dsn: code,
                 class: 4,
+                origin: b.origins.intern(b"mail.x.example[192.0.2.1]\0bob"),
             },
             3,
         );
@@ -418,6 +459,7 @@ mod tests {
                 status: Status::Sent,
                 dsn: 0,
                 class: 2,
+                origin: b.origins.intern(b""),
             },
             1,
         );
@@ -432,6 +474,15 @@ mod tests {
         assert_eq!(df.column("count").unwrap().u64().unwrap().get(0), Some(3));
         assert_eq!(df.column("subject").unwrap().u8().unwrap().get(0), Some(7));
         assert_eq!(df.column("dsn").unwrap().str().unwrap().get(1), Some(""));
+        assert_eq!(
+            df.column("sasl_user").unwrap().str().unwrap().get(0),
+            Some("bob")
+        );
+        assert_eq!(
+            df.column("client").unwrap().str().unwrap().get(0),
+            Some("mail.x.example[192.0.2.1]")
+        );
+        assert_eq!(df.column("client").unwrap().str().unwrap().get(1), Some(""));
         let t = totals_by(&df, &["provider", "status"], None).unwrap();
         assert_eq!(t.height(), 2);
     }

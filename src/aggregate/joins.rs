@@ -4,7 +4,9 @@
 //! in the batch before (joined at the merge, `Batch::merge_joins`). Kept
 //! only while the message is in the queue.
 
-use super::batch::{LastDeferral, PendingAttempt, PendingExpiry, SenderSeen};
+use super::batch::{
+    Handed, LastDeferral, OriginSeen, PendingAttempt, PendingExpiry, Reinjected, SenderSeen,
+};
 use hashbrown::{HashMap, HashSet};
 
 type Fast = crate::hashing::Seeded;
@@ -16,6 +18,15 @@ pub struct Joins {
     pub deferrals: HashMap<u64, LastDeferral, Fast>,
     /// Sender domain per message (host + queue id hash).
     pub sender_of: HashMap<u64, SenderSeen, Fast>,
+    /// Origin per message, seen before its sender line (Postfix smtpd);
+    /// moved into `sender_of` by the sender line.
+    pub origin_of: HashMap<u64, OriginSeen, Fast>,
+    /// Content-filter hand-offs by the copy's key: the origin of the
+    /// message handed over, or its key when this batch does not know it.
+    pub handed: HashMap<u64, Handed, Fast>,
+    /// Copies re-injected from loopback whose origin this batch could not
+    /// settle (their hand-off, or the original's origin, is further left).
+    pub reinjected: HashMap<u64, Reinjected, Fast>,
     /// Expiries not yet joined to a deferral.
     pub pending_expiries: Vec<PendingExpiry>,
     /// Attempts not yet joined to their sender.
@@ -30,6 +41,9 @@ impl Joins {
     pub fn is_empty(&self) -> bool {
         self.deferrals.is_empty()
             && self.sender_of.is_empty()
+            && self.origin_of.is_empty()
+            && self.handed.is_empty()
+            && self.reinjected.is_empty()
             && self.pending_expiries.is_empty()
             && self.pending.is_empty()
             && self.pending_removals.is_empty()
@@ -39,6 +53,9 @@ impl Joins {
     pub fn reset(&mut self) {
         self.deferrals.clear();
         self.sender_of.clear();
+        self.origin_of.clear();
+        self.handed.clear();
+        self.reinjected.clear();
         self.pending_expiries.clear();
         self.pending.clear();
         self.pending_removals.clear();

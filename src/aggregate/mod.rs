@@ -1,6 +1,7 @@
 //! Aggregation: per-worker batches (merged in input order) and the polars
 //! frames built from them.
 
+pub mod auth;
 pub mod batch;
 pub mod deliveries;
 pub mod distinct;

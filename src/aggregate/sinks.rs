@@ -47,6 +47,8 @@ pub struct EventBuffer {
     pub delay_ms: Vec<u32>,
     /// A column of the rows held.
     pub reason: Vec<Option<u32>>,
+    /// A column of the rows held: who handed the message over.
+    pub origin: Vec<u32>,
 }
 
 /// The interners a buffer's ids refer to.
@@ -61,6 +63,8 @@ pub struct EventNames<'a> {
     pub relays: &'a Interner,
     /// Masked reasons.
     pub reasons: &'a Interner,
+    /// Origins: client NUL SASL user.
+    pub origins: &'a Interner,
 }
 
 impl EventBuffer {
@@ -80,6 +84,7 @@ impl EventBuffer {
             class: Vec::new(),
             delay_ms: Vec::new(),
             reason: Vec::new(),
+            origin: Vec::new(),
         }
     }
 
@@ -98,9 +103,10 @@ impl EventBuffer {
         self.ts.is_empty()
     }
 
-    /// Adds one attempt (its sender already joined).
+    /// Adds one attempt (its sender and origin already joined).
     #[inline]
-    pub fn push(&mut self, a: &Attempt, sender: u32) {
+    pub fn push(&mut self, a: &Attempt, sender: u32, origin: u32) {
+        self.origin.push(origin);
         self.ts.push(a.ts);
         self.host.push(a.host);
         self.queue_id.push(a.queue_id);
@@ -127,6 +133,7 @@ impl EventBuffer {
             &mut self.sender,
             &mut self.domain,
             &mut self.relay,
+            &mut self.origin,
         ] {
             v.clear();
         }

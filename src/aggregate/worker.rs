@@ -7,14 +7,14 @@
 //! reason or sender, or its sender line is in another chunk.
 
 use crate::aggregate::batch::{
-    Attempt, Batch, LastDeferral, NO_DELAY, NO_ID, PendingExpiry, QueueId, RejectKey, Traffic,
-    fold_domain, message_key, sender_domain,
+    Attempt, Batch, LastDeferral, NO_DELAY, NO_ID, Origin, PendingExpiry, QueueId, RejectKey,
+    Traffic, fold_domain, message_key, sender_domain,
 };
 use crate::aggregate::sinks::{EventBuffer, EventWriter};
 use crate::classify::Engine;
 use crate::classify::category::{Answer, Blocklist, Category};
 use crate::classify::provider::{HANDOFF, ProviderId, domain_of, lowercase_into};
-use crate::event::{Delivery, Level, Queued, Status};
+use crate::event::{AuthFailure, Delivery, Level, Queued, Status};
 use crate::filter::Filter;
 use crate::journey::log::{AttemptRow, JourneyLog, Kind, MessageRow};
 use crate::parse::header::Program;
@@ -130,6 +130,9 @@ pub struct Worker {
     domain: Vec<u8>,
     relay: Vec<u8>,
     scratch: Vec<u8>,
+    /// A client's one spelling (`name[ip]`) and its network.
+    client: Vec<u8>,
+    network: Vec<u8>,
     masked: Vec<u8>,
     /// A journal entry's decoded host, tag and message.
     journal: Vec<u8>,
@@ -164,6 +167,8 @@ impl Worker {
             domain: Vec::with_capacity(256),
             relay: Vec::with_capacity(256),
             scratch: Vec::with_capacity(1024),
+            client: Vec::with_capacity(128),
+            network: Vec::with_capacity(64),
             masked: Vec::with_capacity(512),
             journal: Vec::new(),
             journeys: ctx.journeys,
@@ -339,6 +344,8 @@ impl Worker {
                         } else {
                             NO_ID
                         },
+                        last: None,
+                        origin: None,
                     };
                     if self.journeys {
                         let mut row = MessageRow::bare(p.message, Kind::Expire, h.ts);
@@ -403,8 +410,18 @@ impl Worker {
                     self.batch.sessions.connect(client, session, h.ts);
                 }
             }
-            Record::Disconnect(_) => {
+            &Record::Disconnect {
+                client,
+                authenticated,
+            } => {
                 self.batch.counters.mail_other += 1;
+                if authenticated
+                    && let Some(h) = header
+                    && ctx.filter.keeps_time(h.ts)
+                    && let Some(client) = self.auth_client(client)
+                {
+                    self.batch.auth.login(client, None, h.ts);
+                }
                 if let Some(h) = header
                     && self.summary_tables
                     && ctx.filter.keeps_time(h.ts)
@@ -413,6 +430,23 @@ impl Worker {
                     self.batch
                         .sessions
                         .disconnect(message_key(h.host, pid), h.ts);
+                }
+            }
+            Record::AuthFailure(f) => {
+                self.batch.counters.auth_failures += 1;
+                let Some(h) = header else {
+                    self.batch.counters.mail_other += 1;
+                    return;
+                };
+                // Postfix logs it as smtpd's warning: still one in the
+                // warnings table, as pflogsumm counts it.
+                if f.warning {
+                    self.notice(ctx, h, Level::Warning, f.text);
+                } else {
+                    self.batch.counters.mail_other += 1;
+                }
+                if ctx.filter.keeps_time(h.ts) {
+                    self.auth_failure(h, f);
                 }
             }
             &Record::Postscreen(action) => {
@@ -448,6 +482,24 @@ impl Worker {
             }
         }
         let message = message_key(h.host, q.queue_id);
+        // Who handed it over: smtpd's `client=` (before the sender line),
+        // Exim's `<=` (with it; no `H=` is local or unknown).
+        if !q.client.is_empty() || (q.arrival && q.sender.is_some()) {
+            let own = self.origin(h, q, message, filter);
+            // A content filter's copy, re-injected from loopback, was
+            // submitted by whoever submitted the message it was handed.
+            // (A client on loopback that authenticated is a webmail, not a
+            // filter: its user is the origin.)
+            let origin =
+                if q.sasl_user.is_empty() && crate::parse::postfix::is_loopback_client(q.client) {
+                    self.batch.reinjected_origin(message, own)
+                } else {
+                    Some(own)
+                };
+            if let Some(origin) = origin {
+                self.batch.see_origin(message, origin, h.ts);
+            }
+        }
         let sender_domain = match q.sender {
             Some(sender) => Some(
                 self.batch
@@ -490,6 +542,72 @@ impl Worker {
             row.client = self.batch.clients.intern(q.client);
         }
         self.journey_message(h, q.queue_id, row, q.message_id, filter);
+    }
+
+    /// A message's origin (client and SASL user, interned); a message
+    /// submitted by a SASL user counts towards that user's mail.
+    fn origin(&mut self, h: &Header<'_>, q: &Queued<'_>, message: u64, filter: &Filter) -> Origin {
+        let client = crate::parse::client::client(q.client);
+        match client {
+            Some(c) => c.write(&mut self.client),
+            None => {
+                self.client.clear();
+                self.client.extend_from_slice(q.client);
+            }
+        }
+        let spelled = self.client.len();
+        self.client.push(0);
+        self.client.extend_from_slice(q.sasl_user);
+        let origin = self.batch.origins.intern(&self.client);
+        if q.sasl_user.is_empty() {
+            return Origin {
+                origin,
+                user: NO_ID,
+            };
+        }
+        let names = &mut self.batch.auth_names;
+        let user = names.intern(q.sasl_user);
+        if !filter.keeps_time(h.ts) {
+            return Origin { origin, user };
+        }
+        let client_id = names.intern(&self.client[..spelled]);
+        crate::parse::client::network(client.map_or(&b""[..], |c| c.ip), &mut self.network);
+        let network = names.intern(&self.network);
+        let host = names.intern(h.host);
+        self.batch.auth.login(client_id, Some(user), h.ts);
+        self.batch.auth.submission(
+            user,
+            client_id,
+            network,
+            h.ts,
+            crate::aggregate::auth::Queued {
+                message,
+                queue_id: QueueId::new(q.queue_id),
+                host,
+            },
+        );
+        Origin { origin, user }
+    }
+
+    /// A client's one spelling in the authentication tables.
+    fn auth_client(&mut self, logged: &[u8]) -> Option<u32> {
+        crate::parse::client::client(logged)?.write(&mut self.client);
+        Some(self.batch.auth_names.intern(&self.client))
+    }
+
+    /// A failed login: the client's and the user name's, or the server's.
+    fn auth_failure(&mut self, h: &Header<'_>, f: &AuthFailure<'_>) {
+        let client = match self.auth_client(f.client) {
+            Some(c) => c,
+            None => self.batch.auth_names.intern(b"(unknown client)"),
+        };
+        if f.server_side() {
+            let reason = self.batch.auth_names.intern(f.reason);
+            self.batch.auth.server_failure(client, reason, h.ts);
+            return;
+        }
+        let user = (!f.user.is_empty()).then(|| self.batch.auth_names.intern(f.user));
+        self.batch.auth.failure(client, user, h.ts);
     }
 
     /// A message-level journey row (when journeys are gathered): into
@@ -772,6 +890,14 @@ impl Worker {
                 link.child = message_key(h.host, id);
                 self.journey_message(h, d.queue_id, link, b"", ctx.filter);
             }
+        }
+        // A content filter on loopback queued it again: the copy was
+        // submitted by whoever submitted this one, not by the filter.
+        if provider == HANDOFF
+            && d.status == Status::Sent
+            && let Some(id) = requeued_id(d.reply)
+        {
+            self.batch.handed_off(message, message_key(h.host, id));
         }
         self.batch.attempt(attempt, d.recipient, ctx.filter);
     }

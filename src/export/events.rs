@@ -28,6 +28,8 @@
 //! | `subject` | uint8, null | RFC 3463 subject |
 //! | `delay` | float64, null | seconds, as logged (to the millisecond) |
 //! | `reason` | string, null | the reply text, masked (failures only) |
+//! | `sasl_user` | string | the SASL user who submitted the message; empty when none |
+//! | `client` | string | who handed it over: `name[ip]` (`unknown[ip]` without a verified name), `local`; empty when the input does not say |
 //!
 //! `date` and `host` are the partition columns (from the path).
 
@@ -464,6 +466,10 @@ impl EventSink {
             .iter()
             .map(|&i| b.reason[i].map(|r| text(names.reasons.get(r))))
             .collect();
+        let (client, user): (Vec<String>, Vec<String>) = rows
+            .iter()
+            .map(|&i| crate::aggregate::frame::origin_parts(names.origins.get(b.origin[i])))
+            .unzip();
         let n = rows.len();
         let ts =
             Column::new("ts".into(), ts).cast(&DataType::Datetime(TimeUnit::Milliseconds, None))?;
@@ -482,6 +488,8 @@ impl EventSink {
                 Column::new("subject".into(), subject),
                 Column::new("delay".into(), delay),
                 Column::new("reason".into(), reason),
+                Column::new("sasl_user".into(), user),
+                Column::new("client".into(), client),
             ],
         )
     }

@@ -222,6 +222,11 @@ pub struct SummaryRow {
     pub subject: Option<u8>,
     /// Attempts.
     pub count: u64,
+    /// The SASL user who submitted the mail; empty when none.
+    pub sasl_user: String,
+    /// The client that handed it over (`name[ip]`, `local`); empty when
+    /// the input does not say.
+    pub client: String,
 }
 
 /// One row of the reasons frame.
@@ -249,9 +254,10 @@ pub struct ReasonRow {
 
 /// The summary frame as rows.
 pub fn summary_rows(df: &DataFrame) -> PolarsResult<Vec<SummaryRow>> {
-    let [p, d, s, c, k, j, n] = SUMMARY_COLUMNS;
+    let [p, d, s, c, k, j, n, u, h] = SUMMARY_COLUMNS;
     let (p, d, s, c) = (strs(df, p)?, strs(df, d)?, strs(df, s)?, strs(df, c)?);
     let (k, j, n) = (u8s(df, k)?, opt_u8s(df, j)?, u64s(df, n)?);
+    let (u, h) = (strs(df, u)?, strs(df, h)?);
     Ok((0..df.height())
         .map(|i| SummaryRow {
             provider: p[i].clone(),
@@ -261,6 +267,8 @@ pub fn summary_rows(df: &DataFrame) -> PolarsResult<Vec<SummaryRow>> {
             class: k[i],
             subject: j[i],
             count: n[i],
+            sasl_user: u[i].clone(),
+            client: h[i].clone(),
         })
         .collect())
 }

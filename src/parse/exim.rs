@@ -16,7 +16,7 @@ use super::find;
 use super::reject::{self, Reject};
 use super::reply::reply_codes;
 use super::{Record, Unparsed};
-use crate::event::{Delivery, Queued, Status};
+use crate::event::{AuthFailure, Delivery, Queued, Status};
 
 /// The message id an Exim line is about: its first word, when it is one.
 pub fn message_id_of(body: &[u8]) -> Option<&[u8]> {
@@ -72,6 +72,9 @@ pub fn parse(body: &[u8]) -> Record<'_> {
         if let Some(probe) = sender_callout(body) {
             return Record::Callout(probe, None);
         }
+        if let Some(failure) = auth_failure(body) {
+            return Record::AuthFailure(failure);
+        }
         return Record::MailOther;
     }
     let rest = &body[sp + 1..];
@@ -116,6 +119,32 @@ pub fn parse(body: &[u8]) -> Record<'_> {
     }
 }
 
+/// `plain_login authenticator failed for host (helo) [ip]:port: 535
+/// Incorrect authentication data (set_id=user)`; the client may also be
+/// `(helo) [ip]` or `H=(helo) [ip] U=user`.
+fn auth_failure(body: &[u8]) -> Option<AuthFailure<'_>> {
+    let at = memfind!(body, b" authenticator failed for ")?;
+    let rest = &body[at + b" authenticator failed for ".len()..];
+    let rest = rest.strip_prefix(b"H=").unwrap_or(rest);
+    // The reply (`: 535 …`) ends the client, whose helo may hold `[ip]`
+    // itself: the client's address is the last bracket before it.
+    let reply = memchr::memmem::find_iter(rest, b": ")
+        .find(|&at| rest.get(at + 2).is_some_and(u8::is_ascii_digit))?;
+    let close = memchr::memrchr(b']', &rest[..reply])?;
+    let client = &rest[..=close];
+    let reason = &rest[reply + 2..];
+    let user = memchr::memmem::rfind(reason, b"(set_id=")
+        .and_then(|u| reason[u + 8..].strip_suffix(b")"))
+        .unwrap_or_default();
+    Some(AuthFailure {
+        client,
+        user,
+        reason,
+        text: body,
+        warning: false,
+    })
+}
+
 /// The fields of a `<=` line: `sender H=(helo) [ip] P=esmtp S=1234 id=…`.
 /// `H=` may hold spaces (`host (helo) [ip]`), so fields are found by their
 /// ` X=` markers, not by splitting.
@@ -145,12 +174,19 @@ fn received<'a>(msg_id: &'a [u8], fields: &'a [u8]) -> Queued<'a> {
         None if memfind!(rest, b" U=").is_some() => &b"local"[..],
         None => &b""[..],
     };
+    // `A=authenticator:user` (or `A=authenticator` when it set no id).
+    let sasl_user = value(memfind!(rest, b" A="), 3);
+    let sasl_user = match memchr::memchr(b':', sasl_user) {
+        Some(colon) => &sasl_user[colon + 1..],
+        None => &b""[..],
+    };
     Queued {
         queue_id: msg_id,
         sender: Some(sender),
         size,
         nrcpt: None,
         client,
+        sasl_user,
         message_id: value(memfind!(rest, b" id="), 4),
         arrival: true,
     }
@@ -720,6 +756,44 @@ mod tests {
         assert_eq!(
             parse(b"1xV6qi-0004PA-2t => "),
             Record::Unparsed(Unparsed::NoRecipient)
+        );
+    }
+
+    #[test]
+    fn logins_and_failed_logins() {
+        let q = parse(b"10HmaY-000000005vi-0000 <= u@x H=localhost (x) [127.0.0.1] P=esmtpsa X=TLS1.3 A=plain:userx S=3 id=1@x");
+        let Record::Queued(q) = q else {
+            panic!("{q:?}")
+        };
+        assert_eq!(q.sasl_user, b"userx");
+        let q = parse(b"10HmaY-000000005vi-0000 <= u@x H=[192.0.2.1] P=esmtpa A=fixed_cram S=3");
+        let Record::Queued(q) = q else {
+            panic!("{q:?}")
+        };
+        assert_eq!(
+            q.sasl_user, b"",
+            "an authenticator that set no id names no user"
+        );
+        let fail = |body: &'static [u8]| match parse(body) {
+            Record::AuthFailure(f) => (f.client, f.user, f.server_side()),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            fail(b"auth_login authenticator failed for (User) [45.129.14.179]: 535 Incorrect authentication data (set_id=sales@fvds.ru)"),
+            (&b"(User) [45.129.14.179]"[..], &b"sales@fvds.ru"[..], false)
+        );
+        assert_eq!(
+            fail(b"fixed_login authenticator failed for ppp-1-2-3-4.test.example ([1.2.3.4]) [1.2.3.4]:51451: 535 Incorrect authentication data"),
+            (&b"ppp-1-2-3-4.test.example ([1.2.3.4]) [1.2.3.4]"[..], &b""[..], false)
+        );
+        assert_eq!(
+            fail(b"plain authenticator failed for H=(x) [10.0.0.5] U=CALLER: 535 Incorrect authentication data (set_id=bob)"),
+            (&b"(x) [10.0.0.5]"[..], &b"bob"[..], false)
+        );
+        assert!(fail(b"dovecot_plain authenticator failed for (x) [10.0.0.5]: 435 Unable to authenticate at present (set_id=bob)").2);
+        assert_eq!(
+            parse(b"plain authenticator failed for nothing"),
+            Record::MailOther
         );
     }
 

@@ -29,6 +29,7 @@ macro_rules! memfind_iter {
     }};
 }
 
+pub mod client;
 pub mod exim;
 pub mod find;
 pub mod header;
@@ -148,8 +149,16 @@ pub enum Record<'a> {
     Notice(crate::event::Level, &'a [u8]),
     /// An SMTP client connected (Postfix smtpd `connect from`).
     Connect(&'a [u8]),
-    /// An SMTP client's session ended (Postfix smtpd `disconnect from`).
-    Disconnect(&'a [u8]),
+    /// An SMTP client's session ended (Postfix smtpd `disconnect from`);
+    /// `authenticated`: its statistics say an AUTH succeeded (`auth=1`).
+    Disconnect {
+        /// The client as logged.
+        client: &'a [u8],
+        /// An AUTH command succeeded in the session.
+        authenticated: bool,
+    },
+    /// A client's failed SMTP AUTH (password guessing, or a dead backend).
+    AuthFailure(crate::event::AuthFailure<'a>),
     /// A postscreen event (`PASS NEW`, `DNSBL`, `PREGREET` …).
     Postscreen(&'a [u8]),
     /// Exim `*>`: a delivery suppressed by `-N`.

@@ -15,7 +15,7 @@ use super::reject;
 use super::reply::reply_codes;
 use super::{Record, Unparsed};
 use crate::dsn::Dsn;
-use crate::event::{Delivery, Level, Queued, Status};
+use crate::event::{AuthFailure, Delivery, Level, Queued, Status};
 use memchr::memchr;
 
 /// Parses one Postfix message body; `service` is the daemon (`smtp`, `qmgr` …).
@@ -69,7 +69,47 @@ fn notice<'a>(service: &[u8], body: &'a [u8]) -> Option<Record<'a>> {
         _ => return None,
     };
     let text = body.strip_prefix(level.1)?;
+    if level.0 == Level::Warning
+        && service == b"smtpd"
+        && let Some(failure) = sasl_failure(text)
+    {
+        return Some(Record::AuthFailure(failure));
+    }
     Some(Record::Notice(level.0, text))
+}
+
+/// smtpd's `host[ip]: SASL LOGIN authentication failed: reason` (Postfix
+/// 3.x adds `, sasl_username=user` when the client sent one). The
+/// client-side `SASL authentication failed; server … said` of smtp is
+/// our own relay login failing, not this.
+fn sasl_failure(text: &[u8]) -> Option<AuthFailure<'_>> {
+    let at = memchr::memmem::find(text, b"]: SASL ")?;
+    let client = &text[..=at];
+    let rest = &text[at + b"]: SASL ".len()..];
+    let mechanism_end = memchr(b' ', rest)?;
+    let reason = rest[mechanism_end + 1..].strip_prefix(b"authentication failed")?;
+    let reason = reason
+        .strip_prefix(b":")
+        .unwrap_or(reason)
+        .trim_ascii_start();
+    let (reason, user) = match memchr::memmem::rfind(reason, b", sasl_username=") {
+        Some(u) => (&reason[..u], &reason[u + b", sasl_username=".len()..]),
+        None => (reason, &b""[..]),
+    };
+    Some(AuthFailure {
+        client,
+        user,
+        reason,
+        text,
+        warning: true,
+    })
+}
+
+/// True when smtpd's `disconnect from` statistics say an AUTH succeeded:
+/// `auth=1` (all of them) or `auth=1/2` (one of two); `auth=0/1` failed.
+fn authenticated(stats: &[u8]) -> bool {
+    memchr::memmem::find(stats, b" auth=")
+        .is_some_and(|at| matches!(stats.get(at + 6), Some(b'1'..=b'9')))
 }
 
 /// A postscreen event's name: its leading upper-case words (`PASS NEW`,
@@ -129,7 +169,11 @@ fn inbound<'a>(service: &[u8], body: &'a [u8]) -> Record<'a> {
         }
         if let Some(rest) = body.strip_prefix(b"disconnect from ") {
             // `host[ip] ehlo=1 mail=1 … commands=6`: the client is the first word.
-            return Record::Disconnect(&rest[..memchr(b' ', rest).unwrap_or(rest.len())]);
+            let end = memchr(b' ', rest).unwrap_or(rest.len());
+            return Record::Disconnect {
+                client: &rest[..end],
+                authenticated: authenticated(&rest[end..]),
+            };
         }
     }
     if service == b"postscreen"
@@ -166,6 +210,10 @@ fn arrival<'a>(service: &[u8], queue_id: &'a [u8], rest: &'a [u8]) -> Record<'a>
             Some(c) => Queued {
                 queue_id,
                 client: &c[..find::byte(b',', c).unwrap_or(c.len())],
+                sasl_user: memchr::memmem::find(c, b", sasl_username=").map_or(&b""[..], |at| {
+                    let u = &c[at + b", sasl_username=".len()..];
+                    &u[..find::byte(b',', u).unwrap_or(u.len())]
+                }),
                 ..Queued::default()
             },
             None => return Record::MailOther,
@@ -740,6 +788,77 @@ mod tests {
     }
 
     #[test]
+    fn sasl_failures_and_logins() {
+        let fail = |service: &'static [u8], body: &'static [u8]| match parse(service, body) {
+            Record::AuthFailure(f) => (f.client, f.user, f.reason, f.server_side()),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            fail(
+                b"smtpd",
+                b"warning: unknown[203.0.113.10]: SASL LOGIN authentication failed: (reason unavailable), sasl_username=postmaster@example.org"
+            ),
+            (
+                &b"unknown[203.0.113.10]"[..],
+                &b"postmaster@example.org"[..],
+                &b"(reason unavailable)"[..],
+                false
+            )
+        );
+        assert_eq!(
+            fail(
+                b"smtpd",
+                b"warning: ec2-3-84-57-208.compute-1.amazonaws.com[3.84.57.208]: SASL LOGIN authentication failed: UGFzc3dvcmQ6"
+            ),
+            (
+                &b"ec2-3-84-57-208.compute-1.amazonaws.com[3.84.57.208]"[..],
+                &b""[..],
+                &b"UGFzc3dvcmQ6"[..],
+                false
+            )
+        );
+        // The backend died: the server's fault, whoever the client is.
+        assert!(
+            fail(
+                b"smtpd",
+                b"warning: localhost[127.0.0.1]: SASL PLAIN authentication failed: Connection lost to authentication server"
+            )
+            .3
+        );
+        // Our own relay login failing (smtp, the client side) is no attack on us.
+        assert!(matches!(
+            parse(
+                b"smtp",
+                b"warning: SASL authentication failed; server example.com[10.0.0.1] said: 535 Error: authentication failed"
+            ),
+            Record::Notice(Level::Warning, _)
+        ));
+        assert!(matches!(
+            parse(
+                b"smtpd",
+                b"warning: hostname x does not resolve to address 1.2.3.4"
+            ),
+            Record::Notice(Level::Warning, _)
+        ));
+        let login = |body: &'static [u8]| match parse(b"smtpd", body) {
+            Record::Disconnect {
+                client,
+                authenticated,
+            } => (client, authenticated),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            login(b"disconnect from unknown[192.0.2.9] ehlo=1 auth=1 mail=1 rcpt=1 data=1 quit=1 commands=6"),
+            (&b"unknown[192.0.2.9]"[..], true)
+        );
+        assert!(
+            !login(b"disconnect from unknown[192.0.2.9] ehlo=1 auth=0/1 quit=1 commands=2/3").1
+        );
+        assert!(login(b"disconnect from unknown[192.0.2.9] ehlo=1 auth=1/3 commands=2/4").1);
+        assert!(!login(b"disconnect from unknown[192.0.2.9]").1);
+    }
+
+    #[test]
     fn arrival_lines() {
         let q = |service: &str, body: &'static str| match parse(
             Box::leak(service.to_string().into_boxed_str()).as_bytes(),
@@ -759,6 +878,7 @@ mod tests {
             "4Ps9Pb5Bb5z2Bm0: client=mail.x.example[192.0.2.1]:41234, sasl_method=PLAIN, sasl_username=u",
         );
         assert_eq!(c.client, b"mail.x.example[192.0.2.1]:41234");
+        assert_eq!(c.sasl_user, b"u");
         let m = q("cleanup", "DAE08B40D4: message-id=<2026.1@shop.example>");
         assert_eq!(m.message_id, b"2026.1@shop.example");
         assert!(m.arrival);
