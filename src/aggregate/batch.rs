@@ -159,8 +159,6 @@ pub struct OutcomeKey {
     pub blocklist: Blocklist,
     /// Interned sender domain (empty: unknown, `<>`: null sender).
     pub sender: u32,
-    /// Interned origin (see [`Batch::origins`]).
-    pub origin: u32,
     /// False for deferrals the MTA logged without trying.
     pub attempted: bool,
     /// An Exim per-host error: one MX's reply, not a recipient's outcome.
@@ -694,10 +692,12 @@ pub struct Batch {
     pub auth: Auth,
 }
 
-/// Origins kept apart; past this, [`OVERFLOW_ORIGIN`].
+/// (client, SASL user) pairs the tallies keep apart: the first this many
+/// in input order; the rest are [`OVERFLOW_ORIGIN`]. The frames name only
+/// the busiest of them (`frame::NAMED_ORIGINS`).
 pub const MAX_ORIGINS: usize = 1 << 16;
-/// The origin once [`MAX_ORIGINS`] is reached.
-pub const OVERFLOW_ORIGIN: &[u8] = b"(more clients than the table holds)\0";
+/// The origin once [`MAX_ORIGINS`] is reached, and the frames' fold.
+pub const OVERFLOW_ORIGIN: &[u8] = b"(other clients)\0";
 /// Names [`Batch::auth_names`] holds at most.
 pub const MAX_AUTH_NAMES: usize = 1 << 20;
 
@@ -840,10 +840,13 @@ impl Batch {
 
     /// Remembers a message's sender domain (`sender` is the whole address).
     /// Returns the interned sender domain.
+    /// `named`: the origin this same line gives (Exim's `<=`; `Some(None)`
+    /// when it is not settled yet), else it is looked up.
     pub fn see_sender(
         &mut self,
         message: u64,
         sender: &[u8],
+        named: Option<Option<Origin>>,
         scratch: &mut Vec<u8>,
         ts: i64,
     ) -> u32 {
@@ -852,9 +855,12 @@ impl Batch {
         let domain = self.senders.intern(domain);
         // The origin came on an earlier line (smtpd), or with an earlier
         // sender line of the same message (qmgr logs one per retry).
-        let origin = match self.joins.origin_of.remove(&message) {
-            Some(o) => Some(o.origin),
-            None => self.joins.sender_of.get(&message).and_then(|s| s.origin),
+        let origin = match named {
+            Some(origin) => origin,
+            None => match self.joins.origin_of.remove(&message) {
+                Some(o) => Some(o.origin),
+                None => self.joins.sender_of.get(&message).and_then(|s| s.origin),
+            },
         };
         self.joins
             .sender_of
@@ -1031,11 +1037,19 @@ impl Batch {
                 category: a.category,
                 blocklist: a.blocklist,
                 sender,
-                origin: origin.origin,
                 attempted: a.attempted,
                 per_host: a.host_error,
             })
             .or_insert(0) += 1;
+        // Who sent the failures (findings' evidence): failures only, so
+        // the table stays small whatever the number of clients.
+        if a.attempted && !a.host_error && a.category != Category::Delivered {
+            *self
+                .deliveries
+                .failed_by_origin
+                .entry((a.provider, a.category, origin.origin))
+                .or_insert(0) += 1;
+        }
         *self
             .deliveries
             .timeline
@@ -1886,14 +1900,14 @@ mod tests {
         let mut scratch = Vec::new();
         let mut left = Batch::default();
         left.counters.lines = 1;
-        left.see_sender(msg, b"offers@Promo-Blast.example", &mut scratch, 0);
+        left.see_sender(msg, b"offers@Promo-Blast.example", None, &mut scratch, 0);
         let mut right = Batch::default();
         right.counters.lines = 1;
         let d = right.domains.intern(b"gmail.com");
         right.attempt(attempt(msg, 3, d, Status::Bounced), b"a@gmail.com", &ALL);
         assert_eq!(right.joins.pending.len(), 1, "sender not in this batch");
         // A later sender line for the same queue id must not be used.
-        right.see_sender(msg, b"x@later.example", &mut scratch, 99);
+        right.see_sender(msg, b"x@later.example", None, &mut scratch, 99);
         let mut m = left.merge(right, &ALL);
         m.finish(99, &ALL);
         let (k, n) = m.deliveries.outcomes.iter().next().unwrap();
@@ -1924,8 +1938,8 @@ mod tests {
         };
         let mut scratch = Vec::new();
         let mut b = Batch::default();
-        b.see_sender(1, b"a@promo-blast.example", &mut scratch, 0);
-        b.see_sender(2, b"a@shop.example", &mut scratch, 0);
+        b.see_sender(1, b"a@promo-blast.example", None, &mut scratch, 0);
+        b.see_sender(2, b"a@shop.example", None, &mut scratch, 0);
         b.attempt(attempt(1, 1, 0, Status::Sent), b"", &f);
         b.attempt(attempt(2, 1, 0, Status::Sent), b"", &f);
         b.finish(9, &f);

@@ -25,6 +25,9 @@ pub struct Deliveries {
     pub summary: HashMap<SummaryKey, u64, Fast>,
     /// Outcome counts (with category and sender).
     pub outcomes: HashMap<OutcomeKey, u64, Fast>,
+    /// Failed attempts per provider × category × origin (client and SASL
+    /// user): who sent what failed.
+    pub failed_by_origin: HashMap<(ProviderId, Category, u32), u64, Fast>,
     /// Per-bucket counts (`TimeKey::minute` is the bucket's first minute).
     pub timeline: HashMap<TimeKey, u64, Fast>,
     /// Width of the timeline buckets in minutes (one of [`TIMELINE_WIDTHS`]).
@@ -48,6 +51,7 @@ impl Default for Deliveries {
         Deliveries {
             summary: HashMap::default(),
             outcomes: HashMap::default(),
+            failed_by_origin: HashMap::default(),
             timeline: HashMap::default(),
             timeline_width: 1,
             reason_counts: HashMap::default(),
@@ -111,8 +115,13 @@ impl Tally for Deliveries {
         }
         for (mut k, n) in right.outcomes.drain() {
             k.sender = remap(&ids.senders, k.sender);
-            k.origin = remap(&ids.origins, k.origin);
             *self.outcomes.entry(k).or_insert(0) += n;
+        }
+        for ((p, c, o), n) in right.failed_by_origin.drain() {
+            *self
+                .failed_by_origin
+                .entry((p, c, remap(&ids.origins, o)))
+                .or_insert(0) += n;
         }
         self.widen_timeline(right.timeline_width);
         let width = self.timeline_width;
@@ -155,6 +164,7 @@ impl Tally for Deliveries {
     fn reset(&mut self) {
         self.summary.clear();
         self.outcomes.clear();
+        self.failed_by_origin.clear();
         self.timeline.clear();
         self.timeline_width = 1;
         self.reason_counts.clear();

@@ -44,7 +44,7 @@ pub const REASON_COLUMNS: [&str; 12] = [
 
 /// The outcomes frame's columns: the summary without the recipient domain,
 /// with what the findings engine needs (category, blocklist, sender domain).
-pub const OUTCOME_COLUMNS: [&str; 13] = [
+pub const OUTCOME_COLUMNS: [&str; 11] = [
     "provider",
     "status",
     "dsn",
@@ -56,9 +56,11 @@ pub const OUTCOME_COLUMNS: [&str; 13] = [
     "attempted",
     "count",
     "per_host",
-    "sasl_user",
-    "client",
 ];
+
+/// The who frame's columns: failed attempts per provider × category ×
+/// origin (named as in the summary frame).
+pub const WHO_COLUMNS: [&str; 5] = ["provider", "category", "sasl_user", "client", "count"];
 
 /// The timeline frame's columns: one row per minute × provider × status ×
 /// code family × category. `minute` is UTC seconds at the bucket's start,
@@ -76,6 +78,61 @@ pub const TIMELINE_COLUMNS: [&str; 10] = [
     "count",
     "per_host",
 ];
+
+/// Origins the frames name: the busiest by attempts (ties by name); the
+/// rest are summed under `(other clients)`. An MX that hears from 65,000
+/// clients a day made the summary 544,000 rows and the whole run 2.7 times
+/// slower; the events export keeps every attempt's own.
+pub const NAMED_ORIGINS: usize = 500;
+
+/// The origin id the frames use for the ones not named.
+const FOLDED: u32 = u32::MAX - 1;
+
+/// Which origins the frames name (see [`NAMED_ORIGINS`]).
+pub struct OriginNames<'a> {
+    batch: &'a Batch,
+    named: hashbrown::HashSet<u32>,
+}
+
+impl<'a> OriginNames<'a> {
+    /// The busiest origins of `batch`'s summary.
+    pub fn of(batch: &'a Batch) -> OriginNames<'a> {
+        let mut attempts: hashbrown::HashMap<u32, u64> = hashbrown::HashMap::new();
+        for (k, n) in &batch.deliveries.summary {
+            *attempts.entry(k.origin).or_insert(0) += n;
+        }
+        let mut order: Vec<(u32, u64)> = attempts.into_iter().collect();
+        if order.len() > NAMED_ORIGINS {
+            order.sort_by(|(a, n), (b, m)| {
+                m.cmp(n)
+                    .then_with(|| batch.origins.get(*a).cmp(batch.origins.get(*b)))
+            });
+            order.truncate(NAMED_ORIGINS);
+        }
+        OriginNames {
+            batch,
+            named: order.into_iter().map(|(id, _)| id).collect(),
+        }
+    }
+
+    /// The id a frame row uses for `origin`.
+    pub fn fold(&self, origin: u32) -> u32 {
+        if self.named.contains(&origin) {
+            origin
+        } else {
+            FOLDED
+        }
+    }
+
+    /// The bytes of a folded id.
+    pub fn get(&self, origin: u32) -> &'a [u8] {
+        if origin == FOLDED {
+            crate::aggregate::batch::OVERFLOW_ORIGIN
+        } else {
+            self.batch.origins.get(origin)
+        }
+    }
+}
 
 /// An origin's client (`name[ip]`, `local`; empty when the input does not
 /// say) and SASL user (empty when none).
@@ -102,12 +159,16 @@ pub fn dsn_string(key: u32) -> String {
 /// Builds the summary frame: one row per provider × domain × status × code,
 /// sorted by count (descending), then provider, domain, status, code.
 pub fn summary_frame(batch: &Batch, providers: &ProviderMap) -> PolarsResult<DataFrame> {
-    let mut rows: Vec<(&SummaryKey, u64)> = batch
-        .deliveries
-        .summary
-        .iter()
-        .map(|(k, n)| (k, *n))
-        .collect();
+    let names = OriginNames::of(batch);
+    let mut folded: hashbrown::HashMap<SummaryKey, u64> = hashbrown::HashMap::new();
+    for (k, n) in &batch.deliveries.summary {
+        let k = SummaryKey {
+            origin: names.fold(k.origin),
+            ..*k
+        };
+        *folded.entry(k).or_insert(0) += n;
+    }
+    let mut rows: Vec<(&SummaryKey, u64)> = folded.iter().map(|(k, n)| (k, *n)).collect();
     let domain = |k: &SummaryKey| String::from_utf8_lossy(batch.domains.get(k.domain));
     rows.sort_by(|(a, n), (b, m)| {
         m.cmp(n)
@@ -123,7 +184,7 @@ pub fn summary_frame(batch: &Batch, providers: &ProviderMap) -> PolarsResult<Dat
             .then_with(|| a.status.cmp(&b.status))
             .then_with(|| a.dsn.cmp(&b.dsn))
             .then_with(|| a.class.cmp(&b.class))
-            .then_with(|| batch.origins.get(a.origin).cmp(batch.origins.get(b.origin)))
+            .then_with(|| names.get(a.origin).cmp(names.get(b.origin)))
     });
     let n = rows.len();
     let mut provider = Vec::with_capacity(n);
@@ -136,7 +197,7 @@ pub fn summary_frame(batch: &Batch, providers: &ProviderMap) -> PolarsResult<Dat
     let mut users = Vec::with_capacity(n);
     let mut clients = Vec::with_capacity(n);
     for (k, c) in &rows {
-        let (client, user) = origin_parts(batch.origins.get(k.origin));
+        let (client, user) = origin_parts(names.get(k.origin));
         users.push(user);
         clients.push(client);
         provider.push(providers.info(k.provider).id.as_str());
@@ -245,12 +306,7 @@ pub fn outcomes_frame(batch: &Batch, providers: &ProviderMap) -> PolarsResult<Da
     let mut attempted = Vec::with_capacity(n);
     let mut count = Vec::with_capacity(n);
     let mut per_host = Vec::with_capacity(n);
-    let mut users = Vec::with_capacity(n);
-    let mut clients = Vec::with_capacity(n);
     for (k, c) in rows {
-        let (client, user) = origin_parts(batch.origins.get(k.origin));
-        users.push(user);
-        clients.push(client);
         per_host.push(k.per_host);
         provider.push(providers.info(k.provider).id.as_str());
         status.push(k.status.as_str());
@@ -280,8 +336,43 @@ pub fn outcomes_frame(batch: &Batch, providers: &ProviderMap) -> PolarsResult<Da
             Column::new(c[8].into(), attempted),
             Column::new(c[9].into(), count),
             Column::new(c[10].into(), per_host),
-            Column::new(c[11].into(), users),
-            Column::new(c[12].into(), clients),
+        ],
+    )
+}
+
+/// Builds the who frame: failed attempts per provider × category × origin,
+/// origins folded as in the summary frame.
+pub fn who_frame(batch: &Batch, providers: &ProviderMap) -> PolarsResult<DataFrame> {
+    let names = OriginNames::of(batch);
+    let mut folded: hashbrown::HashMap<(u16, u8, u32), u64> = hashbrown::HashMap::new();
+    for (&(p, c, o), n) in &batch.deliveries.failed_by_origin {
+        *folded.entry((p, c as u8, names.fold(o))).or_insert(0) += n;
+    }
+    let n = folded.len();
+    let (mut provider, mut category, mut users, mut clients, mut count) = (
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+    );
+    for (&(p, c, o), &k) in &folded {
+        let (client, user) = origin_parts(names.get(o));
+        provider.push(providers.info(p).id.as_str());
+        category.push(c);
+        users.push(user);
+        clients.push(client);
+        count.push(k);
+    }
+    let w = WHO_COLUMNS;
+    DataFrame::new(
+        n,
+        vec![
+            Column::new(w[0].into(), provider),
+            Column::new(w[1].into(), category),
+            Column::new(w[2].into(), users),
+            Column::new(w[3].into(), clients),
+            Column::new(w[4].into(), count),
         ],
     )
 }

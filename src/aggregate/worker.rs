@@ -484,6 +484,7 @@ impl Worker {
         let message = message_key(h.host, q.queue_id);
         // Who handed it over: smtpd's `client=` (before the sender line),
         // Exim's `<=` (with it; no `H=` is local or unknown).
+        let mut named = None;
         if !q.client.is_empty() || (q.arrival && q.sender.is_some()) {
             let own = self.origin(h, q, message, filter);
             // A content filter's copy, re-injected from loopback, was
@@ -496,15 +497,20 @@ impl Worker {
                 } else {
                     Some(own)
                 };
-            if let Some(origin) = origin {
-                self.batch.see_origin(message, origin, h.ts);
+            match (q.sender, origin) {
+                // The sender is on this line too (Exim): no table between.
+                (Some(_), origin) => named = Some(origin),
+                (None, Some(origin)) => self.batch.see_origin(message, origin, h.ts),
+                (None, None) => {}
             }
         }
         let sender_domain = match q.sender {
-            Some(sender) => Some(
-                self.batch
-                    .see_sender(message, sender, &mut self.scratch, h.ts),
-            ),
+            Some(sender) => {
+                Some(
+                    self.batch
+                        .see_sender(message, sender, named, &mut self.scratch, h.ts),
+                )
+            }
             None => {
                 self.batch.counters.mail_other += 1;
                 None

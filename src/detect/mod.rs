@@ -187,6 +187,32 @@ pub struct SenderShare {
     pub failure_rate: f64,
 }
 
+/// A submitter of a finding's failing mail: a SASL user, a client, or both.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct SubmitterShare {
+    /// The SASL user; empty when it did not authenticate.
+    pub sasl_user: String,
+    /// The client (`name[ip]`, `local`, `(other clients)`).
+    pub client: String,
+    /// Failures of this finding it submitted.
+    pub count: u64,
+    /// Those / the finding's failures.
+    pub share_of_failures: f64,
+    /// Those / its own attempts at the provider.
+    pub failure_rate: f64,
+}
+
+impl SubmitterShare {
+    /// `bob@x (laptop[198.51.100.7])`, `app[10.0.0.5]`.
+    pub fn label(&self) -> String {
+        match (self.sasl_user.is_empty(), self.client.is_empty()) {
+            (false, false) => format!("{} ({})", self.sasl_user, self.client),
+            (false, true) => self.sasl_user.clone(),
+            _ => self.client.clone(),
+        }
+    }
+}
+
 /// A masked reply text in the evidence.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct ReplyEvidence {
@@ -281,6 +307,12 @@ pub struct Finding {
     /// True when up to three sender domains make up 90 % of the failures
     /// while sending under half of the provider's mail.
     pub senders_concentrated: bool,
+    /// Who handed the failing mail over (SASL user, client), most
+    /// failures first (up to 5; unknown origins left out).
+    pub submitters: Vec<SubmitterShare>,
+    /// True when up to three submitters make up 90 % of the failures while
+    /// submitting under half of the provider's mail.
+    pub submitters_concentrated: bool,
     /// Hard bounces of this category / attempts (list hygiene).
     pub bounce_rate: Option<f64>,
     /// Recipients and their failure counts (list hygiene, mailbox full).
@@ -456,6 +488,10 @@ pub struct Frames<'a> {
     pub timeline: &'a DataFrame,
     /// Reasons frame.
     pub reasons: &'a DataFrame,
+    /// Who frame: failures per provider × category × origin.
+    pub who: &'a DataFrame,
+    /// Summary frame (attempts per origin).
+    pub summary: &'a DataFrame,
 }
 
 /// Rows of attempts the findings count: recipients' real attempts and
@@ -501,6 +537,10 @@ struct Aggregates {
     lists: HashMap<(String, Category), Vec<Count>>,
     senders: HashMap<(String, Category), Vec<Count>>,
     sender_attempts: HashMap<(String, String), u64>,
+    /// (provider, category) → failures per origin (client NUL user).
+    submitters: HashMap<(String, Category), Vec<Count>>,
+    /// (provider, origin) → attempts.
+    submitter_attempts: HashMap<(String, String), u64>,
     expired: BTreeMap<String, u64>,
     expired_cats: HashMap<String, Vec<Count>>,
     /// minute → provider → attempts
@@ -728,7 +768,42 @@ fn gather(f: &Frames<'_>) -> PolarsResult<Aggregates> {
         (Some(a), Some(b)) => Some(Grid::covering_at_least(*a, *b, data_width(t)?)),
         _ => None,
     };
+    // Who submitted the failures: origins as "client\0user".
+    let w = f.who;
+    let (wp, wc, wu, wh, wn) = (
+        strs(w, "provider")?,
+        categories(w, "category")?,
+        strs(w, "sasl_user")?,
+        strs(w, "client")?,
+        u64s(w, "count")?,
+    );
+    let submitters = collect_counts((0..wp.len()).map(|i| {
+        (
+            (wp[i].clone(), wc[i]),
+            format!("{}\0{}", wh[i], wu[i]),
+            wn[i],
+        )
+    }));
+    let deliveries = col("status")
+        .neq(lit(crate::event::Status::Deliverable.as_str()))
+        .and(col("status").neq(lit(crate::event::Status::Undeliverable.as_str())));
+    let sa = totals_by(
+        f.summary,
+        &["provider", "sasl_user", "client"],
+        Some(deliveries),
+    )?;
+    let (sp, su, sh, sn) = (
+        strs(&sa, "provider")?,
+        strs(&sa, "sasl_user")?,
+        strs(&sa, "client")?,
+        u64s(&sa, "count")?,
+    );
+    let submitter_attempts = (0..sp.len())
+        .map(|i| ((sp[i].clone(), format!("{}\0{}", sh[i], su[i])), sn[i]))
+        .collect();
     Ok(Aggregates {
+        submitters,
+        submitter_attempts,
         totals,
         cats,
         mx_cats,
@@ -1202,6 +1277,49 @@ fn category_finding(
             failure_rate: ratio(s.count, sender_total(&s.name)),
         })
         .collect();
+    let submitter_counts = merge_counts(
+        scope_providers
+            .iter()
+            .filter_map(|p| a.submitters.get(&key(p))),
+    );
+    let submitter_total = |o: &str| -> u64 {
+        scope_providers
+            .iter()
+            .map(|p| {
+                a.submitter_attempts
+                    .get(&(p.clone(), o.to_string()))
+                    .copied()
+                    .unwrap_or(0)
+            })
+            .sum()
+    };
+    // Unknown origins (no arrival line in the input) are nobody to name.
+    let known: Vec<&Count> = submitter_counts
+        .iter()
+        .filter(|s| s.name != "\0" && !s.name.starts_with("(other clients)"))
+        .collect();
+    let submitters: Vec<SubmitterShare> = known
+        .iter()
+        .take(5)
+        .map(|s| {
+            let (client, user) = s.name.split_once('\0').unwrap_or((&s.name, ""));
+            SubmitterShare {
+                sasl_user: user.to_string(),
+                client: client.to_string(),
+                count: s.count,
+                share_of_failures: ratio(s.count, count),
+                failure_rate: ratio(s.count, submitter_total(&s.name)),
+            }
+        })
+        .collect();
+    let top3_submitted: u64 = known.iter().take(3).map(|s| s.count).sum();
+    let top3_submitted_traffic: u64 = known.iter().take(3).map(|s| submitter_total(&s.name)).sum();
+    // Several submitters of the same provider's mail, a few of which carry
+    // the failures: those few are the cause on our side.
+    let submitters_concentrated = count > 0
+        && submitter_counts.len() > 1
+        && top3_submitted as f64 >= 0.9 * count as f64
+        && (top3_submitted_traffic as f64) < 0.5 * attempts as f64;
     let top3: u64 = sender_counts.iter().take(3).map(|s| s.count).sum();
     let top3_traffic: u64 = sender_counts
         .iter()
@@ -1346,6 +1464,10 @@ fn category_finding(
     } else {
         Vec::new()
     };
+    let mut concentrated_senders = concentrated_senders;
+    if submitters_concentrated && sender_driven {
+        concentrated_senders.extend(submitters.iter().take(3).map(SubmitterShare::label));
+    }
     let list_names: Vec<String> = blocklists.iter().map(|b| b.name.clone()).collect();
     let few = affected.messages > 0
         && affected.messages.max(affected.recipients) < t.critical_messages
@@ -1445,6 +1567,8 @@ fn category_finding(
         episodes: w.episodes,
         sender_domains,
         senders_concentrated,
+        submitters,
+        submitters_concentrated,
         bounce_rate: (c.spec().grading == Grading::BounceGuideline).then_some(bounce_rate),
         recipient_list,
         evidence,
@@ -1856,6 +1980,8 @@ fn expiry_finding(e: &Evidence<'_>, provider: &str, n: u64) -> Finding {
         episodes: w.episodes,
         sender_domains: Vec::new(),
         senders_concentrated: false,
+        submitters: Vec::new(),
+        submitters_concentrated: false,
         bounce_rate: None,
         recipient_list: None,
         evidence,

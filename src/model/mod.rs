@@ -15,7 +15,9 @@ pub use crate::detect::{Finding, Severity};
 
 use crate::aggregate::batch::Batch;
 use crate::aggregate::frame::{SUMMARY_COLUMNS, bools, i64s, opt_u8s, strs, totals_by, u8s, u64s};
-use crate::aggregate::frame::{outcomes_frame, reasons_frame, summary_frame, timeline_frame};
+use crate::aggregate::frame::{
+    outcomes_frame, reasons_frame, summary_frame, timeline_frame, who_frame,
+};
 use crate::analysis::Analysis;
 pub use crate::analysis::FileSummary;
 use crate::classify::provider::ProviderMap;
@@ -719,11 +721,14 @@ pub fn build_report(
     let reasons = reasons_frame(b, providers)?;
     let outcomes = outcomes_frame(b, providers)?;
     let timeline = timeline_frame(b, providers)?;
+    let who = who_frame(b, providers)?;
     let findings = detect::detect(
         &Frames {
             outcomes: &outcomes,
             timeline: &timeline,
             reasons: &reasons,
+            who: &who,
+            summary: &summary,
         },
         &samples(b, providers),
         thresholds,

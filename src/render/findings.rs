@@ -127,6 +127,32 @@ pub fn render_findings(o: &mut String, findings: &[Finding], s: Style) {
                 ellipsize(text.trim(), body - 8)
             );
         }
+        // Named when a few carry the failures; failures spread thin over
+        // many app servers or clients name nobody (the JSON keeps them).
+        let telling = f.submitters_concentrated
+            || f.submitters
+                .first()
+                .is_some_and(|w| w.share_of_failures >= 0.2);
+        if telling {
+            let who: Vec<String> = f
+                .submitters
+                .iter()
+                .take(4)
+                .map(|w| {
+                    format!(
+                        "{} {} ({:.0}% of its mail)",
+                        terminal(&w.label()),
+                        thousands(w.count),
+                        w.failure_rate * 100.0
+                    )
+                })
+                .collect();
+            let _ = writeln!(
+                o,
+                "{INDENT}{}",
+                wrap(&format!("submitted by: {}", who.join(", ")), body, INDENT)
+            );
+        }
         if !f.sender_domains.is_empty() {
             let senders: Vec<String> = f
                 .sender_domains
@@ -331,6 +357,8 @@ mod tests {
             peak_share: 0.12,
             episodes: vec![],
             sender_domains: vec![],
+            submitters: vec![],
+            submitters_concentrated: false,
             senders_concentrated: false,
             bounce_rate: None,
             recipient_list: None,
