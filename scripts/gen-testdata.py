@@ -7,7 +7,14 @@ across providers with realistic reply texts, deferrals that later succeed or
 expire, local deliveries, relay=none connection failures, a throttling storm
 at Gmail and a Spamhaus listing at Outlook. Same seed, same bytes.
 
-    scripts/gen-testdata.py [--seed N] [--messages N] [--out DIR] [--healthy | --overlap]
+    scripts/gen-testdata.py [--seed N] [--messages N] [--out DIR] [--healthy | --overlap | --auth]
+
+--auth writes testdata/auth/: a submission server's day (Postfix mail.log,
+Exim mail.mainlog) with SASL users, a password spray from 203.0.113.66
+(10:12-10:52), credential stuffing from 192.0.2.77/78 that logs in as user07
+at 13:41, user07's burst from six networks 13:45-14:45, and an authentication
+backend down at 15:00 (not an attack); healthy.log/healthy.mainlog the same
+users on the same day without the attacks.
 
 --healthy writes testdata/healthy/mail.log and exim/mainlog instead: the same
 relay on a good day (no storm, no listing, no unauthenticated sender, no dead
@@ -420,6 +427,154 @@ def handoff(path):
     write(path, (l for _, l in lines))
 
 
+# --auth: a submission server's day. SASL users submit from home and phone,
+# a few mistype their password; attacks come on top unless healthy.
+AUTH_USERS = ["user%02d" % i for i in range(1, 21)]
+BRUTE_IP = "203.0.113.66"          # a spray over 60 names, 10:12-10:52
+STUFFER_IPS = ["192.0.2.77", "192.0.2.78"]  # 13:30-13:41, then logs in as user07
+STOLEN = "user07"
+BURST_IPS = ["192.0.2.77", "192.0.2.78", "45.155.205.3", "185.220.101.4", "91.92.109.6", "103.76.11.8"]
+SPRAY_NAMES = ["admin", "info", "test", "sales", "office", "support", "webmaster", "postmaster",
+               "contact", "marketing", "hr", "billing", "noreply", "mail", "user", "guest"] + \
+              ["%s%d" % (n, k) for n in ("admin", "test", "info") for k in range(1, 15)] + AUTH_USERS[:2]
+
+
+def auth_events(rng, healthy):
+    """Yields (t, kind, fields) like simulate(), plus 'authfail' and 'login' kinds."""
+    events = []
+    msg_id = [0]
+
+    def deliver(t, user, ip, rcpts, burst=False):
+        i = msg_id[0]
+        msg_id[0] += 1
+        sender = "%s@%s" % (user, LOCAL_DOMAIN)
+        events.append((t, "msg", {"id": i, "sender": sender, "rcpts": rcpts, "n": len(rcpts), "user": user, "ip": ip}))
+        for rcpt in rcpts:
+            domain = rcpt.split("@")[1]
+            tt = t + 1
+            for _ in range(4):
+                if burst and domain not in PROVIDERS:
+                    if rng.random() < 0.45:
+                        r = ("bounced", "5.1.1", "550 5.1.1 <%s>: Recipient address rejected: User unknown in virtual mailbox table" % rcpt, "RCPT TO")
+                    elif rng.random() < 0.3:
+                        r = ("deferred", "4.7.1", "450 4.7.1 Client host rejected: cannot find your reverse hostname", "RCPT TO")
+                    else:
+                        r = ("sent", "2.0.0", "250 2.0.0 Ok: queued as %X" % rng.getrandbits(40), None)
+                    relay = ("mx.%s" % domain, "192.0.2.%d" % rng.randrange(100, 200))
+                elif burst and PROVIDERS[domain][3] == "gmail":
+                    r = ("bounced", "5.7.1", "550-5.7.1 [198.51.100.23] Our system has detected that this message is 550-5.7.1 likely unsolicited mail. To reduce the amount of spam sent to Gmail, 550 5.7.1 this message has been blocked. %s - gsmtp" % gid(rng), "end of DATA")
+                    relay = PROVIDERS[domain][1:3]
+                else:
+                    r = outcome(rng, domain, sender, tt)
+                    relay = PROVIDERS[domain][1:3]
+                status, dsn, text, cmd = r
+                events.append((tt, "try", {"id": i, "rcpt": rcpt, "status": status, "dsn": dsn, "relay": relay, "text": text.replace("None", rcpt), "cmd": cmd}))
+                if status != "deferred":
+                    break
+                tt += rng.randrange(600, 1800)
+
+    def person(rng):
+        return "%s.%s%s@%s" % (rng.choice(FIRST), rng.choice(LAST), rng.choice(["", str(rng.randrange(99))]), pick_domain(rng))
+
+    for k, user in enumerate(AUTH_USERS):
+        home, phone = "198.18.%d.10" % (k + 1), "198.19.%d.%d" % (k + 1, 20 + k)
+        rate = rng.uniform(1.5, 5)  # messages per hour
+        t = T0 + rng.randrange(0, 1800)
+        while t < T0 + 12 * 3600:
+            ip = home if rng.random() < 0.8 else phone
+            if rng.random() < 0.03:
+                # A mistyped password, then the right one.
+                events.append((t - 5, "authfail", {"id": -1, "ip": ip, "user": user, "why": "authentication failure"}))
+            rcpts = [person(rng) for _ in range(1 if rng.random() < 0.85 else rng.randrange(2, 4))]
+            deliver(t, user, ip, rcpts)
+            t += int(rng.expovariate(rate / 3600.0)) + 30
+    if not healthy:
+        # A spray from one address over many names (some with no name logged).
+        t = T0 + 2 * 3600 + 12 * 60
+        while t < T0 + 2 * 3600 + 52 * 60:
+            name = rng.choice(SPRAY_NAMES) + "@" + LOCAL_DOMAIN
+            events.append((t, "authfail", {"id": -1, "ip": BRUTE_IP, "user": name if rng.random() < 0.9 else "", "why": "authentication failure"}))
+            t += rng.randrange(3, 9)
+        # Credential stuffing: a few tries each for real users, then a hit.
+        t = T0 + 5 * 3600 + 30 * 60
+        for user in AUTH_USERS[:15]:
+            if user == STOLEN:
+                continue
+            events.append((t, "authfail", {"id": -1, "ip": rng.choice(STUFFER_IPS), "user": user + "@" + LOCAL_DOMAIN, "why": "authentication failure"}))
+            t += rng.randrange(20, 50)
+        # The stolen account sends a burst from many networks, to domains it
+        # never wrote to, much of it refused.
+        t = T0 + 5 * 3600 + 45 * 60
+        end = t + 3600
+        while t < end:
+            ip = rng.choice(BURST_IPS)
+            rcpts = ["%s%d@%s" % (rng.choice(FIRST), rng.randrange(1000), rng.choice(
+                ["gmail.com", "yahoo.com", "hotmail.com"] + ["%s%d.example" % (rng.choice(LAST), rng.randrange(300))] * 3))
+                for _ in range(rng.randrange(1, 4))]
+            deliver(t, STOLEN, ip, rcpts, burst=True)
+            t += rng.randrange(3, 9)
+    # The authentication backend restarts: every login fails for two minutes.
+    t = T0 + 7 * 3600
+    for k in range(8):
+        events.append((t + k * 15, "authfail", {"id": -1, "ip": "198.18.%d.10" % (k + 1), "user": AUTH_USERS[k] + "@" + LOCAL_DOMAIN, "why": "Connection lost to authentication server"}))
+    events.sort(key=lambda e: (e[0], e[2]["id"]))
+    return events
+
+
+def auth_postfix_lines(rng, events):
+    qids = {}
+    pid = 4000
+    for t, kind, f in events:
+        ts = mon_day(t)
+        if kind == "authfail":
+            name = ", sasl_username=%s" % f["user"] if f["user"] else ""
+            mech = "LOGIN" if f["why"] == "authentication failure" else "PLAIN"
+            why = f["why"] if f["user"] or mech != "LOGIN" else "UGFzc3dvcmQ6"
+            yield "%s mx1 postfix/submission/smtpd[%d]: connect from unknown[%s]" % (ts, pid, f["ip"])
+            yield "%s mx1 postfix/submission/smtpd[%d]: warning: unknown[%s]: SASL %s authentication failed: %s%s" % (ts, pid, f["ip"], mech, why, name)
+            yield "%s mx1 postfix/submission/smtpd[%d]: disconnect from unknown[%s] ehlo=1 auth=0/1 quit=1 commands=2/3" % (ts, pid, f["ip"])
+            pid += 1
+            continue
+        q = qids.setdefault(f["id"], "%010X" % rng.getrandbits(40))
+        if kind == "msg":
+            yield "%s mx1 postfix/submission/smtpd[%d]: connect from unknown[%s]" % (ts, pid, f["ip"])
+            yield "%s mx1 postfix/submission/smtpd[%d]: %s: client=unknown[%s], sasl_method=PLAIN, sasl_username=%s@%s" % (ts, pid, q, f["ip"], f["user"], LOCAL_DOMAIN)
+            yield "%s mx1 postfix/cleanup[%d]: %s: message-id=<%d.%d@relay.example>" % (ts, pid + 1, q, t, f["id"])
+            yield "%s mx1 postfix/qmgr[900]: %s: from=<%s>, size=%d, nrcpt=%d (queue active)" % (ts, q, f["sender"], rng.randrange(2000, 90000), len(f["rcpts"]))
+            yield "%s mx1 postfix/submission/smtpd[%d]: disconnect from unknown[%s] ehlo=2 starttls=1 auth=1 mail=1 rcpt=%d data=1 quit=1 commands=8" % (ts, pid, f["ip"], len(f["rcpts"]))
+            pid += 2
+        elif kind == "try":
+            relay = "%s[%s]:25" % f["relay"]
+            text = f["text"]
+            if f["status"] != "sent":
+                text = "host %s[%s] said: %s (in reply to %s command)" % (f["relay"][0], f["relay"][1], text, f["cmd"])
+            yield "%s mx1 postfix/smtp[%d]: %s: to=<%s>, relay=%s, delay=1.2, delays=0.01/0/0.1/1.1, dsn=%s, status=%s (%s)" % (ts, pid, q, f["rcpt"], relay, f["dsn"], f["status"], text)
+
+
+def auth_exim_lines(rng, events):
+    ids = {}
+    for t, kind, f in events:
+        ts = exim_ts(t)
+        if kind == "authfail":
+            if f["why"] == "authentication failure":
+                name = " (set_id=%s)" % f["user"] if f["user"] else ""
+                yield "%s dovecot_login authenticator failed for (User) [%s]: 535 Incorrect authentication data%s" % (ts, f["ip"], name)
+            else:
+                yield "%s dovecot_plain authenticator failed for (laptop) [%s]: 435 Unable to authenticate at present (set_id=%s)" % (ts, f["ip"], f["user"])
+            continue
+        m = ids.setdefault(f["id"], "1x%s-%s-%s" % ("".join(rng.choice(B62) for _ in range(4)), "".join(rng.choice(B62) for _ in range(6)), "".join(rng.choice(B62) for _ in range(2))))
+        if kind == "msg":
+            yield "%s %s <= %s H=(laptop) [%s] P=esmtpsa X=TLS1.3:TLS_AES_256_GCM_SHA384:256 CV=no A=dovecot_plain:%s@%s S=%d id=%d.%d@relay.example" % (ts, m, f["sender"], f["ip"], f["user"], LOCAL_DOMAIN, rng.randrange(2000, 90000), t, f["id"])
+        elif kind == "try":
+            host, ip = f["relay"]
+            if f["status"] == "sent":
+                yield '%s %s => %s R=dnslookup T=remote_smtp H=%s [%s] X=TLS1.3:TLS_AES_256_GCM_SHA384:256 CV=yes C="%s"' % (ts, m, f["rcpt"], host, ip, f["text"])
+            elif f["status"] == "bounced":
+                yield "%s %s ** %s R=dnslookup T=remote_smtp H=%s [%s]: SMTP error from remote mail server after %s: %s" % (ts, m, f["rcpt"], host, ip, cmd_exim(f["cmd"], f["rcpt"]), f["text"])
+            else:
+                yield "%s %s == %s R=dnslookup T=remote_smtp defer (-44) H=%s [%s]: SMTP error from remote mail server after %s: %s" % (ts, m, f["rcpt"], host, ip, cmd_exim(f["cmd"], f["rcpt"]), f["text"])
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--seed", type=int, default=2026)
@@ -429,8 +584,20 @@ def main():
     ap.add_argument("--overlap", action="store_true",
                     help="overlapping incidents: writes overlap/ only (Gmail storm 09:00-09:30, "
                          "Outlook listed 09:04-09:40, Yahoo limited all day)")
+    ap.add_argument("--auth", action="store_true",
+                    help="a submission server's day: writes auth/ only (SASL users; a password spray, "
+                         "credential stuffing and a stolen account's burst, and the same day healthy)")
     a = ap.parse_args()
     rng = random.Random(a.seed)
+    if a.auth:
+        global SCALE, INCIDENTS
+        SCALE, INCIDENTS = 0.15, False
+        for healthy, name in ((False, "mail.log"), (True, "healthy.log")):
+            events = auth_events(random.Random(a.seed + (7 if healthy else 5)), healthy)
+            write(os.path.join(a.out, "auth", name), auth_postfix_lines(random.Random(a.seed + 1), events))
+            write(os.path.join(a.out, "auth", name.replace(".log", ".mainlog")),
+                  auth_exim_lines(random.Random(a.seed + 3), events))
+        return
     if a.overlap:
         global WINDOWS, YAHOO_BUSY_RATE, MX_ERRORS
         WINDOWS = {"storm": (3600, 3600 + 1800), "listed": (3600 + 240, 3600 + 2400),
@@ -442,7 +609,6 @@ def main():
         write(os.path.join(a.out, "overlap", "mainlog"), exim_lines(random.Random(a.seed + 3), events))
         return
     if a.healthy:
-        global SCALE, INCIDENTS
         SCALE, INCIDENTS = 0.15, False
         events = simulate(rng, a.messages)
         write(os.path.join(a.out, "healthy", "mail.log"),

@@ -133,6 +133,8 @@ pub struct ClientLogins {
 pub struct UserHour {
     /// Messages submitted.
     pub messages: u64,
+    /// The first of them (UTC seconds; 0 before any).
+    pub first: i64,
     /// The networks they came from.
     pub networks: Few,
 }
@@ -160,6 +162,8 @@ pub struct UserMail {
     pub clients: Few,
     /// The networks it submitted from.
     pub networks: Few,
+    /// Each of those networks' first message (UTC seconds).
+    pub network_firsts: HashMap<u32, i64, Fast>,
     /// Recipient domains it sent to, each with its first attempt.
     pub domains: HashMap<u32, i64, Fast>,
     /// More recipient domains than [`DOMAINS_PER_USER`] were seen.
@@ -259,10 +263,19 @@ impl Auth {
         let u = self.users.entry(user).or_default();
         u.messages.see(ts);
         let hour = u.hours.entry(ts.div_euclid(3600)).or_default();
+        hour.first = if hour.messages == 0 {
+            ts
+        } else {
+            hour.first.min(ts)
+        };
         hour.messages += 1;
         hour.networks.add(network, NETWORKS_PER_HOUR);
         u.clients.add(client, CLIENTS_PER_USER);
         u.networks.add(network, CLIENTS_PER_USER);
+        if u.network_firsts.len() < CLIENTS_PER_USER || u.network_firsts.contains_key(&network) {
+            let first = u.network_firsts.entry(network).or_insert(ts);
+            *first = (*first).min(ts);
+        }
         if u.queued.len() < QUEUED_PER_USER {
             u.queued.push(queued);
         } else {
@@ -328,11 +341,23 @@ impl Auth {
             u.messages.absorb(&r.messages);
             for (h, rh) in std::mem::take(&mut r.hours) {
                 let hour = u.hours.entry(h).or_default();
+                hour.first = if hour.messages == 0 {
+                    rh.first
+                } else {
+                    hour.first.min(rh.first)
+                };
                 hour.messages += rh.messages;
                 hour.networks.absorb(&rh.networks, map, NETWORKS_PER_HOUR);
             }
             u.clients.absorb(&r.clients, map, CLIENTS_PER_USER);
             u.networks.absorb(&r.networks, map, CLIENTS_PER_USER);
+            for (n, ts) in r.network_firsts.drain() {
+                let n = m(n);
+                if u.network_firsts.len() < CLIENTS_PER_USER || u.network_firsts.contains_key(&n) {
+                    let first = u.network_firsts.entry(n).or_insert(ts);
+                    *first = (*first).min(ts);
+                }
+            }
             for (d, ts) in r.domains.drain() {
                 u.add_domain(m(d), ts);
             }

@@ -18,6 +18,7 @@
 //! suspended", Exim "retry time not reached") repeat an earlier failure and
 //! are left out of every count here.
 
+pub mod auth;
 pub mod rules;
 pub mod timeline;
 
@@ -78,6 +79,16 @@ pub struct Thresholds {
     /// A critical finding concerns at least this many distinct messages or
     /// recipients (fewer: at most a warning, the recipients named).
     pub critical_messages: u64,
+    /// A client with this many failed logins is guessing passwords …
+    pub auth_failures: u64,
+    /// … or one that tried this many user names (a spray).
+    pub auth_users: usize,
+    /// A SASL user's busiest hour at this multiple of its median hour …
+    pub burst_factor: f64,
+    /// … and at least this many messages, is a burst.
+    pub burst_messages: u64,
+    /// Networks in one hour that make a burst look stolen.
+    pub burst_networks: usize,
 }
 
 impl Default for Thresholds {
@@ -92,6 +103,11 @@ impl Default for Thresholds {
             global_providers: 3,
             episode_factor: 2.0,
             critical_messages: 5,
+            auth_failures: 20,
+            auth_users: 10,
+            burst_factor: 5.0,
+            burst_messages: 50,
+            burst_networks: 3,
         }
     }
 }
@@ -140,6 +156,19 @@ impl Thresholds {
         match key {
             "min_count" => self.min_count = count(value)?,
             "critical_messages" => self.critical_messages = count(value)?,
+            "auth_failures" => self.auth_failures = count(value)?,
+            "burst_messages" => self.burst_messages = count(value)?,
+            "auth_users" => self.auth_users = usize::try_from(count(value)?).unwrap_or(usize::MAX),
+            "burst_networks" => {
+                self.burst_networks = usize::try_from(count(value)?).unwrap_or(usize::MAX)
+            }
+            "burst_factor" => {
+                self.burst_factor = value
+                    .parse()
+                    .ok()
+                    .filter(|x: &f64| *x >= 1.0)
+                    .ok_or_else(|| format!("{key}: a factor of at least 1 is needed"))?
+            }
             "min_share" => self.min_share = share(value)?,
             "dominance" => self.dominance = share(value)?,
             "warning_share" => self.warning_share = share(value)?,
@@ -159,7 +188,8 @@ impl Thresholds {
                 return Err(format!(
                     "unknown setting {key:?} (known: min_count, min_share, dominance, \
                      warning_share, critical_share, bounce_guideline, global_providers, \
-                     episode_factor, critical_messages)"
+                     episode_factor, critical_messages, auth_failures, auth_users, \
+                     burst_factor, burst_messages, burst_networks)"
                 ));
             }
         }
@@ -337,6 +367,10 @@ pub struct Finding {
     /// here, rising); `None` without `--state`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub history: Option<Baseline>,
+    /// Brute force and compromised accounts: the clients, users and
+    /// numbers behind it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub logins: Option<auth::LoginEvidence>,
 }
 
 /// A finding against this server's own stored days (`--state`).
@@ -382,6 +416,8 @@ pub struct Onset {
 /// Evidence kept outside the frames (small per-key samples).
 #[derive(Clone, Debug, Default)]
 pub struct Samples {
+    /// Logins, failed logins and each SASL user's mail.
+    pub logins: auth::LoginFacts,
     /// Queue ids per (provider, category).
     pub queue_ids: HashMap<(String, Category), Vec<String>>,
     /// Recipients and their failure counts per (provider, category), most first.
@@ -777,13 +813,22 @@ fn gather(f: &Frames<'_>) -> PolarsResult<Aggregates> {
         strs(w, "client")?,
         u64s(w, "count")?,
     );
-    let submitters = collect_counts((0..wp.len()).map(|i| {
-        (
-            (wp[i].clone(), wc[i]),
-            format!("{}\0{}", wh[i], wu[i]),
-            wn[i],
-        )
-    }));
+    // A SASL user is one submitter from however many clients (a stolen
+    // password is used from many); a client without one is itself.
+    let origin_key = |client: &str, user: &str| {
+        if user.is_empty() {
+            format!("{client}\0")
+        } else {
+            format!("\0{user}")
+        }
+    };
+    let mut merged: HashMap<((String, Category), String), u64> = HashMap::new();
+    for i in 0..wp.len() {
+        *merged
+            .entry(((wp[i].clone(), wc[i]), origin_key(&wh[i], &wu[i])))
+            .or_insert(0) += wn[i];
+    }
+    let submitters = collect_counts(merged.into_iter().map(|((k, name), n)| (k, name, n)));
     let deliveries = col("status")
         .neq(lit(crate::event::Status::Deliverable.as_str()))
         .and(col("status").neq(lit(crate::event::Status::Undeliverable.as_str())));
@@ -798,9 +843,12 @@ fn gather(f: &Frames<'_>) -> PolarsResult<Aggregates> {
         strs(&sa, "client")?,
         u64s(&sa, "count")?,
     );
-    let submitter_attempts = (0..sp.len())
-        .map(|i| ((sp[i].clone(), format!("{}\0{}", sh[i], su[i])), sn[i]))
-        .collect();
+    let mut submitter_attempts: HashMap<(String, String), u64> = HashMap::new();
+    for i in 0..sp.len() {
+        *submitter_attempts
+            .entry((sp[i].clone(), origin_key(&sh[i], &su[i])))
+            .or_insert(0) += sn[i];
+    }
     Ok(Aggregates {
         submitters,
         submitter_attempts,
@@ -1043,7 +1091,32 @@ impl Rule for ExpiryRule {
 }
 
 /// The rules, in the order their findings are listed before sorting.
-const RULES: [&dyn Rule; 2] = [&CategoryRule, &ExpiryRule];
+/// Password guessing and stolen accounts ([`auth`]).
+struct LoginRule;
+
+impl Rule for LoginRule {
+    fn findings(&self, e: &Evidence<'_>) -> Vec<Finding> {
+        // Each SASL user's failed attempts and attempts, over all providers.
+        let mut rates: BTreeMap<String, (u64, u64)> = BTreeMap::new();
+        for c in e.a.submitters.values().flatten() {
+            if let Some(user) = c.name.strip_prefix('\0') {
+                rates.entry(user.to_string()).or_default().0 += c.count;
+            }
+        }
+        for ((_, origin), n) in &e.a.submitter_attempts {
+            if let Some(user) = origin.strip_prefix('\0') {
+                rates.entry(user.to_string()).or_default().1 += n;
+            } else {
+                rates.entry(String::new()).or_default().1 += n;
+            }
+        }
+        let mut out = auth::brute_force(&e.samples.logins, e.t, e.a.zone);
+        out.extend(auth::compromised(&e.samples.logins, &rates, e.t, e.a.zone));
+        out
+    }
+}
+
+const RULES: [&dyn Rule; 3] = [&CategoryRule, &ExpiryRule, &LoginRule];
 
 /// Runs every rule over the frames.
 ///
@@ -1317,7 +1390,6 @@ fn category_finding(
     // Several submitters of the same provider's mail, a few of which carry
     // the failures: those few are the cause on our side.
     let submitters_concentrated = count > 0
-        && submitter_counts.len() > 1
         && top3_submitted as f64 >= 0.9 * count as f64
         && (top3_submitted_traffic as f64) < 0.5 * attempts as f64;
     let top3: u64 = sender_counts.iter().take(3).map(|s| s.count).sum();
@@ -1538,6 +1610,7 @@ fn category_finding(
         (summary, action)
     };
     Finding {
+        logins: None,
         history: None,
         rule: c.spec().rule,
         category: c.as_str(),
@@ -1990,6 +2063,7 @@ fn expiry_finding(e: &Evidence<'_>, provider: &str, n: u64) -> Finding {
         your_side: None,
         summary,
         action: rules::expiry_action(provider),
+        logins: None,
     }
 }
 

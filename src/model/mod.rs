@@ -32,7 +32,7 @@ use crate::time::zone::Zone;
 use crate::{event, parse};
 use polars::prelude::*;
 use serde::Serialize;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 /// The whole report (`--json` prints exactly this).
 #[derive(Clone, Debug, Serialize)]
@@ -685,7 +685,88 @@ fn samples(b: &Batch, providers: &ProviderMap) -> Samples {
             .or_default()
             .merge(r);
     }
+    s.logins = login_facts(b);
     s
+}
+
+/// The scan's authentication tables as plain data for the findings.
+fn login_facts(b: &Batch) -> crate::detect::auth::LoginFacts {
+    use crate::detect::auth::{ClientFailures, LoginFacts, UserMail};
+    let a = &b.auth;
+    let name = |id: u32| String::from_utf8_lossy(b.auth_names.get(id)).into_owned();
+    let mut f = LoginFacts::default();
+    let mut hours: HashMap<u32, BTreeMap<i64, u64>> = HashMap::new();
+    for (&(client, hour), &n) in &a.failure_hours {
+        *hours.entry(client).or_default().entry(hour).or_insert(0) += n;
+    }
+    for (&client, c) in &a.failures {
+        f.failures.push(ClientFailures {
+            client: name(client),
+            count: c.failed.count,
+            first: c.failed.first,
+            last: c.failed.last,
+            users: c.users.ids.iter().map(|&u| name(u)).collect(),
+            more_users: c.users.more,
+            hours: hours.remove(&client).unwrap_or_default(),
+        });
+    }
+    f.failures.sort_by(|x, y| {
+        y.count
+            .cmp(&x.count)
+            .then_with(|| y.users.len().cmp(&x.users.len()))
+            .then_with(|| x.client.cmp(&y.client))
+    });
+    for (&client, l) in &a.logins {
+        f.logins.insert(
+            name(client),
+            (
+                l.logins.count,
+                l.logins.first,
+                l.logins.last,
+                l.users.ids.iter().map(|&u| name(u)).collect(),
+            ),
+        );
+    }
+    for (&user, u) in &a.users {
+        f.users.push(UserMail {
+            user: name(user),
+            messages: u.messages.count,
+            first: u.messages.first,
+            last: u.messages.last,
+            hours: u
+                .hours
+                .iter()
+                .map(|(h, x)| (*h, (x.messages, x.networks.ids.len(), x.first)))
+                .collect(),
+            clients: u.clients.ids.iter().map(|&c| name(c)).collect(),
+            networks: u.networks.ids.iter().map(|&c| name(c)).collect(),
+            domain_firsts: u.domains.values().copied().collect(),
+            network_firsts: u.network_firsts.values().copied().collect(),
+            queued: u
+                .queued
+                .iter()
+                .map(|q| {
+                    (
+                        name(q.host),
+                        String::from_utf8_lossy(q.queue_id.as_bytes()).into_owned(),
+                    )
+                })
+                .collect(),
+            more_queued: u.more_queued,
+        });
+    }
+    f.users.sort_by(|x, y| x.user.cmp(&y.user));
+    let s = &a.server;
+    if s.failed.count > 0 {
+        f.server = (
+            s.failed.count,
+            s.failed.first,
+            s.failed.last,
+            s.clients.ids.len(),
+            s.reason.map(name).unwrap_or_default(),
+        );
+    }
+    f
 }
 
 /// The report against the days stored with `--state` (`past`): each

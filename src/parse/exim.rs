@@ -133,9 +133,15 @@ fn auth_failure(body: &[u8]) -> Option<AuthFailure<'_>> {
     let close = memchr::memrchr(b']', &rest[..reply])?;
     let client = &rest[..=close];
     let reason = &rest[reply + 2..];
-    let user = memchr::memmem::rfind(reason, b"(set_id=")
-        .and_then(|u| reason[u + 8..].strip_suffix(b")"))
+    let set_id = memchr::memmem::rfind(reason, b" (set_id=");
+    let user = set_id
+        .and_then(|u| reason[u + 9..].strip_suffix(b")"))
         .unwrap_or_default();
+    // The reason without the user name (it is in `user`).
+    let reason = match set_id {
+        Some(u) if !user.is_empty() => &reason[..u],
+        _ => reason,
+    };
     Some(AuthFailure {
         client,
         user,

@@ -359,6 +359,7 @@ mod tests {
             sender_domains: vec![],
             submitters: vec![],
             submitters_concentrated: false,
+            logins: None,
             senders_concentrated: false,
             bounce_rate: None,
             recipient_list: None,
