@@ -276,7 +276,8 @@ pub struct RecipientEvidence {
 pub struct Finding {
     /// Rule name (`throttling`, `policy_block`, `authentication`, `network`,
     /// `list_hygiene`, `mailbox_full`, `greylisting`, `size_content`, `tls`,
-    /// `remote_trouble`, `unclassified`, `expiry`).
+    /// `remote_trouble`, `unclassified`, `expiry`, `brute_force`,
+    /// `compromised_account`, `auth_backend`).
     pub rule: &'static str,
     /// Failure category behind it.
     pub category: &'static str,

@@ -3,7 +3,7 @@
 //! code and masked reply, and each recipient's final disposition. Values
 //! only: `render::trace` prints them, serde makes the JSON.
 
-use super::query::{Query, sasl_user};
+use super::query::Query;
 use super::{Found, Message, Traced};
 use crate::classify::Engine;
 use crate::classify::provider::{domain_of, lowercase_into};
@@ -218,10 +218,8 @@ fn traced(t: &Traced, engine: &Engine, zone: Zone) -> TracedMessage {
                 if !q.client.is_empty() && out.client.is_none() {
                     out.client = Some(text(q.client));
                 }
-                if let Some(u) = sasl_user(&q, line)
-                    && out.sasl_user.is_none()
-                {
-                    out.sasl_user = Some(text(u));
+                if !q.sasl_user.is_empty() && out.sasl_user.is_none() {
+                    out.sasl_user = Some(text(q.sasl_user));
                 }
                 if q.size.is_some() && out.size.is_none() {
                     out.size = q.size;

@@ -6,7 +6,6 @@
 //! substring: `1.2.3.4` does not match `11.2.3.45`, `bob@x.example` does
 //! not match `jimbob@x.example`.
 
-use crate::event::Queued;
 use crate::parse::Record;
 use std::net::IpAddr;
 
@@ -139,7 +138,9 @@ impl Query {
                 _ => false,
             },
             Kind::User => match record {
-                Record::Queued(q) => sasl_user(q, line) == Some(self.needle.as_slice()),
+                Record::Queued(q) => {
+                    !q.sasl_user.is_empty() && q.sasl_user == self.needle.as_slice()
+                }
                 _ => false,
             },
         }
@@ -189,29 +190,6 @@ fn client_ip_in(line: &[u8], needle: &[u8]) -> bool {
 }
 
 /// The SASL user that submitted a message: Postfix smtpd's
-/// `sasl_username=bob` (up to `,` or the end), Exim's `A=plain:bob` on its
-/// `<=` line (after the authenticator's name).
-pub fn sasl_user<'a>(q: &Queued<'_>, line: &'a [u8]) -> Option<&'a [u8]> {
-    if let Some(at) = memchr::memmem::find(line, b"sasl_username=") {
-        let rest = &line[at + b"sasl_username=".len()..];
-        let end = memchr::memchr(b',', rest).unwrap_or(rest.len());
-        return Some(&rest[..end]).filter(|u| !u.is_empty());
-    }
-    if q.arrival
-        && let Some(at) = memchr::memmem::find(line, b" A=")
-    {
-        let rest = &line[at + 3..];
-        let end = memchr::memchr(b' ', rest).unwrap_or(rest.len());
-        let field = &rest[..end];
-        let user = match memchr::memchr(b':', field) {
-            Some(colon) => &field[colon + 1..],
-            None => field,
-        };
-        return Some(user).filter(|u| !u.is_empty());
-    }
-    None
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
