@@ -141,7 +141,7 @@ fn finding(rule: &'static str, severity: Severity, count: u64) -> Finding {
         category: rule,
         severity,
         provider: "all".into(),
-        scope: "your server".into(),
+        scope: String::new(),
         providers: Vec::new(),
         codes: Vec::new(),
         blocklists: Vec::new(),
@@ -257,7 +257,7 @@ pub fn brute_force(f: &LoginFacts, t: &Thresholds, zone: Zone) -> Vec<Finding> {
             })
             .collect();
         let mut summary = format!(
-            "{count} failed logins from {} client(s) from {} to {}: {}{}{peak}",
+            "{count} failed logins by {} client(s) from {} to {}: {}{}{peak}",
             attackers.len(),
             zone.format_minute(first),
             crate::time::zone::range_end(&zone.format_minute(first), &zone.format_minute(last)),
@@ -291,20 +291,20 @@ pub fn brute_force(f: &LoginFacts, t: &Thresholds, zone: Zone) -> Vec<Finding> {
                 "; then logged in successfully: {} — a password is known to them",
                 who.join("; ")
             ));
-            let users: Vec<&String> = breached.iter().flat_map(|(_, u)| u).collect();
+            let mut users: Vec<&str> = breached
+                .iter()
+                .flat_map(|(_, u)| u.iter().map(String::as_str))
+                .collect();
+            users.sort_unstable();
+            users.dedup();
             action = format!(
-                "Treat {} as compromised: lock the account(s) and reset the password(s) now, \
-                 then {}",
+                "Treat {} as compromised: lock the account(s) and reset the password(s) now. \
+                 Then: {action}",
                 if users.is_empty() {
                     "the accounts those clients used".to_string()
                 } else {
-                    users
-                        .iter()
-                        .map(|u| u.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                },
-                action.to_lowercase()
+                    users.join(", ")
+                }
             );
             Severity::Critical
         };
@@ -469,12 +469,15 @@ pub fn compromised(
             String::new()
         } else {
             format!(
-                ", and remove its {}{} message(s) still queued ({})",
+                ", and remove its {}{} message(s) still queued (the {} command{} listed)",
                 u.queued.len(),
                 if u.more_queued { "+" } else { "" },
-                purge
-                    .first()
-                    .map_or("", |p| p.split(' ').next().unwrap_or(""))
+                if purge.iter().any(|p| p.contains("postsuper")) {
+                    "postsuper -d"
+                } else {
+                    "exim -Mrm"
+                },
+                if purge.len() > 1 { "s" } else { "" }
             )
         };
         let mut x = finding("compromised_account", severity, burst_messages);
@@ -532,7 +535,9 @@ pub fn compromised(
 pub fn purge_commands(queued: &[(String, String)]) -> Vec<String> {
     let mut by_host: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
     for (host, id) in queued {
-        let safe = !id.is_empty() && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+        // Never an option: the first byte is a letter or digit.
+        let safe = id.as_bytes().first().is_some_and(u8::is_ascii_alphanumeric)
+            && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
         if safe {
             by_host.entry(host.as_str()).or_default().push(id.as_str());
         }
@@ -564,6 +569,7 @@ mod tests {
         let q = vec![
             ("mx1".to_string(), "4F52F6CD32".to_string()),
             ("mx1".to_string(), "$(rm -rf /)".to_string()),
+            ("mx1".to_string(), "-bd".to_string()),
             ("mx1".to_string(), "8C352119D1".to_string()),
         ];
         assert_eq!(

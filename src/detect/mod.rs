@@ -374,6 +374,22 @@ pub struct Finding {
     pub logins: Option<auth::LoginEvidence>,
 }
 
+impl Finding {
+    /// Where it is, for its heading: `at google`; for the login rules,
+    /// what they are about (`for user07@x`, `against SMTP AUTH`).
+    pub fn place(&self) -> String {
+        match self.rule {
+            "compromised_account" => match self.logins.as_ref().and_then(|l| l.users.first()) {
+                Some(u) => format!("for {}", u.name),
+                None => "for an account".into(),
+            },
+            "brute_force" => "against SMTP AUTH".into(),
+            "auth_backend" => "in the authentication backend".into(),
+            _ => format!("at {}", self.provider),
+        }
+    }
+}
+
 /// A finding against this server's own stored days (`--state`).
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Baseline {

@@ -65,9 +65,9 @@ pub fn render_findings(o: &mut String, findings: &[Finding], s: Style) {
             continue;
         }
         let head = format!(
-            "{} at {} — {}",
+            "{} {} — {}",
             f.rule.replace('_', " "),
-            f.provider,
+            f.place(),
             if f.steady {
                 format!("steady since {}", f.since)
             } else {
@@ -96,7 +96,9 @@ pub fn render_findings(o: &mut String, findings: &[Finding], s: Style) {
                 wrap(&terminal(&h.said), body.saturating_sub(14), INDENT)
             );
         }
-        let _ = writeln!(o, "{INDENT}{}", s.dim(&wrap(&f.scope, body, INDENT)));
+        if !f.scope.is_empty() {
+            let _ = writeln!(o, "{INDENT}{}", s.dim(&wrap(&f.scope, body, INDENT)));
+        }
         if f.episodes.len() > 1 && !f.steady {
             let eps: Vec<String> = f
                 .episodes
@@ -176,6 +178,46 @@ pub fn render_findings(o: &mut String, findings: &[Finding], s: Style) {
                 "{INDENT}{}",
                 wrap(&format!("senders: {}", senders.join(", ")), body, INDENT)
             );
+        }
+        if let Some(l) = &f.logins {
+            for c in l.clients.iter().filter(|c| c.failures > 0).take(3) {
+                let _ = writeln!(
+                    o,
+                    "{INDENT}{}",
+                    ellipsize(
+                        &format!(
+                            "{} {} failed logins, {}{} names, {}–{}{}",
+                            terminal(&c.client),
+                            thousands(c.failures),
+                            c.users_tried,
+                            if c.more_users { "+" } else { "" },
+                            c.first,
+                            crate::time::zone::range_end(&c.first, &c.last),
+                            c.later_login.as_ref().map_or_else(String::new, |u| format!(
+                                "; then logged in{}",
+                                if u.is_empty() {
+                                    String::new()
+                                } else {
+                                    format!(" as {}", terminal(&u.join(", ")))
+                                }
+                            ))
+                        ),
+                        body
+                    )
+                );
+            }
+            // The whole commands are in --json; a screen shows their start.
+            for cmd in &l.purge {
+                let ids = cmd.split_whitespace().filter(|w| w.len() >= 10).count();
+                let _ = writeln!(
+                    o,
+                    "{INDENT}{}",
+                    ellipsize(
+                        &format!("purge ({ids} queue ids, all in --json): {}", terminal(cmd)),
+                        body
+                    )
+                );
+            }
         }
         if let Some(r) = &f.recipient_list {
             let top: Vec<String> = r

@@ -136,12 +136,12 @@ fn findings(o: &mut String, findings: &[Finding]) {
         };
         let _ = writeln!(
             o,
-            "<div class=\"finding {cls}\"><h3><span class=\"badge\">{sev}</span>{rule} at {provider} — {when}</h3>\
+            "<div class=\"finding {cls}\"><h3><span class=\"badge\">{sev}</span>{rule} {place} — {when}</h3>\
              <p>{summary}</p><p class=\"action\"><b>Action:</b> {action}</p>",
             cls = severity_class(f.severity),
             sev = f.severity.as_str().to_uppercase(),
             rule = escape(&f.rule.replace('_', " ")),
-            provider = escape(&f.provider),
+            place = escape(&f.place()),
             when = escape(&when),
             summary = escape(&f.summary),
             action = escape(&f.action),

@@ -127,10 +127,10 @@ fn findings(o: &mut String, findings: &[Finding]) {
             format!("since {} (until {})", f.since, f.until)
         };
         let head = format!(
-            "**{}** {} at {} — {}",
+            "**{}** {} {} — {}",
             f.severity.as_str().to_uppercase(),
             escape(&f.rule.replace('_', " ")),
-            escape(&f.provider),
+            escape(&f.place()),
             escape(&when)
         );
         if i >= FULL {
