@@ -156,10 +156,14 @@ pub fn dsn_string(key: u32) -> String {
     }
 }
 
-/// Builds the summary frame: one row per provider × domain × status × code,
-/// sorted by count (descending), then provider, domain, status, code.
-pub fn summary_frame(batch: &Batch, providers: &ProviderMap) -> PolarsResult<DataFrame> {
-    let names = OriginNames::of(batch);
+/// Builds the summary frame: one row per provider × domain × status × code
+/// × named origin (`names`), sorted by count (descending), then provider,
+/// domain, status, code, origin.
+pub fn summary_frame(
+    batch: &Batch,
+    providers: &ProviderMap,
+    names: &OriginNames<'_>,
+) -> PolarsResult<DataFrame> {
     let mut folded: hashbrown::HashMap<SummaryKey, u64> = hashbrown::HashMap::new();
     for (k, n) in &batch.deliveries.summary {
         let k = SummaryKey {
@@ -341,9 +345,12 @@ pub fn outcomes_frame(batch: &Batch, providers: &ProviderMap) -> PolarsResult<Da
 }
 
 /// Builds the who frame: failed attempts per provider × category × origin,
-/// origins folded as in the summary frame.
-pub fn who_frame(batch: &Batch, providers: &ProviderMap) -> PolarsResult<DataFrame> {
-    let names = OriginNames::of(batch);
+/// origins folded by the same `names` as the summary frame.
+pub fn who_frame(
+    batch: &Batch,
+    providers: &ProviderMap,
+    names: &OriginNames<'_>,
+) -> PolarsResult<DataFrame> {
     let mut folded: hashbrown::HashMap<(u16, u8, u32), u64> = hashbrown::HashMap::new();
     for (&(p, c, o), n) in &batch.deliveries.failed_by_origin {
         *folded.entry((p, c as u8, names.fold(o))).or_insert(0) += n;
@@ -554,7 +561,7 @@ mod tests {
             },
             1,
         );
-        let df = summary_frame(&b, &providers).unwrap();
+        let df = summary_frame(&b, &providers, &OriginNames::of(&b)).unwrap();
         let names: Vec<&str> = df.get_column_names().iter().map(|s| s.as_str()).collect();
         assert_eq!(names, SUMMARY_COLUMNS);
         assert_eq!(df.height(), 2);

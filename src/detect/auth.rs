@@ -11,7 +11,7 @@
 //! that hour, a failure rate well above everyone else's, or many recipient
 //! domains it never wrote to before. A burst alone is a newsletter.
 
-use super::{Count, Finding, Severity, Thresholds, percent, ratio};
+use super::{Count, Finding, Severity, Thresholds, median, merge_counts, percent, ratio};
 use crate::time::zone::Zone;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -221,20 +221,20 @@ pub fn brute_force(f: &LoginFacts, t: &Thresholds, zone: Zone) -> Vec<Finding> {
                 later_login: later_login(f, c),
             })
             .collect();
-        let mut tried: BTreeMap<&str, u64> = BTreeMap::new();
-        for c in &attackers {
-            for u in &c.users {
-                *tried.entry(u.as_str()).or_insert(0) += 1;
-            }
-        }
-        let mut users: Vec<Count> = tried
-            .into_iter()
-            .map(|(name, count)| Count {
-                name: name.to_string(),
-                count,
+        // How many of these clients tried each name.
+        let tried: Vec<Vec<Count>> = attackers
+            .iter()
+            .map(|c| {
+                c.users
+                    .iter()
+                    .map(|u| Count {
+                        name: u.clone(),
+                        count: 1,
+                    })
+                    .collect()
             })
             .collect();
-        users.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.name.cmp(&b.name)));
+        let mut users = merge_counts(tried.iter());
         users.truncate(10);
         let spray = attackers.iter().any(|c| c.users.len() >= t.auth_users);
         let peak = attackers[0]
@@ -340,20 +340,6 @@ pub fn brute_force(f: &LoginFacts, t: &Thresholds, zone: Zone) -> Vec<Finding> {
         out.push(x);
     }
     out
-}
-
-/// The median of some counts.
-fn median(mut v: Vec<u64>) -> f64 {
-    if v.is_empty() {
-        return 0.0;
-    }
-    v.sort_unstable();
-    let m = v.len() / 2;
-    if v.len() % 2 == 1 {
-        v[m] as f64
-    } else {
-        (v[m - 1] + v[m]) as f64 / 2.0
-    }
 }
 
 /// Accounts whose mail looks stolen. `rates`: per user, (failed, attempts).

@@ -1285,6 +1285,20 @@ fn merge_counts<'a>(lists: impl Iterator<Item = &'a Vec<Count>>) -> Vec<Count> {
     v
 }
 
+/// The median of some counts (0 for none).
+pub fn median(mut v: Vec<u64>) -> f64 {
+    if v.is_empty() {
+        return 0.0;
+    }
+    v.sort_unstable();
+    let m = v.len() / 2;
+    if v.len() % 2 == 1 {
+        v[m] as f64
+    } else {
+        (v[m - 1] + v[m]) as f64 / 2.0
+    }
+}
+
 fn percent(x: f64) -> String {
     if x >= 0.1 {
         format!("{:.0}%", x * 100.0)

@@ -14,7 +14,7 @@
 use crate::aggregate::batch::Batch;
 use crate::classify::category::Category;
 use crate::classify::provider::ProviderMap;
-use crate::detect::{Baseline, Finding, Severity};
+use crate::detect::{Baseline, Finding, Severity, median};
 use crate::event::Status;
 use crate::time::zone::Zone;
 use crate::time::{civil_from_days, days_from_civil};
@@ -453,19 +453,6 @@ impl History {
             }
         }
         out
-    }
-}
-
-fn median(mut v: Vec<u64>) -> f64 {
-    if v.is_empty() {
-        return 0.0;
-    }
-    v.sort_unstable();
-    let m = v.len() / 2;
-    if v.len() % 2 == 1 {
-        v[m] as f64
-    } else {
-        (v[m - 1] + v[m]) as f64 / 2.0
     }
 }
 

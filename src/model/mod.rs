@@ -14,10 +14,10 @@ pub mod summary;
 pub use crate::detect::{Finding, Severity};
 
 use crate::aggregate::batch::Batch;
-use crate::aggregate::frame::{SUMMARY_COLUMNS, bools, i64s, opt_u8s, strs, totals_by, u8s, u64s};
 use crate::aggregate::frame::{
-    outcomes_frame, reasons_frame, summary_frame, timeline_frame, who_frame,
+    OriginNames, outcomes_frame, reasons_frame, summary_frame, timeline_frame, who_frame,
 };
+use crate::aggregate::frame::{SUMMARY_COLUMNS, bools, i64s, opt_u8s, strs, totals_by, u8s, u64s};
 use crate::analysis::Analysis;
 pub use crate::analysis::FileSummary;
 use crate::classify::provider::ProviderMap;
@@ -694,6 +694,7 @@ fn login_facts(b: &Batch) -> crate::detect::auth::LoginFacts {
     use crate::detect::auth::{ClientFailures, LoginFacts, UserMail};
     let a = &b.auth;
     let name = |id: u32| String::from_utf8_lossy(b.auth_names.get(id)).into_owned();
+    let names = |few: &crate::aggregate::auth::Few| few.ids.iter().map(|&id| name(id)).collect();
     let mut f = LoginFacts::default();
     let mut hours: HashMap<u32, BTreeMap<i64, u64>> = HashMap::new();
     for (&(client, hour), &n) in &a.failure_hours {
@@ -705,7 +706,7 @@ fn login_facts(b: &Batch) -> crate::detect::auth::LoginFacts {
             count: c.failed.count,
             first: c.failed.first,
             last: c.failed.last,
-            users: c.users.ids.iter().map(|&u| name(u)).collect(),
+            users: names(&c.users),
             more_users: c.users.more,
             hours: hours.remove(&client).unwrap_or_default(),
         });
@@ -723,7 +724,7 @@ fn login_facts(b: &Batch) -> crate::detect::auth::LoginFacts {
                 l.logins.count,
                 l.logins.first,
                 l.logins.last,
-                l.users.ids.iter().map(|&u| name(u)).collect(),
+                names(&l.users),
             ),
         );
     }
@@ -738,8 +739,8 @@ fn login_facts(b: &Batch) -> crate::detect::auth::LoginFacts {
                 .iter()
                 .map(|(h, x)| (*h, (x.messages, x.networks.ids.len(), x.first)))
                 .collect(),
-            clients: u.clients.ids.iter().map(|&c| name(c)).collect(),
-            networks: u.networks.ids.iter().map(|&c| name(c)).collect(),
+            clients: names(&u.clients),
+            networks: names(&u.networks),
             domain_firsts: u.domains.values().copied().collect(),
             network_firsts: u.network_firsts.values().copied().collect(),
             queued: u
@@ -798,11 +799,13 @@ pub fn build_report(
     zone: Zone,
 ) -> Result<(Report, polars::prelude::DataFrame), Error> {
     let b = &analysis.batch;
-    let summary = summary_frame(b, providers)?;
+    // Which origins the frames name: from the summary's totals, once.
+    let origins = OriginNames::of(b);
+    let summary = summary_frame(b, providers, &origins)?;
     let reasons = reasons_frame(b, providers)?;
     let outcomes = outcomes_frame(b, providers)?;
     let timeline = timeline_frame(b, providers)?;
-    let who = who_frame(b, providers)?;
+    let who = who_frame(b, providers, &origins)?;
     let findings = detect::detect(
         &Frames {
             outcomes: &outcomes,

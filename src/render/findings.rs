@@ -140,14 +140,7 @@ pub fn render_findings(o: &mut String, findings: &[Finding], s: Style) {
                 .submitters
                 .iter()
                 .take(4)
-                .map(|w| {
-                    format!(
-                        "{} {} ({:.0}% of its mail)",
-                        terminal(&w.label()),
-                        thousands(w.count),
-                        w.failure_rate * 100.0
-                    )
-                })
+                .map(|w| of_its_mail(&terminal(&w.label()), w.count, w.failure_rate))
                 .collect();
             let _ = writeln!(
                 o,
@@ -166,11 +159,7 @@ pub fn render_findings(o: &mut String, findings: &[Finding], s: Style) {
                     } else {
                         terminal(&d.domain).into_owned()
                     };
-                    format!(
-                        "{name} {} ({:.0}% of its mail)",
-                        thousands(d.count),
-                        d.failure_rate * 100.0
-                    )
+                    of_its_mail(&name, d.count, d.failure_rate)
                 })
                 .collect();
             let _ = writeln!(
@@ -350,6 +339,16 @@ pub fn render_timeline(o: &mut String, t: Option<&Timeline>, zone: &str, s: Styl
         );
         let _ = writeln!(o, "  {:<12} failed   {}", "", s.paint("31", &b));
     }
+}
+
+/// `shop.example 64 (13% of its mail)`: a sender's or submitter's
+/// failures and their share of its own mail.
+fn of_its_mail(name: &str, count: u64, failure_rate: f64) -> String {
+    format!(
+        "{name} {} ({:.0}% of its mail)",
+        thousands(count),
+        failure_rate * 100.0
+    )
 }
 
 #[cfg(test)]
