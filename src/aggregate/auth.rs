@@ -174,19 +174,29 @@ pub struct UserMail {
     pub more_queued: bool,
 }
 
+/// Keeps `key`'s earliest time in `firsts`, which holds at most `cap`
+/// keys; false when a new key found it full.
+fn first_seen(firsts: &mut HashMap<u32, i64, Fast>, key: u32, ts: i64, cap: usize) -> bool {
+    let full = firsts.len() >= cap;
+    match firsts.entry(key) {
+        hashbrown::hash_map::Entry::Occupied(mut e) => {
+            let first = e.get_mut();
+            *first = (*first).min(ts);
+            true
+        }
+        hashbrown::hash_map::Entry::Vacant(e) if !full => {
+            e.insert(ts);
+            true
+        }
+        hashbrown::hash_map::Entry::Vacant(_) => false,
+    }
+}
+
 impl UserMail {
     /// A recipient domain at `ts`: its first time kept, past the cap noted.
     fn add_domain(&mut self, domain: u32, ts: i64) {
-        let full = self.domains.len() >= DOMAINS_PER_USER;
-        match self.domains.entry(domain) {
-            hashbrown::hash_map::Entry::Occupied(mut e) => {
-                let first = e.get_mut();
-                *first = (*first).min(ts);
-            }
-            hashbrown::hash_map::Entry::Vacant(e) if !full => {
-                e.insert(ts);
-            }
-            hashbrown::hash_map::Entry::Vacant(_) => self.more_domains = true,
+        if !first_seen(&mut self.domains, domain, ts, DOMAINS_PER_USER) {
+            self.more_domains = true;
         }
     }
 }
@@ -272,10 +282,7 @@ impl Auth {
         hour.networks.add(network, NETWORKS_PER_HOUR);
         u.clients.add(client, CLIENTS_PER_USER);
         u.networks.add(network, CLIENTS_PER_USER);
-        if u.network_firsts.len() < CLIENTS_PER_USER || u.network_firsts.contains_key(&network) {
-            let first = u.network_firsts.entry(network).or_insert(ts);
-            *first = (*first).min(ts);
-        }
+        first_seen(&mut u.network_firsts, network, ts, CLIENTS_PER_USER);
         if u.queued.len() < QUEUED_PER_USER {
             u.queued.push(queued);
         } else {
@@ -352,11 +359,7 @@ impl Auth {
             u.clients.absorb(&r.clients, map, CLIENTS_PER_USER);
             u.networks.absorb(&r.networks, map, CLIENTS_PER_USER);
             for (n, ts) in r.network_firsts.drain() {
-                let n = m(n);
-                if u.network_firsts.len() < CLIENTS_PER_USER || u.network_firsts.contains_key(&n) {
-                    let first = u.network_firsts.entry(n).or_insert(ts);
-                    *first = (*first).min(ts);
-                }
+                first_seen(&mut u.network_firsts, m(n), ts, CLIENTS_PER_USER);
             }
             for (d, ts) in r.domains.drain() {
                 u.add_domain(m(d), ts);

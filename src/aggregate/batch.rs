@@ -883,13 +883,7 @@ impl Batch {
     /// A content filter on loopback took `original` and queued it again
     /// as `copy` (the hand-off line's `queued as`).
     pub fn handed_off(&mut self, original: u64, copy: u64) {
-        let known = self
-            .joins
-            .sender_of
-            .get(&original)
-            .and_then(|s| s.origin)
-            .or_else(|| self.joins.origin_of.get(&original).map(|o| o.origin));
-        let handed = match known {
+        let handed = match self.joins.origin(original) {
             Some(origin) => Handed::Known(origin),
             None => Handed::Via(original),
         };
@@ -1335,13 +1329,6 @@ impl Batch {
         for s in right.joins.sender_of.values_mut() {
             s.origin = s.origin.map(map_origin);
         }
-        let left_origin = |joins: &super::joins::Joins, message: u64| {
-            joins
-                .sender_of
-                .get(&message)
-                .and_then(|s| s.origin)
-                .or_else(|| joins.origin_of.get(&message).map(|o| o.origin))
-        };
         for o in right.joins.origin_of.values_mut() {
             o.origin = map_origin(o.origin);
         }
@@ -1355,7 +1342,7 @@ impl Batch {
         }
         for (copy, r) in right.joins.reinjected.drain() {
             let from_left = match r.via {
-                Some(original) => left_origin(&self.joins, original),
+                Some(original) => self.joins.origin(original),
                 None => match self.joins.handed.get(&copy) {
                     Some(&Handed::Known(o)) => Some(o),
                     _ => None,
@@ -1377,7 +1364,7 @@ impl Batch {
         for (copy, h) in right.joins.handed.drain() {
             let origin = match h {
                 Handed::Known(o) => Some(o),
-                Handed::Via(original) => left_origin(&self.joins, original),
+                Handed::Via(original) => self.joins.origin(original),
             };
             if let Some(o) = origin {
                 self.joins.handed.insert(copy, Handed::Known(o));
@@ -1402,7 +1389,7 @@ impl Batch {
             } else {
                 p.origin
                     .or_else(|| settled.get(&p.message).copied())
-                    .or_else(|| left_origin(&self.joins, p.message))
+                    .or_else(|| self.joins.origin(p.message))
             };
             match last {
                 Some(last) => {
@@ -1457,7 +1444,7 @@ impl Batch {
                     p.sender
                         .and_then(|_| settled.get(&p.attempt.message).copied())
                 })
-                .or_else(|| left_origin(&self.joins, p.attempt.message));
+                .or_else(|| self.joins.origin(p.attempt.message));
             match sender {
                 Some(sender) => {
                     let rcpt = p.recipient.as_deref().unwrap_or_default();
@@ -1483,7 +1470,7 @@ impl Batch {
         for (m, mut s) in right.joins.sender_of.drain() {
             s.domain = remap(snd, s.domain);
             if s.origin.is_none() {
-                s.origin = Some(left_origin(&self.joins, m).unwrap_or_else(|| self.no_origin()));
+                s.origin = Some(self.joins.origin(m).unwrap_or_else(|| self.no_origin()));
             }
             self.joins.sender_of.insert(m, s);
         }

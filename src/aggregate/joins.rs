@@ -5,7 +5,7 @@
 //! only while the message is in the queue.
 
 use super::batch::{
-    Handed, LastDeferral, OriginSeen, PendingAttempt, PendingExpiry, Reinjected, SenderSeen,
+    Handed, LastDeferral, Origin, OriginSeen, PendingAttempt, PendingExpiry, Reinjected, SenderSeen,
 };
 use hashbrown::{HashMap, HashSet};
 
@@ -37,6 +37,15 @@ pub struct Joins {
 }
 
 impl Joins {
+    /// A message's origin as this batch knows it: with its sender line,
+    /// or seen before it.
+    pub fn origin(&self, message: u64) -> Option<Origin> {
+        self.sender_of
+            .get(&message)
+            .and_then(|s| s.origin)
+            .or_else(|| self.origin_of.get(&message).map(|o| o.origin))
+    }
+
     /// True when no message state is held.
     pub fn is_empty(&self) -> bool {
         self.deferrals.is_empty()
