@@ -134,49 +134,12 @@ pub struct AccountEvidence {
     pub domains: usize,
 }
 
-/// A finding of this module, its fields defaulted as other rules' are.
+/// A finding of this module: about the logins to this server, not one
+/// provider.
 fn finding(rule: &'static str, severity: Severity, count: u64) -> Finding {
     Finding {
-        rule,
-        category: rule,
-        severity,
-        provider: "all".into(),
-        scope: String::new(),
-        providers: Vec::new(),
-        codes: Vec::new(),
-        blocklists: Vec::new(),
-        count,
-        messages: 0,
-        recipients: 0,
-        distinct_approximate: false,
-        message_share: 0.0,
-        recipient_share: 0.0,
-        named_recipients: Vec::new(),
-        mx_replies: 0,
-        attempts: 0,
-        share: 0.0,
-        dominance: 0.0,
-        dominant: false,
-        since: String::new(),
-        until: String::new(),
-        steady: false,
-        baseline_share: 0.0,
-        peak_share: 0.0,
-        episodes: Vec::new(),
-        sender_domains: Vec::new(),
-        senders_concentrated: false,
-        submitters: Vec::new(),
-        submitters_concentrated: false,
-        bounce_rate: None,
-        recipient_list: None,
-        evidence: Vec::new(),
-        sample_queue_ids: Vec::new(),
-        onsets: Vec::new(),
         your_side: Some("the logins to this server".into()),
-        summary: String::new(),
-        action: String::new(),
-        history: None,
-        logins: None,
+        ..Finding::blank(rule, rule, severity, "all", count)
     }
 }
 

@@ -375,6 +375,60 @@ pub struct Finding {
 }
 
 impl Finding {
+    /// A finding with nothing but its rule, category, severity, provider
+    /// and count: every list empty, every share 0, no history. Rules fill
+    /// in what they know (`Finding { summary, ..Finding::blank(…) }`).
+    pub fn blank(
+        rule: &'static str,
+        category: &'static str,
+        severity: Severity,
+        provider: &str,
+        count: u64,
+    ) -> Finding {
+        Finding {
+            rule,
+            category,
+            severity,
+            provider: provider.to_string(),
+            scope: String::new(),
+            providers: Vec::new(),
+            codes: Vec::new(),
+            blocklists: Vec::new(),
+            count,
+            messages: 0,
+            recipients: 0,
+            distinct_approximate: false,
+            message_share: 0.0,
+            recipient_share: 0.0,
+            named_recipients: Vec::new(),
+            mx_replies: 0,
+            attempts: 0,
+            share: 0.0,
+            dominance: 0.0,
+            dominant: false,
+            since: String::new(),
+            until: String::new(),
+            steady: false,
+            baseline_share: 0.0,
+            peak_share: 0.0,
+            episodes: Vec::new(),
+            sender_domains: Vec::new(),
+            senders_concentrated: false,
+            submitters: Vec::new(),
+            submitters_concentrated: false,
+            bounce_rate: None,
+            recipient_list: None,
+            evidence: Vec::new(),
+            sample_queue_ids: Vec::new(),
+            onsets: Vec::new(),
+            your_side: None,
+            summary: String::new(),
+            action: String::new(),
+            history: None,
+            logins: None,
+        }
+    }
+
     /// Where it is, for its heading: `at google`; for the login rules,
     /// what they are about (`for user07@x`, `against SMTP AUTH`).
     pub fn place(&self) -> String {
@@ -2054,24 +2108,17 @@ fn expiry_finding(e: &Evidence<'_>, provider: &str, n: u64) -> Finding {
         w.since,
         crate::time::zone::range_end(&w.since, &w.until)
     );
+    let severity = affected.cap(rules::by_share(share * 5.0, t).max(Severity::Warning), t);
     Finding {
-        history: None,
-        rule: rules::EXPIRY_RULE,
-        category: "expired",
-        severity: affected.cap(rules::by_share(share * 5.0, t).max(Severity::Warning), t),
-        provider: p.clone(),
         scope: format!("at {provider}"),
         providers: vec![Count { name: p, count: n }],
         codes: causes,
-        blocklists: Vec::new(),
-        count: n,
         messages: affected.messages,
         recipients: affected.recipients,
         distinct_approximate: affected.estimated.0 || affected.estimated.1,
         message_share: affected.message_share,
         recipient_share: affected.recipient_share,
         named_recipients: affected.named,
-        mx_replies: 0,
         attempts,
         share,
         dominance: ratio(n, failures),
@@ -2082,19 +2129,11 @@ fn expiry_finding(e: &Evidence<'_>, provider: &str, n: u64) -> Finding {
         baseline_share: w.baseline,
         peak_share: w.peak_share,
         episodes: w.episodes,
-        sender_domains: Vec::new(),
-        senders_concentrated: false,
-        submitters: Vec::new(),
-        submitters_concentrated: false,
-        bounce_rate: None,
-        recipient_list: None,
         evidence,
         sample_queue_ids,
-        onsets: Vec::new(),
-        your_side: None,
         summary,
         action: rules::expiry_action(provider),
-        logins: None,
+        ..Finding::blank(rules::EXPIRY_RULE, "expired", severity, provider, n)
     }
 }
 
