@@ -128,6 +128,10 @@ pub struct Delivery<'a> {
     /// True when the reply came at the connection greeting or EHLO
     /// (Postfix "refused to talk to me", Exim "after initial connection").
     pub at_greeting: bool,
+    /// How the connection was protected, when the line says (Exim's `X=`
+    /// and `CV=` on a delivery); `None` when it does not (Postfix logs it
+    /// on a line of its own, joined by the smtp process).
+    pub tls: Option<Tls>,
 }
 
 impl<'a> Delivery<'a> {
@@ -152,6 +156,7 @@ impl<'a> Delivery<'a> {
             hop: b"",
             attempted: true,
             at_greeting: false,
+            tls: None,
         }
     }
 
@@ -192,6 +197,9 @@ pub struct Queued<'a> {
     /// This line marks the message's arrival (cleanup, Exim `<=`), not a
     /// later step such as qmgr taking it from the deferred queue again.
     pub arrival: bool,
+    /// How the client's connection was protected, when the line says
+    /// (Exim's `<=` with `H=`); Postfix logs it on smtpd's line of its own.
+    pub tls: Option<Tls>,
 }
 
 /// A client's failed SMTP AUTH: Postfix smtpd `warning: host[ip]: SASL
@@ -269,4 +277,229 @@ impl Level {
             Level::Master => "master",
         }
     }
+}
+
+/// How a connection was protected, weakest first. Postfix names the
+/// levels (`Anonymous`, `Untrusted`, `Trusted`, `Verified TLS connection
+/// established`); Exim's `CV=no` is untrusted, `CV=yes` a trusted chain,
+/// `CV=dane` verified, and `X=` without `CV=` encrypted with the
+/// certificate not logged.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[repr(u8)]
+pub enum TlsLevel {
+    /// No TLS: the message crossed the network in clear text.
+    Clear = 0,
+    /// TLS with no certificate looked at (anonymous ciphers, or a client
+    /// that showed none).
+    Anonymous = 1,
+    /// TLS; the peer's certificate did not verify.
+    Untrusted = 2,
+    /// TLS; whether the certificate verified was not logged.
+    Encrypted = 3,
+    /// TLS; the certificate chain verified (the name was not required to match).
+    Trusted = 4,
+    /// TLS; chain and name verified (Postfix `verify`/`secure`/`dane`
+    /// levels, Exim DANE).
+    Verified = 5,
+    /// Not known: the connection began before the input did.
+    Unknown = 6,
+    /// Not known in this run yet: the connection began in an earlier run of
+    /// the input; the merge settles it (never leaves the aggregation).
+    Inherit = 7,
+}
+
+impl TlsLevel {
+    /// Every level a report shows, strongest first.
+    pub const SHOWN: [TlsLevel; 7] = [
+        TlsLevel::Verified,
+        TlsLevel::Trusted,
+        TlsLevel::Encrypted,
+        TlsLevel::Untrusted,
+        TlsLevel::Anonymous,
+        TlsLevel::Clear,
+        TlsLevel::Unknown,
+    ];
+
+    /// Name used in the report, JSON and exports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TlsLevel::Clear => "clear",
+            TlsLevel::Anonymous => "anonymous",
+            TlsLevel::Untrusted => "untrusted",
+            TlsLevel::Encrypted => "encrypted",
+            TlsLevel::Trusted => "trusted",
+            TlsLevel::Verified => "verified",
+            TlsLevel::Unknown | TlsLevel::Inherit => "unknown",
+        }
+    }
+
+    /// Encrypted, whatever the certificate.
+    pub fn is_tls(self) -> bool {
+        matches!(
+            self,
+            TlsLevel::Anonymous
+                | TlsLevel::Untrusted
+                | TlsLevel::Encrypted
+                | TlsLevel::Trusted
+                | TlsLevel::Verified
+        )
+    }
+
+    /// The peer's certificate verified (a trusted chain at least).
+    pub fn is_verified(self) -> bool {
+        matches!(self, TlsLevel::Trusted | TlsLevel::Verified)
+    }
+
+    /// Encrypted, and the certificate did not verify (or none was shown).
+    pub fn is_unverified(self) -> bool {
+        matches!(self, TlsLevel::Anonymous | TlsLevel::Untrusted)
+    }
+
+    /// Postfix's word before `TLS connection established`.
+    pub fn from_postfix(word: &[u8]) -> Option<TlsLevel> {
+        Some(match word {
+            b"Anonymous" => TlsLevel::Anonymous,
+            b"Untrusted" => TlsLevel::Untrusted,
+            b"Trusted" => TlsLevel::Trusted,
+            b"Verified" => TlsLevel::Verified,
+            _ => return None,
+        })
+    }
+
+    /// From its [`TlsLevel::as_str`] name.
+    pub fn from_name(name: &str) -> Option<TlsLevel> {
+        TlsLevel::SHOWN.into_iter().find(|l| l.as_str() == name)
+    }
+}
+
+/// The TLS protocol version of a connection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[repr(u8)]
+pub enum TlsProtocol {
+    /// None (clear text), or not logged.
+    None = 0,
+    /// SSL 3.0.
+    Ssl3 = 1,
+    /// TLS 1.0.
+    Tls10 = 2,
+    /// TLS 1.1.
+    Tls11 = 3,
+    /// TLS 1.2.
+    Tls12 = 4,
+    /// TLS 1.3.
+    Tls13 = 5,
+    /// A name mtastat does not know (Exim's test suite `TLS1.x`).
+    Other = 6,
+}
+
+impl TlsProtocol {
+    /// Every version, newest first.
+    pub const ALL: [TlsProtocol; 7] = [
+        TlsProtocol::Tls13,
+        TlsProtocol::Tls12,
+        TlsProtocol::Tls11,
+        TlsProtocol::Tls10,
+        TlsProtocol::Ssl3,
+        TlsProtocol::Other,
+        TlsProtocol::None,
+    ];
+
+    /// Name used in the report, JSON and exports (empty for none).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TlsProtocol::None => "",
+            TlsProtocol::Ssl3 => "SSLv3",
+            TlsProtocol::Tls10 => "TLSv1.0",
+            TlsProtocol::Tls11 => "TLSv1.1",
+            TlsProtocol::Tls12 => "TLSv1.2",
+            TlsProtocol::Tls13 => "TLSv1.3",
+            TlsProtocol::Other => "other",
+        }
+    }
+
+    /// Older than TLS 1.2: deprecated by RFC 8996.
+    pub fn is_deprecated(self) -> bool {
+        matches!(
+            self,
+            TlsProtocol::Ssl3 | TlsProtocol::Tls10 | TlsProtocol::Tls11
+        )
+    }
+
+    /// A version as OpenSSL and GnuTLS spell it (`TLSv1.3`, `TLSv1`,
+    /// Exim's `TLS1.2`, `SSLv3`); [`TlsProtocol::Other`] for any other word.
+    pub fn parse(word: &[u8]) -> TlsProtocol {
+        let lower = |b: &u8| b.to_ascii_lowercase();
+        let mut w = [0u8; 8];
+        if word.len() > w.len() {
+            return TlsProtocol::Other;
+        }
+        for (o, b) in w.iter_mut().zip(word) {
+            *o = lower(b);
+        }
+        match &w[..word.len()] {
+            b"tlsv1.3" | b"tls1.3" => TlsProtocol::Tls13,
+            b"tlsv1.2" | b"tls1.2" => TlsProtocol::Tls12,
+            b"tlsv1.1" | b"tls1.1" => TlsProtocol::Tls11,
+            b"tlsv1" | b"tlsv1.0" | b"tls1" | b"tls1.0" => TlsProtocol::Tls10,
+            b"sslv3" | b"ssl3" | b"ssl3.0" => TlsProtocol::Ssl3,
+            _ => TlsProtocol::Other,
+        }
+    }
+}
+
+/// A connection's protection: level and protocol.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Tls {
+    /// How (or whether) the peer's certificate verified.
+    pub level: TlsLevel,
+    /// The protocol version.
+    pub protocol: TlsProtocol,
+}
+
+impl Tls {
+    /// No TLS.
+    pub const CLEAR: Tls = Tls {
+        level: TlsLevel::Clear,
+        protocol: TlsProtocol::None,
+    };
+    /// Not known.
+    pub const UNKNOWN: Tls = Tls {
+        level: TlsLevel::Unknown,
+        protocol: TlsProtocol::None,
+    };
+    /// Settled by the merge.
+    pub const INHERIT: Tls = Tls {
+        level: TlsLevel::Inherit,
+        protocol: TlsProtocol::None,
+    };
+
+    /// Exim's `X=TLS1.3:cipher:bits` value and `CV=` value (empty when not
+    /// logged).
+    pub fn exim(x: &[u8], cv: &[u8]) -> Tls {
+        let version = &x[..memchr::memchr(b':', x).unwrap_or(x.len())];
+        let level = match cv {
+            b"yes" => TlsLevel::Trusted,
+            b"dane" => TlsLevel::Verified,
+            b"no" => TlsLevel::Untrusted,
+            _ => TlsLevel::Encrypted,
+        };
+        Tls {
+            level,
+            protocol: TlsProtocol::parse(version),
+        }
+    }
+}
+
+/// Postfix's summary of a TLS handshake (`smtp[pid]: Trusted TLS
+/// connection established to host[ip]:25: TLSv1.3 with cipher …`, smtpd's
+/// `… established from host[ip]: …`). No queue id: the smtp or smtpd
+/// process's next line about a message is on that connection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TlsSession<'a> {
+    /// `from` a client (smtpd), not `to` a server (smtp).
+    pub inbound: bool,
+    /// The peer as logged: `host[ip]:port` (to), `host[ip]` (from).
+    pub peer: &'a [u8],
+    /// Level and protocol.
+    pub tls: Tls,
 }

@@ -278,11 +278,41 @@ fn run_numbers(b: &Batch) -> String {
         })
         .collect();
     origins.sort();
+    // How each delivery and message was protected (the Postfix TLS join
+    // by process) must not either.
+    let name =
+        |i: &crate::intern::Interner, id: u32| String::from_utf8_lossy(i.get(id)).into_owned();
+    let mut tls: Vec<String> = b
+        .tls
+        .outbound
+        .iter()
+        .map(|(k, s)| {
+            format!(
+                "out {:?} {} {:?} {:?} {:?} {s:?}",
+                name(&b.hosts, k.host),
+                k.provider,
+                name(&b.domains, k.domain),
+                k.level,
+                k.protocol
+            )
+        })
+        .chain(b.tls.inbound.iter().map(|(k, s)| {
+            format!(
+                "in {:?} {:?} {:?} {:?} {s:?}",
+                name(&b.hosts, k.host),
+                name(&b.origins, k.origin),
+                k.level,
+                k.protocol
+            )
+        }))
+        .collect();
+    tls.sort();
     format!(
-        "{:?}\n{}\n{}",
+        "{:?}\n{}\n{}\n{}",
         b.counters,
         b.journeys.stats.fingerprint(),
-        origins.join("\n")
+        origins.join("\n"),
+        tls.join("\n")
     )
 }
 

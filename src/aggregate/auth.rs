@@ -93,7 +93,7 @@ impl Span {
         self.last = self.last.max(ts);
     }
 
-    fn absorb(&mut self, right: &Span) {
+    pub(crate) fn absorb(&mut self, right: &Span) {
         self.count += right.count;
         self.first = self.first.min(right.first);
         self.last = self.last.max(right.last);

@@ -14,10 +14,11 @@ use crate::aggregate::joins::Joins;
 use crate::aggregate::sessions::Sessions;
 use crate::aggregate::sinks::{EventBuffer, EventNames, FLUSH_ROWS};
 use crate::aggregate::tally::Tally;
+use crate::aggregate::tls::{TlsTables, Waiting};
 use crate::aggregate::traffic::TrafficTable;
 use crate::classify::category::{Blocklist, Category};
 use crate::classify::provider::ProviderId;
-use crate::event::Status;
+use crate::event::{Status, Tls};
 use crate::filter::Filter;
 use crate::intern::Ids;
 use crate::journey::log::{AttemptRow, MessageRow};
@@ -297,6 +298,12 @@ pub struct Attempt {
     pub relay: u32,
     /// `delay=` in milliseconds, [`NO_DELAY`] when not logged.
     pub delay_ms: u32,
+    /// How the connection was protected; `None` when no connection to a
+    /// host over the network is known (local, a content filter, no relay).
+    pub tls: Option<Tls>,
+    /// A [`Tls::INHERIT`]'s question to the runs before
+    /// ([`crate::aggregate::tls::OutAsk`]), settled at the merge.
+    pub ask: u32,
 }
 
 /// [`Attempt::delay_ms`] when no delay was logged.
@@ -690,6 +697,8 @@ pub struct Batch {
     pub auth_names: Interner,
     /// Logins, failed logins and each SASL user's mail.
     pub auth: Auth,
+    /// TLS: the Postfix process joins and the posture tallies.
+    pub tls: TlsTables,
 }
 
 /// (client, SASL user) pairs the tallies keep apart; the rest are
@@ -736,6 +745,7 @@ impl Default for Batch {
             origins: Interner::with_limit(MAX_ORIGINS, OVERFLOW_ORIGIN),
             auth_names: Interner::with_limit(MAX_AUTH_NAMES, b"(more names than the table holds)"),
             auth: Auth::default(),
+            tls: TlsTables::default(),
         }
     }
 }
@@ -993,13 +1003,16 @@ impl Batch {
         if self.senders.get(sender).is_empty() {
             self.counters.sender_unknown += 1;
         }
-        if !a.host_error
-            && let Some(events) = &mut self.events
-        {
-            events.push(a, sender, origin.origin);
-            if events.len() >= FLUSH_ROWS {
-                self.flush_events();
-            }
+        if a.tls == Some(Tls::INHERIT) && (self.events.is_some() || a.status == Status::Sent) {
+            // Its connection began in an earlier run: exported and counted
+            // in the TLS tables once the merge knows how it was protected.
+            self.tls.waiting.push(Waiting {
+                attempt: *a,
+                sender,
+                origin: origin.origin,
+            });
+        } else {
+            self.export_and_count_tls(a, sender, origin.origin);
         }
         if !a.host_error {
             *self
@@ -1139,6 +1152,36 @@ impl Batch {
         }
     }
 
+    /// What the runs before said of this batch's connections that began
+    /// there: its attempts waiting for a sender take it, those that waited
+    /// only for it are exported and counted.
+    fn take_tls_answers(&mut self, answers: &crate::aggregate::tls::Answers) {
+        for p in &mut self.joins.pending {
+            answers.fix(&mut p.attempt);
+        }
+        for w in &answers.waiting {
+            self.export_and_count_tls(&w.attempt, w.sender, w.origin);
+        }
+    }
+
+    /// The events export's row of an attempt, and its TLS tally.
+    fn export_and_count_tls(&mut self, a: &Attempt, sender: u32, origin: u32) {
+        if a.host_error {
+            return;
+        }
+        if let Some(events) = &mut self.events {
+            events.push(a, sender, origin);
+            if events.len() >= FLUSH_ROWS {
+                self.flush_events();
+            }
+        }
+        if a.status == Status::Sent
+            && let Some(tls) = a.tls
+        {
+            self.tls.count_out(a, tls);
+        }
+    }
+
     /// Joins an expiry to the message's last deferral, if seen; else keeps it pending.
     pub fn expire(&mut self, mut p: PendingExpiry, filter: &Filter) {
         let origin = self.joins.sender_of.get(&p.message).and_then(|s| s.origin);
@@ -1179,6 +1222,8 @@ impl Batch {
             host: p.host,
             relay: NO_ID,
             delay_ms: NO_DELAY,
+            tls: None,
+            ask: crate::aggregate::tls::NO_ASK,
         };
         self.contribute(&a, p.sender, origin, b"", filter);
     }
@@ -1230,6 +1275,7 @@ impl Batch {
             origins,
             auth_names,
             auth,
+            tls,
         } = self;
         *counters = Counters::default();
         *span = None;
@@ -1251,6 +1297,7 @@ impl Batch {
             t.clear();
         }
         auth.reset();
+        tls.reset();
         deliveries.reset();
         joins.reset();
         for s in samples.iter_mut() {
@@ -1480,6 +1527,11 @@ impl Batch {
     }
 
     fn merge_tables(&mut self, right: &mut Batch, filter: &Filter) {
+        // Postfix connections that began on the left: how they were
+        // protected, before the right's rows are written.
+        let first = self.span.map(|(a, _)| a);
+        let answers = self.tls.settle(&mut right.tls, first);
+        right.take_tls_answers(&answers);
         // The right's rows name its own interned ids: out before they change.
         right.flush_events();
         right.flush_traffic();
@@ -1533,6 +1585,8 @@ impl Batch {
         self.inbound.merge(&mut right.inbound, &ids);
         self.journeys.absorb(&mut right.journeys, &ids);
         self.auth.merge(&mut right.auth, &ids.auth_names);
+        let newest = self.span.map(|(_, z)| z);
+        self.tls.merge(&mut right.tls, &ids, newest);
         // Then the joins: what the right's attempts and expiries waited for
         // is on the left now, and they count into the deliveries.
         self.merge_joins(right, &ids, filter);
@@ -1602,6 +1656,7 @@ impl Batch {
             last.reason = m(last.reason);
         }
         self.journeys.remap_reasons(&map);
+        self.tls.remap_reasons(&map);
         true
     }
 
@@ -1648,6 +1703,7 @@ impl Batch {
             last.domain = m(last.domain);
         }
         self.journeys.remap_domains(&map);
+        self.tls.remap_domains(&map);
         true
     }
 
@@ -1723,6 +1779,9 @@ impl Batch {
     /// (under `unknown_provider`, empty domain) and attempts without a sender
     /// line (sender unknown), so that nothing is lost.
     pub fn finish(&mut self, unknown_provider: ProviderId, filter: &Filter) {
+        // A batch never merged (one run read alone): nothing before it.
+        let answers = TlsTables::default().settle(&mut self.tls, None);
+        self.take_tls_answers(&answers);
         self.flush_traffic();
         self.settle_journeys(filter, true);
         self.settle_unjoined(unknown_provider, filter);
@@ -1852,6 +1911,8 @@ mod tests {
             host: NO_ID,
             relay: NO_ID,
             delay_ms: NO_DELAY,
+            tls: None,
+            ask: crate::aggregate::tls::NO_ASK,
         }
     }
 

@@ -12,6 +12,7 @@ pub mod runs;
 pub mod sessions;
 pub mod sinks;
 pub mod tally;
+pub mod tls;
 pub mod traffic;
 pub mod window;
 pub mod worker;

@@ -14,7 +14,7 @@ use crate::aggregate::sinks::{EventBuffer, EventWriter};
 use crate::classify::Engine;
 use crate::classify::category::{Answer, Blocklist, Category};
 use crate::classify::provider::{HANDOFF, ProviderId, domain_of, lowercase_into};
-use crate::event::{AuthFailure, Delivery, Level, Queued, Status};
+use crate::event::{AuthFailure, Delivery, Level, Queued, Status, Tls, TlsLevel, TlsSession};
 use crate::filter::Filter;
 use crate::journey::log::{AttemptRow, JourneyLog, Kind, MessageRow};
 use crate::parse::header::Program;
@@ -145,6 +145,9 @@ pub struct Worker {
     per_address: bool,
     /// Count traffic and sessions ([`ScanContext::summary_tables`]).
     summary_tables: bool,
+    /// The last syslog host seen and its id in the batch (hosts rarely
+    /// change from one line to the next).
+    host: Option<(Vec<u8>, u32)>,
 }
 
 impl Worker {
@@ -175,6 +178,7 @@ impl Worker {
             journey_text: ctx.journey_text,
             per_address: ctx.per_address,
             summary_tables: ctx.summary_tables,
+            host: None,
         }
     }
 
@@ -198,6 +202,7 @@ impl Worker {
         self.categories.clear();
         self.masks.clear();
         self.destinations.clear();
+        self.host = None;
         let mut fresh = match spare {
             Some(mut b) => {
                 b.reset();
@@ -406,8 +411,14 @@ impl Worker {
                 {
                     self.batch.traffic(h.ts, Traffic::CONNECTIONS);
                     let client = self.batch.clients.intern(client);
-                    let session = syslog_pid(line, h.body).map(|pid| message_key(h.host, pid));
+                    let session = (!h.pid.is_empty()).then(|| message_key(h.host, h.pid));
                     self.batch.sessions.connect(client, session, h.ts);
+                }
+                if let Some(h) = header
+                    && !h.pid.is_empty()
+                {
+                    let conn = message_key(h.host, h.pid);
+                    self.batch.tls.connect(conn, client_hash(client), h.ts);
                 }
             }
             &Record::Disconnect {
@@ -423,13 +434,13 @@ impl Worker {
                     self.batch.auth.login(client, None, h.ts);
                 }
                 if let Some(h) = header
-                    && self.summary_tables
-                    && ctx.filter.keeps_time(h.ts)
-                    && let Some(pid) = syslog_pid(line, h.body)
+                    && !h.pid.is_empty()
                 {
-                    self.batch
-                        .sessions
-                        .disconnect(message_key(h.host, pid), h.ts);
+                    let session = message_key(h.host, h.pid);
+                    self.batch.tls.disconnect(session, h.ts);
+                    if self.summary_tables && ctx.filter.keeps_time(h.ts) {
+                        self.batch.sessions.disconnect(session, h.ts);
+                    }
                 }
             }
             Record::AuthFailure(f) => {
@@ -447,6 +458,12 @@ impl Worker {
                 }
                 if ctx.filter.keeps_time(h.ts) {
                     self.auth_failure(h, f);
+                }
+            }
+            Record::Tls(t) => {
+                self.batch.counters.mail_other += 1;
+                if let Some(h) = header {
+                    self.tls_session(h, t);
                 }
             }
             &Record::Postscreen(action) => {
@@ -487,6 +504,7 @@ impl Worker {
         let mut named = None;
         if !q.client.is_empty() || (q.arrival && q.sender.is_some()) {
             let own = self.origin(h, q, message, filter);
+            self.received_tls(h, q, own.origin, filter);
             // A content filter's copy, re-injected from loopback, was
             // submitted by whoever submitted the message it was handed.
             // (A client on loopback that authenticated is a webmail, not a
@@ -548,6 +566,83 @@ impl Worker {
             row.client = self.batch.clients.intern(q.client);
         }
         self.journey_message(h, q.queue_id, row, q.message_id, filter);
+    }
+
+    /// A Postfix TLS line: the connection the process's next message is on.
+    fn tls_session(&mut self, h: &Header<'_>, t: &TlsSession<'_>) {
+        let host = self.host_id(h.host);
+        self.batch.tls.logged(host, t.inbound, h.ts);
+        if h.pid.is_empty() {
+            return;
+        }
+        let conn = message_key(h.host, h.pid);
+        if t.inbound {
+            self.batch
+                .tls
+                .handshake_in(conn, client_hash(t.peer), t.tls, h.ts);
+        } else {
+            let peer = crate::hashing::stable(t.peer);
+            self.batch.tls.handshake_out(conn, peer, t.tls, h.ts);
+        }
+    }
+
+    /// How a message received from a network client came in: counted per
+    /// host and origin. Loopback clients (a content filter's copy, a
+    /// webmail) and local submission are not the network's.
+    fn received_tls(&mut self, h: &Header<'_>, q: &Queued<'_>, origin: u32, filter: &Filter) {
+        let postfix = q.sender.is_none() && !q.arrival;
+        if q.client.is_empty()
+            || q.client == b"pickup"
+            || q.client == b"local"
+            || crate::parse::postfix::is_loopback_client(q.client)
+        {
+            return;
+        }
+        let tls = match q.tls {
+            Some(t) => {
+                if t.level.is_tls() {
+                    let host = self.host_id(h.host);
+                    self.batch.tls.logged(host, true, h.ts);
+                }
+                t
+            }
+            None if postfix && !h.pid.is_empty() => {
+                let conn = message_key(h.host, h.pid);
+                self.batch.tls.received(conn, client_hash(q.client), h.ts)
+            }
+            None if postfix => Tls::UNKNOWN,
+            None => return,
+        };
+        if !filter.keeps_time(h.ts) {
+            return;
+        }
+        let host = self.host_id(h.host);
+        if tls == Tls::INHERIT {
+            self.batch
+                .tls
+                .in_waiting
+                .push(crate::aggregate::tls::InWaiting {
+                    host,
+                    origin,
+                    conn: message_key(h.host, h.pid),
+                    ts: h.ts,
+                });
+        } else {
+            self.batch.tls.count_in(host, origin, tls, h.ts);
+        }
+    }
+
+    /// The batch's id of a syslog host.
+    #[inline]
+    fn host_id(&mut self, host: &[u8]) -> u32 {
+        if let Some((name, id)) = &self.host
+            && name.as_slice() == host
+        {
+            return *id;
+        }
+        let id = self.batch.hosts.intern(host);
+        self.host = Some((host.to_vec(), id));
+        id
     }
 
     /// A message's origin (client and SASL user, interned); a message
@@ -778,12 +873,41 @@ impl Worker {
             host: NO_ID,
             relay: NO_ID,
             delay_ms: d.delay.map_or(NO_DELAY, seconds_to_ms),
+            tls: None,
+            ask: crate::aggregate::tls::NO_ASK,
         };
-        if ctx.events.is_some() {
-            attempt.host = self.batch.hosts.intern(h.host);
-            if !d.relay.is_empty() {
-                attempt.relay = self.batch.relays.intern(d.relay);
-            }
+        attempt.host = self.host_id(h.host);
+        if provider != HANDOFF && !d.local && !d.loopback && !host_error {
+            attempt.tls = match d.tls {
+                Some(t) => {
+                    if t.level.is_tls() {
+                        self.batch.tls.logged(attempt.host, false, h.ts);
+                    }
+                    Some(t)
+                }
+                // Postfix: the smtp process's last TLS line, if on this
+                // connection.
+                None if !d.hop.is_empty() && d.attempted && !h.pid.is_empty() => {
+                    let run_first = self.batch.span.map_or(h.ts, |(a, _)| a);
+                    let (tls, ask) = self.batch.tls.delivered(
+                        message_key(h.host, h.pid),
+                        crate::hashing::stable(d.hop),
+                        crate::hashing::stable(d.queue_id),
+                        h.ts,
+                        run_first,
+                    );
+                    attempt.ask = ask;
+                    Some(tls)
+                }
+                None => None,
+            };
+        }
+        let clear_or_unsettled = d.status == Status::Sent
+            && attempt
+                .tls
+                .is_some_and(|t| matches!(t.level, TlsLevel::Clear | TlsLevel::Inherit));
+        if (ctx.events.is_some() || clear_or_unsettled) && !d.relay.is_empty() {
+            attempt.relay = self.batch.relays.intern(d.relay);
         }
         if !matches!(d.status, Status::Sent | Status::Deliverable) {
             let outcome = Answer {
@@ -909,15 +1033,10 @@ impl Worker {
     }
 }
 
-/// The pid of a syslog line's tag (`smtpd[4711]: `), found just before its
-/// message; `None` when the message is not inside the line (a journal
-/// entry's decoded text) or the tag has no pid.
-fn syslog_pid<'a>(line: &'a [u8], body: &[u8]) -> Option<&'a [u8]> {
-    let offset = (body.as_ptr() as usize).checked_sub(line.as_ptr() as usize)?;
-    let head = line.get(..offset)?.strip_suffix(b"]: ")?;
-    let open = memchr::memrchr(b'[', head)?;
-    let pid = &head[open + 1..];
-    (!pid.is_empty() && pid.iter().all(u8::is_ascii_digit)).then_some(pid)
+/// A client's `host[ip]` as a hash, without the `:port` some logs add.
+fn client_hash(client: &[u8]) -> u64 {
+    let end = memchr::memchr(b']', client).map_or(client.len(), |c| c + 1);
+    crate::hashing::stable(&client[..end])
 }
 
 /// `127.0.0.1:10024` from a next hop as logged (`amavis[127.0.0.1]:10024`),

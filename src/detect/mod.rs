@@ -21,6 +21,7 @@
 pub mod auth;
 pub mod rules;
 pub mod timeline;
+pub mod tls;
 
 use crate::aggregate::distinct::{NAMED_RECIPIENTS, Reach, ReachOf};
 use crate::aggregate::frame::{bools, i64s, strs, totals_by, u8s, u64s};
@@ -89,6 +90,11 @@ pub struct Thresholds {
     pub burst_messages: u64,
     /// Networks in one hour that make a burst look stolen.
     pub burst_networks: usize,
+    /// Deliveries over TLS (or verified) before a provider's first clear
+    /// (or unverified) one, for a downgrade (or lost verification) …
+    pub tls_before: u64,
+    /// … and at least this many clear (or unverified) ones since.
+    pub tls_after: u64,
 }
 
 impl Default for Thresholds {
@@ -108,6 +114,8 @@ impl Default for Thresholds {
             burst_factor: 5.0,
             burst_messages: 50,
             burst_networks: 3,
+            tls_before: 20,
+            tls_after: 3,
         }
     }
 }
@@ -158,6 +166,8 @@ impl Thresholds {
             "critical_messages" => self.critical_messages = count(value)?,
             "auth_failures" => self.auth_failures = count(value)?,
             "burst_messages" => self.burst_messages = count(value)?,
+            "tls_before" => self.tls_before = count(value)?,
+            "tls_after" => self.tls_after = count(value)?.max(1),
             "auth_users" => self.auth_users = usize::try_from(count(value)?).unwrap_or(usize::MAX),
             "burst_networks" => {
                 self.burst_networks = usize::try_from(count(value)?).unwrap_or(usize::MAX)
@@ -438,6 +448,7 @@ impl Finding {
                 None => "for an account".into(),
             },
             "brute_force" => "against SMTP AUTH".into(),
+            "cleartext_auth" => "on your submission service".into(),
             "auth_backend" => "in the authentication backend".into(),
             _ => format!("at {}", self.provider),
         }
@@ -489,6 +500,8 @@ pub struct Onset {
 pub struct Samples {
     /// Logins, failed logins and each SASL user's mail.
     pub logins: auth::LoginFacts,
+    /// The TLS posture's facts.
+    pub tls: tls::TlsFacts,
     /// Queue ids per (provider, category).
     pub queue_ids: HashMap<(String, Category), Vec<String>>,
     /// Recipients and their failure counts per (provider, category), most first.
@@ -1187,7 +1200,21 @@ impl Rule for LoginRule {
     }
 }
 
-const RULES: [&dyn Rule; 3] = [&CategoryRule, &ExpiryRule, &LoginRule];
+const RULES: [&dyn Rule; 4] = [&CategoryRule, &ExpiryRule, &LoginRule, &TlsRule];
+
+/// Downgrades to clear text, lost certificate verification, passwords in
+/// clear text ([`tls`]).
+struct TlsRule;
+
+impl Rule for TlsRule {
+    fn findings(&self, e: &Evidence<'_>) -> Vec<Finding> {
+        let f = &e.samples.tls;
+        let mut out = tls::downgrades(f, e.t, e.a.zone);
+        out.extend(tls::verification_lost(f, e.t, e.a.zone));
+        out.extend(tls::cleartext_auth(f, e.a.zone));
+        out
+    }
+}
 
 /// Runs every rule over the frames.
 ///

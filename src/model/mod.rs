@@ -9,6 +9,7 @@ pub mod compare;
 pub mod journeys;
 pub mod live;
 pub mod summary;
+pub mod tls;
 
 /// The findings are the report's too: renderers and exports read them from here.
 pub use crate::detect::{Finding, Severity};
@@ -115,6 +116,8 @@ pub struct Report {
     /// Per recipient of each message: final disposition, attempts, time to
     /// deliver; per provider and busiest domain.
     pub journeys: journeys::JourneyReport,
+    /// How deliveries and received messages were protected.
+    pub tls: tls::TlsPosture,
 }
 
 /// A reason lines were not understood.
@@ -686,6 +689,7 @@ fn samples(b: &Batch, providers: &ProviderMap) -> Samples {
             .merge(r);
     }
     s.logins = login_facts(b);
+    s.tls = tls::tls_facts(b, providers);
     s
 }
 
@@ -806,6 +810,7 @@ pub fn build_report(
     let outcomes = outcomes_frame(b, providers)?;
     let timeline = timeline_frame(b, providers)?;
     let who = who_frame(b, providers, &origins)?;
+    let samples = samples(b, providers);
     let findings = detect::detect(
         &Frames {
             outcomes: &outcomes,
@@ -814,7 +819,7 @@ pub fn build_report(
             who: &who,
             summary: &summary,
         },
-        &samples(b, providers),
+        &samples,
         thresholds,
         zone,
     )?;
@@ -868,6 +873,7 @@ pub fn build_report(
         reasons: reason_rows(&reasons, zone, false)?,
         mx_replies: reason_rows(&reasons, zone, true)?,
         journeys: journeys::journey_report(b, providers),
+        tls: tls::posture(&samples.tls, b, zone),
     };
     Ok((report, summary))
 }

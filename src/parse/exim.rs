@@ -16,7 +16,7 @@ use super::find;
 use super::reject::{self, Reject};
 use super::reply::reply_codes;
 use super::{Record, Unparsed};
-use crate::event::{AuthFailure, Delivery, Queued, Status};
+use crate::event::{AuthFailure, Delivery, Queued, Status, Tls, TlsLevel, TlsProtocol};
 
 /// The message id an Exim line is about: its first word, when it is one.
 pub fn message_id_of(body: &[u8]) -> Option<&[u8]> {
@@ -180,6 +180,21 @@ fn received<'a>(msg_id: &'a [u8], fields: &'a [u8]) -> Queued<'a> {
         None if memfind!(rest, b" U=").is_some() => &b"local"[..],
         None => &b""[..],
     };
+    // `X=TLS1.3:cipher:256 CV=no`; without `X=`, `P=esmtps` still says TLS.
+    let tls = (!client.is_empty() && client != b"local").then(|| {
+        let x = value(memfind!(rest, b" X="), 3);
+        let protocol = value(memfind!(rest, b" P="), 3);
+        if !x.is_empty() {
+            Tls::exim(x, value(memfind!(rest, b" CV="), 4))
+        } else if memfind!(protocol, b"smtps").is_some() || protocol.ends_with(b"sa") {
+            Tls {
+                level: TlsLevel::Encrypted,
+                protocol: TlsProtocol::None,
+            }
+        } else {
+            Tls::CLEAR
+        }
+    });
     // `A=authenticator:user` (or `A=authenticator` when it set no id).
     let sasl_user = value(memfind!(rest, b" A="), 3);
     let sasl_user = match memchr::memchr(b':', sasl_user) {
@@ -195,6 +210,7 @@ fn received<'a>(msg_id: &'a [u8], fields: &'a [u8]) -> Queued<'a> {
         sasl_user,
         message_id: value(memfind!(rest, b" id="), 4),
         arrival: true,
+        tls,
     }
 }
 
@@ -426,6 +442,8 @@ fn delivery<'a>(
     let mut transport: &[u8] = b"";
     let mut host: &[u8] = b"";
     let mut confirmation: &[u8] = b"";
+    let mut cipher: Option<&[u8]> = None;
+    let mut verified: &[u8] = b"";
     while !has_reason {
         let Some((tok, after)) = next_token(rest) else {
             break;
@@ -444,6 +462,10 @@ fn delivery<'a>(
             host = v;
         } else if let Some(v) = tok.strip_prefix(b"C=") {
             confirmation = unquote(v);
+        } else if let Some(v) = tok.strip_prefix(b"X=") {
+            cipher = Some(v);
+        } else if let Some(v) = tok.strip_prefix(b"CV=") {
+            verified = v;
         }
         if ends {
             reason = rest;
@@ -460,9 +482,15 @@ fn delivery<'a>(
         orig_recipient: orig,
         relay: host,
         transport,
+        tls: cipher.map(|x| Tls::exim(x, verified)),
         ..Delivery::new(msg_id, recipient, status)
     };
     if status == Status::Sent {
+        // A delivery to a host without `X=` went in clear text (the report
+        // says so only for hosts whose log shows `X=` at all).
+        if !host.is_empty() && d.tls.is_none() {
+            d.tls = Some(Tls::CLEAR);
+        }
         d.reply = confirmation;
         let codes = reply_codes(confirmation);
         d.basic = codes.basic;
@@ -719,6 +747,55 @@ mod tests {
     }
 
     #[test]
+    fn tls_of_deliveries_and_arrivals() {
+        let d = del(
+            "1xV6qX-0004Gw-0M => a@contoso.com R=dnslookup T=remote_smtp H=mx.contoso.com [192.0.2.26] X=TLS1.3:ECDHE_SECP256R1__RSA_PSS_RSAE_SHA256__AES_256_GCM:256 CV=yes C=\"250 2.6.0 ok\"",
+        );
+        assert_eq!(
+            d.tls,
+            Some(Tls {
+                level: TlsLevel::Trusted,
+                protocol: TlsProtocol::Tls13
+            })
+        );
+        let d = del(
+            "1xV6qX-0004Gw-0M => a@x.example R=dnslookup T=remote_smtp H=mx.x.example [192.0.2.1] X=TLSv1:AES256-SHA:256 CV=dane C=\"250 ok\"",
+        );
+        assert_eq!(d.tls.map(|t| t.level), Some(TlsLevel::Verified));
+        assert_eq!(d.tls.map(|t| t.protocol), Some(TlsProtocol::Tls10));
+        let d = del("1xV6qX-0004Gw-0M => a@x.example R=dnslookup T=remote_smtp H=mx.x.example [192.0.2.1] X=TLS1.2:ECDHE:256 CV=no C=\"250 ok\"");
+        assert_eq!(d.tls.map(|t| t.level), Some(TlsLevel::Untrusted));
+        // A remote delivery without X= went in clear text; a local one is
+        // no network's.
+        let d = del("1xV6qX-0004Gw-0M => a@x.example R=dnslookup T=remote_smtp H=mx.x.example [192.0.2.1] C=\"250 ok\"");
+        assert_eq!(d.tls, Some(Tls::CLEAR));
+        let d = del("1xV6qX-0004Gw-0M => bob <bob@here.example> R=local_user T=mail_spool");
+        assert_eq!(d.tls, None);
+        // A deferral says nothing of it.
+        let d = del("1xV6qX-0004Gw-0M == a@x.example R=dnslookup T=remote_smtp defer (-44) H=mx.x.example [192.0.2.1]: SMTP error from remote mail server after RCPT TO:<a@x.example>: 450 4.2.0 busy");
+        assert_eq!(d.tls, None);
+        let q = |line: &'static [u8]| match parse(line) {
+            Record::Queued(q) => q.tls,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            q(b"1xV6qX-0004Gw-0M <= a@b.example H=mail.b.example [192.0.2.7] P=esmtps X=TLS1.2:ECDHE_RSA_AES_256_GCM_SHA384:256 CV=no S=100 id=x@y"),
+            Some(Tls {
+                level: TlsLevel::Untrusted,
+                protocol: TlsProtocol::Tls12
+            })
+        );
+        assert_eq!(
+            q(b"1xV6qX-0004Gw-0M <= a@b.example H=mail.b.example [192.0.2.7] P=esmtp S=100 id=x@y"),
+            Some(Tls::CLEAR)
+        );
+        assert_eq!(
+            q(b"1xV6qX-0004Gw-0M <= a@b.example U=bob P=local S=100 id=x@y"),
+            None
+        );
+    }
+
+    #[test]
     fn other_records() {
         assert_eq!(
             parse(b"1xV6qi-0004PA-2t <= news@shopmart.example H=(app02) [127.0.0.1] P=esmtps S=1"),
@@ -728,6 +805,11 @@ mod tests {
                 size: Some(1),
                 client: b"(app02) [127.0.0.1]",
                 arrival: true,
+                // `P=esmtps`: TLS, the cipher not logged.
+                tls: Some(Tls {
+                    level: TlsLevel::Encrypted,
+                    protocol: TlsProtocol::None,
+                }),
                 ..Queued::default()
             })
         );

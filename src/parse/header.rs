@@ -135,6 +135,10 @@ pub struct Header<'a> {
     pub format: LineFormat,
     /// Everything after the header (for Exim: after timestamp and `[pid]`).
     pub body: &'a [u8],
+    /// The process id of the syslog tag (`smtp[4711]`), RFC 5424's PROCID
+    /// or the journal's `_PID`; empty when the line has none. Postfix's
+    /// TLS and session lines are joined to a message by it.
+    pub pid: &'a [u8],
 }
 
 /// The time of `line`, if it has a header mtastat reads (input orders
@@ -180,6 +184,7 @@ pub fn parse_header_cached<'a>(
                     },
                     format: LineFormat::EximMainlog,
                     body,
+                    pid: b"",
                 })
             }
             _ => None,
@@ -213,7 +218,7 @@ fn rfc5424(line: &[u8]) -> Option<Header<'_>> {
     }
     let (host, r) = token(r)?;
     let (app, r) = token(r)?;
-    let (_procid, r) = token(r)?;
+    let (procid, r) = token(r)?;
     let (_msgid, r) = token(r)?;
     let msg = skip_structured_data(r)?;
     let msg = msg.strip_prefix(b" ").unwrap_or(msg);
@@ -226,6 +231,7 @@ fn rfc5424(line: &[u8]) -> Option<Header<'_>> {
         program,
         format: LineFormat::Syslog5424,
         body,
+        pid: digits_or_empty(procid),
     })
 }
 
@@ -305,9 +311,12 @@ fn syslog_rest(
     if tag_part.is_empty() || find::byte(b' ', tag_part).is_some() {
         return None;
     }
-    let tag = match find::byte(b'[', tag_part) {
-        Some(open) => &tag_part[..open],
-        None => tag_part,
+    let (tag, pid) = match find::byte(b'[', tag_part) {
+        Some(open) => (
+            &tag_part[..open],
+            digits_or_empty(tag_part[open + 1..].strip_suffix(b"]").unwrap_or_default()),
+        ),
+        None => (tag_part, &b""[..]),
     };
     let body = rest.get(colon + 1..)?;
     let body = body.strip_prefix(b" ").unwrap_or(body);
@@ -318,7 +327,18 @@ fn syslog_rest(
         program,
         format,
         body,
+        pid,
     })
+}
+
+/// A process id: decimal digits, else nothing (`-`, garbage).
+#[inline]
+pub(super) fn digits_or_empty(s: &[u8]) -> &[u8] {
+    if !s.is_empty() && s.len() <= 10 && s.iter().all(u8::is_ascii_digit) {
+        s
+    } else {
+        b""
+    }
 }
 
 /// Exim through syslog may still carry its own timestamp inside the message.

@@ -42,6 +42,8 @@ struct Entry<'a> {
     command: Option<Field<'a>>,
     #[serde(rename = "MESSAGE", borrow, default)]
     message: Option<Field<'a>>,
+    #[serde(rename = "_PID", borrow, default)]
+    pid: Option<Field<'a>>,
 }
 
 /// One field's value, whichever of journald's encodings it came in.
@@ -179,13 +181,17 @@ pub fn parse<'a>(line: &[u8], buf: &'a mut Vec<u8>) -> Result<Header<'a>, Unpars
         .or(entry.command.as_ref())
         .and_then(Field::bytes)
         .unwrap_or(b"");
+    let pid = entry.pid.as_ref().and_then(Field::bytes).unwrap_or(b"");
+    let pid = super::header::digits_or_empty(pid);
     buf.clear();
     buf.extend_from_slice(host);
     buf.extend_from_slice(tag);
+    buf.extend_from_slice(pid);
     buf.extend_from_slice(message);
     let buf: &'a [u8] = buf;
     let (host, rest) = buf.split_at(host.len());
-    let (tag, body) = rest.split_at(tag.len());
+    let (tag, rest) = rest.split_at(tag.len());
+    let (pid, body) = rest.split_at(pid.len());
     let (program, body) = classify_tag(tag, body);
     Ok(Header {
         ts,
@@ -193,6 +199,7 @@ pub fn parse<'a>(line: &[u8], buf: &'a mut Vec<u8>) -> Result<Header<'a>, Unpars
         program,
         format: LineFormat::JournalJson,
         body,
+        pid,
     })
 }
 

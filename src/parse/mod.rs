@@ -161,6 +161,8 @@ pub enum Record<'a> {
     AuthFailure(crate::event::AuthFailure<'a>),
     /// A postscreen event (`PASS NEW`, `DNSBL`, `PREGREET` …).
     Postscreen(&'a [u8]),
+    /// Postfix smtp's or smtpd's TLS handshake summary (no queue id).
+    Tls(crate::event::TlsSession<'a>),
     /// Exim `*>`: a delivery suppressed by `-N`.
     FakeDelivery,
     /// A Postfix or Exim line mtastat does not model (connects, cleanup …).

@@ -15,7 +15,9 @@ use super::reject;
 use super::reply::reply_codes;
 use super::{Record, Unparsed};
 use crate::dsn::Dsn;
-use crate::event::{AuthFailure, Delivery, Level, Queued, Status};
+use crate::event::{
+    AuthFailure, Delivery, Level, Queued, Status, Tls, TlsLevel, TlsProtocol, TlsSession,
+};
 use memchr::memchr;
 
 /// Parses one Postfix message body; `service` is the daemon (`smtp`, `qmgr` …).
@@ -27,6 +29,9 @@ pub fn parse<'a>(service: &'a [u8], body: &'a [u8]) -> Record<'a> {
         return inbound(service, body);
     }
     let Some((queue_id, rest)) = split_queue_id(body) else {
+        if let Some(t) = tls_session(body) {
+            return Record::Tls(t);
+        }
         return other_or_malformed(body);
     };
     if let Some(fields) = rest.strip_prefix(b"to=") {
@@ -164,6 +169,9 @@ fn inbound<'a>(service: &[u8], body: &'a [u8]) -> Record<'a> {
         return Record::MailOther;
     }
     if service == b"smtpd" {
+        if let Some(t) = tls_session(body) {
+            return Record::Tls(t);
+        }
         if let Some(client) = body.strip_prefix(b"connect from ") {
             return Record::Connect(client);
         }
@@ -195,6 +203,49 @@ fn inbound<'a>(service: &[u8], body: &'a [u8]) -> Record<'a> {
         Some(r) => Record::Reject(r),
         None => Record::MailOther,
     }
+}
+
+/// `Trusted TLS connection established to host[ip]:25: TLSv1.3 with
+/// cipher …` (smtp), `Anonymous TLS connection established from host[ip]:
+/// TLSv1.2 with cipher …` (smtpd); `reused` for a cached connection
+/// (Postfix 3.4's `smtp_tls_connection_reuse`).
+#[inline]
+fn tls_session(body: &[u8]) -> Option<TlsSession<'_>> {
+    if !matches!(body.first(), Some(b'A' | b'T' | b'U' | b'V')) {
+        return None;
+    }
+    let space = find::byte(b' ', body)?;
+    let level = TlsLevel::from_postfix(&body[..space])?;
+    let rest = body[space + 1..]
+        .strip_prefix(b"TLS connection ")
+        .and_then(|r| {
+            r.strip_prefix(b"established ")
+                .or_else(|| r.strip_prefix(b"reused "))
+        })?;
+    let (inbound, rest) = match rest.strip_prefix(b"to ") {
+        Some(r) => (false, r),
+        None => (true, rest.strip_prefix(b"from ")?),
+    };
+    // The peer ends at its `]`, and an optional `:port`.
+    let close = find::byte(b']', rest)?;
+    let mut end = close + 1;
+    if rest.get(end) == Some(&b':') && rest.get(end + 1).is_some_and(u8::is_ascii_digit) {
+        end += 1 + rest[end + 1..]
+            .iter()
+            .take_while(|b| b.is_ascii_digit())
+            .count();
+    }
+    let peer = &rest[..end];
+    let after = rest[end..].strip_prefix(b": ").unwrap_or_default();
+    let version = &after[..find::byte(b' ', after).unwrap_or(after.len())];
+    Some(TlsSession {
+        inbound,
+        peer,
+        tls: Tls {
+            level,
+            protocol: TlsProtocol::parse(version),
+        },
+    })
 }
 
 /// smtpd `QID: client=host[ip]`, cleanup `QID: message-id=<…>`, pickup
@@ -1037,5 +1088,50 @@ mod tests {
             parse(b"qmgr", b"9DF7FB422B: removed twice"),
             Record::MailOther
         );
+    }
+
+    #[test]
+    fn tls_lines_of_smtp_and_smtpd() {
+        let t = |service: &'static [u8], body: &'static [u8]| match parse(service, body) {
+            Record::Tls(t) => t,
+            other => panic!("{other:?}"),
+        };
+        let out = t(
+            b"smtp",
+            b"Trusted TLS connection established to gmail-smtp-in.l.google.com[192.0.2.10]:25: TLSv1.3 with cipher TLS_AES_256_GCM_SHA384 (256/256 bits) key-exchange X25519",
+        );
+        assert!(!out.inbound);
+        assert_eq!(out.peer, b"gmail-smtp-in.l.google.com[192.0.2.10]:25");
+        assert_eq!(out.tls.level, TlsLevel::Trusted);
+        assert_eq!(out.tls.protocol, TlsProtocol::Tls13);
+        let ipv6 = t(
+            b"smtp",
+            b"Verified TLS connection reused to mx.example[2001:db8::1]:25: TLSv1.2 with cipher ECDHE-RSA-AES256-GCM-SHA384 (256/256 bits)",
+        );
+        assert_eq!(ipv6.peer, b"mx.example[2001:db8::1]:25");
+        assert_eq!(ipv6.tls.level, TlsLevel::Verified);
+        let inb = t(
+            b"smtpd",
+            b"Anonymous TLS connection established from unknown[198.51.100.9]: TLSv1 with cipher ECDHE-RSA-AES256-SHA (256/256 bits)",
+        );
+        assert!(inb.inbound);
+        assert_eq!(inb.peer, b"unknown[198.51.100.9]");
+        assert_eq!(inb.tls.level, TlsLevel::Anonymous);
+        assert_eq!(inb.tls.protocol, TlsProtocol::Tls10);
+        let old = t(
+            b"smtp",
+            b"Untrusted TLS connection established to mx.example[192.0.2.1]:25: SSLv3 with cipher RC4-SHA (128/128 bits)",
+        );
+        assert_eq!(old.tls.level, TlsLevel::Untrusted);
+        assert!(old.tls.protocol.is_deprecated());
+        // Not a summary line: the TLS library's chatter, a queue id line.
+        for (service, body) in [
+            (&b"smtp"[..], &b"SSL_connect error to mx.example[192.0.2.1]:25: -1"[..]),
+            (b"smtpd", b"Trusted TLS connection"),
+            (b"smtp", b"Trusted TLS connection established to nowhere"),
+            (b"smtp", b"setting up TLS connection to mx.example[192.0.2.1]:25"),
+        ] {
+            assert!(!matches!(parse(service, body), Record::Tls(_)), "{body:?}");
+        }
     }
 }
