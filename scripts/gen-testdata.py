@@ -7,7 +7,17 @@ across providers with realistic reply texts, deferrals that later succeed or
 expire, local deliveries, relay=none connection failures, a throttling storm
 at Gmail and a Spamhaus listing at Outlook. Same seed, same bytes.
 
-    scripts/gen-testdata.py [--seed N] [--messages N] [--out DIR] [--healthy | --overlap | --auth]
+    scripts/gen-testdata.py [--seed N] [--messages N] [--out DIR] [--healthy | --overlap | --auth | --tls]
+
+--tls writes testdata/tls/: relay mx2's day (Postfix mail.log, Exim
+mail.mainlog) with TLS logged (Postfix smtp_tls_loglevel = 1, several smtp
+and smtpd processes at once): every provider over TLS, bank.example on
+TLSv1, gmx.de never TLS, initech.example's backup MX in clear text all day;
+from 15:30 Microsoft's MX present certificates that do not verify, from
+18:05 Google is reached in clear text (STARTTLS stripped); (times UTC) app servers
+submit over TLS, a printer in clear, laptops after SASL login over TLS and
+the scanner account without TLS; app2 stops using TLS at 16:00.
+healthy.log/healthy.mainlog: the same day without the incidents.
 
 --auth writes testdata/auth/: a submission server's day (Postfix mail.log,
 Exim mail.mainlog) with SASL users, a password spray from 203.0.113.66
@@ -575,6 +585,149 @@ def auth_exim_lines(rng, events):
                 yield "%s %s == %s R=dnslookup T=remote_smtp defer (-44) H=%s [%s]: SMTP error from remote mail server after %s: %s" % (ts, m, f["rcpt"], host, ip, cmd_exim(f["cmd"], f["rcpt"]), f["text"])
 
 
+# --tls: relay mx2's day, TLS logged. Times are seconds after T0.
+TLS_LOST = 3 * 3600 + 1800      # 15:30 UTC: Microsoft's certificates stop verifying
+TLS_STRIPPED = 6 * 3600 + 300   # 18:05 UTC: Google in clear text
+TLS_APP2_CLEAR = 4 * 3600       # 16:00 UTC: app2 stops using STARTTLS
+TLS_CIPHER = "TLS_AES_256_GCM_SHA384 (256/256 bits) key-exchange X25519 server-signature RSA-PSS (2048 bits) server-digest SHA256"
+TLS_SUBMITTERS = [
+    # (client name, ip, SASL user or "", uses TLS)
+    ("app1.relay.example", "10.0.0.5", "", True),
+    ("app2.relay.example", "10.0.0.6", "", True),
+    ("app3.relay.example", "10.0.0.7", "", True),
+    ("printer.relay.example", "10.0.0.9", "", False),
+    ("unknown", "198.18.4.10", "anna", True),
+    ("unknown", "198.18.5.10", "ben", True),
+    ("unknown", "198.51.100.40", "scanner", False),
+]
+
+
+def tls_events(rng, healthy, n_messages):
+    """(t, kind, fields): 'msg' with its submitter, 'try' with the
+    connection's protection (level, protocol; level None: clear text)."""
+    events = []
+    t = T0
+    step = 12 * 3600 / n_messages
+    for i in range(n_messages):
+        t += rng.expovariate(1 / step)
+        tt = int(t)
+        name, ip, user, tls = rng.choices(TLS_SUBMITTERS, [30, 30, 30, 3, 4, 4, 2])[0]
+        if not healthy and name.startswith("app2") and tt >= T0 + TLS_APP2_CLEAR:
+            tls = False
+        if healthy and user == "scanner":
+            tls = True
+        sender = "%s@%s" % (user or rng.choice(["news", "billing", "alerts"]), LOCAL_DOMAIN)
+        n = 1 if rng.random() < 0.8 else rng.randrange(2, 4)
+        domain = pick_domain(rng)
+        rcpts = ["%s.%s%d@%s" % (rng.choice(FIRST), rng.choice(LAST), rng.randrange(99), domain) for _ in range(n)]
+        events.append((tt, "msg", {"id": i, "sender": sender, "rcpts": rcpts, "n": n, "client": (name, ip), "user": user, "tls": tls}))
+        mx, mxip = PROVIDERS[domain][1], PROVIDERS[domain][2]
+        profile = PROVIDERS[domain][3]
+        if mx is None:
+            continue
+        at = tt + rng.randrange(1, 4)
+        for _ in range(3):
+            level, proto = "Trusted", "TLSv1.3"
+            host, hip = mx, mxip
+            if profile == "yahoo":
+                proto = "TLSv1.2"
+            if domain == "bank.example":
+                proto = "TLSv1"
+            if domain == "gmx.de" or profile == "refused":
+                level = None
+            if domain == "initech.example" and rng.random() < 0.2:
+                host, hip, level = "mx2.initech.example", "192.0.2.51", None
+            if not healthy and profile in ("outlook", "m365") and at >= T0 + TLS_LOST:
+                level = "Untrusted"
+            if not healthy and profile == "gmail" and at >= T0 + TLS_STRIPPED:
+                level = None
+            r = outcome(rng, domain, sender, at)
+            events.append((at, "try", {"id": i, "rcpts": rcpts, "status": r[0], "dsn": r[1], "text": r[2], "cmd": r[3], "relay": (host, hip), "level": level, "proto": proto}))
+            if r[0] != "deferred":
+                break
+            at += rng.randrange(900, 2400)
+    events.sort(key=lambda e: (e[0], e[2]["id"]))
+    return events
+
+
+class Pids:
+    """A pool of processes: one connection at a time each, reused."""
+
+    def __init__(self, rng, first):
+        self.rng, self.busy, self.next = rng, {}, first
+
+    def take(self, start, end):
+        free = [p for p, until in self.busy.items() if until < start]
+        pid = self.rng.choice(sorted(free)) if free and self.rng.random() < 0.9 else None
+        if pid is None:
+            pid, self.next = self.next, self.next + self.rng.randrange(1, 40)
+        self.busy[pid] = end
+        return pid
+
+
+def tls_postfix_lines(rng, events):
+    """Lines sorted by time; a connection's TLS line a second before its
+    deliveries, so other processes' lines come between."""
+    out = []
+    qids = {}
+    smtpd, smtp = Pids(rng, 3000), Pids(rng, 5000)
+    for t, kind, f in events:
+        q = qids.setdefault(f["id"], "%010X" % rng.getrandbits(40))
+        if kind == "msg":
+            name, ip = f["client"]
+            pid = smtpd.take(t - 2, t)
+            svc = "postfix/submission/smtpd" if f["user"] else "postfix/smtpd"
+            out.append((t - 2, "%s mx2 %s[%d]: connect from %s[%s]" % (mon_day(t - 2), svc, pid, name, ip)))
+            if f["tls"]:
+                out.append((t - 2, "%s mx2 %s[%d]: Anonymous TLS connection established from %s[%s]: TLSv1.3 with cipher %s" % (mon_day(t - 2), svc, pid, name, ip, TLS_CIPHER)))
+            sasl = ", sasl_method=PLAIN, sasl_username=%s" % f["user"] if f["user"] else ""
+            out.append((t - 1, "%s mx2 %s[%d]: %s: client=%s[%s]%s" % (mon_day(t - 1), svc, pid, q, name, ip, sasl)))
+            out.append((t - 1, "%s mx2 postfix/cleanup[%d]: %s: message-id=<%d.%d@relay.example>" % (mon_day(t - 1), 2000 + f["id"] % 7, q, t, f["id"])))
+            out.append((t, "%s mx2 postfix/qmgr[900]: %s: from=<%s>, size=%d, nrcpt=%d (queue active)" % (mon_day(t), q, f["sender"], rng.randrange(2000, 90000), f["n"])))
+            out.append((t, "%s mx2 %s[%d]: disconnect from %s[%s] ehlo=2%s mail=1 rcpt=%d data=1 quit=1 commands=7" % (mon_day(t), svc, pid, name, ip, " starttls=1" if f["tls"] else "", f["n"])))
+        elif kind == "try":
+            host, ip = f["relay"]
+            pid = smtp.take(t - 1, t)
+            if f["level"]:
+                out.append((t - 1, "%s mx2 postfix/smtp[%d]: %s TLS connection established to %s[%s]:25: %s with cipher %s" % (mon_day(t - 1), pid, f["level"], host, ip, f["proto"], TLS_CIPHER)))
+            for rcpt in f["rcpts"]:
+                text = f["text"].replace("None", rcpt)
+                if f["status"] != "sent":
+                    text = "host %s[%s] said: %s (in reply to %s command)" % (host, ip, text, f["cmd"])
+                out.append((t, "%s mx2 postfix/smtp[%d]: %s: to=<%s>, relay=%s[%s]:25, delay=1.4, delays=0.01/0/0.4/1, dsn=%s, status=%s (%s)" % (mon_day(t), pid, q, rcpt, host, ip, f["dsn"], f["status"], text)))
+    out.sort(key=lambda x: x[0])
+    return [line for _, line in out]
+
+
+def tls_exim_lines(rng, events):
+    ids = {}
+    for t, kind, f in events:
+        m = ids.setdefault(f["id"], "1x%s-%s-%s" % ("".join(rng.choice(B62) for _ in range(4)), "".join(rng.choice(B62) for _ in range(6)), "".join(rng.choice(B62) for _ in range(2))))
+        ts = exim_ts(t)
+        if kind == "msg":
+            name, ip = f["client"]
+            proto = "esmtp" + ("s" if f["tls"] else "") + ("a" if f["user"] else "")
+            x = " X=TLS1.3:TLS_AES_256_GCM_SHA384:256 CV=no" if f["tls"] else ""
+            auth = " A=dovecot_plain:%s" % f["user"] if f["user"] else ""
+            host = "%s [%s]" % (name, ip) if name != "unknown" else "(laptop) [%s]" % ip
+            yield "%s %s <= %s H=%s P=%s%s%s S=%d id=%d.%d@relay.example" % (ts, m, f["sender"], host, proto, x, auth, rng.randrange(2000, 90000), t, f["id"])
+        elif kind == "try":
+            host, ip = f["relay"]
+            x = ""
+            if f["level"]:
+                version = {"TLSv1.3": "TLS1.3", "TLSv1.2": "TLS1.2", "TLSv1": "TLS1.0"}[f["proto"]]
+                x = " X=%s:TLS_AES_256_GCM_SHA384:256 CV=%s" % (version, "no" if f["level"] == "Untrusted" else "yes")
+            for k, rcpt in enumerate(f["rcpts"]):
+                text = f["text"].replace("None", rcpt)
+                arrow = "=>" if k == 0 else "->"
+                if f["status"] == "sent":
+                    yield '%s %s %s %s R=dnslookup T=remote_smtp H=%s [%s]%s C="%s"' % (ts, m, arrow, rcpt, host, ip, x, text)
+                elif f["status"] == "bounced":
+                    yield "%s %s ** %s R=dnslookup T=remote_smtp H=%s [%s]%s: SMTP error from remote mail server after %s: %s" % (ts, m, rcpt, host, ip, x, cmd_exim(f["cmd"], rcpt), text)
+                else:
+                    yield "%s %s == %s R=dnslookup T=remote_smtp defer (-44) H=%s [%s]: SMTP error from remote mail server after %s: %s" % (ts, m, rcpt, host, ip, cmd_exim(f["cmd"], rcpt), text)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--seed", type=int, default=2026)
@@ -587,10 +740,22 @@ def main():
     ap.add_argument("--auth", action="store_true",
                     help="a submission server's day: writes auth/ only (SASL users; a password spray, "
                          "credential stuffing and a stolen account's burst, and the same day healthy)")
+    ap.add_argument("--tls", action="store_true",
+                    help="relay mx2's day with TLS logged: writes tls/ only (a downgrade to clear text "
+                         "at Google, lost verification at Microsoft, SASL without TLS, and the same "
+                         "day healthy)")
     a = ap.parse_args()
     rng = random.Random(a.seed)
-    if a.auth:
+    if a.tls:
         global SCALE, INCIDENTS
+        SCALE, INCIDENTS = 0.15, False
+        for healthy, name in ((False, "mail.log"), (True, "healthy.log")):
+            events = tls_events(random.Random(a.seed + (17 if healthy else 11)), healthy, 800)
+            write(os.path.join(a.out, "tls", name), tls_postfix_lines(random.Random(a.seed + 1), events))
+            write(os.path.join(a.out, "tls", name.replace(".log", ".mainlog")),
+                  tls_exim_lines(random.Random(a.seed + 3), events))
+        return
+    if a.auth:
         SCALE, INCIDENTS = 0.15, False
         for healthy, name in ((False, "mail.log"), (True, "healthy.log")):
             events = auth_events(random.Random(a.seed + (7 if healthy else 5)), healthy)

@@ -5,7 +5,7 @@
 
 use super::batch::{Attempt, QueueId};
 use crate::classify::provider::ProviderId;
-use crate::event::Status;
+use crate::event::{Status, Tls};
 use crate::intern::Interner;
 use std::sync::Arc;
 
@@ -49,6 +49,8 @@ pub struct EventBuffer {
     pub reason: Vec<Option<u32>>,
     /// A column of the rows held: who handed the message over.
     pub origin: Vec<u32>,
+    /// A column of the rows held: how the connection was protected.
+    pub tls: Vec<Option<Tls>>,
 }
 
 /// The interners a buffer's ids refer to.
@@ -85,6 +87,7 @@ impl EventBuffer {
             delay_ms: Vec::new(),
             reason: Vec::new(),
             origin: Vec::new(),
+            tls: Vec::new(),
         }
     }
 
@@ -119,6 +122,7 @@ impl EventBuffer {
         self.class.push(a.class);
         self.delay_ms.push(a.delay_ms);
         self.reason.push(a.reason);
+        self.tls.push(a.tls);
     }
 
     /// Hands the rows held to the sink and empties the buffer.
@@ -145,5 +149,6 @@ impl EventBuffer {
         self.class.clear();
         self.delay_ms.clear();
         self.reason.clear();
+        self.tls.clear();
     }
 }

@@ -1,7 +1,7 @@
 //! TLS posture: how each delivery and each received message was
 //! protected, per syslog host, provider and recipient domain (outbound)
-//! and per client (inbound), with the hours the findings place a
-//! downgrade in.
+//! and per client (inbound), with the ten minutes the findings place
+//! a downgrade in.
 //!
 //! Exim says it on the line (`X=… CV=…`). Postfix logs a TLS handshake on
 //! a line of its own with no queue id (`smtp[pid]: Trusted TLS connection
@@ -150,12 +150,16 @@ pub struct InKey {
     pub protocol: TlsProtocol,
 }
 
-/// Deliveries per hour of one host and provider: clear, unverified TLS,
-/// verified TLS, TLS whose certificate was not logged.
-pub type Hourly = [u64; 4];
+/// Deliveries per [`BUCKET`] of one host and provider: clear, unverified
+/// TLS, verified TLS, TLS whose certificate was not logged.
+pub type Bucket = [u64; 4];
 
-/// The hourly column of a level ([`Hourly`]); `None` for unknown.
-pub fn hourly_column(level: TlsLevel) -> Option<usize> {
+/// Seconds per [`Bucket`]: fine enough to see what came before an onset in
+/// a log of an hour, 4,320 buckets per host and provider in a month.
+pub const BUCKET: i64 = 600;
+
+/// The bucket column of a level ([`Bucket`]); `None` for unknown.
+pub fn bucket_column(level: TlsLevel) -> Option<usize> {
     match level {
         TlsLevel::Clear => Some(0),
         TlsLevel::Anonymous | TlsLevel::Untrusted => Some(1),
@@ -198,8 +202,8 @@ pub struct TlsTables {
     pub outbound: HashMap<OutKey, Span, Fast>,
     /// Clear-text deliveries per (host, domain, relay): which MX took them.
     pub clear_relays: HashMap<(u32, u32, u32), Span, Fast>,
-    /// Deliveries per (host, provider, hour start).
-    pub hourly: HashMap<(u32, ProviderId, i64), Hourly, Fast>,
+    /// Deliveries per (host, provider, bucket start).
+    pub buckets: HashMap<(u32, ProviderId, i64), Bucket, Fast>,
     /// Messages received from network clients.
     pub inbound: HashMap<InKey, Span, Fast>,
     /// Per host: did its log say anything of TLS.
@@ -353,9 +357,9 @@ impl TlsTables {
             })
             .or_default()
             .see(a.ts);
-        if let Some(col) = hourly_column(tls.level) {
-            self.hourly
-                .entry((a.host, a.provider, a.ts - a.ts.rem_euclid(3600)))
+        if let Some(col) = bucket_column(tls.level) {
+            self.buckets
+                .entry((a.host, a.provider, a.ts - a.ts.rem_euclid(BUCKET)))
                 .or_default()[col] += 1;
         }
         if tls.level == TlsLevel::Clear && a.relay != NO_ID {
@@ -479,8 +483,8 @@ impl TlsTables {
             let k = (host(h), remap(&ids.domains, d), remap(&ids.relays, r));
             self.clear_relays.entry(k).or_default().absorb(&s);
         }
-        for ((h, p, hour), n) in right.hourly.drain() {
-            let mine = self.hourly.entry((host(h), p, hour)).or_default();
+        for ((h, p, start), n) in right.buckets.drain() {
+            let mine = self.buckets.entry((host(h), p, start)).or_default();
             for (m, x) in mine.iter_mut().zip(n) {
                 *m += x;
             }
@@ -531,7 +535,7 @@ impl TlsTables {
         self.in_waiting.clear();
         self.outbound.clear();
         self.clear_relays.clear();
-        self.hourly.clear();
+        self.buckets.clear();
         self.inbound.clear();
         self.logged.clear();
     }

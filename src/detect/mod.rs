@@ -93,8 +93,12 @@ pub struct Thresholds {
     /// Deliveries over TLS (or verified) before a provider's first clear
     /// (or unverified) one, for a downgrade (or lost verification) …
     pub tls_before: u64,
-    /// … and at least this many clear (or unverified) ones since.
+    /// … and at least this many clear (or unverified) ones since;
     pub tls_after: u64,
+    /// … unverified ones make at least this share of the deliveries since
+    /// (one MX host of several with a bad certificate is a note in the
+    /// TLS table, not a lost verification).
+    pub tls_unverified_share: f64,
 }
 
 impl Default for Thresholds {
@@ -116,6 +120,7 @@ impl Default for Thresholds {
             burst_networks: 3,
             tls_before: 20,
             tls_after: 3,
+            tls_unverified_share: 0.25,
         }
     }
 }
@@ -183,6 +188,7 @@ impl Thresholds {
             "dominance" => self.dominance = share(value)?,
             "warning_share" => self.warning_share = share(value)?,
             "critical_share" => self.critical_share = share(value)?,
+            "tls_unverified_share" => self.tls_unverified_share = share(value)?,
             "bounce_guideline" => self.bounce_guideline = share(value)?,
             "global_providers" => {
                 self.global_providers = usize::try_from(count(value)?).unwrap_or(usize::MAX)
@@ -449,6 +455,9 @@ impl Finding {
             },
             "brute_force" => "against SMTP AUTH".into(),
             "cleartext_auth" => "on your submission service".into(),
+            "tls_downgrade" | "tls_verification_lost" if !self.scope.is_empty() => {
+                self.scope.clone()
+            }
             "auth_backend" => "in the authentication backend".into(),
             _ => format!("at {}", self.provider),
         }

@@ -20,9 +20,9 @@ pub struct Path {
     pub host: String,
     /// Provider id.
     pub provider: String,
-    /// Hour start → deliveries: clear, unverified, verified, encrypted
-    /// (certificate not logged).
-    pub hours: BTreeMap<i64, [u64; 4]>,
+    /// Ten minutes' start → deliveries: clear, unverified, verified,
+    /// encrypted (certificate not logged).
+    pub buckets: BTreeMap<i64, [u64; 4]>,
     /// The last TLS line (or `X=`) of the host: its log still says TLS.
     pub host_last_tls: i64,
 }
@@ -159,7 +159,7 @@ impl Kind {
 }
 
 /// Per (host, provider): every delivery good before the first bad one
-/// (at least `tls_before` of them, hours before its hour), at least
+/// (at least `tls_before` of them, in the ten minutes before its own), at least
 /// `tls_after` bad ones since, and the host's log still saying TLS after
 /// it (a log level turned down is no downgrade). Per domain of the
 /// providers mtastat does not know: all good ones before all bad ones.
@@ -183,17 +183,22 @@ fn turns(f: &TlsFacts, kind: Kind, t: &Thresholds) -> Vec<Turn> {
             .map(|c| c.last)
             .max()
             .unwrap_or(first);
-        let onset_hour = first - first.rem_euclid(3600);
+        let onset = first - first.rem_euclid(crate::aggregate::tls::BUCKET);
         let (mut before, mut after, mut good_after) = (0, 0, 0);
-        for (&hour, h) in &p.hours {
-            if hour < onset_hour {
+        for (&start, h) in &p.buckets {
+            if start < onset {
                 before += kind.good(h);
             } else {
                 after += kind.bad(h);
                 good_after += kind.good(h);
             }
         }
-        if before >= t.tls_before && after >= t.tls_after && p.host_last_tls > first {
+        let share = after as f64 / (after + good_after).max(1) as f64;
+        if before >= t.tls_before
+            && after >= t.tls_after
+            && p.host_last_tls > first
+            && (matches!(kind, Kind::Downgrade) || share >= t.tls_unverified_share)
+        {
             out.push(Turn {
                 host: p.host.clone(),
                 provider: p.provider.clone(),
@@ -374,11 +379,12 @@ fn findings(f: &TlsFacts, kind: Kind, t: &Thresholds, zone: Zone) -> Vec<Finding
                 ),
             ),
         };
-        let mut x = Finding::blank(rule, "tls", severity, &provider, after);
-        x.scope = match &domain {
-            Some(d) => format!("to {}", terminal(d).into_owned()),
-            None => format!("at {provider}"),
-        };
+        let mut x = Finding::blank(rule, rule, severity, &provider, after);
+        // The heading says where ([`Finding::place`]): a provider, or one
+        // domain of the providers mtastat does not know.
+        if let Some(d) = &domain {
+            x.scope = format!("to {}", terminal(d));
+        }
         x.since = since;
         x.until = zone.format_minute(last);
         x.attempts = after + good_after;

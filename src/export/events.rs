@@ -30,6 +30,8 @@
 //! | `reason` | string, null | the reply text, masked (failures only) |
 //! | `sasl_user` | string | the SASL user who submitted the message; empty when none |
 //! | `client` | string | who handed it over: `name[ip]` (`unknown[ip]` without a verified name), `local`; empty when the input does not say |
+//! | `tls` | string, null | how the connection was protected: `verified`, `trusted`, `encrypted`, `untrusted`, `anonymous`, `clear`, `unknown` (began before the input); null for local deliveries and hand-offs, and for failed attempts that negotiated no TLS (the failure may have come first). `clear` is what the log says: no TLS line before the delivery (Postfix logs them with `smtp_tls_loglevel` ≥ 1, Exim `X=` with its `tls_cipher` selector): trust it for hosts whose rows show TLS elsewhere |
+//! | `tls_protocol` | string, null | `TLSv1.3`, `TLSv1.2`, `TLSv1.1`, `TLSv1.0`, `SSLv3`, `other`; null when none or not logged |
 //!
 //! `date` and `host` are the partition columns (from the path).
 
@@ -466,6 +468,21 @@ impl EventSink {
             .iter()
             .map(|&i| b.reason[i].map(|r| text(names.reasons.get(r))))
             .collect();
+        let tls_of = |i: usize| {
+            b.tls[i].filter(|t| b.status[i] == crate::event::Status::Sent || t.level.is_tls())
+        };
+        let tls: Vec<Option<&str>> = rows
+            .iter()
+            .map(|&i| tls_of(i).map(|t| t.level.as_str()))
+            .collect();
+        let tls_protocol: Vec<Option<&str>> = rows
+            .iter()
+            .map(|&i| {
+                tls_of(i)
+                    .map(|t| t.protocol.as_str())
+                    .filter(|p| !p.is_empty())
+            })
+            .collect();
         let (client, user): (Vec<String>, Vec<String>) = rows
             .iter()
             .map(|&i| crate::aggregate::frame::origin_parts(names.origins.get(b.origin[i])))
@@ -490,6 +507,8 @@ impl EventSink {
                 Column::new("reason".into(), reason),
                 Column::new("sasl_user".into(), user),
                 Column::new("client".into(), client),
+                Column::new("tls".into(), tls),
+                Column::new("tls_protocol".into(), tls_protocol),
             ],
         )
     }

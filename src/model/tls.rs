@@ -213,7 +213,7 @@ pub fn tls_facts(b: &Batch, providers: &ProviderMap) -> TlsFacts {
         });
     }
     f.hosts = hosts.len();
-    for (&(h, provider, hour), counts) in &t.hourly {
+    for (&(h, provider, start), counts) in &t.buckets {
         let Some(l) = t.logged.get(&h).filter(|l| l.outbound.count > 0) else {
             continue;
         };
@@ -228,13 +228,13 @@ pub fn tls_facts(b: &Batch, providers: &ProviderMap) -> TlsFacts {
                 f.paths.push(Path {
                     host: name,
                     provider,
-                    hours: BTreeMap::new(),
+                    buckets: BTreeMap::new(),
                     host_last_tls: l.outbound.last,
                 });
                 f.paths.len() - 1
             }
         };
-        f.paths[i].hours.insert(hour, *counts);
+        f.paths[i].buckets.insert(start, *counts);
     }
     for (&(h, d, r), s) in &t.clear_relays {
         if logs_out(h) {

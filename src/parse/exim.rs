@@ -763,16 +763,22 @@ mod tests {
         );
         assert_eq!(d.tls.map(|t| t.level), Some(TlsLevel::Verified));
         assert_eq!(d.tls.map(|t| t.protocol), Some(TlsProtocol::Tls10));
-        let d = del("1xV6qX-0004Gw-0M => a@x.example R=dnslookup T=remote_smtp H=mx.x.example [192.0.2.1] X=TLS1.2:ECDHE:256 CV=no C=\"250 ok\"");
+        let d = del(
+            "1xV6qX-0004Gw-0M => a@x.example R=dnslookup T=remote_smtp H=mx.x.example [192.0.2.1] X=TLS1.2:ECDHE:256 CV=no C=\"250 ok\"",
+        );
         assert_eq!(d.tls.map(|t| t.level), Some(TlsLevel::Untrusted));
         // A remote delivery without X= went in clear text; a local one is
         // no network's.
-        let d = del("1xV6qX-0004Gw-0M => a@x.example R=dnslookup T=remote_smtp H=mx.x.example [192.0.2.1] C=\"250 ok\"");
+        let d = del(
+            "1xV6qX-0004Gw-0M => a@x.example R=dnslookup T=remote_smtp H=mx.x.example [192.0.2.1] C=\"250 ok\"",
+        );
         assert_eq!(d.tls, Some(Tls::CLEAR));
         let d = del("1xV6qX-0004Gw-0M => bob <bob@here.example> R=local_user T=mail_spool");
         assert_eq!(d.tls, None);
         // A deferral says nothing of it.
-        let d = del("1xV6qX-0004Gw-0M == a@x.example R=dnslookup T=remote_smtp defer (-44) H=mx.x.example [192.0.2.1]: SMTP error from remote mail server after RCPT TO:<a@x.example>: 450 4.2.0 busy");
+        let d = del(
+            "1xV6qX-0004Gw-0M == a@x.example R=dnslookup T=remote_smtp defer (-44) H=mx.x.example [192.0.2.1]: SMTP error from remote mail server after RCPT TO:<a@x.example>: 450 4.2.0 busy",
+        );
         assert_eq!(d.tls, None);
         let q = |line: &'static [u8]| match parse(line) {
             Record::Queued(q) => q.tls,

@@ -1126,10 +1126,16 @@ mod tests {
         assert!(old.tls.protocol.is_deprecated());
         // Not a summary line: the TLS library's chatter, a queue id line.
         for (service, body) in [
-            (&b"smtp"[..], &b"SSL_connect error to mx.example[192.0.2.1]:25: -1"[..]),
+            (
+                &b"smtp"[..],
+                &b"SSL_connect error to mx.example[192.0.2.1]:25: -1"[..],
+            ),
             (b"smtpd", b"Trusted TLS connection"),
             (b"smtp", b"Trusted TLS connection established to nowhere"),
-            (b"smtp", b"setting up TLS connection to mx.example[192.0.2.1]:25"),
+            (
+                b"smtp",
+                b"setting up TLS connection to mx.example[192.0.2.1]:25",
+            ),
         ] {
             assert!(!matches!(parse(service, body), Record::Tls(_)), "{body:?}");
         }

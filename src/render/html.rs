@@ -83,6 +83,7 @@ pub fn render(report: &Report) -> String {
     families(&mut o, &report.providers);
     provider_table(&mut o, &report.providers);
     journeys(&mut o, &report.journeys);
+    tls(&mut o, &report.tls);
     reasons(&mut o, report);
     let _ = writeln!(
         o,
@@ -536,6 +537,60 @@ fn journeys(o: &mut String, j: &crate::model::journeys::JourneyReport) {
         j.messages, j.recipients
     );
     table::journeys(j).html(o, Some("journeys"), escape);
+}
+
+/// TLS posture: outbound per provider and busiest domain, clear text
+/// where TLS was seen, inbound.
+fn tls(o: &mut String, t: &crate::model::tls::TlsPosture) {
+    let (out, inb) = (&t.outbound, &t.inbound);
+    if out.mix.total == 0 && inb.mix.total == 0 {
+        return;
+    }
+    let _ = writeln!(o, "<h2>TLS</h2>");
+    if out.mix.total > 0 {
+        let _ = writeln!(
+            o,
+            "<p class=\"meta\">{} deliveries to hosts over the network: {} over TLS, {} of those with a verified certificate</p>",
+            out.mix.total,
+            super::tls::pct(out.mix.tls_share),
+            super::tls::pct(out.mix.verified_share)
+        );
+        table::tls_outbound(out).html(o, Some("tls"), escape);
+        let clear = table::tls_clear_domains(out);
+        if !clear.rows.is_empty() {
+            let _ = writeln!(
+                o,
+                "<h3>Clear text to domains that had TLS elsewhere in the log</h3>"
+            );
+            clear.html(o, Some("tls-clear"), escape);
+        }
+    }
+    if inb.mix.total > 0 {
+        let _ = writeln!(
+            o,
+            "<p class=\"meta\">{} messages from network clients: {} over TLS; {} after SASL login, {} of those in clear text</p>",
+            inb.mix.total,
+            super::tls::pct(inb.mix.tls_share),
+            inb.authenticated,
+            inb.authenticated_clear
+        );
+        table::tls_inbound(inb).html(o, Some("tls-inbound"), escape);
+    }
+    let mut silent: Vec<&String> = out
+        .hosts_without_tls_logging
+        .iter()
+        .chain(&inb.hosts_without_tls_logging)
+        .collect();
+    silent.sort();
+    silent.dedup();
+    if !silent.is_empty() {
+        let names: Vec<String> = silent.iter().map(|h| escape(h)).collect();
+        let _ = writeln!(
+            o,
+            "<p class=\"meta\">No TLS logged by {}: their connections are counted as unknown (Postfix smtp_tls_loglevel / smtpd_tls_loglevel = 1, Exim's tls_cipher log selector).</p>",
+            names.join(", ")
+        );
+    }
 }
 
 fn reasons(o: &mut String, report: &Report) {

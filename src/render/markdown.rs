@@ -96,6 +96,7 @@ pub fn render(report: &Report) -> String {
     findings(&mut o, &report.findings);
     providers(&mut o, &report.providers);
     journeys(&mut o, &report.journeys);
+    tls(&mut o, &report.tls);
     replies(&mut o, report);
     o
 }
@@ -112,6 +113,60 @@ fn journeys(o: &mut String, j: &crate::model::journeys::JourneyReport) {
         j.messages, j.recipients
     );
     table::journeys(j).markdown(o, escape);
+}
+
+/// TLS posture: outbound per provider and busiest domain, clear text
+/// where TLS was seen, inbound.
+fn tls(o: &mut String, t: &crate::model::tls::TlsPosture) {
+    let (out, inb) = (&t.outbound, &t.inbound);
+    if out.mix.total == 0 && inb.mix.total == 0 {
+        return;
+    }
+    let _ = writeln!(o, "\n## TLS\n");
+    if out.mix.total > 0 {
+        let _ = writeln!(
+            o,
+            "{} deliveries to hosts over the network: {} over TLS, {} of those with a verified certificate.\n",
+            out.mix.total,
+            super::tls::pct(out.mix.tls_share),
+            super::tls::pct(out.mix.verified_share)
+        );
+        table::tls_outbound(out).markdown(o, escape);
+        let clear = table::tls_clear_domains(out);
+        if !clear.rows.is_empty() {
+            let _ = writeln!(
+                o,
+                "\nClear text to domains that had TLS elsewhere in the log:\n"
+            );
+            clear.markdown(o, escape);
+        }
+    }
+    if inb.mix.total > 0 {
+        let _ = writeln!(
+            o,
+            "\n{} messages from network clients: {} over TLS; {} after SASL login, {} of those in clear text.\n",
+            inb.mix.total,
+            super::tls::pct(inb.mix.tls_share),
+            inb.authenticated,
+            inb.authenticated_clear
+        );
+        table::tls_inbound(inb).markdown(o, escape);
+    }
+    let mut silent: Vec<&String> = out
+        .hosts_without_tls_logging
+        .iter()
+        .chain(&inb.hosts_without_tls_logging)
+        .collect();
+    silent.sort();
+    silent.dedup();
+    if !silent.is_empty() {
+        let names: Vec<String> = silent.iter().map(|h| escape(h)).collect();
+        let _ = writeln!(
+            o,
+            "\nNo TLS logged by {}: their connections are counted as unknown.",
+            names.join(", ")
+        );
+    }
 }
 
 fn findings(o: &mut String, findings: &[Finding]) {

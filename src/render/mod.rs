@@ -14,6 +14,7 @@ pub mod style;
 pub mod summary;
 pub mod table;
 pub mod terminal;
+pub mod tls;
 pub mod trace;
 pub mod watch;
 

@@ -197,6 +197,105 @@ pub fn providers(providers: &[ProviderSummary]) -> Table {
     t
 }
 
+const TLS_COLUMNS: &[Column] = &[
+    text("provider / domain"),
+    number("deliveries"),
+    number("TLS %"),
+    number("verified %"),
+    number("clear"),
+    number("unknown"),
+    text("protocols"),
+];
+
+fn tls_row(name: &str, m: &crate::model::tls::Mix) -> Vec<String> {
+    let share = |x: Option<f64>| x.map_or_else(|| "-".into(), percent);
+    vec![
+        name.to_string(),
+        m.total.to_string(),
+        share(m.tls_share),
+        share(m.verified_share),
+        m.clear.to_string(),
+        m.unknown.to_string(),
+        super::tls::protocols(m),
+    ]
+}
+
+/// Outbound TLS per provider, each followed by its busiest domains.
+pub fn tls_outbound(t: &crate::model::tls::Outbound) -> Table {
+    let mut table = Table {
+        columns: TLS_COLUMNS,
+        rows: Vec::new(),
+    };
+    for p in &t.providers {
+        table.push(tls_row(&p.name, &p.mix), false);
+        for d in t.domains.iter().filter(|d| d.provider == p.name) {
+            table.push(tls_row(&d.name, &d.mix), true);
+        }
+    }
+    table
+}
+
+const CLEAR_COLUMNS: &[Column] = &[
+    text("domain"),
+    text("provider"),
+    number("clear"),
+    number("TLS"),
+    text("clear from"),
+    text("to"),
+    long_text("MX that took clear text"),
+];
+
+/// Domains that took clear text though they had TLS elsewhere in the log.
+pub fn tls_clear_domains(t: &crate::model::tls::Outbound) -> Table {
+    let mut table = Table {
+        columns: CLEAR_COLUMNS,
+        rows: Vec::new(),
+    };
+    for d in &t.clear_where_tls_seen {
+        let relays: Vec<String> = d
+            .relays
+            .iter()
+            .map(|r| format!("{} ({})", r.name, r.count))
+            .collect();
+        table.push(
+            vec![
+                d.domain.clone(),
+                d.provider.clone(),
+                d.clear.to_string(),
+                d.tls.to_string(),
+                d.first_clear.clone(),
+                d.last_clear.clone(),
+                relays.join(", "),
+            ],
+            false,
+        );
+    }
+    table
+}
+
+const INBOUND_COLUMNS: &[Column] = &[
+    text("client"),
+    number("messages"),
+    number("TLS %"),
+    number("verified %"),
+    number("clear"),
+    number("unknown"),
+    text("protocols"),
+];
+
+/// Inbound TLS: all clients, then the busiest.
+pub fn tls_inbound(t: &crate::model::tls::Inbound) -> Table {
+    let mut table = Table {
+        columns: INBOUND_COLUMNS,
+        rows: Vec::new(),
+    };
+    table.push(tls_row("all network clients", &t.mix), false);
+    for c in &t.clients {
+        table.push(tls_row(&c.name, &c.mix), true);
+    }
+    table
+}
+
 const JOURNEY_COLUMNS: &[Column] = &[
     text("provider / domain"),
     number("recipients"),

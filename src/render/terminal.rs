@@ -58,6 +58,7 @@ pub fn render(report: &Report, style: Style) -> String {
     status_table(&mut o, report, style);
     family_table(&mut o, report, style);
     super::journeys::render(&mut o, &report.journeys, style);
+    super::tls::render(&mut o, &report.tls, style);
     details(&mut o, report, style);
     rejects(&mut o, report, style);
     unparsed(&mut o, report, style);
