@@ -292,7 +292,8 @@ pub struct RecipientEvidence {
 pub struct Finding {
     /// Rule name (`throttling`, `policy_block`, `authentication`, `network`,
     /// `list_hygiene`, `mailbox_full`, `greylisting`, `size_content`, `tls`,
-    /// `remote_trouble`, `unclassified`, `expiry`, `brute_force`,
+    /// `remote_trouble`, `unclassified`, `expiry`, `brute_force`, `tls_downgrade`,
+    /// `tls_verification_lost`, `cleartext_auth`,
     /// `compromised_account`, `auth_backend`).
     pub rule: &'static str,
     /// Failure category behind it.
