@@ -428,6 +428,12 @@ impl TlsProtocol {
     /// A version as OpenSSL and GnuTLS spell it (`TLSv1.3`, `TLSv1`,
     /// Exim's `TLS1.2`, `SSLv3`); [`TlsProtocol::Other`] for any other word.
     pub fn parse(word: &[u8]) -> TlsProtocol {
+        // As OpenSSL spells them (nearly every line), before any folding.
+        match word {
+            b"TLSv1.3" | b"TLS1.3" => return TlsProtocol::Tls13,
+            b"TLSv1.2" | b"TLS1.2" => return TlsProtocol::Tls12,
+            _ => {}
+        }
         let lower = |b: &u8| b.to_ascii_lowercase();
         let mut w = [0u8; 8];
         if word.len() > w.len() {

@@ -154,9 +154,25 @@ pub struct InKey {
 /// TLS, verified TLS, TLS whose certificate was not logged.
 pub type Bucket = [u64; 4];
 
-/// Seconds per [`Bucket`]: fine enough to see what came before an onset in
-/// a log of an hour, 4,320 buckets per host and provider in a month.
+/// Seconds per [`Bucket`] at first: fine enough to see what came before
+/// an onset in a log of an hour, 4,320 buckets per host and provider in a
+/// month.
 pub const BUCKET: i64 = 600;
+
+/// Buckets per host and provider at most: when the time counted spans
+/// more, their width doubles, so a log of years costs what a log of a
+/// month does. (By the time span, not by the table's size: the width is
+/// then the same however the input was cut.)
+const BUCKETS_PER_PATH: i64 = 4608;
+
+/// The bucket width for deliveries spanning `span` seconds.
+fn width_for(span: i64) -> i64 {
+    let mut width = BUCKET;
+    while span / width >= BUCKETS_PER_PATH {
+        width *= 2;
+    }
+    width
+}
 
 /// The bucket column of a level ([`Bucket`]); `None` for unknown.
 pub fn bucket_column(level: TlsLevel) -> Option<usize> {
@@ -204,10 +220,15 @@ pub struct TlsTables {
     pub clear_relays: HashMap<(u32, u32, u32), Span, Fast>,
     /// Deliveries per (host, provider, bucket start).
     pub buckets: HashMap<(u32, ProviderId, i64), Bucket, Fast>,
+    /// Their width in seconds (0: [`BUCKET`]).
+    pub bucket_width: i64,
+    /// The first and last delivery counted (their span sets the width).
+    pub counted: Option<(i64, i64)>,
     /// Messages received from network clients.
     pub inbound: HashMap<InKey, Span, Fast>,
-    /// Per host: did its log say anything of TLS.
-    pub logged: HashMap<u32, Logged, Fast>,
+    /// Per host id: did its log say anything of TLS (hosts are few; a
+    /// vector spares a hash per line).
+    pub logged: Vec<Logged>,
 }
 
 impl TlsTables {
@@ -358,8 +379,15 @@ impl TlsTables {
             .or_default()
             .see(a.ts);
         if let Some(col) = bucket_column(tls.level) {
+            let (first, last) = match self.counted {
+                Some((f, l)) => (f.min(a.ts), l.max(a.ts)),
+                None => (a.ts, a.ts),
+            };
+            self.counted = Some((first, last));
+            self.widen(width_for(last - first));
+            let width = self.width();
             self.buckets
-                .entry((a.host, a.provider, a.ts - a.ts.rem_euclid(BUCKET)))
+                .entry((a.host, a.provider, a.ts - a.ts.rem_euclid(width)))
                 .or_default()[col] += 1;
         }
         if tls.level == TlsLevel::Clear && a.relay != NO_ID {
@@ -383,15 +411,50 @@ impl TlsTables {
             .see(ts);
     }
 
+    /// Seconds per bucket.
+    pub fn width(&self) -> i64 {
+        if self.bucket_width > 0 {
+            self.bucket_width
+        } else {
+            BUCKET
+        }
+    }
+
+    /// Re-buckets to `width` seconds (a multiple of the present width).
+    fn widen(&mut self, width: i64) {
+        if width <= self.width() {
+            return;
+        }
+        self.bucket_width = width;
+        for ((h, p, start), n) in std::mem::take(&mut self.buckets) {
+            let mine = self
+                .buckets
+                .entry((h, p, start - start.rem_euclid(width)))
+                .or_default();
+            for (m, x) in mine.iter_mut().zip(n) {
+                *m += x;
+            }
+        }
+    }
+
     /// A line that shows the host logs TLS.
     pub fn logged(&mut self, host: u32, inbound: bool, ts: i64) {
-        let l = self.logged.entry(host).or_default();
+        let i = host as usize;
+        if i >= self.logged.len() {
+            self.logged.resize(i + 1, Logged::default());
+        }
+        let l = &mut self.logged[i];
         if inbound {
             &mut l.inbound
         } else {
             &mut l.outbound
         }
         .see(ts);
+    }
+
+    /// What host `host`'s log said of TLS.
+    pub fn logged_by(&self, host: u32) -> Logged {
+        self.logged.get(host as usize).copied().unwrap_or_default()
     }
 
     /// The answers of this table (everything before `right`, whose first
@@ -483,7 +546,15 @@ impl TlsTables {
             let k = (host(h), remap(&ids.domains, d), remap(&ids.relays, r));
             self.clear_relays.entry(k).or_default().absorb(&s);
         }
+        self.counted = match (self.counted, right.counted) {
+            (Some((a, b)), Some((c, d))) => Some((a.min(c), b.max(d))),
+            (a, b) => a.or(b),
+        };
+        let span = self.counted.map_or(0, |(f, l)| l - f);
+        let width = self.width().max(right.width()).max(width_for(span));
+        self.widen(width);
         for ((h, p, start), n) in right.buckets.drain() {
+            let start = start - start.rem_euclid(width);
             let mine = self.buckets.entry((host(h), p, start)).or_default();
             for (m, x) in mine.iter_mut().zip(n) {
                 *m += x;
@@ -494,10 +565,16 @@ impl TlsTables {
             k.origin = remap(&ids.origins, k.origin);
             self.inbound.entry(k).or_default().absorb(&s);
         }
-        for (h, l) in right.logged.drain() {
-            let mine = self.logged.entry(host(h)).or_default();
-            mine.outbound.absorb(&l.outbound);
-            mine.inbound.absorb(&l.inbound);
+        for (h, l) in right.logged.drain(..).enumerate() {
+            if l == Logged::default() {
+                continue;
+            }
+            let h = host(h as u32) as usize;
+            if h >= self.logged.len() {
+                self.logged.resize(h + 1, Logged::default());
+            }
+            self.logged[h].outbound.absorb(&l.outbound);
+            self.logged[h].inbound.absorb(&l.inbound);
         }
     }
 
@@ -536,6 +613,8 @@ impl TlsTables {
         self.outbound.clear();
         self.clear_relays.clear();
         self.buckets.clear();
+        self.bucket_width = 0;
+        self.counted = None;
         self.inbound.clear();
         self.logged.clear();
     }

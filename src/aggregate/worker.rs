@@ -504,17 +504,19 @@ impl Worker {
         let mut named = None;
         if !q.client.is_empty() || (q.arrival && q.sender.is_some()) {
             let own = self.origin(h, q, message, filter);
-            self.received_tls(h, q, own.origin, filter);
+            let loopback = crate::parse::postfix::is_loopback_client(q.client);
+            if !loopback {
+                self.received_tls(h, q, own.origin, filter);
+            }
             // A content filter's copy, re-injected from loopback, was
             // submitted by whoever submitted the message it was handed.
             // (A client on loopback that authenticated is a webmail, not a
             // filter: its user is the origin.)
-            let origin =
-                if q.sasl_user.is_empty() && crate::parse::postfix::is_loopback_client(q.client) {
-                    self.batch.reinjected_origin(message, own)
-                } else {
-                    Some(own)
-                };
+            let origin = if q.sasl_user.is_empty() && loopback {
+                self.batch.reinjected_origin(message, own)
+            } else {
+                Some(own)
+            };
             match (q.sender, origin) {
                 // The sender is on this line too (Exim): no table between.
                 (Some(_), origin) => named = Some(origin),
@@ -581,21 +583,18 @@ impl Worker {
                 .tls
                 .handshake_in(conn, client_hash(t.peer), t.tls, h.ts);
         } else {
-            let peer = crate::hashing::stable(t.peer);
+            let peer = seeded(t.peer);
             self.batch.tls.handshake_out(conn, peer, t.tls, h.ts);
         }
     }
 
     /// How a message received from a network client came in: counted per
-    /// host and origin. Loopback clients (a content filter's copy, a
-    /// webmail) and local submission are not the network's.
+    /// host and origin. Local submission is not the network's, nor are
+    /// loopback clients (a content filter's copy, a webmail: the caller
+    /// leaves them out).
     fn received_tls(&mut self, h: &Header<'_>, q: &Queued<'_>, origin: u32, filter: &Filter) {
         let postfix = q.sender.is_none() && !q.arrival;
-        if q.client.is_empty()
-            || q.client == b"pickup"
-            || q.client == b"local"
-            || crate::parse::postfix::is_loopback_client(q.client)
-        {
+        if q.client.is_empty() || q.client == b"pickup" || q.client == b"local" {
             return;
         }
         let tls = match q.tls {
@@ -636,7 +635,8 @@ impl Worker {
     #[inline]
     fn host_id(&mut self, host: &[u8]) -> u32 {
         if let Some((name, id)) = &self.host
-            && name.as_slice() == host
+            && name.len() == host.len()
+            && (host.is_empty() || name.as_slice() == host)
         {
             return *id;
         }
@@ -891,8 +891,8 @@ impl Worker {
                     let run_first = self.batch.span.map_or(h.ts, |(a, _)| a);
                     let (tls, ask) = self.batch.tls.delivered(
                         message_key(h.host, h.pid),
-                        crate::hashing::stable(d.hop),
-                        crate::hashing::stable(d.queue_id),
+                        seeded(d.hop),
+                        seeded(d.queue_id),
                         h.ts,
                         run_first,
                     );
@@ -1036,7 +1036,15 @@ impl Worker {
 /// A client's `host[ip]` as a hash, without the `:port` some logs add.
 fn client_hash(client: &[u8]) -> u64 {
     let end = memchr::memchr(b']', client).map_or(client.len(), |c| c + 1);
-    crate::hashing::stable(&client[..end])
+    seeded(&client[..end])
+}
+
+/// Log text as a hash with the process's seed: compared, never a key
+/// anyone outside can aim at.
+#[inline]
+fn seeded(bytes: &[u8]) -> u64 {
+    use std::hash::BuildHasher;
+    crate::hashing::Seeded.hash_one(bytes)
 }
 
 /// `127.0.0.1:10024` from a next hop as logged (`amavis[127.0.0.1]:10024`),

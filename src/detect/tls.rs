@@ -20,8 +20,8 @@ pub struct Path {
     pub host: String,
     /// Provider id.
     pub provider: String,
-    /// Ten minutes' start → deliveries: clear, unverified, verified,
-    /// encrypted (certificate not logged).
+    /// Bucket start ([`TlsFacts::bucket`]) → deliveries: clear,
+    /// unverified, verified, encrypted (certificate not logged).
     pub buckets: BTreeMap<i64, [u64; 4]>,
     /// The last TLS line (or `X=`) of the host: its log still says TLS.
     pub host_last_tls: i64,
@@ -100,6 +100,8 @@ pub struct TlsFacts {
     pub inbound: Vec<InCell>,
     /// Distinct syslog hosts with deliveries.
     pub hosts: usize,
+    /// Seconds per bucket of [`Path::buckets`].
+    pub bucket: i64,
 }
 
 /// Provider id whose domains are judged one by one (no provider's MX in
@@ -159,7 +161,8 @@ impl Kind {
 }
 
 /// Per (host, provider): every delivery good before the first bad one
-/// (at least `tls_before` of them, in the ten minutes before its own), at least
+/// (at least `tls_before` of them, in the buckets before its own: ten
+/// minutes, wider on logs of over a month), at least
 /// `tls_after` bad ones since, and the host's log still saying TLS after
 /// it (a log level turned down is no downgrade). Per domain of the
 /// providers mtastat does not know: all good ones before all bad ones.
@@ -183,7 +186,7 @@ fn turns(f: &TlsFacts, kind: Kind, t: &Thresholds) -> Vec<Turn> {
             .map(|c| c.last)
             .max()
             .unwrap_or(first);
-        let onset = first - first.rem_euclid(crate::aggregate::tls::BUCKET);
+        let onset = first - first.rem_euclid(f.bucket.max(1));
         let (mut before, mut after, mut good_after) = (0, 0, 0);
         for (&start, h) in &p.buckets {
             if start < onset {

@@ -187,8 +187,8 @@ pub fn tls_facts(b: &Batch, providers: &ProviderMap) -> TlsFacts {
     let t = &b.tls;
     let text = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
     let host = |id: u32| text(b.hosts.get(id));
-    let logs_out = |id: u32| t.logged.get(&id).is_some_and(|l| l.outbound.count > 0);
-    let logs_in = |id: u32| t.logged.get(&id).is_some_and(|l| l.inbound.count > 0);
+    let logs_out = |id: u32| t.logged_by(id).outbound.count > 0;
+    let logs_in = |id: u32| t.logged_by(id).inbound.count > 0;
     // A host that logs nothing of TLS: its "clear" is not known.
     let level = |logs: bool, l: TlsLevel| {
         if l == TlsLevel::Clear && !logs {
@@ -213,10 +213,12 @@ pub fn tls_facts(b: &Batch, providers: &ProviderMap) -> TlsFacts {
         });
     }
     f.hosts = hosts.len();
+    f.bucket = t.width();
     for (&(h, provider, start), counts) in &t.buckets {
-        let Some(l) = t.logged.get(&h).filter(|l| l.outbound.count > 0) else {
+        let l = t.logged_by(h);
+        if l.outbound.count == 0 {
             continue;
-        };
+        }
         let (name, provider) = (host(h), providers.info(provider).id.clone());
         let i = match f
             .paths
@@ -361,7 +363,7 @@ pub fn posture(f: &TlsFacts, b: &Batch, zone: Zone) -> TlsPosture {
     let delivered: BTreeSet<u32> = b.tls.outbound.keys().map(|k| k.host).collect();
     out.hosts_without_tls_logging = delivered
         .iter()
-        .filter(|h| b.tls.logged.get(*h).is_none_or(|l| l.outbound.count == 0))
+        .filter(|&&h| b.tls.logged_by(h).outbound.count == 0)
         .map(host_name)
         .collect();
 
@@ -403,7 +405,7 @@ pub fn posture(f: &TlsFacts, b: &Batch, zone: Zone) -> TlsPosture {
     let received: BTreeSet<u32> = b.tls.inbound.keys().map(|k| k.host).collect();
     inb.hosts_without_tls_logging = received
         .iter()
-        .filter(|h| b.tls.logged.get(*h).is_none_or(|l| l.inbound.count == 0))
+        .filter(|&&h| b.tls.logged_by(h).inbound.count == 0)
         .map(host_name)
         .collect();
     TlsPosture {
