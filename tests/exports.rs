@@ -205,7 +205,7 @@ print("utc", con.execute(f"SELECT min(ts), max(ts) FROM read_parquet('{{root}}/d
     let columns = out.iter().find_map(|l| l.strip_prefix("columns ")).unwrap();
     assert_eq!(
         columns,
-        "ts,queue_id,sender_domain,recipient_domain,provider,relay,status,dsn,class,subject,delay,reason,sasl_user,client,tls,tls_protocol,date,host"
+        "ts,queue_id,sender_domain,recipient_domain,provider,relay,status,dsn,class,subject,delay,reason,sasl_user,client,tls,tls_protocol,category,blocklist,attempted,recipient_key,recipient,date,host"
     );
     assert!(
         out.iter()

@@ -1010,9 +1010,14 @@ impl Batch {
                 attempt: *a,
                 sender,
                 origin: origin.origin,
+                recipient: if a.status == Status::Sent {
+                    Box::default()
+                } else {
+                    recipient.into()
+                },
             });
         } else {
-            self.export_and_count_tls(a, sender, origin.origin);
+            self.export_and_count_tls(a, sender, origin.origin, recipient);
         }
         if !a.host_error {
             *self
@@ -1160,17 +1165,17 @@ impl Batch {
             answers.fix(&mut p.attempt);
         }
         for w in &answers.waiting {
-            self.export_and_count_tls(&w.attempt, w.sender, w.origin);
+            self.export_and_count_tls(&w.attempt, w.sender, w.origin, &w.recipient);
         }
     }
 
     /// The events export's row of an attempt, and its TLS tally.
-    fn export_and_count_tls(&mut self, a: &Attempt, sender: u32, origin: u32) {
+    fn export_and_count_tls(&mut self, a: &Attempt, sender: u32, origin: u32, recipient: &[u8]) {
         if a.host_error {
             return;
         }
         if let Some(events) = &mut self.events {
-            events.push(a, sender, origin);
+            events.push(a, sender, origin, recipient);
             if events.len() >= FLUSH_ROWS {
                 self.flush_events();
             }

@@ -5,6 +5,7 @@
 
 use super::batch::{Attempt, QueueId};
 use crate::classify::provider::ProviderId;
+use crate::classify::category::{Blocklist, Category};
 use crate::event::{Status, Tls};
 use crate::intern::Interner;
 use std::sync::Arc;
@@ -51,6 +52,19 @@ pub struct EventBuffer {
     pub origin: Vec<u32>,
     /// A column of the rows held: how the connection was protected.
     pub tls: Vec<Option<Tls>>,
+    /// A column of the rows held.
+    pub category: Vec<Category>,
+    /// A column of the rows held.
+    pub blocklist: Vec<Blocklist>,
+    /// A column of the rows held.
+    pub attempted: Vec<bool>,
+    /// A column of the rows held: [`Attempt::recipient`].
+    pub recipient_key: Vec<u64>,
+    /// A column of the rows held: the failed recipient's address, as a
+    /// range of [`EventBuffer::recipient_bytes`] (empty: none).
+    pub recipient: Vec<(u32, u32)>,
+    /// The bytes of [`EventBuffer::recipient`].
+    pub recipient_bytes: Vec<u8>,
 }
 
 /// The interners a buffer's ids refer to.
@@ -88,6 +102,12 @@ impl EventBuffer {
             reason: Vec::new(),
             origin: Vec::new(),
             tls: Vec::new(),
+            category: Vec::new(),
+            blocklist: Vec::new(),
+            attempted: Vec::new(),
+            recipient_key: Vec::new(),
+            recipient: Vec::new(),
+            recipient_bytes: Vec::new(),
         }
     }
 
@@ -106,9 +126,20 @@ impl EventBuffer {
         self.ts.is_empty()
     }
 
-    /// Adds one attempt (its sender and origin already joined).
+    /// Adds one attempt (its sender and origin already joined); `recipient`
+    /// is kept for failures (the findings name failed recipients).
     #[inline]
-    pub fn push(&mut self, a: &Attempt, sender: u32, origin: u32) {
+    pub fn push(&mut self, a: &Attempt, sender: u32, origin: u32, recipient: &[u8]) {
+        self.category.push(a.category);
+        self.blocklist.push(a.blocklist);
+        self.attempted.push(a.attempted);
+        self.recipient_key.push(a.recipient);
+        let at = self.recipient_bytes.len() as u32;
+        if a.status != Status::Sent && recipient.len() <= 1024 {
+            self.recipient_bytes.extend_from_slice(recipient);
+        }
+        self.recipient
+            .push((at, self.recipient_bytes.len() as u32 - at));
         self.origin.push(origin);
         self.ts.push(a.ts);
         self.host.push(a.host);
@@ -150,5 +181,19 @@ impl EventBuffer {
         self.delay_ms.clear();
         self.reason.clear();
         self.tls.clear();
+        self.category.clear();
+        self.blocklist.clear();
+        self.attempted.clear();
+        self.recipient_key.clear();
+        self.recipient.clear();
+        self.recipient_bytes.clear();
+    }
+
+    /// Row `i`'s failed recipient, empty when none was kept.
+    pub fn recipient_of(&self, i: usize) -> &[u8] {
+        let (at, len) = self.recipient[i];
+        self.recipient_bytes
+            .get(at as usize..(at + len) as usize)
+            .unwrap_or_default()
     }
 }

@@ -94,7 +94,7 @@ impl OutAsk {
 
 /// An attempt counted everywhere but here and in the events export: its
 /// connection began in an earlier run.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Waiting {
     /// The attempt (its `tls` is [`Tls::INHERIT`], `ask` its question).
     pub attempt: Attempt,
@@ -102,6 +102,8 @@ pub struct Waiting {
     pub sender: u32,
     /// Its origin id.
     pub origin: u32,
+    /// A failure's recipient, for the events export.
+    pub recipient: Box<[u8]>,
 }
 
 /// A received message whose session began in an earlier run.

@@ -84,6 +84,11 @@ impl Category {
         self.spec().name
     }
 
+    /// The category of an [`Category::as_str`] name (an events export read back).
+    pub fn from_name(name: &str) -> Option<Category> {
+        Category::ALL.into_iter().find(|c| c.as_str() == name)
+    }
+
     /// Human title for the report.
     pub fn title(self) -> &'static str {
         self.spec().title
@@ -364,6 +369,37 @@ pub enum Blocklist {
 }
 
 impl Blocklist {
+    /// Every list, `None` first.
+    pub const ALL: [Blocklist; 19] = [
+        Blocklist::None,
+        Blocklist::SpamhausZen,
+        Blocklist::SpamhausSbl,
+        Blocklist::SpamhausXbl,
+        Blocklist::SpamhausPbl,
+        Blocklist::SpamhausDbl,
+        Blocklist::Spamhaus,
+        Blocklist::Barracuda,
+        Blocklist::SpamCop,
+        Blocklist::Sorbs,
+        Blocklist::Uceprotect,
+        Blocklist::Proofpoint,
+        Blocklist::Cloudmark,
+        Blocklist::SenderScore,
+        Blocklist::MicrosoftS3150,
+        Blocklist::MicrosoftS3140,
+        Blocklist::MicrosoftBannedIp,
+        Blocklist::MicrosoftBannedSender,
+        Blocklist::OtherList,
+    ];
+
+    /// The list of a [`Blocklist::name`] (an events export read back).
+    pub fn from_name(name: &str) -> Blocklist {
+        Blocklist::ALL
+            .into_iter()
+            .find(|b| b.name() == name)
+            .unwrap_or(Blocklist::None)
+    }
+
     /// Name for the report (empty for `None`).
     pub fn name(self) -> &'static str {
         match self {

@@ -32,6 +32,11 @@
 //! | `client` | string | who handed it over: `name[ip]` (`unknown[ip]` without a verified name), `local`; empty when the input does not say |
 //! | `tls` | string, null | how the connection was protected: `verified`, `trusted`, `encrypted`, `untrusted`, `anonymous`, `clear`, `unknown` (began before the input); null for local deliveries and hand-offs, and for failed attempts that negotiated no TLS (the failure may have come first). `clear` is what the log says: no TLS line before the delivery (Postfix logs them with `smtp_tls_loglevel` ≥ 1, Exim `X=` with its `tls_cipher` selector): trust it for hosts whose rows show TLS elsewhere |
 //! | `tls_protocol` | string, null | `TLSv1.3`, `TLSv1.2`, `TLSv1.1`, `TLSv1.0`, `SSLv3`, `other`; null when none or not logged |
+//! | `category` | string | mtastat's failure category (`delivered` for a delivery) |
+//! | `blocklist` | string, null | the blocklist the reply names |
+//! | `attempted` | bool | false for a deferral logged without a new attempt |
+//! | `recipient_key` | int64 | a stable hash of the recipient address: distinct recipients without the address |
+//! | `recipient` | string, null | the recipient address of a failure (null for deliveries) |
 //!
 //! `date` and `host` are the partition columns (from the path).
 
@@ -483,6 +488,21 @@ impl EventSink {
                     .filter(|p| !p.is_empty())
             })
             .collect();
+        let category: Vec<&str> = rows.iter().map(|&i| b.category[i].as_str()).collect();
+        let blocklist: Vec<Option<&str>> = rows
+            .iter()
+            .map(|&i| Some(b.blocklist[i].name()).filter(|n| !n.is_empty()))
+            .collect();
+        let attempted: Vec<bool> = rows.iter().map(|&i| b.attempted[i]).collect();
+        // As int64 (the hash's bits): Spark and Trino read no unsigned 64.
+        let recipient_key: Vec<i64> = rows
+            .iter()
+            .map(|&i| i64::from_ne_bytes(b.recipient_key[i].to_ne_bytes()))
+            .collect();
+        let recipient: Vec<Option<String>> = rows
+            .iter()
+            .map(|&i| Some(b.recipient_of(i)).filter(|r| !r.is_empty()).map(text))
+            .collect();
         let (client, user): (Vec<String>, Vec<String>) = rows
             .iter()
             .map(|&i| crate::aggregate::frame::origin_parts(names.origins.get(b.origin[i])))
@@ -509,6 +529,11 @@ impl EventSink {
                 Column::new("client".into(), client),
                 Column::new("tls".into(), tls),
                 Column::new("tls_protocol".into(), tls_protocol),
+                Column::new("category".into(), category),
+                Column::new("blocklist".into(), blocklist),
+                Column::new("attempted".into(), attempted),
+                Column::new("recipient_key".into(), recipient_key),
+                Column::new("recipient".into(), recipient),
             ],
         )
     }
