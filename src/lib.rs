@@ -50,6 +50,7 @@ pub mod escape;
 pub(crate) mod event;
 pub(crate) mod export;
 pub mod filter;
+pub(crate) mod fleet;
 #[doc(hidden)]
 pub mod fuzz;
 pub(crate) mod hashing;

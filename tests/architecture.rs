@@ -20,6 +20,8 @@ const STAGES: &[(&str, u32)] = &[
     ("analysis", 8),
     // Another consumer of input's bytes, beside the analysis.
     ("trace", 8),
+    // Another source of an analysis: an events dataset instead of logs.
+    ("fleet", 9),
     ("detect", 9),
     // --state's days: read after detection, judged into the model.
     ("history", 10),

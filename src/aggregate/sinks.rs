@@ -4,8 +4,8 @@
 //! and never imports the export.
 
 use super::batch::{Attempt, QueueId};
-use crate::classify::provider::ProviderId;
 use crate::classify::category::{Blocklist, Category};
+use crate::classify::provider::ProviderId;
 use crate::event::{Status, Tls};
 use crate::intern::Interner;
 use std::sync::Arc;

@@ -14,6 +14,8 @@ Examples:
   mtastat --sender-domain promo-blast.example mail.log
   mtastat --fail-on warning mail.log       exit 1 when a warning is found (cron)
   mtastat compare google microsoft mail.log
+  mtastat --events /data/mail-events mail.log   each host, nightly, then
+  mtastat fleet /data/mail-events --since 1d    one report of all hosts
   journalctl -u postfix -o short-iso | mtastat -
 
 Exit status: 0 success; 1 a finding at or above --fail-on; 2 an input could
@@ -46,6 +48,11 @@ pub struct Args {
     /// partitioned date=YYYY-MM-DD/host=NAME/ (replaces the partitions it writes).
     #[arg(long, value_name = "DIR")]
     pub events: Option<PathBuf>,
+
+    /// The host partition of --events rows whose log names no host (an
+    /// Exim mainlog) [default: this machine's name].
+    #[arg(long, value_name = "NAME", requires = "events")]
+    pub events_host: Option<String>,
 
     /// Write one row per recipient per message (arrival, attempts, codes on
     /// the way, final disposition, time taken) to this file: CSV when it ends
@@ -131,6 +138,11 @@ pub enum Command {
     /// current findings (new ones marked), the top replies of the last 5
     /// minutes; a full-screen view, or one JSON object per refresh.
     Watch(Box<WatchArgs>),
+    /// The report of many hosts from the events their `--events` runs
+    /// wrote (a local or mounted directory): the same report, findings and
+    /// exports, each finding with the hosts it is seen on, and each host's
+    /// findings (the same as `mtastat --from-events DIR`).
+    Fleet(Box<FleetArgs>),
     /// Print a shell completion script, e.g.
     /// `mtastat completions bash > /etc/bash_completion.d/mtastat`.
     Completions {
@@ -157,6 +169,20 @@ pub struct CompareArgs {
     /// Options shared with the report.
     #[command(flatten)]
     pub common: Common,
+}
+
+/// `mtastat fleet DIR`
+#[derive(Debug, ClapArgs)]
+pub struct FleetArgs {
+    /// The events dataset: `date=YYYY-MM-DD/host=NAME/*.parquet` under it.
+    #[arg(value_name = "DIR")]
+    pub dir: PathBuf,
+    /// Options shared with the report.
+    #[command(flatten)]
+    pub common: Common,
+    /// The exports made from the report.
+    #[command(flatten)]
+    pub exports: super::exports::ReportExportArgs,
 }
 
 /// `mtastat trace WHAT [FILE]...`
@@ -257,6 +283,17 @@ pub struct Common {
     /// Only attempts before this time (same forms as --since).
     #[arg(long, value_name = "TIME")]
     pub until: Option<String>,
+
+    /// Read the delivery attempts from an events dataset (what `--events`
+    /// wrote, on one host or many) instead of logs: the same report,
+    /// findings, compare and exports, each finding with the hosts it is
+    /// seen on. Message journeys, inbound and logins are not in it.
+    #[arg(long, value_name = "DIR")]
+    pub from_events: Option<PathBuf>,
+
+    /// With --from-events: only these hosts (repeat or separate with commas).
+    #[arg(long, value_name = "NAME", value_delimiter = ',')]
+    pub host: Vec<String>,
 
     /// Only these providers (ids such as google, microsoft, yahoo, other;
     /// repeat or separate with commas).

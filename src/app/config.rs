@@ -300,7 +300,7 @@ pub(crate) fn fails(findings: &[Finding], fail_on: Option<FailOn>) -> bool {
 
 /// This machine's host name (the default `--state-host`; the kernel's,
 /// as `hostname` prints it), `localhost` when it has none.
-fn this_host() -> String {
+pub(super) fn this_host() -> String {
     std::fs::read_to_string("/proc/sys/kernel/hostname")
         .ok()
         .map(|s| s.trim().to_string())

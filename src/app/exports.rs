@@ -292,7 +292,11 @@ impl Sinks {
     ) -> Sinks {
         let names = || engine.providers.ids().map(str::to_string).collect();
         let events = args.events.as_ref().and_then(|dir| {
-            EventSink::create(dir, names())
+            let host = args
+                .events_host
+                .clone()
+                .unwrap_or_else(super::config::this_host);
+            EventSink::create(dir, names(), &host)
                 .map_err(|e| errors.push(Error::export(dir)(e).to_string()))
                 .ok()
                 .map(Arc::new)

@@ -13,6 +13,7 @@ mod compare;
 pub(crate) mod config;
 mod docs;
 pub mod exports;
+mod fleet;
 mod report;
 mod summary;
 mod trace;
@@ -49,12 +50,40 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome, Error> {
         Some(Command::Summary(c)) => (&c.files, &c.common),
         Some(Command::Trace(c)) => (&c.files, &c.common),
         Some(Command::Watch(w)) => {
+            if w.common.from_events.is_some() {
+                return Err(Error::Usage(
+                    "watch follows a live log; --from-events is for the report and compare".into(),
+                ));
+            }
             let config = Config::resolve(args, &w.common)?;
             return watch::run(&config, w, out);
+        }
+        Some(Command::Fleet(f)) => {
+            // The report, from the events: `mtastat --from-events DIR`.
+            let mut common = f.common.clone();
+            common.from_events = Some(f.dir.clone());
+            let report = Args {
+                files: Vec::new(),
+                common,
+                exports: f.exports.clone(),
+                events: None,
+                events_host: None,
+                journeys: None,
+                command: None,
+            };
+            return run(&report, out);
         }
         None => (&args.files, &args.common),
     };
     let config = Config::resolve(args, common)?;
+    if let Some(dir) = &common.from_events {
+        return fleet::run(args, common, &config, dir, files, out);
+    }
+    if !common.host.is_empty() {
+        return Err(Error::Usage(
+            "--host chooses hosts of an events dataset: use it with --from-events".into(),
+        ));
+    }
     let (named, mut journal) = named_inputs(files)?;
     let (sources, missing) =
         input::discover::expand(&named, config.settings, crate::parse::header::line_time);

@@ -389,6 +389,10 @@ pub struct Finding {
     /// numbers behind it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub logins: Option<auth::LoginEvidence>,
+    /// A report of many hosts (`--from-events`): the hosts where it fires
+    /// on their own. Empty for one host's report.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub hosts: Vec<String>,
 }
 
 impl Finding {
@@ -443,6 +447,7 @@ impl Finding {
             action: String::new(),
             history: None,
             logins: None,
+            hosts: Vec::new(),
         }
     }
 
@@ -1733,6 +1738,7 @@ fn category_finding(
     };
     Finding {
         logins: None,
+        hosts: Vec::new(),
         history: None,
         rule: c.spec().rule,
         category: c.as_str(),

@@ -38,7 +38,9 @@
 //! | `recipient_key` | int64 | a stable hash of the recipient address: distinct recipients without the address |
 //! | `recipient` | string, null | the recipient address of a failure (null for deliveries) |
 //!
-//! `date` and `host` are the partition columns (from the path).
+//! `date` and `host` are the partition columns (from the path); rows of a
+//! log that names no host (an Exim mainlog) go under `--events-host`
+//! (default: this machine's name).
 
 use super::target::{cleanup, remove_temps};
 use crate::aggregate::batch::{NO_DELAY, OVERFLOW_HOST};
@@ -77,6 +79,8 @@ pub struct EventSink {
     _lock: File,
     run: String,
     providers: Vec<String>,
+    /// The host of rows whose log names none.
+    unnamed_host: Vec<u8>,
     seq: AtomicU64,
     rows: AtomicU64,
     /// Rows whose host was past the table's limit (written under
@@ -93,7 +97,11 @@ impl EventSink {
     /// provider ids to names. Takes the dataset's lock (refusing, in one
     /// line, when another mtastat holds it) and removes what runs that died
     /// left behind.
-    pub fn create(dir: &Path, providers: Vec<String>) -> io::Result<EventSink> {
+    ///
+    /// `unnamed_host`: the host partition of rows whose log names no host
+    /// (an Exim mainlog): without it, every Exim host of a fleet would
+    /// write (and replace) the same partition.
+    pub fn create(dir: &Path, providers: Vec<String>, unnamed_host: &str) -> io::Result<EventSink> {
         fs::create_dir_all(dir)?;
         let lock = lock(dir)?;
         let removed = remove_leftovers(dir);
@@ -111,6 +119,7 @@ impl EventSink {
             _lock: lock,
             run: format!("{stamp}-{}", std::process::id()),
             providers,
+            unnamed_host: unnamed_host.as_bytes().to_vec(),
             seq: AtomicU64::new(0),
             rows: AtomicU64::new(0),
             overflow_rows: AtomicU64::new(0),
@@ -410,7 +419,10 @@ impl EventWriter for EventSink {
         }
         for ((day, host), rows) in groups {
             let date = format_wall(day * 86_400)[..10].to_string();
-            let host = names.hosts.get(host);
+            let host = match names.hosts.get(host) {
+                b"" if !self.unnamed_host.is_empty() => &self.unnamed_host[..],
+                h => h,
+            };
             let host = (host != OVERFLOW_HOST).then_some(host);
             match self.frame(b, &rows, names) {
                 Ok(df) => self.write_frame(&date, host, df),
@@ -549,7 +561,7 @@ mod tests {
     #[test]
     fn overflow_rows_get_their_own_partition_and_are_counted() {
         let dir = tempfile::tempdir().unwrap();
-        let sink = EventSink::create(dir.path(), vec!["other".into()]).unwrap();
+        let sink = EventSink::create(dir.path(), vec!["other".into()], "mx9").unwrap();
         let df = DataFrame::new(1, vec![Column::new("x".into(), [1u32])]).unwrap();
         sink.write_frame("2026-11-22", None, df.clone());
         sink.write_frame("2026-11-22", Some(b"mx1"), df);
@@ -564,10 +576,10 @@ mod tests {
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
             .collect();
         assert_eq!(names.len(), 2, "{names:?}");
-        let busy = EventSink::create(dir.path(), vec![]).unwrap_err();
+        let busy = EventSink::create(dir.path(), vec![], "mx9").unwrap_err();
         assert!(busy.to_string().contains("another mtastat"), "{busy}");
         drop(sink);
-        assert!(EventSink::create(dir.path(), vec![]).is_ok());
+        assert!(EventSink::create(dir.path(), vec![], "mx9").is_ok());
     }
 
     #[test]

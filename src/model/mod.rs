@@ -118,6 +118,40 @@ pub struct Report {
     pub journeys: journeys::JourneyReport,
     /// How deliveries and received messages were protected.
     pub tls: tls::TlsPosture,
+    /// A report of many hosts (`--from-events`): each host's attempts and
+    /// findings. Empty for a report of logs.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub hosts: Vec<HostReport>,
+}
+
+/// One host of a report of many (`--from-events`).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct HostReport {
+    /// The host (its partition's name).
+    pub host: String,
+    /// Its delivery attempts.
+    pub attempts: u64,
+    /// Of those, failed (bounced or expired) and deferred.
+    pub failed: u64,
+    /// Deferred.
+    pub deferred: u64,
+    /// Its own findings, as its own report would give them.
+    pub findings: Vec<HostFinding>,
+}
+
+/// A finding of one host's own report.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct HostFinding {
+    /// Rule name.
+    pub rule: &'static str,
+    /// Provider id, or `all`.
+    pub provider: String,
+    /// Severity.
+    pub severity: Severity,
+    /// Since (the report's zone).
+    pub since: String,
+    /// The finding in one sentence.
+    pub summary: String,
 }
 
 /// A reason lines were not understood.
@@ -874,6 +908,7 @@ pub fn build_report(
         mx_replies: reason_rows(&reasons, zone, true)?,
         journeys: journeys::journey_report(b, providers),
         tls: tls::posture(&samples.tls, b, zone),
+        hosts: Vec::new(),
     };
     Ok((report, summary))
 }

@@ -401,6 +401,7 @@ mod tests {
             submitters: vec![],
             submitters_concentrated: false,
             logins: None,
+            hosts: Vec::new(),
             senders_concentrated: false,
             bounce_rate: None,
             recipient_list: None,

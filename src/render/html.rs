@@ -84,6 +84,10 @@ pub fn render(report: &Report) -> String {
     provider_table(&mut o, &report.providers);
     journeys(&mut o, &report.journeys);
     tls(&mut o, &report.tls);
+    if !report.hosts.is_empty() {
+        let _ = writeln!(&mut o, "<h2>Hosts</h2>");
+        table::hosts(report).html(&mut o, Some("hosts"), escape);
+    }
     reasons(&mut o, report);
     let _ = writeln!(
         o,

@@ -97,6 +97,10 @@ pub fn render(report: &Report) -> String {
     providers(&mut o, &report.providers);
     journeys(&mut o, &report.journeys);
     tls(&mut o, &report.tls);
+    if !report.hosts.is_empty() {
+        let _ = writeln!(&mut o, "\n## Hosts\n");
+        table::hosts(report).markdown(&mut o, escape);
+    }
     replies(&mut o, report);
     o
 }

@@ -296,6 +296,44 @@ pub fn tls_inbound(t: &crate::model::tls::Inbound) -> Table {
     table
 }
 
+const HOST_COLUMNS: &[Column] = &[
+    text("host"),
+    number("attempts"),
+    number("deferred"),
+    number("failed"),
+    long_text("its own findings"),
+];
+
+/// A report of many hosts: each host's numbers and its own findings.
+pub fn hosts(report: &Report) -> Table {
+    let mut t = Table {
+        columns: HOST_COLUMNS,
+        rows: Vec::new(),
+    };
+    for h in &report.hosts {
+        let findings: Vec<String> = h
+            .findings
+            .iter()
+            .map(|f| format!("{} at {} ({})", f.rule, f.provider, f.severity.as_str()))
+            .collect();
+        t.push(
+            vec![
+                h.host.clone(),
+                h.attempts.to_string(),
+                h.deferred.to_string(),
+                h.failed.to_string(),
+                if findings.is_empty() {
+                    "none".into()
+                } else {
+                    findings.join(", ")
+                },
+            ],
+            false,
+        );
+    }
+    t
+}
+
 const JOURNEY_COLUMNS: &[Column] = &[
     text("provider / domain"),
     number("recipients"),

@@ -53,6 +53,7 @@ pub fn render(report: &Report, style: Style) -> String {
         return o;
     }
     super::findings::render_findings(&mut o, &report.findings, style);
+    hosts(&mut o, report, style);
     super::findings::render_timeline(&mut o, report.timeline.as_ref(), &report.time_zone, style);
     super::findings::render_trend(&mut o, report.trend.as_ref(), style);
     status_table(&mut o, report, style);
@@ -63,6 +64,41 @@ pub fn render(report: &Report, style: Style) -> String {
     rejects(&mut o, report, style);
     unparsed(&mut o, report, style);
     o
+}
+
+/// A report of many hosts (`--from-events`): each host's attempts and its
+/// own findings.
+fn hosts(o: &mut String, r: &Report, s: Style) {
+    if r.hosts.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        o,
+        "\n{}  {}",
+        s.bold("Hosts"),
+        s.dim("each host on its own: attempts, deferred, failed, its findings")
+    );
+    for h in &r.hosts {
+        let findings: Vec<String> = h
+            .findings
+            .iter()
+            .filter(|f| f.severity >= Severity::Warning)
+            .map(|f| format!("{} at {}", f.rule.replace('_', " "), f.provider))
+            .collect();
+        let line = format!(
+            "  {:<16}{:>10}{:>10}{:>9}  {}",
+            ellipsize(&terminal(&h.host), 15),
+            thousands(h.attempts),
+            thousands(h.deferred),
+            thousands(h.failed),
+            if findings.is_empty() {
+                "no warning".to_string()
+            } else {
+                findings.join(", ")
+            }
+        );
+        let _ = writeln!(o, "{}", ellipsize(&line, WIDTH));
+    }
 }
 
 /// What this server refused: the top reasons and the clients refused most.
