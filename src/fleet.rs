@@ -17,7 +17,7 @@
 //! statistics) and only the columns used, run by polars' streaming engine,
 //! which hands the rows over in batches of at most [`SLICE_ROWS`] (through
 //! a channel of two): memory depends on the batch, not on the dataset.
-//! Every host also gets a batch of its own, for the findings per host.
+//! Each host's own report is another reading of its partitions alone.
 
 use crate::aggregate::batch::{Attempt, Batch, NO_DELAY, NO_ID, Origin, QueueId, message_key};
 use crate::analysis::{Analysis, FileSummary};
@@ -59,13 +59,16 @@ const COLUMNS: [&str; 21] = [
     "subject",
 ];
 
-/// The fleet's analysis, and each host's.
+/// The analysis of the hosts read, and their names.
 #[derive(Debug)]
 pub struct Fleet {
-    /// Every host together.
+    /// The hosts read, together.
     pub all: Analysis,
-    /// Each host alone, by name (as its partition says, decoded).
-    pub hosts: Vec<(String, Analysis)>,
+    /// Their names (as their partitions say, decoded), in order: each host
+    /// alone is another [`read`] with its name (read again rather than kept
+    /// beside the total: fifty hosts' tables would cost fifty times the
+    /// memory; the second reading costs time, not memory).
+    pub hosts: Vec<String>,
 }
 
 /// One Parquet file of the dataset, and where it sits.
@@ -244,13 +247,13 @@ pub fn read(
     let mut errors = Vec::new();
     let parts = parts(dir, hosts, filter, &mut errors)?;
     let mut all = Batch::default();
-    let mut per_host: BTreeMap<String, (Batch, FileSummary)> = BTreeMap::new();
+    let mut per_host: BTreeMap<String, FileSummary> = BTreeMap::new();
     let mut host_of_file: HashMap<String, String> = HashMap::new();
     let mut paths = Vec::new();
     for part in &parts {
-        let (_, summary) = per_host
+        let summary = per_host
             .entry(part.host.clone())
-            .or_insert_with(|| (Batch::default(), host_summary(&part.host)));
+            .or_insert_with(|| host_summary(&part.host));
         summary.bytes += part.bytes;
         match PlRefPath::try_from_path(&part.path) {
             Ok(p) => {
@@ -282,30 +285,13 @@ pub fn read(
     }
     all.finish(engine.providers.other(), filter);
     all.counters.bytes = parts.iter().map(|p| p.bytes).sum();
-    let mut files = Vec::new();
-    let mut host_list = Vec::new();
-    for (host, (mut batch, mut summary)) in per_host {
-        batch.finish(engine.providers.other(), filter);
-        batch.counters.bytes = summary.bytes;
-        summary.lines = batch.counters.lines;
-        summary.delivery_attempts = batch.counters.deliveries;
-        files.push(summary.clone());
-        host_list.push((
-            host,
-            Analysis {
-                batch,
-                files: vec![summary],
-                errors: Vec::new(),
-            },
-        ));
-    }
     Ok(Fleet {
+        hosts: per_host.keys().cloned().collect(),
         all: Analysis {
             batch: all,
-            files,
+            files: per_host.into_values().collect(),
             errors,
         },
-        hosts: host_list,
     })
 }
 
@@ -405,7 +391,7 @@ fn count_rows(
     filter: &Filter,
     names: &mut Names,
     all: &mut Batch,
-    per_host: &mut BTreeMap<String, (Batch, FileSummary)>,
+    per_host: &mut BTreeMap<String, FileSummary>,
 ) -> PolarsResult<()> {
     let files = strs(df, FILE_COLUMN);
     let ts = df.column("ts")?.cast(&DataType::Int64)?.i64()?.clone();
@@ -535,8 +521,9 @@ fn count_rows(
             tls,
         };
         count_row(all, &row, host, filter, names);
-        if let Some((one, _)) = per_host.get_mut(host) {
-            count_row(one, &row, host, filter, names);
+        if let Some(summary) = per_host.get_mut(host) {
+            summary.lines += 1;
+            summary.delivery_attempts += 1;
         }
     }
     Ok(())

@@ -53,15 +53,25 @@ pub(super) fn run(
         &config.thresholds,
         config.shown_in,
     )?;
+    // Each host on its own: its partitions read again, one host at a time.
     let mut hosts = Vec::new();
-    for (host, analysis) in &fleet.hosts {
-        let (r, _) = build_report(
-            analysis,
-            &config.engine.providers,
-            &config.thresholds,
-            config.shown_in,
-        )?;
-        hosts.push(host_report(host, &r));
+    if fleet.hosts.len() > 1 {
+        for host in &fleet.hosts {
+            let one = crate::fleet::read(
+                dir,
+                std::slice::from_ref(host),
+                &config.engine,
+                &config.filter,
+            )
+            .map_err(Error::Usage)?;
+            let (r, _) = build_report(
+                &one.all,
+                &config.engine.providers,
+                &config.thresholds,
+                config.shown_in,
+            )?;
+            hosts.push(host_report(host, &r));
+        }
     }
     name_hosts(&mut report, hosts);
     let findings_failed = super::config::fails(&report.findings, config.fail_on);
