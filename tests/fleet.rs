@@ -307,6 +307,10 @@ fn wrong_use_is_a_one_line_error() {
             vec!["summary", "--from-events", dir.path().to_str().unwrap()],
             "summary and trace read logs",
         ),
+        (
+            vec!["watch", "--host", "mx1", "x.log"],
+            "watch follows a live log",
+        ),
     ] {
         let out = mtastat().args(&args).output().unwrap();
         assert_eq!(out.status.code(), Some(2), "{args:?}");

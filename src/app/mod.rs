@@ -50,9 +50,10 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome, Error> {
         Some(Command::Summary(c)) => (&c.files, &c.common),
         Some(Command::Trace(c)) => (&c.files, &c.common),
         Some(Command::Watch(w)) => {
-            if w.common.from_events.is_some() {
+            if w.common.from_events.is_some() || !w.common.host.is_empty() {
                 return Err(Error::Usage(
-                    "watch follows a live log; --from-events is for the report and compare".into(),
+                    "watch follows a live log; --from-events and --host are for the report and compare"
+                        .into(),
                 ));
             }
             let config = Config::resolve(args, &w.common)?;
