@@ -395,9 +395,60 @@ fn findings(f: &TlsFacts, kind: Kind, t: &Thresholds, zone: Zone) -> Vec<Finding
         x.summary = summary;
         x.action = action;
         x.your_side = None;
-        out.push(x);
+        out.push((first, x));
     }
-    out
+    together(out, kind, t)
+}
+
+/// Minutes within which turns at several providers count as one event.
+const TOGETHER: i64 = 30 * 60;
+
+/// When the turn came at `global_providers` or more providers (or
+/// domains) within half an hour, the cause is on this side — a firewall's
+/// SMTP inspection stripping STARTTLS, an intercepting proxy, a CA bundle
+/// changed — not at each receiver: every one of those findings says so.
+fn together(found: Vec<(i64, Finding)>, kind: Kind, t: &Thresholds) -> Vec<Finding> {
+    let mut onsets: Vec<i64> = found.iter().map(|(first, _)| *first).collect();
+    onsets.sort_unstable();
+    // The densest half hour of onsets.
+    let (mut best, mut start) = (0, i64::MIN);
+    for (i, &a) in onsets.iter().enumerate() {
+        let n = onsets[i..]
+            .iter()
+            .take_while(|&&b| b - a <= TOGETHER)
+            .count();
+        if n > best {
+            (best, start) = (n, a);
+        }
+    }
+    if best < t.global_providers.max(2) {
+        return found.into_iter().map(|(_, x)| x).collect();
+    }
+    let cause = match kind {
+        Kind::Downgrade => {
+            "something on your side strips STARTTLS (a firewall's SMTP inspection, a proxy \
+             in the path) or your MTA stopped offering it"
+        }
+        Kind::Verification => {
+            "your side changed: the CA bundle your MTA verifies with, or a proxy that \
+             intercepts TLS"
+        }
+    };
+    found
+        .into_iter()
+        .map(|(first, mut x)| {
+            if (start..=start + TOGETHER).contains(&first) {
+                let summary = x.summary.trim_end_matches('.').to_string();
+                x.summary = format!(
+                    "{summary}; it began at {best} destinations within half an hour: {cause}"
+                );
+                x.your_side = Some(format!(
+                    "the same turn at {best} destinations within half an hour"
+                ));
+            }
+            x
+        })
+        .collect()
 }
 
 /// Clear-text deliveries where the provider always had TLS before.
@@ -451,4 +502,77 @@ pub fn cleartext_auth(f: &TlsFacts, zone: Zone) -> Vec<Finding> {
         .into();
     x.your_side = Some("your submission service".into());
     vec![x]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A host and provider over TLS from 12:00, in clear from `clear_at`.
+    fn path(f: &mut TlsFacts, provider: &str, clear_at: i64) {
+        let mut buckets = BTreeMap::new();
+        for b in (0..36).map(|k| 43_200 + k * 600) {
+            let clear = b >= clear_at;
+            buckets.insert(b, if clear { [10, 0, 0, 0] } else { [0, 0, 10, 0] });
+        }
+        f.paths.push(Path {
+            host: "mx1".into(),
+            provider: provider.into(),
+            buckets,
+            host_last_tls: 90_000,
+        });
+        for (level, first, last) in [
+            (TlsLevel::Trusted, 43_200, clear_at - 1),
+            (TlsLevel::Clear, clear_at, 64_000),
+        ] {
+            f.cells.push(Cell {
+                host: "mx1".into(),
+                provider: provider.into(),
+                domain: format!("{provider}.example"),
+                level,
+                protocol: "",
+                count: 100,
+                first,
+                last,
+            });
+        }
+    }
+
+    #[test]
+    fn downgrades_at_once_everywhere_are_on_this_side() {
+        let t = Thresholds::default();
+        let zone = Zone::UTC;
+        let mut f = TlsFacts {
+            hosts: 1,
+            bucket: 600,
+            ..TlsFacts::default()
+        };
+        path(&mut f, "google", 50_400);
+        let one = downgrades(&f, &t, zone);
+        assert_eq!(one.len(), 1);
+        assert!(one[0].your_side.is_none(), "{}", one[0].summary);
+        // Three providers turning within the same half hour: this side.
+        path(&mut f, "microsoft", 51_000);
+        path(&mut f, "yahoo", 51_600);
+        let all = downgrades(&f, &t, zone);
+        assert_eq!(all.len(), 3);
+        for x in &all {
+            assert!(x.your_side.is_some(), "{}", x.summary);
+            assert!(x.summary.contains("strips STARTTLS"), "{}", x.summary);
+        }
+        // … but not when hours apart.
+        let mut apart = TlsFacts {
+            hosts: 1,
+            bucket: 600,
+            ..TlsFacts::default()
+        };
+        path(&mut apart, "google", 46_800);
+        path(&mut apart, "microsoft", 54_000);
+        path(&mut apart, "yahoo", 61_200);
+        assert!(
+            downgrades(&apart, &t, zone)
+                .iter()
+                .all(|x| x.your_side.is_none())
+        );
+    }
 }
