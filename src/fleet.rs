@@ -394,7 +394,14 @@ fn count_rows(
     per_host: &mut BTreeMap<String, FileSummary>,
 ) -> PolarsResult<()> {
     let files = strs(df, FILE_COLUMN);
-    let ts = df.column("ts")?.cast(&DataType::Int64)?.i64()?.clone();
+    // Milliseconds, whatever unit the writer chose (mtastat writes ms;
+    // DuckDB and Spark rewrite as µs).
+    let ts = df
+        .column("ts")?
+        .cast(&DataType::Datetime(TimeUnit::Milliseconds, None))?
+        .cast(&DataType::Int64)?
+        .i64()?
+        .clone();
     let class = df
         .column("class")
         .ok()
