@@ -140,6 +140,14 @@ fn parts(
         v.sort();
         Ok(v)
     };
+    // A partition that cannot be listed is noted, and the rest read.
+    let listed = |d: &Path, problems: &mut Vec<String>| match list(d) {
+        Ok(v) => Some(v),
+        Err(e) => {
+            problems.push(format!("{}: cannot read: {e}", d.display()));
+            None
+        }
+    };
     let dates = list(dir)
         .map_err(|e| format!("{}: cannot read the events directory: {e}", dir.display()))?;
     let mut out = Vec::new();
@@ -157,12 +165,8 @@ fn parts(
         {
             continue;
         }
-        let host_dirs = match list(&path) {
-            Ok(v) => v,
-            Err(e) => {
-                problems.push(format!("{}: cannot read: {e}", path.display()));
-                continue;
-            }
+        let Some(host_dirs) = listed(&path, problems) else {
+            continue;
         };
         for (name, path) in host_dirs {
             let Some(value) = name.strip_prefix("host=") else {
@@ -172,12 +176,8 @@ fn parts(
             if !hosts.is_empty() && !hosts.iter().any(|h| *h == host || h == value) {
                 continue;
             }
-            let files = match list(&path) {
-                Ok(v) => v,
-                Err(e) => {
-                    problems.push(format!("{}: cannot read: {e}", path.display()));
-                    continue;
-                }
+            let Some(files) = listed(&path, problems) else {
+                continue;
             };
             for (name, path) in files {
                 if !name.ends_with(".parquet") {

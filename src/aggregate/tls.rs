@@ -46,6 +46,15 @@ pub struct OutConn {
     pub ask: u32,
 }
 
+impl OutConn {
+    /// A delivery of message `queue` to `peer` is on this connection: the
+    /// same peer, and the message it was first used for (one message per
+    /// TLS connection).
+    fn carries(&self, peer: u64, queue: u64) -> bool {
+        self.peer == peer && (self.queue == 0 || self.queue == queue)
+    }
+}
+
 /// An smtpd process's session as last seen.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct InConn {
@@ -262,7 +271,7 @@ impl TlsTables {
     ) -> (Tls, u32) {
         let seen = match self.out_conns.get_mut(&conn) {
             Some(c) if c.ts + WINDOW >= ts => {
-                if c.peer == peer && (c.queue == 0 || c.queue == queue) {
+                if c.carries(peer, queue) {
                     c.queue = queue;
                     return (c.tls, c.ask);
                 }
@@ -306,15 +315,7 @@ impl TlsTables {
 
     /// smtpd's `connect from`: a session in clear until a TLS line.
     pub fn connect(&mut self, conn: u64, client: u64, ts: i64) {
-        self.in_conns.insert(
-            conn,
-            InConn {
-                client,
-                tls: Tls::CLEAR,
-                closed: false,
-                ts,
-            },
-        );
+        self.handshake_in(conn, client, Tls::CLEAR, ts);
     }
 
     /// smtpd's TLS line.
@@ -472,7 +473,7 @@ impl TlsTables {
                 let first = first.map_or(ask.first, |f| f.min(ask.first));
                 match self.out_conns.get(&ask.conn) {
                     Some(c) if ask.look_left && c.ts + WINDOW >= ask.ts => {
-                        if c.peer == ask.peer && (c.queue == 0 || c.queue == ask.queue) {
+                        if c.carries(ask.peer, ask.queue) {
                             c.tls
                         } else {
                             Tls::CLEAR

@@ -27,6 +27,23 @@ pub struct TlsPosture {
     pub inbound: Inbound,
 }
 
+impl TlsPosture {
+    /// Hosts whose log shows no TLS line at all, outbound or inbound,
+    /// sorted, each once.
+    pub fn silent_hosts(&self) -> Vec<&str> {
+        let mut hosts: Vec<&str> = self
+            .outbound
+            .hosts_without_tls_logging
+            .iter()
+            .chain(&self.inbound.hosts_without_tls_logging)
+            .map(String::as_str)
+            .collect();
+        hosts.sort_unstable();
+        hosts.dedup();
+        hosts
+    }
+}
+
 /// Counts by protection: the numbers of a row.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct Mix {
@@ -360,12 +377,18 @@ pub fn posture(f: &TlsFacts, b: &Batch, zone: Zone) -> TlsPosture {
         b"" => "(mainlog)".to_string(),
         h => String::from_utf8_lossy(h).into_owned(),
     };
-    let delivered: BTreeSet<u32> = b.tls.outbound.keys().map(|k| k.host).collect();
-    out.hosts_without_tls_logging = delivered
-        .iter()
-        .filter(|&&h| b.tls.logged_by(h).outbound.count == 0)
-        .map(host_name)
-        .collect();
+    // Hosts with traffic whose log has no TLS line for that direction.
+    let silent = |hosts: BTreeSet<u32>, inbound: bool| -> Vec<String> {
+        hosts
+            .into_iter()
+            .filter(|&h| {
+                let l = b.tls.logged_by(h);
+                if inbound { l.inbound } else { l.outbound }.count == 0
+            })
+            .map(|h| host_name(&h))
+            .collect()
+    };
+    out.hosts_without_tls_logging = silent(b.tls.outbound.keys().map(|k| k.host).collect(), false);
 
     let mut inb = Inbound::default();
     let mut by_client: BTreeMap<(String, String), Mix> = BTreeMap::new();
@@ -402,12 +425,7 @@ pub fn posture(f: &TlsFacts, b: &Batch, zone: Zone) -> TlsPosture {
         .sort_by(|a, b| b.clear.cmp(&a.clear).then(a.client.cmp(&b.client)));
     inb.clear_where_tls_seen.truncate(CLEAR_ROWS);
     inb.clients = ranked(by_client, 10);
-    let received: BTreeSet<u32> = b.tls.inbound.keys().map(|k| k.host).collect();
-    inb.hosts_without_tls_logging = received
-        .iter()
-        .filter(|&&h| b.tls.logged_by(h).inbound.count == 0)
-        .map(host_name)
-        .collect();
+    inb.hosts_without_tls_logging = silent(b.tls.inbound.keys().map(|k| k.host).collect(), true);
     TlsPosture {
         outbound: out,
         inbound: inb,

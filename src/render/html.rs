@@ -554,10 +554,8 @@ fn tls(o: &mut String, t: &crate::model::tls::TlsPosture) {
     if out.mix.total > 0 {
         let _ = writeln!(
             o,
-            "<p class=\"meta\">{} deliveries to hosts over the network: {} over TLS, {} of those with a verified certificate</p>",
-            out.mix.total,
-            super::tls::pct(out.mix.tls_share),
-            super::tls::pct(out.mix.verified_share)
+            "<p class=\"meta\">{}</p>",
+            super::tls::outbound_sentence(&out.mix)
         );
         table::tls_outbound(out).html(o, Some("tls"), escape);
         let clear = table::tls_clear_domains(out);
@@ -572,21 +570,12 @@ fn tls(o: &mut String, t: &crate::model::tls::TlsPosture) {
     if inb.mix.total > 0 {
         let _ = writeln!(
             o,
-            "<p class=\"meta\">{} messages from network clients: {} over TLS; {} after SASL login, {} of those in clear text</p>",
-            inb.mix.total,
-            super::tls::pct(inb.mix.tls_share),
-            inb.authenticated,
-            inb.authenticated_clear
+            "<p class=\"meta\">{}</p>",
+            super::tls::inbound_sentence(inb)
         );
         table::tls_inbound(inb).html(o, Some("tls-inbound"), escape);
     }
-    let mut silent: Vec<&String> = out
-        .hosts_without_tls_logging
-        .iter()
-        .chain(&inb.hosts_without_tls_logging)
-        .collect();
-    silent.sort();
-    silent.dedup();
+    let silent = t.silent_hosts();
     if !silent.is_empty() {
         let names: Vec<String> = silent.iter().map(|h| escape(h)).collect();
         let _ = writeln!(

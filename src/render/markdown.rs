@@ -128,13 +128,7 @@ fn tls(o: &mut String, t: &crate::model::tls::TlsPosture) {
     }
     let _ = writeln!(o, "\n## TLS\n");
     if out.mix.total > 0 {
-        let _ = writeln!(
-            o,
-            "{} deliveries to hosts over the network: {} over TLS, {} of those with a verified certificate.\n",
-            out.mix.total,
-            super::tls::pct(out.mix.tls_share),
-            super::tls::pct(out.mix.verified_share)
-        );
+        let _ = writeln!(o, "{}.\n", super::tls::outbound_sentence(&out.mix));
         table::tls_outbound(out).markdown(o, escape);
         let clear = table::tls_clear_domains(out);
         if !clear.rows.is_empty() {
@@ -146,23 +140,10 @@ fn tls(o: &mut String, t: &crate::model::tls::TlsPosture) {
         }
     }
     if inb.mix.total > 0 {
-        let _ = writeln!(
-            o,
-            "\n{} messages from network clients: {} over TLS; {} after SASL login, {} of those in clear text.\n",
-            inb.mix.total,
-            super::tls::pct(inb.mix.tls_share),
-            inb.authenticated,
-            inb.authenticated_clear
-        );
+        let _ = writeln!(o, "\n{}.\n", super::tls::inbound_sentence(inb));
         table::tls_inbound(inb).markdown(o, escape);
     }
-    let mut silent: Vec<&String> = out
-        .hosts_without_tls_logging
-        .iter()
-        .chain(&inb.hosts_without_tls_logging)
-        .collect();
-    silent.sort();
-    silent.dedup();
+    let silent = t.silent_hosts();
     if !silent.is_empty() {
         let names: Vec<String> = silent.iter().map(|h| escape(h)).collect();
         let _ = writeln!(

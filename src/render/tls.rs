@@ -54,6 +54,27 @@ fn row(o: &mut String, name: &str, m: &Mix) {
     );
 }
 
+/// The outbound sentence of the HTML and Markdown reports (no final stop).
+pub fn outbound_sentence(m: &Mix) -> String {
+    format!(
+        "{} deliveries to hosts over the network: {} over TLS, {} of those with a verified certificate",
+        m.total,
+        pct(m.tls_share),
+        pct(m.verified_share)
+    )
+}
+
+/// The inbound sentence of the HTML and Markdown reports (no final stop).
+pub fn inbound_sentence(i: &crate::model::tls::Inbound) -> String {
+    format!(
+        "{} messages from network clients: {} over TLS; {} after SASL login, {} of those in clear text",
+        i.mix.total,
+        pct(i.mix.tls_share),
+        i.authenticated,
+        i.authenticated_clear
+    )
+}
+
 /// Hosts named in a line (`mx1, mx2`).
 fn hosts(h: &[String]) -> String {
     h.iter()
@@ -72,10 +93,7 @@ pub fn render(o: &mut String, t: &TlsPosture, s: Style) {
     }
     let logged = out.mix.total > out.mix.unknown || inb.mix.total > inb.mix.unknown;
     if !logged {
-        let mut named = out.hosts_without_tls_logging.clone();
-        named.extend(inb.hosts_without_tls_logging.iter().cloned());
-        named.sort();
-        named.dedup();
+        let named: Vec<String> = t.silent_hosts().into_iter().map(String::from).collect();
         let _ = writeln!(
             o,
             "\n{}  {}",
